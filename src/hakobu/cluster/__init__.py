@@ -1,0 +1,1 @@
+"""Kubernetes API access: kubeconfig, discovery, a small REST client, API errors."""

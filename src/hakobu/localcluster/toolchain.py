@@ -1,0 +1,94 @@
+"""The pinned versions of every external tool hakobu builds, in one place.
+
+Everything is built from Go modules with ``go build`` so that a machine needs only Go and
+access to a Go module proxy. Bumping a version here re-builds that tool once into a new
+cache directory; old ones stay until the cache directory is cleared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KUBERNETES_VERSION = "v1.36.3"
+# The etcd release Kubernetes v1.36 is built and tested against (its go.mod requires it).
+ETCD_VERSION = "v3.6.8"
+KWOK_VERSION = "v0.8.0"
+
+
+@dataclass(frozen=True)
+class GoTool:
+    """A set of binaries built from one Go module at one version.
+
+    ``binaries`` maps each output file name to the main package it is built from.
+    ``replace_staging`` marks k8s.io/kubernetes: its go.mod requires its ~30 staging
+    modules at v0.0.0 with local ``./staging`` replaces that Go ignores in a dependency,
+    so the wrapper module must replace each with its published tag.
+    """
+
+    name: str
+    module: str
+    version: str
+    binaries: tuple[tuple[str, str], ...]
+    tags: tuple[str, ...] = ()
+    ldflags: tuple[str, ...] = ()
+    replace_staging: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}-{self.version}"
+
+
+def _kubernetes_version_ldflags(version: str) -> tuple[str, ...]:
+    major, minor = version.removeprefix("v").split(".")[:2]
+    flags = ["-s", "-w"]
+    for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        flags += [
+            f"-X {package}.gitVersion={version}",
+            f"-X {package}.gitMajor={major}",
+            f"-X {package}.gitMinor={minor}",
+            f"-X {package}.gitTreeState=clean",
+        ]
+    return tuple(flags)
+
+
+KUBERNETES = GoTool(
+    name="kubernetes",
+    module="k8s.io/kubernetes",
+    version=KUBERNETES_VERSION,
+    binaries=tuple(
+        (binary, f"k8s.io/kubernetes/cmd/{binary}")
+        for binary in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+    ),
+    # The tags and flags of Kubernetes' own release build (hack/lib/golang.sh).
+    tags=("selinux", "notest"),
+    ldflags=_kubernetes_version_ldflags(KUBERNETES_VERSION),
+    replace_staging=True,
+)
+
+ETCD = GoTool(
+    name="etcd",
+    module="go.etcd.io/etcd/server/v3",
+    version=ETCD_VERSION,
+    binaries=(("etcd", "go.etcd.io/etcd/server/v3"),),
+    ldflags=("-s", "-w"),
+)
+
+KWOK = GoTool(
+    name="kwok",
+    module="sigs.k8s.io/kwok",
+    version=KWOK_VERSION,
+    binaries=(("kwok", "sigs.k8s.io/kwok/cmd/kwok"),),
+    ldflags=("-s", "-w"),
+)
+
+CONTROL_PLANE_TOOLS = (KUBERNETES, ETCD, KWOK)
+
+# kwok's own stage definitions, shipped inside its module: nodes become Ready and stay so,
+# Pods become Ready, Pods owned by a Job complete, deleted Pods go away.
+KWOK_STAGE_FILES = (
+    "kustomize/stage/node/fast/node-initialize.yaml",
+    "kustomize/stage/node/heartbeat/node-heartbeat.yaml",
+    "kustomize/stage/pod/fast/pod-ready.yaml",
+    "kustomize/stage/pod/fast/pod-complete.yaml",
+    "kustomize/stage/pod/fast/pod-delete.yaml",
+)
