@@ -27,7 +27,7 @@ from hakobu.localcluster import processes
 from hakobu.localcluster.gobuild import BuiltTool, Progress, cache_root, ensure_tool
 from hakobu.localcluster.kubeconfigs import write_kubeconfig
 from hakobu.localcluster.pki import ADMIN, CONTROLLER_MANAGER, SCHEDULER, Pki, create_pki
-from hakobu.localcluster.toolchain import ETCD, KUBERNETES, KWOK
+from hakobu.localcluster.toolchain import CONTROL_PLANE_TOOLS, ETCD, KUBERNETES, KWOK
 
 CONTEXT_NAME = "hakobu-local"
 NODE_NAMES = ("kwok-node-0",)
@@ -70,6 +70,20 @@ class ClusterStatus:
     message: str
 
 
+_STATE_ENTRIES = frozenset(
+    {
+        _STATE_FILE,
+        "pki",
+        "etcd",
+        "logs",
+        "kubeconfig",
+        "controller-manager.kubeconfig",
+        "scheduler.kubeconfig",
+        "kwok.yaml",
+    }
+)
+
+
 class _Layout:
     def __init__(self, state_dir: Path) -> None:
         self.root = state_dir
@@ -93,7 +107,7 @@ def read_info(state_dir: Path) -> ClusterInfo | None:
 
 def ensure_binaries(progress: Progress) -> dict[str, BuiltTool]:
     """Build (once) and return every tool the control plane runs."""
-    return {tool.name: ensure_tool(tool, progress) for tool in (KUBERNETES, ETCD, KWOK)}
+    return {tool.name: ensure_tool(tool, progress) for tool in CONTROL_PLANE_TOOLS}
 
 
 def up(
@@ -111,19 +125,20 @@ def up(
     if current.ready and info is not None:
         return info, False
 
-    started_at = time.monotonic()
-    tools = ensure_binaries(progress)
-    timings = {"build": round(time.monotonic() - started_at, 1)}
-    leftovers = processes.find(str(state_dir), cache_root() / "tools")
+    leftovers = _components(state_dir)
     if leftovers:
         progress(f"stopping {len(leftovers)} leftover processes of an earlier run")
     _stop_and_clean(state_dir, leftovers)
+    # Checked before the build so a taken port is reported at once, not after it.
+    api_port = _claim_port(port)
+    started_at = time.monotonic()
+    tools = ensure_binaries(progress)
+    timings = {"build": round(time.monotonic() - started_at, 1)}
 
     layout = _Layout(state_dir)
     layout.logs.mkdir(parents=True)
     start = time.monotonic()
     create_pki(layout.pki.directory)
-    api_port = _claim_port(port)
     etcd_client_port, etcd_peer_port = _free_port(), _free_port()
     pids: dict[str, int] = {}
     try:
@@ -203,7 +218,7 @@ def down(state_dir: Path) -> list[int]:
     """Stop every process of the cluster at ``state_dir`` and remove its state; return pids."""
     # Recorded pids are not trusted on their own (a pid may have been reused since); every
     # component's command line names the state directory, so search by that instead.
-    pids = processes.find(str(state_dir), cache_root() / "tools")
+    pids = _components(state_dir)
     _stop_and_clean(state_dir, pids)
     return pids
 
@@ -211,7 +226,7 @@ def down(state_dir: Path) -> list[int]:
 def status(state_dir: Path) -> ClusterStatus:
     info = read_info(state_dir)
     if info is None:
-        leftovers = processes.find(str(state_dir), cache_root() / "tools")
+        leftovers = _components(state_dir)
         message = (
             f"not running; {len(leftovers)} leftover processes (run `hakobu cluster down`)"
             if leftovers
@@ -423,10 +438,35 @@ def _component_failed(component: str, what: str, log: Path) -> OperationFailed:
 # -- state and ports ----------------------------------------------------------------------
 
 
+def _components(state_dir: Path) -> list[int]:
+    # Every component names a file inside the state directory; the trailing separator keeps
+    # a cluster at /x/a from matching the processes of one at /x/ab.
+    return processes.find(str(state_dir) + os.sep, cache_root() / "tools")
+
+
+# Stopped in the reverse of start order: an API server whose etcd is already gone spends
+# its whole shutdown grace period retrying it.
+_STOP_ORDER = ("kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd")
+
+
 def _stop_and_clean(state_dir: Path, pids: list[int]) -> None:
-    processes.terminate(pids)
-    if state_dir.exists():
-        shutil.rmtree(state_dir)
+    names = {pid: processes.executable_name(pid) for pid in pids}
+    for component in _STOP_ORDER:
+        processes.terminate([pid for pid in pids if names[pid] == component])
+    processes.terminate([pid for pid in pids if names[pid] not in _STOP_ORDER])
+    if not state_dir.exists():
+        return
+    if not state_dir.is_dir():
+        raise InvalidInput(f"cluster state directory {state_dir} is a file, not a directory")
+    foreign = sorted(p.name for p in state_dir.iterdir() if p.name not in _STATE_ENTRIES)
+    if foreign:
+        # Never delete what this module did not write: a mistyped --state-dir must not
+        # cost anyone their files.
+        raise InvalidInput(
+            f"{state_dir} is not a hakobu cluster directory (it holds {', '.join(foreign[:5])})",
+            hint="choose an empty or new directory with --state-dir",
+        )
+    shutil.rmtree(state_dir)
 
 
 def _claim_port(port: int | None) -> int:

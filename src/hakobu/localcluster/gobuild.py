@@ -27,7 +27,7 @@ from hakobu.localcluster.toolchain import KWOK, KWOK_STAGE_FILES, GoTool
 Progress = Callable[[str], None]
 
 _COMPLETE_MARKER = ".complete"
-_STAGING_REQUIRE = re.compile(r"^\s*(k8s\.io/[\w./-]+)\s+v0\.0\.0\s*$", re.MULTILINE)
+_STAGING_REQUIRE = re.compile(r"^\s*(k8s\.io/[\w./-]+)\s+v0\.0\.0\s*(?://.*)?$", re.MULTILINE)
 _GO_DIRECTIVE = re.compile(r"^go\s+(\S+)\s*$", re.MULTILINE)
 _GODEBUG_DIRECTIVE = re.compile(r"^godebug\s+.+$", re.MULTILINE)
 _NETWORK_SIGNS = ("dial tcp", "proxy", "i/o timeout", "no such host", "connection refused")
@@ -174,22 +174,31 @@ def _go_env() -> dict[str, str]:
     return env
 
 
-def _run(command: list[str], cwd: Path, env: dict[str, str], log: Path, *, what: str) -> str:
-    with log.open("a") as handle:
-        handle.write(f"$ {' '.join(command)}\n")
+def _exec(
+    command: list[str], cwd: Path, env: dict[str, str], log: Path
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     with log.open("a") as handle:
-        handle.write(result.stderr)
+        handle.write(f"$ {' '.join(command)}\n{result.stderr}")
+    return result
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str], log: Path, *, what: str) -> str:
+    result = _exec(command, cwd, env, log)
     if result.returncode != 0:
         raise _build_failure(what, command, result.stderr, log)
     return result.stdout
 
 
 def _run_json(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> dict[str, str]:
-    output = _run(command, cwd, env, log, what="downloading Go modules")
-    data: dict[str, str] = json.loads(output)
-    if "Error" in data:
-        raise _build_failure("downloading Go modules", command, data["Error"], log)
+    # `go mod download -json` reports a failure inside its JSON output, not on stderr.
+    result = _exec(command, cwd, env, log)
+    try:
+        data: dict[str, str] = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        data = {"Error": result.stderr or result.stdout}
+    if result.returncode != 0 or "Error" in data:
+        raise _build_failure("downloading Go modules", command, data.get("Error", ""), log)
     return data
 
 

@@ -62,8 +62,17 @@ def find(marker: str, executable_root: Path) -> list[int]:
     return sorted(found)
 
 
+def executable_name(pid: int) -> str:
+    try:
+        return (_PROC / str(pid) / "exe").readlink().name
+    except OSError:
+        return ""
+
+
 def terminate(pids: list[int], grace_seconds: float = 10.0) -> None:
     """SIGTERM each process, wait up to ``grace_seconds``, then SIGKILL the ones left."""
+    if not pids:
+        return
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)

@@ -1,0 +1,71 @@
+"""The command line's contract: version, help, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hakobu import __version__
+from hakobu.cli.main import main
+
+
+def hakobu(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hakobu", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"hakobu {__version__}"
+
+
+def test_help_lists_the_commands() -> None:
+    result = hakobu("--help")
+    assert result.returncode == 0
+    assert "cluster" in result.stdout
+    cluster_help = hakobu("cluster", "--help")
+    for command in ("up", "down", "status", "kubeconfig", "build", "kubectl"):
+        assert command in cluster_help.stdout
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = hakobu("deploy-everything")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+
+
+def test_a_foreign_state_directory_is_never_deleted(tmp_path: Path) -> None:
+    precious = tmp_path / "notes.txt"
+    precious.write_text("keep me")
+    result = hakobu("cluster", "--state-dir", str(tmp_path), "down")
+    assert result.returncode == 2
+    assert "is not a hakobu cluster directory" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert precious.read_text() == "keep me"
+
+
+def test_status_and_kubeconfig_of_a_cluster_that_never_ran(tmp_path: Path) -> None:
+    state = ["cluster", "--state-dir", str(tmp_path / "none")]
+    status = hakobu(*state, "status")
+    assert status.returncode == 1
+    assert "not running" in status.stdout
+    kubeconfig = hakobu(*state, "kubeconfig")
+    assert kubeconfig.returncode == 1
+    assert "hakobu cluster up" in kubeconfig.stderr
+
+
+def test_invalid_port_is_exit_code_two(tmp_path: Path) -> None:
+    result = hakobu("cluster", "--state-dir", str(tmp_path / "c"), "up", "--port", "70000")
+    assert result.returncode == 2
+    assert "not a TCP port" in result.stderr
