@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from hakobu.cluster.client import KubeClient, Object, WatchEvent
+from hakobu.cluster.client import KubeClient, WatchEvent
 from hakobu.cluster.errors import Conflict
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.localcluster.toolchain import KUBERNETES_VERSION
+from hakobu.model.objects import Object
 
 pytestmark = pytest.mark.cluster
 

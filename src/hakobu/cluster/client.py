@@ -21,8 +21,8 @@ from hakobu import __version__
 from hakobu.cluster import kubeconfig
 from hakobu.cluster.discovery import AGGREGATED_DISCOVERY_ACCEPT, ApiResource, parse_aggregated
 from hakobu.cluster.errors import NotFound, Unreachable, error_for
+from hakobu.model.objects import Object
 
-Object = dict[str, Any]
 PropagationPolicy = Literal["Foreground", "Background", "Orphan"]
 
 
@@ -36,16 +36,6 @@ class WatchEvent:
 class ObjectList:
     items: list[Object]
     resource_version: str
-
-
-def object_ref(obj: Object) -> str:
-    """``Kind/namespace/name`` (or ``Kind/name`` for cluster-scoped objects)."""
-    meta = obj.get("metadata") or {}
-    namespace = meta.get("namespace")
-    name = meta.get("name", "?")
-    return (
-        f"{obj.get('kind', '?')}/{namespace}/{name}" if namespace else f"{obj.get('kind')}/{name}"
-    )
 
 
 class KubeClient:

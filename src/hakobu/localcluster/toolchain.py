@@ -13,6 +13,8 @@ KUBERNETES_VERSION = "v1.36.3"
 # The etcd release Kubernetes v1.36 is built and tested against (its go.mod requires it).
 ETCD_VERSION = "v3.6.8"
 KWOK_VERSION = "v0.8.0"
+# The reference implementation that `hakobu build` is tested and benchmarked against.
+KUSTOMIZE_VERSION = "v5.8.2"
 
 
 @dataclass(frozen=True)
@@ -91,4 +93,16 @@ KWOK_STAGE_FILES = (
     "kustomize/stage/pod/fast/pod-ready.yaml",
     "kustomize/stage/pod/fast/pod-complete.yaml",
     "kustomize/stage/pod/fast/pod-delete.yaml",
+)
+
+KUSTOMIZE = GoTool(
+    name="kustomize",
+    module="sigs.k8s.io/kustomize/kustomize/v5",
+    version=KUSTOMIZE_VERSION,
+    binaries=(("kustomize", "sigs.k8s.io/kustomize/kustomize/v5"),),
+    ldflags=(
+        "-s",
+        "-w",
+        f"-X sigs.k8s.io/kustomize/api/provenance.version=kustomize/{KUSTOMIZE_VERSION}",
+    ),
 )

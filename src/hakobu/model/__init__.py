@@ -1,0 +1,1 @@
+"""Typed, validated configuration and the plain-data shape of Kubernetes objects."""
