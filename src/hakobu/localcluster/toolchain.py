@@ -15,6 +15,8 @@ ETCD_VERSION = "v3.6.8"
 KWOK_VERSION = "v0.8.0"
 # The reference implementation that `hakobu build` is tested and benchmarked against.
 KUSTOMIZE_VERSION = "v5.8.2"
+# Bitnami Sealed Secrets: kubeseal and the controller, for interoperability tests.
+SEALED_SECRETS_VERSION = "v0.40.0"
 
 
 @dataclass(frozen=True)
@@ -105,4 +107,15 @@ KUSTOMIZE = GoTool(
         "-w",
         f"-X sigs.k8s.io/kustomize/api/provenance.version=kustomize/{KUSTOMIZE_VERSION}",
     ),
+)
+
+SEALED_SECRETS = GoTool(
+    name="sealed-secrets",
+    module="github.com/bitnami-labs/sealed-secrets",
+    version=SEALED_SECRETS_VERSION,
+    binaries=(
+        ("kubeseal", "github.com/bitnami-labs/sealed-secrets/cmd/kubeseal"),
+        ("controller", "github.com/bitnami-labs/sealed-secrets/cmd/controller"),
+    ),
+    ldflags=("-s", "-w", f"-X main.VERSION={SEALED_SECRETS_VERSION}"),
 )

@@ -1,0 +1,1 @@
+"""Per-kind health assessment of live objects (pure)."""

@@ -1,0 +1,1 @@
+"""Rendering: sources (app specs, kustomize trees, templates) into the manifests of each environment."""

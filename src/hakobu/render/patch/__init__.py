@@ -1,0 +1,1 @@
+"""Patches: strategic merge (with Kubernetes merge keys) and JSON 6902."""

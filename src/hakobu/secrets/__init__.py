@@ -1,0 +1,1 @@
+"""Sealed Secrets: sealing, unsealing, keys."""
