@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hakobu.errors import OperationFailed
-from hakobu.localcluster.toolchain import KWOK, KWOK_STAGE_FILES, GoTool
+from hakobu.localcluster.toolchain import GoTool
 
 Progress = Callable[[str], None]
 
@@ -131,8 +131,8 @@ def _build(tool: GoTool, go: str, directory: Path) -> None:
         if not (staging / name).is_file():
             raise OperationFailed(f"building {tool.name} did not produce {name}; see {log}")
 
-    if tool == KWOK:
-        _write_kwok_stages(Path(downloaded["Dir"]), staging / "stages.yaml")
+    if tool.data_files:
+        _write_data_files(tool, Path(downloaded["Dir"]), staging / "stages.yaml")
     final = directory / "bin"
     shutil.rmtree(final, ignore_errors=True)
     staging.rename(final)
@@ -160,8 +160,8 @@ def _wrapper_go_mod(tool: GoTool, upstream_go_mod: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_kwok_stages(module_dir: Path, target: Path) -> None:
-    documents = [(module_dir / relative).read_text().strip() for relative in KWOK_STAGE_FILES]
+def _write_data_files(tool: GoTool, module_dir: Path, target: Path) -> None:
+    documents = [(module_dir / relative).read_text().strip() for relative in tool.data_files]
     target.write_text("\n---\n".join(documents) + "\n")
 
 

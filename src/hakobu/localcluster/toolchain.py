@@ -7,6 +7,7 @@ cache directory; old ones stay until the cache directory is cleared.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 KUBERNETES_VERSION = "v1.36.3"
@@ -15,8 +16,10 @@ ETCD_VERSION = "v3.6.8"
 KWOK_VERSION = "v0.8.0"
 # The reference implementation that `hakobu build` is tested and benchmarked against.
 KUSTOMIZE_VERSION = "v5.8.2"
-# Bitnami Sealed Secrets: kubeseal and the controller, for interoperability tests.
-SEALED_SECRETS_VERSION = "v0.40.0"
+# Bitnami Sealed Secrets: kubeseal and the controller, for interoperability tests. The
+# newest release published under this module path (v0.40 declares a new path that the
+# module proxy does not serve).
+SEALED_SECRETS_VERSION = "v0.36.0"
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,16 @@ class GoTool:
     tags: tuple[str, ...] = ()
     ldflags: tuple[str, ...] = ()
     replace_staging: bool = False
+    # Files copied out of the module next to the binaries (kwok's Stage definitions).
+    data_files: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
-        return f"{self.name}-{self.version}"
+        if not self.data_files:
+            return f"{self.name}-{self.version}"
+        # A changed file list is a different build output: give it its own cache entry.
+        digest = hashlib.sha256("\n".join(self.data_files).encode()).hexdigest()[:8]
+        return f"{self.name}-{self.version}-{digest}"
 
 
 def _kubernetes_version_ldflags(version: str) -> tuple[str, ...]:
@@ -77,25 +86,30 @@ ETCD = GoTool(
     ldflags=("-s", "-w"),
 )
 
-KWOK = GoTool(
-    name="kwok",
-    module="sigs.k8s.io/kwok",
-    version=KWOK_VERSION,
-    binaries=(("kwok", "sigs.k8s.io/kwok/cmd/kwok"),),
-    ldflags=("-s", "-w"),
-)
-
-CONTROL_PLANE_TOOLS = (KUBERNETES, ETCD, KWOK)
-
 # kwok's own stage definitions, shipped inside its module: nodes become Ready and stay so,
-# Pods become Ready, Pods owned by a Job complete, deleted Pods go away.
+# Pods become Ready, Pods owned by a Job complete, deleted Pods go away, and Pods labelled
+# `pod-container-running-failed.stage.kwok.x-k8s.io: "true"` fail (for failing hooks).
 KWOK_STAGE_FILES = (
     "kustomize/stage/node/fast/node-initialize.yaml",
     "kustomize/stage/node/heartbeat/node-heartbeat.yaml",
     "kustomize/stage/pod/fast/pod-ready.yaml",
     "kustomize/stage/pod/fast/pod-complete.yaml",
     "kustomize/stage/pod/fast/pod-delete.yaml",
+    "kustomize/stage/pod/chaos/pod-container-running-failed.yaml",
 )
+
+
+KWOK = GoTool(
+    name="kwok",
+    module="sigs.k8s.io/kwok",
+    version=KWOK_VERSION,
+    binaries=(("kwok", "sigs.k8s.io/kwok/cmd/kwok"),),
+    ldflags=("-s", "-w"),
+    data_files=KWOK_STAGE_FILES,
+)
+
+CONTROL_PLANE_TOOLS = (KUBERNETES, ETCD, KWOK)
+
 
 KUSTOMIZE = GoTool(
     name="kustomize",
