@@ -1,1 +1,1 @@
-"""Rendering: sources (app specs, kustomize trees, templates) into the manifests of each environment."""
+"""Rendering: app specs, kustomize trees and templates into each environment's manifests."""
