@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from hakobu import __version__
-from hakobu.cli import cluster
+from hakobu.cli import cluster, health
 from hakobu.errors import HakobuError
 
 
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hakobu {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cluster.register(subparsers)
+    health.register(subparsers)
     return parser
 
 
