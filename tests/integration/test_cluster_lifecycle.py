@@ -70,7 +70,8 @@ def test_up_twice_status_kubeconfig_down_twice(state_dir: Path) -> None:
     assert kubeconfig["current-context"] == "hakobu-local"
     assert kubeconfig["clusters"][0]["cluster"]["server"] == reported["server"]
 
-    nodes = hakobu(*cluster, "kubectl", "get", "nodes", "-o", "name")
+    # kubectl's own flags pass through untouched, even first.
+    nodes = hakobu(*cluster, "kubectl", "-n", "default", "get", "nodes", "-o", "name")
     assert nodes.stdout.split() == ["node/kwok-node-0"]
 
     assert len(components(state_dir)) == 5

@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Run kubectl (built with the cluster) with the cluster's kubeconfig; "
         "everything after `kubectl` is passed on, e.g. `hakobu cluster kubectl get pods -A`.",
     )
-    kubectl.add_argument("args", nargs=argparse.REMAINDER)
+    kubectl.set_defaults(args=[])
     kubectl.set_defaults(handler=_kubectl)
 
 

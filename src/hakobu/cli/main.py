@@ -26,7 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    passthrough = _passthrough_start(words)
+    args = parser.parse_args(words[:passthrough])
+    if hasattr(args, "args"):
+        # argparse would read kubectl's own flags (`-n`, `-o`) as hakobu's.
+        args.args = words[passthrough:]
     try:
         code: int = args.handler(args)
     except HakobuError as e:
@@ -36,6 +41,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     return code
+
+
+def _passthrough_start(words: list[str]) -> int:
+    """Where the words for a wrapped tool begin (after `cluster … kubectl`), else the end."""
+    if "cluster" in words and "kubectl" in words[words.index("cluster") :]:
+        return words.index("kubectl", words.index("cluster")) + 1
+    return len(words)
 
 
 if __name__ == "__main__":
