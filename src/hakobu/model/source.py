@@ -4,7 +4,12 @@ Errors about user input must name the file, the line and the field. ``load_docum
 returns each YAML document's data together with the line of every mapping key and sequence
 item, so any layer can point at ``apps/web.yaml:12: spec.ports[0].port``.
 
-Duplicate keys are refused (PyYAML would silently keep the last one).
+Scalars are read as kustomize reads them (go-yaml v3, see ``hakobu.model.scalars``):
+``yes``/``on`` are strings, ``0755`` is octal, ``1_000`` is 1000, dates become RFC 3339
+strings, so a value passed through hakobu prints as ``kustomize build`` prints it.
+Mapping keys must be strings. Merge keys (``<<``) follow go-yaml: the mapping's own keys
+win, then the merged mappings in order. Duplicate keys are refused (PyYAML would silently
+keep the last one).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from hakobu.errors import InvalidInput
+from hakobu.model.scalars import ScalarError, resolve_plain, resolve_tagged
 
 FieldPath = tuple[str | int, ...]
 
@@ -60,6 +66,26 @@ class Document:
     index: int
     data: Any
     lines: dict[FieldPath, int] = field(repr=False, compare=False)
+    # The written text of scalars whose value differs from it (``0755`` read as 493).
+    texts: dict[FieldPath, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def text_of(self, path: FieldPath) -> str | None:
+        """The scalar at ``path`` as written, without quotes (``0755``, ``yes``, ``~``).
+
+        kustomize reads some fields as text rather than values (``metadata.annotations``
+        come out as the strings written there); None when no scalar is at ``path``.
+        """
+        if path in self.texts:
+            return self.texts[path]
+        value = self.data
+        for part in path:
+            found = (
+                isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+            ) or (isinstance(value, dict) and part in value)
+            if not found:
+                return None
+            value = value[part]
+        return value if isinstance(value, str) else None
 
     def line_of(self, path: FieldPath) -> int | None:
         """The line of ``path``, or of its nearest ancestor that has one."""
@@ -83,17 +109,18 @@ def load_documents(file: Path, text: str | None = None) -> list[Document]:
             raise SourceError(file, "file does not exist") from None
         except UnicodeDecodeError:
             raise SourceError(file, "not a UTF-8 text file") from None
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     documents: list[Document] = []
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
-            lines: dict[FieldPath, int] = {(): node.start_mark.line + 1}
-            data = _construct(loader, node, (), lines, file)
+            builder = _Builder(file)
+            builder.lines[()] = node.start_mark.line + 1
+            data = builder.build(node, ())
             if data is not None:
-                documents.append(Document(file, len(documents), data, lines))
+                documents.append(Document(file, len(documents), data, builder.lines, builder.texts))
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         raise SourceError(
@@ -117,41 +144,163 @@ def load_one(file: Path, text: str | None = None) -> Document:
     return documents[0]
 
 
-def _construct(
-    loader: yaml.SafeLoader,
-    node: Node,
-    path: FieldPath,
-    lines: dict[FieldPath, int],
-    file: Path,
-) -> Any:
-    if isinstance(node, MappingNode):
-        loader.flatten_mapping(node)
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if isinstance(key, list | dict):
-                raise SourceError(
-                    file, "a mapping key must be a scalar", line=key_node.start_mark.line + 1
-                )
-            child = (*path, str(key))
-            if key in result:
-                raise SourceError(
-                    file,
-                    f"duplicate key {key!r} (first at line {lines.get(child)})",
-                    line=key_node.start_mark.line + 1,
-                    field=child,
-                    hint="remove one of them; YAML keeps only one value per key",
-                )
-            lines[child] = key_node.start_mark.line + 1
-            result[key] = _construct(loader, value_node, child, lines, file)
-        return result
-    if isinstance(node, SequenceNode):
+# Unquoted, untagged scalars get this tag so they are resolved as go-yaml v3 resolves them.
+_PLAIN_TAG = "tag:hakobu,plain"
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's parser without its YAML 1.1 resolver: resolution happens in ``_Builder``."""
+
+    def compose_scalar_node(self, anchor: Any) -> ScalarNode:
+        event = self.get_event()  # type: ignore[no-untyped-call]
+        tag = event.tag
+        if event.style is None and tag in (None, "!"):
+            tag = _PLAIN_TAG
+        elif tag is None or tag == "!":
+            tag = _STR_TAG
+        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        return node
+
+
+class _Builder:
+    """Turns composed nodes into plain data, recording lines and the text of scalars."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.lines: dict[FieldPath, int] = {}
+        self.texts: dict[FieldPath, str] = {}
+        # Nodes being built: an alias back into one of them would never end.
+        self._open: set[int] = set()
+
+    def build(self, node: Node, path: FieldPath) -> Any:
+        if isinstance(node, ScalarNode):
+            return self.scalar(node, path)
+        if id(node) in self._open:
+            raise self._error(node, "an alias refers to a node that contains it", path)
+        self._open.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                return self.mapping(node, path)
+            if isinstance(node, SequenceNode):
+                return self.sequence(node, path)
+            raise self._error(node, f"unsupported YAML node {type(node).__name__}", path)
+        finally:
+            self._open.discard(id(node))
+
+    def scalar(self, node: ScalarNode, path: FieldPath) -> Any:
+        text = node.value
+        if node.tag == _PLAIN_TAG:
+            value = resolve_plain(text)
+        else:
+            try:
+                value = resolve_tagged(node.tag, text)
+            except ScalarError as e:
+                raise self._error(node, str(e), path) from None
+        if value != text or not isinstance(value, str):
+            self.texts[path] = text
+        return value
+
+    def sequence(self, node: SequenceNode, path: FieldPath) -> list[Any]:
         items = []
         for index, item in enumerate(node.value):
             child = (*path, index)
-            lines[child] = item.start_mark.line + 1
-            items.append(_construct(loader, item, child, lines, file))
+            self.lines[child] = item.start_mark.line + 1
+            items.append(self.build(item, child))
         return items
-    if isinstance(node, ScalarNode):
-        return loader.construct_object(node, deep=True)
-    return loader.construct_object(node, deep=True)
+
+    def mapping(self, node: MappingNode, path: FieldPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merge: Node | None = None
+        merge_line = 0
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if _is_merge_key(key_node):
+                if merge is not None:
+                    raise self._duplicate("<<", (*path, "<<"), line, merge_line)
+                merge, merge_line = value_node, line
+                continue
+            key = self._key(key_node, path)
+            child = (*path, key)
+            if key in result:
+                raise self._duplicate(key, child, line, self.lines.get(child))
+            self.lines[child] = line
+            result[key] = self.build(value_node, child)
+        if merge is not None:
+            self._merge(result, merge, path)
+        return result
+
+    def _key(self, node: Node, path: FieldPath) -> str:
+        if not isinstance(node, ScalarNode):
+            raise self._error(node, "a mapping key must be a scalar", path)
+        key = self.scalar(node, (*path, node.value))
+        self.texts.pop((*path, node.value), None)
+        if not isinstance(key, str):
+            raise self._error(
+                node,
+                f"mapping key {node.value} is read as a {_type_name(key)}, not a string",
+                path,
+                hint=f'quote it ("{node.value}") if it is a name',
+            )
+        return key
+
+    def _merge(self, result: dict[str, Any], merge: Node, path: FieldPath) -> None:
+        sources = merge.value if isinstance(merge, SequenceNode) else [merge]
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                raise self._error(
+                    source,
+                    "a merge key (<<) needs a mapping or a list of mappings",
+                    path,
+                    hint="point it at an anchored mapping, for example <<: *defaults",
+                )
+            # Lines of merged keys are those in the merged mapping; keys already present
+            # (the mapping's own, or an earlier merge's) win and keep their lines.
+            inner = _Builder(self.file)
+            inner._open = self._open
+            merged = inner.build(source, path)
+            for key, value in merged.items():
+                if key not in result:
+                    result[key] = value
+                    _copy_under(inner.lines, self.lines, (*path, key))
+                    _copy_under(inner.texts, self.texts, (*path, key))
+
+    def _duplicate(self, key: str, child: FieldPath, line: int, first: int | None) -> SourceError:
+        return SourceError(
+            self.file,
+            f"duplicate key {key!r} (first at line {first})",
+            line=line,
+            field=child,
+            hint="remove one of them; YAML keeps only one value per key",
+        )
+
+    def _error(
+        self, node: Node, message: str, path: FieldPath, hint: str | None = None
+    ) -> SourceError:
+        return SourceError(self.file, message, line=node.start_mark.line + 1, field=path, hint=hint)
+
+
+def _is_merge_key(node: Node) -> bool:
+    return (
+        isinstance(node, ScalarNode) and node.value == "<<" and node.tag in (_PLAIN_TAG, _MERGE_TAG)
+    )
+
+
+def _copy_under(
+    source: dict[FieldPath, Any], target: dict[FieldPath, Any], prefix: FieldPath
+) -> None:
+    size = len(prefix)
+    for path, value in source.items():
+        if path[:size] == prefix:
+            target[path] = value
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    return "number" if isinstance(value, int | float) else "timestamp"

@@ -1,0 +1,598 @@
+"""The short app spec: a few lines per app that hakobu expands into Kubernetes objects.
+
+One YAML file per app (``apps/web.yaml``)::
+
+    name: web
+    image: example.test/team/web:1.4.2
+    ports: [{name: http, port: 80, targetPort: 8080}]
+    env: {LOG_LEVEL: info, DB_PASSWORD: {secretKeyRef: {name: db, key: password}}}
+    autoscaling: {minReplicas: 2, maxReplicas: 10}
+    ingress: {host: web.example.test, tls: {secretName: web-tls}}
+    environments:
+      production: {autoscaling: {minReplicas: 4}}
+
+The JSON Schema in ``appspec_schema`` (``app_schema``) is the single description of the
+format: ``schemacheck`` interprets it, ``hakobu schema app`` prints it for editors, and its
+descriptions are the reference documentation. What a schema cannot say (ports named
+twice, ``minReplicas`` above ``maxReplicas``, a probe on a port that does not exist) is
+checked while the typed ``AppSpec`` is built.
+
+Per-environment overrides are merged over the base spec (maps merge, lists replace, ``null``
+removes) and every environment's result is validated when the file is loaded, so an error
+that appears only in production is reported at load time with the line that caused it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from hakobu.model.appspec_schema import RESERVED_LABEL_PREFIX, SCHEMA, app_schema
+from hakobu.model.objects import Object
+from hakobu.model.schemacheck import SUPPORTED_KEYWORDS, SchemaViolation, check
+from hakobu.model.source import Document, FieldPath, SourceError, load_one
+
+# ---------------------------------------------------------------------------------------
+# Per-environment overrides
+# ---------------------------------------------------------------------------------------
+
+# Where each part of a merged spec was written: merged path → path in the file. A path not
+# listed belongs to its nearest listed ancestor's subtree, or is written where it is.
+_Origins = dict[FieldPath, FieldPath]
+
+
+def _without_nulls(value: Any) -> Any:
+    # Only mappings: inside lists (patches, extra objects) null is content, not removal.
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def _overlay(
+    base: Any, override: Any, path: FieldPath, source: FieldPath, origins: _Origins
+) -> Any:
+    origins[path] = source
+    if not (isinstance(base, dict) and isinstance(override, dict)):
+        return _without_nulls(override)
+    merged = dict(base)
+    for key in base:
+        origins[(*path, key)] = (*path, key)
+    for key, value in override.items():
+        if value is None:
+            merged.pop(key, None)
+        elif key in base:
+            merged[key] = _overlay(base[key], value, (*path, key), (*source, key), origins)
+        else:
+            merged[key] = _without_nulls(value)
+            origins[(*path, key)] = (*source, key)
+    return merged
+
+
+def _origin(origins: _Origins, path: FieldPath) -> FieldPath:
+    for end in range(len(path), -1, -1):
+        if path[:end] in origins:
+            return origins[path[:end]] + path[end:]
+    return path
+
+
+# ---------------------------------------------------------------------------------------
+# The typed spec
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Image:
+    repository: str
+    tag: str | None
+    digest: str | None
+    pull_policy: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """What the container's ``image`` field says: ``repository[:tag][@digest]``."""
+        text = self.repository
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    port: int
+    target_port: int
+    protocol: str
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    source: Literal["configMap", "secret"]
+    name: str
+    key: str
+    optional: bool | None = None
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    field_path: str
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str | KeyRef | FieldRef
+
+
+@dataclass(frozen=True)
+class EnvFrom:
+    source: Literal["configMap", "secret"]
+    name: str
+    prefix: str | None = None
+    optional: bool | None = None
+
+
+@dataclass(frozen=True)
+class Resources:
+    requests: Mapping[str, str]
+    limits: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    min_replicas: int
+    max_replicas: int
+    target_cpu: int | None
+    target_memory: int | None
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """A probe as written; the main port and the kind of check are settled when rendering."""
+
+    path: str | None = None
+    port: int | str | None = None
+    scheme: str | None = None
+    command: tuple[str, ...] | None = None
+    timings: Mapping[str, int] = field(default_factory=dict)
+
+
+# None: not written (the default applies); False: turned off.
+Probe = ProbeSpec | Literal[False] | None
+
+
+@dataclass(frozen=True)
+class Probes:
+    readiness: Probe = None
+    liveness: Probe = None
+    startup: Probe = None
+
+
+@dataclass(frozen=True)
+class Ingress:
+    host: str
+    path: str
+    path_type: str
+    port: str
+    class_name: str | None
+    tls_secret: str | None
+    annotations: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class DisruptionBudget:
+    min_available: int | str | None
+    max_unavailable: int | str | None
+
+
+@dataclass(frozen=True)
+class ConfigFiles:
+    mount_path: str
+    files: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    name: str
+    create: bool
+    annotations: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Patch:
+    kind: str
+    name: str | None
+    body: Object
+    location: str  # file:line, for errors found while rendering
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """One app, validated; ``environments`` holds the merged spec of each environment."""
+
+    file: Path
+    name: str
+    image: Image
+    component: str | None = None
+    part_of: str | None = None
+    replicas: int = 1
+    ports: tuple[Port, ...] = ()
+    command: tuple[str, ...] | None = None
+    args: tuple[str, ...] | None = None
+    env: tuple[EnvVar, ...] = ()
+    env_from: tuple[EnvFrom, ...] = ()
+    resources: Resources | None = None
+    autoscaling: Autoscaling | None = None
+    probes: Probes = Probes()
+    ingress: Ingress | None = None
+    disruption_budget: DisruptionBudget | None = None
+    config_files: ConfigFiles | None = None
+    service_account: ServiceAccount | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    extra_objects: tuple[Object, ...] = ()
+    patches: tuple[Patch, ...] = ()
+    environments: Mapping[str, AppSpec] = field(default_factory=dict)
+
+    @property
+    def main_port(self) -> Port | None:
+        return self.ports[0] if self.ports else None
+
+    def for_environment(self, environment: str) -> AppSpec:
+        """The spec with ``environment``'s overrides applied (the base if it has none)."""
+        return self.environments.get(environment, self)
+
+
+# ---------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------
+
+
+def load_app(file: Path, text: str | None = None) -> AppSpec:
+    """Read, validate and type one app spec file (every environment's result included);
+    ``text``, when given, is the file's content already read.
+
+    Raises ``SourceError`` (``file:line: field: message``) for anything invalid.
+    """
+    document = load_one(file, text)
+    data = _checked(document, document.data, {}, "")
+    # Overrides keep their nulls: there, null means "remove".
+    overrides: dict[str, Any] = data.pop("environments", None) or {}
+    base = _without_nulls(data)
+    spec = _build(document, base, {}, "")
+    environments: dict[str, AppSpec] = {}
+    for env_name, override in overrides.items():
+        if override is None:
+            continue
+        origins: _Origins = {}
+        merged = _overlay(base, override, (), ("environments", env_name), origins)
+        _checked(document, merged, origins, env_name)
+        environments[env_name] = _build(document, merged, origins, env_name)
+    return replace(spec, environments=environments)
+
+
+def _fail(
+    document: Document, origins: _Origins, environment: str, invalid: SchemaViolation
+) -> SourceError:
+    source = _origin(origins, invalid.path)
+    message = invalid.message
+    if environment and source[:2] != ("environments", environment):
+        message += f" (in environment {environment!r})"
+    return document.error(source, message, invalid.hint)
+
+
+def _checked(document: Document, data: Any, origins: _Origins, environment: str) -> dict[str, Any]:
+    try:
+        check(SCHEMA, data)
+    except SchemaViolation as e:
+        raise _fail(document, origins, environment, e) from None
+    checked: dict[str, Any] = dict(data)
+    return checked
+
+
+def _build(
+    document: Document, data: dict[str, Any], origins: _Origins, environment: str
+) -> AppSpec:
+    def where(path: FieldPath) -> str:
+        return f"{document.file}:{document.line_of(_origin(origins, path))}"
+
+    try:
+        spec = _typed(data, document.file, where)
+        _cross_check(spec)
+    except SchemaViolation as e:
+        raise _fail(document, origins, environment, e) from None
+    return spec
+
+
+def _typed(data: dict[str, Any], file: Path, where: Callable[[FieldPath], str]) -> AppSpec:
+    name: str = data["name"]
+    return AppSpec(
+        file=file,
+        name=name,
+        image=_image(data["image"]),
+        component=data.get("component"),
+        part_of=data.get("partOf"),
+        replicas=data.get("replicas", 1),
+        ports=tuple(
+            Port(
+                p["name"],
+                p["port"],
+                p.get("targetPort", p["port"]),
+                p.get("protocol", "TCP"),
+            )
+            for p in data.get("ports", [])
+        ),
+        command=tuple(data["command"]) if "command" in data else None,
+        args=tuple(data["args"]) if "args" in data else None,
+        env=tuple(_env_var(k, v) for k, v in data.get("env", {}).items()),
+        env_from=tuple(_env_from(item) for item in data.get("envFrom", [])),
+        resources=_resources(data["resources"]) if "resources" in data else None,
+        autoscaling=_autoscaling(data.get("autoscaling")),
+        probes=Probes(**{k: _probe(v) for k, v in data.get("probes", {}).items()}),
+        ingress=_ingress(data, data["ingress"]) if "ingress" in data else None,
+        disruption_budget=_budget(data.get("podDisruptionBudget")),
+        config_files=_config_files(data.get("configFiles")),
+        service_account=_service_account(name, data.get("serviceAccount")),
+        labels=data.get("labels", {}),
+        annotations=data.get("annotations", {}),
+        pod_annotations=data.get("podAnnotations", {}),
+        extra_objects=tuple(copy.deepcopy(data.get("extraObjects", []))),
+        patches=tuple(
+            Patch(
+                p["kind"],
+                (p.get("metadata") or {}).get("name"),
+                copy.deepcopy(p),
+                where(("patches", index)),
+            )
+            for index, p in enumerate(data.get("patches", []))
+        ),
+    )
+
+
+def _image(value: str | dict[str, Any]) -> Image:
+    if isinstance(value, dict):
+        image = Image(
+            value["repository"], value.get("tag"), value.get("digest"), value.get("pullPolicy")
+        )
+    else:
+        rest, _, digest = value.partition("@")
+        slash = rest.rfind("/")
+        colon = rest.rfind(":")
+        if colon > slash:
+            image = Image(rest[:colon], rest[colon + 1 :], digest or None)
+        else:
+            image = Image(rest, None, digest or None)
+    if not image.tag and not image.digest:
+        raise SchemaViolation(
+            ("image",),
+            f"image {image.repository!r} has no tag or digest",
+            "pin a tag (repository:tag) so that every render deploys the same image",
+        )
+    return image
+
+
+def _env_var(name: str, value: Any) -> EnvVar:
+    if isinstance(value, dict):
+        if "fieldRef" in value:
+            return EnvVar(name, FieldRef(value["fieldRef"]["fieldPath"]))
+        source: Literal["configMap", "secret"] = (
+            "configMap" if "configMapKeyRef" in value else "secret"
+        )
+        ref = value[f"{source}KeyRef"]
+        return EnvVar(name, KeyRef(source, ref["name"], ref["key"], ref.get("optional")))
+    if isinstance(value, bool):
+        return EnvVar(name, "true" if value else "false")
+    return EnvVar(name, str(value))
+
+
+def _env_from(item: dict[str, Any]) -> EnvFrom:
+    source: Literal["configMap", "secret"] = "configMap" if "configMapRef" in item else "secret"
+    ref = item[f"{source}Ref"]
+    return EnvFrom(source, ref["name"], item.get("prefix"), ref.get("optional"))
+
+
+def _quantity(value: str | float) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _resources(value: dict[str, Any]) -> Resources:
+    return Resources(
+        {k: _quantity(v) for k, v in value.get("requests", {}).items()},
+        {k: _quantity(v) for k, v in value.get("limits", {}).items()},
+    )
+
+
+def _autoscaling(value: dict[str, Any] | None) -> Autoscaling | None:
+    if value is None or not value.get("enabled", True):
+        return None
+    memory = value.get("targetMemoryUtilizationPercentage")
+    cpu = value.get("targetCPUUtilizationPercentage", None if memory else 80)
+    return Autoscaling(value.get("minReplicas", 1), value["maxReplicas"], cpu, memory)
+
+
+_PROBE_TIMINGS = (
+    "initialDelaySeconds",
+    "periodSeconds",
+    "timeoutSeconds",
+    "failureThreshold",
+    "successThreshold",
+)
+
+
+def _probe(value: bool | dict[str, Any]) -> Probe:
+    if value is False:
+        return False
+    if value is True:
+        return ProbeSpec()
+    command = value.get("command")
+    return ProbeSpec(
+        path=value.get("path"),
+        port=value.get("port"),
+        scheme=value.get("scheme"),
+        command=tuple(command) if command is not None else None,
+        timings={k: value[k] for k in _PROBE_TIMINGS if k in value},
+    )
+
+
+def _ingress(data: dict[str, Any], value: dict[str, Any]) -> Ingress:
+    ports = data.get("ports", [])
+    if not ports:
+        raise SchemaViolation(
+            ("ingress",),
+            "an ingress needs a port to route to",
+            "add the port the app serves HTTP on to ports",
+        )
+    return Ingress(
+        host=value["host"],
+        path=value.get("path", "/"),
+        path_type=value.get("pathType", "Prefix"),
+        port=value.get("port", ports[0]["name"]),
+        class_name=value.get("className"),
+        tls_secret=value["tls"]["secretName"] if "tls" in value else None,
+        annotations=value.get("annotations", {}),
+    )
+
+
+def _budget(value: dict[str, Any] | None) -> DisruptionBudget | None:
+    if value is None:
+        return None
+    return DisruptionBudget(value.get("minAvailable"), value.get("maxUnavailable"))
+
+
+def _config_files(value: dict[str, Any] | None) -> ConfigFiles | None:
+    if value is None:
+        return None
+    return ConfigFiles(value["mountPath"], dict(sorted(value["files"].items())))
+
+
+def _service_account(app_name: str, value: dict[str, Any] | None) -> ServiceAccount | None:
+    if value is None:
+        return None
+    create = value.get("create", True)
+    if not create and "name" not in value:
+        raise SchemaViolation(
+            ("serviceAccount",),
+            "an existing service account (create: false) needs a name",
+            "add name: <the ServiceAccount's name>, or remove create: false",
+        )
+    return ServiceAccount(value.get("name", app_name), create, value.get("annotations", {}))
+
+
+def _cross_check(spec: AppSpec) -> None:
+    """What the schema cannot say: relations between fields."""
+    _check_ports(spec)
+    _check_probes(spec)
+    if spec.ingress and spec.ingress.port not in {p.name for p in spec.ports}:
+        raise SchemaViolation(
+            ("ingress", "port"),
+            f"no port is named {spec.ingress.port!r}",
+            f"use one of: {', '.join(p.name for p in spec.ports)}",
+        )
+    if spec.autoscaling:
+        _check_autoscaling(spec.autoscaling, spec.resources)
+    for key in spec.labels:
+        if key.startswith(RESERVED_LABEL_PREFIX):
+            raise SchemaViolation(
+                ("labels", key),
+                f"labels under {RESERVED_LABEL_PREFIX} are set by hakobu",
+                "use the fields name, component and partOf, or another key",
+            )
+    if spec.config_files and not spec.config_files.files:
+        raise SchemaViolation(("configFiles", "files"), "expected at least one file")
+
+
+def _check_ports(spec: AppSpec) -> None:
+    seen_names: set[str] = set()
+    seen_ports: set[tuple[int, str]] = set()
+    for index, port in enumerate(spec.ports):
+        if port.name in seen_names:
+            raise SchemaViolation(
+                ("ports", index, "name"), f"port name {port.name!r} is used twice"
+            )
+        if (port.port, port.protocol) in seen_ports:
+            raise SchemaViolation(
+                ("ports", index, "port"), f"port {port.port}/{port.protocol} is used twice"
+            )
+        seen_names.add(port.name)
+        seen_ports.add((port.port, port.protocol))
+
+
+def _check_probes(spec: AppSpec) -> None:
+    names = {p.name for p in spec.ports}
+    for kind in ("readiness", "liveness", "startup"):
+        probe = getattr(spec.probes, kind)
+        if not isinstance(probe, ProbeSpec):
+            continue
+        path: FieldPath = ("probes", kind)
+        if probe.path is not None and probe.command is not None:
+            raise SchemaViolation(path, "set path (an HTTP GET) or command, not both")
+        if probe.command is not None:
+            continue
+        if isinstance(probe.port, str) and probe.port not in names:
+            known = ", ".join(sorted(names)) or "none"
+            raise SchemaViolation(
+                (*path, "port"), f"no port is named {probe.port!r} (ports: {known})"
+            )
+        main = spec.main_port
+        if probe.port is None and main is None:
+            raise SchemaViolation(
+                path,
+                "the probe has nothing to check: there are no ports",
+                "set port, command, or add ports",
+            )
+        if probe.port is None and main is not None and main.protocol != "TCP":
+            raise SchemaViolation(
+                path,
+                f"the main port {main.name!r} is {main.protocol}, which a probe cannot check",
+                "set port to a TCP port, or command",
+            )
+
+
+def _check_autoscaling(autoscaling: Autoscaling, resources: Resources | None) -> None:
+    if autoscaling.min_replicas > autoscaling.max_replicas:
+        raise SchemaViolation(
+            ("autoscaling", "minReplicas"),
+            f"minReplicas ({autoscaling.min_replicas}) is above maxReplicas "
+            f"({autoscaling.max_replicas})",
+        )
+    requests = resources.requests if resources else {}
+    for resource, target in (
+        ("cpu", autoscaling.target_cpu),
+        ("memory", autoscaling.target_memory),
+    ):
+        if target is not None and resource not in requests:
+            raise SchemaViolation(
+                ("autoscaling",),
+                f"scaling on {resource} utilization needs resources.requests.{resource}",
+                f"set resources.requests.{resource}: utilization is measured against it",
+            )
+
+
+__all__ = [
+    "RESERVED_LABEL_PREFIX",
+    "SUPPORTED_KEYWORDS",
+    "AppSpec",
+    "Autoscaling",
+    "ConfigFiles",
+    "DisruptionBudget",
+    "EnvFrom",
+    "EnvVar",
+    "FieldRef",
+    "Image",
+    "Ingress",
+    "KeyRef",
+    "Patch",
+    "Port",
+    "Probe",
+    "ProbeSpec",
+    "Probes",
+    "Resources",
+    "ServiceAccount",
+    "app_schema",
+    "load_app",
+]

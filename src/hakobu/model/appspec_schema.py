@@ -1,0 +1,528 @@
+"""The app spec's JSON Schema: the single description of the format.
+
+``hakobu schema app`` prints it for editors, ``hakobu.model.schemacheck`` checks files
+against it, and its descriptions are the reference documentation of every field.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+_PORT_NAME = r"^(?=.*[a-z])(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_QUANTITY = r"^([0-9]+(\.[0-9]+)?|\.[0-9]+)([numkMGTPE]|[KMGTPE]i|[eE][0-9]+)?$"
+_PERCENT = r"^(100|[1-9]?[0-9])%$"
+_ENV_NAME = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
+_CONFIG_KEY = r"^[-._a-zA-Z0-9]+$"
+_LABEL_KEY = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+_LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+_IMAGE_REPOSITORY = r"[a-z0-9]+([._-]+[a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*"
+_IMAGE_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_IMAGE_DIGEST = r"[a-z0-9]+([+._-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}"
+_HOST = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+# Kubernetes reserves these for the labels hakobu sets itself; a user value would break the
+# Deployment's selector or contradict the image's version.
+RESERVED_LABEL_PREFIX = "app.kubernetes.io/"
+
+
+def _ref(name: str, description: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"$ref": f"#/$defs/{name}"}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _string(description: str, **keywords: Any) -> dict[str, Any]:
+    return {"type": "string", "description": description, **keywords}
+
+
+def _integer(description: str, minimum: int | None = None, **keywords: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "integer", "description": description, **keywords}
+    if minimum is not None:
+        schema["minimum"] = minimum
+    return schema
+
+
+def _boolean(description: str, **keywords: Any) -> dict[str, Any]:
+    return {"type": "boolean", "description": description, **keywords}
+
+
+def _list(description: str, items: dict[str, Any], **keywords: Any) -> dict[str, Any]:
+    return {"type": "array", "description": description, "items": items, **keywords}
+
+
+def _map(description: str, keys: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": description,
+        "propertyNames": keys,
+        "additionalProperties": values,
+    }
+
+
+def _object(
+    description: str,
+    properties: dict[str, Any],
+    required: tuple[str, ...] = (),
+    **keywords: Any,
+) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = list(required)
+    schema.update(keywords)
+    return schema
+
+
+def _exactly_one_of(*names: str) -> list[dict[str, Any]]:
+    return [{"required": [name]} for name in names]
+
+
+_DEFS: dict[str, Any] = {
+    "dnsLabel": _string(
+        "a DNS-1123 label: at most 63 lowercase letters, digits or '-', starting and ending "
+        "with a letter or digit",
+        pattern=_DNS_LABEL,
+        maxLength=63,
+    ),
+    "dnsSubdomain": _string(
+        "a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' or '.', starting and "
+        "ending with a letter or digit",
+        pattern=_DNS_SUBDOMAIN,
+        maxLength=253,
+    ),
+    "portNumber": _integer("a port number from 1 to 65535", minimum=1, maximum=65535),
+    "portName": _string(
+        "a port name: at most 15 lowercase letters, digits or '-', with at least one letter, "
+        "starting and ending with a letter or digit, no '--'",
+        pattern=_PORT_NAME,
+        maxLength=15,
+    ),
+    "quantity": {
+        "description": "a Kubernetes quantity such as 250m, 0.5, 2 (cpu) or 128Mi, 1Gi (memory)",
+        "anyOf": [
+            _string(
+                "a Kubernetes quantity: a number with an optional suffix (m, k, M, G, Ki, Mi, "
+                "Gi, ...), such as 250m or 128Mi",
+                pattern=_QUANTITY,
+            ),
+            {"type": "number", "minimum": 0},
+        ],
+    },
+    "intOrPercent": {
+        "description": "a number of pods or a percentage of them, such as 1 or '50%'",
+        "anyOf": [
+            {"type": "integer", "minimum": 0},
+            _string("a percentage from '0%' to '100%'", pattern=_PERCENT),
+        ],
+    },
+    "labels": _map(
+        "Kubernetes labels",
+        _string(
+            "a label key: an optional DNS subdomain prefix and '/', then a name of letters, "
+            "digits, '-', '_' or '.'",
+            pattern=_LABEL_KEY,
+        ),
+        _string(
+            "a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending "
+            "with a letter or digit (quote numbers and booleans)",
+            pattern=_LABEL_VALUE,
+            maxLength=63,
+        ),
+    ),
+    "annotations": _map(
+        "Kubernetes annotations",
+        _string(
+            "an annotation key: an optional DNS subdomain prefix and '/', then a name of "
+            "letters, digits, '-', '_' or '.'",
+            pattern=_LABEL_KEY,
+        ),
+        _string("an annotation value (quote numbers and booleans)"),
+    ),
+    "keyRef": _object(
+        "one key of a ConfigMap or Secret",
+        {
+            "name": _ref("dnsSubdomain", "the ConfigMap's or Secret's name"),
+            "key": _string(
+                "the key: letters, digits, '-', '_' or '.'", pattern=_CONFIG_KEY, maxLength=253
+            ),
+            "optional": _boolean("start the pod even if the key does not exist"),
+        },
+        required=("name", "key"),
+    ),
+    "envValue": {
+        "description": "a plain value (strings, integers and booleans are written as text) or "
+        "a reference to a ConfigMap key, a Secret key or a field of the pod",
+        "anyOf": [
+            {"type": "string"},
+            {"type": "integer"},
+            {"type": "boolean"},
+            _object(
+                "a value read when the pod starts; set exactly one of configMapKeyRef, "
+                "secretKeyRef or fieldRef",
+                {
+                    "configMapKeyRef": _ref("keyRef", "a ConfigMap key: {name, key}"),
+                    "secretKeyRef": _ref("keyRef", "a Secret key: {name, key}"),
+                    "fieldRef": _object(
+                        "a field of the pod, such as status.podIP or metadata.name",
+                        {"fieldPath": _string("the field's path, such as status.podIP")},
+                        required=("fieldPath",),
+                    ),
+                },
+                oneOf=_exactly_one_of("configMapKeyRef", "secretKeyRef", "fieldRef"),
+            ),
+        ],
+    },
+    "probe": {
+        "description": "true for the default check (a TCP connection to the main port), false "
+        "to turn the probe off, or a mapping that sets path (an HTTP GET), port, command or "
+        "timings",
+        "anyOf": [
+            {"type": "boolean"},
+            _object(
+                "a probe: an HTTP GET when path is set, a command when command is set, "
+                "otherwise a TCP connection",
+                {
+                    "path": _string(
+                        "a path beginning with /, such as /healthz: makes the probe an HTTP "
+                        "GET of it",
+                        pattern=r"^/",
+                    ),
+                    "port": {
+                        "description": "the port to check, by name (from ports) or number; "
+                        "defaults to the main port",
+                        "anyOf": [_ref("portNumber"), _ref("portName")],
+                    },
+                    "scheme": _string(
+                        "HTTP or HTTPS for an HTTP GET (default HTTP)", enum=["HTTP", "HTTPS"]
+                    ),
+                    "command": _list(
+                        "make it a command run in the container; healthy when it exits with 0",
+                        {"type": "string"},
+                        minItems=1,
+                    ),
+                    "initialDelaySeconds": _integer("seconds before the first check", 0),
+                    "periodSeconds": _integer("seconds between checks", 1),
+                    "timeoutSeconds": _integer("seconds before a check fails", 1),
+                    "failureThreshold": _integer("failed checks in a row that count", 1),
+                    "successThreshold": _integer("successful checks in a row that count", 1),
+                },
+            ),
+        ],
+    },
+}
+
+_RESOURCE_AMOUNTS = _object(
+    "amounts of cpu and memory",
+    {
+        "cpu": _ref("quantity", "cpu, in cores: 250m is a quarter of a core"),
+        "memory": _ref("quantity", "memory, in bytes with a suffix: 128Mi, 1Gi"),
+    },
+)
+
+_IMAGE_STRING = _string(
+    "repository:tag or repository@digest, such as example.test/team/web:1.4.2",
+    pattern=f"^{_IMAGE_REPOSITORY}(:{_IMAGE_TAG})?(@{_IMAGE_DIGEST})?$",
+)
+
+_PROPERTIES: dict[str, Any] = {
+    "name": _ref(
+        "dnsLabel",
+        "The app's name: the name of its Deployment, Service and other objects, and of its "
+        "container.",
+    ),
+    "image": {
+        "description": "The container image, as 'repository:tag' or as {repository, tag}. A "
+        "tag or digest is required so that every render deploys the same image; the tag "
+        "becomes the app.kubernetes.io/version label.",
+        "anyOf": [
+            _IMAGE_STRING,
+            _object(
+                "the image in parts",
+                {
+                    "repository": _string(
+                        "a repository: lowercase letters, digits and separators, such as "
+                        "example.test/team/web",
+                        pattern=f"^{_IMAGE_REPOSITORY}$",
+                    ),
+                    "tag": _string(
+                        "a tag: at most 128 letters, digits, '_', '.' or '-', such as 1.4.2 "
+                        "(quote tags YAML would read as numbers)",
+                        pattern=f"^{_IMAGE_TAG}$",
+                    ),
+                    "digest": _string(
+                        "a digest, algorithm:hex such as sha256:…; pins the image even if the tag "
+                        "moves",
+                        pattern=f"^{_IMAGE_DIGEST}$",
+                    ),
+                    "pullPolicy": _string(
+                        "when the node pulls the image (Kubernetes' default if unset)",
+                        enum=["Always", "IfNotPresent", "Never"],
+                    ),
+                },
+                required=("repository",),
+            ),
+        ],
+    },
+    "component": _ref(
+        "dnsLabel", "The app.kubernetes.io/component label, such as frontend or worker."
+    ),
+    "partOf": _ref("dnsLabel", "The app.kubernetes.io/part-of label: the larger system."),
+    "replicas": _integer(
+        "How many pods run (default 1). Ignored while autoscaling is on.", 0, default=1
+    ),
+    "ports": _list(
+        "The ports the container listens on; each becomes a port of the Service, by name. "
+        "The first is the main port: default probes and the ingress use it.",
+        _object(
+            "a port",
+            {
+                "name": _ref("portName", "the port's name, such as http or grpc"),
+                "port": _ref("portNumber", "the Service's port"),
+                "targetPort": _ref("portNumber", "the container's port (defaults to port)"),
+                "protocol": _string(
+                    "the protocol (default TCP)", enum=["TCP", "UDP", "SCTP"], default="TCP"
+                ),
+            },
+            required=("name", "port"),
+        ),
+    ),
+    "command": _list("Replaces the image's entrypoint.", {"type": "string"}),
+    "args": _list("Replaces the image's command arguments.", {"type": "string"}),
+    "env": _map(
+        "Environment variables: NAME: value, or NAME: {configMapKeyRef|secretKeyRef: "
+        "{name, key}} or NAME: {fieldRef: {fieldPath}}. Kept in the order written, so a "
+        "value may refer to an earlier variable as $(NAME).",
+        _string(
+            "an environment variable name: letters, digits, '-', '_' or '.', not starting "
+            "with a digit",
+            pattern=_ENV_NAME,
+        ),
+        _ref("envValue"),
+    ),
+    "envFrom": _list(
+        "Every key of a ConfigMap or Secret as environment variables.",
+        _object(
+            "a ConfigMap or Secret; set exactly one of configMapRef or secretRef",
+            {
+                "configMapRef": _object(
+                    "a ConfigMap",
+                    {
+                        "name": _ref("dnsSubdomain", "the ConfigMap's name"),
+                        "optional": _boolean("start the pod even if it does not exist"),
+                    },
+                    required=("name",),
+                ),
+                "secretRef": _object(
+                    "a Secret",
+                    {
+                        "name": _ref("dnsSubdomain", "the Secret's name"),
+                        "optional": _boolean("start the pod even if it does not exist"),
+                    },
+                    required=("name",),
+                ),
+                "prefix": _string(
+                    "a prefix for every variable's name: letters, digits, '-', '_' or '.', not "
+                    "starting with a digit",
+                    pattern=_ENV_NAME,
+                ),
+            },
+            oneOf=_exactly_one_of("configMapRef", "secretRef"),
+        ),
+    ),
+    "resources": _object(
+        "What the container is guaranteed (requests) and may use at most (limits).",
+        {
+            "requests": _RESOURCE_AMOUNTS,
+            "limits": _RESOURCE_AMOUNTS,
+        },
+    ),
+    "autoscaling": _object(
+        "Scale between minReplicas and maxReplicas on cpu (and optionally memory) use, with "
+        "an autoscaling/v2 HorizontalPodAutoscaler. While on, the Deployment has no replicas "
+        "field, so a sync never fights the autoscaler. Utilization is relative to "
+        "resources.requests, which must therefore be set.",
+        {
+            "enabled": _boolean(
+                "set false to turn autoscaling off (in one environment, say)", default=True
+            ),
+            "minReplicas": _integer("the fewest pods (default 1)", 1, default=1),
+            "maxReplicas": _integer("the most pods", 1),
+            "targetCPUUtilizationPercentage": _integer(
+                "the average cpu use to aim for, in percent of the cpu request (default 80 "
+                "unless only memory is given)",
+                1,
+            ),
+            "targetMemoryUtilizationPercentage": _integer(
+                "the average memory use to aim for, in percent of the memory request", 1
+            ),
+        },
+        required=("maxReplicas",),
+    ),
+    "probes": _object(
+        "Health checks. Without this field, readiness and liveness are TCP connections to the "
+        "main port (if it is a TCP port); give path to make one an HTTP GET, or false to turn "
+        "it off. A startup probe runs only if given.",
+        {
+            "readiness": _ref("probe", "is the pod ready for traffic?"),
+            "liveness": _ref("probe", "should the container be restarted?"),
+            "startup": _ref("probe", "has the container finished starting?"),
+        },
+    ),
+    "ingress": _object(
+        "Route HTTP(S) for a host to the Service with a networking.k8s.io/v1 Ingress.",
+        {
+            "host": _string(
+                "a host name, such as web.example.test (a leading '*.' makes a wildcard)",
+                pattern=_HOST,
+                maxLength=253,
+            ),
+            "path": _string(
+                "a path beginning with /: the prefix to route (default /)",
+                pattern=r"^/",
+                default="/",
+            ),
+            "pathType": _string(
+                "how path matches (default Prefix)",
+                enum=["Prefix", "Exact", "ImplementationSpecific"],
+                default="Prefix",
+            ),
+            "port": _ref("portName", "the Service port to route to (default the main port)"),
+            "className": _string(
+                "the IngressClass, such as nginx (the cluster's default if unset)"
+            ),
+            "tls": _object(
+                "serve HTTPS with the certificate in a Secret",
+                {"secretName": _ref("dnsSubdomain", "the kubernetes.io/tls Secret's name")},
+                required=("secretName",),
+            ),
+            "annotations": _ref("annotations", "annotations for the Ingress only"),
+        },
+        required=("host",),
+    ),
+    "podDisruptionBudget": _object(
+        "Limit how many pods voluntary disruptions (node drains) may take down at once, with "
+        "a policy/v1 PodDisruptionBudget; set exactly one of minAvailable or maxUnavailable.",
+        {
+            "minAvailable": _ref("intOrPercent", "pods that must stay up"),
+            "maxUnavailable": _ref("intOrPercent", "pods that may be down"),
+        },
+        oneOf=_exactly_one_of("minAvailable", "maxUnavailable"),
+    ),
+    "configFiles": _object(
+        "Files written into a ConfigMap named <name>-config and mounted read-only into the "
+        "container. A change of content restarts the pods (the pod template carries a "
+        "checksum/config annotation).",
+        {
+            "mountPath": _string("an absolute directory, such as /etc/web", pattern=r"^/"),
+            "files": _map(
+                "file name: content",
+                _string(
+                    "a file name: letters, digits, '-', '_' or '.'",
+                    pattern=_CONFIG_KEY,
+                    maxLength=253,
+                ),
+                _string("the file's content"),
+            ),
+        },
+        required=("mountPath", "files"),
+    ),
+    "serviceAccount": _object(
+        "The pods' ServiceAccount. Without this field the pods use the namespace's default.",
+        {
+            "create": _boolean(
+                "create it (default true); false uses an existing one, which needs name",
+                default=True,
+            ),
+            "name": _ref("dnsSubdomain", "its name (default the app's name)"),
+            "annotations": _ref("annotations", "annotations for the ServiceAccount only"),
+        },
+    ),
+    "labels": _ref(
+        "labels",
+        "Labels for every object and pod (keys under app.kubernetes.io/ are set by hakobu).",
+    ),
+    "annotations": _ref("annotations", "Annotations for every generated object."),
+    "podAnnotations": _ref("annotations", "Annotations for the pods only."),
+    "extraObjects": _list(
+        "Kubernetes objects added to the output exactly as written (set their namespace "
+        "yourself if they need one).",
+        {
+            "type": "object",
+            "description": "a Kubernetes object",
+            "properties": {
+                "apiVersion": {"type": "string"},
+                "kind": {"type": "string"},
+                "metadata": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}},
+                    "required": ["name"],
+                },
+            },
+            "required": ["apiVersion", "kind", "metadata"],
+        },
+    ),
+    "patches": _list(
+        "Partial objects merged into the generated objects, for fields the spec does not "
+        "cover. Each names its target by kind and, optionally, metadata.name (every generated "
+        "object of that kind otherwise); it must match at least one. They are strategic "
+        "merge patches, applied as kustomize applies them: mappings merge, null deletes a "
+        "field, lists with a merge key (containers, env, volumes, ...) merge by it, other "
+        "lists replace, and $patch: delete removes the object.",
+        {
+            "type": "object",
+            "description": "a partial Kubernetes object",
+            "properties": {
+                "kind": {"type": "string"},
+                "metadata": {"type": "object", "properties": {"name": {"type": "string"}}},
+            },
+            "required": ["kind"],
+        },
+    ),
+}
+
+# Fields an environment may not change: the name is the identity of every object.
+_NOT_OVERRIDABLE = {"name"}
+
+_PROPERTIES["environments"] = _map(
+    "Overrides per environment, merged over the fields above: mappings merge, lists "
+    "replace, null removes a field. The result must be a valid spec.",
+    _ref("dnsLabel"),
+    {
+        "type": "object",
+        "description": "the fields that differ in this environment",
+        "properties": {
+            key: {"description": f"overrides {key}; null removes it"}
+            for key in _PROPERTIES
+            if key not in _NOT_OVERRIDABLE
+        },
+        "additionalProperties": False,
+    },
+)
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "hakobu app spec",
+    "description": "One app: hakobu expands it into a Deployment and, as needed, a Service, "
+    "HorizontalPodAutoscaler, PodDisruptionBudget, Ingress, ConfigMap and ServiceAccount.",
+    "type": "object",
+    "properties": _PROPERTIES,
+    "required": ["name", "image"],
+    "additionalProperties": False,
+    "$defs": _DEFS,
+}
+
+
+def app_schema() -> dict[str, Any]:
+    """The app spec's JSON Schema (draft 2020-12); a copy the caller may change."""
+    return copy.deepcopy(SCHEMA)

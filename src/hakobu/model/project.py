@@ -1,0 +1,143 @@
+"""The project file, ``hakobu.yaml``: environments, where apps live, where output goes.
+
+::
+
+    apiVersion: hakobu.dev/v1alpha1
+    kind: Project
+    name: shop
+    apps: apps                # a directory; each entry in it is one app
+    output: generated         # generated/<env>/<app>/<kind>-<name>.yaml
+    environments:
+      evaluation:
+        namespace: shop-eval
+        values: {replicas: 1}
+      production:
+        namespace: shop
+        values: {replicas: 3}
+        allowPlaintextSecrets: false
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hakobu.model.source import Document, FieldPath, SourceError, load_one
+
+PROJECT_FILE = "hakobu.yaml"
+API_VERSION = "hakobu.dev/v1alpha1"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_TOP_FIELDS = ("apiVersion", "kind", "name", "apps", "output", "environments")
+_ENV_FIELDS = ("namespace", "values", "allowPlaintextSecrets")
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    namespace: str
+    values: dict[str, Any]
+    allow_plaintext_secrets: bool
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    name: str
+    apps_dir: Path
+    output_dir: Path
+    environments: tuple[Environment, ...]
+
+    @property
+    def file(self) -> Path:
+        return self.root / PROJECT_FILE
+
+    def environment(self, name: str) -> Environment:
+        for env in self.environments:
+            if env.name == name:
+                return env
+        known = ", ".join(e.name for e in self.environments)
+        raise SourceError(
+            self.file,
+            f"no environment named {name!r}",
+            field=("environments",),
+            hint=f"the project defines: {known}",
+        )
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` that holds a ``hakobu.yaml``."""
+    current = start.resolve()
+    for candidate in (current, *current.parents):
+        if (candidate / PROJECT_FILE).is_file():
+            return candidate
+    raise SourceError(
+        start / PROJECT_FILE,
+        "no hakobu.yaml here or in any parent directory",
+        hint="run `hakobu init` to create a project, or run hakobu inside one",
+    )
+
+
+def load_project(root: Path) -> Project:
+    doc = load_one(root / PROJECT_FILE)
+    data = _mapping(doc, (), doc.data)
+    _no_unknown(doc, (), data, _TOP_FIELDS)
+    if data.get("apiVersion") != API_VERSION:
+        raise doc.error(("apiVersion",), f"expected apiVersion {API_VERSION!r}")
+    if data.get("kind") != "Project":
+        raise doc.error(("kind",), "expected kind 'Project'")
+    name = _dns_label(doc, ("name",), data.get("name"))
+    apps_dir = _relative_dir(doc, root, "apps", data.get("apps", "apps"))
+    output_dir = _relative_dir(doc, root, "output", data.get("output", "generated"))
+    envs_data = _mapping(doc, ("environments",), data.get("environments"))
+    if not envs_data:
+        raise doc.error(("environments",), "at least one environment is required")
+    environments = []
+    for env_name in sorted(envs_data):
+        path: FieldPath = ("environments", env_name)
+        _dns_label(doc, path, env_name)
+        env = _mapping(doc, path, envs_data[env_name] or {})
+        _no_unknown(doc, path, env, _ENV_FIELDS)
+        namespace = _dns_label(doc, (*path, "namespace"), env.get("namespace"))
+        values = _mapping(doc, (*path, "values"), env.get("values") or {})
+        allow = env.get("allowPlaintextSecrets", False)
+        if not isinstance(allow, bool):
+            raise doc.error((*path, "allowPlaintextSecrets"), "expected true or false")
+        environments.append(Environment(env_name, namespace, values, allow))
+    return Project(root, name, apps_dir, output_dir, tuple(environments))
+
+
+def _mapping(doc: Document, path: FieldPath, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise doc.error(path, f"expected a mapping, found {type(value).__name__}")
+    return value
+
+
+def _no_unknown(
+    doc: Document, path: FieldPath, data: dict[str, Any], known: tuple[str, ...]
+) -> None:
+    for key in data:
+        if key not in known:
+            raise doc.error((*path, key), f"unknown field; expected one of: {', '.join(known)}")
+
+
+def _dns_label(doc: Document, path: FieldPath, value: Any) -> str:
+    if not isinstance(value, str) or not _DNS_LABEL.match(value) or len(value) > 63:
+        raise doc.error(
+            path,
+            f"expected a DNS label (lower-case letters, digits and '-', at most 63), "
+            f"found {value!r}",
+        )
+    return value
+
+
+def _relative_dir(doc: Document, root: Path, field: str, value: Any) -> Path:
+    if (
+        not isinstance(value, str)
+        or not value
+        or Path(value).is_absolute()
+        or ".." in Path(value).parts
+    ):
+        raise doc.error((field,), f"expected a directory inside the project, found {value!r}")
+    return root / value

@@ -1,0 +1,437 @@
+"""Expand an app spec into the Kubernetes objects a platform team would write by hand.
+
+Every app gets a Deployment; the other objects appear when the spec asks for them::
+
+    ServiceAccount   serviceAccount (create: true)
+    ConfigMap        configFiles                    <name>-config, mounted read-only
+    Service          ports                          ClusterIP, ports by name
+    Deployment       always                         rolling update 25% / 25%
+    HorizontalPodAutoscaler  autoscaling            autoscaling/v2; no Deployment replicas
+    PodDisruptionBudget      podDisruptionBudget    policy/v1
+    Ingress          ingress                        networking.k8s.io/v1
+    ...extraObjects, as written
+
+Every generated object carries the recommended ``app.kubernetes.io/*`` labels and the
+environment's namespace; the Deployment selects on ``name`` and ``instance`` only, because a
+selector cannot change after creation and the other labels (the version) do.
+
+Patches are merged last, as strategic merge patches exactly as kustomize applies them
+(``hakobu.render.patch.strategic_merge``): mappings merge, ``null`` deletes a field, lists
+with a merge key (containers, env, ports, volumes, ...) merge by it, other lists replace,
+and ``$patch: delete`` at the top removes the generated object.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from dataclasses import replace
+
+from hakobu.errors import InvalidInput
+from hakobu.model.appspec import (
+    AppSpec,
+    EnvFrom,
+    EnvVar,
+    FieldRef,
+    KeyRef,
+    Patch,
+    Port,
+    Probe,
+    ProbeSpec,
+)
+from hakobu.model.objects import Object, ObjectId, object_id, object_ref
+from hakobu.render.patch import PatchError, strategic_merge
+
+# Old ReplicaSets are kept for `kubectl rollout undo`; git history is the real rollback, so
+# a handful is enough.
+REVISION_HISTORY_LIMIT = 5
+MANAGED_BY = "hakobu"
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def expand_app(app: AppSpec, *, environment: str, namespace: str) -> list[Object]:
+    """The objects of ``app`` in ``environment`` (its overrides applied), in a stable order."""
+    if not _DNS_LABEL.match(namespace) or len(namespace) > 63:
+        raise InvalidInput(
+            f"environment {environment!r}: {namespace!r} is not a valid namespace name",
+            hint="use at most 63 lowercase letters, digits or '-'",
+        )
+    spec = app.for_environment(environment)
+    expansion = _Expansion(spec, namespace)
+    generated = [
+        obj
+        for obj in (
+            expansion.service_account(),
+            expansion.config_map(),
+            expansion.service(),
+            expansion.deployment(),
+            expansion.autoscaler(),
+            expansion.disruption_budget(),
+            expansion.ingress(),
+        )
+        if obj is not None
+    ]
+    generated = apply_patches(generated, spec.patches)
+    return generated + _extra_objects(spec, generated, namespace)
+
+
+def selector_labels(spec: AppSpec) -> dict[str, str]:
+    return {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/instance": spec.name}
+
+
+def common_labels(spec: AppSpec) -> dict[str, str]:
+    """The recommended labels plus the spec's own, for every object and pod."""
+    labels = selector_labels(spec)
+    version = spec.image.tag
+    # A tag longer than a label value allows (63) or ending in '.', '-' or '_' cannot be a
+    # label; the image reference still names it.
+    if version and len(version) <= 63 and _LABEL_VALUE.match(version):
+        labels["app.kubernetes.io/version"] = version
+    if spec.component:
+        labels["app.kubernetes.io/component"] = spec.component
+    if spec.part_of:
+        labels["app.kubernetes.io/part-of"] = spec.part_of
+    labels["app.kubernetes.io/managed-by"] = MANAGED_BY
+    labels.update(spec.labels)
+    return labels
+
+
+class _Expansion:
+    """The objects of one spec in one namespace."""
+
+    def __init__(self, spec: AppSpec, namespace: str) -> None:
+        self.spec = spec
+        self.namespace = namespace
+        self.labels = common_labels(spec)
+
+    def metadata(self, name: str, annotations: dict[str, str] | None = None) -> Object:
+        meta: Object = {"name": name, "namespace": self.namespace, "labels": dict(self.labels)}
+        merged = {**self.spec.annotations, **(annotations or {})}
+        if merged:
+            meta["annotations"] = merged
+        return meta
+
+    def service_account(self) -> Object | None:
+        account = self.spec.service_account
+        if account is None or not account.create:
+            return None
+        return {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": self.metadata(account.name, dict(account.annotations)),
+        }
+
+    def config_map_name(self) -> str:
+        return f"{self.spec.name}-config"
+
+    def config_map(self) -> Object | None:
+        files = self.spec.config_files
+        if files is None:
+            return None
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": self.metadata(self.config_map_name()),
+            "data": dict(files.files),
+        }
+
+    def service(self) -> Object | None:
+        if not self.spec.ports:
+            return None
+        return {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": self.metadata(self.spec.name),
+            "spec": {
+                "type": "ClusterIP",
+                "selector": selector_labels(self.spec),
+                "ports": [
+                    {
+                        "name": port.name,
+                        "port": port.port,
+                        "targetPort": port.name,
+                        "protocol": port.protocol,
+                    }
+                    for port in self.spec.ports
+                ],
+            },
+        }
+
+    def deployment(self) -> Object:
+        spec = self.spec
+        deployment_spec: Object = {}
+        if spec.autoscaling is None:
+            deployment_spec["replicas"] = spec.replicas
+        deployment_spec.update(
+            {
+                "revisionHistoryLimit": REVISION_HISTORY_LIMIT,
+                "selector": {"matchLabels": selector_labels(spec)},
+                "strategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+                },
+                "template": {"metadata": self.pod_metadata(), "spec": self.pod_spec()},
+            }
+        )
+        return {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": self.metadata(spec.name),
+            "spec": deployment_spec,
+        }
+
+    def pod_metadata(self) -> Object:
+        meta: Object = {"labels": dict(self.labels)}
+        annotations = dict(self.spec.pod_annotations)
+        if self.spec.config_files is not None:
+            # Pods read mounted files at start; a new checksum in the template rolls them
+            # so a content change takes effect.
+            content = json.dumps(dict(self.spec.config_files.files), sort_keys=True)
+            annotations["checksum/config"] = hashlib.sha256(content.encode()).hexdigest()
+        if annotations:
+            meta["annotations"] = annotations
+        return meta
+
+    def pod_spec(self) -> Object:
+        pod: Object = {}
+        account = self.spec.service_account
+        if account is not None:
+            pod["serviceAccountName"] = account.name
+        pod["containers"] = [self.container()]
+        if self.spec.config_files is not None:
+            pod["volumes"] = [{"name": "config", "configMap": {"name": self.config_map_name()}}]
+        return pod
+
+    def container(self) -> Object:
+        spec = self.spec
+        container: Object = {"name": spec.name, "image": spec.image.reference}
+        if spec.image.pull_policy:
+            container["imagePullPolicy"] = spec.image.pull_policy
+        if spec.command is not None:
+            container["command"] = list(spec.command)
+        if spec.args is not None:
+            container["args"] = list(spec.args)
+        if spec.ports:
+            container["ports"] = [_container_port(port) for port in spec.ports]
+        if spec.env:
+            container["env"] = [_env_var(var) for var in spec.env]
+        if spec.env_from:
+            container["envFrom"] = [_env_from(item) for item in spec.env_from]
+        if spec.resources is not None:
+            resources = {
+                key: dict(amounts)
+                for key, amounts in (
+                    ("requests", spec.resources.requests),
+                    ("limits", spec.resources.limits),
+                )
+                if amounts
+            }
+            if resources:
+                container["resources"] = resources
+        for kind, probe in (
+            ("readiness", spec.probes.readiness),
+            ("liveness", spec.probes.liveness),
+            ("startup", spec.probes.startup),
+        ):
+            rendered = self.probe(kind, probe)
+            if rendered is not None:
+                container[f"{kind}Probe"] = rendered
+        if spec.config_files is not None:
+            container["volumeMounts"] = [
+                {"name": "config", "mountPath": spec.config_files.mount_path, "readOnly": True}
+            ]
+        return container
+
+    def probe(self, kind: str, probe: Probe) -> Object | None:
+        main = self.spec.main_port
+        if probe is False:
+            return None
+        if probe is None:
+            # Only readiness and liveness have a default, and only for a TCP main port
+            # (the loader refuses an explicit probe that could not check anything).
+            if kind == "startup" or main is None or main.protocol != "TCP":
+                return None
+            probe = ProbeSpec()
+        return _probe(probe, main)
+
+    def autoscaler(self) -> Object | None:
+        scaling = self.spec.autoscaling
+        if scaling is None:
+            return None
+        metrics = [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": resource,
+                    "target": {"type": "Utilization", "averageUtilization": target},
+                },
+            }
+            for resource, target in (("cpu", scaling.target_cpu), ("memory", scaling.target_memory))
+            if target is not None
+        ]
+        return {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": self.metadata(self.spec.name),
+            "spec": {
+                "scaleTargetRef": {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": self.spec.name,
+                },
+                "minReplicas": scaling.min_replicas,
+                "maxReplicas": scaling.max_replicas,
+                "metrics": metrics,
+            },
+        }
+
+    def disruption_budget(self) -> Object | None:
+        budget = self.spec.disruption_budget
+        if budget is None:
+            return None
+        budget_spec: Object = {}
+        if budget.min_available is not None:
+            budget_spec["minAvailable"] = budget.min_available
+        if budget.max_unavailable is not None:
+            budget_spec["maxUnavailable"] = budget.max_unavailable
+        budget_spec["selector"] = {"matchLabels": selector_labels(self.spec)}
+        return {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": self.metadata(self.spec.name),
+            "spec": budget_spec,
+        }
+
+    def ingress(self) -> Object | None:
+        ingress = self.spec.ingress
+        if ingress is None:
+            return None
+        ingress_spec: Object = {}
+        if ingress.class_name:
+            ingress_spec["ingressClassName"] = ingress.class_name
+        if ingress.tls_secret:
+            ingress_spec["tls"] = [{"hosts": [ingress.host], "secretName": ingress.tls_secret}]
+        ingress_spec["rules"] = [
+            {
+                "host": ingress.host,
+                "http": {
+                    "paths": [
+                        {
+                            "path": ingress.path,
+                            "pathType": ingress.path_type,
+                            "backend": {
+                                "service": {
+                                    "name": self.spec.name,
+                                    "port": {"name": ingress.port},
+                                }
+                            },
+                        }
+                    ]
+                },
+            }
+        ]
+        return {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": self.metadata(self.spec.name, dict(ingress.annotations)),
+            "spec": ingress_spec,
+        }
+
+
+def _container_port(port: Port) -> Object:
+    return {"name": port.name, "containerPort": port.target_port, "protocol": port.protocol}
+
+
+def _env_var(var: EnvVar) -> Object:
+    value = var.value
+    if isinstance(value, str):
+        return {"name": var.name, "value": value}
+    if isinstance(value, FieldRef):
+        return {"name": var.name, "valueFrom": {"fieldRef": {"fieldPath": value.field_path}}}
+    return {"name": var.name, "valueFrom": {f"{value.source}KeyRef": _key_ref(value)}}
+
+
+def _key_ref(ref: KeyRef) -> Object:
+    rendered: Object = {"name": ref.name, "key": ref.key}
+    if ref.optional is not None:
+        rendered["optional"] = ref.optional
+    return rendered
+
+
+def _env_from(item: EnvFrom) -> Object:
+    ref: Object = {"name": item.name}
+    if item.optional is not None:
+        ref["optional"] = item.optional
+    rendered: Object = {f"{item.source}Ref": ref}
+    if item.prefix:
+        rendered["prefix"] = item.prefix
+    return rendered
+
+
+def _probe(probe: ProbeSpec, main: Port | None) -> Object:
+    rendered: Object
+    # The loader guarantees a port (or a command) whenever one is needed.
+    port: int | str = probe.port if probe.port is not None else main.name if main else ""
+    if probe.command is not None:
+        rendered = {"exec": {"command": list(probe.command)}}
+    elif probe.path is not None:
+        http: Object = {"path": probe.path, "port": port}
+        if probe.scheme:
+            http["scheme"] = probe.scheme
+        rendered = {"httpGet": http}
+    else:
+        rendered = {"tcpSocket": {"port": port}}
+    rendered.update(probe.timings)
+    return rendered
+
+
+def apply_patches(objects: list[Object], patches: tuple[Patch, ...]) -> list[Object]:
+    """``objects`` with each patch merged into the objects it targets, in patch order."""
+    result = objects
+    for patch in patches:
+        matched = False
+        patched: list[Object] = []
+        for obj in result:
+            if obj["kind"] != patch.kind or patch.name not in (None, obj["metadata"]["name"]):
+                patched.append(obj)
+                continue
+            matched = True
+            try:
+                merged = strategic_merge(obj, patch.body)
+            except PatchError as e:
+                raise InvalidInput(f"{patch.location}: {e.message}", hint=e.hint) from e
+            if merged is not None:
+                patched.append(merged)
+        if not matched:
+            target = f"{patch.kind}/{patch.name}" if patch.name else patch.kind
+            generated = ", ".join(object_ref(obj) for obj in result) or "nothing"
+            raise InvalidInput(
+                f"{patch.location}: the patch for {target} matches no generated object",
+                hint=f"the app generates {generated}",
+            )
+        result = patched
+    return result
+
+
+def _extra_objects(spec: AppSpec, generated: list[Object], namespace: str) -> list[Object]:
+    def identity(obj: Object) -> ObjectId:
+        # Applied without a namespace, a namespaced object lands in the environment's one.
+        found = object_id(obj)
+        return replace(found, namespace=found.namespace or namespace)
+
+    generated_ids = {identity(obj) for obj in generated}
+    extra_ids: set[ObjectId] = set()
+    for index, obj in enumerate(spec.extra_objects):
+        found = identity(obj)
+        if found in generated_ids or found in extra_ids:
+            what = "a generated object" if found in generated_ids else "an earlier extra object"
+            raise InvalidInput(
+                f"{spec.file}: extraObjects[{index}]: {object_ref(obj)} has the same kind and "
+                f"name as {what}",
+                hint="change a generated object with patches instead of adding it again",
+            )
+        extra_ids.add(found)
+    return [copy.deepcopy(obj) for obj in spec.extra_objects]

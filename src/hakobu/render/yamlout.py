@@ -1,0 +1,612 @@
+"""YAML out, byte for byte as ``kustomize build`` prints it.
+
+kustomize prints each resource as ``yaml.JSONToYAML(json.Marshal(resource))``: the object is
+encoded as JSON (Go ``encoding/json``), the JSON is decoded by go-yaml v2 and marshalled
+again by go-yaml v2, whose emitter is a port of libyaml. Documents are joined with
+``---\\n``. This module reproduces that chain:
+
+- JSON stage: floats print as Go's ``encoding/json`` prints them and are then read back as
+  YAML 1.1 numbers, so an integral float (``1.0``) comes out as an int (``1``) and a huge
+  int (beyond unsigned 64 bits) as a float. NaN and infinities cannot be encoded at all.
+- Mapping keys are sorted with go-yaml v2's "natural" order: letters before other
+  characters, runs of digits compared as numbers (``a2`` < ``a10``).
+- A string is plain unless it would read back as another YAML 1.1 type (``yes``, ``on``,
+  ``y``, ``1.0``, ``0x1F``, ``1:20``, ``2001-12-14``, ``~``, ``""``), in which case it is
+  double-quoted; strings with a line feed are block literals (``|``, ``|-``, ``|+``, with an
+  indentation indicator when they start with a space or break). libyaml falls back to
+  single quotes when plain is not allowed (leading indicators, ``: ``, `` #``, leading or
+  trailing spaces) and to double quotes (with escapes) for tabs, control characters,
+  characters outside the Basic Multilingual Plane and other unprintables.
+- Plain, single- and double-quoted scalars are folded at a space once a line is past
+  80 columns; keys are never folded; a key longer than 128 bytes or spanning lines is
+  written as an explicit ``? key`` / ``: value`` pair.
+- Sequences under a mapping key are not indented; empty collections print as ``{}``/``[]``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from enum import Enum
+from functools import cmp_to_key
+from typing import Any
+
+from hakobu.errors import InvalidInput
+from hakobu.model.objects import Object
+from hakobu.model.scalars import (
+    INT64_MIN,
+    UINT64_MAX,
+    YAML_STYLE_FLOAT,
+    go_parse_float,
+    go_parse_int_base0,
+    reads_as_non_string_v2,
+)
+from hakobu.model.source import format_field
+
+__all__ = ["dump_documents", "dump_object"]
+
+_BEST_INDENT = 2
+_BEST_WIDTH = 80
+_MAX_SIMPLE_KEY_BYTES = 128
+
+
+def dump_documents(objects: Sequence[Object]) -> str:
+    """What ``kustomize build`` prints for ``objects``, in the given order."""
+    return "---\n".join(dump_object(obj) for obj in objects)
+
+
+def dump_object(obj: Object) -> str:
+    """One document, without a separator, ending in a newline."""
+    emitter = _Emitter()
+    emitter.node(obj, (), mapping=False)
+    emitter.indent = -1
+    emitter.write_indent()
+    return "".join(emitter.out)
+
+
+# ---------------------------------------------------------------------------------------
+# Scalars: the text go-yaml v2 writes and the style it asks the emitter for.
+
+
+class _Style(Enum):
+    PLAIN = "plain"
+    SINGLE = "single"
+    DOUBLE = "double"
+    LITERAL = "literal"
+
+
+_BASE60_FLOAT = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+
+
+def _is_base60_float(text: str) -> bool:
+    return (
+        bool(text)
+        and (text[0] in "+-" or "0" <= text[0] <= "9")
+        and ":" in text
+        and (_BASE60_FLOAT.fullmatch(text) is not None)
+    )
+
+
+def _string_style(text: str) -> _Style:
+    """go-yaml v2 ``stringv``: literal for line feeds, plain unless it reads as another type."""
+    if "\n" in text:
+        return _Style.LITERAL
+    if not reads_as_non_string_v2(text) and not _is_base60_float(text):
+        return _Style.PLAIN
+    return _Style.DOUBLE
+
+
+def _go_json_float(value: float) -> str:
+    """Go ``encoding/json``: shortest digits, exponent form below 1e-6 and from 1e21."""
+    sign, digits, exponent = _decimal_parts(value)
+    magnitude = abs(value)
+    if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
+        text = _format_exponent(sign, digits, exponent)
+        # encoding/json writes e-7 where strconv writes e-07.
+        return re.sub(r"e-0(\d)$", r"e-\1", text)
+    return format(Decimal(repr(value)).normalize(), "f")
+
+
+def _decimal_parts(value: float) -> tuple[int, tuple[int, ...], int]:
+    """The shortest decimal digits that read back as ``value`` (as Go's strconv finds)."""
+    parts = Decimal(repr(value)).normalize().as_tuple()
+    return parts.sign, parts.digits, int(parts.exponent)
+
+
+def _format_exponent(sign: int, digits: tuple[int, ...], exponent: int) -> str:
+    """strconv ``%e`` with the shortest digits: ``1.5e+06``, ``1e-07``."""
+    mantissa = "".join(map(str, digits))
+    power = exponent + len(digits) - 1
+    text = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
+    return f"{'-' if sign else ''}{text}e{'-' if power < 0 else '+'}{abs(power):02d}"
+
+
+def _go_format_float_g(value: float) -> str:
+    """strconv ``FormatFloat(value, 'g', -1, 64)``."""
+    sign, digits, exponent = _decimal_parts(value)
+    if value == 0:
+        return "-0" if sign else "0"
+    power = exponent + len(digits) - 1
+    if power < -4 or power >= 6:
+        return _format_exponent(sign, digits, exponent)
+    return format(Decimal(repr(value)).normalize(), "f")
+
+
+def _from_json_number(text: str) -> tuple[str, _Style]:
+    """How go-yaml v2 prints the JSON number ``text`` after reading it back."""
+    integer = go_parse_int_base0(text)
+    if integer is not None:
+        return str(integer), _Style.PLAIN
+    number = go_parse_float(text) if YAML_STYLE_FLOAT.fullmatch(text) else None
+    if number is None:
+        # Out of float64 range: go-yaml keeps the text as a string.
+        return text, _string_style(text)
+    return _go_format_float_g(number), _Style.PLAIN
+
+
+def _scalar(value: Any, path: tuple[str | int, ...]) -> tuple[str, _Style]:
+    if value is None:
+        return "null", _Style.PLAIN
+    if isinstance(value, bool):
+        return ("true" if value else "false"), _Style.PLAIN
+    if isinstance(value, int):
+        if INT64_MIN <= value <= UINT64_MAX:
+            return str(value), _Style.PLAIN
+        return _from_json_number(str(value))
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise InvalidInput(
+                f"{_where(path)}{value!r} cannot be written: kustomize's JSON stage has no "
+                "NaN or infinity",
+                hint='quote the value (for example ".inf") if a string was meant',
+            )
+        return _from_json_number(_go_json_float(value))
+    if isinstance(value, str):
+        text = _valid_utf8(value)
+        return text, _string_style(text)
+    raise InvalidInput(
+        f"{_where(path)}a {type(value).__name__} cannot be written as YAML; expected a "
+        "string, number, boolean, null, mapping or list"
+    )
+
+
+def _where(path: tuple[str | int, ...]) -> str:
+    return f"{format_field(path)}: " if path else ""
+
+
+def _valid_utf8(text: str) -> str:
+    # encoding/json replaces what is not UTF-8 (here: lone surrogates) with U+FFFD.
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------------------------
+# Key order: go-yaml v2 sorter.go (keyList.Less) for string keys.
+
+
+def _is_letter(char: str) -> bool:
+    return char.isalpha()
+
+
+def _is_digit(char: str) -> bool:
+    return unicodedata.category(char) == "Nd"
+
+
+def _wrap_int64(value: int) -> int:
+    return (value + 2**63) % 2**64 - 2**63
+
+
+def _key_less(a: str, b: str) -> bool:
+    for i in range(min(len(a), len(b))):
+        if a[i] == b[i]:
+            continue
+        a_letter, b_letter = _is_letter(a[i]), _is_letter(b[i])
+        if a_letter and b_letter:
+            return a[i] < b[i]
+        if a_letter or b_letter:
+            return b_letter
+        a_number = b_number = 0
+        if a[i] == "0" or b[i] == "0":
+            j = i - 1
+            while j >= 0 and _is_digit(a[j]):
+                if a[j] != "0":
+                    a_number = b_number = 1
+                    break
+                j -= 1
+        a_end = i
+        while a_end < len(a) and _is_digit(a[a_end]):
+            a_number = _wrap_int64(a_number * 10 + ord(a[a_end]) - ord("0"))
+            a_end += 1
+        b_end = i
+        while b_end < len(b) and _is_digit(b[b_end]):
+            b_number = _wrap_int64(b_number * 10 + ord(b[b_end]) - ord("0"))
+            b_end += 1
+        if a_number != b_number:
+            return a_number < b_number
+        if a_end != b_end:
+            return a_end < b_end
+        return a[i] < b[i]
+    return len(a) < len(b)
+
+
+def _key_compare(a: str, b: str) -> int:
+    if _key_less(a, b):
+        return -1
+    return 1 if _key_less(b, a) else 0
+
+
+_KEY_ORDER: Callable[[str], Any] = cmp_to_key(_key_compare)
+
+
+# ---------------------------------------------------------------------------------------
+# The emitter: libyaml's rules (emitterc.go) for block collections and scalars.
+
+
+def _is_printable(char: str) -> bool:
+    code = ord(char)
+    return (
+        code == 0x0A
+        or 0x20 <= code <= 0x7E
+        or 0xA0 <= code <= 0xD7FF
+        or (0xE000 <= code <= 0xFFFD and code != 0xFEFF)
+    )
+
+
+def _is_break(char: str) -> bool:
+    return char in "\r\n\x85\u2028\u2029"
+
+
+def _is_blank(char: str) -> bool:
+    return char in " \t"
+
+
+def _is_space_at(text: str, index: int) -> bool:
+    return index < len(text) and text[index] == " "
+
+
+def _has_block_indicator(text: str) -> bool:
+    """Whether ``text`` holds an indicator that forbids the plain style in block context."""
+    if text.startswith(("---", "...")):
+        return True
+    last = len(text) - 1
+    preceded_by_whitespace = True
+    for i, char in enumerate(text):
+        followed_by_whitespace = i == last or _is_blank(text[i + 1])
+        if i == 0:
+            if char in "#,[]{}&*!|>'\"%@`" or (char in "?:-" and followed_by_whitespace):
+                return True
+        elif (char == ":" and followed_by_whitespace) or (char == "#" and preceded_by_whitespace):
+            return True
+        preceded_by_whitespace = _is_blank(char) or _is_break(char) or char == "\0"
+    return False
+
+
+class _Analysis:
+    """libyaml ``yaml_emitter_analyze_scalar``: which styles can carry ``text``."""
+
+    def __init__(self, text: str) -> None:
+        self.multiline = False
+        self.block_plain_allowed = True
+        self.single_quoted_allowed = True
+        self.block_allowed = text != ""
+        if text:
+            self._analyze(text)
+
+    def _analyze(self, text: str) -> None:
+        block_indicators = _has_block_indicator(text)
+        line_breaks = special = False
+        leading_space = leading_break = trailing_space = trailing_break = False
+        break_space = space_break = previous_space = previous_break = False
+        last = len(text) - 1
+        for i, char in enumerate(text):
+            if not _is_printable(char):
+                special = True
+            if char == " ":
+                leading_space = leading_space or i == 0
+                trailing_space = trailing_space or i == last
+                break_space = break_space or previous_break
+                previous_space, previous_break = True, False
+            elif _is_break(char):
+                line_breaks = True
+                leading_break = leading_break or i == 0
+                trailing_break = trailing_break or i == last
+                space_break = space_break or previous_space
+                previous_space, previous_break = False, True
+            else:
+                previous_space = previous_break = False
+
+        self.multiline = line_breaks
+        if leading_space or leading_break or trailing_space or trailing_break:
+            self.block_plain_allowed = False
+        if trailing_space:
+            self.block_allowed = False
+        if break_space:
+            self.block_plain_allowed = self.single_quoted_allowed = False
+        if space_break or special:
+            self.block_plain_allowed = self.single_quoted_allowed = False
+            self.block_allowed = False
+        if line_breaks or block_indicators:
+            self.block_plain_allowed = False
+
+
+class _Emitter:
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.column = 0
+        self.indent = -1
+        self.whitespace = True
+        self.indention = True
+
+    # Primitive writes -------------------------------------------------------------------
+
+    def put(self, text: str) -> None:
+        self.out.append(text)
+        self.column += len(text)
+
+    def put_break(self) -> None:
+        self.out.append("\n")
+        self.column = 0
+
+    def write_break(self, char: str) -> None:
+        if char == "\n":
+            self.put_break()
+        else:
+            self.put(char)
+            self.column = 0
+
+    def write_indent(self) -> None:
+        indent = max(self.indent, 0)
+        if (
+            not self.indention
+            or self.column > indent
+            or (self.column == indent and not self.whitespace)
+        ):
+            self.put_break()
+        if self.column < indent:
+            self.put(" " * (indent - self.column))
+        self.whitespace = self.indention = True
+
+    def write_indicator(
+        self, indicator: str, need_whitespace: bool, is_whitespace: bool, is_indention: bool
+    ) -> None:
+        if need_whitespace and not self.whitespace:
+            self.put(" ")
+        self.put(indicator)
+        self.whitespace = is_whitespace
+        self.indention = self.indention and is_indention
+
+    # Collections ------------------------------------------------------------------------
+
+    def node(self, value: Any, path: tuple[str | int, ...], *, mapping: bool) -> None:
+        if isinstance(value, dict):
+            self.mapping(value, path)
+        elif isinstance(value, list | tuple):
+            self.sequence(value, path, mapping_context=mapping)
+        else:
+            text, style = _scalar(value, path)
+            self.scalar(text, style, simple_key=False)
+
+    def mapping(self, value: dict[Any, Any], path: tuple[str | int, ...]) -> None:
+        if not value:
+            self.write_indicator("{", True, True, False)
+            self.write_indicator("}", False, False, False)
+            return
+        for key in value:
+            if not isinstance(key, str):
+                raise InvalidInput(
+                    f"{_where((*path, str(key)))}mapping key {key!r} is a "
+                    f"{type(key).__name__}; kustomize's JSON stage needs string keys",
+                    hint="quote the key",
+                )
+        saved = self.indent
+        self.indent = 0 if self.indent < 0 else self.indent + _BEST_INDENT
+        for key in sorted(value, key=_KEY_ORDER):
+            text = _valid_utf8(key)
+            self.write_indent()
+            analysis = _Analysis(text)
+            child = (*path, key)
+            if not analysis.multiline and len(text.encode()) <= _MAX_SIMPLE_KEY_BYTES:
+                self.scalar(text, _string_style(text), simple_key=True, analysis=analysis)
+                self.write_indicator(":", False, False, False)
+            else:
+                self.write_indicator("?", True, False, True)
+                self.scalar(text, _string_style(text), simple_key=False, analysis=analysis)
+                self.write_indent()
+                self.write_indicator(":", True, False, True)
+            self.node(value[key], child, mapping=True)
+        self.indent = saved
+
+    def sequence(
+        self, value: Sequence[Any], path: tuple[str | int, ...], *, mapping_context: bool
+    ) -> None:
+        if not value:
+            self.write_indicator("[", True, True, False)
+            self.write_indicator("]", False, False, False)
+            return
+        saved = self.indent
+        indentless = mapping_context and not self.indention
+        if self.indent < 0:
+            self.indent = 0
+        elif not indentless:
+            self.indent += _BEST_INDENT
+        for index, item in enumerate(value):
+            self.write_indent()
+            self.write_indicator("-", True, False, True)
+            self.node(item, (*path, index), mapping=False)
+        self.indent = saved
+
+    # Scalars ----------------------------------------------------------------------------
+
+    def scalar(
+        self,
+        text: str,
+        requested: _Style,
+        *,
+        simple_key: bool,
+        analysis: _Analysis | None = None,
+    ) -> None:
+        analysis = analysis or _Analysis(text)
+        style = _select_style(requested, analysis, text, simple_key=simple_key)
+        saved = self.indent
+        self.indent = _BEST_INDENT if self.indent < 0 else self.indent + _BEST_INDENT
+        allow_breaks = not simple_key
+        if style is _Style.PLAIN:
+            self.write_plain(text, allow_breaks)
+        elif style is _Style.SINGLE:
+            self.write_single_quoted(text, allow_breaks)
+        elif style is _Style.DOUBLE:
+            self.write_double_quoted(text, allow_breaks)
+        else:
+            self.write_literal(text)
+        self.indent = saved
+
+    def write_plain(self, text: str, allow_breaks: bool) -> None:
+        # Plain style is never chosen for text with line breaks, so only spaces fold.
+        if not self.whitespace:
+            self.put(" ")
+        spaces = False
+        for i, char in enumerate(text):
+            if char == " ":
+                if (
+                    allow_breaks
+                    and not spaces
+                    and self.column > _BEST_WIDTH
+                    and not _is_space_at(text, i + 1)
+                ):
+                    self.write_indent()
+                else:
+                    self.put(char)
+                spaces = True
+            else:
+                self.put(char)
+                self.indention = spaces = False
+        self.whitespace = self.indention = False
+
+    def write_single_quoted(self, text: str, allow_breaks: bool) -> None:
+        self.write_indicator("'", True, False, False)
+        spaces = breaks = False
+        last = len(text) - 1
+        for i, char in enumerate(text):
+            if char == " ":
+                if (
+                    allow_breaks
+                    and not spaces
+                    and self.column > _BEST_WIDTH
+                    and 0 < i < last
+                    and not _is_space_at(text, i + 1)
+                ):
+                    self.write_indent()
+                else:
+                    self.put(char)
+                spaces = True
+            elif _is_break(char):
+                if not breaks and char == "\n":
+                    self.put_break()
+                self.write_break(char)
+                self.indention = breaks = True
+            else:
+                if breaks:
+                    self.write_indent()
+                if char == "'":
+                    self.put("'")
+                self.put(char)
+                self.indention = spaces = breaks = False
+        self.write_indicator("'", False, False, False)
+        self.whitespace = self.indention = False
+
+    def write_double_quoted(self, text: str, allow_breaks: bool) -> None:
+        self.write_indicator('"', True, False, False)
+        spaces = False
+        starts_with_bom = text.startswith("\ufeff")
+        last = len(text) - 1
+        for i, char in enumerate(text):
+            if not _is_printable(char) or starts_with_bom or _is_break(char) or char in '"\\':
+                self.put(_escape(char))
+                spaces = False
+            elif char == " ":
+                if allow_breaks and not spaces and self.column > _BEST_WIDTH and 0 < i < last:
+                    self.write_indent()
+                    if _is_space_at(text, i + 1):
+                        self.put("\\")
+                else:
+                    self.put(char)
+                spaces = True
+            else:
+                self.put(char)
+                spaces = False
+        self.write_indicator('"', False, False, False)
+        self.whitespace = self.indention = False
+
+    def write_literal(self, text: str) -> None:
+        self.write_indicator("|", True, False, False)
+        if text[0] == " " or _is_break(text[0]):
+            self.write_indicator(str(_BEST_INDENT), False, False, False)
+        chomp = _chomp_indicator(text)
+        if chomp:
+            self.write_indicator(chomp, False, False, False)
+        self.put_break()
+        self.indention = self.whitespace = True
+        breaks = True
+        for char in text:
+            if _is_break(char):
+                self.write_break(char)
+                self.indention = breaks = True
+            else:
+                if breaks:
+                    self.write_indent()
+                self.put(char)
+                self.indention = breaks = False
+
+
+def _select_style(requested: _Style, analysis: _Analysis, text: str, *, simple_key: bool) -> _Style:
+    """libyaml ``yaml_emitter_select_scalar_style`` for untagged block-context scalars."""
+    style = requested
+    if simple_key and analysis.multiline:
+        style = _Style.DOUBLE
+    if style is _Style.PLAIN and (not analysis.block_plain_allowed or (text == "" and simple_key)):
+        style = _Style.SINGLE
+    if style is _Style.SINGLE and not analysis.single_quoted_allowed:
+        style = _Style.DOUBLE
+    if style is _Style.LITERAL and (not analysis.block_allowed or simple_key):
+        style = _Style.DOUBLE
+    return style
+
+
+def _chomp_indicator(text: str) -> str:
+    if not _is_break(text[-1]):
+        return "-"
+    if len(text) == 1 or _is_break(text[-2]):
+        return "+"
+    return ""
+
+
+_ESCAPES = {
+    "\0": "0",
+    "\a": "a",
+    "\b": "b",
+    "\t": "t",
+    "\n": "n",
+    "\v": "v",
+    "\f": "f",
+    "\r": "r",
+    "\x1b": "e",
+    '"': '"',
+    "\\": "\\",
+    "\x85": "N",
+    "\xa0": "_",
+    "\u2028": "L",
+    "\u2029": "P",
+}
+
+
+def _escape(char: str) -> str:
+    if char in _ESCAPES:
+        return "\\" + _ESCAPES[char]
+    code = ord(char)
+    if code <= 0xFF:
+        return f"\\x{code:02X}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04X}"
+    return f"\\U{code:08X}"

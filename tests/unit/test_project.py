@@ -1,0 +1,81 @@
+"""hakobu.yaml: what is accepted, and errors that say file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hakobu.model.project import find_root, load_project
+from hakobu.model.source import SourceError
+
+GOOD = """\
+apiVersion: hakobu.dev/v1alpha1
+kind: Project
+name: shop
+environments:
+  production:
+    namespace: shop
+    values: {replicas: 3}
+  evaluation:
+    namespace: shop-eval
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "hakobu.yaml").write_text(text)
+    return tmp_path
+
+
+def test_a_valid_project(tmp_path: Path) -> None:
+    project = load_project(write(tmp_path, GOOD))
+    assert project.name == "shop"
+    assert [e.name for e in project.environments] == ["evaluation", "production"]
+    assert project.environment("production").values == {"replicas": 3}
+    assert project.apps_dir == tmp_path / "apps"
+    assert project.output_dir == tmp_path / "generated"
+
+
+def test_find_root_walks_up(tmp_path: Path) -> None:
+    write(tmp_path, GOOD)
+    nested = tmp_path / "apps" / "web"
+    nested.mkdir(parents=True)
+    assert find_root(nested) == tmp_path.resolve()
+
+
+def test_no_project_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no hakobu.yaml"):
+        find_root(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (GOOD.replace("kind: Project", "kind: Projekt"), "hakobu.yaml:2: kind: expected kind"),
+        (GOOD + "colour: blue\n", "hakobu.yaml:10: colour: unknown field"),
+        (
+            GOOD.replace("namespace: shop-eval", "namespace: Shop_Eval"),
+            "hakobu.yaml:9: environments.evaluation.namespace: expected a DNS label",
+        ),
+        (
+            GOOD.replace("    values: {replicas: 3}\n", "    replica: 3\n"),
+            "hakobu.yaml:7: environments.production.replica: unknown field",
+        ),
+        (GOOD + "output: ../elsewhere\n", "hakobu.yaml:10: output: expected a directory inside"),
+        (GOOD.replace("name: shop", "name: shop\nname: again"), "duplicate key 'name'"),
+    ],
+)
+def test_invalid_projects_name_file_line_and_field(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    with pytest.raises(SourceError) as error:
+        load_project(write(tmp_path, text))
+    assert expected in str(error.value)
+    assert error.value.exit_code == 2
+
+
+def test_unknown_environment_lists_the_known_ones(tmp_path: Path) -> None:
+    project = load_project(write(tmp_path, GOOD))
+    with pytest.raises(SourceError) as error:
+        project.environment("staging")
+    assert "evaluation, production" in str(error.value)
