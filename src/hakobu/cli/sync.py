@@ -1,0 +1,249 @@
+"""``hakobu diff | sync | status | history ENV``: carry generated/<env>/ to a cluster."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TypeAlias
+
+from hakobu.cli.output import Progress, print_json
+from hakobu.cluster.client import KubeClient
+from hakobu.errors import InvalidInput
+from hakobu.localcluster.controlplane import default_state_dir, read_info
+from hakobu.model.project import Environment, Project, find_root, load_project
+from hakobu.sync import (
+    SyncOptions,
+    SyncResult,
+    app_status,
+    diff_app,
+    history,
+    observe,
+    read_desired,
+    sync,
+    write_record,
+)
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def register(subparsers: Subparsers) -> None:
+    diff = _command(
+        subparsers,
+        "diff",
+        "show what a sync would change (exit 0 in sync, 1 differences)",
+        "Compare generated/<env>/ (from the work tree, or a git revision with --rev) with "
+        "the cluster. Objects that would change are shown as unified YAML diffs of the "
+        "fields hakobu manages, computed by server-side dry runs; objects hakobu applied "
+        "that git no longer holds are shown as deletions. Exits 0 when there is nothing to "
+        "do, 1 when there are differences, like `kubectl diff`.",
+    )
+    _revision_args(diff)
+    diff.set_defaults(handler=_diff)
+
+    run = _command(
+        subparsers,
+        "sync",
+        "apply generated/<env>/ to the cluster, wave by wave, and wait until Healthy",
+        "Make the cluster equal to generated/<env>/: PreSync hooks, then each sync wave "
+        "applied with server-side apply (field manager `hakobu`) and waited on until "
+        "Healthy, then PostSync hooks and, with --prune, deletion of what hakobu applied "
+        "earlier and git no longer holds. SyncFail hooks run when a phase fails. One app "
+        "failing does not stop the others; the exit code is 1 if any failed.",
+    )
+    _revision_args(run)
+    run.add_argument("--prune", action="store_true", help="delete what git no longer holds")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="have the server check every change, but change nothing",
+    )
+    run.add_argument(
+        "--force-conflicts",
+        action="store_true",
+        help="take over fields another field manager changed",
+    )
+    run.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="allow pruning everything when git holds no objects for the environment",
+    )
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long the whole sync may wait for objects to become Healthy (default 300)",
+    )
+    run.set_defaults(handler=_sync)
+
+    status = _command(
+        subparsers,
+        "status",
+        "per app: Synced, OutOfSync or Drifted, and its health",
+        "For each app of the environment, say whether the cluster matches git (Synced), "
+        "git has changes not yet synced (OutOfSync), or the cluster was changed since the "
+        "last sync of these manifests (Drifted), and how healthy its objects are.",
+    )
+    status.set_defaults(handler=_status)
+
+    past = _command(
+        subparsers,
+        "history",
+        "the recorded syncs of an environment, oldest first",
+        "List the syncs of the environment that changed something, as recorded in the "
+        "cluster: when, which revision, the result and what was applied and pruned.",
+    )
+    past.set_defaults(handler=_history)
+
+
+def _command(
+    subparsers: Subparsers, name: str, help_text: str, description: str
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=help_text, description=description
+    )
+    parser.add_argument("env", metavar="ENV", help="the environment, as named in hakobu.yaml")
+    parser.add_argument(
+        "-C",
+        dest="directory",
+        type=Path,
+        default=Path(),
+        metavar="DIR",
+        help="the project directory (default: the current one, or a parent with hakobu.yaml)",
+    )
+    parser.add_argument(
+        "--kubeconfig",
+        type=Path,
+        default=None,
+        help="default: $KUBECONFIG, else the local cluster started by `hakobu cluster up`",
+    )
+    parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    return parser
+
+
+def _revision_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rev",
+        default=None,
+        metavar="REV",
+        help="a git revision to read generated/<env>/ from (default: the work tree)",
+    )
+    parser.add_argument("--app", default=None, metavar="APP", help="only this app")
+
+
+@dataclass(frozen=True)
+class _Context:
+    project: Project
+    env: Environment
+    kube: KubeClient
+
+
+def _context(args: argparse.Namespace) -> _Context:
+    project = load_project(find_root(args.directory))
+    env = project.environment(args.env)
+    return _Context(project, env, KubeClient.from_kubeconfig(_kubeconfig(args.kubeconfig)))
+
+
+def _kubeconfig(explicit: Path | None) -> Path:
+    if explicit is not None:
+        return explicit
+    if os.environ.get("KUBECONFIG"):
+        return Path(os.environ["KUBECONFIG"].split(os.pathsep)[0])
+    info = read_info(default_state_dir())
+    if info is None:
+        raise InvalidInput(
+            "no cluster to talk to: --kubeconfig is not given, KUBECONFIG is not set and "
+            "no local cluster is running",
+            hint="pass --kubeconfig, set KUBECONFIG, or start one with `hakobu cluster up`",
+        )
+    return Path(info.kubeconfig)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    with ctx.kube:
+        desired = read_desired(ctx.project, ctx.env, args.rev)
+        states = observe(ctx.kube, ctx.project, ctx.env, desired, only_app=args.app)
+        diffs = [d for state in states for d in diff_app(ctx.kube, state)]
+    if args.output == "json":
+        print_json([asdict(d) for d in diffs])
+    else:
+        for d in diffs:
+            print(f"# {d.app}: {d.change} {d.ref}" + (f" — {d.note}" if d.note else ""))
+            if d.text:
+                print(d.text, end="" if d.text.endswith("\n") else "\n")
+    return 1 if diffs else 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    options = SyncOptions(
+        prune=args.prune,
+        dry_run=args.dry_run,
+        force_conflicts=args.force_conflicts,
+        allow_empty=args.allow_empty,
+        timeout=args.timeout,
+        only_app=args.app,
+    )
+    with ctx.kube:
+        desired = read_desired(ctx.project, ctx.env, args.rev)
+        result = sync(ctx.kube, ctx.project, ctx.env, desired, options=options, progress=Progress())
+        if not result.dry_run and result.changed:
+            write_record(ctx.kube, ctx.env.namespace, result)
+    if args.output == "json":
+        print_json(result)
+    else:
+        _print_result(result)
+    return 0 if result.succeeded else 1
+
+
+def _print_result(result: SyncResult) -> None:
+    mode = " (dry run)" if result.dry_run else ""
+    print(
+        f"sync {result.env} at {result.revision}{mode}: {result.result} — "
+        f"{result.applied} applied, {result.unchanged} unchanged, {result.pruned} pruned "
+        f"in {result.durations.get('total', 0.0):.1f}s"
+    )
+    for app in result.apps:
+        phases = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in app.durations.items())
+        print(
+            f"  {app.app}: {app.result} — {app.created} created, {app.updated} updated, "
+            f"{app.unchanged} unchanged, {app.pruned} pruned, {app.hooks} hooks"
+            + (f" ({phases})" if phases else "")
+        )
+        for message in app.messages:
+            print(f"    {message}")
+
+
+def _status(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    with ctx.kube:
+        desired = read_desired(ctx.project, ctx.env)
+        statuses = [app_status(s) for s in observe(ctx.kube, ctx.project, ctx.env, desired)]
+    if args.output == "json":
+        print_json([asdict(s) for s in statuses])
+        return 0
+    for s in statuses:
+        print(f"{s.app}: {s.sync}, {s.health}")
+        for line in (*s.differing, *s.unhealthy):
+            print(f"  {line}")
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    with ctx.kube:
+        records = history(ctx.kube, ctx.env.namespace, ctx.project.name, ctx.env.name)
+    if args.output == "json":
+        print_json(records)
+        return 0
+    if not records:
+        print(f"no syncs of {ctx.env.name} recorded")
+    for r in records:
+        print(
+            f"{r.get('started')}  {str(r.get('revision'))[:12]:12}  {r.get('result')}  "
+            f"{r.get('applied')} applied, {r.get('pruned')} pruned"
+        )
+    return 0

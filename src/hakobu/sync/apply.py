@@ -1,0 +1,133 @@
+"""Server-side apply of one wave: foundations first, then everything else concurrently.
+
+Namespaces and CustomResourceDefinitions of a wave are applied before the rest, and the
+definitions waited on until Established, so a custom object in the same wave finds its
+kind (the definition's own Established condition, which turns True within moments of its
+creation, is what counts: its health reads Degraded until then). A field-manager conflict
+names the managers that own the fields; ``force`` takes them over, as
+``kubectl apply --server-side --force-conflicts`` does.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from hakobu.cluster.client import KubeClient
+from hakobu.cluster.errors import ApiError, Conflict, NotFound
+from hakobu.model.objects import Object, object_ref
+from hakobu.sync.ownership import FIELD_MANAGER
+
+FOUNDATION_KINDS = frozenset({"Namespace", "CustomResourceDefinition"})
+_MANAGER = re.compile(r'conflict with "([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Applied:
+    ref: str
+    live: Object | None
+    error: str | None = None
+    # The object's namespace or kind does not exist yet: a dry run cannot check it.
+    unverifiable: bool = False
+
+
+def apply_objects(
+    kube: KubeClient,
+    objects: Sequence[Object],
+    *,
+    deadline: float,
+    force: bool = False,
+    dry_run: bool = False,
+    workers: int = 8,
+) -> list[Applied]:
+    """One result per object, in the order given."""
+    first = [i for i, o in enumerate(objects) if o["kind"] in FOUNDATION_KINDS]
+    rest = [i for i, o in enumerate(objects) if o["kind"] not in FOUNDATION_KINDS]
+    results = dict(
+        zip(
+            first,
+            _concurrently(kube, [objects[i] for i in first], force, dry_run, workers),
+            strict=True,
+        )
+    )
+    definitions = [
+        i
+        for i in first
+        if results[i].live is not None and objects[i]["kind"] == "CustomResourceDefinition"
+    ]
+    if definitions and not dry_run:
+        for i in definitions:
+            problem = wait_established(kube, objects[i], deadline)
+            if problem:
+                results[i] = Applied(results[i].ref, None, problem)
+        kube.refresh_discovery()
+    results.update(
+        zip(
+            rest,
+            _concurrently(kube, [objects[i] for i in rest], force, dry_run, workers),
+            strict=True,
+        )
+    )
+    return [results[i] for i in range(len(objects))]
+
+
+def wait_established(kube: KubeClient, crd: Object, deadline: float) -> str | None:
+    """None once the definition is Established; else why not."""
+    ref = object_ref(crd)
+    while True:
+        live = kube.get(crd["apiVersion"], crd["kind"], crd["metadata"]["name"])
+        conditions = {c.get("type"): c for c in (live.get("status") or {}).get("conditions") or []}
+        names = conditions.get("NamesAccepted") or {}
+        if names.get("status") == "False":
+            return f"{ref}: its names were not accepted: {names.get('message', '')}"
+        if (conditions.get("Established") or {}).get("status") == "True":
+            return None
+        if time.monotonic() >= deadline:
+            return f"{ref} did not become Established in time"
+        time.sleep(0.1)
+
+
+def _concurrently(
+    kube: KubeClient, objects: Sequence[Object], force: bool, dry_run: bool, workers: int
+) -> list[Applied]:
+    if not objects:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(objects)))) as pool:
+        return list(pool.map(lambda o: apply_one(kube, o, force=force, dry_run=dry_run), objects))
+
+
+def apply_one(kube: KubeClient, obj: Object, *, force: bool, dry_run: bool) -> Applied:
+    ref = object_ref(obj)
+    try:
+        resource = kube.resource(obj["apiVersion"], obj["kind"])
+        if not resource.namespaced and obj["metadata"].get("namespace"):
+            obj = {
+                **obj,
+                "metadata": {k: v for k, v in obj["metadata"].items() if k != "namespace"},
+            }
+        live = kube.apply(obj, field_manager=FIELD_MANAGER, force=force, dry_run=dry_run)
+    except Conflict as e:
+        return Applied(ref, None, conflict_message(ref, e))
+    except NotFound as e:
+        return Applied(ref, None, f"{ref}: {e.message}", unverifiable=dry_run)
+    except ApiError as e:
+        return Applied(ref, None, f"{ref}: the server rejected it: {e.message}")
+    return Applied(ref, live)
+
+
+def conflict_message(ref: str, error: Conflict) -> str:
+    causes = (error.status.get("details") or {}).get("causes") or []
+    managers = sorted(
+        {m for cause in causes for m in _MANAGER.findall(str(cause.get("message", "")))}
+        or set(_MANAGER.findall(error.message))
+    )
+    fields = sorted({str(cause["field"]) for cause in causes if cause.get("field")})
+    owners = ", ".join(f'"{m}"' for m in managers) or "another field manager"
+    where = f" ({', '.join(fields)})" if fields else ""
+    return (
+        f"{ref}: fields{where} are managed by {owners}, which changed them after hakobu; "
+        "sync with --force-conflicts to take them over, or change git to match"
+    )

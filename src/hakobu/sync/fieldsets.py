@@ -1,0 +1,72 @@
+"""Who owns which fields of a live object, read from ``metadata.managedFields``.
+
+Server-side apply records, per field manager, the set of fields it manages as a
+``FieldsV1`` tree: ``f:<name>`` for a map field, ``k:<json>`` for a list item found by its
+merge keys, ``v:<json>`` for an item of a set, ``i:<n>`` for an item by position and ``.``
+for the node itself. Projecting an object onto such a set keeps exactly those fields, which
+is how a comparison ignores what the server defaulted and what other managers own.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hakobu.model.objects import Object
+
+FieldSet = dict[str, Any]
+
+
+def owned_by(obj: Object, manager: str, api_version: str | None = None) -> FieldSet:
+    """The fields ``manager`` owns through server-side apply of the object itself."""
+    owned: FieldSet = {}
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        if (
+            entry.get("manager") == manager
+            and entry.get("operation") == "Apply"
+            and not entry.get("subresource")
+            and (api_version is None or entry.get("apiVersion") == api_version)
+        ):
+            owned = union(owned, entry.get("fieldsV1") or {})
+    return owned
+
+
+def union(a: FieldSet, b: FieldSet) -> FieldSet:
+    merged = dict(a)
+    for key, sub in b.items():
+        merged[key] = union(merged[key], sub) if key in merged else sub
+    return merged
+
+
+def project(value: Any, fields: FieldSet) -> Any:
+    """``value`` reduced to the fields in ``fields``; a leaf of the set keeps all below it."""
+    children = {key: sub for key, sub in fields.items() if key != "."}
+    if not children:
+        return value
+    if isinstance(value, dict):
+        return {
+            key[2:]: project(value[key[2:]], sub)
+            for key, sub in children.items()
+            if key.startswith("f:") and key[2:] in value
+        }
+    if isinstance(value, list):
+        kept = []
+        for index, item in enumerate(value):
+            for key, sub in children.items():
+                if _selects(key, index, item):
+                    kept.append(project(item, sub))
+                    break
+        return kept
+    return value
+
+
+def _selects(key: str, index: int, item: Any) -> bool:
+    kind, _, rest = key.partition(":")
+    if kind == "k":
+        wanted = json.loads(rest)
+        return isinstance(item, dict) and all(item.get(k) == v for k, v in wanted.items())
+    if kind == "v":
+        return bool(json.loads(rest) == item)
+    if kind == "i":
+        return rest == str(index)
+    return False

@@ -1,0 +1,163 @@
+"""The desired state: ``<output>/<env>/<app>/**.yaml`` from the work tree or a git revision.
+
+Each first-level directory under the environment is one app. Objects keep the file they
+came from, so every later message can point at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pygit2
+
+from hakobu.errors import InvalidInput
+from hakobu.model.kinds import is_cluster_scoped
+from hakobu.model.objects import Object, ObjectId, group_of, object_id
+from hakobu.model.project import Environment, Project
+from hakobu.model.source import Document, load_documents
+
+WORKTREE = "worktree"
+_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    obj: Object
+    source: str
+
+    @property
+    def id(self) -> ObjectId:
+        return object_id(self.obj)
+
+
+@dataclass(frozen=True)
+class AppManifests:
+    name: str
+    manifests: tuple[Manifest, ...]
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    env: str
+    # A commit id, or ``worktree`` for the files as they are on disk.
+    revision: str
+    apps: tuple[AppManifests, ...]
+
+    def app(self, name: str) -> AppManifests:
+        for app in self.apps:
+            if app.name == name:
+                return app
+        return AppManifests(name, ())
+
+    @property
+    def object_count(self) -> int:
+        return sum(len(app.manifests) for app in self.apps)
+
+
+def read_desired(project: Project, env: Environment, revision: str | None = None) -> DesiredState:
+    """Every object of ``env``, read from disk or, with ``revision``, from git."""
+    env_dir = project.output_dir / env.name
+    if revision is None:
+        files = _worktree_files(env_dir)
+        label = WORKTREE
+    else:
+        commit = _commit(project.root, revision)
+        label = str(commit.id)
+        files = _tree_files(commit, _relative_to_repo(project.root, env_dir), env_dir)
+    apps: dict[str, list[Manifest]] = {}
+    seen: dict[ObjectId, str] = {}
+    for app, path, text in files:
+        for document in load_documents(path, text):
+            obj = _checked(document, env)
+            oid = object_id(obj)
+            if oid in seen:
+                raise InvalidInput(
+                    f"{path}: {oid} is also defined in {seen[oid]}",
+                    hint="each object may be rendered once per environment; remove one",
+                )
+            seen[oid] = str(path)
+            apps.setdefault(app, []).append(Manifest(obj, str(path)))
+    return DesiredState(
+        env.name,
+        label,
+        tuple(AppManifests(name, tuple(apps[name])) for name in sorted(apps)),
+    )
+
+
+def _worktree_files(env_dir: Path) -> Iterator[tuple[str, Path, str]]:
+    if not env_dir.is_dir():
+        return
+    for app_dir in sorted(env_dir.iterdir()):
+        if not app_dir.is_dir() or app_dir.name.startswith("."):
+            continue
+        for file in sorted(app_dir.rglob("*")):
+            if file.is_file() and file.suffix in _SUFFIXES:
+                yield app_dir.name, file, file.read_text()
+
+
+def _commit(root: Path, revision: str) -> pygit2.Commit:
+    found = pygit2.discover_repository(str(root))
+    if found is None:
+        raise InvalidInput(
+            f"--rev {revision}: {root} is not inside a git repository",
+            hint="leave out --rev to sync the files on disk",
+        )
+    repo = pygit2.Repository(found)
+    try:
+        return repo.revparse_single(revision).peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError) as e:
+        raise InvalidInput(
+            f"unknown revision {revision!r} in {repo.workdir}: {e}",
+            hint="give a commit id, branch or tag that `git rev-parse` knows",
+        ) from None
+
+
+def _relative_to_repo(root: Path, env_dir: Path) -> PurePosixPath:
+    found = pygit2.discover_repository(str(root))
+    workdir = Path(pygit2.Repository(found).workdir).resolve()
+    return PurePosixPath(env_dir.resolve().relative_to(workdir).as_posix())
+
+
+def _tree_files(
+    commit: pygit2.Commit, env_path: PurePosixPath, env_dir: Path
+) -> Iterator[tuple[str, Path, str]]:
+    try:
+        env_tree = commit.tree[str(env_path)]
+    except KeyError:
+        return
+    if not isinstance(env_tree, pygit2.Tree):
+        return
+    for app_entry in sorted(env_tree, key=lambda e: e.name or ""):
+        name = app_entry.name or ""
+        if isinstance(app_entry, pygit2.Tree) and not name.startswith("."):
+            yield from _blobs(app_entry, name, env_dir / name)
+
+
+def _blobs(tree: pygit2.Tree, app: str, directory: Path) -> Iterator[tuple[str, Path, str]]:
+    for entry in sorted(tree, key=lambda e: e.name or ""):
+        path = directory / (entry.name or "")
+        if isinstance(entry, pygit2.Tree):
+            yield from _blobs(entry, app, path)
+        elif isinstance(entry, pygit2.Blob) and path.suffix in _SUFFIXES:
+            yield app, path, entry.data.decode()
+
+
+def _checked(document: Document, env: Environment) -> Object:
+    data = document.data
+    if not isinstance(data, dict):
+        raise document.error((), f"expected a Kubernetes object, found {type(data).__name__}")
+    for key in ("apiVersion", "kind"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise document.error((key,), f"expected {key} to be set")
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        raise document.error(("metadata",), "expected metadata.name")
+    # The same rule as rendering: a namespaced object without a namespace goes to the
+    # environment's, so its identity is known before the cluster is asked.
+    if not metadata.get("namespace") and not is_cluster_scoped(
+        group_of(data["apiVersion"]), data["kind"]
+    ):
+        metadata["namespace"] = env.namespace
+    return data

@@ -1,0 +1,163 @@
+"""What hakobu owns: labels on every applied object, and an inventory per app.
+
+The labels say which project, environment and app an object belongs to; the inventory —
+a ConfigMap ``hakobu-inventory-<app>`` in the environment's namespace — lists what hakobu
+applied, so pruning deletes only objects it once created and no label query across every
+kind of the cluster is needed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from hakobu.cluster.client import KubeClient
+from hakobu.cluster.errors import NotFound
+from hakobu.model.objects import Object, ObjectId, object_id
+
+FIELD_MANAGER = "hakobu"
+PROJECT_LABEL = "hakobu.dev/project"
+ENVIRONMENT_LABEL = "hakobu.dev/environment"
+APP_LABEL = "hakobu.dev/app"
+INVENTORY_LABEL = "hakobu.dev/inventory"
+DIGEST_ANNOTATION = "hakobu.dev/desired-digest"
+
+
+@dataclass(frozen=True)
+class Owner:
+    project: str
+    environment: str
+    app: str
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {
+            PROJECT_LABEL: self.project,
+            ENVIRONMENT_LABEL: self.environment,
+            APP_LABEL: self.app,
+        }
+
+    def owns(self, obj: Object) -> bool:
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        return all(labels.get(key) == value for key, value in self.labels.items())
+
+
+def stamp(obj: Object, owner: Owner) -> Object:
+    """A copy of ``obj`` carrying the owner's labels."""
+    stamped = copy.deepcopy(obj)
+    metadata = stamped.setdefault("metadata", {})
+    metadata["labels"] = {**(metadata.get("labels") or {}), **owner.labels}
+    return stamped
+
+
+@dataclass(frozen=True, order=True)
+class InventoryEntry:
+    id: ObjectId
+    api_version: str
+
+    @classmethod
+    def of(cls, obj: Object) -> InventoryEntry:
+        return cls(object_id(obj), str(obj["apiVersion"]))
+
+
+@dataclass(frozen=True)
+class Inventory:
+    app: str
+    entries: frozenset[InventoryEntry]
+    # What the app's manifests were at the last sync, to tell drift from a new revision.
+    digest: str
+
+
+def inventory_name(app: str) -> str:
+    return f"hakobu-inventory-{app}"
+
+
+def digest(objects: Iterable[Object]) -> str:
+    canonical = sorted(json.dumps(obj, sort_keys=True, default=str) for obj in objects)
+    return hashlib.sha256("\n".join(canonical).encode()).hexdigest()
+
+
+def read_inventory(kube: KubeClient, namespace: str, app: str) -> Inventory | None:
+    try:
+        configmap = kube.get("v1", "ConfigMap", inventory_name(app), namespace)
+    except NotFound:
+        return None
+    return _parse(app, configmap)
+
+
+def inventory_apps(kube: KubeClient, namespace: str, owner_project: str, env: str) -> list[str]:
+    """Apps of this project and environment that have an inventory in the cluster."""
+    try:
+        found = kube.list(
+            "v1",
+            "ConfigMap",
+            namespace,
+            label_selector=f"{INVENTORY_LABEL},{PROJECT_LABEL}={owner_project},"
+            f"{ENVIRONMENT_LABEL}={env}",
+        )
+    except NotFound:
+        return []
+    return sorted(str(item["metadata"]["labels"][INVENTORY_LABEL]) for item in found.items)
+
+
+def write_inventory(
+    kube: KubeClient,
+    namespace: str,
+    owner: Owner,
+    *,
+    entries: Iterable[InventoryEntry],
+    desired_digest: str,
+    previous: Inventory | None,
+) -> bool:
+    """Store the inventory unless it is already exactly this; True when it wrote."""
+    entries = frozenset(entries)
+    if previous is not None and previous.entries == entries and previous.digest == desired_digest:
+        return False
+    listing = [
+        {
+            "apiVersion": e.api_version,
+            "kind": e.id.kind,
+            "namespace": e.id.namespace,
+            "name": e.id.name,
+        }
+        for e in sorted(entries)
+    ]
+    kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": inventory_name(owner.app),
+                "namespace": namespace,
+                "labels": {**owner.labels, INVENTORY_LABEL: owner.app},
+                "annotations": {DIGEST_ANNOTATION: desired_digest},
+            },
+            "data": {"objects": json.dumps(listing, indent=1, sort_keys=True)},
+        },
+        field_manager=FIELD_MANAGER,
+        force=True,
+    )
+    return True
+
+
+def _parse(app: str, configmap: Object) -> Inventory:
+    raw = (configmap.get("data") or {}).get("objects") or "[]"
+    items: list[dict[str, Any]] = json.loads(raw)
+    entries = frozenset(
+        InventoryEntry(
+            ObjectId(
+                item["apiVersion"].rpartition("/")[0],
+                item["kind"],
+                item.get("namespace") or "",
+                item["name"],
+            ),
+            item["apiVersion"],
+        )
+        for item in items
+    )
+    annotations = (configmap.get("metadata") or {}).get("annotations") or {}
+    return Inventory(app, entries, str(annotations.get(DIGEST_ANNOTATION, "")))

@@ -1,0 +1,72 @@
+"""A record of every sync that changed something, kept in the cluster.
+
+Each is a ConfigMap ``hakobu-sync-<env>-<UTC time>`` in the environment's namespace holding
+the ``SyncResult`` as JSON; the newest ``KEEP`` per environment are kept. A sync that found
+nothing to do writes no record, so a no-op sync stays free of writes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from hakobu.cluster.client import KubeClient
+from hakobu.cluster.errors import NotFound
+from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
+from hakobu.sync.run import SyncResult
+
+RECORD_LABEL = "hakobu.dev/sync-record"
+KEEP = 20
+
+
+def record_name(env: str, when: datetime) -> str:
+    return f"hakobu-sync-{env}-{when.astimezone(UTC):%Y%m%d-%H%M%S-%f}"
+
+
+def write_record(kube: KubeClient, namespace: str, result: SyncResult) -> str:
+    name = record_name(result.env, datetime.now(UTC))
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": {
+                    RECORD_LABEL: "true",
+                    PROJECT_LABEL: result.project,
+                    ENVIRONMENT_LABEL: result.env,
+                },
+            },
+            "data": {"result.json": json.dumps(asdict(result), indent=1, sort_keys=True)},
+        }
+    )
+    for old in _names(kube, namespace, result.project, result.env)[:-KEEP]:
+        try:
+            kube.delete("v1", "ConfigMap", old, namespace, propagation="Background")
+        except NotFound:
+            continue
+    return name
+
+
+def history(kube: KubeClient, namespace: str, project: str, env: str) -> list[dict[str, Any]]:
+    """The recorded results, oldest first."""
+    found = kube.list("v1", "ConfigMap", namespace, label_selector=_selector(project, env))
+    records = sorted(found.items, key=lambda item: str(item["metadata"]["name"]))
+    results = []
+    for item in records:
+        data: dict[str, Any] = json.loads((item.get("data") or {}).get("result.json", "{}"))
+        data["record"] = item["metadata"]["name"]
+        results.append(data)
+    return results
+
+
+def _names(kube: KubeClient, namespace: str, project: str, env: str) -> list[str]:
+    found = kube.list("v1", "ConfigMap", namespace, label_selector=_selector(project, env))
+    return sorted(str(item["metadata"]["name"]) for item in found.items)
+
+
+def _selector(project: str, env: str) -> str:
+    return f"{RECORD_LABEL}=true,{PROJECT_LABEL}={project},{ENVIRONMENT_LABEL}={env}"

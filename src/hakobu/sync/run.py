@@ -1,0 +1,330 @@
+"""A whole sync: plan → PreSync hooks → waves → PostSync hooks → prune, per app.
+
+Each wave is applied and then waited on until its objects are Healthy (or Suspended)
+before the next begins. When a phase fails, the app's SyncFail hooks run and the app
+fails; the other apps are still synced. Nothing here interprets exit codes or prints: the
+result says what happened.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+
+from hakobu.cluster.client import KubeClient
+from hakobu.cluster.errors import ApiError, NotFound
+from hakobu.errors import OperationFailed
+from hakobu.health import HealthStatus
+from hakobu.model.objects import Object, object_ref
+from hakobu.model.project import Environment, Project
+from hakobu.sync.apply import apply_objects
+from hakobu.sync.manifests import DesiredState
+from hakobu.sync.observe import AppState, observe
+from hakobu.sync.ordering import Phase
+from hakobu.sync.ownership import InventoryEntry, write_inventory
+from hakobu.sync.plan import Action, DeletePolicy, Step
+from hakobu.sync.prune import check_not_emptying, delete_all
+from hakobu.sync.waiting import wait_gone, wait_settled
+
+SUCCEEDED = "Succeeded"
+FAILED = "Failed"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    prune: bool = False
+    dry_run: bool = False
+    force_conflicts: bool = False
+    allow_empty: bool = False
+    timeout: float = 300.0
+    only_app: str | None = None
+    workers: int = 8
+
+
+@dataclass(frozen=True)
+class AppResult:
+    app: str
+    result: str
+    created: int
+    updated: int
+    unchanged: int
+    pruned: int
+    hooks: int
+    messages: tuple[str, ...]
+    durations: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def applied(self) -> int:
+        return self.created + self.updated
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    project: str
+    env: str
+    revision: str
+    started: str
+    dry_run: bool
+    result: str
+    applied: int
+    pruned: int
+    unchanged: int
+    apps: tuple[AppResult, ...]
+    durations: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result == SUCCEEDED
+
+    @property
+    def changed(self) -> bool:
+        """Whether the sync wrote anything (or tried to and failed): worth recording."""
+        return not self.succeeded or any(a.applied or a.pruned or a.hooks for a in self.apps)
+
+
+def sync(
+    kube: KubeClient,
+    project: Project,
+    env: Environment,
+    desired: DesiredState,
+    *,
+    options: SyncOptions,
+    progress: Progress = lambda _: None,
+) -> SyncResult:
+    started_at = datetime.now(UTC)
+    started = time.monotonic()
+    deadline = started + options.timeout
+    states = observe(
+        kube, project, env, desired, only_app=options.only_app, workers=options.workers
+    )
+    if options.prune:
+        check_not_emptying(
+            env.name,
+            desired.object_count,
+            sum(len(s.plan.prunes) for s in states),
+            options.allow_empty,
+        )
+    planned = time.monotonic() - started
+    apps = []
+    for state in states:
+        runner = _AppSync(kube, env, state, options=options, deadline=deadline, progress=progress)
+        apps.append(runner.run())
+    result = SUCCEEDED if all(a.result == SUCCEEDED for a in apps) else FAILED
+    return SyncResult(
+        project=project.name,
+        env=env.name,
+        revision=desired.revision,
+        started=started_at.isoformat(timespec="seconds"),
+        dry_run=options.dry_run,
+        result=result,
+        applied=sum(a.applied for a in apps),
+        pruned=sum(a.pruned for a in apps),
+        unchanged=sum(a.unchanged for a in apps),
+        apps=tuple(apps),
+        durations={"plan": round(planned, 3), "total": round(time.monotonic() - started, 3)},
+    )
+
+
+class _PhaseFailed(Exception):
+    """A phase of one app did not succeed; its messages are already recorded."""
+
+
+class _AppSync:
+    def __init__(
+        self,
+        kube: KubeClient,
+        env: Environment,
+        state: AppState,
+        *,
+        options: SyncOptions,
+        deadline: float,
+        progress: Progress,
+    ) -> None:
+        self.kube, self.env, self.state = kube, env, state
+        self.plan = state.plan
+        self.options, self.deadline = options, deadline
+        self.app = self.plan.owner.app
+        self.messages: list[str] = []
+        self.durations: dict[str, float] = {}
+        self.created = self.updated = self.pruned = self.hooks = 0
+        self.pruned_entries: set[InventoryEntry] = set()
+        self._progress = progress
+
+    def progress(self, message: str) -> None:
+        self._progress(f"{self.app}: {message}")
+
+    def run(self) -> AppResult:
+        failed = False
+        try:
+            for phase in (Phase.PRE_SYNC, Phase.SYNC, Phase.POST_SYNC):
+                self._timed(phase.value, partial(self._phase, phase))
+            if self.options.prune:
+                self._timed("Prune", self._prune)
+        except _PhaseFailed:
+            failed = True
+        except OperationFailed as e:
+            failed = True
+            self.messages.append(e.message)
+        try:
+            self._save_inventory(succeeded=not failed)
+        except OperationFailed as e:
+            failed = True
+            self.messages.append(e.message)
+        if failed and self.plan.of_phase(Phase.SYNC_FAIL):
+            try:
+                self._timed(Phase.SYNC_FAIL.value, partial(self._phase, Phase.SYNC_FAIL))
+            except _PhaseFailed:
+                pass
+            except OperationFailed as e:
+                self.messages.append(e.message)
+        for candidate in self.plan.kept:
+            self.messages.append(
+                f"left alone: {candidate.entry.id} is no longer in git but "
+                f"{candidate.verdict.reason}"
+            )
+        return AppResult(
+            app=self.app,
+            result=FAILED if failed else SUCCEEDED,
+            created=self.created,
+            updated=self.updated,
+            unchanged=self.plan.count(Action.UNCHANGED),
+            pruned=self.pruned,
+            hooks=self.hooks,
+            messages=tuple(self.messages),
+            durations=self.durations,
+        )
+
+    def _timed(self, name: str, body: Callable[[], None]) -> None:
+        started = time.monotonic()
+        try:
+            body()
+        finally:
+            self.durations[name] = round(time.monotonic() - started, 3)
+
+    def _phase(self, phase: Phase) -> None:
+        for wave in self.plan.of_phase(phase):
+            self._wave(phase, wave)
+
+    def _wave(self, phase: Phase, steps: list[Step]) -> None:
+        changing = [s for s in steps if s.action is not Action.UNCHANGED]
+        if changing:
+            wave = steps[0].resource.wave
+            self.progress(f"{phase} wave {wave}: applying {len(changing)} objects")
+            self._apply(changing)
+        if not self.options.dry_run:
+            self._wait(steps)
+
+    def _apply(self, steps: list[Step]) -> None:
+        if not self.options.dry_run:
+            for step in steps:
+                if DeletePolicy.BEFORE_HOOK_CREATION in step.resource.delete_policies:
+                    self._delete_hook(step.resource.obj)
+        results = apply_objects(
+            self.kube,
+            [s.resource.obj for s in steps],
+            deadline=self.deadline,
+            force=self.options.force_conflicts,
+            dry_run=self.options.dry_run,
+            workers=self.options.workers,
+        )
+        for step, result in zip(steps, results, strict=True):
+            if result.live is None and not result.unverifiable:
+                continue
+            if step.action is Action.CREATE:
+                self.created += 1
+            elif step.action is Action.UPDATE:
+                self.updated += 1
+            else:
+                self.hooks += 1
+        errors = [r.error for r in results if r.error and not r.unverifiable]
+        if errors:
+            self.messages.extend(errors)
+            raise _PhaseFailed
+
+    def _wait(self, steps: list[Step]) -> None:
+        waited = wait_settled(
+            self.kube,
+            [s.resource.obj for s in steps],
+            self.deadline,
+            workers=self.options.workers,
+            progress=self.progress,
+        )
+        for step, outcome in zip(steps, waited, strict=True):
+            if step.resource.hook:
+                policy = DeletePolicy.HOOK_SUCCEEDED if outcome.ok else DeletePolicy.HOOK_FAILED
+                if policy in step.resource.delete_policies:
+                    self._delete(step.resource.obj)
+        failures = [w for w in waited if not w.ok]
+        for w in failures:
+            reason = "failed" if w.health.status is HealthStatus.DEGRADED else "timed out"
+            self.messages.append(f"{w.ref} {reason}: {w.health.status} {w.health.message}".rstrip())
+        if failures:
+            raise _PhaseFailed
+
+    def _delete_hook(self, obj: Object) -> None:
+        if self._delete(obj) and not wait_gone(self.kube, obj, self.deadline):
+            raise OperationFailed(
+                f"{object_ref(obj)}: the previous run of this hook is still being deleted",
+                hint="wait for it to go, or delete it by hand, then sync again",
+            )
+
+    def _delete(self, obj: Object) -> bool:
+        meta = obj["metadata"]
+        try:
+            self.kube.delete(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+        except NotFound:
+            return False
+        except ApiError as e:
+            raise OperationFailed(f"{object_ref(obj)}: cannot delete the hook: {e.message}") from e
+        return True
+
+    def _prune(self) -> None:
+        prunes = self.plan.prunes
+        if not prunes:
+            return
+        if self.options.dry_run:
+            self.pruned = len(prunes)
+            return
+        self.progress(f"pruning {len(prunes)} objects")
+        results = delete_all(self.kube, [c.live for c in prunes if c.live is not None])
+        self.pruned = sum(1 for r in results if r.error is None)
+        errors = [r.error for r in results if r.error]
+        self.pruned_entries = {c.entry for c, r in zip(prunes, results, strict=True) if not r.error}
+        if errors:
+            self.messages.extend(errors)
+            raise _PhaseFailed
+
+    def _save_inventory(self, *, succeeded: bool) -> None:
+        if self.options.dry_run:
+            return
+        previous = self.state.inventory
+        # Keep tracking what hakobu may still prune; forget what it pruned and what is not
+        # its own any more (plan.kept).
+        entries = self.plan.inventory | {c.entry for c in self.plan.prunes}
+        if not succeeded and previous is not None:
+            entries |= previous.entries
+        entries -= self.pruned_entries
+        digest = self.state.digest if succeeded else (previous.digest if previous else "")
+        try:
+            wrote = write_inventory(
+                self.kube,
+                self.env.namespace,
+                self.plan.owner,
+                entries=entries,
+                desired_digest=digest,
+                previous=previous,
+            )
+        except NotFound as e:
+            raise OperationFailed(
+                f"cannot store the inventory of app {self.app!r} in namespace "
+                f"{self.env.namespace!r}: {e.message}",
+                hint=f"create Namespace/{self.env.namespace} or add it to the environment's "
+                "manifests",
+            ) from e
+        if wrote:
+            self.progress("inventory updated")

@@ -1,0 +1,53 @@
+"""Where each app stands: in sync with git or not, and how healthy (pure).
+
+``OutOfSync`` means git holds something the cluster has not been given yet (a new
+revision, a failed sync); ``Drifted`` means the cluster was in sync with these very
+manifests and has since been changed by someone else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hakobu.health import HealthStatus, assess, worst
+from hakobu.sync.observe import AppState
+from hakobu.sync.plan import Action
+
+SYNCED, OUT_OF_SYNC, DRIFTED = "Synced", "OutOfSync", "Drifted"
+
+
+@dataclass(frozen=True)
+class AppStatus:
+    app: str
+    sync: str
+    health: str
+    differing: tuple[str, ...]
+    unhealthy: tuple[str, ...]
+
+
+def app_status(state: AppState) -> AppStatus:
+    differing = [
+        f"{step.resource.ref} ({step.action})"
+        for step in state.plan.steps
+        if step.action in (Action.CREATE, Action.UPDATE)
+    ]
+    differing += [f"{c.entry.id} (prune)" for c in state.plan.prunes]
+    if not differing:
+        sync = SYNCED
+    elif state.inventory is not None and state.inventory.digest == state.digest:
+        sync = DRIFTED
+    else:
+        sync = OUT_OF_SYNC
+    statuses = []
+    unhealthy = []
+    for step in state.plan.steps:
+        if step.resource.hook:
+            continue
+        live = state.live.get(step.resource.id)
+        health = assess(live) if live is not None else None
+        status = health.status if health is not None else HealthStatus.MISSING
+        statuses.append(status)
+        if status is not HealthStatus.HEALTHY:
+            message = f": {health.message}" if health is not None and health.message else ""
+            unhealthy.append(f"{step.resource.ref} {status}{message}")
+    return AppStatus(state.name, sync, str(worst(statuses)), tuple(differing), tuple(unhealthy))
