@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A real OCI registry for the image tests (Debian's docker-registry).
+if ! command -v docker-registry >/dev/null; then
+    echo "installing docker-registry (a real OCI registry for the image tests)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
+fi
+
 start=$(date +%s)
 hakobu cluster build
 echo "control-plane binaries ready in $(( $(date +%s) - start ))s"

@@ -44,7 +44,7 @@ def test_find_root_walks_up(tmp_path: Path) -> None:
 
 
 def test_no_project_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="no hakobu.yaml"):
+    with pytest.raises(SourceError, match=r"no hakobu\.yaml"):
         find_root(tmp_path)
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from hakobu import __version__
-from hakobu.cli import cluster, health
+from hakobu.cli import build, cluster, health, images, init, render, schema, secret, sync
 from hakobu.errors import HakobuError
 
 
@@ -19,8 +20,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hakobu {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    build.register(subparsers)
     cluster.register(subparsers)
     health.register(subparsers)
+    images.register(subparsers)
+    init.register(subparsers)
+    render.register(subparsers)
+    schema.register(subparsers)
+    secret.register(subparsers)
+    sync.register(subparsers)
     return parser
 
 
@@ -40,6 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`hakobu … | head`): not an error worth a traceback. Point
+        # stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     return code
 
 

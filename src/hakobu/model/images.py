@@ -70,10 +70,14 @@ def load_images(project_root: Path) -> tuple[ImageSpec, ...]:
         return ()
     if not isinstance(items, list):
         raise doc.error(("images",), "expected a list of images")
+    lines: dict[int, dict[FieldPath, int]] = {}
+    for key, line in doc.lines.items():
+        if len(key) >= 2 and key[0] == "images" and isinstance(key[1], int):
+            lines.setdefault(key[1], {})[key] = line
     specs: list[ImageSpec] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
-        spec = _image(doc, index, item)
+        spec = _image(doc, index, item, lines.get(index, {}))
         if spec.name in seen:
             raise doc.error(
                 ("images", index, "name"),
@@ -85,7 +89,7 @@ def load_images(project_root: Path) -> tuple[ImageSpec, ...]:
     return tuple(specs)
 
 
-def _image(doc: Document, index: int, item: Any) -> ImageSpec:
+def _image(doc: Document, index: int, item: Any, lines: dict[FieldPath, int]) -> ImageSpec:
     path: FieldPath = ("images", index)
     if not isinstance(item, dict):
         raise doc.error(path, "expected a mapping with name, context and registry")
@@ -113,7 +117,6 @@ def _image(doc: Document, index: int, item: Any) -> ImageSpec:
     )
     registry = _registry(doc, (*path, "registry"), item["registry"])
     build_args = _build_args(doc, (*path, "buildArgs"), item.get("buildArgs", {}))
-    lines = {key: line for key, line in doc.lines.items() if key[:2] == path}
     return ImageSpec(
         name, context, dockerfile, inputs, registry, build_args, doc.file, index, lines
     )

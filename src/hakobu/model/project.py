@@ -29,7 +29,8 @@ from hakobu.model.source import Document, FieldPath, SourceError, load_one
 PROJECT_FILE = "hakobu.yaml"
 API_VERSION = "hakobu.dev/v1alpha1"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_TOP_FIELDS = ("apiVersion", "kind", "name", "apps", "output", "environments")
+# `images` is read by hakobu.model.images.
+_TOP_FIELDS = ("apiVersion", "kind", "name", "apps", "output", "environments", "images")
 _ENV_FIELDS = ("namespace", "values", "allowPlaintextSecrets")
 
 

@@ -24,8 +24,6 @@ and ``$patch: delete`` at the top removes the generated object.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import re
 from dataclasses import replace
 
@@ -185,12 +183,9 @@ class _Expansion:
 
     def pod_metadata(self) -> Object:
         meta: Object = {"labels": dict(self.labels)}
+        # A changed config file rolls the pods through the checksum every render adds to
+        # workloads that read configuration (hakobu.render.rollout).
         annotations = dict(self.spec.pod_annotations)
-        if self.spec.config_files is not None:
-            # Pods read mounted files at start; a new checksum in the template rolls them
-            # so a content change takes effect.
-            content = json.dumps(dict(self.spec.config_files.files), sort_keys=True)
-            annotations["checksum/config"] = hashlib.sha256(content.encode()).hexdigest()
         if annotations:
             meta["annotations"] = annotations
         return meta

@@ -1,0 +1,290 @@
+"""Benchmark: image tags from git trees against hashing every input file.
+
+Generates a monorepo of N services (100 files each by default, so 500 services make 50,000
+files) built on a few in-repo base images, some with a ``.dockerignore``, and commits it
+with one ``git fast-import``. Then, in one run:
+
+- hakobu computes every tag (``hakobu.images``: git tree ids, one status query);
+- the peer hashes every input file, as Skaffold's ``inputDigest`` tagger does (walk the
+  context honouring ``.dockerignore``; per file: mode, relative path and content; the
+  sorted file hashes, the Dockerfile, the build arguments and the base image's digest
+  make the digest), reimplemented here in Python.
+
+Both times and their ratio are printed. Then the work tree is made dirty (edits, a new
+file, a deletion, an edit to an ignored file, a base image's Dockerfile) and both are run
+again; the benchmark checks that hakobu's tag changed for exactly the services whose
+inputs changed, and fails otherwise.
+
+    python benchmarks/image_tags.py [--services 500] [--files 100] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from hakobu.images.dockerignore import Matcher, parse
+from hakobu.images.project import ProjectImages, current_tags, open_project
+from hakobu.images.snapshot import Snapshot
+from hakobu.images.tags import compute_tags
+
+BASES = 5
+REGISTRY = "registry.example.com/shop"
+DOCKERIGNORE = "# keep docs and tests out of the image\n**/*.md\ntests\n!tests/fixtures\n"
+T = TypeVar("T")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--services", type=int, default=500)
+    parser.add_argument("--files", type=int, default=100, help="files per service")
+    parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--keep", type=Path, help="generate here and keep it")
+    args = parser.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=False)
+        return run(args.keep, args.services, args.files, args.repeat)
+    with tempfile.TemporaryDirectory(prefix="hakobu-image-tags-") as tmp:
+        return run(Path(tmp), args.services, args.files, args.repeat)
+
+
+def run(root: Path, services: int, files: int, repeat: int) -> int:
+    started = time.perf_counter()
+    count = generate(root, services, files)
+    print(
+        f"generated {services} services + {BASES} base images, {count} files committed, "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+    loading, project = best_of(repeat, lambda: open_project(root))
+    print(
+        f"reading hakobu.yaml ({len(project.specs)} images): {loading * 1000:.1f} ms, "
+        "not counted below (the peer is given its list of images)"
+    )
+    committed, _ = best_of(repeat, lambda: committed_tags(project))
+    clean_ours, ours = best_of(repeat, lambda: hakobu_tags(project))
+    clean_peer, peer = best_of(repeat, lambda: per_file_tags(root, services))
+    report("clean tree, committed trees only (CI checkout)", committed, clean_peer)
+    report("clean tree, with the work-tree status check", clean_ours, clean_peer)
+
+    expected = make_dirty(root, services)
+    dirty_ours, ours_after = best_of(repeat, lambda: hakobu_tags(project))
+    dirty_peer, peer_after = best_of(repeat, lambda: per_file_tags(root, services))
+    report("dirty tree, with the work-tree status check", dirty_ours, dirty_peer)
+
+    changed_ours = {name for name in ours if ours[name] != ours_after[name]}
+    changed_peer = {name for name in peer if peer[name] != peer_after[name]}
+    dirty_marked = {name for name, tag in ours_after.items() if tag.endswith("-dirty")}
+    print(
+        f"expected to change: {len(expected)} images; hakobu: {len(changed_ours)}; "
+        f"per-file: {len(changed_peer)}"
+    )
+    problems = []
+    if changed_ours != expected:
+        problems.append(
+            f"hakobu changed {sorted(changed_ours - expected)} unexpectedly and missed "
+            f"{sorted(expected - changed_ours)}"
+        )
+    if dirty_marked != expected:
+        problems.append(
+            f"-dirty marks differ from the changed images: {sorted(dirty_marked ^ expected)}"
+        )
+    if changed_peer != expected:
+        problems.append(f"per-file peer disagrees: {sorted(changed_peer ^ expected)}")
+    for problem in problems:
+        print(f"FAIL: {problem}", file=sys.stderr)
+    if not problems:
+        print("ok: tags changed for exactly the images whose inputs changed")
+    return 1 if problems else 0
+
+
+def best_of(repeat: int, action: Callable[[], T]) -> tuple[float, T]:
+    best = float("inf")
+    result: T | None = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = action()
+        best = min(best, time.perf_counter() - start)
+    if result is None:
+        raise ValueError("repeat must be at least 1")
+    return best, result
+
+
+def report(label: str, ours: float, peer: float) -> None:
+    print(
+        f"{label}:\n  hakobu {ours * 1000:8.1f} ms   per-file hashing {peer * 1000:8.1f} ms   "
+        f"ratio {peer / ours:5.1f}x"
+    )
+
+
+def hakobu_tags(project: ProjectImages) -> dict[str, str]:
+    tags = current_tags(project)
+    return {name: tag.tag for name, tag in tags.tags.items()}
+
+
+def committed_tags(project: ProjectImages) -> dict[str, str]:
+    """Tags of HEAD as committed, without looking at the work tree (`--revision`-style)."""
+    snapshot = Snapshot.at(project.repo)
+    if snapshot is None:
+        raise ValueError("no commit")
+    tags = compute_tags(snapshot, project.specs, project.prefix)
+    return {name: tag.tag for name, tag in tags.tags.items()}
+
+
+# --- the generated monorepo -------------------------------------------------------------
+
+
+def service_name(i: int) -> str:
+    return f"svc-{i:04d}"
+
+
+def generate(root: Path, services: int, files: int) -> int:
+    """Write the project with one `git fast-import` and check it out; returns the file count."""
+    rng = random.Random(42)  # noqa: S311 - reproducible filler text, not a secret
+    words = [
+        f"{rng.choice('abcdefghijklmnopqrstuvwxyz')}{rng.randrange(10**6)}" for _ in range(5000)
+    ]
+    block = " ".join(words).encode()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    entries: list[tuple[str, bytes]] = []
+    images = []
+    for b in range(BASES):
+        entries.append(
+            (f"images/base-{b}/Dockerfile", f"FROM debian:12\nRUN echo base {b}\n".encode())
+        )
+        entries.append((f"images/base-{b}/setup.sh", f"#!/bin/sh\necho {b}\n".encode()))
+        images.append(f"- name: base-{b}\n  context: images/base-{b}\n  registry: {REGISTRY}\n")
+    for i in range(services):
+        name = service_name(i)
+        base = i % BASES
+        dockerfile = (
+            f"ARG BASE={REGISTRY}/base-{base}:latest\n"
+            "FROM ${BASE} AS build\nCOPY . /src\nRUN make -C /src\n"
+            "FROM build\nCOPY --from=build /src/out /app\n"
+        )
+        entries.append((f"services/{name}/Dockerfile", dockerfile.encode()))
+        own = 1
+        if i % 5 == 0:
+            entries.append((f"services/{name}/.dockerignore", DOCKERIGNORE.encode()))
+            own += 1
+        for j in range(files - own):
+            directory = ("src", "src/handlers", "lib", "tests", "tests/fixtures", "docs")[j % 6]
+            suffix = ".md" if directory == "docs" else ".py"
+            start = rng.randrange(len(block) - 8000)
+            size = rng.randrange(200, 4000)
+            content = f"# {name} file {j}\n".encode() + block[start : start + size]
+            entries.append((f"services/{name}/{directory}/f{j:03d}{suffix}", content))
+        images.append(f"- name: {name}\n  context: services/{name}\n  registry: {REGISTRY}\n")
+    entries.append(("hakobu.yaml", ("images:\n" + "".join(images)).encode()))
+    stream = bytearray()
+    stream += (
+        b"commit refs/heads/main\ncommitter Bench <bench@example.com> 0 +0000\ndata 9\ngenerate\n"
+    )
+    for path, content in entries:
+        mode = b"100755" if path.endswith(".sh") else b"100644"
+        stream += b"M " + mode + b" inline " + path.encode() + b"\n"
+        stream += b"data %d\n" % len(content) + content + b"\n"
+    subprocess.run(
+        ["git", "-C", str(root), "fast-import", "--quiet"], input=bytes(stream), check=True
+    )
+    subprocess.run(["git", "-C", str(root), "reset", "-q", "--hard", "main"], check=True)
+    return len(entries)
+
+
+def make_dirty(root: Path, services: int) -> set[str]:
+    """Change the work tree; returns the images whose inputs now differ."""
+    expected = set()
+    for i in (1, 2, 3):
+        file = root / "services" / service_name(i) / "src" / "f000.py"
+        file.write_text(file.read_text() + "# edited\n")
+        expected.add(service_name(i))
+    (root / "services" / service_name(7) / "src" / "new.py").write_text("print('new')\n")
+    expected.add(service_name(7))
+    (root / "services" / service_name(8) / "lib" / "f002.py").unlink()
+    expected.add(service_name(8))
+    # Service 10 has a .dockerignore keeping docs out: editing a doc changes nothing.
+    (root / "services" / service_name(10) / "docs" / "f005.md").write_text("changed\n")
+    # …but a test fixture is re-included by its `!tests/fixtures` line.
+    fixture = root / "services" / service_name(15) / "tests" / "fixtures" / "f004.py"
+    fixture.write_text("changed\n")
+    expected.add(service_name(15))
+    # A base image: every service built on it changes.
+    base = root / "images" / "base-4" / "Dockerfile"
+    base.write_text(base.read_text() + "RUN echo patched\n")
+    expected.add("base-4")
+    expected.update(service_name(i) for i in range(services) if i % BASES == 4)
+    return expected
+
+
+# --- the per-file peer (Skaffold's inputDigest, reimplemented) ---------------------------
+
+
+def per_file_tags(root: Path, services: int) -> dict[str, str]:
+    digests: dict[str, str] = {}
+    for b in range(BASES):
+        digests[f"base-{b}"] = input_digest(root / "images" / f"base-{b}", "")
+    for i in range(services):
+        name = service_name(i)
+        digests[name] = input_digest(root / "services" / name, digests[f"base-{i % BASES}"])
+    return digests
+
+
+def input_digest(context: Path, base_digest: str) -> str:
+    ignore = context / ".dockerignore"
+    matcher = parse(ignore.read_text(), str(ignore)) if ignore.exists() else Matcher(())
+    hashes = [file_hash(context, path) for path in sorted(context_files(context, matcher))]
+    hashes.append(file_hash(context, "Dockerfile"))
+    hashes.append(hashlib.sha256(f"base={base_digest}".encode()).hexdigest())
+    return hashlib.sha256("".join(hashes).encode()).hexdigest()
+
+
+def context_files(context: Path, matcher: Matcher) -> list[str]:
+    found: list[str] = []
+    for directory, dirnames, filenames in os.walk(context):
+        relative_dir = os.path.relpath(directory, context)
+        prefix = "" if relative_dir == "." else relative_dir + "/"
+        if matcher.patterns:
+            dirnames[:] = [
+                d
+                for d in dirnames
+                if not (matcher.excluded(prefix + d) and matcher.skips_directory(prefix + d))
+            ]
+        found.extend(
+            prefix + f
+            for f in filenames
+            if not matcher.patterns or not matcher.excluded(prefix + f)
+        )
+    return found
+
+
+def file_hash(context: Path, relative: str) -> str:
+    path = context / relative
+    digest = hashlib.sha256()
+    info = path.lstat()
+    digest.update(oct(info.st_mode).encode())
+    digest.update(relative.encode())
+    with path.open("rb") as f:
+        shutil.copyfileobj(f, _Writer(digest))
+    return digest.hexdigest()
+
+
+class _Writer:
+    def __init__(self, digest: hashlib._Hash) -> None:
+        self.digest = digest
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return len(data)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

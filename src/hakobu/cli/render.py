@@ -1,0 +1,102 @@
+"""``hakobu render``: write each environment's manifests under generated/<env>/."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hakobu.cli.output import print_json
+from hakobu.model.project import find_root, load_project
+from hakobu.render.cache import RenderCache
+from hakobu.render.environment import (
+    EnvironmentResult,
+    render_environment,
+    write_environment,
+)
+from hakobu.repo.commit import commit_paths, open_repository
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "render",
+        help="render apps into generated/<env>/ (the committed manifests)",
+        description="Render every app of every environment (or those chosen) into "
+        "<output>/<env>/<app>/<kind>-<name>.yaml. Unchanged apps come from a cache that is "
+        "used only when every file they read is unchanged. An environment is written whole "
+        "or not at all.",
+    )
+    parser.add_argument("--env", action="append", help="only this environment (repeatable)")
+    parser.add_argument("--app", help="only this app")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the committed output is stale (for CI)",
+    )
+    parser.add_argument("--commit", action="store_true", help="commit the rendered change to git")
+    parser.add_argument("--no-cache", action="store_true", help="render every app afresh")
+    parser.add_argument("-C", "--directory", type=Path, default=Path(), help="project directory")
+    parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    parser.set_defaults(handler=_render)
+
+
+def _render(args: argparse.Namespace) -> int:
+    project = load_project(find_root(args.directory))
+    envs = [project.environment(name) for name in args.env] if args.env else project.environments
+    cache = None if args.no_cache else RenderCache(project.root)
+    results: list[EnvironmentResult] = []
+    # Everything is rendered before anything is written: one broken environment leaves all
+    # of them untouched.
+    planned = [
+        (env, *render_environment(project, env, only_app=args.app, cache=cache)) for env in envs
+    ]
+    for env, desired, result in planned:
+        if not args.check and result.has_changes:
+            write_environment(project, env, desired)
+        results.append(result)
+    commit = None
+    if args.commit and not args.check and any(r.has_changes for r in results):
+        repo = open_repository(project.root)
+        commit = commit_paths(
+            repo, [project.output_dir / r.env for r in results], commit_message(results)
+        )
+    if args.output == "json":
+        print_json({"environments": results, "commit": commit})
+    else:
+        _print(results, check=args.check, commit=commit)
+    if args.check and any(r.has_changes for r in results):
+        return 1
+    return 0
+
+
+def commit_message(results: list[EnvironmentResult]) -> str:
+    changed = [r for r in results if r.has_changes]
+    summary = ", ".join(
+        f"{r.env} +{len(r.added)} ~{len(r.changed)} -{len(r.removed)}" for r in changed
+    )
+    lines = [f"render: {summary}", ""]
+    for result in changed:
+        lines.append(f"{result.env}:")
+        lines += [f"  added    {path}" for path in result.added]
+        lines += [f"  changed  {path}" for path in result.changed]
+        lines += [f"  removed  {path}" for path in result.removed]
+    return "\n".join(lines) + "\n"
+
+
+def _print(results: list[EnvironmentResult], *, check: bool, commit: str | None) -> None:
+    for result in results:
+        apps = f"{len(result.rendered)} apps rendered, {len(result.cached)} from cache"
+        if not result.has_changes:
+            print(f"{result.env}: up to date ({apps})")
+            continue
+        verb = "is stale" if check else "rendered"
+        print(
+            f"{result.env}: {verb}: {len(result.added)} added, {len(result.changed)} changed, "
+            f"{len(result.removed)} removed ({apps})"
+        )
+        for marks, paths in (("+", result.added), ("~", result.changed), ("-", result.removed)):
+            for path in paths:
+                print(f"  {marks} {path}")
+    if check and any(r.has_changes for r in results):
+        print("the committed output is stale: run `hakobu render` and commit the result")
+    if commit:
+        print(f"committed {commit[:12]}")

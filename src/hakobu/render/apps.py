@@ -1,0 +1,122 @@
+"""Find a project's apps and render one app for one environment.
+
+An app is an entry of the project's apps directory, and its kind follows from what it holds:
+
+- ``apps/<app>.yaml`` or ``apps/<app>/app.yaml``: an app spec (a few lines → manifests);
+- ``apps/<app>/overlays/<env>/kustomization.yaml``, else ``apps/<app>/kustomization.yaml``:
+  a kustomize tree, built exactly as ``kustomize build`` would;
+- any other directory: templates (plain YAML and Jinja files, see ``templates``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from hakobu.model.appspec import load_app
+from hakobu.model.objects import Object
+from hakobu.model.project import Environment, Project
+from hakobu.model.source import SourceError
+from hakobu.render.appspec import expand_app
+from hakobu.render.inputs import Inputs
+from hakobu.render.kustomize import build as kustomize_build
+from hakobu.render.templates import render_template_dir
+
+AppKind = Literal["spec", "kustomize", "templates"]
+_KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+@dataclass(frozen=True)
+class App:
+    name: str
+    path: Path
+    kind: AppKind
+
+
+def discover_apps(project: Project, inputs: Inputs) -> list[App]:
+    if not inputs.is_dir(project.apps_dir):
+        raise SourceError(
+            project.file,
+            f"the apps directory {project.apps_dir} does not exist",
+            field=("apps",),
+            hint="create it, or point `apps:` in hakobu.yaml at the right directory",
+        )
+    apps: dict[str, App] = {}
+    for entry in inputs.list_dir(project.apps_dir):
+        if entry.startswith("."):
+            continue
+        path = project.apps_dir / entry
+        if entry.endswith((".yaml", ".yml")) and inputs.is_file(path):
+            app = App(entry.rsplit(".", 1)[0], path, "spec")
+        elif inputs.is_dir(path):
+            app = App(entry, path, _directory_kind(path, inputs))
+        else:
+            continue
+        if app.name in apps:
+            raise SourceError(
+                path,
+                f"app {app.name!r} is defined twice ({apps[app.name].path.name} and {entry})",
+                hint="keep either the file or the directory",
+            )
+        apps[app.name] = app
+    return [apps[name] for name in sorted(apps)]
+
+
+def render_app(app: App, env: Environment, project: Project, inputs: Inputs) -> list[Object]:
+    if app.kind == "spec":
+        spec_file = app.path if inputs.is_file(app.path) else app.path / "app.yaml"
+        # One read serves both the cache's record and the loader: what is cached is
+        # exactly what was rendered.
+        spec = load_app(spec_file, inputs.read_text(spec_file))
+        if spec.name != app.name:
+            raise SourceError(
+                spec_file,
+                f"the app is named {spec.name!r} but its file says {app.name!r}",
+                line=1,
+                field=("name",),
+                hint=f"rename the file or set name: {app.name}",
+            )
+        unknown = sorted(set(spec.environments) - {e.name for e in project.environments})
+        if unknown:
+            raise SourceError(
+                spec_file,
+                f"overrides for unknown environment {unknown[0]!r}",
+                field=("environments", unknown[0]),
+                hint="the project's environments are: "
+                + ", ".join(e.name for e in project.environments),
+            )
+        return expand_app(spec, environment=env.name, namespace=env.namespace)
+    if app.kind == "kustomize":
+        return kustomize_build(_kustomize_root(app, env, inputs), files=inputs)
+    return render_template_dir(
+        app.path,
+        app=app.name,
+        environment=env.name,
+        namespace=env.namespace,
+        values=env.values,
+        inputs=inputs,
+    )
+
+
+def _directory_kind(path: Path, inputs: Inputs) -> AppKind:
+    if inputs.is_file(path / "app.yaml"):
+        return "spec"
+    if inputs.is_dir(path / "overlays") or any(
+        inputs.is_file(path / name) for name in _KUSTOMIZATION_FILES
+    ):
+        return "kustomize"
+    return "templates"
+
+
+def _kustomize_root(app: App, env: Environment, inputs: Inputs) -> Path:
+    overlay = app.path / "overlays" / env.name
+    for root in (overlay, app.path):
+        if any(inputs.is_file(root / name) for name in _KUSTOMIZATION_FILES):
+            return root
+    raise SourceError(
+        app.path,
+        f"kustomize app {app.name!r} has no overlay for environment {env.name!r} "
+        "and no kustomization at its top",
+        hint=f"add {overlay}/kustomization.yaml",
+    )

@@ -1,0 +1,123 @@
+"""Reuse an app's rendered files when nothing it read has changed.
+
+An entry is keyed by the app, the environment's settings and a fingerprint of hakobu's own
+rendering code, and holds every input the render read (see ``inputs``) with its digest. It
+is used only when all of those still match; otherwise the app is rendered again. Entries
+live in ``.hakobu/cache/render/`` at the project root, which git should ignore.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, astuple, dataclass
+from functools import cache
+from pathlib import Path
+
+from hakobu import __version__
+from hakobu.model.objects import Object, ObjectId
+from hakobu.model.project import Environment
+from hakobu.render.inputs import Input, still_valid
+
+CACHE_DIR = Path(".hakobu") / "cache" / "render"
+_FORMAT = 1
+
+
+@cache
+def code_fingerprint() -> str:
+    """A digest of the modules that shape rendered output: a changed renderer is a miss."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(f"{__version__}:{_FORMAT}".encode())
+    for directory in ("model", "render"):
+        for path in sorted((package / directory).rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".json", ".yaml"}:
+                digest.update(str(path.relative_to(package)).encode() + b"\0")
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def entry_key(env: Environment, app: str) -> str:
+    settings = json.dumps(
+        {
+            "code": code_fingerprint(),
+            "env": env.name,
+            "namespace": env.namespace,
+            "values": env.values,
+            "allowPlaintextSecrets": env.allow_plaintext_secrets,
+            "app": app,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(settings.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A workload that reads configuration: its object before the checksum annotation, what
+    it references, and the checksum its file was last written with."""
+
+    object: Object
+    refs: tuple[str, ...]
+    checksum: str | None
+
+
+@dataclass(frozen=True)
+class AppOutput:
+    """One app's rendered files (name → content), the identities of its objects, the
+    digests of the configuration it defines and the workloads that read configuration."""
+
+    files: dict[str, str]
+    ids: tuple[ObjectId, ...]
+    digests: dict[str, str]
+    consumers: dict[str, Consumer]
+
+
+class RenderCache:
+    def __init__(self, root: Path) -> None:
+        self.directory = root / CACHE_DIR
+
+    def lookup(self, env: Environment, app: str) -> AppOutput | None:
+        path = self._path(env, app)
+        try:
+            entry = json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        if entry.get("key") != entry_key(env, app):
+            return None
+        inputs = tuple(Input(**item) for item in entry["inputs"])
+        if not still_valid(inputs):
+            return None
+        return AppOutput(
+            files=entry["files"],
+            ids=tuple(ObjectId(*ident) for ident in entry["ids"]),
+            digests=entry["digests"],
+            consumers={
+                name: Consumer(c["object"], tuple(c["refs"]), c["checksum"])
+                for name, c in entry["consumers"].items()
+            },
+        )
+
+    def store(
+        self, env: Environment, app: str, inputs: tuple[Input, ...], output: AppOutput
+    ) -> None:
+        path = self._path(env, app)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        entry = {
+            "key": entry_key(env, app),
+            "inputs": [asdict(item) for item in inputs],
+            "files": output.files,
+            "ids": [astuple(ident) for ident in output.ids],
+            "digests": output.digests,
+            "consumers": {name: asdict(c) for name, c in output.consumers.items()},
+        }
+        # Written whole or not at all: a torn entry must not be mistaken for a valid one.
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(entry, handle, sort_keys=True)
+        Path(temp).replace(path)
+
+    def _path(self, env: Environment, app: str) -> Path:
+        return self.directory / env.name / f"{app}.json"

@@ -1,0 +1,176 @@
+"""Render a whole environment into ``<output>/<env>/``: all of it, or nothing.
+
+Every app is rendered and checked in memory first; only when the whole environment is valid
+is the directory replaced, by building the new tree beside the old one and swapping them.
+A failed render therefore leaves the committed output exactly as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from hakobu.errors import InvalidInput
+from hakobu.model.objects import object_id
+from hakobu.model.project import Environment, Project
+from hakobu.render.apps import App, discover_apps, render_app
+from hakobu.render.cache import AppOutput, Consumer, RenderCache
+from hakobu.render.checks import (
+    check_no_plaintext_secrets,
+    check_objects,
+    check_unique,
+    default_namespace,
+)
+from hakobu.render.inputs import Inputs
+from hakobu.render.layout import file_names
+from hakobu.render.rollout import checksum, config_digest, references, with_checksum
+from hakobu.render.yamlout import dump_object
+
+# app name → file name → content
+Tree = dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class EnvironmentResult:
+    env: str
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    rendered: tuple[str, ...]
+    cached: tuple[str, ...]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def render_environment(
+    project: Project,
+    env: Environment,
+    *,
+    only_app: str | None = None,
+    cache: RenderCache | None = None,
+) -> tuple[Tree, EnvironmentResult]:
+    """Render ``env`` and compare with what is on disk; write nothing.
+
+    With ``only_app``, every app is still rendered in memory (from the cache where it is
+    fresh) because identities and configuration checksums span apps, but only that app's
+    files are taken; the others keep what is on disk.
+    """
+    apps = discover_apps(project, Inputs())
+    if only_app is not None and only_app not in {app.name for app in apps}:
+        known = ", ".join(app.name for app in apps) or "none"
+        raise InvalidInput(f"no app named {only_app!r}; the project's apps are: {known}")
+    outputs: dict[str, AppOutput] = {}
+    fresh: dict[str, Inputs] = {}
+    for app in apps:
+        output = cache.lookup(env, app.name) if cache else None
+        if output is None:
+            fresh[app.name] = Inputs()
+            output = render_app_output(app, env, project, fresh[app.name])
+        outputs[app.name] = output
+    check_unique({name: output.ids for name, output in outputs.items()})
+    digests = {ref: d for output in outputs.values() for ref, d in output.digests.items()}
+    outputs = {name: _with_checksums(output, digests) for name, output in outputs.items()}
+    if cache is not None:
+        for name, inputs in fresh.items():
+            cache.store(env, name, inputs.snapshot(), outputs[name])
+    current = read_tree(project.output_dir / env.name)
+    if only_app is None:
+        desired = {name: output.files for name, output in outputs.items()}
+    else:
+        desired = {**current, only_app: outputs[only_app].files}
+    rendered = [name for name in fresh if only_app in (None, name)]
+    cached = [name for name in outputs if name not in fresh and only_app in (None, name)]
+    return desired, _compare(env.name, current, desired, rendered, cached)
+
+
+def render_app_output(app: App, env: Environment, project: Project, inputs: Inputs) -> AppOutput:
+    objects = render_app(app, env, project, inputs)
+    check_objects(app.name, objects)
+    objects = default_namespace(objects, env.namespace)
+    check_no_plaintext_secrets(env, {app.name: objects})
+    ids = tuple(object_id(obj) for obj in objects)
+    check_unique({app.name: ids})
+    files: dict[str, str] = {}
+    digests: dict[str, str] = {}
+    consumers: dict[str, Consumer] = {}
+    for name, obj in zip(file_names(objects), objects, strict=True):
+        files[name] = dump_object(obj)
+        config = config_digest(obj)
+        if config is not None:
+            digests[config[0]] = config[1]
+        refs = references(obj)
+        if refs:
+            consumers[name] = Consumer(obj, refs, None)
+    return AppOutput(dict(sorted(files.items())), ids, digests, consumers)
+
+
+def _with_checksums(output: AppOutput, digests: dict[str, str]) -> AppOutput:
+    files = dict(output.files)
+    consumers = {}
+    for name, consumer in output.consumers.items():
+        value = checksum(consumer.refs, digests)
+        if value != consumer.checksum:
+            # Only a workload whose checksum moved is written out again.
+            obj = with_checksum(consumer.object, value) if value else consumer.object
+            files[name] = dump_object(obj)
+        consumers[name] = Consumer(consumer.object, consumer.refs, value)
+    return replace(output, files=files, consumers=consumers)
+
+
+def read_tree(directory: Path) -> Tree:
+    tree: Tree = {}
+    if not directory.is_dir():
+        return tree
+    for app_dir in sorted(directory.iterdir()):
+        if app_dir.is_dir() and not app_dir.name.startswith("."):
+            tree[app_dir.name] = {
+                f.name: f.read_text() for f in sorted(app_dir.iterdir()) if f.is_file()
+            }
+    return tree
+
+
+def write_environment(project: Project, env: Environment, desired: Tree) -> None:
+    """Replace ``<output>/<env>/`` with ``desired`` in one swap."""
+    target = project.output_dir / env.name
+    project.output_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{env.name}.new-", dir=project.output_dir))
+    try:
+        for app, files in desired.items():
+            (staging / app).mkdir()
+            for name, content in files.items():
+                (staging / app / name).write_text(content)
+        staging.chmod(0o755)
+        if target.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{env.name}.old-", dir=project.output_dir))
+            retired.rmdir()
+            target.rename(retired)
+            staging.rename(target)
+            shutil.rmtree(retired)
+        else:
+            staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _compare(
+    env: str, current: Tree, desired: Tree, rendered: list[str], cached: list[str]
+) -> EnvironmentResult:
+    def flat(tree: Tree) -> dict[str, str]:
+        return {
+            f"{app}/{name}": text for app, files in tree.items() for name, text in files.items()
+        }
+
+    before, after = flat(current), flat(desired)
+    return EnvironmentResult(
+        env=env,
+        added=tuple(sorted(set(after) - set(before))),
+        changed=tuple(sorted(p for p in set(after) & set(before) if after[p] != before[p])),
+        removed=tuple(sorted(set(before) - set(after))),
+        rendered=tuple(rendered),
+        cached=tuple(cached),
+    )

@@ -1,0 +1,345 @@
+"""The build pipeline, in kustomize's order.
+
+For each kustomization, recursively (``accumulate``):
+
+1. resources: files, and directories (bases) built on their own then appended; two
+   resources with the same apiVersion, kind, name and namespace are an error;
+2. ``configMapGenerator`` then ``secretGenerator`` (create, or merge into / replace what a
+   base made);
+3. components, applied onto what has been accumulated so far;
+4. transformers: ``patchesStrategicMerge``, ``patches``, ``namespace``, ``namePrefix``,
+   ``nameSuffix``, ``labels`` then ``commonLabels``, ``commonAnnotations``,
+   ``patchesJson6902``, ``replicas``, ``images``, ``replacements``;
+5. its ``vars`` are collected.
+
+Then, once for the top-level kustomization: content-hash suffixes on generated names,
+name-reference fix-up, vars, objects marked ``config.kubernetes.io/local-config`` dropped,
+the output order (legacy kind order unless ``sortOptions`` says ``fifo``), and the build's
+internal annotations removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hakobu.errors import HakobuError, InvalidInput
+from hakobu.model.objects import Object
+from hakobu.model.source import FieldPath
+from hakobu.render.inputs import REAL_FILES, FileAccess
+from hakobu.render.kustomize import generators, kustomization, patches, transformers
+from hakobu.render.kustomize.fieldspecs import (
+    FieldSpec,
+    builtin,
+    merge_fieldspecs,
+    parse_fieldspecs,
+)
+from hakobu.render.kustomize.hashing import name_hash
+from hakobu.render.kustomize.images import ImageRule, set_images
+from hakobu.render.kustomize.kustomization import Kustomization, scalar_text, string_map
+from hakobu.render.kustomize.loader import ROOT_ONLY, Loader, is_remote, load_objects
+from hakobu.render.kustomize.namereference import fix_name_references
+from hakobu.render.kustomize.ordering import ORDER_FIRST, ORDER_LAST, legacy_order
+from hakobu.render.kustomize.replacements import apply_replacements
+from hakobu.render.kustomize.resource import (
+    LOCAL_CONFIG,
+    NEEDS_HASH_SUFFIX,
+    all_ids,
+    annotations_of,
+    behavior,
+    cur_id,
+    is_enabled,
+    name_of,
+    remove_build_annotations,
+    set_name,
+    store_previous_id,
+)
+from hakobu.render.kustomize.vars import resolve_vars, substitute_vars
+
+
+@dataclass
+class _Accumulator:
+    """What a kustomization has built so far: resources in order, and its vars."""
+
+    resources: list[Object] = field(default_factory=list)
+    var_specs: list[tuple[str, Any]] = field(default_factory=list)
+
+    def append_all(self, objects: list[Object], where: str) -> None:
+        known = {cur_id(existing).key for existing in self.resources}
+        for obj in objects:
+            key = cur_id(obj).key
+            if key in known:
+                raise InvalidInput(
+                    f"{where}: {cur_id(obj).describe()} is already defined "
+                    "(two resources with the same apiVersion, kind, namespace and name)",
+                    hint="remove one of them, or rename one with a patch or a name prefix",
+                )
+            known.add(key)
+            self.resources.append(obj)
+
+
+def build(
+    directory: Path, *, load_restrictor: str = ROOT_ONLY, files: FileAccess = REAL_FILES
+) -> list[Object]:
+    """The objects ``kustomize build`` would print for ``directory``, in its order.
+
+    Every file and directory is read through ``files``, so a render can record exactly
+    what a build depended on.
+    """
+    loader = Loader.top(directory, load_restrictor, files)
+    top = kustomization.load(loader.root, files)
+    if top.is_component:
+        raise top.error(
+            ("kind",), "a Component cannot be built on its own", hint="build a kustomization"
+        )
+    accumulated = _accumulate(top, loader, _Accumulator())
+    resources = accumulated.resources
+    for obj in resources:
+        if is_enabled(obj, NEEDS_HASH_SUFFIX):
+            suffix = name_hash(obj)
+            store_previous_id(obj)
+            set_name(obj, f"{name_of(obj)}-{suffix}")
+    fix_name_references(resources)
+    resources = _resolve_vars(resources, accumulated.var_specs)
+    resources = [
+        obj for obj in resources if annotations_of(obj).get(LOCAL_CONFIG, "false") == "false"
+    ]
+    if top.sort_order != "fifo":
+        resources = legacy_order(
+            resources,
+            top.sort_first if top.sort_first is not None else ORDER_FIRST,
+            top.sort_last if top.sort_last is not None else ORDER_LAST,
+        )
+    for obj in resources:
+        remove_build_annotations(obj)
+    return resources
+
+
+def _accumulate(k: Kustomization, loader: Loader, acc: _Accumulator) -> _Accumulator:
+    for index, entry in enumerate(k.resources):
+        path = _entry_path(k, index)
+        _accumulate_resource(k, loader, acc, entry, path)
+    _run_generators(k, loader, acc)
+    for index, entry in enumerate(k.components):
+        where: FieldPath = ("components", index)
+        child = _child(k, loader, entry, where)
+        component = _load_child(k, child, where)
+        if not component.is_component:
+            raise k.error(
+                where,
+                f"'{entry}' is a Kustomization, not a Component",
+                hint="list it under resources, or make it kind: Component",
+            )
+        acc = _accumulate(component, child, acc)
+    acc.resources = _transform(k, loader, acc.resources)
+    acc.var_specs.extend((str(k.file), spec) for _, spec in k.items("vars"))
+    return acc
+
+
+def _entry_path(k: Kustomization, index: int) -> FieldPath:
+    """Where resources[index] is written: ``resources`` first, then the deprecated ``bases``."""
+    own = k.get("resources") or []
+    if index < len(own):
+        return ("resources", index)
+    return ("bases", index - len(own))
+
+
+def _accumulate_resource(
+    k: Kustomization, loader: Loader, acc: _Accumulator, entry: str, where: FieldPath
+) -> None:
+    if is_remote(entry) or not loader.files.is_dir(loader.root / entry):
+        try:
+            file = loader.resolve_file(entry)
+        except HakobuError as e:
+            raise k.error(where, e.message, e.hint) from None
+        if not loader.files.is_file(file):
+            raise k.error(
+                where,
+                f"'{entry}' does not exist (relative to {loader.root})",
+                hint="list files, or directories that hold a kustomization",
+            )
+        acc.append_all(load_objects(file, loader.files.read_bytes(file)), str(file))
+        return
+    child = _child(k, loader, entry, where)
+    base = _load_child(k, child, where)
+    if base.is_component:
+        raise k.error(where, f"'{entry}' is a Component; list it under components, not resources")
+    built = _accumulate(base, child, _Accumulator())
+    acc.append_all(built.resources, f"{k.file}: {entry}")
+    acc.var_specs.extend(built.var_specs)
+
+
+def _child(k: Kustomization, loader: Loader, entry: str, where: FieldPath) -> Loader:
+    try:
+        return loader.child(entry)
+    except HakobuError as e:
+        raise k.error(where, e.message, e.hint) from None
+
+
+def _load_child(k: Kustomization, child: Loader, where: FieldPath) -> Kustomization:
+    try:
+        kustomization.find_file(child.root, child.files)
+    except HakobuError as e:
+        raise k.error(where, e.message, e.hint) from None
+    return kustomization.load(child.root, child.files)
+
+
+def _run_generators(k: Kustomization, loader: Loader, acc: _Accumulator) -> None:
+    made: list[tuple[Object, str]] = []
+    for key, kind in (("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")):
+        entries = [entry for _, entry in k.items(key)]
+        if entries:
+            generated = generators.generate(
+                entries,
+                kind,
+                loader.root,
+                k.get("generatorOptions"),
+                read=loader.read_bytes,
+                document=k.document,
+            )
+            made.extend((g.annotated(), key) for g in generated)
+    if made:
+        _Absorber(k, acc).absorb_all(made)
+
+
+class _Absorber:
+    """Adds generated objects, or merges them into / lets them replace what they name.
+
+    Every id a resource answers to (current and earlier ones) is indexed once, so each
+    generated object finds its match without scanning all resources.
+    """
+
+    def __init__(self, k: Kustomization, acc: _Accumulator) -> None:
+        self.k = k
+        self.acc = acc
+        self.positions: dict[Any, list[int]] = {}
+        for position in range(len(acc.resources)):
+            self._register(position)
+
+    def _register(self, position: int) -> None:
+        for key in dict.fromkeys(rid.key for rid in all_ids(self.acc.resources[position])):
+            self.positions.setdefault(key, []).append(position)
+
+    def absorb_all(self, made: list[tuple[Object, str]]) -> None:
+        for obj, field_name in made:
+            self._absorb(obj, field_name)
+
+    def _absorb(self, obj: Object, field_name: str) -> None:
+        k, resources = self.k, self.acc.resources
+        wanted = cur_id(obj)
+        how = behavior(obj)
+        matches = [
+            i
+            for i in dict.fromkeys(self.positions.get(wanted.key, []))
+            if any(rid.same_as(wanted) for rid in all_ids(resources[i]))
+        ]
+        if not matches:
+            if how in ("merge", "replace"):
+                raise k.error(
+                    (field_name,),
+                    f"{wanted.describe()} does not exist; cannot {how} it",
+                    hint="behavior merge and replace need the object from a base; use create",
+                )
+            resources.append(obj)
+            self._register(len(resources) - 1)
+            return
+        if len(matches) > 1:
+            raise k.error(
+                (field_name,), f"several objects could accept the merge of {wanted.describe()}"
+            )
+        if how not in ("merge", "replace"):
+            raise k.error(
+                (field_name,),
+                f"{wanted.describe()} already exists; behavior must be merge or replace",
+                hint="set behavior: merge (or replace) to change an object made by a base",
+            )
+        position = matches[0]
+        mode: generators.Behavior = "merge" if how == "merge" else "replace"
+        resources[position] = generators.merge_generated(resources[position], obj, mode)
+        self._register(position)
+
+
+def _transform(k: Kustomization, loader: Loader, resources: list[Object]) -> list[Object]:
+    patches.apply_strategic_merge_entries(resources, k, loader)
+    patches.apply_patch_entries(resources, k, loader)
+    transformers.set_namespace(resources, k.namespace)
+    transformers.add_name_affix(resources, k.name_prefix, k.name_suffix)
+    for path, label in k.items("labels"):
+        pairs, specs = _label_entry(k, path, label)
+        transformers.add_labels(resources, pairs, specs)
+    transformers.add_labels(resources, k.common_labels, builtin("commonLabels"))
+    transformers.add_annotations(resources, k.common_annotations)
+    patches.apply_json6902_entries(resources, k, loader)
+    for path, replica in k.items("replicas"):
+        name, count = _replica_entry(k, path, replica)
+        try:
+            transformers.set_replicas(resources, name, count)
+        except HakobuError as e:
+            raise k.error(path, e.message, e.hint) from None
+    rules = [
+        _image_rule(k, path, image) for path, image in (*k.items("images"), *k.items("imageTags"))
+    ]
+    set_images(resources, rules)
+    replacements = [entry for _, entry in k.items("replacements")]
+    if replacements:
+        resources = apply_replacements(resources, replacements, where=f"{k.file}: replacements")
+    return resources
+
+
+def _label_entry(
+    k: Kustomization, path: FieldPath, label: Any
+) -> tuple[dict[str, str], tuple[FieldSpec, ...]]:
+    known = {
+        "pairs",
+        "includeSelectors",
+        "includeTemplates",
+        "includeVolumeClaimTemplates",
+        "fields",
+    }
+    if not isinstance(label, dict):
+        raise k.error(path, "expected a mapping with pairs (and includeSelectors, …)")
+    unknown = set(label) - known
+    if unknown:
+        raise k.error(path, f"unknown label fields {sorted(unknown)}", hint=f"use {sorted(known)}")
+    pairs = string_map(k.document, label.get("pairs"), (*path, "pairs"))
+    try:
+        specs = parse_fieldspecs(label.get("fields"), f"{k.file}: {path}")
+        if label.get("includeSelectors"):
+            specs = merge_fieldspecs(specs, builtin("commonLabels"))
+        else:
+            if label.get("includeTemplates"):
+                specs = merge_fieldspecs(specs, builtin("templateLabels"))
+            if label.get("includeVolumeClaimTemplates"):
+                specs = merge_fieldspecs(specs, builtin("volumeClaimTemplateLabels"))
+            specs = merge_fieldspecs(specs, (FieldSpec("metadata/labels", create=True),))
+    except HakobuError as e:
+        raise k.error(path, e.message, e.hint) from None
+    return pairs, specs
+
+
+def _replica_entry(k: Kustomization, path: FieldPath, replica: Any) -> tuple[str, int]:
+    if not isinstance(replica, dict) or set(replica) - {"name", "count"}:
+        raise k.error(path, "expected a mapping with name and count")
+    count = replica.get("count", 0)
+    if not isinstance(count, int) or isinstance(count, bool):
+        raise k.error((*path, "count"), "expected a whole number")
+    return scalar_text(replica.get("name")), count
+
+
+def _image_rule(k: Kustomization, path: FieldPath, image: Any) -> ImageRule:
+    fields = {"name", "newName", "newTag", "digest", "tagSuffix"}
+    if not isinstance(image, dict) or set(image) - fields:
+        raise k.error(path, f"expected a mapping of {sorted(fields)}")
+    values = {key: scalar_text(image.get(key)) for key in fields}
+    return ImageRule(
+        values["name"], values["newName"], values["newTag"], values["digest"], values["tagSuffix"]
+    )
+
+
+def _resolve_vars(resources: list[Object], var_specs: list[tuple[str, Any]]) -> list[Object]:
+    if not var_specs:
+        return resources
+    specs = [spec for _, spec in var_specs]
+    values = resolve_vars(resources, specs, where=f"{var_specs[-1][0]}: vars")
+    return substitute_vars(resources, values)

@@ -1,0 +1,295 @@
+"""Reading files for a build: the load restrictor, base cycles, and resource documents.
+
+Each kustomization directory gets its own ``Loader`` whose root is that directory. Under
+``LoadRestrictionsRootOnly`` (the default, as in kustomize) a *file* must resolve (symbolic
+links followed) to a path in or below the root; ``LoadRestrictionsNone`` lifts that.
+Directories (bases, components) may live anywhere, but one that contains, or is, a
+directory already on the way from the top-level kustomization is a cycle. Remote bases and
+files (URLs, git repositories) are refused: builds read only the local tree.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hakobu.errors import InvalidInput
+from hakobu.model.objects import Object
+from hakobu.model.source import SourceError
+from hakobu.render.inputs import FileAccess
+
+ROOT_ONLY = "LoadRestrictionsRootOnly"
+NONE = "LoadRestrictionsNone"
+RESTRICTORS = (ROOT_ONLY, NONE)
+
+_REMOTE = re.compile(r"^([a-z][a-z0-9+.-]*://|git@|github\.com/|gitlab\.com/|bitbucket\.org/)")
+
+
+class RemoteNotSupported(InvalidInput):
+    pass
+
+
+@dataclass(frozen=True)
+class Loader:
+    root: Path
+    restrictor: str
+    files: FileAccess
+    parent: Loader | None = None
+
+    @classmethod
+    def top(cls, directory: Path, restrictor: str, files: FileAccess) -> Loader:
+        if restrictor not in RESTRICTORS:
+            raise InvalidInput(
+                f"unknown load restrictor {restrictor!r}", hint=f"use one of {RESTRICTORS}"
+            )
+        if not files.is_dir(directory):
+            raise InvalidInput(f"{directory}: not a directory", hint="pass a kustomization dir")
+        return cls(directory.resolve(), restrictor, files)
+
+    def chain(self) -> list[Path]:
+        roots = []
+        loader: Loader | None = self
+        while loader is not None:
+            roots.append(loader.root)
+            loader = loader.parent
+        return roots
+
+    def resolve_file(self, relative: str | Path) -> Path:
+        """The absolute path of a file this kustomization may read."""
+        _refuse_remote(str(relative))
+        path = (self.root / relative).resolve()
+        if self.restrictor == ROOT_ONLY and not path.is_relative_to(self.root):
+            raise InvalidInput(
+                f"security: file '{relative}' resolves to {path}, which is not in or below "
+                f"'{self.root}'",
+                hint="move the file under the kustomization, or build with "
+                "--load-restrictor LoadRestrictionsNone",
+            )
+        return path
+
+    def read_bytes(self, path: Path) -> bytes:
+        """Read a file (relative to the root, or absolute) under the load restrictor."""
+        return self.files.read_bytes(self.resolve_file(path))
+
+    def child(self, relative: str) -> Loader:
+        """The loader of a base or component directory, refusing cycles."""
+        _refuse_remote(relative)
+        candidate = (self.root / relative).resolve()
+        if not self.files.is_dir(candidate):
+            raise InvalidInput(f"'{relative}' is not a directory (under {self.root})")
+        chain = self.chain()
+        for visited in chain:
+            if visited.is_relative_to(candidate):
+                route = " -> ".join(str(p) for p in [*reversed(chain), candidate])
+                raise InvalidInput(
+                    f"cycle detected: '{candidate}' contains or is the already visited "
+                    f"'{visited}' ({route})",
+                    hint="a base may not include itself or a directory above it",
+                )
+        return Loader(candidate, self.restrictor, self.files, self)
+
+
+def is_remote(path: str) -> bool:
+    return bool(_REMOTE.match(path))
+
+
+def _refuse_remote(path: str) -> None:
+    if is_remote(path):
+        raise RemoteNotSupported(
+            f"remote resource '{path}' is not supported",
+            hint="vendor the remote base into the repository and refer to it by a local path",
+        )
+
+
+def load_objects(file: Path, data: bytes) -> list[Object]:
+    """The Kubernetes objects of a YAML file, with kustomize's checks and ``*List`` expansion."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SourceError(file, "not a UTF-8 text file") from None
+    try:
+        documents = list(yaml.load_all(text, Loader=KustomizeYamlLoader))
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        raise SourceError(
+            file,
+            f"invalid YAML: {e.problem or e.context}",
+            line=mark.line + 1 if mark else None,
+            hint="check the indentation and quoting around that line",
+        ) from None
+    except yaml.YAMLError as e:
+        raise SourceError(file, f"invalid YAML: {e}") from None
+    objects: list[Object] = []
+    pending = [d for d in documents if d is not None and d != {}]
+    while pending:
+        doc = pending.pop(0)
+        if not isinstance(doc, dict):
+            raise SourceError(file, f"expected a Kubernetes object (a mapping), got {doc!r:.60}")
+        kind = doc.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise SourceError(file, "missing kind in object", hint="every object needs a kind")
+        if kind.endswith("List") and "items" in doc:
+            items = doc["items"]
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                raise SourceError(file, f"expected a list in {kind}.items")
+            pending.extend(items)
+            continue
+        meta = doc.get("metadata")
+        if not kind.endswith("List") and (not isinstance(meta, dict) or not meta.get("name")):
+            raise SourceError(
+                file, f"missing metadata.name in a {kind}", hint="every object needs a name"
+            )
+        nil_path = _nil_list_item(doc, ())
+        if nil_path is not None:
+            raise SourceError(file, f"empty item in a list at {nil_path} of a {kind}")
+        objects.append(doc)
+    return objects
+
+
+def _nil_list_item(value: Any, path: tuple[str, ...]) -> str | None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nil_list_item(item, (*path, str(key)))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if item is None:
+                return ".".join(path) + f"[{index}]"
+            found = _nil_list_item(item, (*path, f"[{index}]"))
+            if found is not None:
+                return found
+    return None
+
+
+class KustomizeYamlLoader(yaml.SafeLoader):
+    """Plain scalars resolved as kustomize's YAML library (go-yaml v3) resolves them.
+
+    Only ``true``/``false`` (three spellings each) are booleans, so ``yes`` and ``on`` stay
+    strings; ``0755`` is octal and ``1_000`` an integer but ``1:20`` is a string; and a
+    timestamp becomes the RFC 3339 text Go writes for it, as in ``kustomize build`` output.
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        # Called only for nodes without an explicit tag.
+        if kind is yaml.ScalarNode:
+            return _go_tag(value) if implicit[0] else _STR
+        if kind is yaml.SequenceNode:
+            return "tag:yaml.org,2002:seq"
+        return "tag:yaml.org,2002:map"
+
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+
+_KNOWN: dict[str, tuple[str, Any]] = {
+    **{s: (_BOOL, True) for s in ("true", "True", "TRUE")},
+    **{s: (_BOOL, False) for s in ("false", "False", "FALSE")},
+    **{s: (_NULL, None) for s in ("", "~", "null", "Null", "NULL")},
+    **{s: (_FLOAT, math.nan) for s in (".nan", ".NaN", ".NAN")},
+    **{s: (_FLOAT, math.inf) for s in (".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF")},
+    **{s: (_FLOAT, -math.inf) for s in ("-.inf", "-.Inf", "-.INF")},
+    "<<": (_MERGE, "<<"),
+}
+_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_TIMESTAMP_TEXT = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:(?:[Tt]| )(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,9}))?(Z|[-+]\d{2}:\d{2})?)?$"
+)
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _go_tag(value: str) -> str:
+    return _go_scalar(value)[0]
+
+
+def _go_scalar(value: str) -> tuple[str, Any]:
+    if value in _KNOWN:
+        return _KNOWN[value]
+    first = value[0]
+    if first == ".":
+        return (_FLOAT, float(value)) if _YAML_FLOAT.match(value) else (_STR, value)
+    if (first.isdigit() and first.isascii()) or first in "+-":
+        return _go_number(value)
+    return _STR, value
+
+
+def _go_number(value: str) -> tuple[str, Any]:
+    """A plain scalar starting with a digit or sign: timestamp, integer, float or text."""
+    stamp = _timestamp(value)
+    if stamp is not None:
+        return _TIMESTAMP, stamp
+    plain = value.replace("_", "")
+    number = _go_int(plain)
+    if number is not None:
+        return _INT, number
+    if _YAML_FLOAT.match(plain):
+        return _FLOAT, float(plain)
+    return _STR, value
+
+
+def _go_int(text: str) -> int | None:
+    """Go's ``strconv.ParseInt(text, 0, 64)``, then ``ParseUint``: prefixes and 0-octal."""
+    sign = -1 if text.startswith("-") else 1
+    body = text[1:] if text[:1] in "+-" else text
+    base = 10
+    lowered = body[:2].lower()
+    if lowered in ("0x", "0o", "0b"):
+        base, body = {"0x": 16, "0o": 8, "0b": 2}[lowered], body[2:]
+    elif body.startswith("0") and len(body) > 1:
+        base, body = 8, body[1:]
+    if not body or not all(c in "0123456789abcdefABCDEF"[: base + max(0, base - 10)] for c in body):
+        return None
+    number = sign * int(body, base)
+    if _INT64[0] <= number <= _INT64[1] or (sign > 0 and number < 2**64 and text[0] != "+"):
+        return number
+    return None
+
+
+def _timestamp(value: str) -> str | None:
+    """The RFC 3339 text Go's JSON encoder writes for a YAML timestamp."""
+    match = _TIMESTAMP_TEXT.match(value)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
+        return None
+    if hour is None:
+        return f"{year}-{int(month):02d}-{int(day):02d}T00:00:00Z"
+    spaced = value[len(value) - len(value.lstrip("0123456789-")) :][:1] == " "
+    if spaced != (zone is None):
+        # Go accepts a space only without a zone, and ``T`` only with one.
+        return None
+    if int(hour) > 23 or int(minute) > 59 or int(second) > 59:
+        return None
+    frac = (fraction or "").rstrip("0")
+    text = (
+        f"{year}-{int(month):02d}-{int(day):02d}T{int(hour):02d}:{int(minute):02d}:"
+        f"{int(second):02d}{'.' + frac if frac else ''}"
+    )
+    return text + (zone if zone not in (None, "Z") else "Z")
+
+
+def _construct_go_scalar(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    value = loader.construct_scalar(node)
+    tag, result = _go_scalar(str(value))
+    if tag != node.tag:
+        # An explicit tag (``!!int "12"``) that the text does not satisfy keeps the text.
+        return value
+    return result
+
+
+for _tag in (_INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP):
+    KustomizeYamlLoader.add_constructor(_tag, _construct_go_scalar)

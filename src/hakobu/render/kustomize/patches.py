@@ -1,0 +1,351 @@
+"""``patches``, and the deprecated ``patchesStrategicMerge`` and ``patchesJson6902``.
+
+A ``patches`` entry holds a strategic-merge patch or a JSON 6902 patch, inline (``patch``)
+or in a file (``path``); which one it is comes from its content, as in kustomize. With a
+``target`` it applies to every selected resource. As in kustomize, a target that selects
+nothing is not an error: the patch is simply not applied (a base may not have that
+resource in every variant). Without a target a strategic-merge patch applies to the one
+resource with its kind, apiVersion, name and namespace, and finding none is an error; a
+JSON 6902 patch always needs a target.
+
+A strategic-merge patch never renames or moves its target unless ``options`` allow a name
+or kind change; the namespace always stays.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hakobu.errors import HakobuError, InvalidInput
+from hakobu.model.objects import Object
+from hakobu.model.source import FieldPath
+from hakobu.render.kustomize.kustomization import Kustomization
+from hakobu.render.kustomize.loader import KustomizeYamlLoader, Loader, load_objects
+from hakobu.render.kustomize.resource import (
+    ALLOW_KIND_CHANGE,
+    ALLOW_NAME_CHANGE,
+    ENABLED,
+    all_ids,
+    annotations_of,
+    cur_id,
+    is_enabled,
+    name_of,
+    namespace_of,
+    set_annotation,
+    set_annotations,
+    set_name,
+    set_namespace,
+    store_previous_id,
+)
+from hakobu.render.kustomize.selectors import Target
+from hakobu.render.patch import PatchError, apply_json6902, strategic_merge
+
+_PATCH_FIELDS = frozenset({"path", "patch", "target", "options"})
+_OPTIONS = frozenset({"allowNameChange", "allowKindChange"})
+_INTERNAL_PREFIX = "internal.config.kubernetes.io/"
+_LEGACY_INTERNAL = ("config.kubernetes.io/path", "config.kubernetes.io/index", "config.k8s.io/id")
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The text of one patch and how to name it in messages."""
+
+    text: str
+    label: str
+
+
+def apply_strategic_merge_entries(
+    resources: list[Object], kustomization: Kustomization, loader: Loader
+) -> None:
+    """The deprecated ``patchesStrategicMerge``: inline patches or files of patches."""
+    for path, entry in kustomization.items("patchesStrategicMerge"):
+        if not isinstance(entry, str):
+            raise kustomization.error(path, "expected a file path or an inline patch")
+        patches = _inline_objects(entry)
+        if patches is None:
+            source = _read(kustomization, loader, path, entry)
+            patches = _strategic_patches(kustomization, path, source)
+        for patch in patches:
+            _apply_by_id(resources, patch, kustomization, path)
+
+
+def apply_patch_entries(
+    resources: list[Object], kustomization: Kustomization, loader: Loader
+) -> None:
+    for path, entry in kustomization.items("patches"):
+        if not isinstance(entry, dict):
+            raise kustomization.error(path, "expected a mapping with path or patch, and target")
+        unknown = set(entry) - _PATCH_FIELDS
+        if unknown:
+            raise kustomization.error(
+                (*path, str(sorted(unknown)[0])),
+                f"unknown patch field(s) {sorted(unknown)}",
+                hint=f"use {sorted(_PATCH_FIELDS)}",
+            )
+        source = _patch_source(kustomization, loader, path, entry)
+        target = (
+            Target.parse(entry["target"], _where(kustomization, (*path, "target")))
+            if entry.get("target") is not None
+            else None
+        )
+        strategic = _try_strategic(source.text)
+        operations = _try_json6902(source.text)
+        if strategic and operations:
+            raise kustomization.error(
+                path, f"{source.label} qualifies as both a strategic-merge and a JSON patch"
+            )
+        if strategic is not None:
+            allow_name, allow_kind = _options(kustomization, path, entry.get("options"))
+            for patch in strategic:
+                if allow_name:
+                    set_annotation(patch, ALLOW_NAME_CHANGE, ENABLED)
+                if allow_kind:
+                    set_annotation(patch, ALLOW_KIND_CHANGE, ENABLED)
+            _apply_strategic_entry(
+                resources, kustomization, path, source=source, strategic=strategic, target=target
+            )
+        elif operations is not None:
+            _apply_json_entry(
+                resources, kustomization, path, source=source, operations=operations, target=target
+            )
+        else:
+            raise kustomization.error(
+                path,
+                f"cannot parse {source.label} as a strategic-merge patch or a JSON 6902 patch",
+                hint="a strategic-merge patch is a partial object with apiVersion, kind and "
+                "metadata.name; a JSON patch is a list of {op, path, value}",
+            )
+
+
+def _apply_strategic_entry(
+    resources: list[Object],
+    kustomization: Kustomization,
+    path: FieldPath,
+    *,
+    source: _Source,
+    strategic: list[Object],
+    target: Target | None,
+) -> None:
+    if target is None:
+        for patch in strategic:
+            _apply_by_id(resources, patch, kustomization, path)
+        return
+    if len(strategic) > 1:
+        raise kustomization.error(
+            path,
+            f"{source.label} holds several strategic-merge patches; a patch with a target "
+            "may hold only one",
+        )
+    where = _where(kustomization, path)
+    for chosen in target.select(resources, where):
+        _apply_strategic(resources, chosen, strategic[0], where, retarget=True)
+
+
+def _apply_json_entry(
+    resources: list[Object],
+    kustomization: Kustomization,
+    path: FieldPath,
+    *,
+    source: _Source,
+    operations: list[dict[str, Any]],
+    target: Target | None,
+) -> None:
+    if target is None:
+        raise kustomization.error(
+            path, f"JSON patch {source.label} needs a target", hint="add target: {…}"
+        )
+    where = _where(kustomization, path)
+    for chosen in target.select(resources, where):
+        store_previous_id(chosen)
+        _apply_json(resources, chosen, operations, where)
+
+
+def apply_json6902_entries(
+    resources: list[Object], kustomization: Kustomization, loader: Loader
+) -> None:
+    """The deprecated ``patchesJson6902``: a target (with a name) and operations."""
+    for path, entry in kustomization.items("patchesJson6902"):
+        if not isinstance(entry, dict):
+            raise kustomization.error(path, "expected a mapping with target and path or patch")
+        unknown = set(entry) - {"path", "patch", "target"}
+        if unknown:
+            raise kustomization.error(path, f"unknown fields {sorted(unknown)}")
+        raw_target = entry.get("target")
+        target = Target.parse(raw_target or {}, _where(kustomization, (*path, "target")))
+        if not target.name:
+            raise kustomization.error((*path, "target"), "must specify the target name")
+        source = _patch_source(kustomization, loader, path, entry)
+        operations = _try_json6902(source.text)
+        if not operations:
+            raise kustomization.error(path, f"{source.label} is not a list of JSON 6902 operations")
+        where = _where(kustomization, path)
+        for chosen in target.select(resources, where):
+            _apply_json(resources, chosen, operations, where)
+
+
+def _where(kustomization: Kustomization, path: FieldPath) -> str:
+    error = kustomization.error(path, "")
+    return error.message.rstrip(": ").rstrip()
+
+
+def _patch_source(
+    kustomization: Kustomization, loader: Loader, path: FieldPath, entry: dict[str, Any]
+) -> _Source:
+    inline, file = entry.get("patch"), entry.get("path")
+    inline_text = inline.strip() if isinstance(inline, str) else ""
+    if inline is not None and not isinstance(inline, str):
+        raise kustomization.error((*path, "patch"), "expected the patch as a string")
+    if file is not None and not isinstance(file, str):
+        raise kustomization.error((*path, "path"), "expected a file path")
+    if not inline_text and not file:
+        raise kustomization.error(path, "must specify one of patch and path")
+    if inline_text and file:
+        raise kustomization.error(path, "patch and path can't be set at the same time")
+    if isinstance(file, str) and file:
+        return _read(kustomization, loader, (*path, "path"), file)
+    return _Source(inline_text, "the inline patch")
+
+
+def _read(kustomization: Kustomization, loader: Loader, path: FieldPath, file: str) -> _Source:
+    try:
+        data = loader.read_bytes(Path(file))
+    except FileNotFoundError:
+        raise kustomization.error(path, f"patch file '{file}' does not exist") from None
+    except IsADirectoryError:
+        raise kustomization.error(path, f"patch file '{file}' is a directory") from None
+    except HakobuError as e:
+        raise kustomization.error(path, e.message, e.hint) from None
+    try:
+        return _Source(data.decode("utf-8"), f"patch file '{file}'")
+    except UnicodeDecodeError:
+        raise kustomization.error(path, f"patch file '{file}' is not UTF-8 text") from None
+
+
+def _inline_objects(text: str) -> list[Object] | None:
+    """An inline patch's objects, or None when the text is not one (but a file path)."""
+    try:
+        objects = load_objects(Path("<inline patch>"), text.encode())
+    except HakobuError:
+        return None
+    return objects or None
+
+
+def _strategic_patches(
+    kustomization: Kustomization, path: FieldPath, source: _Source
+) -> list[Object]:
+    try:
+        patches = load_objects(Path(source.label), source.text.encode())
+    except HakobuError as e:
+        raise kustomization.error(path, f"{source.label}: {e.message}", e.hint) from None
+    if not patches:
+        raise kustomization.error(path, f"{source.label} is empty")
+    return patches
+
+
+def _try_strategic(text: str) -> list[Object] | None:
+    try:
+        return load_objects(Path("<patch>"), text.encode()) or None
+    except HakobuError:
+        return None
+
+
+def _try_json6902(text: str) -> list[dict[str, Any]] | None:
+    if not text:
+        return None
+    try:
+        data = (
+            json.loads(text)
+            if text.startswith("[")
+            else yaml.load(text, Loader=KustomizeYamlLoader)  # noqa: S506
+        )
+    except (ValueError, yaml.YAMLError):
+        return None
+    if not isinstance(data, list) or not all(isinstance(op, dict) for op in data):
+        return None
+    return data or None
+
+
+def _options(kustomization: Kustomization, path: FieldPath, raw: Any) -> tuple[bool, bool]:
+    if raw is None:
+        return False, False
+    if not isinstance(raw, dict) or set(raw) - _OPTIONS:
+        raise kustomization.error(
+            (*path, "options"), f"expected a mapping of {sorted(_OPTIONS)} (true or false)"
+        )
+    return bool(raw.get("allowNameChange")), bool(raw.get("allowKindChange"))
+
+
+def _apply_by_id(
+    resources: list[Object], patch: Object, kustomization: Kustomization, path: FieldPath
+) -> None:
+    wanted = cur_id(patch)
+    matches = [
+        obj for obj in resources if any(candidate.same_as(wanted) for candidate in all_ids(obj))
+    ]
+    if len(matches) != 1:
+        found = "no resource" if not matches else f"{len(matches)} resources"
+        raise kustomization.error(
+            path,
+            f"{found} matches the strategic-merge patch for {wanted.describe()}",
+            hint="the patch's apiVersion, kind, name and namespace must name exactly one "
+            "resource of the build",
+        )
+    _apply_strategic(resources, matches[0], patch, _where(kustomization, path), retarget=False)
+
+
+def _apply_strategic(
+    resources: list[Object], target: Object, patch: Object, where: str, *, retarget: bool
+) -> None:
+    patch = copy.deepcopy(patch)
+    if retarget:
+        patch["apiVersion"] = target.get("apiVersion")
+    name, namespace, kind = name_of(target), namespace_of(target), target.get("kind")
+    allow_name = is_enabled(patch, ALLOW_NAME_CHANGE)
+    allow_kind = is_enabled(patch, ALLOW_KIND_CHANGE)
+    if allow_name or allow_kind:
+        store_previous_id(target)
+    merged = _guard(where, lambda: strategic_merge(target, patch))
+    index = _index(resources, target)
+    if merged is None:
+        del resources[index]
+        return
+    if not allow_kind:
+        merged["kind"] = kind
+    if not allow_name:
+        set_name(merged, name)
+    set_namespace(merged, namespace)
+    resources[index] = merged
+
+
+def _apply_json(
+    resources: list[Object], target: Object, operations: list[dict[str, Any]], where: str
+) -> None:
+    internal = {
+        key: value
+        for key, value in annotations_of(target).items()
+        if key.startswith(_INTERNAL_PREFIX) or key in _LEGACY_INTERNAL
+    }
+    patched = _guard(where, lambda: apply_json6902(target, operations))
+    set_annotations(patched, {**annotations_of(patched), **internal})
+    resources[_index(resources, target)] = patched
+
+
+def _guard(where: str, action: Callable[[], Any]) -> Any:
+    try:
+        return action()
+    except PatchError as e:
+        raise InvalidInput(f"{where}: {e.message}", hint=e.hint) from None
+
+
+def _index(resources: list[Object], target: Object) -> int:
+    for index, obj in enumerate(resources):
+        if obj is target:
+            return index
+    raise ValueError("patch target is no longer among the resources")

@@ -1,0 +1,166 @@
+"""kustomize's built-in transformers: namespace, name prefix/suffix, labels, annotations,
+replicas. Each changes the resources of one kustomization in place, in the fields its
+built-in field specs name, with kustomize's rules for what is created and what is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hakobu.errors import InvalidInput
+from hakobu.model.objects import Object
+from hakobu.render.kustomize.fieldspecs import (
+    FieldSpec,
+    apply_fieldspec,
+    builtin,
+    matches_gvk,
+)
+from hakobu.render.kustomize.resource import (
+    Gvk,
+    add_prefix,
+    add_suffix,
+    annotations_of,
+    cur_id,
+    gvk_of,
+    org_id,
+    prev_ids,
+    store_previous_id,
+)
+
+_HELM_GENERATED = "kustomize.config.k8s.io/helm-generated"
+_ROLE_BINDINGS = ("RoleBinding", "ClusterRoleBinding")
+
+
+def set_namespace(resources: Sequence[Object], namespace: str) -> None:
+    """Put every namespaced resource (and what refers to namespaces) into ``namespace``."""
+    if not namespace:
+        return
+    specs = builtin("namespace")
+
+    def setter(_: Any) -> Any:
+        return namespace
+
+    seen: dict[Any, Object] = {}
+    for obj in resources:
+        if annotations_of(obj).get(_HELM_GENERATED) == "true":
+            continue
+        store_previous_id(obj)
+        gvk = gvk_of(obj)
+        if not gvk.cluster_scoped:
+            apply_fieldspec(obj, FieldSpec("metadata/namespace", create=True), setter, "scalar")
+        own_specs = [
+            spec
+            for spec in specs
+            if spec.path != "metadata/namespace"
+            and (obj.get("apiVersion") == "v1" or spec.path != "metadata/name")
+        ]
+        if gvk.kind in _ROLE_BINDINGS:
+            own_specs = [s for s in own_specs if s.path != "subjects/namespace"]
+            _role_binding_subjects(obj, namespace)
+        for spec in own_specs:
+            apply_fieldspec(obj, spec, setter, "scalar")
+        key = cur_id(obj).key
+        if key in seen:
+            raise InvalidInput(
+                f"namespace transformation produces an id conflict: two resources become "
+                f"{cur_id(obj).describe()}",
+                hint="rename one of them",
+            )
+        seen[key] = obj
+
+
+def _role_binding_subjects(obj: Object, namespace: str) -> None:
+    subjects = obj.get("subjects")
+    if not isinstance(subjects, list):
+        return
+    for subject in subjects:
+        if isinstance(subject, dict) and subject.get("name") == "default":
+            subject["namespace"] = namespace
+
+
+_PREFIX_SKIP = (
+    Gvk(kind="CustomResourceDefinition"),
+    Gvk(group="apiregistration.k8s.io", kind="APIService"),
+    Gvk(kind="Namespace"),
+)
+
+
+def add_name_affix(resources: Sequence[Object], prefix: str, suffix: str) -> None:
+    """namePrefix then nameSuffix, as two passes like kustomize's two transformers."""
+    if prefix:
+        _affix(resources, prefix, builtin("namePrefix"), is_prefix=True)
+    if suffix:
+        _affix(resources, suffix, builtin("nameSuffix"), is_prefix=False)
+
+
+def _affix(
+    resources: Sequence[Object], affix: str, specs: Sequence[FieldSpec], *, is_prefix: bool
+) -> None:
+    def setter(value: Any) -> Any:
+        text = "" if value is None else str(value)
+        return affix + text if is_prefix else text + affix
+
+    for obj in resources:
+        original = org_id(obj)
+        if any(original.gvk.selected_by(skip) for skip in _PREFIX_SKIP):
+            continue
+        for spec in specs:
+            if not original.gvk.selected_by(spec.gvk):
+                continue
+            if spec.path == "metadata/name":
+                if is_prefix:
+                    add_prefix(obj, affix)
+                else:
+                    add_suffix(obj, affix)
+                store_previous_id(obj)
+            apply_fieldspec(obj, spec, setter, "scalar")
+
+
+def add_labels(
+    resources: Sequence[Object], labels: Mapping[str, str], specs: Sequence[FieldSpec]
+) -> None:
+    if labels:
+        _set_entries(resources, labels, specs)
+
+
+def add_annotations(resources: Sequence[Object], annotations: Mapping[str, str]) -> None:
+    if annotations:
+        _set_entries(resources, annotations, builtin("commonAnnotations"))
+
+
+def _set_entries(
+    resources: Sequence[Object], entries: Mapping[str, str], specs: Sequence[FieldSpec]
+) -> None:
+    def setter(value: Any) -> Any:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise InvalidInput(f"expected a mapping to add {sorted(entries)} to, got {value!r}")
+        for key in sorted(entries):
+            value[key] = entries[key]
+        return value
+
+    for obj in resources:
+        for spec in specs:
+            apply_fieldspec(obj, spec, setter, "map")
+
+
+def set_replicas(resources: Sequence[Object], name: str, count: int) -> None:
+    """One ``replicas`` entry: the count of every workload of that name (any earlier name)."""
+    specs = builtin("replicas")
+    found = False
+    for spec in specs:
+        for obj in resources:
+            ids = [*prev_ids(obj), cur_id(obj)]
+            if not any(i.name == name and i.gvk.selected_by(spec.gvk) for i in ids):
+                continue
+            found = True
+            if matches_gvk(spec, obj):
+                apply_fieldspec(obj, spec, lambda _: count, "scalar")
+    if not found:
+        kinds = [str(spec.gvk) for spec in specs]
+        raise InvalidInput(
+            f"replicas: no resource named {name!r} of a kind that has replicas ({kinds})",
+            hint="check the name in the replicas entry",
+        )

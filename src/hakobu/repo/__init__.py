@@ -1,0 +1,1 @@
+"""Git: commit rendered output, read trees at a revision, history."""

@@ -1,0 +1,91 @@
+"""The build plan and `hakobu images` on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from hakobu.cli import images as images_cli
+from hakobu.errors import OperationFailed
+from hakobu.images.build import execute, plan_builds
+from hakobu.images.project import current_tags, open_project
+from tests.unit.test_images_tags import FILES, PROJECT, commit, git, write
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    git(tmp_path, "init", "-q")
+    write(tmp_path, {"hakobu.yaml": PROJECT, **FILES})
+    commit(tmp_path, "initial")
+    return tmp_path
+
+
+def test_plan_builds_missing_images_bases_first_with_pinned_bases(project: Path) -> None:
+    images = open_project(project)
+    tags = current_tags(images)
+    steps = plan_builds(
+        tags, images.specs, {"api": True, "base": False}, builder="buildah", push=True
+    )
+    assert [step.image for step in steps] == ["base", "web"]
+    assert [step.reason for step in steps] == ["not in the registry", "registry status unknown"]
+    base, web = (tags.tags[name].reference for name in ("base", "web"))
+    assert steps[1].commands == (
+        (
+            "buildah",
+            "bud",
+            "-t",
+            web,
+            "-f",
+            "services/web/Dockerfile",
+            "--build-arg",
+            "PY=3.10",
+            "--build-context",
+            f"registry.example.com/shop/base=docker-image://{base}",
+            "services/web",
+        ),
+        ("buildah", "push", web),
+    )
+
+
+def test_execute_stops_at_the_first_failure(project: Path) -> None:
+    images = open_project(project)
+    steps = plan_builds(current_tags(images), images.specs, {})
+    ran: list[Sequence[str]] = []
+
+    def runner(command: Sequence[str], cwd: Path) -> int:
+        ran.append(command)
+        assert cwd == project
+        return 3 if len(ran) == 2 else 0
+
+    with pytest.raises(OperationFailed, match="exited with 3"):
+        execute(steps, project, lambda _: None, runner)
+    assert len(ran) == 2 < len(steps)
+
+
+def run_cli(*argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    images_cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+def test_images_json_and_build_dry_run(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(project, {"services/api/main.py": "print('v2')\n"})
+    commit(project)
+    assert run_cli("images", "-C", str(project), "--offline", "-o", "json") == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["api"]["changed"] is True
+    assert rows["web"]["changed"] is False
+    assert rows["web"]["registry"] == "unknown"
+    assert run_cli("images", "-C", str(project), "build", "--offline", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert f"# in {project.resolve()}" in out
+    assert f"docker build -t {rows['base']['reference']} -f images/base/Dockerfile" in out
+    write(project, {"services/api/new.py": "x\n"})
+    with pytest.raises(OperationFailed, match=r"services/api/new\.py"):
+        run_cli("images", "-C", str(project), "build", "--require-clean", "--dry-run")

@@ -1,0 +1,56 @@
+"""The render cache is only used when every recorded input is unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hakobu.render.inputs import Inputs, still_valid
+
+
+def test_a_changed_file_invalidates(tmp_path: Path) -> None:
+    file = tmp_path / "a.yaml"
+    file.write_text("one")
+    inputs = Inputs()
+    inputs.read_text(file)
+    snapshot = inputs.snapshot()
+    assert still_valid(snapshot)
+    file.write_text("two")
+    assert not still_valid(snapshot)
+
+
+def test_a_new_file_in_a_listed_directory_invalidates(tmp_path: Path) -> None:
+    inputs = Inputs()
+    inputs.list_dir(tmp_path)
+    snapshot = inputs.snapshot()
+    (tmp_path / "new.yaml").write_text("x")
+    assert not still_valid(snapshot)
+
+
+def test_a_path_that_appears_invalidates(tmp_path: Path) -> None:
+    inputs = Inputs()
+    assert not inputs.is_file(tmp_path / "values-production.yaml")
+    snapshot = inputs.snapshot()
+    assert still_valid(snapshot)
+    (tmp_path / "values-production.yaml").write_text("replicas: 2")
+    assert not still_valid(snapshot)
+
+
+def test_a_deleted_file_invalidates(tmp_path: Path) -> None:
+    file = tmp_path / "a.yaml"
+    file.write_text("one")
+    inputs = Inputs()
+    inputs.read_bytes(file)
+    snapshot = inputs.snapshot()
+    file.unlink()
+    assert not still_valid(snapshot)
+
+
+def test_reading_a_missing_file_records_its_absence(tmp_path: Path) -> None:
+    inputs = Inputs()
+    with pytest.raises(FileNotFoundError):
+        inputs.read_bytes(tmp_path / "missing")
+    snapshot = inputs.snapshot()
+    (tmp_path / "missing").write_text("now here")
+    assert not still_valid(snapshot)
