@@ -79,3 +79,21 @@ def test_unknown_environment_lists_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as error:
         project.environment("staging")
     assert "evaluation, production" in str(error.value)
+
+
+def test_environments_may_follow_their_own_branch(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "    namespace: shop-eval\n", "    namespace: shop-eval\n    branch: tier-0\n"
+    )
+    project = load_project(write(tmp_path, text))
+    assert project.environment("evaluation").branch == "tier-0"
+    assert project.environment("production").branch is None
+
+
+@pytest.mark.parametrize("branch", ["has space", "a..b", "x.lock", "'[x]'"])
+def test_invalid_branch_names_are_refused(tmp_path: Path, branch: str) -> None:
+    text = GOOD.replace(
+        "    namespace: shop-eval\n", f"    namespace: shop-eval\n    branch: {branch}\n"
+    )
+    with pytest.raises(SourceError, match="expected a git branch name"):
+        load_project(write(tmp_path, text))

@@ -8,7 +8,18 @@ import sys
 from collections.abc import Sequence
 
 from hakobu import __version__
-from hakobu.cli import build, cluster, health, images, init, render, schema, secret, sync
+from hakobu.cli import (
+    build,
+    cluster,
+    health,
+    images,
+    init,
+    releases,
+    render,
+    schema,
+    secret,
+    sync,
+)
 from hakobu.errors import HakobuError
 
 
@@ -25,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     health.register(subparsers)
     images.register(subparsers)
     init.register(subparsers)
+    releases.register(subparsers)
     render.register(subparsers)
     schema.register(subparsers)
     secret.register(subparsers)

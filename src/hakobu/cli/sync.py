@@ -6,13 +6,18 @@ import argparse
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from hakobu.cli.output import Progress, print_json
 from hakobu.cluster.client import KubeClient
+from hakobu.cluster.errors import Unreachable
 from hakobu.errors import InvalidInput
+from hakobu.health import HealthStatus, worst
 from hakobu.localcluster.controlplane import default_state_dir, read_info
 from hakobu.model.project import Environment, Project, find_root, load_project
+from hakobu.repo.commit import open_repository
+from hakobu.repo.history import Change, changes
+from hakobu.repo.revisions import head, repo_path
 from hakobu.sync import (
     SyncOptions,
     SyncResult,
@@ -24,6 +29,7 @@ from hakobu.sync import (
     sync,
     write_record,
 )
+from hakobu.sync.manifests import WORKTREE
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -91,9 +97,14 @@ def register(subparsers: Subparsers) -> None:
     past = _command(
         subparsers,
         "history",
-        "the recorded syncs of an environment, oldest first",
-        "List the syncs of the environment that changed something, as recorded in the "
-        "cluster: when, which revision, the result and what was applied and pruned.",
+        "the commits that changed an environment, newest first, with their syncs",
+        "List the commits that changed generated/<env>/, newest first: id, author, date, "
+        "subject and the apps they changed, joined with the syncs the cluster recorded for "
+        "each revision (result) and the health of the revision the cluster runs now. "
+        "Without a reachable cluster the git history alone is shown.",
+    )
+    past.add_argument(
+        "-n", dest="limit", type=int, default=20, metavar="N", help="at most N commits"
     )
     past.set_defaults(handler=_history)
 
@@ -233,17 +244,101 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    ctx = _context(args)
-    with ctx.kube:
-        records = history(ctx.kube, ctx.env.namespace, ctx.project.name, ctx.env.name)
+    project = load_project(find_root(args.directory))
+    env = project.environment(args.env)
+    repo = open_repository(project.root)
+    path = f"{repo_path(repo, project.output_dir)}/{env.name}"
+    commits = changes(repo, head(repo), path, limit=max(args.limit, 0))
+    cluster = _cluster_history(args, project, env)
+    rows = [_history_row(change, cluster) for change in commits]
+    # Syncs of the work tree, or of revisions outside the listed commits, are shown apart
+    # so no recorded sync is hidden.
+    listed = {change.id for change in commits}
+    others = [
+        {"revision": revision, **_sync_summary(record)}
+        for revision, records in cluster.syncs.items()
+        if revision not in listed
+        for record in records
+    ]
     if args.output == "json":
-        print_json(records)
-        return 0
-    if not records:
-        print(f"no syncs of {ctx.env.name} recorded")
-    for r in records:
-        print(
-            f"{r.get('started')}  {str(r.get('revision'))[:12]:12}  {r.get('result')}  "
-            f"{r.get('applied')} applied, {r.get('pruned')} pruned"
+        print_json(
+            {
+                "env": env.name,
+                "path": path,
+                "cluster": cluster.note,
+                "commits": rows,
+                "other_syncs": others,
+            }
         )
+        return 0
+    if cluster.note:
+        print(f"({cluster.note})")
+    if not rows:
+        print(f"no commit changed {path}")
+    for row in rows:
+        print(
+            f"{row['short']}  {row['date'][:16].replace('T', ' ')}  {row['author']}  "
+            f"{row['subject']}"
+        )
+        print(f"    apps: {', '.join(row['apps']) or '-'}")
+        for record in row["syncs"]:
+            print(f"    synced {record['started']}: {record['result']}")
+        if row["health"]:
+            print(f"    running now: {row['health']}")
+    if others:
+        print("syncs of revisions not listed above:")
+    for other in others:
+        print(f"  {other['started']}  {str(other['revision'])[:12]}  {other['result']}")
     return 0
+
+
+@dataclass(frozen=True)
+class _ClusterHistory:
+    # revision → the recorded syncs of it, oldest first
+    syncs: dict[str, list[dict[str, Any]]]
+    live: str | None  # the revision of the newest sync
+    health: str | None  # the environment's health at that revision, now
+    note: str | None  # why the cluster's part is missing
+
+
+def _cluster_history(
+    args: argparse.Namespace, project: Project, env: Environment
+) -> _ClusterHistory:
+    try:
+        kube = KubeClient.from_kubeconfig(_kubeconfig(args.kubeconfig))
+    except InvalidInput as e:
+        return _ClusterHistory({}, None, None, f"no cluster, git history only: {e.message}")
+    try:
+        with kube:
+            records = history(kube, env.namespace, project.name, env.name)
+            syncs: dict[str, list[dict[str, Any]]] = {}
+            for record in records:
+                syncs.setdefault(str(record.get("revision")), []).append(record)
+            live = str(records[-1].get("revision")) if records else None
+            health = None
+            if live is not None and live != WORKTREE:
+                desired = read_desired(project, env, live)
+                statuses = [app_status(s) for s in observe(kube, project, env, desired)]
+                health = str(worst(HealthStatus(s.health) for s in statuses))
+    except Unreachable as e:
+        return _ClusterHistory(
+            {}, None, None, f"cluster not reachable, git history only: {e.message}"
+        )
+    return _ClusterHistory(syncs, live, health, None)
+
+
+def _history_row(change: Change, cluster: _ClusterHistory) -> dict[str, Any]:
+    return {
+        **asdict(change),
+        "short": change.short,
+        "syncs": [_sync_summary(r) for r in cluster.syncs.get(change.id, [])],
+        "health": cluster.health if change.id == cluster.live else None,
+    }
+
+
+def _sync_summary(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "record": record.get("record"),
+        "started": record.get("started"),
+        "result": record.get("result"),
+    }

@@ -15,6 +15,7 @@
         namespace: shop
         values: {replicas: 3}
         allowPlaintextSecrets: false
+        branch: tier-1            # optional: this environment follows its own branch
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ API_VERSION = "hakobu.dev/v1alpha1"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # `images` is read by hakobu.model.images.
 _TOP_FIELDS = ("apiVersion", "kind", "name", "apps", "output", "environments", "images")
-_ENV_FIELDS = ("namespace", "values", "allowPlaintextSecrets")
+_ENV_FIELDS = ("namespace", "values", "allowPlaintextSecrets", "branch")
+# What `git check-ref-format --branch` accepts, minus the rarely used corners.
+_BRANCH = re.compile(r"^(?!/|.*(\.\.|//|@\{|\.lock$|/$|\.$))[^\s~^:?*\[\\\x00-\x1f\x7f]+$")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class Environment:
     namespace: str
     values: dict[str, Any]
     allow_plaintext_secrets: bool
+    # A tier branch this environment follows (promotion moves it); None: the main line.
+    branch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,12 @@ def load_project(root: Path) -> Project:
         allow = env.get("allowPlaintextSecrets", False)
         if not isinstance(allow, bool):
             raise doc.error((*path, "allowPlaintextSecrets"), "expected true or false")
-        environments.append(Environment(env_name, namespace, values, allow))
+        branch = env.get("branch")
+        if branch is not None and (not isinstance(branch, str) or not _BRANCH.match(branch)):
+            raise doc.error((*path, "branch"), f"expected a git branch name, found {branch!r}")
+        if branch is not None and branch in {e.branch for e in environments}:
+            raise doc.error((*path, "branch"), f"branch {branch!r} is used by two environments")
+        environments.append(Environment(env_name, namespace, values, allow, branch))
     return Project(root, name, apps_dir, output_dir, tuple(environments))
 
 

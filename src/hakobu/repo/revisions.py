@@ -1,0 +1,122 @@
+"""Reading a repository at a revision: commits, the files under a path, local changes.
+
+Paths here are always relative to the repository's work tree, with ``/`` separators, so
+they can be compared with the paths of tree entries directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from hakobu.errors import InvalidInput
+
+BLOB_MODE = int(pygit2.enums.FileMode.BLOB)
+LINK_MODE = int(pygit2.enums.FileMode.LINK)
+
+
+@dataclass(frozen=True)
+class File:
+    data: bytes
+    mode: int = BLOB_MODE
+
+
+# repository-relative path → content
+Files = dict[str, File]
+
+
+def resolve(repo: pygit2.Repository, revision: str) -> pygit2.Commit:
+    try:
+        return repo.revparse_single(revision).peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+        raise InvalidInput(
+            f"unknown revision {revision!r}",
+            hint="give a commit id, branch or tag that `git rev-parse` knows "
+            "(`hakobu history ENV` lists the revisions of an environment)",
+        ) from None
+
+
+def head(repo: pygit2.Repository) -> pygit2.Commit:
+    if repo.head_is_unborn:
+        raise InvalidInput(
+            f"the repository at {repo.workdir} has no commits yet",
+            hint="render and commit an environment first (`hakobu render --commit`)",
+        )
+    return repo.head.peel(pygit2.Commit)
+
+
+def repo_path(repo: pygit2.Repository, path: Path) -> str:
+    """``path`` (absolute or relative to the current directory) relative to the work tree."""
+    workdir = Path(repo.workdir).resolve()
+    try:
+        return path.resolve().relative_to(workdir).as_posix()
+    except ValueError:
+        raise InvalidInput(
+            f"{path} is outside the git repository at {workdir}",
+            hint="keep the project (and its output directory) inside one repository",
+        ) from None
+
+
+def entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
+    """The id of the blob or tree at ``path``, or None when there is nothing there."""
+    try:
+        return tree[path].id
+    except KeyError:
+        return None
+
+
+def subtree(tree: pygit2.Tree, path: str) -> pygit2.Tree | None:
+    try:
+        found = tree[path]
+    except KeyError:
+        return None
+    return found if isinstance(found, pygit2.Tree) else None
+
+
+def files_at(tree: pygit2.Tree, path: str) -> Files:
+    """Every file at or under ``path`` in ``tree`` (none when the path does not exist)."""
+    try:
+        obj = tree[path]
+    except KeyError:
+        return {}
+    found: Files = {}
+    _collect(obj, path, found)
+    return found
+
+
+def export(tree: pygit2.Tree, directory: Path) -> None:
+    """Write every file of ``tree`` under ``directory`` (a scratch copy of a revision)."""
+    found: Files = {}
+    _collect(tree, "", found)
+    for path, file in found.items():
+        destination = directory / path
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if file.mode == LINK_MODE:
+            destination.symlink_to(file.data.decode())
+        else:
+            destination.write_bytes(file.data)
+
+
+def _collect(obj: pygit2.Object, path: str, found: Files) -> None:
+    if isinstance(obj, pygit2.Tree):
+        for entry in obj:
+            _collect(entry, f"{path}/{entry.name}" if path else entry.name or "", found)
+    elif isinstance(obj, pygit2.Blob):
+        found[path] = File(obj.data, int(obj.filemode) if obj.filemode else BLOB_MODE)
+
+
+def changed_locally(repo: pygit2.Repository, paths: list[str]) -> list[str]:
+    """Files under ``paths`` that differ from HEAD in the index or the work tree."""
+    status = repo.status(untracked_files="all")
+    return sorted(
+        path
+        for path, flags in status.items()
+        if flags != pygit2.enums.FileStatus.IGNORED and under(path, paths)
+    )
+
+
+def under(path: str, prefixes: list[str]) -> bool:
+    """Whether ``path`` is one of ``prefixes`` or inside one; ``""`` is the whole tree."""
+    return any(not p or path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)

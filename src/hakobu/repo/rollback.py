@@ -1,0 +1,184 @@
+"""Rollback as a new commit: an environment's output (or one app's) as it was at a revision.
+
+History is never rewritten and nothing is force-pushed: the rollback is an ordinary commit
+on the current branch that holds the old content, so a later sync (by hand or automatic)
+deploys it like any other change and never fights it.
+
+The inputs the output was rendered from are left alone unless asked for: then the next
+render would re-create the state that was rolled back. ``inputs`` restores them too, so a
+later render agrees with the rollback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pygit2
+
+from hakobu.errors import InvalidInput
+from hakobu.repo.changes import Replacement, commit_replacements, update_worktree
+from hakobu.repo.history import Change, changes, last_change
+from hakobu.repo.revisions import changed_locally, entry_id, files_at, head, resolve
+
+_LISTED = 10
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    path: str  # what is restored: <output>/<env> or <output>/<env>/<app>
+    target: str  # the commit whose content is restored
+    replaced: str  # the commit that last changed the path, whose content goes away
+    undone: tuple[Change, ...]
+    inputs: tuple[str, ...]
+    replacements: tuple[Replacement, ...]
+    message: str
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    output: str  # repository-relative output directory (``generated``)
+    apps: str  # repository-relative apps directory
+    env: str
+    to: str | None = None
+    app: str | None = None
+    restore_inputs: bool = False
+    reason: str | None = None
+
+
+def plan_rollback(repo: pygit2.Repository, request: RollbackRequest) -> RollbackPlan:
+    current = head(repo)
+    env_path = f"{request.output}/{request.env}"
+    path = env_path if request.app is None else f"{env_path}/{request.app}"
+    subject = path if request.app is None else f"app {request.app!r} of {request.env}"
+    now = entry_id(current.tree, path)
+    if now is None:
+        raise InvalidInput(
+            f"nothing to roll back: {path} is not in the current commit",
+            hint="render and commit the environment first (`hakobu render --commit`)",
+        )
+    last = last_change(repo, current, path)
+    if request.to is None:
+        if last is None or not _commit(repo, last.id).parents:
+            raise InvalidInput(
+                f"nothing to roll back: {subject} has no earlier state",
+                hint="`hakobu history ENV` lists its revisions; pass one with --to",
+            )
+        target = _commit(repo, last.id).parents[0]
+        label = target.short_id
+    else:
+        target = resolve(repo, request.to)
+        label = request.to
+    if entry_id(target.tree, env_path) is None:
+        raise InvalidInput(
+            f"environment {request.env!r} did not exist at {label} ({target.short_id}): "
+            f"{env_path} is not in that commit",
+            hint=f"`hakobu history {request.env}` lists the revisions it can be rolled back to",
+        )
+    if entry_id(target.tree, path) is None:
+        raise InvalidInput(
+            f"{subject} did not exist at {label} ({target.short_id})",
+            hint="to remove an app, delete its inputs and render; to roll it back, pick a "
+            f"revision from `hakobu history {request.env}`",
+        )
+    if entry_id(target.tree, path) == now:
+        raise InvalidInput(
+            f"nothing to roll back: {path} at {label} ({target.short_id}) is the same as now"
+        )
+    inputs = _input_paths(request) if request.restore_inputs else ()
+    dirty = changed_locally(repo, [path, *inputs])
+    if dirty:
+        raise InvalidInput(
+            f"{path}{' or its inputs' if inputs else ''} has local changes: "
+            + ", ".join(dirty[:5])
+            + (" …" if len(dirty) > 5 else ""),
+            hint="commit them, or discard them with `git checkout -- <path>` "
+            "(untracked files: `git clean`), then roll back",
+        )
+    undone = tuple(_until(repo, changes(repo, current, path), target) if last is not None else ())
+    replacements = tuple(Replacement(p, files_at(target.tree, p)) for p in (path, *inputs))
+    return RollbackPlan(
+        path=path,
+        target=str(target.id),
+        replaced=last.id if last is not None else str(current.id),
+        undone=undone,
+        inputs=inputs,
+        replacements=replacements,
+        message=_message(
+            request, path=path, target=target, last=last, undone=undone, inputs=inputs
+        ),
+    )
+
+
+def apply_rollback(repo: pygit2.Repository, plan: RollbackPlan) -> str:
+    """Commit the plan on the current branch and show it in the work tree."""
+    commit = commit_replacements(repo, head(repo), plan.replacements, plan.message, ref="HEAD")
+    if commit is None:
+        # The plan saw a difference, so the tree must change; HEAD moved since planning.
+        raise InvalidInput(
+            "nothing to roll back: the current commit changed while planning",
+            hint="run the command again",
+        )
+    update_worktree(repo, plan.replacements)
+    return commit
+
+
+def _commit(repo: pygit2.Repository, commit_id: str) -> pygit2.Commit:
+    return repo[commit_id].peel(pygit2.Commit)
+
+
+def _input_paths(request: RollbackRequest) -> tuple[str, ...]:
+    if request.app is None:
+        return (request.apps,)
+    # An app is either a spec file or a directory; whichever existed then or exists now.
+    return (
+        f"{request.apps}/{request.app}.yaml",
+        f"{request.apps}/{request.app}.yml",
+        f"{request.apps}/{request.app}",
+    )
+
+
+def _until(repo: pygit2.Repository, found: list[Change], target: pygit2.Commit) -> list[Change]:
+    undone = []
+    for change in found:
+        if change.id == str(target.id) or repo.descendant_of(target.id, change.id):
+            break
+        undone.append(change)
+    return undone
+
+
+def _message(
+    request: RollbackRequest,
+    *,
+    path: str,
+    target: pygit2.Commit,
+    last: Change | None,
+    undone: tuple[Change, ...],
+    inputs: tuple[str, ...],
+) -> str:
+    scope = request.env if request.app is None else f"{request.env}/{request.app}"
+    target_subject = target.message.split("\n", 1)[0]
+    lines = [f"rollback {scope} to {target.short_id}: {target_subject}", ""]
+    lines.append(f"Restores {path}/ to its content at {target.id}.")
+    if last is not None:
+        lines.append(f"Replaces the content of {last.id} ({last.subject}).")
+    if undone:
+        lines += ["", "Undoes:"]
+        lines += [f"  {c.short} {c.subject}" for c in undone[:_LISTED]]
+        if len(undone) > _LISTED:
+            lines.append(f"  … and {len(undone) - _LISTED} older")
+    if request.reason:
+        lines += ["", f"Why: {request.reason}"]
+    lines.append("")
+    if inputs:
+        lines.append(
+            f"The inputs were restored to {target.short_id} too ({', '.join(inputs)}), so the "
+            "next render agrees. They may be shared with other environments: render and "
+            "review those before committing their output."
+        )
+    else:
+        lines.append(
+            f"The inputs under {request.apps}/ are unchanged: the next `hakobu render` "
+            "re-creates the rolled-back state unless they are reverted too "
+            "(`hakobu rollback --inputs`)."
+        )
+    return "\n".join(lines) + "\n"

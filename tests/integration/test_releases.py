@@ -1,0 +1,167 @@
+"""Rollback, promotion and history against the real control plane, from real git repos."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from hakobu.cli.releases import promote_tier
+from hakobu.cluster.client import KubeClient
+from hakobu.errors import OperationFailed
+from hakobu.localcluster.controlplane import ClusterInfo
+from hakobu.model.project import load_project
+from hakobu.sync import SyncOptions, read_desired, sync, write_record
+from tests.unit.test_repo_rollback import Shop, hakobu
+
+pytestmark = pytest.mark.cluster
+
+
+def deploy(kube: KubeClient, shop: Shop, env: str = "dev") -> None:
+    project = load_project(shop.root)
+    environment = project.environment(env)
+    desired = read_desired(project, environment, shop.head())
+    result = sync(kube, project, environment, desired, options=SyncOptions(timeout=90))
+    assert result.succeeded, result
+    write_record(kube, environment.namespace, result)
+
+
+def pod_images(kube: KubeClient, namespace: str) -> set[str]:
+    """The images of the web Pods that are not going away, once only one image is left."""
+    deadline = time.monotonic() + 60
+    while True:
+        pods = kube.list("v1", "Pod", namespace).items
+        images = {
+            pod["spec"]["containers"][0]["image"]
+            for pod in pods
+            if pod["metadata"]["name"].startswith("web-")
+            and not pod["metadata"].get("deletionTimestamp")
+        }
+        if len(images) == 1 or time.monotonic() > deadline:
+            return images
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def shop(tmp_path: Path, namespace: str) -> Shop:
+    # prod shares the namespace: these tests never deploy it.
+    return Shop(tmp_path / "shop", dev=namespace, prod=namespace)
+
+
+def test_rollback_then_sync_restores_the_previous_pods(
+    kube: KubeClient,
+    local_cluster: ClusterInfo,
+    shop: Shop,
+    namespace: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shop.render_and_commit("web 1.27")
+    deploy(kube, shop)
+    shop.set_image("nginx:1.28")
+    shop.render_and_commit("web 1.28")
+    deploy(kube, shop)
+    assert pod_images(kube, namespace) == {"nginx:1.28"}
+
+    assert hakobu("rollback", "dev", "-C", str(shop.root), "-m", "1.28 is slow") == 0
+    deploy(kube, shop)
+
+    assert pod_images(kube, namespace) == {"nginx:1.27"}
+    capsys.readouterr()
+    kubeconfig = local_cluster.kubeconfig
+    assert (
+        hakobu("history", "dev", "-C", str(shop.root), "--kubeconfig", kubeconfig, "-o", "json")
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["cluster"] is None
+    newest, middle, oldest = report["commits"]
+    assert newest["subject"].startswith("rollback dev to")
+    assert [s["result"] for s in newest["syncs"]] == ["Succeeded"]
+    assert newest["health"] == "Healthy"
+    assert [s["result"] for s in middle["syncs"]] == ["Succeeded"]
+    assert middle["health"] is None and oldest["subject"] == "web 1.27"
+    assert report["other_syncs"] == []
+
+    shop.set_image("nginx:1.29")
+    project = load_project(shop.root)
+    dev = project.environment("dev")
+    worktree = sync(kube, project, dev, read_desired(project, dev), options=SyncOptions(timeout=90))
+    write_record(kube, namespace, worktree)
+    assert hakobu("history", "dev", "-C", str(shop.root), "--kubeconfig", kubeconfig) == 0
+    out = capsys.readouterr().out
+    assert "syncs of revisions not listed above:" in out and "worktree  Succeeded" in out
+
+
+def test_promotion_waits_for_a_healthy_source(
+    kube: KubeClient,
+    local_cluster: ClusterInfo,
+    shop: Shop,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shop.write(
+        "apps/web.yaml",
+        shop.read("apps/web.yaml").replace(
+            "environments:\n", "environments:\n  dev: {image: 'nginx:1.28'}\n"
+        ),
+    )
+    before = shop.render_and_commit("dev runs 1.28")
+    root, kubeconfig = str(shop.root), local_cluster.kubeconfig
+
+    assert hakobu("promote", "dev", "prod", "-C", root, "--kubeconfig", kubeconfig) == 1
+    out = capsys.readouterr().out
+    assert "dev is not Synced and Healthy" in out and "web: OutOfSync" in out
+    assert shop.head() == before
+
+    deploy(kube, shop)
+    assert hakobu("promote", "dev", "prod", "-C", root, "--kubeconfig", kubeconfig) == 0
+
+    assert shop.git("rev-parse", "HEAD~1") == before
+    assert "image: nginx:1.28" in shop.read("generated/prod/web/deployment-web.yaml")
+    assert "replicas: 2" in shop.read("generated/prod/web/deployment-web.yaml")
+
+
+def test_a_tier_branch_advances_only_by_promotion(
+    kube: KubeClient, local_cluster: ClusterInfo, shop: Shop, tmp_path: Path
+) -> None:
+    first = shop.render_and_commit("web 1.27")
+    shop.git("branch", "tier-1")
+    remote = tmp_path / "remote.git"
+    pygit2.init_repository(str(remote), bare=True)
+    shop.git("remote", "add", "origin", str(remote))
+    shop.git("push", "-q", "origin", "main", "tier-1")
+    shop.set_image("nginx:1.28")
+    tested = shop.render_and_commit("web 1.28")
+    project = load_project(shop.root)
+    repo = pygit2.Repository(str(shop.root))
+    tiers = {"dev": "main", "prod": "tier-1"}
+    args = argparse.Namespace(
+        app=None, branch=None, force=False, push="origin", kubeconfig=Path(local_cluster.kubeconfig)
+    )
+
+    def promote() -> str:
+        result = promote_tier(
+            repo,
+            project=project,
+            source=project.environment("dev"),
+            target=project.environment("prod"),
+            tiers=tiers,
+            args=args,
+        )
+        assert result.advance is not None
+        return result.advance.how
+
+    with pytest.raises(OperationFailed, match="not Synced and Healthy"):
+        promote()
+    assert shop.git("rev-parse", "tier-1") == first
+
+    deploy(kube, shop)
+    assert promote() == "fast-forward"
+
+    assert shop.git("rev-parse", "tier-1") == tested
+    assert shop.git("--git-dir", str(remote), "rev-parse", "tier-1") == tested
+    assert shop.head() == tested
+    assert promote() == "up-to-date"
