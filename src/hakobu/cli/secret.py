@@ -1,25 +1,48 @@
-"""``hakobu secret``: seal Secrets for git, open SealedSecrets with the private keys."""
+"""``hakobu secret``: seal Secrets for git, open and edit SealedSecrets, manage sealing keys."""
 
 from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from hakobu.cli.output import print_json
+from hakobu.cluster.client import KubeClient
+from hakobu.cluster.errors import NotFound, ServerError
 from hakobu.errors import InvalidInput
+from hakobu.localcluster.controlplane import default_state_dir, read_info
 from hakobu.model.objects import Object
 from hakobu.model.source import Document, load_documents
-from hakobu.secrets.keys import load_private_key_files
+from hakobu.secrets.certificate import DEFAULT_CONTROLLER_NAME, controller_certificate
+from hakobu.secrets.check import check_repository
+from hakobu.secrets.edit import edit_sealed_secret
+from hakobu.secrets.keys import DEFAULT_KEY_SIZE, DEFAULT_VALIDITY_DAYS, load_private_key_files
+from hakobu.secrets.keystore import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_PREFIX,
+    DEFAULT_RENEW_PERIOD,
+    KeyStore,
+    SealingKey,
+    backup_list,
+    backup_predates,
+    new_key,
+    newest_backup,
+    read_backup,
+    rotation_due,
+)
 from hakobu.secrets.scope import Scope, parse_scope
-from hakobu.secrets.sealedsecret import InvalidObject, seal_secret, unseal
+from hakobu.secrets.sealedsecret import KIND, InvalidObject, seal_secret, unseal
 
 STDIN = "-"
 
@@ -59,9 +82,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="[KEY=]PATH",
         help="an item read from a file; the key defaults to the file's name (repeatable)",
     )
-    seal.add_argument(
-        "--cert", required=True, type=Path, help="the controller's certificate (PEM) to seal with"
-    )
+    _certificate_args(seal)
     seal.add_argument(
         "--scope",
         choices=[scope.value for scope in Scope],
@@ -95,9 +116,192 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     unseal_parser.set_defaults(handler=_unseal)
 
+    edit = commands.add_parser(
+        "edit",
+        help="edit a SealedSecret's items in $EDITOR; only changed items are sealed again",
+        description="Open the items of the SealedSecret in FILE in $VISUAL or $EDITOR as "
+        "name: value lines, then seal again only the items that changed, so the others keep "
+        "their ciphertext byte for byte. The plaintext exists only in a private temporary "
+        "file (0600 in a 0700 directory, memory-backed when possible) that is removed however "
+        "the edit ends. Items no given key opens are shown as UNREADABLE and kept unless "
+        "their line is deleted. Private keys come from --key, else the key Secrets in the "
+        "controller's namespace; the certificate as for `seal`.",
+    )
+    edit.add_argument("file", type=Path, metavar="FILE", help="a file holding one SealedSecret")
+    edit.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        type=Path,
+        help="a private key (PEM) or key backup (repeatable; default: the cluster's keys)",
+    )
+    _certificate_args(edit)
+    edit.set_defaults(handler=_edit)
+
+    check = commands.add_parser(
+        "check",
+        help="find plaintext Secrets in a git repository (exit 1 if any)",
+        description="Scan the tracked files of the git repository at PATH (and, with "
+        "--history, every blob of every commit reachable from any ref) for kind: Secret "
+        "documents with data or stringData. Prints file[@commit]: Secret/namespace/name "
+        "per finding; exits 1 if there is any, 0 if there is none.",
+    )
+    check.add_argument("path", nargs="?", type=Path, default=Path(), metavar="PATH")
+    check.add_argument(
+        "--history", action="store_true", help="also scan every commit reachable from any ref"
+    )
+    check.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    check.set_defaults(handler=_check)
+
+    _register_keys(commands)
+
+
+def _certificate_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cert",
+        type=Path,
+        help="the controller's certificate (PEM) to seal with (default: fetched from the "
+        "controller through the API server, else the newest key in its namespace)",
+    )
+    parser.add_argument(
+        "--controller-namespace",
+        default=DEFAULT_NAMESPACE,
+        help=f"the controller's namespace (default: {DEFAULT_NAMESPACE})",
+    )
+    parser.add_argument(
+        "--controller-name",
+        default=DEFAULT_CONTROLLER_NAME,
+        help=f"the controller's Service (default: {DEFAULT_CONTROLLER_NAME})",
+    )
+    _kubeconfig_arg(parser)
+
+
+def _kubeconfig_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kubeconfig",
+        type=Path,
+        help="default: $KUBECONFIG, else the local cluster started by `hakobu cluster up`",
+    )
+
+
+def _register_keys(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    keys = commands.add_parser(
+        "keys",
+        help="the controller's sealing keys in the cluster: create, rotate, list, back up",
+        description="Sealing keys are kubernetes.io/tls Secrets labelled "
+        "sealedsecrets.bitnami.com/sealed-secrets-key: active in the controller's namespace, "
+        "as the Sealed Secrets controller keeps them. The newest seals; older ones stay so "
+        "that what they sealed still opens.",
+    )
+    actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+
+    def action(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+        parser = actions.add_parser(name, help=help_text, description=description)
+        parser.add_argument(
+            "-n",
+            "--namespace",
+            default=DEFAULT_NAMESPACE,
+            help=f"the controller's namespace (default: {DEFAULT_NAMESPACE})",
+        )
+        _kubeconfig_arg(parser)
+        return parser
+
+    def check_backup(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--check-backup",
+            action="append",
+            default=[],
+            type=Path,
+            metavar="FILE",
+            help="warn if the newest of these backups lacks the newest key (repeatable)",
+        )
+
+    def new_key_args(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--prefix",
+            default=DEFAULT_PREFIX,
+            help=f"name prefix of the key Secret, as the controller's --key-prefix "
+            f"(default: {DEFAULT_PREFIX})",
+        )
+        parser.add_argument(
+            "--common-name", default="", help="the certificate's subject (controller: --my-cn)"
+        )
+        parser.add_argument(
+            "--validity-days",
+            type=int,
+            default=DEFAULT_VALIDITY_DAYS,
+            help=f"how long the certificate is valid (default: {DEFAULT_VALIDITY_DAYS})",
+        )
+        parser.add_argument(
+            "--key-size", type=int, default=DEFAULT_KEY_SIZE, help=argparse.SUPPRESS
+        )
+        check_backup(parser)
+
+    create = action(
+        "create",
+        "create a sealing key; it becomes the newest and seals from now on",
+        "Create a new key pair and store it as a key Secret. The controller (with "
+        "--watch-for-secrets, or after a restart) seals with it from then on; older keys "
+        "keep opening what they sealed.",
+    )
+    new_key_args(create)
+    create.set_defaults(handler=_keys_create)
+
+    rotate = action(
+        "rotate",
+        "create a new key when the newest is older than --period-days (as the controller renews)",
+        "Renew the sealing key when the newest key is older than --period-days (default 30, "
+        "the controller's --key-renew-period); --force renews now. Nothing is deleted.",
+    )
+    new_key_args(rotate)
+    rotate.add_argument(
+        "--period-days",
+        type=int,
+        default=DEFAULT_RENEW_PERIOD.days,
+        help=f"renew when the newest key is this old (default: {DEFAULT_RENEW_PERIOD.days})",
+    )
+    rotate.add_argument("--force", action="store_true", help="renew even if the key is recent")
+    rotate.set_defaults(handler=_keys_rotate)
+
+    listing = action("list", "list the sealing keys, newest first", "List the key Secrets.")
+    listing.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    check_backup(listing)
+    listing.set_defaults(handler=_keys_list)
+
+    cert = action(
+        "cert",
+        "print the certificate of the newest key (what seals)",
+        "Print the public certificate of the newest key, for `hakobu secret seal --cert` or "
+        "kubeseal --cert, for whoever may seal but must not read the key Secrets.",
+    )
+    cert.add_argument("-o", "--output-file", type=Path, help="write it here instead of stdout")
+    cert.set_defaults(handler=_keys_cert)
+
+    backup = action(
+        "backup",
+        "write every private key to a file (0600), as a List of the key Secrets",
+        "Write all key Secrets as one List, the format of the controller's own backups, which "
+        "kubeseal --recovery-private-key, hakobu secret unseal --key and keys restore read. "
+        "Keep it somewhere safe: it opens every SealedSecret.",
+    )
+    backup.add_argument(
+        "-o", "--output-file", type=Path, required=True, metavar="FILE", help="the backup file"
+    )
+    backup.set_defaults(handler=_keys_backup)
+
+    restore = action(
+        "restore",
+        "store the keys of a backup in the cluster (those not there yet)",
+        "Create a key Secret for every key of the backup the namespace does not hold yet. "
+        "Restart the controller (or run it with --watch-for-secrets) so it loads them.",
+    )
+    restore.add_argument("backup", type=Path, metavar="FILE", help="a backup of key Secrets")
+    restore.add_argument("--prefix", default=DEFAULT_PREFIX, help=argparse.SUPPRESS)
+    restore.set_defaults(handler=_keys_restore)
+
 
 def _seal(args: argparse.Namespace) -> int:
-    certificate = _read_bytes(args.cert, "certificate")
+    certificate = _sealing_certificate(args)
     scope = parse_scope(args.scope) if args.scope else None
     sealed: list[Object] = []
     if args.file is not None:
@@ -131,6 +335,211 @@ def _unseal(args: argparse.Namespace) -> int:
             secrets.append(unseal(_mapping(document), keys))
     _write(_dump_all(secrets), None)
     return 0
+
+
+def _edit(args: argparse.Namespace) -> int:
+    documents = load_documents(args.file)
+    if len(documents) != 1 or not isinstance(documents[0].data, dict):
+        raise InvalidInput(
+            f"{args.file}: expected exactly one SealedSecret, found {len(documents)} documents",
+            hint="keep one SealedSecret per file to edit it",
+        )
+    document = documents[0]
+    if document.data.get("kind") != KIND:
+        raise document.error(("kind",), f"expected a {KIND}, found {document.data.get('kind')!r}")
+    with _located(document):
+        result = edit_sealed_secret(
+            document.data, _private_keys(args), lambda: _sealing_certificate(args)
+        )
+    if result.sealed is None:
+        print(f"{args.file}: no change", file=sys.stderr)
+        return 0
+    _write(_dump(result.sealed), args.file)
+    for verb, keys in (
+        ("changed", result.changed),
+        ("added", result.added),
+        ("removed", result.removed),
+    ):
+        if keys:
+            print(f"{args.file}: {verb} {', '.join(keys)}", file=sys.stderr)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    findings = check_repository(args.path, history=args.history)
+    if args.output == "json":
+        print_json([asdict(finding) for finding in findings])
+    else:
+        for finding in findings:
+            print(finding)
+    return 1 if findings else 0
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    with _kube(args.kubeconfig) as kube:
+        store = KeyStore(kube, args.namespace)
+        created = store.add(_generated_key(args), prefix=args.prefix)
+        print(f"created Secret/{args.namespace}/{created.name}: it seals from now on")
+        _warn_stale_backup(args.check_backup, store.read())
+    return 0
+
+
+def _keys_rotate(args: argparse.Namespace) -> int:
+    if args.period_days < 1:
+        raise InvalidInput(f"--period-days must be at least 1, not {args.period_days}")
+    with _kube(args.kubeconfig) as kube:
+        store = KeyStore(kube, args.namespace)
+        keys = store.read()
+        period = datetime.timedelta(days=args.period_days)
+        if not args.force and not rotation_due(keys, period, datetime.datetime.now(datetime.UTC)):
+            print(
+                f"the newest key {keys[0].name} is from {keys[0].not_before:%Y-%m-%d}, "
+                f"within {args.period_days} days: not renewed (--force renews anyway)"
+            )
+        else:
+            created = store.add(_generated_key(args), prefix=args.prefix)
+            print(
+                f"created Secret/{args.namespace}/{created.name}: it seals from now on; "
+                f"{len(keys)} older key(s) kept for opening"
+            )
+        _warn_stale_backup(args.check_backup, store.read())
+    return 0
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    with _kube(args.kubeconfig) as kube:
+        keys = KeyStore(kube, args.namespace).read()
+    if args.output == "json":
+        print_json([_key_summary(key, i == 0) for i, key in enumerate(keys)])
+    else:
+        for i, key in enumerate(keys):
+            role = "seals" if i == 0 else "opens"
+            print(
+                f"{key.name}  {role}  valid {key.not_before:%Y-%m-%d} to "
+                f"{key.not_after:%Y-%m-%d}  sha256:{key.fingerprint[:16]}"
+            )
+        if not keys:
+            print(f"no sealing keys in namespace {args.namespace}", file=sys.stderr)
+    _warn_stale_backup(args.check_backup, keys)
+    return 0
+
+
+def _keys_cert(args: argparse.Namespace) -> int:
+    with _kube(args.kubeconfig) as kube:
+        newest = KeyStore(kube, args.namespace).newest()
+    if args.output_file is None:
+        sys.stdout.write(newest.certificate_pem.decode())
+    else:
+        _write(newest.certificate_pem.decode(), args.output_file)
+    return 0
+
+
+def _keys_backup(args: argparse.Namespace) -> int:
+    with _kube(args.kubeconfig) as kube:
+        keys = KeyStore(kube, args.namespace).read()
+    if not keys:
+        raise InvalidInput(
+            f"namespace {args.namespace} holds no sealing key to back up",
+            hint="pass --namespace with the controller's namespace",
+        )
+    _write(_dump(backup_list(keys)), args.output_file, mode=0o600)
+    print(f"{args.output_file}: {len(keys)} key(s); it opens every SealedSecret, keep it safe")
+    return 0
+
+
+def _keys_restore(args: argparse.Namespace) -> int:
+    backup = read_backup(args.backup)
+    with _kube(args.kubeconfig) as kube:
+        store = KeyStore(kube, args.namespace)
+        restored = store.restore(backup, prefix=args.prefix)
+        keys = store.read()
+    for name in restored.created:
+        print(f"restored Secret/{args.namespace}/{name}")
+    if restored.already_present:
+        print(f"already present: {', '.join(restored.already_present)}")
+    if backup_predates(backup, keys):
+        _warn(
+            f"{args.backup} predates the newest key {keys[0].name} "
+            f"({keys[0].not_before:%Y-%m-%d}): it is not in the backup, and it seals"
+        )
+    if restored.created:
+        print(
+            "restart the controller (or run it with --watch-for-secrets) to load them",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _generated_key(args: argparse.Namespace) -> SealingKey:
+    return new_key(args.common_name, validity_days=args.validity_days, key_size=args.key_size)
+
+
+def _key_summary(key: SealingKey, newest: bool) -> dict[str, Any]:
+    return {
+        "name": key.name,
+        "namespace": key.namespace,
+        "seals": newest,
+        "notBefore": key.not_before.isoformat(),
+        "notAfter": key.not_after.isoformat(),
+        "fingerprint": f"sha256:{key.fingerprint}",
+    }
+
+
+def _warn_stale_backup(paths: list[Path], keys: tuple[SealingKey, ...]) -> None:
+    if not paths or not keys:
+        return
+    path, backup = newest_backup([(path, read_backup(path)) for path in paths])
+    if backup_predates(backup, keys):
+        _warn(
+            f"the newest backup, {path}, predates the newest key {keys[0].name} "
+            f"({keys[0].not_before:%Y-%m-%d})",
+            hint="take a backup now: hakobu secret keys backup -o FILE",
+        )
+
+
+def _warn(message: str, hint: str | None = None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+    if hint:
+        print(f"  hint: {hint}", file=sys.stderr)
+
+
+def _private_keys(args: argparse.Namespace) -> list[RSAPrivateKey]:
+    if args.key:
+        return load_private_key_files(args.key)
+    with _kube(args.kubeconfig) as kube:
+        store = KeyStore(kube, args.controller_namespace)
+        keys = store.read()
+        if not keys:
+            store.newest()  # says there is none, and what to do
+        return [key.private_key for key in keys]
+
+
+def _sealing_certificate(args: argparse.Namespace) -> bytes:
+    """``--cert``, else the controller's own answer, else the newest key in its namespace."""
+    if args.cert is not None:
+        return _read_bytes(args.cert, "certificate")
+    with _kube(args.kubeconfig) as kube:
+        try:
+            return controller_certificate(kube, args.controller_namespace, args.controller_name)
+        except (NotFound, ServerError):
+            # No such Service, or no controller answering behind it: its keys still tell.
+            return KeyStore(kube, args.controller_namespace).newest().certificate_pem
+
+
+def _kube(explicit: Path | None) -> KubeClient:
+    if explicit is not None:
+        return KubeClient.from_kubeconfig(explicit)
+    if os.environ.get("KUBECONFIG"):
+        return KubeClient.from_kubeconfig(Path(os.environ["KUBECONFIG"].split(os.pathsep)[0]))
+    info = read_info(default_state_dir())
+    if info is None:
+        raise InvalidInput(
+            "no cluster to talk to: --kubeconfig is not given, KUBECONFIG is not set and "
+            "no local cluster is running",
+            hint="pass --kubeconfig or set KUBECONFIG; with --cert (and --key) no cluster "
+            "is needed",
+        )
+    return KubeClient.from_kubeconfig(Path(info.kubeconfig))
 
 
 def _secret_from_flags(args: argparse.Namespace) -> Object:
@@ -232,7 +641,7 @@ def _dump(obj: Any) -> str:
     return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, width=float("inf"))
 
 
-def _write(text: str, path: Path | None) -> None:
+def _write(text: str, path: Path | None, *, mode: int | None = None) -> None:
     if path is None:
         sys.stdout.write(text)
         return
@@ -245,8 +654,12 @@ def _write(text: str, path: Path | None) -> None:
     try:
         with os.fdopen(handle, "w") as output:
             output.write(text)
+            output.flush()
+            os.fsync(output.fileno())
         # A SealedSecret is meant to be shared; keep the mode of the file it replaces.
-        Path(temporary).chmod(path.stat().st_mode if path.exists() else 0o644)
+        if mode is None:
+            mode = path.stat().st_mode if path.exists() else 0o644
+        Path(temporary).chmod(mode)
         Path(temporary).replace(path)
     except OSError as e:
         Path(temporary).unlink(missing_ok=True)
