@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -10,11 +9,11 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from hakobu.cli.releases import promote_tier
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import OperationFailed
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.model.project import load_project
+from hakobu.releases import promote_tier
 from hakobu.sync import SyncOptions, read_desired, sync, write_record
 from tests.unit.test_repo_rollback import Shop, hakobu
 
@@ -138,9 +137,9 @@ def test_a_tier_branch_advances_only_by_promotion(
     project = load_project(shop.root)
     repo = pygit2.Repository(str(shop.root))
     tiers = {"dev": "main", "prod": "tier-1"}
-    args = argparse.Namespace(
-        app=None, branch=None, force=False, push="origin", kubeconfig=Path(local_cluster.kubeconfig)
-    )
+
+    def connect() -> KubeClient:
+        return KubeClient.from_kubeconfig(Path(local_cluster.kubeconfig))
 
     def promote() -> str:
         result = promote_tier(
@@ -149,7 +148,8 @@ def test_a_tier_branch_advances_only_by_promotion(
             source=project.environment("dev"),
             target=project.environment("prod"),
             tiers=tiers,
-            args=args,
+            push_to="origin",
+            connect=connect,
         )
         assert result.advance is not None
         return result.advance.how

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from hakobu.errors import OperationFailed
+from hakobu.cluster.client import KubeClient
+from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.appspec import load_app
+from hakobu.model.project import load_project
+from hakobu.releases import PromotionRequest, promote
 from hakobu.repo.overrides import set_override
 from hakobu.repo.promote import promote_spec
 from tests.unit.test_repo_rollback import Shop, hakobu
@@ -188,3 +191,38 @@ def test_promote_errors(shop: Shop, capsys: pytest.CaptureFixture[str]) -> None:
     assert hakobu("promote", "dev", "prod", "-C", root, "--force") == 2
     assert "not what its inputs render" in capsys.readouterr().out
     assert shop.git("log", "-1", "--format=%s") == "inputs changed, prod not rendered"
+
+
+def test_promote_reports_what_it_committed(shop: Shop) -> None:
+    before = shop.head()
+
+    result = promote(load_project(shop.root), PromotionRequest("dev", "prod"), connect=None)
+
+    assert (result.source, result.target, result.revision) == ("dev", "prod", before)
+    assert result.commit == shop.head() and result.branch is None and result.advance is None
+    assert [(p.app, p.before, p.after) for p in result.apps] == [
+        ("api", "api:1", "api:2"),
+        ("web", "nginx:1.27", "nginx:1.28"),
+    ]
+    again = promote(load_project(shop.root), PromotionRequest("dev", "prod"), connect=None)
+    assert again.commit is None and again.apps == ()
+
+
+def test_the_cluster_is_asked_only_about_a_request_that_applies(shop: Shop) -> None:
+    project = load_project(shop.root)
+    before = shop.head()
+    asked: list[str] = []
+
+    def connect() -> KubeClient:
+        asked.append("connect")
+        raise InvalidInput("no cluster here", hint="point at one")
+
+    with pytest.raises(InvalidInput, match="no app named 'shop'"):
+        promote(project, PromotionRequest("dev", "prod", app="shop"), connect=connect)
+    assert asked == []
+
+    with pytest.raises(OperationFailed, match="cannot tell whether dev is healthy") as failed:
+        promote(project, PromotionRequest("dev", "prod"), connect=connect)
+    assert asked == ["connect"]
+    assert failed.value.hint == "point at one; or pass --force to promote unchecked"
+    assert shop.head() == before

@@ -17,11 +17,11 @@ from typing import Any
 import yaml
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from hakobu.cli.kube import add_kubeconfig_option, kubeconfig_path
 from hakobu.cli.output import print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound, ServerError
 from hakobu.errors import InvalidInput
-from hakobu.localcluster.controlplane import default_state_dir, read_info
 from hakobu.model.objects import Object
 from hakobu.model.source import Document, load_documents
 from hakobu.secrets.certificate import DEFAULT_CONTROLLER_NAME, controller_certificate
@@ -173,15 +173,7 @@ def _certificate_args(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_CONTROLLER_NAME,
         help=f"the controller's Service (default: {DEFAULT_CONTROLLER_NAME})",
     )
-    _kubeconfig_arg(parser)
-
-
-def _kubeconfig_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--kubeconfig",
-        type=Path,
-        help="default: $KUBECONFIG, else the local cluster started by `hakobu cluster up`",
-    )
+    add_kubeconfig_option(parser)
 
 
 def _register_keys(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -203,7 +195,7 @@ def _register_keys(commands: argparse._SubParsersAction[argparse.ArgumentParser]
             default=DEFAULT_NAMESPACE,
             help=f"the controller's namespace (default: {DEFAULT_NAMESPACE})",
         )
-        _kubeconfig_arg(parser)
+        add_kubeconfig_option(parser)
         return parser
 
     def check_backup(parser: argparse.ArgumentParser) -> None:
@@ -526,20 +518,9 @@ def _sealing_certificate(args: argparse.Namespace) -> bytes:
             return KeyStore(kube, args.controller_namespace).newest().certificate_pem
 
 
-def _kube(explicit: Path | None) -> KubeClient:
-    if explicit is not None:
-        return KubeClient.from_kubeconfig(explicit)
-    if os.environ.get("KUBECONFIG"):
-        return KubeClient.from_kubeconfig(Path(os.environ["KUBECONFIG"].split(os.pathsep)[0]))
-    info = read_info(default_state_dir())
-    if info is None:
-        raise InvalidInput(
-            "no cluster to talk to: --kubeconfig is not given, KUBECONFIG is not set and "
-            "no local cluster is running",
-            hint="pass --kubeconfig or set KUBECONFIG; with --cert (and --key) no cluster "
-            "is needed",
-        )
-    return KubeClient.from_kubeconfig(Path(info.kubeconfig))
+def _kube(option: Path | None) -> KubeClient:
+    hint = "pass --kubeconfig or set KUBECONFIG; with --cert (and --key) no cluster is needed"
+    return KubeClient.from_kubeconfig(kubeconfig_path(option, hint=hint))
 
 
 def _secret_from_flags(args: argparse.Namespace) -> Object:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from hakobu.cli.kube import add_kubeconfig_option, kubeconfig_path
 from hakobu.cli.output import Progress, print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import Unreachable
 from hakobu.errors import InvalidInput
 from hakobu.health import HealthStatus, worst
-from hakobu.localcluster.controlplane import default_state_dir, read_info
 from hakobu.model.project import Environment, Project, find_root, load_project
 from hakobu.repo.commit import open_repository
 from hakobu.repo.history import Change, changes
@@ -32,6 +31,9 @@ from hakobu.sync import (
 from hakobu.sync.manifests import WORKTREE
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+# `hakobu agent` still imports the helper by this name; remove once it uses cli.kube.
+_kubeconfig = kubeconfig_path
 
 
 def register(subparsers: Subparsers) -> None:
@@ -124,12 +126,7 @@ def _command(
         metavar="DIR",
         help="the project directory (default: the current one, or a parent with hakobu.yaml)",
     )
-    parser.add_argument(
-        "--kubeconfig",
-        type=Path,
-        default=None,
-        help="default: $KUBECONFIG, else the local cluster started by `hakobu cluster up`",
-    )
+    add_kubeconfig_option(parser)
     parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
     return parser
 
@@ -154,22 +151,7 @@ class _Context:
 def _context(args: argparse.Namespace) -> _Context:
     project = load_project(find_root(args.directory))
     env = project.environment(args.env)
-    return _Context(project, env, KubeClient.from_kubeconfig(_kubeconfig(args.kubeconfig)))
-
-
-def _kubeconfig(explicit: Path | None) -> Path:
-    if explicit is not None:
-        return explicit
-    if os.environ.get("KUBECONFIG"):
-        return Path(os.environ["KUBECONFIG"].split(os.pathsep)[0])
-    info = read_info(default_state_dir())
-    if info is None:
-        raise InvalidInput(
-            "no cluster to talk to: --kubeconfig is not given, KUBECONFIG is not set and "
-            "no local cluster is running",
-            hint="pass --kubeconfig, set KUBECONFIG, or start one with `hakobu cluster up`",
-        )
-    return Path(info.kubeconfig)
+    return _Context(project, env, KubeClient.from_kubeconfig(kubeconfig_path(args.kubeconfig)))
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -305,7 +287,7 @@ def _cluster_history(
     args: argparse.Namespace, project: Project, env: Environment
 ) -> _ClusterHistory:
     try:
-        kube = KubeClient.from_kubeconfig(_kubeconfig(args.kubeconfig))
+        kube = KubeClient.from_kubeconfig(kubeconfig_path(args.kubeconfig))
     except InvalidInput as e:
         return _ClusterHistory({}, None, None, f"no cluster, git history only: {e.message}")
     try:

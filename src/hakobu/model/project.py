@@ -99,7 +99,7 @@ def load_project(root: Path) -> Project:
     envs_data = _mapping(doc, ("environments",), data.get("environments"))
     if not envs_data:
         raise doc.error(("environments",), "at least one environment is required")
-    environments = []
+    environments: list[Environment] = []
     for env_name in sorted(envs_data):
         path: FieldPath = ("environments", env_name)
         _dns_label(doc, path, env_name)

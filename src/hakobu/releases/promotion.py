@@ -1,0 +1,317 @@
+"""Promotion: carry the release one environment runs into the next, as a git commit."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeAlias
+
+import pygit2
+
+from hakobu.cluster.client import KubeClient
+from hakobu.cluster.errors import Unreachable
+from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.model.project import Environment, Project, load_project
+from hakobu.render.apps import discover_apps
+from hakobu.render.environment import Tree, render_environment
+from hakobu.render.inputs import Inputs
+from hakobu.repo.branches import Advance, advance, branch_tip, push, tier_branches, undo
+from hakobu.repo.changes import Replacement, commit_replacements, update_worktree
+from hakobu.repo.commit import open_repository
+from hakobu.repo.promote import SpecPromotion, promote_spec
+from hakobu.repo.revisions import (
+    File,
+    changed_locally,
+    export,
+    files_at,
+    head,
+    repo_path,
+    subtree,
+)
+from hakobu.sync import app_status, observe, read_desired
+
+Connect: TypeAlias = Callable[[], KubeClient]
+"""Opens a client to the cluster that runs the source environment. Called only once the
+request is known to apply, so a request refused for its own sake never needs a cluster."""
+
+
+@dataclass(frozen=True)
+class PromotionRequest:
+    source: str  # the environment whose release to carry
+    target: str  # the environment that receives it
+    app: str | None = None  # only this app (app specs only)
+    branch: str | None = None  # commit on this new branch for review (app specs only)
+    push: str | None = None  # push the target's tier branch to this remote (tiers only)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    source: str
+    target: str
+    revision: str  # the revision of the source that was promoted
+    commit: str | None  # the commit made, None when the target already ran it
+    branch: str | None
+    apps: tuple[SpecPromotion, ...]
+    skipped: tuple[str, ...]
+    advance: Advance | None = None  # how the target's tier branch moved
+
+
+def promote(project: Project, request: PromotionRequest, *, connect: Connect | None) -> Promotion:
+    """Promote by moving commits when both environments track a branch of their own, else
+    by editing the target's inputs. ``connect=None`` skips the health check of the source."""
+    source = project.environment(request.source)
+    target = project.environment(request.target)
+    if source.name == target.name:
+        raise InvalidInput(f"cannot promote {source.name!r} to itself")
+    repo = open_repository(project.root)
+    tiers = tier_branches(project.file)
+    if source.name in tiers and target.name in tiers:
+        if request.app is not None or request.branch is not None:
+            raise InvalidInput(
+                "--app and --branch do not apply between tier branches: promotion moves "
+                "whole commits from one tier's branch to the next",
+            )
+        return promote_tier(
+            repo,
+            project=project,
+            source=source,
+            target=target,
+            tiers=tiers,
+            push_to=request.push,
+            connect=connect,
+        )
+    if source.name in tiers or target.name in tiers:
+        raise InvalidInput(
+            "only one of the two environments tracks a branch of its own",
+            hint="give both a `branch:` in hakobu.yaml to promote by moving commits, or "
+            "neither to promote by editing the target's inputs",
+        )
+    return promote_inputs(
+        repo,
+        project=project,
+        source=source,
+        target=target,
+        app=request.app,
+        branch=request.branch,
+        connect=connect,
+    )
+
+
+def promote_tier(
+    repo: pygit2.Repository,
+    *,
+    project: Project,
+    source: Environment,
+    target: Environment,
+    tiers: dict[str, str],
+    push_to: str | None,
+    connect: Connect | None,
+) -> Promotion:
+    """Move the commit ``source``'s branch holds onto ``target``'s branch."""
+    tip = branch_tip(repo, tiers[source.name])
+    output = repo_path(repo, project.output_dir)
+    _same_apps(tip, output, source.name, target.name)
+    if connect is not None:
+        require_healthy(connect, project, source, str(tip.id), None)
+    message = (
+        f"promote {source.name} → {target.name}: {tip.short_id}\n\n"
+        f"Merges what {source.name} ({tiers[source.name]}) runs at {tip.id} into "
+        f"{tiers[target.name]}.\n"
+    )
+    moved = advance(repo, tip, tiers[target.name], message)
+    if push_to:
+        try:
+            push(repo, push_to, tiers[target.name])
+        except OperationFailed:
+            # Nothing is left half-done: the local branch goes back to where it was.
+            undo(repo, moved)
+            raise
+    return Promotion(source.name, target.name, str(tip.id), None, tiers[target.name], (), (), moved)
+
+
+def promote_inputs(
+    repo: pygit2.Repository,
+    *,
+    project: Project,
+    source: Environment,
+    target: Environment,
+    app: str | None,
+    branch: str | None,
+    connect: Connect | None,
+) -> Promotion:
+    """Write ``source``'s images into ``target``'s overrides, render ``target``, commit."""
+    current = head(repo)
+    output = repo_path(repo, project.output_dir)
+    apps = _same_apps(current, output, source.name, target.name)
+    if app is not None and app not in apps:
+        raise InvalidInput(
+            f"no app named {app!r} in {output}/{source.name}",
+            hint=f"apps: {', '.join(sorted(apps))}",
+        )
+    if branch is not None and repo.references.get(f"refs/heads/{branch}"):
+        raise InvalidInput(
+            f"branch {branch!r} exists already",
+            hint="name a new branch; promotion for review starts one from the current commit",
+        )
+    if connect is not None:
+        require_healthy(connect, project, source, str(current.id), app)
+    chosen = [app] if app is not None else sorted(apps)
+    root = repo_path(repo, project.root)
+    with tempfile.TemporaryDirectory(prefix="hakobu-promote-") as scratch:
+        # Render from the committed inputs, not the work tree: the commit then holds
+        # exactly what FROM runs plus this edit, whatever else is being edited locally.
+        export(current.tree, Path(scratch))
+        copy = load_project(Path(scratch) / root)
+        copy_target = copy.environment(target.name)
+        _, stale = render_environment(copy, copy_target, only_app=app)
+        if stale.has_changes:
+            raise InvalidInput(
+                f"{output}/{target.name} in the current commit is not what its inputs "
+                "render: promoting now would carry those changes too",
+                hint=f"run `hakobu render --env {target.name} --commit` first, then promote",
+            )
+        promoted, skipped, edited = _edit_specs(
+            copy, Path(scratch), chosen, source.name, target.name
+        )
+        if not promoted:
+            return Promotion(source.name, target.name, str(current.id), None, branch, (), skipped)
+        desired, _ = render_environment(copy, copy_target, only_app=app)
+    replacements = [
+        Replacement(path, {path: File(text.encode(), files_at(current.tree, path)[path].mode)})
+        for path, text in edited.items()
+    ]
+    replacements.append(_output_replacement(output, target.name, app, desired))
+    if branch is None:
+        dirty = changed_locally(repo, [r.path for r in replacements])
+        if dirty:
+            raise InvalidInput(
+                "the files a promotion writes have local changes: " + ", ".join(dirty[:5]),
+                hint="commit or discard them, or promote onto a new branch with --branch",
+            )
+    message = _promotion_message(source.name, target.name, current, promoted, skipped)
+    ref = "HEAD" if branch is None else f"refs/heads/{branch}"
+    commit = commit_replacements(repo, current, replacements, message, ref=ref)
+    if commit is not None and branch is None:
+        update_worktree(repo, replacements)
+    return Promotion(source.name, target.name, str(current.id), commit, branch, promoted, skipped)
+
+
+def require_healthy(
+    connect: Connect,
+    project: Project,
+    env: Environment,
+    revision: str,
+    only_app: str | None,
+) -> None:
+    """Refuse unless every app of ``env`` (or ``only_app``) is Synced and Healthy at
+    ``revision`` in the cluster."""
+    short = revision[:12]
+    try:
+        kube = connect()
+    except InvalidInput as e:
+        raise OperationFailed(
+            f"cannot tell whether {env.name} is healthy at {short}: {e.message}",
+            hint=f"{e.hint or 'point at the cluster'}; or pass --force to promote unchecked",
+        ) from e
+    desired = read_desired(project, env, revision)
+    try:
+        with kube:
+            states = observe(kube, project, env, desired, only_app=only_app)
+    except Unreachable as e:
+        raise OperationFailed(
+            f"cannot tell whether {env.name} is healthy at {short}: {e.message}",
+            hint="start or point at the cluster, or pass --force to promote unchecked",
+        ) from e
+    problems = [
+        f"{s.app}: {s.sync}, {s.health}"
+        for s in map(app_status, states)
+        if s.sync != "Synced" or s.health != "Healthy"
+    ]
+    if problems:
+        raise OperationFailed(
+            f"{env.name} is not Synced and Healthy at {short}: " + "; ".join(problems),
+            hint=f"sync {env.name} (`hakobu sync {env.name} --rev {short}`) and wait until "
+            "it is Healthy, or pass --force",
+        )
+
+
+def _same_apps(commit: pygit2.Commit, output: str, source: str, target: str) -> set[str]:
+    sets = {}
+    for env in (source, target):
+        tree = subtree(commit.tree, f"{output}/{env}")
+        if tree is None:
+            raise InvalidInput(
+                f"{output}/{env} is not in commit {commit.short_id}",
+                hint=f"render and commit it first (`hakobu render --env {env} --commit`)",
+            )
+        sets[env] = {e.name or "" for e in tree if isinstance(e, pygit2.Tree)}
+    if sets[source] != sets[target]:
+        only_source = ", ".join(sorted(sets[source] - sets[target])) or "none"
+        only_target = ", ".join(sorted(sets[target] - sets[source])) or "none"
+        raise InvalidInput(
+            f"{source} and {target} run different apps (only in {source}: {only_source}; "
+            f"only in {target}: {only_target})",
+            hint="promotion carries releases between environments with the same apps; "
+            "promote a single app with --app",
+        )
+    return sets[source]
+
+
+def _edit_specs(
+    project: Project, scratch: Path, chosen: list[str], source: str, target: str
+) -> tuple[tuple[SpecPromotion, ...], tuple[str, ...], dict[str, str]]:
+    """Edit the specs of ``chosen`` in the scratch copy of the repository at ``scratch``;
+    returns repository path → new text."""
+    by_name = {app.name: app for app in discover_apps(project, Inputs())}
+    promoted: list[SpecPromotion] = []
+    skipped: list[str] = []
+    edited: dict[str, str] = {}
+    for name in chosen:
+        app = by_name.get(name)
+        if app is None or app.kind != "spec":
+            kind = app.kind if app is not None else "no inputs"
+            skipped.append(f"{name} ({kind}: only app specs are promoted)")
+            continue
+        file = app.path if app.path.is_file() else app.path / "app.yaml"
+        promotion = promote_spec(name, file, file.read_text(), source, target)
+        if promotion is None:
+            continue
+        file.write_text(promotion.text)
+        promoted.append(promotion)
+        edited[file.relative_to(scratch).as_posix()] = promotion.text
+    if skipped and len(chosen) == 1:
+        raise InvalidInput(
+            f"app {skipped[0]}",
+            hint="carry kustomize and template apps by editing their overlay for the target",
+        )
+    return tuple(promoted), tuple(skipped), edited
+
+
+def _output_replacement(output: str, env: str, app: str | None, desired: Tree) -> Replacement:
+    base = f"{output}/{env}"
+    path = base if app is None else f"{base}/{app}"
+    files = {
+        f"{base}/{name}/{file}": File(text.encode())
+        for name, content in desired.items()
+        if app is None or name == app
+        for file, text in content.items()
+    }
+    return Replacement(path, files)
+
+
+def _promotion_message(
+    source: str,
+    target: str,
+    current: pygit2.Commit,
+    promoted: tuple[SpecPromotion, ...],
+    skipped: tuple[str, ...],
+) -> str:
+    names = ", ".join(p.app for p in promoted)
+    lines = [f"promote {source} → {target}: {names}", ""]
+    lines.append(f"Carries the images {source} runs at {current.id} into {target}:")
+    lines += [f"  {p.app}: {p.before} → {p.after}" for p in promoted]
+    if skipped:
+        lines += ["", "Not promoted (not app specs):"] + [f"  {s}" for s in skipped]
+    return "\n".join(lines) + "\n"
