@@ -3,27 +3,38 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from hakobu import __version__
-from hakobu.cli import (
-    build,
-    cluster,
-    health,
-    images,
-    init,
-    releases,
-    render,
-    schema,
-    secret,
-    sync,
-)
 from hakobu.errors import HakobuError
 
+# The module under hakobu.cli that registers each command. A run imports only the module
+# of its own command: the others pull in git, HTTP and cryptography libraries, and a
+# `hakobu build` in a loop should not pay for them.
+COMMANDS = {
+    "agent": "agent",
+    "build": "build",
+    "cluster": "cluster",
+    "health": "health",
+    "images": "images",
+    "init": "init",
+    "rollback": "releases",
+    "promote": "releases",
+    "render": "render",
+    "schema": "schema",
+    "secret": "secret",
+    "sync": "sync",
+    "diff": "sync",
+    "status": "sync",
+    "history": "sync",
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser for ``words``, with the commands they may need (all, when unsure)."""
     parser = argparse.ArgumentParser(
         prog="hakobu",
         description="GitOps delivery for Kubernetes: git holds the truth; hakobu carries it "
@@ -31,22 +42,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hakobu {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    build.register(subparsers)
-    cluster.register(subparsers)
-    health.register(subparsers)
-    images.register(subparsers)
-    init.register(subparsers)
-    releases.register(subparsers)
-    render.register(subparsers)
-    schema.register(subparsers)
-    secret.register(subparsers)
-    sync.register(subparsers)
+    for module in _modules_for(words):
+        importlib.import_module(f"hakobu.cli.{module}").register(subparsers)
     return parser
 
 
+def _modules_for(words: Sequence[str]) -> list[str]:
+    first = words[0] if words else ""
+    if first == "--version":
+        # argparse prints the version and exits as soon as it reads the flag.
+        return []
+    if first in COMMANDS:
+        return [COMMANDS[first]]
+    # Help, errors and the usage line list every command.
+    return list(dict.fromkeys(COMMANDS.values()))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words)
     passthrough = _passthrough_start(words)
     args = parser.parse_args(words[:passthrough])
     if hasattr(args, "args"):

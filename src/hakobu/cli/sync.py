@@ -29,11 +29,9 @@ from hakobu.sync import (
     write_record,
 )
 from hakobu.sync.manifests import WORKTREE
+from hakobu.sync.retry import Backoff, Retrying
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-
-# `hakobu agent` still imports the helper by this name; remove once it uses cli.kube.
-_kubeconfig = kubeconfig_path
 
 
 def register(subparsers: Subparsers) -> None:
@@ -151,7 +149,10 @@ class _Context:
 def _context(args: argparse.Namespace) -> _Context:
     project = load_project(find_root(args.directory))
     env = project.environment(args.env)
-    return _Context(project, env, KubeClient.from_kubeconfig(kubeconfig_path(args.kubeconfig)))
+    # An API server that is restarting or briefly unreachable is waited for, not failed on.
+    retry = Retrying(Backoff(), Progress())
+    kube = KubeClient.from_kubeconfig(kubeconfig_path(args.kubeconfig), retry=retry)
+    return _Context(project, env, kube)
 
 
 def _diff(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +24,10 @@ from hakobu.cluster.errors import NotFound, Unreachable, error_for
 from hakobu.model.objects import Object
 
 PropagationPolicy = Literal["Foreground", "Background", "Orphan"]
+
+# How a request is retried is the caller's policy: ``retry(send, "GET /api")`` calls
+# ``send`` (one attempt) as often as it decides, and returns its result or raises.
+Retry = Callable[[Callable[[], Any], str], Any]
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,15 @@ class ObjectList:
 class KubeClient:
     """A thread-safe client for one API server and one user."""
 
-    def __init__(self, connection: kubeconfig.Connection, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        connection: kubeconfig.Connection,
+        *,
+        timeout: float = 30.0,
+        retry: Retry | None = None,
+    ) -> None:
         self.connection = connection
+        self._retry = retry
         headers = {"User-Agent": f"hakobu/{__version__}", "Accept": "application/json"}
         if connection.token:
             headers["Authorization"] = f"Bearer {connection.token}"
@@ -57,8 +68,10 @@ class KubeClient:
         self.requests: Counter[str] = Counter()
 
     @classmethod
-    def from_kubeconfig(cls, path: Path | None = None, context: str | None = None) -> KubeClient:
-        return cls(kubeconfig.load(path, context))
+    def from_kubeconfig(
+        cls, path: Path | None = None, context: str | None = None, *, retry: Retry | None = None
+    ) -> KubeClient:
+        return cls(kubeconfig.load(path, context), retry=retry)
 
     def close(self) -> None:
         self._http.close()
@@ -86,18 +99,22 @@ class KubeClient:
         if accept:
             headers["Accept"] = accept
         content = json.dumps(body).encode() if body is not None else None
-        with self._lock:
-            self.requests[method] += 1
-        try:
-            response = self._http.request(
-                method, path, params=params, content=content, headers=headers
-            )
-        except httpx.TransportError as e:
-            raise Unreachable(
-                f"cannot reach the API server at {self.connection.server}: {e}",
-                hint="is the cluster running? `hakobu cluster status` tells for the local one",
-            ) from e
-        return _decode(response)
+
+        def send() -> Any:
+            with self._lock:
+                self.requests[method] += 1
+            try:
+                response = self._http.request(
+                    method, path, params=params, content=content, headers=headers
+                )
+            except httpx.TransportError as e:
+                raise Unreachable(
+                    f"cannot reach the API server at {self.connection.server}: {e}",
+                    hint="is the cluster running? `hakobu cluster status` tells for the local one",
+                ) from e
+            return _decode(response)
+
+        return send() if self._retry is None else self._retry(send, f"{method} {path}")
 
     # -- discovery ------------------------------------------------------------------------
 

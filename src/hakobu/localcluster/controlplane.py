@@ -262,6 +262,60 @@ def status(state_dir: Path) -> ClusterStatus:
     )
 
 
+# Components with an endpoint that says when they are ready again after a restart; the
+# controller-manager and scheduler serve none here (--secure-port=0), kwok's nodes stay
+# Ready while it is away.
+_RESTARTABLE = ("etcd", "kube-apiserver")
+
+
+def restart_component(
+    state_dir: Path, component: str, progress: Progress, *, timeout: float = 120.0
+) -> None:
+    """Stop one component and start it again with the same command line; return once it is
+    ready. Clients see what a restarting server looks like: refused connections, then
+    answers again."""
+    if component not in _RESTARTABLE:
+        raise InvalidInput(
+            f"cannot restart {component!r}",
+            hint=f"components that can be restarted: {', '.join(_RESTARTABLE)}",
+        )
+    info = read_info(state_dir)
+    running = [pid for pid in _components(state_dir) if processes.executable_name(pid) == component]
+    if info is None or not running:
+        raise OperationFailed(
+            f"{component} of the cluster at {state_dir} is not running",
+            hint="start the cluster with `hakobu cluster up`",
+        )
+    argv = _command_line(running[0])
+    layout = _Layout(state_dir)
+    log = layout.logs / f"{component}.log"
+    processes.terminate(running)
+    progress(f"{component} stopped; starting it again")
+    started = time.monotonic()
+    pid = processes.spawn(argv, log)
+    if component == "etcd":
+        port = int(_flag(argv, "--listen-client-urls").rsplit(":", 1)[1])
+        _wait(lambda: _etcd_healthy(port), timeout, component, log, pid)
+    else:
+        with KubeClient(load_kubeconfig(layout.admin_kubeconfig), timeout=5.0) as client:
+            _wait(lambda: _apiserver_ready(client), timeout, component, log, pid)
+    progress(f"{component} ready again ({time.monotonic() - started:.1f}s)")
+    restarted = ClusterInfo(**{**asdict(info), "pids": {**info.pids, component: pid}})
+    layout.state_file.write_text(json.dumps(asdict(restarted), indent=2) + "\n")
+
+
+def _command_line(pid: int) -> list[str]:
+    raw = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    return [part.decode() for part in raw.split(b"\0") if part]
+
+
+def _flag(argv: list[str], name: str) -> str:
+    for arg in argv:
+        if arg.startswith(f"{name}="):
+            return arg.split("=", 1)[1]
+    raise OperationFailed(f"the running component was started without {name}")
+
+
 # -- components ---------------------------------------------------------------------------
 
 

@@ -161,3 +161,23 @@ def _parse(app: str, configmap: Object) -> Inventory:
     )
     annotations = (configmap.get("metadata") or {}).get("annotations") or {}
     return Inventory(app, entries, str(annotations.get(DIGEST_ANNOTATION, "")))
+
+
+def ensure_namespace(kube: KubeClient, project: str, env: str, namespace: str) -> bool:
+    """Create the environment's namespace when it is missing, as Argo CD's CreateNamespace
+    does; True when it was created. hakobu.yaml declares it, so it is hakobu's to create,
+    but it is in no app's inventory: pruning an app never deletes it."""
+    try:
+        kube.get("v1", "Namespace", namespace)
+    except NotFound:
+        labels = {PROJECT_LABEL: project, ENVIRONMENT_LABEL: env}
+        kube.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": namespace, "labels": labels},
+            },
+            field_manager=FIELD_MANAGER,
+        )
+        return True
+    return False

@@ -24,7 +24,7 @@ from hakobu.sync.apply import apply_objects
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.observe import AppState, observe
 from hakobu.sync.ordering import Phase
-from hakobu.sync.ownership import InventoryEntry, write_inventory
+from hakobu.sync.ownership import InventoryEntry, ensure_namespace, write_inventory
 from hakobu.sync.plan import Action, DeletePolicy, Step
 from hakobu.sync.prune import check_not_emptying, delete_all
 from hakobu.sync.waiting import wait_gone, wait_settled
@@ -99,6 +99,8 @@ def sync(
     started_at = datetime.now(UTC)
     started = time.monotonic()
     deadline = started + options.timeout
+    if not options.dry_run and ensure_namespace(kube, project.name, env.name, env.namespace):
+        progress(f"created namespace {env.namespace}")
     states = observe(
         kube, project, env, desired, only_app=options.only_app, workers=options.workers
     )
@@ -161,6 +163,7 @@ class _AppSync:
     def run(self) -> AppResult:
         failed = False
         try:
+            self._announce()
             for phase in (Phase.PRE_SYNC, Phase.SYNC, Phase.POST_SYNC):
                 self._timed(phase.value, partial(self._phase, phase))
             if self.options.prune:
@@ -298,6 +301,31 @@ class _AppSync:
         if errors:
             self.messages.extend(errors)
             raise _PhaseFailed
+
+    def _announce(self) -> None:
+        """Add what this sync may create to the inventory before creating any of it, so a
+        sync killed half-way leaves no object that a later prune would not know of."""
+        if self.options.dry_run:
+            return
+        previous = self.state.inventory
+        known = previous.entries if previous is not None else frozenset()
+        if self.plan.inventory <= known:
+            return
+        try:
+            write_inventory(
+                self.kube,
+                self.env.namespace,
+                self.plan.owner,
+                entries=known | self.plan.inventory,
+                # The last synced digest stays until this sync succeeds: until then the app
+                # is OutOfSync, not Drifted.
+                desired_digest=previous.digest if previous is not None else "",
+                previous=previous,
+            )
+        except NotFound:
+            # The environment's namespace is itself created by this sync; the inventory
+            # is written when it ends.
+            return
 
     def _save_inventory(self, *, succeeded: bool) -> None:
         if self.options.dry_run:

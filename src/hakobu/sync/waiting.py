@@ -57,6 +57,7 @@ def wait_settled(
     pending = list(range(len(objects)))
     done: dict[int, Waited] = {}
     reported: set[int] = set()
+    pause = min(interval, 0.05)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(objects)))) as pool:
         while pending:
             observed = list(pool.map(lambda i: current_health(kube, objects[i]), pending))
@@ -74,7 +75,10 @@ def wait_settled(
                     )
             pending = still
             if pending:
-                time.sleep(interval)
+                # Most objects settle within moments of being applied: look again soon,
+                # then less and less often, up to ``interval``.
+                time.sleep(pause)
+                pause = min(interval, pause * 2)
     return [done[i] for i in range(len(objects))]
 
 

@@ -1,0 +1,33 @@
+"""Whether an iteration of the agent syncs, and why (pure).
+
+The tree id of ``generated/<env>/`` says whether git changed for this environment: a
+commit that touches only other environments (or only the source) keeps it, and needs no
+sync. Otherwise the cluster is asked: an app that drifted (someone changed its objects) or
+is out of sync (an earlier sync failed, or the agent has just started) is synced again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hakobu.sync.status import DRIFTED, OUT_OF_SYNC, AppStatus
+
+
+def env_changed(last_synced: str | None, current: str | None) -> str | None:
+    """The reason to sync because git changed, if it did; unknown (None) until the first
+    sync or check, when only the cluster can tell."""
+    if last_synced is None or current == last_synced:
+        return None
+    return "generated files changed" if current is not None else "generated files removed"
+
+
+def cluster_reason(statuses: Sequence[AppStatus]) -> str | None:
+    """The reason to sync because the cluster differs from git, if it does."""
+    drifted = [s.app for s in statuses if s.sync == DRIFTED]
+    behind = [s.app for s in statuses if s.sync == OUT_OF_SYNC]
+    reasons = []
+    if drifted:
+        reasons.append(f"drift in {', '.join(drifted)}")
+    if behind:
+        reasons.append(f"out of sync: {', '.join(behind)}")
+    return "; ".join(reasons) or None

@@ -1,0 +1,36 @@
+"""When the agent syncs: git changed for its environment, or the cluster drifted."""
+
+from __future__ import annotations
+
+from hakobu.agent.decide import cluster_reason, env_changed
+from hakobu.sync.status import DRIFTED, OUT_OF_SYNC, SYNCED, AppStatus
+
+
+def status(app: str, sync: str) -> AppStatus:
+    return AppStatus(app, sync, "Healthy", (), ())
+
+
+def test_a_changed_tree_is_a_reason_an_unchanged_one_is_not() -> None:
+    assert env_changed("a" * 40, "b" * 40) == "generated files changed"
+    assert env_changed("a" * 40, None) == "generated files removed"
+    assert env_changed("a" * 40, "a" * 40) is None
+    assert env_changed(None, None) is None
+
+
+def test_before_the_first_sync_only_the_cluster_can_tell() -> None:
+    assert env_changed(None, "b" * 40) is None
+
+
+def test_drifted_and_out_of_sync_apps_are_named() -> None:
+    statuses = [
+        status("api", DRIFTED),
+        status("db", SYNCED),
+        status("web", OUT_OF_SYNC),
+        status("worker", DRIFTED),
+    ]
+    assert cluster_reason(statuses) == "drift in api, worker; out of sync: web"
+
+
+def test_a_synced_cluster_needs_nothing() -> None:
+    assert cluster_reason([status("api", SYNCED), status("db", SYNCED)]) is None
+    assert cluster_reason([]) is None
