@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hakobu import __version__
-from hakobu.cli.main import main
+from hakobu.cli.main import COMMANDS, main
 
 
 def hakobu(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -69,3 +71,14 @@ def test_invalid_port_is_exit_code_two(tmp_path: Path) -> None:
     result = hakobu("cluster", "--state-dir", str(tmp_path / "c"), "up", "--port", "70000")
     assert result.returncode == 2
     assert "not a TCP port" in result.stderr
+
+
+def test_every_command_is_found_by_its_own_module() -> None:
+    # main.py imports only the module of the command being run; a command missing from its
+    # table would still work, but slowly, and a wrong entry would break it.
+    for module in set(COMMANDS.values()):
+        parser = argparse.ArgumentParser()
+        subparsers = parser.add_subparsers()
+        importlib.import_module(f"hakobu.cli.{module}").register(subparsers)
+        registered = set(subparsers.choices)
+        assert registered == {name for name, owner in COMMANDS.items() if owner == module}

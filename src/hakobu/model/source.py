@@ -150,20 +150,18 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class _Loader(yaml.SafeLoader):
-    """PyYAML's parser without its YAML 1.1 resolver: resolution happens in ``_Builder``."""
+class _Loader(yaml.CSafeLoader):
+    """libyaml's parser without PyYAML's YAML 1.1 resolver: resolution happens in ``_Builder``.
 
-    def compose_scalar_node(self, anchor: Any) -> ScalarNode:
-        event = self.get_event()  # type: ignore[no-untyped-call]
-        tag = event.tag
-        if event.style is None and tag in (None, "!"):
-            tag = _PLAIN_TAG
-        elif tag is None or tag == "!":
-            tag = _STR_TAG
-        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
-        if anchor is not None:
-            self.anchors[anchor] = node
-        return node
+    Untagged scalars (and those tagged ``!``) are marked ``_PLAIN_TAG``; ``_Builder`` resolves
+    them only if they are also written plain, since libyaml reports ``! "text"`` as implicit
+    too. libyaml's marks carry lines as PyYAML's do.
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode:
+            return _PLAIN_TAG if implicit[0] else _STR_TAG
+        return "tag:yaml.org,2002:seq" if kind is SequenceNode else "tag:yaml.org,2002:map"
 
 
 class _Builder:
@@ -193,8 +191,10 @@ class _Builder:
 
     def scalar(self, node: ScalarNode, path: FieldPath) -> Any:
         text = node.value
-        if node.tag == _PLAIN_TAG:
+        if node.tag == _PLAIN_TAG and not node.style:
             value = resolve_plain(text)
+        elif node.tag == _PLAIN_TAG:
+            value = text
         else:
             try:
                 value = resolve_tagged(node.tag, text)
@@ -284,9 +284,9 @@ class _Builder:
 
 
 def _is_merge_key(node: Node) -> bool:
-    return (
-        isinstance(node, ScalarNode) and node.value == "<<" and node.tag in (_PLAIN_TAG, _MERGE_TAG)
-    )
+    if not isinstance(node, ScalarNode) or node.value != "<<":
+        return False
+    return node.tag == _MERGE_TAG or (node.tag == _PLAIN_TAG and not node.style)
 
 
 def _copy_under(

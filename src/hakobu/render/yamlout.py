@@ -31,7 +31,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from enum import Enum
-from functools import cmp_to_key
+from functools import cmp_to_key, lru_cache
 from typing import Any
 
 from hakobu.errors import InvalidInput
@@ -61,10 +61,28 @@ def dump_documents(objects: Sequence[Object]) -> str:
 def dump_object(obj: Object) -> str:
     """One document, without a separator, ending in a newline."""
     emitter = _Emitter()
-    emitter.node(obj, (), mapping=False)
+    try:
+        emitter.node(obj, mapping=False)
+    except _Unwritable as e:
+        raise InvalidInput(f"{_where(tuple(reversed(e.path)))}{e.message}", hint=e.hint) from None
     emitter.indent = -1
     emitter.write_indent()
     return "".join(emitter.out)
+
+
+class _Unwritable(Exception):
+    """A value that cannot be written; each enclosing collection adds its key on the way out.
+
+    Walking without the path of every node keeps writing fast; the path is only needed for
+    the error.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        # Innermost first.
+        self.path: list[str | int] = [] if key is None else [key]
 
 
 # ---------------------------------------------------------------------------------------
@@ -147,7 +165,7 @@ def _from_json_number(text: str) -> tuple[str, _Style]:
     return _go_format_float_g(number), _Style.PLAIN
 
 
-def _scalar(value: Any, path: tuple[str | int, ...]) -> tuple[str, _Style]:
+def _scalar(value: Any) -> tuple[str, _Style]:
     if value is None:
         return "null", _Style.PLAIN
     if isinstance(value, bool):
@@ -158,18 +176,17 @@ def _scalar(value: Any, path: tuple[str | int, ...]) -> tuple[str, _Style]:
         return _from_json_number(str(value))
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
-            raise InvalidInput(
-                f"{_where(path)}{value!r} cannot be written: kustomize's JSON stage has no "
-                "NaN or infinity",
+            raise _Unwritable(
+                f"{value!r} cannot be written: kustomize's JSON stage has no NaN or infinity",
                 hint='quote the value (for example ".inf") if a string was meant',
             )
         return _from_json_number(_go_json_float(value))
     if isinstance(value, str):
         text = _valid_utf8(value)
         return text, _string_style(text)
-    raise InvalidInput(
-        f"{_where(path)}a {type(value).__name__} cannot be written as YAML; expected a "
-        "string, number, boolean, null, mapping or list"
+    raise _Unwritable(
+        f"a {type(value).__name__} cannot be written as YAML; expected a string, number, "
+        "boolean, null, mapping or list"
     )
 
 
@@ -379,48 +396,60 @@ class _Emitter:
 
     # Collections ------------------------------------------------------------------------
 
-    def node(self, value: Any, path: tuple[str | int, ...], *, mapping: bool) -> None:
-        if isinstance(value, dict):
-            self.mapping(value, path)
+    def node(self, value: Any, *, mapping: bool) -> None:
+        if isinstance(value, str):
+            self.value_scalar(_value_plan(value, None))
+        elif isinstance(value, dict):
+            self.mapping(value)
         elif isinstance(value, list | tuple):
-            self.sequence(value, path, mapping_context=mapping)
+            self.sequence(value, mapping_context=mapping)
         else:
-            text, style = _scalar(value, path)
-            self.scalar(text, style, simple_key=False)
+            self.value_scalar(_value_plan(*_scalar(value)))
 
-    def mapping(self, value: dict[Any, Any], path: tuple[str | int, ...]) -> None:
+    def mapping(self, value: dict[Any, Any]) -> None:
         if not value:
             self.write_indicator("{", True, True, False)
             self.write_indicator("}", False, False, False)
             return
-        for key in value:
-            if not isinstance(key, str):
-                raise InvalidInput(
-                    f"{_where((*path, str(key)))}mapping key {key!r} is a "
-                    f"{type(key).__name__}; kustomize's JSON stage needs string keys",
-                    hint="quote the key",
-                )
         saved = self.indent
         self.indent = 0 if self.indent < 0 else self.indent + _BEST_INDENT
-        for key in sorted(value, key=_KEY_ORDER):
-            text = _valid_utf8(key)
+        for key in _sorted_keys(tuple(value)):
             self.write_indent()
-            analysis = _Analysis(text)
-            child = (*path, key)
-            if not analysis.multiline and len(text.encode()) <= _MAX_SIMPLE_KEY_BYTES:
-                self.scalar(text, _string_style(text), simple_key=True, analysis=analysis)
-                self.write_indicator(":", False, False, False)
+            simple = _simple_key(key)
+            if simple is not None:
+                # A simple key is never folded, so its text does not depend on the column.
+                self.out.append(simple)
+                self.column += len(simple)
+                self.whitespace = self.indention = False
             else:
+                text = _valid_utf8(key)
                 self.write_indicator("?", True, False, True)
-                self.scalar(text, _string_style(text), simple_key=False, analysis=analysis)
+                self.scalar(text, _string_style(text), simple_key=False)
                 self.write_indent()
                 self.write_indicator(":", True, False, True)
-            self.node(value[key], child, mapping=True)
+            try:
+                self.node(value[key], mapping=True)
+            except _Unwritable as e:
+                e.path.append(key)
+                raise
         self.indent = saved
 
-    def sequence(
-        self, value: Sequence[Any], path: tuple[str | int, ...], *, mapping_context: bool
-    ) -> None:
+    def value_scalar(self, plan: _Plan) -> None:
+        """A scalar that is not a key, written at once unless it could fold or needs escapes."""
+        written, spaced, text, requested = plan
+        if written is not None:
+            start = self.column if self.whitespace else self.column + 1
+            # Folding happens only at a space past the width.
+            if not spaced or start + len(written) <= _BEST_WIDTH:
+                if not self.whitespace:
+                    self.out.append(" ")
+                self.out.append(written)
+                self.column = start + len(written)
+                self.whitespace = self.indention = False
+                return
+        self.scalar(text, requested, simple_key=False)
+
+    def sequence(self, value: Sequence[Any], *, mapping_context: bool) -> None:
         if not value:
             self.write_indicator("[", True, True, False)
             self.write_indicator("]", False, False, False)
@@ -434,7 +463,11 @@ class _Emitter:
         for index, item in enumerate(value):
             self.write_indent()
             self.write_indicator("-", True, False, True)
-            self.node(item, (*path, index), mapping=False)
+            try:
+                self.node(item, mapping=False)
+            except _Unwritable as e:
+                e.path.append(index)
+                raise
         self.indent = saved
 
     # Scalars ----------------------------------------------------------------------------
@@ -558,6 +591,69 @@ class _Emitter:
                     self.write_indent()
                 self.put(char)
                 self.indention = breaks = False
+
+
+# The text of a value scalar when it cannot fold (None when it has breaks or escapes, which
+# the emitter writes character by character), whether it holds a space, its text, and the
+# style go-yaml asks for.
+_Plan = tuple[str | None, bool, str, _Style]
+
+
+@lru_cache(maxsize=32768)
+def _value_plan(value: str, requested: _Style | None) -> _Plan:
+    """How a value scalar is written; ``requested`` None means a string, styled by its text.
+
+    Objects repeat the same strings (labels, names, images), so the analysis is kept.
+    """
+    text = value
+    if requested is None:
+        text = _valid_utf8(value)
+        requested = _string_style(text)
+    analysis = _Analysis(text)
+    style = _select_style(requested, analysis, text, simple_key=False)
+    written: str | None = None
+    if analysis.multiline:
+        pass
+    elif style is _Style.PLAIN:
+        written = text
+    elif style is _Style.SINGLE:
+        written = "'" + text.replace("'", "''") + "'"
+    elif style is _Style.DOUBLE and not _needs_escape(text):
+        written = '"' + text + '"'
+    return written, " " in text, text, requested
+
+
+def _needs_escape(text: str) -> bool:
+    return text.startswith("\ufeff") or any(
+        not _is_printable(char) or _is_break(char) or char in '"\\' for char in text
+    )
+
+
+@lru_cache(maxsize=8192)
+def _simple_key(key: str) -> str | None:
+    """A key with its ``:`` as written in a block mapping, or None for an explicit ``? key``."""
+    text = _valid_utf8(key)
+    analysis = _Analysis(text)
+    if analysis.multiline or len(text.encode()) > _MAX_SIMPLE_KEY_BYTES:
+        return None
+    scratch = _Emitter()
+    scratch.scalar(text, _string_style(text), simple_key=True, analysis=analysis)
+    scratch.write_indicator(":", False, False, False)
+    return "".join(scratch.out)
+
+
+@lru_cache(maxsize=4096)
+def _sorted_keys(keys: tuple[Any, ...]) -> tuple[str, ...]:
+    """The keys of a mapping in go-yaml's order; mappings of one kind share their key set."""
+    for key in keys:
+        if not isinstance(key, str):
+            raise _Unwritable(
+                f"mapping key {key!r} is a {type(key).__name__}; kustomize's JSON stage needs "
+                "string keys",
+                key=str(key),
+                hint="quote the key",
+            )
+    return tuple(sorted(keys, key=_KEY_ORDER))
 
 
 def _select_style(requested: _Style, analysis: _Analysis, text: str, *, simple_key: bool) -> _Style:

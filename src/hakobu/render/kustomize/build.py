@@ -65,8 +65,11 @@ class _Accumulator:
     resources: list[Object] = field(default_factory=list)
     var_specs: list[tuple[str, Any]] = field(default_factory=list)
 
-    def append_all(self, objects: list[Object], where: str) -> None:
-        known = {cur_id(existing).key for existing in self.resources}
+    def ids(self) -> set[Any]:
+        return {cur_id(existing).key for existing in self.resources}
+
+    def append_all(self, objects: list[Object], where: str, known: set[Any]) -> None:
+        """Append ``objects``; ``known`` holds the ids of the resources, and is kept so."""
         for obj in objects:
             key = cur_id(obj).key
             if key in known:
@@ -117,9 +120,12 @@ def build(
 
 
 def _accumulate(k: Kustomization, loader: Loader, acc: _Accumulator) -> _Accumulator:
+    # Nothing renames the accumulated resources while resources are added, so their ids
+    # are collected once rather than for every file.
+    known = acc.ids()
     for index, entry in enumerate(k.resources):
         path = _entry_path(k, index)
-        _accumulate_resource(k, loader, acc, entry, path)
+        _accumulate_resource(k, loader, acc, entry, path, known=known)
     _run_generators(k, loader, acc)
     for index, entry in enumerate(k.components):
         where: FieldPath = ("components", index)
@@ -146,7 +152,13 @@ def _entry_path(k: Kustomization, index: int) -> FieldPath:
 
 
 def _accumulate_resource(
-    k: Kustomization, loader: Loader, acc: _Accumulator, entry: str, where: FieldPath
+    k: Kustomization,
+    loader: Loader,
+    acc: _Accumulator,
+    entry: str,
+    where: FieldPath,
+    *,
+    known: set[Any],
 ) -> None:
     if is_remote(entry) or not loader.files.is_dir(loader.root / entry):
         try:
@@ -159,14 +171,14 @@ def _accumulate_resource(
                 f"'{entry}' does not exist (relative to {loader.root})",
                 hint="list files, or directories that hold a kustomization",
             )
-        acc.append_all(load_objects(file, loader.files.read_bytes(file)), str(file))
+        acc.append_all(load_objects(file, loader.files.read_bytes(file)), str(file), known)
         return
     child = _child(k, loader, entry, where)
     base = _load_child(k, child, where)
     if base.is_component:
         raise k.error(where, f"'{entry}' is a Component; list it under components, not resources")
     built = _accumulate(base, child, _Accumulator())
-    acc.append_all(built.resources, f"{k.file}: {entry}")
+    acc.append_all(built.resources, f"{k.file}: {entry}", known)
     acc.var_specs.extend(built.var_specs)
 
 
@@ -271,12 +283,15 @@ def _transform(k: Kustomization, loader: Loader, resources: list[Object]) -> lis
     transformers.add_labels(resources, k.common_labels, builtin("commonLabels"))
     transformers.add_annotations(resources, k.common_annotations)
     patches.apply_json6902_entries(resources, k, loader)
-    for path, replica in k.items("replicas"):
-        name, count = _replica_entry(k, path, replica)
-        try:
-            transformers.set_replicas(resources, name, count)
-        except HakobuError as e:
-            raise k.error(path, e.message, e.hint) from None
+    replica_entries = k.items("replicas")
+    if replica_entries:
+        replicas = transformers.Replicas(resources)
+        for path, replica in replica_entries:
+            name, count = _replica_entry(k, path, replica)
+            try:
+                replicas.set(name, count)
+            except HakobuError as e:
+                raise k.error(path, e.message, e.hint) from None
     rules = [
         _image_rule(k, path, image) for path, image in (*k.items("images"), *k.items("imageTags"))
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 import yaml
@@ -38,6 +38,8 @@ class FieldSpec:
         return split_path(self.path)
 
 
+# Every transformer splits the same few paths once per resource.
+@lru_cache(maxsize=1024)
 def split_path(path: str) -> tuple[str, ...]:
     pieces = path.split("/")
     if len(pieces) > 1 and pieces[0] == "":

@@ -78,12 +78,17 @@ def _gvk_order(gvk: Gvk) -> tuple[int, str]:
 def fix_name_references(resources: Sequence[Object]) -> None:
     """Rewrite every reference to a renamed or moved object, in place."""
     index = _Index(resources)
+    # Few kinds, many resources: each referrer spec is matched against the kinds.
+    by_gvk: dict[Gvk, list[int]] = {}
+    for position, original in enumerate(index.original):
+        by_gvk.setdefault(original.gvk, []).append(position)
     plan: dict[int, list[tuple[FieldSpec, Gvk]]] = {}
     for reference in back_references():
         for spec in reference.referrers:
-            for position, original in enumerate(index.original):
-                if original.gvk.selected_by(spec.gvk):
-                    plan.setdefault(position, []).append((spec, reference.target))
+            for gvk, positions in by_gvk.items():
+                if gvk.selected_by(spec.gvk):
+                    for position in positions:
+                        plan.setdefault(position, []).append((spec, reference.target))
     for position in sorted(plan):
         referrer = resources[position]
         visible = index.visible_from(position)

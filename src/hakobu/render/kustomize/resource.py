@@ -11,6 +11,7 @@ produce with plain annotations (``GENERATOR_BEHAVIOR``, ``NEEDS_HASH_SUFFIX``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Any
 
 from hakobu.model.objects import Object
@@ -113,7 +114,8 @@ class Gvk:
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
-    @property
+    # Asked for every id compared or indexed; a Gvk never changes, so the answer is kept.
+    @cached_property
     def cluster_scoped(self) -> bool:
         return (self.api_version, self.kind) in _CLUSTER_SCOPED
 
@@ -185,8 +187,14 @@ def namespace_of(obj: Object) -> str:
 
 
 def gvk_of(obj: Object) -> Gvk:
-    group, version = parse_api_version(str(obj.get("apiVersion") or ""))
-    return Gvk(group, version, str(obj.get("kind") or ""))
+    return _gvk(str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""))
+
+
+# A build asks for the kind of every object many times over, and few kinds exist.
+@lru_cache(maxsize=1024)
+def _gvk(api_version: str, kind: str) -> Gvk:
+    group, version = parse_api_version(api_version)
+    return Gvk(group, version, kind)
 
 
 def cur_id(obj: Object) -> ResId:
@@ -199,6 +207,14 @@ def annotations_of(obj: Object) -> dict[str, str]:
     if not isinstance(raw, dict):
         return {}
     return {str(k): _as_string(v) for k, v in raw.items()}
+
+
+def _annotation(obj: Object, key: str) -> str | None:
+    """One annotation as ``annotations_of`` would give it, without converting them all."""
+    raw = (obj.get("metadata") or {}).get("annotations")
+    if not isinstance(raw, dict) or key not in raw:
+        return None
+    return _as_string(raw[key])
 
 
 def _as_string(value: Any) -> str:
@@ -227,8 +243,8 @@ def set_annotation(obj: Object, key: str, value: str) -> None:
 
 
 def _csv(obj: Object, key: str) -> list[str]:
-    annotations = annotations_of(obj)
-    return annotations[key].split(",") if key in annotations else []
+    value = _annotation(obj, key)
+    return [] if value is None else value.split(",")
 
 
 def _append_csv(obj: Object, key: str, value: str) -> None:
@@ -285,11 +301,11 @@ def all_ids(obj: Object) -> list[ResId]:
 
 
 def is_enabled(obj: Object, key: str) -> bool:
-    return annotations_of(obj).get(key) == ENABLED
+    return _annotation(obj, key) == ENABLED
 
 
 def behavior(obj: Object) -> str:
-    return annotations_of(obj).get(GENERATOR_BEHAVIOR) or "create"
+    return _annotation(obj, GENERATOR_BEHAVIOR) or "create"
 
 
 def remove_build_annotations(obj: Object) -> None:

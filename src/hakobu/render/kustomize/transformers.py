@@ -18,6 +18,7 @@ from hakobu.render.kustomize.fieldspecs import (
 )
 from hakobu.render.kustomize.resource import (
     Gvk,
+    ResId,
     add_prefix,
     add_suffix,
     annotations_of,
@@ -146,21 +147,35 @@ def _set_entries(
             apply_fieldspec(obj, spec, setter, "map")
 
 
-def set_replicas(resources: Sequence[Object], name: str, count: int) -> None:
-    """One ``replicas`` entry: the count of every workload of that name (any earlier name)."""
-    specs = builtin("replicas")
-    found = False
-    for spec in specs:
+class Replicas:
+    """The ``replicas`` entries of one kustomization, applied to its resources.
+
+    Setting a count changes no name, so the names every resource answers to (current and
+    earlier ones) are indexed once for all entries instead of once per entry.
+    """
+
+    def __init__(self, resources: Sequence[Object]) -> None:
+        self.specs = builtin("replicas")
+        self.by_name: dict[str, list[tuple[Object, list[ResId]]]] = {}
         for obj in resources:
             ids = [*prev_ids(obj), cur_id(obj)]
-            if not any(i.name == name and i.gvk.selected_by(spec.gvk) for i in ids):
-                continue
-            found = True
-            if matches_gvk(spec, obj):
-                apply_fieldspec(obj, spec, lambda _: count, "scalar")
-    if not found:
-        kinds = [str(spec.gvk) for spec in specs]
-        raise InvalidInput(
-            f"replicas: no resource named {name!r} of a kind that has replicas ({kinds})",
-            hint="check the name in the replicas entry",
-        )
+            for name in dict.fromkeys(rid.name for rid in ids):
+                self.by_name.setdefault(name, []).append((obj, ids))
+
+    def set(self, name: str, count: int) -> None:
+        """One entry: the count of every workload of that name (any earlier name)."""
+        candidates = self.by_name.get(name, [])
+        found = False
+        for spec in self.specs:
+            for obj, ids in candidates:
+                if not any(i.name == name and i.gvk.selected_by(spec.gvk) for i in ids):
+                    continue
+                found = True
+                if matches_gvk(spec, obj):
+                    apply_fieldspec(obj, spec, lambda _: count, "scalar")
+        if not found:
+            kinds = [str(spec.gvk) for spec in self.specs]
+            raise InvalidInput(
+                f"replicas: no resource named {name!r} of a kind that has replicas ({kinds})",
+                hint="check the name in the replicas entry",
+            )
