@@ -256,3 +256,20 @@ def test_a_config_change_rolls_exactly_its_consumers(project: Path) -> None:
         "~ consumers/deployment-reader.yaml",
     }
     assert (out / "consumers" / "deployment-reader.yaml").read_text() != reader
+
+
+def test_build_prints_what_render_writes_for_one_app(project: Path) -> None:
+    assert hakobu(project, "render").returncode == 0
+    built = hakobu(project, "build", "apps/worker", "--env", "production")
+    assert built.returncode == 0, built.stderr
+    written = (project / "generated/production/worker/deployment-worker.yaml").read_text()
+    assert built.stdout == written
+    spec = hakobu(project, "build", "apps/web.yaml", "--env", "evaluation")
+    files = sorted((project / "generated/evaluation/web").iterdir())
+    assert spec.stdout == "---\n".join(f.read_text() for f in files)
+    ambiguous = hakobu(project, "build", "apps/web.yaml")
+    assert ambiguous.returncode == 2
+    assert "--env (evaluation, production)" in ambiguous.stderr
+    stray = hakobu(project, "build", "generated")
+    assert stray.returncode == 2
+    assert "neither a kustomization nor an app" in stray.stderr

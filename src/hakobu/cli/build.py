@@ -1,4 +1,9 @@
-"""``hakobu build``: a kustomize-compatible build of one directory, printed as YAML."""
+"""``hakobu build``: print what one directory builds to, as YAML.
+
+A kustomization directory builds exactly as `kustomize build` would. An app of a hakobu
+project (an app spec, or a template directory) prints what `hakobu render` would write for
+it in one environment.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,24 @@ import argparse
 import sys
 from pathlib import Path
 
+from hakobu.errors import InvalidInput
 from hakobu.render.kustomize import LOAD_RESTRICTIONS_NONE, LOAD_RESTRICTIONS_ROOT_ONLY, build
 from hakobu.render.yamlout import dump_documents
+
+_KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "build",
-        help="build a kustomization directory (prints what `kustomize build` prints)",
-        description="Build DIR's kustomization (resources, bases, components, generators, "
-        "patches and transformers) and print the objects as YAML, byte for byte as "
-        "`kustomize build DIR` does.",
+        help="print what a kustomization (as `kustomize build`) or an app builds to",
+        description="Build DIR and print the objects as YAML. A kustomization directory "
+        "(resources, bases, components, generators, patches and transformers) prints byte "
+        "for byte what `kustomize build DIR` prints. An app of a hakobu project (an app "
+        "spec file or directory, or a template directory) prints what `hakobu render` "
+        "would write for it in the environment given with --env.",
     )
-    parser.add_argument("directory", metavar="DIR", type=Path, help="a kustomization directory")
+    parser.add_argument("directory", metavar="PATH", type=Path, help="a directory or app spec")
     parser.add_argument(
         "--load-restrictor",
         choices=[LOAD_RESTRICTIONS_ROOT_ONLY, LOAD_RESTRICTIONS_NONE],
@@ -26,10 +36,36 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="whether files must lie in or below each kustomization's directory "
         "(default: %(default)s)",
     )
+    parser.add_argument("--env", help="the environment to build an app for")
     parser.set_defaults(handler=_build)
 
 
 def _build(args: argparse.Namespace) -> int:
-    objects = build(args.directory, load_restrictor=args.load_restrictor)
-    sys.stdout.write(dump_documents(objects))
+    path: Path = args.directory
+    if path.is_dir() and any((path / name).is_file() for name in _KUSTOMIZATION_FILES):
+        sys.stdout.write(dump_documents(build(path, load_restrictor=args.load_restrictor)))
+    else:
+        sys.stdout.write(_build_app(path, args.env))
     return 0
+
+
+def _build_app(path: Path, env_name: str | None) -> str:
+    # Imported here: a plain kustomize build needs none of the project machinery.
+    from hakobu.model.project import find_root, load_project  # noqa: PLC0415
+    from hakobu.render.cache import RenderCache  # noqa: PLC0415
+    from hakobu.render.environment import app_files  # noqa: PLC0415
+
+    if not path.exists():
+        raise InvalidInput(f"{path} does not exist")
+    project = load_project(find_root(path if path.is_dir() else path.parent))
+    if env_name is None:
+        if len(project.environments) != 1:
+            names = ", ".join(e.name for e in project.environments)
+            raise InvalidInput(
+                f"{path} is an app of project {project.name!r}: say which environment to "
+                f"build it for with --env ({names})"
+            )
+        env_name = project.environments[0].name
+    env = project.environment(env_name)
+    files = app_files(project, env, path, cache=RenderCache(project.root))
+    return "---\n".join(content for _, content in sorted(files.items()))

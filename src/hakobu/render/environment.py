@@ -87,6 +87,21 @@ def render_environment(
     return desired, _compare(env.name, current, desired, rendered, cached)
 
 
+def app_files(
+    project: Project, env: Environment, path: Path, *, cache: RenderCache | None = None
+) -> dict[str, str]:
+    """The files ``hakobu render`` would write for the app at ``path`` (name → content)."""
+    wanted = path.resolve()
+    for app in discover_apps(project, Inputs()):
+        if app.path.resolve() == wanted:
+            desired, _ = render_environment(project, env, only_app=app.name, cache=cache)
+            return desired[app.name]
+    raise InvalidInput(
+        f"{path} is neither a kustomization nor an app of project {project.name!r}",
+        hint=f"apps are the entries of {project.apps_dir}",
+    )
+
+
 def render_app_output(app: App, env: Environment, project: Project, inputs: Inputs) -> AppOutput:
     objects = render_app(app, env, project, inputs)
     check_objects(app.name, objects)
