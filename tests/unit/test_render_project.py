@@ -270,6 +270,6 @@ def test_build_prints_what_render_writes_for_one_app(project: Path) -> None:
     ambiguous = hakobu(project, "build", "apps/web.yaml")
     assert ambiguous.returncode == 2
     assert "--env (evaluation, production)" in ambiguous.stderr
-    stray = hakobu(project, "build", "generated")
+    stray = hakobu(project, "build", "generated", "--env", "production")
     assert stray.returncode == 2
     assert "neither a kustomization nor an app" in stray.stderr

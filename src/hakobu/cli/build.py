@@ -62,8 +62,8 @@ def _build_app(path: Path, env_name: str | None) -> str:
         if len(project.environments) != 1:
             names = ", ".join(e.name for e in project.environments)
             raise InvalidInput(
-                f"{path} is an app of project {project.name!r}: say which environment to "
-                f"build it for with --env ({names})"
+                f"project {project.name!r} has several environments: say which one to "
+                f"build {path} for with --env ({names})"
             )
         env_name = project.environments[0].name
     env = project.environment(env_name)
