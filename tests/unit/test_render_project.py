@@ -273,3 +273,69 @@ def test_build_prints_what_render_writes_for_one_app(project: Path) -> None:
     stray = hakobu(project, "build", "generated", "--env", "production")
     assert stray.returncode == 2
     assert "neither a kustomization nor an app" in stray.stderr
+
+
+IMAGES = """\
+images:
+- name: base
+  context: images/base
+  registry: registry.example.com/shop
+- name: web
+  context: services/web
+  registry: registry.example.com/shop
+- name: worker
+  context: services/worker
+  registry: registry.example.com/shop
+"""
+
+
+def test_declared_images_are_rendered_with_content_addressed_tags(project: Path) -> None:
+    for name, dockerfile in (
+        ("images/base", "FROM debian:bookworm\n"),
+        ("services/web", "FROM registry.example.com/shop/base:latest\nCOPY . /app\n"),
+        ("services/worker", "FROM debian:bookworm\nCOPY . /app\n"),
+    ):
+        (project / name).mkdir(parents=True)
+        (project / name / "Dockerfile").write_text(dockerfile)
+        (project / name / "main.py").write_text("print('hello')\n")
+    config = project / "hakobu.yaml"
+    config.write_text(config.read_text() + IMAGES)
+    web = project / "apps" / "web.yaml"
+    web.write_text(
+        web.read_text().replace("image: registry.example.com/shop/web:1.4.2", "image:\n  name: web")
+    )
+    template = project / "apps" / "worker" / "deployment.yaml.j2"
+    template.write_text(
+        template.read_text().replace(
+            "registry.example.com/shop/worker:{{ values.workerTag }}", '{{ tag("worker") }}'
+        )
+    )
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "images")
+
+    def images() -> tuple[str, str]:
+        out = project / "generated" / "production"
+        web_text = (out / "web" / "deployment-web.yaml").read_text()
+        worker_text = (out / "worker" / "deployment-worker.yaml").read_text()
+        web_image = web_text.split("image: ")[1].split("\n")[0]
+        worker_image = worker_text.split("image: ")[1].split("\n")[0]
+        return web_image, worker_image
+
+    assert hakobu(project, "render").returncode == 0
+    web_image, worker_image = images()
+    assert web_image.startswith("registry.example.com/shop/web:")
+    assert worker_image.startswith("registry.example.com/shop/worker:")
+    # A change to the base image re-tags web (built FROM it) and leaves worker alone.
+    (project / "images" / "base" / "Dockerfile").write_text("FROM debian:trixie\n")
+    git(project, "commit", "-qam", "new base")
+    result = hakobu(project, "render")
+    assert result.returncode == 0, result.stderr
+    new_web, new_worker = images()
+    assert new_web != web_image
+    assert new_worker == worker_image
+    assert "~ worker/" not in result.stdout
+
+    template.write_text(template.read_text().replace('tag("worker")', 'tag("wroker")'))
+    unknown = hakobu(project, "render")
+    assert unknown.returncode == 2
+    assert "tag('wroker'): no image of that name" in unknown.stderr

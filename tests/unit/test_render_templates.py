@@ -30,6 +30,7 @@ def render(directory: Path, environment: str = "production") -> list[dict[str, o
         namespace="shop",
         values={"replicas": 3, "domain": "example.org"},
         inputs=Inputs(),
+        images={"web": "registry.example.com/shop/web:0f3a9c2d1e4b5a6c"},
     )
 
 

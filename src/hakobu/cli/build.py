@@ -51,6 +51,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def _build_app(path: Path, env_name: str | None) -> str:
     # Imported here: a plain kustomize build needs none of the project machinery.
+    from hakobu.images.project import references  # noqa: PLC0415
     from hakobu.model.project import find_root, load_project  # noqa: PLC0415
     from hakobu.render.cache import RenderCache  # noqa: PLC0415
     from hakobu.render.environment import app_files  # noqa: PLC0415
@@ -67,5 +68,6 @@ def _build_app(path: Path, env_name: str | None) -> str:
             )
         env_name = project.environments[0].name
     env = project.environment(env_name)
-    files = app_files(project, env, path, cache=RenderCache(project.root))
+    cache = RenderCache(project.root)
+    files = app_files(project, env, path, cache=cache, images=references(project.root))
     return "---\n".join(content for _, content in sorted(files.items()))

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from hakobu.cli.output import print_json
+from hakobu.images.project import references
 from hakobu.model.project import find_root, load_project
 from hakobu.render.cache import RenderCache
 from hakobu.render.environment import (
@@ -43,11 +44,13 @@ def _render(args: argparse.Namespace) -> int:
     project = load_project(find_root(args.directory))
     envs = [project.environment(name) for name in args.env] if args.env else project.environments
     cache = None if args.no_cache else RenderCache(project.root)
+    images = references(project.root)
     results: list[EnvironmentResult] = []
     # Everything is rendered before anything is written: one broken environment leaves all
     # of them untouched.
     planned = [
-        (env, *render_environment(project, env, only_app=args.app, cache=cache)) for env in envs
+        (env, *render_environment(project, env, only_app=args.app, cache=cache, images=images))
+        for env in envs
     ]
     for env, desired, result in planned:
         if not args.check and result.has_changes:

@@ -86,6 +86,18 @@ def tags_at(project: ProjectImages, revision: str) -> TagSet | None:
         return TagSet({}, (), {spec.name: e.message for spec in project.specs})
 
 
+def references(project_root: Path, revision: str | None = None) -> dict[str, str]:
+    """``name → registry/name:tag`` of every declared image, for a render: as the work
+    tree holds them now, or at ``revision``. Empty when the project declares no images."""
+    if not load_images(project_root):
+        return {}
+    project = open_project(project_root)
+    tags = current_tags(project) if revision is None else tags_at(project, revision)
+    if tags is None:
+        raise InvalidInput(f"unknown revision {revision!r}")
+    return {name: tag.reference for name, tag in tags.tags.items()}
+
+
 def image_reference(project_root: Path, name: str) -> str:
     """``registry/name:tag`` of the image ``name`` as the work tree holds it now."""
     project = open_project(project_root)

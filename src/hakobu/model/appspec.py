@@ -89,6 +89,24 @@ class Image:
     tag: str | None
     digest: str | None
     pull_policy: str | None = None
+    # Set when the spec names an image declared in hakobu.yaml: repository and tag are then
+    # unknown until render time (see ``resolved``).
+    declared: str | None = None
+
+    def resolved(self, images: Mapping[str, str]) -> Image:
+        """This image with a declared name replaced by its built reference."""
+        if self.declared is None:
+            return self
+        reference = images.get(self.declared)
+        if reference is None:
+            known = ", ".join(sorted(images)) or "none"
+            raise SchemaViolation(
+                ("image", "name"),
+                f"no image named {self.declared!r} is declared in hakobu.yaml (images: {known})",
+                "declare it under images: in hakobu.yaml, or give repository and tag",
+            )
+        repository, _, tag = reference.rpartition(":")
+        return Image(repository, tag, self.digest, self.pull_policy)
 
     @property
     def reference(self) -> str:
@@ -355,6 +373,8 @@ def _typed(data: dict[str, Any], file: Path, where: Callable[[FieldPath], str]) 
 
 
 def _image(value: str | dict[str, Any]) -> Image:
+    if isinstance(value, dict) and "name" in value:
+        return Image("", None, value.get("digest"), value.get("pullPolicy"), value["name"])
     if isinstance(value, dict):
         image = Image(
             value["repository"], value.get("tag"), value.get("digest"), value.get("pullPolicy")

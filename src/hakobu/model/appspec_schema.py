@@ -242,9 +242,10 @@ _PROPERTIES: dict[str, Any] = {
         "container.",
     ),
     "image": {
-        "description": "The container image, as 'repository:tag' or as {repository, tag}. A "
-        "tag or digest is required so that every render deploys the same image; the tag "
-        "becomes the app.kubernetes.io/version label.",
+        "description": "The container image, as 'repository:tag', as {repository, tag}, or as "
+        "{name} of an image declared in hakobu.yaml (its content-addressed tag is filled in "
+        "at render time). A tag or digest is required so that every render deploys the same "
+        "image; the tag becomes the app.kubernetes.io/version label.",
         "anyOf": [
             _IMAGE_STRING,
             _object(
@@ -265,12 +266,17 @@ _PROPERTIES: dict[str, Any] = {
                         "moves",
                         pattern=f"^{_IMAGE_DIGEST}$",
                     ),
+                    "name": _ref(
+                        "dnsLabel",
+                        "an image declared under images: in hakobu.yaml; hakobu fills in its "
+                        "registry, repository and content-addressed tag",
+                    ),
                     "pullPolicy": _string(
                         "when the node pulls the image (Kubernetes' default if unset)",
                         enum=["Always", "IfNotPresent", "Never"],
                     ),
                 },
-                required=("repository",),
+                oneOf=_exactly_one_of("repository", "name"),
             ),
         ],
     },

@@ -13,6 +13,7 @@ import pygit2
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import Unreachable
 from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.images.project import references
 from hakobu.model.project import Environment, Project, load_project
 from hakobu.render.apps import discover_apps
 from hakobu.render.environment import Tree, render_environment
@@ -165,7 +166,9 @@ def promote_inputs(
         export(current.tree, Path(scratch))
         copy = load_project(Path(scratch) / root)
         copy_target = copy.environment(target.name)
-        _, stale = render_environment(copy, copy_target, only_app=app)
+        # Image tags as the commit holds them: the scratch copy is no git checkout.
+        images = references(project.root, str(current.id))
+        _, stale = render_environment(copy, copy_target, only_app=app, images=images)
         if stale.has_changes:
             raise InvalidInput(
                 f"{output}/{target.name} in the current commit is not what its inputs "
@@ -177,7 +180,7 @@ def promote_inputs(
         )
         if not promoted:
             return Promotion(source.name, target.name, str(current.id), None, branch, (), skipped)
-        desired, _ = render_environment(copy, copy_target, only_app=app)
+        desired, _ = render_environment(copy, copy_target, only_app=app, images=images)
     replacements = [
         Replacement(path, {path: File(text.encode(), files_at(current.tree, path)[path].mode)})
         for path, text in edited.items()

@@ -10,6 +10,7 @@ An app is an entry of the project's apps directory, and its kind follows from wh
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -63,7 +64,9 @@ def discover_apps(project: Project, inputs: Inputs) -> list[App]:
     return [apps[name] for name in sorted(apps)]
 
 
-def render_app(app: App, env: Environment, project: Project, inputs: Inputs) -> list[Object]:
+def render_app(
+    app: App, env: Environment, project: Project, inputs: Inputs, images: Mapping[str, str]
+) -> list[Object]:
     if app.kind == "spec":
         spec_file = app.path if inputs.is_file(app.path) else app.path / "app.yaml"
         # One read serves both the cache's record and the loader: what is cached is
@@ -86,7 +89,7 @@ def render_app(app: App, env: Environment, project: Project, inputs: Inputs) -> 
                 hint="the project's environments are: "
                 + ", ".join(e.name for e in project.environments),
             )
-        return expand_app(spec, environment=env.name, namespace=env.namespace)
+        return expand_app(spec, environment=env.name, namespace=env.namespace, images=images)
     if app.kind == "kustomize":
         return kustomize_build(_kustomize_root(app, env, inputs), files=inputs)
     return render_template_dir(
@@ -96,6 +99,7 @@ def render_app(app: App, env: Environment, project: Project, inputs: Inputs) -> 
         namespace=env.namespace,
         values=env.values,
         inputs=inputs,
+        images=images,
     )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 
 from hakobu.errors import InvalidInput
@@ -40,6 +41,8 @@ from hakobu.model.appspec import (
     ProbeSpec,
 )
 from hakobu.model.objects import Object, ObjectId, object_id, object_ref
+from hakobu.model.schemacheck import SchemaViolation
+from hakobu.model.source import SourceError
 from hakobu.render.patch import PatchError, strategic_merge
 
 # Old ReplicaSets are kept for `kubectl rollout undo`; git history is the real rollback, so
@@ -50,14 +53,28 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def expand_app(app: AppSpec, *, environment: str, namespace: str) -> list[Object]:
-    """The objects of ``app`` in ``environment`` (its overrides applied), in a stable order."""
+def expand_app(
+    app: AppSpec,
+    *,
+    environment: str,
+    namespace: str,
+    images: Mapping[str, str] | None = None,
+) -> list[Object]:
+    """The objects of ``app`` in ``environment`` (its overrides applied), in a stable order.
+
+    ``images`` maps the names of images declared in hakobu.yaml to their built references
+    (``registry/name:tag``), for specs that name one instead of spelling it out.
+    """
     if not _DNS_LABEL.match(namespace) or len(namespace) > 63:
         raise InvalidInput(
             f"environment {environment!r}: {namespace!r} is not a valid namespace name",
             hint="use at most 63 lowercase letters, digits or '-'",
         )
     spec = app.for_environment(environment)
+    try:
+        spec = replace(spec, image=spec.image.resolved(images or {}))
+    except SchemaViolation as e:
+        raise SourceError(spec.file, e.message, field=e.path, hint=e.hint) from None
     expansion = _Expansion(spec, namespace)
     generated = [
         obj

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, astuple, dataclass
 from functools import cache
 from pathlib import Path
@@ -38,7 +39,7 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def entry_key(env: Environment, app: str) -> str:
+def entry_key(env: Environment, app: str, images: Mapping[str, str]) -> str:
     settings = json.dumps(
         {
             "code": code_fingerprint(),
@@ -47,6 +48,8 @@ def entry_key(env: Environment, app: str) -> str:
             "values": env.values,
             "allowPlaintextSecrets": env.allow_plaintext_secrets,
             "app": app,
+            # Any image's new tag may be what this app refers to.
+            "images": dict(images),
         },
         sort_keys=True,
         default=str,
@@ -79,13 +82,13 @@ class RenderCache:
     def __init__(self, root: Path) -> None:
         self.directory = root / CACHE_DIR
 
-    def lookup(self, env: Environment, app: str) -> AppOutput | None:
+    def lookup(self, env: Environment, app: str, images: Mapping[str, str]) -> AppOutput | None:
         path = self._path(env, app)
         try:
             entry = json.loads(path.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             return None
-        if entry.get("key") != entry_key(env, app):
+        if entry.get("key") != entry_key(env, app, images):
             return None
         inputs = tuple(Input(**item) for item in entry["inputs"])
         if not still_valid(inputs):
@@ -101,12 +104,17 @@ class RenderCache:
         )
 
     def store(
-        self, env: Environment, app: str, inputs: tuple[Input, ...], output: AppOutput
+        self,
+        env: Environment,
+        app: str,
+        images: Mapping[str, str],
+        inputs: tuple[Input, ...],
+        output: AppOutput,
     ) -> None:
         path = self._path(env, app)
         path.parent.mkdir(parents=True, exist_ok=True)
         entry = {
-            "key": entry_key(env, app),
+            "key": entry_key(env, app, images),
             "inputs": [asdict(item) for item in inputs],
             "files": output.files,
             "ids": [astuple(ident) for ident in output.ids],

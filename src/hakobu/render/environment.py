@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -52,13 +53,16 @@ def render_environment(
     *,
     only_app: str | None = None,
     cache: RenderCache | None = None,
+    images: Mapping[str, str] | None = None,
 ) -> tuple[Tree, EnvironmentResult]:
     """Render ``env`` and compare with what is on disk; write nothing.
 
     With ``only_app``, every app is still rendered in memory (from the cache where it is
     fresh) because identities and configuration checksums span apps, but only that app's
-    files are taken; the others keep what is on disk.
+    files are taken; the others keep what is on disk. ``images`` maps declared image names
+    to their built references, for app specs and templates that refer to them.
     """
+    images = dict(images or {})
     apps = discover_apps(project, Inputs())
     if only_app is not None and only_app not in {app.name for app in apps}:
         known = ", ".join(app.name for app in apps) or "none"
@@ -66,17 +70,17 @@ def render_environment(
     outputs: dict[str, AppOutput] = {}
     fresh: dict[str, Inputs] = {}
     for app in apps:
-        output = cache.lookup(env, app.name) if cache else None
+        output = cache.lookup(env, app.name, images) if cache else None
         if output is None:
             fresh[app.name] = Inputs()
-            output = render_app_output(app, env, project, fresh[app.name])
+            output = render_app_output(app, env, project, fresh[app.name], images)
         outputs[app.name] = output
     check_unique({name: output.ids for name, output in outputs.items()})
     digests = {ref: d for output in outputs.values() for ref, d in output.digests.items()}
     outputs = {name: _with_checksums(output, digests) for name, output in outputs.items()}
     if cache is not None:
         for name, inputs in fresh.items():
-            cache.store(env, name, inputs.snapshot(), outputs[name])
+            cache.store(env, name, images, inputs.snapshot(), outputs[name])
     current = read_tree(project.output_dir / env.name)
     if only_app is None:
         desired = {name: output.files for name, output in outputs.items()}
@@ -88,13 +92,20 @@ def render_environment(
 
 
 def app_files(
-    project: Project, env: Environment, path: Path, *, cache: RenderCache | None = None
+    project: Project,
+    env: Environment,
+    path: Path,
+    *,
+    cache: RenderCache | None = None,
+    images: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The files ``hakobu render`` would write for the app at ``path`` (name → content)."""
     wanted = path.resolve()
     for app in discover_apps(project, Inputs()):
         if app.path.resolve() == wanted:
-            desired, _ = render_environment(project, env, only_app=app.name, cache=cache)
+            desired, _ = render_environment(
+                project, env, only_app=app.name, cache=cache, images=images
+            )
             return desired[app.name]
     raise InvalidInput(
         f"{path} is neither a kustomization nor an app of project {project.name!r}",
@@ -102,8 +113,10 @@ def app_files(
     )
 
 
-def render_app_output(app: App, env: Environment, project: Project, inputs: Inputs) -> AppOutput:
-    objects = render_app(app, env, project, inputs)
+def render_app_output(
+    app: App, env: Environment, project: Project, inputs: Inputs, images: Mapping[str, str]
+) -> AppOutput:
+    objects = render_app(app, env, project, inputs, images)
     check_objects(app.name, objects)
     objects = default_namespace(objects, env.namespace)
     check_no_plaintext_secrets(env, {app.name: objects})

@@ -6,11 +6,14 @@ Files ending in ``.yaml``/``.yml`` are taken as they are; files ending in ``.j2`
 
 - ``values``: the environment's ``values`` from hakobu.yaml, overlaid by the app's
   ``values.yaml`` and then ``values-<env>.yaml`` (maps merge, everything else replaces),
-- ``env`` (the environment's name), ``namespace`` and ``app`` (the app's name).
+- ``env`` (the environment's name), ``namespace`` and ``app`` (the app's name),
+- ``tag("name")``: the built reference (``registry/name:tag``) of an image declared in
+  hakobu.yaml, whose tag is a hash of its sources.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,7 @@ def render_template_dir(
     namespace: str,
     values: dict[str, Any],
     inputs: Inputs,
+    images: Mapping[str, str],
 ) -> list[Object]:
     merged = dict(values)
     for name in (*_VALUES_FILES, f"values-{environment}.yaml"):
@@ -47,7 +51,13 @@ def render_template_dir(
                 if not isinstance(layer[0].data, dict):
                     raise layer[0].error((), "a values file must hold a mapping")
                 merged = deep_merge(merged, layer[0].data)
-    context = {"values": merged, "env": environment, "namespace": namespace, "app": app}
+    context = {
+        "values": merged,
+        "env": environment,
+        "namespace": namespace,
+        "app": app,
+        "tag": _tag_function(images),
+    }
     jinja = jinja2.Environment(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -77,6 +87,18 @@ def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
         else:
             result[key] = value
     return result
+
+
+def _tag_function(images: Mapping[str, str]) -> Callable[[str], str]:
+    def tag(name: str) -> str:
+        if name not in images:
+            known = ", ".join(sorted(images)) or "none"
+            raise jinja2.UndefinedError(
+                f"tag({name!r}): no image of that name is declared in hakobu.yaml (images: {known})"
+            )
+        return images[name]
+
+    return tag
 
 
 def _render(jinja: jinja2.Environment, path: Path, text: str, context: dict[str, Any]) -> str:
