@@ -46,6 +46,12 @@ CASES: dict[tuple[str, str, str], tuple[HealthStatus, str]] = {
         "Waiting for rollout to finish: 1 of 2 updated replicas are available...",
     ),
     ("deployments", "Deployment", "scaled-to-zero"): (H, ""),
+    ("deployments", "Deployment", "zero-unobserved"): (H, ""),
+    ("deployments", "Deployment", "zero-unobserved-winding-down"): (
+        P,
+        "Waiting for rollout to finish: observed deployment generation less than desired "
+        "generation",
+    ),
     ("deployments", "Deployment", "default-replicas"): (
         P,
         "Waiting for rollout to finish: 0 out of 1 new replicas have been updated...",

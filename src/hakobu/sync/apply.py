@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from hakobu.cluster.client import KubeClient
@@ -39,17 +39,17 @@ def apply_objects(
     objects: Sequence[Object],
     *,
     deadline: float,
+    pool: Executor,
     force: bool = False,
     dry_run: bool = False,
-    workers: int = 8,
 ) -> list[Applied]:
-    """One result per object, in the order given."""
+    """One result per object, in the order given; requests run on ``pool``."""
     first = [i for i, o in enumerate(objects) if o["kind"] in FOUNDATION_KINDS]
     rest = [i for i, o in enumerate(objects) if o["kind"] not in FOUNDATION_KINDS]
     results = dict(
         zip(
             first,
-            _concurrently(kube, [objects[i] for i in first], force, dry_run, workers),
+            _concurrently(kube, pool, [objects[i] for i in first], force, dry_run),
             strict=True,
         )
     )
@@ -67,7 +67,7 @@ def apply_objects(
     results.update(
         zip(
             rest,
-            _concurrently(kube, [objects[i] for i in rest], force, dry_run, workers),
+            _concurrently(kube, pool, [objects[i] for i in rest], force, dry_run),
             strict=True,
         )
     )
@@ -91,12 +91,9 @@ def wait_established(kube: KubeClient, crd: Object, deadline: float) -> str | No
 
 
 def _concurrently(
-    kube: KubeClient, objects: Sequence[Object], force: bool, dry_run: bool, workers: int
+    kube: KubeClient, pool: Executor, objects: Sequence[Object], force: bool, dry_run: bool
 ) -> list[Applied]:
-    if not objects:
-        return []
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(objects)))) as pool:
-        return list(pool.map(lambda o: apply_one(kube, o, force=force, dry_run=dry_run), objects))
+    return list(pool.map(lambda o: apply_one(kube, o, force=force, dry_run=dry_run), objects))
 
 
 def apply_one(kube: KubeClient, obj: Object, *, force: bool, dry_run: bool) -> Applied:

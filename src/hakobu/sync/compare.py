@@ -36,12 +36,32 @@ def in_sync(desired: Object, live: Object, manager: str) -> bool:
     current = project(live, owned)
     if not isinstance(current, dict):
         return False
-    return same(comparable(desired), comparable(current))
+    # ``same(comparable(desired), comparable(current))`` without building either view:
+    # ``same`` already treats a null, an empty value and a missing key alike.
+    for key in desired.keys() | current.keys():
+        if key in _IGNORED_TOP:
+            continue
+        if key == "metadata":
+            want, have = desired.get(key) or {}, current.get(key) or {}
+            if not all(
+                same(want.get(k), have.get(k))
+                for k in want.keys() | have.keys()
+                if k not in _IGNORED_METADATA
+            ):
+                return False
+        elif not same(desired.get(key), current.get(key)):
+            return False
+    return True
 
 
 def same(a: Any, b: Any) -> bool:
     """Equal, allowing for what the server normalises: a number given for a quantity
     comes back as a string, and an empty value is the same as none."""
+    if a == b:
+        # Most values are simply equal and need no walk. (Python's True == 1 is the one
+        # equality Kubernetes does not share; a bool nested in an equal container is taken
+        # as equal, which server-side apply, keeping the types it is given, never meets.)
+        return isinstance(a, bool) == isinstance(b, bool)
     if isinstance(a, dict) and isinstance(b, dict):
         return all(same(a.get(key), b.get(key)) for key in a.keys() | b.keys())
     if isinstance(a, list) and isinstance(b, list):
@@ -50,7 +70,7 @@ def same(a: Any, b: Any) -> bool:
         return True
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
-    return bool(a == b) or (_number_or_text(a) and _number_or_text(b) and str(a) == str(b))
+    return _number_or_text(a) and _number_or_text(b) and str(a) == str(b)
 
 
 def _number_or_text(value: Any) -> bool:

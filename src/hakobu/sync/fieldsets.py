@@ -40,16 +40,16 @@ def union(a: FieldSet, b: FieldSet) -> FieldSet:
 
 def project(value: Any, fields: FieldSet) -> Any:
     """``value`` reduced to the fields in ``fields``; a leaf of the set keeps all below it."""
-    children = {key: sub for key, sub in fields.items() if key != "."}
-    if not children:
+    if len(fields) <= ("." in fields):
         return value
     if isinstance(value, dict):
         return {
-            key[2:]: project(value[key[2:]], sub)
-            for key, sub in children.items()
-            if key.startswith("f:") and key[2:] in value
+            name: project(value[name], sub)
+            for key, sub in fields.items()
+            if key.startswith("f:") and (name := key[2:]) in value
         }
     if isinstance(value, list):
+        children = {key: sub for key, sub in fields.items() if key != "."}
         kept = []
         for index, item in enumerate(value):
             for key, sub in children.items():

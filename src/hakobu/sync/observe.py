@@ -1,12 +1,16 @@
 """Read what the cluster holds for an environment and plan every app against it.
 
-The only requests are reads: the apps' inventories and one GET per object, a few at a time.
-``diff``, ``status`` and ``sync`` all start here.
+The only requests are reads: the apps' inventories (one LIST), then, for each kind and
+namespace holding an object of the environment, a LIST of what carries the environment's
+labels. Objects it does not find — new ones, or ones whose labels were removed or changed
+(to be adopted, or left alone as someone else's) — are looked up without the labels: one
+by one when they are few, else with one LIST of the kind in that namespace. ``diff``,
+``status`` and ``sync`` all start here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -17,13 +21,22 @@ from hakobu.model.objects import Object, ObjectId
 from hakobu.model.project import Environment, Project
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.ownership import (
+    ENVIRONMENT_LABEL,
+    PROJECT_LABEL,
     Inventory,
     Owner,
     digest,
-    inventory_apps,
-    read_inventory,
+    read_inventories,
 )
-from hakobu.sync.plan import AppPlan, Resource, plan_app, resource_of
+from hakobu.sync.plan import AppPlan, plan_app, resource_of
+
+# Up to this many objects of one kind and namespace that the labelled LIST did not find
+# are read one by one; more are found with one LIST of everything of that kind there,
+# which costs one request however many objects the namespace holds.
+_FEW = 2
+
+# (apiVersion, kind, namespace) → the names wanted there.
+_Groups = dict[tuple[str, str, str], dict[str, ObjectId]]
 
 
 @dataclass(frozen=True)
@@ -48,8 +61,8 @@ def observe(
     only_app: str | None = None,
     workers: int = 8,
 ) -> list[AppState]:
-    in_cluster = inventory_apps(kube, env.namespace, project.name, env.name)
-    names = sorted({app.name for app in desired.apps} | set(in_cluster))
+    inventories, version = read_inventories(kube, env.namespace, project.name, env.name)
+    names = sorted({app.name for app in desired.apps} | set(inventories))
     if only_app is not None:
         if only_app not in names:
             raise InvalidInput(
@@ -65,48 +78,82 @@ def observe(
         ]
         for name in names
     }
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return [
-            _observe_app(kube, pool, Owner(project.name, env.name, name), env, resources[name])
-            for name in names
-        ]
-
-
-def _observe_app(
-    kube: KubeClient,
-    pool: ThreadPoolExecutor,
-    owner: Owner,
-    env: Environment,
-    resources: list[Resource],
-) -> AppState:
-    inventory = read_inventory(kube, env.namespace, owner.app)
-    wanted: dict[ObjectId, tuple[str, str, str, str | None]] = {}
-    for resource in resources:
-        if not resource.hook:
-            meta = resource.obj["metadata"]
-            wanted[resource.id] = (
-                resource.obj["apiVersion"],
-                resource.id.kind,
-                meta["name"],
-                meta.get("namespace"),
-            )
-    for entry in inventory.entries if inventory else ():
-        wanted.setdefault(
-            entry.id,
-            (entry.api_version, entry.id.kind, entry.id.name, entry.id.namespace or None),
+    wanted: dict[str, dict[ObjectId, str]] = {}
+    for name in names:
+        inventory = inventories.get(name)
+        app_wanted = {r.id: r.obj["apiVersion"] for r in resources[name] if not r.hook}
+        for entry in inventory.entries if inventory else ():
+            app_wanted.setdefault(entry.id, entry.api_version)
+        wanted[name] = app_wanted
+    selector = f"{PROJECT_LABEL}={project.name},{ENVIRONMENT_LABEL}={env.name}"
+    live = read_live(
+        kube, (item for w in wanted.values() for item in w.items()), selector, version, workers
+    )
+    states = []
+    for name in names:
+        inventory = inventories.get(name)
+        app_live = {oid: live.get(oid) for oid in wanted[name]}
+        plan = plan_app(
+            Owner(project.name, env.name, name),
+            resources[name],
+            app_live,
+            inventory.entries if inventory else (),
         )
-    ids = list(wanted)
-    live = dict(zip(ids, pool.map(lambda oid: _get(kube, *wanted[oid]), ids), strict=True))
-    plan = plan_app(owner, resources, live, inventory.entries if inventory else ())
-    state_digest = digest(r.obj for r in resources)
-    return AppState(plan, inventory, live, state_digest)
+        states.append(AppState(plan, inventory, app_live, digest(r.obj for r in resources[name])))
+    return states
 
 
-def _get(
-    kube: KubeClient, api_version: str, kind: str, name: str, namespace: str | None
-) -> Object | None:
+def read_live(
+    kube: KubeClient,
+    wanted: Iterable[tuple[ObjectId, str]],
+    selector: str,
+    version: str,
+    workers: int,
+) -> dict[ObjectId, Object]:
+    """The live object of each wanted (id, apiVersion) that exists; ``selector`` matches
+    most of them. Every LIST reflects at least what the cluster held at resourceVersion
+    ``version`` (the inventories' read): as fresh as the sync's own start, and served from
+    the API server's cache."""
+    groups: _Groups = {}
+    for oid, api_version in wanted:
+        groups.setdefault((api_version, oid.kind, oid.namespace), {})[oid.name] = oid
+    live: dict[ObjectId, Object] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(groups)))) as pool:
+        for found in pool.map(
+            lambda key: _read_group(kube, key, groups[key], selector, version), groups
+        ):
+            live.update(found)
+    return live
+
+
+def _read_group(
+    kube: KubeClient,
+    key: tuple[str, str, str],
+    names: dict[str, ObjectId],
+    selector: str,
+    version: str,
+) -> dict[ObjectId, Object]:
+    api_version, kind, namespace = key
     try:
-        return kube.get(api_version, kind, name, namespace)
+        labelled = kube.list(
+            api_version, kind, namespace or None, label_selector=selector, not_older_than=version
+        )
     except NotFound:
-        # Also when the kind itself is unknown: its definition is not installed yet.
-        return None
+        # The kind is unknown (its definition is not installed yet) or the namespace is.
+        return {}
+    found = _by_name(labelled.items, names)
+    missing = [name for name in names if names[name] not in found]
+    if len(missing) > _FEW:
+        everything = kube.list(api_version, kind, namespace or None, not_older_than=version)
+        found.update(_by_name(everything.items, names))
+    else:
+        for name in missing:
+            try:
+                found[names[name]] = kube.get(api_version, kind, name, namespace or None)
+            except NotFound:
+                continue
+    return found
+
+
+def _by_name(items: list[Object], names: dict[str, ObjectId]) -> dict[ObjectId, Object]:
+    return {names[n]: item for item in items if (n := item["metadata"]["name"]) in names}

@@ -8,7 +8,6 @@ kind of the cluster is needed.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Iterable
@@ -41,17 +40,23 @@ class Owner:
             APP_LABEL: self.app,
         }
 
+    @property
+    def selector(self) -> str:
+        """A label selector matching what ``stamp`` labels."""
+        return ",".join(f"{key}={value}" for key, value in self.labels.items())
+
     def owns(self, obj: Object) -> bool:
         labels = (obj.get("metadata") or {}).get("labels") or {}
         return all(labels.get(key) == value for key, value in self.labels.items())
 
 
 def stamp(obj: Object, owner: Owner) -> Object:
-    """A copy of ``obj`` carrying the owner's labels."""
-    stamped = copy.deepcopy(obj)
-    metadata = stamped.setdefault("metadata", {})
-    metadata["labels"] = {**(metadata.get("labels") or {}), **owner.labels}
-    return stamped
+    """A copy of ``obj`` carrying the owner's labels. Only its metadata is new: the rest is
+    shared with ``obj``, which nothing changes afterwards (a deep copy of every manifest
+    costs more than the rest of a no-op sync)."""
+    metadata = obj.get("metadata") or {}
+    labels = {**(metadata.get("labels") or {}), **owner.labels}
+    return {**obj, "metadata": {**metadata, "labels": labels}}
 
 
 @dataclass(frozen=True, order=True)
@@ -81,16 +86,11 @@ def digest(objects: Iterable[Object]) -> str:
     return hashlib.sha256("\n".join(canonical).encode()).hexdigest()
 
 
-def read_inventory(kube: KubeClient, namespace: str, app: str) -> Inventory | None:
-    try:
-        configmap = kube.get("v1", "ConfigMap", inventory_name(app), namespace)
-    except NotFound:
-        return None
-    return _parse(app, configmap)
-
-
-def inventory_apps(kube: KubeClient, namespace: str, owner_project: str, env: str) -> list[str]:
-    """Apps of this project and environment that have an inventory in the cluster."""
+def read_inventories(
+    kube: KubeClient, namespace: str, owner_project: str, env: str
+) -> tuple[dict[str, Inventory], str]:
+    """The inventory of every app of this project and environment in the cluster, by app,
+    from one request; and the resourceVersion it was read at ("" if unknown)."""
     try:
         found = kube.list(
             "v1",
@@ -100,8 +100,14 @@ def inventory_apps(kube: KubeClient, namespace: str, owner_project: str, env: st
             f"{ENVIRONMENT_LABEL}={env}",
         )
     except NotFound:
-        return []
-    return sorted(str(item["metadata"]["labels"][INVENTORY_LABEL]) for item in found.items)
+        return {}, ""
+    inventories = {}
+    for item in found.items:
+        app = str(item["metadata"]["labels"][INVENTORY_LABEL])
+        # The label alone could be copied onto another ConfigMap; the name is the app's.
+        if item["metadata"]["name"] == inventory_name(app):
+            inventories[app] = _parse(app, item)
+    return inventories, found.resource_version
 
 
 def write_inventory(

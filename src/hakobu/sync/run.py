@@ -1,15 +1,18 @@
 """A whole sync: plan → PreSync hooks → waves → PostSync hooks → prune, per app.
 
 Each wave is applied and then waited on until its objects are Healthy (or Suspended)
-before the next begins. When a phase fails, the app's SyncFail hooks run and the app
-fails; the other apps are still synced. Nothing here interprets exit codes or prints: the
-result says what happened.
+before the next begins. Apps are independent of each other, so they are synced at the
+same time; their requests share one pool of ``workers`` threads, which keeps the load on
+the API server the same however many apps there are. When a phase fails, the app's
+SyncFail hooks run and the app fails; the other apps are still synced. Nothing here
+interprets exit codes or prints: the result says what happened.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -20,7 +23,7 @@ from hakobu.errors import OperationFailed
 from hakobu.health import HealthStatus
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
-from hakobu.sync.apply import apply_objects
+from hakobu.sync.apply import Applied, apply_objects
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.observe import AppState, observe
 from hakobu.sync.ordering import Phase
@@ -28,6 +31,11 @@ from hakobu.sync.ownership import InventoryEntry, ensure_namespace, write_invent
 from hakobu.sync.plan import Action, DeletePolicy, Step
 from hakobu.sync.prune import check_not_emptying, delete_all
 from hakobu.sync.waiting import wait_gone, wait_settled
+
+# Apps syncing at once. Their threads mostly wait — on the shared request pool, or for
+# objects to become Healthy — so there can be more of them than request workers; the
+# bound keeps thousands of apps from meaning thousands of threads.
+APPS_AT_ONCE = 64
 
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"
@@ -112,10 +120,24 @@ def sync(
             options.allow_empty,
         )
     planned = time.monotonic() - started
-    apps = []
-    for state in states:
-        runner = _AppSync(kube, env, state, options=options, deadline=deadline, progress=progress)
-        apps.append(runner.run())
+    with (
+        ThreadPoolExecutor(max_workers=max(1, options.workers)) as requests,
+        ThreadPoolExecutor(max_workers=max(1, min(APPS_AT_ONCE, len(states)))) as runners,
+    ):
+        apps = list(
+            runners.map(
+                lambda state: _AppSync(
+                    kube,
+                    env,
+                    state,
+                    options=options,
+                    deadline=deadline,
+                    requests=requests,
+                    progress=progress,
+                ).run(),
+                states,
+            )
+        )
     result = SUCCEEDED if all(a.result == SUCCEEDED for a in apps) else FAILED
     return SyncResult(
         project=project.name,
@@ -145,9 +167,11 @@ class _AppSync:
         *,
         options: SyncOptions,
         deadline: float,
+        requests: Executor,
         progress: Progress,
     ) -> None:
         self.kube, self.env, self.state = kube, env, state
+        self.requests = requests
         self.plan = state.plan
         self.options, self.deadline = options, deadline
         self.app = self.plan.owner.app
@@ -215,14 +239,17 @@ class _AppSync:
 
     def _wave(self, phase: Phase, steps: list[Step]) -> None:
         changing = [s for s in steps if s.action is not Action.UNCHANGED]
+        # What was read or applied is the first reading of each object's health.
+        readings = {s.resource.id: self.state.live.get(s.resource.id) for s in steps}
         if changing:
             wave = steps[0].resource.wave
             self.progress(f"{phase} wave {wave}: applying {len(changing)} objects")
-            self._apply(changing)
+            for step, applied in zip(changing, self._apply(changing), strict=True):
+                readings[step.resource.id] = applied.live
         if not self.options.dry_run:
-            self._wait(steps)
+            self._wait(steps, [readings[s.resource.id] for s in steps])
 
-    def _apply(self, steps: list[Step]) -> None:
+    def _apply(self, steps: list[Step]) -> list[Applied]:
         if not self.options.dry_run:
             for step in steps:
                 if DeletePolicy.BEFORE_HOOK_CREATION in step.resource.delete_policies:
@@ -231,9 +258,9 @@ class _AppSync:
             self.kube,
             [s.resource.obj for s in steps],
             deadline=self.deadline,
+            pool=self.requests,
             force=self.options.force_conflicts,
             dry_run=self.options.dry_run,
-            workers=self.options.workers,
         )
         for step, result in zip(steps, results, strict=True):
             if result.live is None and not result.unverifiable:
@@ -248,13 +275,16 @@ class _AppSync:
         if errors:
             self.messages.extend(errors)
             raise _PhaseFailed
+        return results
 
-    def _wait(self, steps: list[Step]) -> None:
+    def _wait(self, steps: list[Step], readings: list[Object | None]) -> None:
         waited = wait_settled(
             self.kube,
             [s.resource.obj for s in steps],
+            readings,
             self.deadline,
-            workers=self.options.workers,
+            pool=self.requests,
+            selector=self.plan.owner.selector,
             progress=self.progress,
         )
         for step, outcome in zip(steps, waited, strict=True):

@@ -1,14 +1,18 @@
 """Waiting until objects are settled: Healthy or Suspended, or certainly failed (Degraded).
 
-Objects are read again every ``interval`` seconds, each round with a few requests in
-parallel. Hook Jobs are waited on the same way: Complete is Healthy, Failed is Degraded.
+The first reading of each object is the one the caller already holds — the answer to its
+apply, or what ``observe`` read — so objects that are settled from the start (ConfigMaps,
+ClusterIP Services, anything without a rollout) cost no request at all. The others are read
+again with one LIST per kind and namespace, selected by the owner's labels, soon after the
+apply and then less and less often, up to every ``interval`` seconds. Hook Jobs are waited
+on the same way: Complete is Healthy, Failed is Degraded.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from hakobu.cluster.client import KubeClient
@@ -18,6 +22,7 @@ from hakobu.model.objects import Object, object_ref
 
 SETTLED = frozenset({HealthStatus.HEALTHY, HealthStatus.SUSPENDED})
 FINAL = SETTLED | {HealthStatus.DEGRADED}
+MISSING = Health(HealthStatus.MISSING, "not found in the cluster")
 
 
 @dataclass(frozen=True)
@@ -34,52 +39,83 @@ class Waited:
         return self.health.status in SETTLED
 
 
-def current_health(kube: KubeClient, obj: Object) -> tuple[Object, Health]:
-    meta = obj["metadata"]
-    try:
-        live = kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
-    except NotFound:
-        return obj, Health(HealthStatus.MISSING, "not found in the cluster")
-    return live, assess(live)
-
-
 def wait_settled(
     kube: KubeClient,
     objects: Sequence[Object],
+    readings: Sequence[Object | None],
     deadline: float,
     *,
+    pool: Executor,
+    selector: str,
     interval: float = 0.5,
-    workers: int = 8,
     progress: Callable[[str], None] = lambda _: None,
 ) -> list[Waited]:
     """The health of each object, in the order given, once it is settled or Degraded, or
-    as it was at ``deadline``."""
-    pending = list(range(len(objects)))
-    done: dict[int, Waited] = {}
+    as it was at ``deadline``. ``readings`` holds a live copy of each object known without
+    asking (None where there is none); ``selector`` matches the labels they all carry."""
+    current = [
+        Waited(live, assess(live)) if live is not None else Waited(obj, MISSING)
+        for obj, live in zip(objects, readings, strict=True)
+    ]
     reported: set[int] = set()
     pause = min(interval, 0.05)
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(objects)))) as pool:
-        while pending:
-            observed = list(pool.map(lambda i: current_health(kube, objects[i]), pending))
-            still = []
-            for index, (live, health) in zip(pending, observed, strict=True):
-                if health.status in FINAL or time.monotonic() >= deadline:
-                    done[index] = Waited(live, health)
-                    continue
-                still.append(index)
-                if index not in reported:
-                    reported.add(index)
-                    progress(
-                        f"waiting for {object_ref(objects[index])}: {health.status} "
-                        f"{health.message}".rstrip()
-                    )
-            pending = still
-            if pending:
-                # Most objects settle within moments of being applied: look again soon,
-                # then less and less often, up to ``interval``.
-                time.sleep(pause)
-                pause = min(interval, pause * 2)
-    return [done[i] for i in range(len(objects))]
+    while True:
+        pending = [i for i, waited in enumerate(current) if waited.health.status not in FINAL]
+        if not pending or time.monotonic() >= deadline:
+            return current
+        for i in pending:
+            if i not in reported:
+                reported.add(i)
+                health = current[i].health
+                progress(
+                    f"waiting for {object_ref(objects[i])}: {health.status} "
+                    f"{health.message}".rstrip()
+                )
+        # Most objects settle within moments of being applied: look again soon, then less
+        # and less often, up to ``interval``.
+        time.sleep(pause)
+        pause = min(interval, pause * 2)
+        again = read_again(kube, [objects[i] for i in pending], selector, pool)
+        for i, live in zip(pending, again, strict=True):
+            current[i] = (
+                Waited(live, assess(live)) if live is not None else Waited(objects[i], MISSING)
+            )
+
+
+def read_again(
+    kube: KubeClient, objects: Sequence[Object], selector: str, pool: Executor
+) -> list[Object | None]:
+    """The live copy of each object (None if it does not exist): one LIST per kind and
+    namespace, and a GET for any object the LIST missed (its labels were changed)."""
+    groups: dict[tuple[str, str, str | None], list[int]] = {}
+    for i, obj in enumerate(objects):
+        key = (obj["apiVersion"], obj["kind"], obj["metadata"].get("namespace"))
+        groups.setdefault(key, []).append(i)
+
+    def read(key: tuple[str, str, str | None]) -> list[tuple[int, Object | None]]:
+        api_version, kind, namespace = key
+        try:
+            listed = kube.list(api_version, kind, namespace, label_selector=selector).items
+        except NotFound:
+            listed = []
+        by_name = {item["metadata"]["name"]: item for item in listed}
+        found: list[tuple[int, Object | None]] = []
+        for i in groups[key]:
+            name = objects[i]["metadata"]["name"]
+            live = by_name.get(name)
+            if live is None:
+                try:
+                    live = kube.get(api_version, kind, name, namespace)
+                except NotFound:
+                    live = None
+            found.append((i, live))
+        return found
+
+    result: list[Object | None] = [None] * len(objects)
+    for found in pool.map(read, groups):
+        for i, live in found:
+            result[i] = live
+    return result
 
 
 def wait_gone(kube: KubeClient, obj: Object, deadline: float, interval: float = 0.2) -> bool:
