@@ -1,25 +1,90 @@
 #!/usr/bin/env bash
-# The hakobu walk-through. Each step is a command you can type yourself.
+# The hakobu walk-through: a local cluster, an example repository, the GitOps path end to
+# end. Every step is a command you can type yourself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
+# Steps whose exit code carries information (diff: 1 = differences; a sync meant to
+# fail) must not stop the walk-through.
+show() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}" || true; }
 
 step "Start a local Kubernetes control plane (built from source on first run)" \
     hakobu cluster up
 step "It is real Kubernetes" \
     hakobu cluster kubectl version
-step "Apply a small example" \
-    hakobu cluster kubectl apply --server-side -f examples/hello/app.yaml
-step "Wait for the rollout" \
-    hakobu cluster kubectl -n hello rollout status deployment/hello --timeout=120s
-step "Three Pods, scheduled on a simulated node and Ready" \
-    hakobu cluster kubectl -n hello get deployment,replicaset,pods -o wide
+# A walk-through run before left its namespaces behind: start from none.
+hakobu cluster kubectl delete namespace shop-eval shop --ignore-not-found --wait >/dev/null
 
-cat <<'MSG'
+repo=$(mktemp -d "${TMPDIR:-/tmp}/hakobu-demo-XXXXXX")
+cd "$repo"
+git init -q -b main
+git config user.name "hakobu demo"
+git config user.email "demo@hakobu.invalid"
 
-The cluster keeps running for you to explore:
-  export KUBECONFIG=$(hakobu cluster kubeconfig --path)
+step "A new project: an app spec, a Jinja template app and a kustomize app" \
+    hakobu init
+git add -A && git commit -qm "A new hakobu project"
+
+step "Render every environment into generated/ and commit it" \
+    hakobu render --commit
+step "What reviewers see: the exact manifests per environment" \
+    find generated -type f
+step "A short app spec became a full Deployment" \
+    cat generated/evaluation/web/deployment-web.yaml
+
+show "What a sync of evaluation would change (exit 1: there are differences)" \
+    hakobu diff evaluation --app redis
+step "Sync evaluation: ordered server-side apply, then wait until healthy" \
+    hakobu sync evaluation
+step "Every app is synced and healthy" \
+    hakobu status evaluation
+
+cat >> apps/web.yaml <<'YAML'
+  evaluation:
+    image: registry.example.com/shop/web:1.5.0
+YAML
+git commit -qam "Release web 1.5.0 to evaluation"
+step "Release web 1.5.0 to evaluation: render shows exactly which files change" \
+    hakobu render --commit
+show "The diff against the cluster" \
+    hakobu diff evaluation --app web
+step "Sync evaluation: only web rolls" \
+    hakobu sync evaluation
+step "The new Pods are Ready" \
+    hakobu cluster kubectl -n shop-eval get deployment web -o wide
+
+step "Promote what runs in evaluation to production (a commit; refused unless healthy)" \
+    hakobu promote evaluation production
+step "The promotion, as git shows it" \
+    git show --stat --format='%s%n%n%b' HEAD
+step "Sync production" \
+    hakobu sync production
+
+step "Someone edits the cluster by hand (drift)" \
+    hakobu cluster kubectl -n shop-eval scale deployment redis --replicas=3
+show "hakobu sees the drift" \
+    hakobu status evaluation
+step "The next sync repairs it (the hand edit's manager gives up the field)" \
+    hakobu sync evaluation --force-conflicts
+
+sed -i 's/workerReplicas: 1/workerReplicas: -1/' hakobu.yaml
+git commit -qam "Scale the evaluation worker (a mistake)"
+step "Break evaluation on purpose: a bad value, rendered and committed" \
+    hakobu render --env evaluation --commit
+show "The API server rejects it; the other apps still sync (exit 1)" \
+    hakobu sync evaluation
+step "Roll back: a new commit restoring the last good generated/evaluation/" \
+    hakobu rollback evaluation -m "worker replicas must not be negative"
+step "Sync the rollback" \
+    hakobu sync evaluation
+step "History: every change to evaluation, with its sync result" \
+    hakobu history evaluation
+
+cat <<MSG
+
+The example repository is in $repo and the cluster keeps running:
+  export KUBECONFIG=\$(hakobu cluster kubeconfig --path)
   hakobu cluster status
   hakobu cluster down        # stop it and delete its state
 MSG

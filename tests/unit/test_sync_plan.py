@@ -14,6 +14,7 @@ from hakobu.sync.manifests import Manifest
 from hakobu.sync.ordering import Phase
 from hakobu.sync.ownership import InventoryEntry, Owner
 from hakobu.sync.plan import Action, DeletePolicy, plan_app, resource_of
+from hakobu.sync.waiting import gates_rollout
 
 OWNER = Owner("shop", "dev", "web")
 
@@ -208,3 +209,15 @@ def test_inventory_entries_already_gone_are_not_pruned() -> None:
     gone = configmap("gone")
     plan = plan_app(OWNER, [], {object_id(gone): None}, [InventoryEntry.of(gone)])
     assert plan.prunes == () and plan.kept == ()
+
+
+def test_only_what_the_rollout_depends_on_gates_the_next_wave() -> None:
+    def obj(api: str, kind: str, **spec: str) -> dict[str, object]:
+        return {"apiVersion": api, "kind": kind, "metadata": {"name": "x"}, "spec": spec}
+
+    assert gates_rollout(obj("apps/v1", "Deployment"))
+    assert gates_rollout(obj("batch/v1", "Job"))
+    assert gates_rollout(obj("v1", "Service", type="ClusterIP"))
+    assert not gates_rollout(obj("v1", "Service", type="LoadBalancer"))
+    assert not gates_rollout(obj("networking.k8s.io/v1", "Ingress"))
+    assert not gates_rollout(obj("autoscaling/v2", "HorizontalPodAutoscaler"))

@@ -61,7 +61,7 @@ def read_desired(project: Project, env: Environment, revision: str | None = None
     env_dir = project.output_dir / env.name
     if revision is None:
         files = _worktree_files(env_dir)
-        label = WORKTREE
+        label = _clean_head(project.root, env_dir) or WORKTREE
     else:
         commit = _commit(project.root, revision)
         label = str(commit.id)
@@ -84,6 +84,22 @@ def read_desired(project: Project, env: Environment, revision: str | None = None
         label,
         tuple(AppManifests(name, tuple(apps[name])) for name in sorted(apps)),
     )
+
+
+def _clean_head(root: Path, env_dir: Path) -> str | None:
+    """HEAD's id when the work tree's copy of ``env_dir`` is exactly HEAD's, so a sync of
+    committed files is recorded against their commit (and shows in history)."""
+    found = pygit2.discover_repository(str(root))
+    if found is None:
+        return None
+    repo = pygit2.Repository(found)
+    if repo.head_is_unborn or repo.workdir is None:
+        return None
+    prefix = env_dir.resolve().relative_to(Path(repo.workdir).resolve()).as_posix() + "/"
+    changed = repo.status(untracked_files="all")
+    if any(path.startswith(prefix) for path in changed):
+        return None
+    return str(repo.head.target)
 
 
 def _worktree_files(env_dir: Path) -> Iterator[tuple[str, Path, str]]:

@@ -30,7 +30,7 @@ from hakobu.sync.ordering import Phase
 from hakobu.sync.ownership import InventoryEntry, ensure_namespace, write_inventory
 from hakobu.sync.plan import Action, DeletePolicy, Step
 from hakobu.sync.prune import check_not_emptying, delete_all
-from hakobu.sync.waiting import wait_gone, wait_settled
+from hakobu.sync.waiting import gates_rollout, wait_gone, wait_settled
 
 # Apps syncing at once. Their threads mostly wait — on the shared request pool, or for
 # objects to become Healthy — so there can be more of them than request workers; the
@@ -278,6 +278,11 @@ class _AppSync:
         return results
 
     def _wait(self, steps: list[Step], readings: list[Object | None]) -> None:
+        gating = [
+            i for i, s in enumerate(steps) if s.resource.hook or gates_rollout(s.resource.obj)
+        ]
+        steps = [steps[i] for i in gating]
+        readings = [readings[i] for i in gating]
         waited = wait_settled(
             self.kube,
             [s.resource.obj for s in steps],

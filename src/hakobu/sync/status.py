@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from hakobu.health import HealthStatus, assess, worst
 from hakobu.sync.observe import AppState
 from hakobu.sync.plan import Action
+from hakobu.sync.waiting import gates_rollout
 
 SYNCED, OUT_OF_SYNC, DRIFTED = "Synced", "OutOfSync", "Drifted"
 
@@ -23,6 +24,9 @@ class AppStatus:
     health: str
     differing: tuple[str, ...]
     unhealthy: tuple[str, ...]
+
+
+_ALWAYS_COUNTED = frozenset({HealthStatus.DEGRADED, HealthStatus.MISSING})
 
 
 def app_status(state: AppState) -> AppStatus:
@@ -46,7 +50,10 @@ def app_status(state: AppState) -> AppStatus:
         live = state.live.get(step.resource.id)
         health = assess(live) if live is not None else None
         status = health.status if health is not None else HealthStatus.MISSING
-        statuses.append(status)
+        # An Ingress still waiting for an address (or an autoscaler for metrics) is shown,
+        # but only its failure counts for the app, as only that would have stopped a sync.
+        counts = gates_rollout(step.resource.obj) or status in _ALWAYS_COUNTED
+        statuses.append(status if counts else HealthStatus.HEALTHY)
         if status is not HealthStatus.HEALTHY:
             message = f": {health.message}" if health is not None and health.message else ""
             unhealthy.append(f"{step.resource.ref} {status}{message}")

@@ -6,6 +6,12 @@ ClusterIP Services, anything without a rollout) cost no request at all. The othe
 again with one LIST per kind and namespace, selected by the owner's labels, soon after the
 apply and then less and less often, up to every ``interval`` seconds. Hook Jobs are waited
 on the same way: Complete is Healthy, Failed is Degraded.
+
+Not every object's health says whether the next wave may go: an Ingress waits for an ingress
+controller to publish an address, a LoadBalancer Service for a cloud load balancer, an
+autoscaler for a metrics server — none of which the rollout depends on, and any of which a
+cluster may lack. Those are not waited on (``gates_rollout``); their health is what
+``hakobu status`` reports, as kapp waits only on what it has rules for.
 """
 
 from __future__ import annotations
@@ -23,6 +29,26 @@ from hakobu.model.objects import Object, object_ref
 SETTLED = frozenset({HealthStatus.HEALTHY, HealthStatus.SUSPENDED})
 FINAL = SETTLED | {HealthStatus.DEGRADED}
 MISSING = Health(HealthStatus.MISSING, "not found in the cluster")
+
+
+# (group, kind) whose health depends on a controller outside the rollout.
+_REPORTED_ONLY = frozenset(
+    {
+        ("networking.k8s.io", "Ingress"),
+        ("autoscaling", "HorizontalPodAutoscaler"),
+    }
+)
+
+
+def gates_rollout(obj: Object) -> bool:
+    """Whether a sync waits for this object's health before going on."""
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    kind = str(obj.get("kind", ""))
+    if (group, kind) in _REPORTED_ONLY:
+        return False
+    return not (
+        group == "" and kind == "Service" and (obj.get("spec") or {}).get("type") == "LoadBalancer"
+    )
 
 
 @dataclass(frozen=True)
