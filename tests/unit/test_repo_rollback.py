@@ -64,7 +64,7 @@ class Shop:
         for env in project.environments:
             desired, result = render_environment(project, env)
             if result.has_changes:
-                write_environment(project, env, desired)
+                write_environment(project, env, desired, result)
         self.git("add", "-A")
         self.git("commit", "-q", "-m", message)
         return self.git("rev-parse", "HEAD")

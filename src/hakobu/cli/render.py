@@ -54,7 +54,7 @@ def _render(args: argparse.Namespace) -> int:
     ]
     for env, desired, result in planned:
         if not args.check and result.has_changes:
-            write_environment(project, env, desired)
+            write_environment(project, env, desired, result)
         results.append(result)
     commit = None
     if args.commit and not args.check and any(r.has_changes for r in results):

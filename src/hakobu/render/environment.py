@@ -1,13 +1,13 @@
 """Render a whole environment into ``<output>/<env>/``: all of it, or nothing.
 
 Every app is rendered and checked in memory first; only when the whole environment is valid
-is the directory replaced, by building the new tree beside the old one and swapping them.
-A failed render therefore leaves the committed output exactly as it was.
+are files written — only those whose content changed, each replaced atomically — and files
+of objects that disappeared removed. A failed render leaves the output exactly as it was.
 """
 
 from __future__ import annotations
 
-import shutil
+import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -161,27 +161,36 @@ def read_tree(directory: Path) -> Tree:
     return tree
 
 
-def write_environment(project: Project, env: Environment, desired: Tree) -> None:
-    """Replace ``<output>/<env>/`` with ``desired`` in one swap."""
+def write_environment(
+    project: Project, env: Environment, desired: Tree, result: EnvironmentResult
+) -> None:
+    """Make ``<output>/<env>/`` hold exactly ``desired``, touching only what changed.
+
+    It runs only after the whole environment rendered and passed its checks, so bad input
+    never writes anything. Each file is written beside its final name and renamed over it,
+    so no reader (git, a sync) ever sees a torn file.
+    """
     target = project.output_dir / env.name
-    project.output_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{env.name}.new-", dir=project.output_dir))
+    for path in (*result.added, *result.changed):
+        app, name = path.split("/", 1)
+        (target / app).mkdir(parents=True, exist_ok=True)
+        _replace_file(target / app / name, desired[app][name])
+    for path in result.removed:
+        (target / path).unlink()
+    for app_dir in {(target / path).parent for path in result.removed}:
+        if not any(app_dir.iterdir()):
+            app_dir.rmdir()
+
+
+def _replace_file(path: Path, content: str) -> None:
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        for app, files in desired.items():
-            (staging / app).mkdir()
-            for name, content in files.items():
-                (staging / app / name).write_text(content)
-        staging.chmod(0o755)
-        if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{env.name}.old-", dir=project.output_dir))
-            retired.rmdir()
-            target.rename(retired)
-            staging.rename(target)
-            shutil.rmtree(retired)
-        else:
-            staging.rename(target)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(content)
+        Path(temp).chmod(0o644)
+        Path(temp).replace(path)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        Path(temp).unlink(missing_ok=True)
         raise
 
 
