@@ -14,6 +14,7 @@ from hakobu.errors import OperationFailed
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.model.project import load_project
 from hakobu.releases import promote_tier
+from hakobu.render.environment import render_environment, write_environment
 from hakobu.sync import SyncOptions, read_desired, sync, write_record
 from tests.unit.test_repo_rollback import Shop, hakobu
 
@@ -85,9 +86,12 @@ def test_rollback_then_sync_restores_the_previous_pods(
     assert middle["health"] is None and oldest["subject"] == "web 1.27"
     assert report["other_syncs"] == []
 
+    # Rendered but not committed: a sync of the work tree has no revision to be listed under.
     shop.set_image("nginx:1.29")
     project = load_project(shop.root)
     dev = project.environment("dev")
+    desired, rendered = render_environment(project, dev)
+    write_environment(project, dev, desired, rendered)
     worktree = sync(kube, project, dev, read_desired(project, dev), options=SyncOptions(timeout=90))
     write_record(kube, namespace, worktree)
     assert hakobu("history", "dev", "-C", str(shop.root), "--kubeconfig", kubeconfig) == 0
