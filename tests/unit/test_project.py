@@ -97,3 +97,25 @@ def test_invalid_branch_names_are_refused(tmp_path: Path, branch: str) -> None:
     )
     with pytest.raises(SourceError, match="expected a git branch name"):
         load_project(write(tmp_path, text))
+
+
+def test_sealed_secrets_mode_and_auto_rollback(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "    namespace: shop-eval\n",
+        "    namespace: shop-eval\n    sealedSecrets: hakobu\n    autoRollback: {window: 120}\n",
+    )
+    project = load_project(write(tmp_path, text))
+    evaluation = project.environment("evaluation")
+    assert (evaluation.sealed_secrets, evaluation.auto_rollback_window) == ("hakobu", 120)
+    production = project.environment("production")
+    assert (production.sealed_secrets, production.auto_rollback_window) == ("controller", None)
+    bad = GOOD.replace(
+        "    namespace: shop-eval\n", "    namespace: shop-eval\n    sealedSecrets: kubeseal\n"
+    )
+    with pytest.raises(SourceError, match="expected one of controller, hakobu"):
+        load_project(write(tmp_path, bad))
+    window = GOOD.replace(
+        "    namespace: shop-eval\n", "    namespace: shop-eval\n    autoRollback: {window: 0}\n"
+    )
+    with pytest.raises(SourceError, match="expected seconds from 1 to 86400"):
+        load_project(write(tmp_path, window))

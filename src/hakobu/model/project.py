@@ -16,6 +16,8 @@
         values: {replicas: 3}
         allowPlaintextSecrets: false
         branch: tier-1            # optional: this environment follows its own branch
+        sealedSecrets: controller # or hakobu: sync unseals with the cluster's key store
+        autoRollback: {window: 300}  # the agent rolls back a sync that turns Degraded
 """
 
 from __future__ import annotations
@@ -32,7 +34,15 @@ API_VERSION = "hakobu.dev/v1alpha1"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # `images` is read by hakobu.model.images.
 _TOP_FIELDS = ("apiVersion", "kind", "name", "apps", "output", "environments", "images")
-_ENV_FIELDS = ("namespace", "values", "allowPlaintextSecrets", "branch")
+_ENV_FIELDS = (
+    "namespace",
+    "values",
+    "allowPlaintextSecrets",
+    "branch",
+    "sealedSecrets",
+    "autoRollback",
+)
+SEALED_SECRETS_MODES = ("controller", "hakobu")
 # What `git check-ref-format --branch` accepts, minus the rarely used corners.
 _BRANCH = re.compile(r"^(?!/|.*(\.\.|//|@\{|\.lock$|/$|\.$))[^\s~^:?*\[\\\x00-\x1f\x7f]+$")
 
@@ -45,6 +55,13 @@ class Environment:
     allow_plaintext_secrets: bool
     # A tier branch this environment follows (promotion moves it); None: the main line.
     branch: str | None = None
+    # Who turns SealedSecrets into Secrets: the Bitnami controller in the cluster (the
+    # SealedSecret is applied as it is), or hakobu itself during a sync (with the keys of
+    # the cluster's key store).
+    sealed_secrets: str = "controller"
+    # Seconds after a sync during which a Degraded app makes the agent commit a rollback;
+    # None: never roll back automatically.
+    auto_rollback_window: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,8 +132,36 @@ def load_project(root: Path) -> Project:
             raise doc.error((*path, "branch"), f"expected a git branch name, found {branch!r}")
         if branch is not None and branch in {e.branch for e in environments}:
             raise doc.error((*path, "branch"), f"branch {branch!r} is used by two environments")
-        environments.append(Environment(env_name, namespace, values, allow, branch))
+        sealed = env.get("sealedSecrets", "controller")
+        if sealed not in SEALED_SECRETS_MODES:
+            raise doc.error(
+                (*path, "sealedSecrets"),
+                f"expected one of {', '.join(SEALED_SECRETS_MODES)}, found {sealed!r}",
+            )
+        environments.append(
+            Environment(
+                env_name,
+                namespace,
+                values,
+                allow,
+                branch,
+                sealed,
+                _auto_rollback(doc, (*path, "autoRollback"), env.get("autoRollback")),
+            )
+        )
     return Project(root, name, apps_dir, output_dir, tuple(environments))
+
+
+def _auto_rollback(doc: Document, path: FieldPath, value: Any) -> int | None:
+    """``autoRollback: {window: 300}`` (seconds), or absent/false for never."""
+    if value is None or value is False:
+        return None
+    data = _mapping(doc, path, value)
+    _no_unknown(doc, path, data, ("window",))
+    window = data.get("window", 300)
+    if not isinstance(window, int) or isinstance(window, bool) or not 0 < window <= 86400:
+        raise doc.error((*path, "window"), f"expected seconds from 1 to 86400, found {window!r}")
+    return window
 
 
 def _mapping(doc: Document, path: FieldPath, value: Any) -> dict[str, Any]:
