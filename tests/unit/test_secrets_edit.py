@@ -237,7 +237,8 @@ def _run_in_background(setup: Setup, tmp_path: Path) -> tuple[subprocess.Popen[b
         start_new_session=True,
     )
     deadline = time.monotonic() + 30
-    while not started.exists():
+    # The file is created before its content is written: wait for the content too.
+    while not started.exists() or not started.read_text():
         assert time.monotonic() < deadline, "the editor did not start"
         time.sleep(0.05)
     plaintext = Path(started.read_text())
