@@ -40,6 +40,17 @@ step "Sync evaluation: ordered server-side apply, then wait until healthy" \
 step "Every app is synced and healthy" \
     hakobu status evaluation
 
+step "Images built from this repository, tagged by a hash of their sources" \
+    hakobu images --offline
+sed -i 's/waiting for work/ready for work/' services/worker/worker.py
+git commit -qam "Worker: a clearer log line"
+step "Change the worker's source: only its tag changes (base keeps its own)" \
+    hakobu images --offline
+step "Render: only the worker's Deployment gets the new tag" \
+    hakobu render --commit
+step "Sync it" \
+    hakobu sync evaluation
+
 cat >> apps/web.yaml <<'YAML'
   evaluation:
     image: registry.example.com/shop/web:1.5.0

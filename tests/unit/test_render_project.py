@@ -94,13 +94,13 @@ def test_check_reports_stale_output_and_writes_nothing(project: Path) -> None:
 
 def test_changed_values_file_is_rendered_again(project: Path) -> None:
     assert hakobu(project, "render").returncode == 0
-    (project / "apps" / "worker" / "values-production.yaml").write_text("workerTag: 9.9.9\n")
+    (project / "apps" / "worker" / "values-production.yaml").write_text("logLevel: debug\n")
     result = hakobu(project, "render")
     assert result.returncode == 0
     assert "production: rendered: 0 added, 1 changed" in result.stdout
     assert "evaluation: up to date" in result.stdout
     deployment = project / "generated" / "production" / "worker" / "deployment-worker.yaml"
-    assert "worker:9.9.9" in deployment.read_text()
+    assert "value: debug" in deployment.read_text()
 
 
 def test_a_removed_app_removes_its_files(project: Path) -> None:
@@ -174,11 +174,12 @@ def test_render_one_app_leaves_the_others(project: Path) -> None:
     web = project / "apps" / "web.yaml"
     web.write_text(web.read_text().replace("1.4.2", "1.5.0"))
     worker = project / "apps" / "worker" / "values.yaml"
-    worker.write_text("workerTag: 3.0.0\n")
+    worker.write_text("logLevel: warn\n")
     result = hakobu(project, "render", "--app", "web")
     assert result.returncode == 0
     assert "1.5.0" in (project / "generated/production/web/deployment-web.yaml").read_text()
-    assert "2.0.1" in (project / "generated/production/worker/deployment-worker.yaml").read_text()
+    worker_file = project / "generated/production/worker/deployment-worker.yaml"
+    assert "value: info" in worker_file.read_text()
     unknown = hakobu(project, "render", "--app", "nope")
     assert unknown.returncode == 2
     assert "no app named 'nope'" in unknown.stderr
@@ -275,66 +276,49 @@ def test_build_prints_what_render_writes_for_one_app(project: Path) -> None:
     assert "neither a kustomization nor an app" in stray.stderr
 
 
-IMAGES = """\
-images:
-- name: base
-  context: images/base
-  registry: registry.example.com/shop
-- name: web
-  context: services/web
-  registry: registry.example.com/shop
-- name: worker
-  context: services/worker
-  registry: registry.example.com/shop
-"""
-
-
 def test_declared_images_are_rendered_with_content_addressed_tags(project: Path) -> None:
-    for name, dockerfile in (
-        ("images/base", "FROM debian:bookworm\n"),
-        ("services/web", "FROM registry.example.com/shop/base:latest\nCOPY . /app\n"),
-        ("services/worker", "FROM debian:bookworm\nCOPY . /app\n"),
-    ):
-        (project / name).mkdir(parents=True)
-        (project / name / "Dockerfile").write_text(dockerfile)
-        (project / name / "main.py").write_text("print('hello')\n")
-    config = project / "hakobu.yaml"
-    config.write_text(config.read_text() + IMAGES)
-    web = project / "apps" / "web.yaml"
-    web.write_text(
-        web.read_text().replace("image: registry.example.com/shop/web:1.4.2", "image:\n  name: web")
-    )
-    template = project / "apps" / "worker" / "deployment.yaml.j2"
-    template.write_text(
-        template.read_text().replace(
-            "registry.example.com/shop/worker:{{ values.workerTag }}", '{{ tag("worker") }}'
-        )
-    )
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "images")
+    out = project / "generated" / "production"
 
-    def images() -> tuple[str, str]:
-        out = project / "generated" / "production"
-        web_text = (out / "web" / "deployment-web.yaml").read_text()
-        worker_text = (out / "worker" / "deployment-worker.yaml").read_text()
-        web_image = web_text.split("image: ")[1].split("\n")[0]
-        worker_image = worker_text.split("image: ")[1].split("\n")[0]
-        return web_image, worker_image
+    def worker_image() -> str:
+        text = (out / "worker" / "deployment-worker.yaml").read_text()
+        return text.split("image: ")[1].split("\n")[0]
 
     assert hakobu(project, "render").returncode == 0
-    web_image, worker_image = images()
-    assert web_image.startswith("registry.example.com/shop/web:")
-    assert worker_image.startswith("registry.example.com/shop/worker:")
-    # A change to the base image re-tags web (built FROM it) and leaves worker alone.
-    (project / "images" / "base" / "Dockerfile").write_text("FROM debian:trixie\n")
+    first = worker_image()
+    assert first.startswith("registry.example.com/shop/worker:")
+    web = (out / "web" / "deployment-web.yaml").read_text()
+
+    # A file the image's .dockerignore leaves out changes nothing.
+    (project / "services" / "worker" / "NOTES.md").write_text("notes\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "notes")
+    assert hakobu(project, "render").returncode == 0
+    assert worker_image() == first
+
+    # A change to the in-repo base image re-tags the worker built FROM it, nothing else.
+    base = project / "images" / "base" / "Dockerfile"
+    base.write_text(base.read_text().replace("3.13-slim", "3.14-slim"))
     git(project, "commit", "-qam", "new base")
     result = hakobu(project, "render")
     assert result.returncode == 0, result.stderr
-    new_web, new_worker = images()
-    assert new_web != web_image
-    assert new_worker == worker_image
-    assert "~ worker/" not in result.stdout
+    assert worker_image() != first
+    assert (out / "web" / "deployment-web.yaml").read_text() == web
+    assert "~ web/" not in result.stdout
 
+    web_spec = project / "apps" / "web.yaml"
+    web_spec.write_text(
+        web_spec.read_text().replace(
+            "image: registry.example.com/shop/web:1.4.2", "image:\n  name: web"
+        )
+    )
+    undeclared = hakobu(project, "render")
+    assert undeclared.returncode == 2
+    assert "no image named 'web' is declared in hakobu.yaml (images: base, worker)" in (
+        undeclared.stderr
+    )
+    web_spec.write_text(web_spec.read_text().replace("image:\n  name: web", "image: web:1"))
+
+    template = project / "apps" / "worker" / "deployment.yaml.j2"
     template.write_text(template.read_text().replace('tag("worker")', 'tag("wroker")'))
     unknown = hakobu(project, "render")
     assert unknown.returncode == 2
