@@ -17,6 +17,7 @@ from hakobu.model.project import Environment, Project, find_root, load_project
 from hakobu.repo.commit import open_repository
 from hakobu.repo.history import Change, changes
 from hakobu.repo.revisions import head, repo_path
+from hakobu.secrets.keystore import DEFAULT_NAMESPACE as DEFAULT_KEYS_NAMESPACE
 from hakobu.sync import (
     SyncOptions,
     SyncResult,
@@ -26,9 +27,9 @@ from hakobu.sync import (
     observe,
     read_desired,
     sync,
-    write_record,
 )
 from hakobu.sync.manifests import WORKTREE
+from hakobu.sync.record import record_sync
 from hakobu.sync.retry import Backoff, Retrying
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -46,6 +47,7 @@ def register(subparsers: Subparsers) -> None:
         "do, 1 when there are differences, like `kubectl diff`.",
     )
     _revision_args(diff)
+    _keys_namespace_arg(diff)
     diff.set_defaults(handler=_diff)
 
     run = _command(
@@ -59,6 +61,7 @@ def register(subparsers: Subparsers) -> None:
         "failing does not stop the others; the exit code is 1 if any failed.",
     )
     _revision_args(run)
+    _keys_namespace_arg(run)
     run.add_argument("--prune", action="store_true", help="delete what git no longer holds")
     run.add_argument(
         "--dry-run",
@@ -92,6 +95,7 @@ def register(subparsers: Subparsers) -> None:
         "git has changes not yet synced (OutOfSync), or the cluster was changed since the "
         "last sync of these manifests (Drifted), and how healthy its objects are.",
     )
+    _keys_namespace_arg(status)
     status.set_defaults(handler=_status)
 
     past = _command(
@@ -139,6 +143,17 @@ def _revision_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--app", default=None, metavar="APP", help="only this app")
 
 
+def _keys_namespace_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keys-namespace",
+        default=DEFAULT_KEYS_NAMESPACE,
+        metavar="NAMESPACE",
+        help="where the sealing keys are kept, for an environment with `sealedSecrets: "
+        f"hakobu` in hakobu.yaml, whose SealedSecrets hakobu opens (default "
+        f"{DEFAULT_KEYS_NAMESPACE})",
+    )
+
+
 @dataclass(frozen=True)
 class _Context:
     project: Project
@@ -159,7 +174,14 @@ def _diff(args: argparse.Namespace) -> int:
     ctx = _context(args)
     with ctx.kube:
         desired = read_desired(ctx.project, ctx.env, args.rev)
-        states = observe(ctx.kube, ctx.project, ctx.env, desired, only_app=args.app)
+        states = observe(
+            ctx.kube,
+            ctx.project,
+            ctx.env,
+            desired,
+            only_app=args.app,
+            keys_namespace=args.keys_namespace,
+        )
         diffs = [d for state in states for d in diff_app(ctx.kube, state)]
     if args.output == "json":
         print_json([asdict(d) for d in diffs])
@@ -180,12 +202,12 @@ def _sync(args: argparse.Namespace) -> int:
         allow_empty=args.allow_empty,
         timeout=args.timeout,
         only_app=args.app,
+        keys_namespace=args.keys_namespace,
     )
     with ctx.kube:
         desired = read_desired(ctx.project, ctx.env, args.rev)
         result = sync(ctx.kube, ctx.project, ctx.env, desired, options=options, progress=Progress())
-        if not result.dry_run and result.changed:
-            write_record(ctx.kube, ctx.env.namespace, result)
+        record_sync(ctx.kube, ctx.env.namespace, result)
     if args.output == "json":
         print_json(result)
     else:
@@ -215,7 +237,10 @@ def _status(args: argparse.Namespace) -> int:
     ctx = _context(args)
     with ctx.kube:
         desired = read_desired(ctx.project, ctx.env)
-        statuses = [app_status(s) for s in observe(ctx.kube, ctx.project, ctx.env, desired)]
+        states = observe(
+            ctx.kube, ctx.project, ctx.env, desired, keys_namespace=args.keys_namespace
+        )
+        statuses = [app_status(s) for s in states]
     if args.output == "json":
         print_json([asdict(s) for s in statuses])
         return 0

@@ -51,6 +51,19 @@ def write_record(kube: KubeClient, namespace: str, result: SyncResult) -> str:
     return name
 
 
+def record_sync(kube: KubeClient, namespace: str, result: SyncResult) -> str | None:
+    """Record ``result`` unless it changed nothing at the revision recorded last: a sync
+    that brings a new revision (a rollback that only restores what runs) is history even
+    when it writes nothing, a repeated no-op is not. Returns the record's name, if any."""
+    if result.dry_run:
+        return None
+    if not result.changed:
+        recorded = history(kube, namespace, result.project, result.env)
+        if recorded and recorded[-1].get("revision") == result.revision:
+            return None
+    return write_record(kube, namespace, result)
+
+
 def history(kube: KubeClient, namespace: str, project: str, env: str) -> list[dict[str, Any]]:
     """The recorded results, oldest first."""
     found = kube.list("v1", "ConfigMap", namespace, label_selector=_selector(project, env))
