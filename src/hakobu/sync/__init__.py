@@ -4,6 +4,7 @@
 
     manifests  read generated/<env>/<app>/**.yaml from the work tree or a revision
     observe    read the cluster (inventories, live objects) and plan every app
+      sealed     with ``sealedSecrets: hakobu``, SealedSecrets opened into their Secrets
       plan       desired vs live → create / update / unchanged / prune, hooks and waves
       ordering   phase → wave → kind → name, one comparison; deletion in reverse
       compare    is a live object what git says, on hakobu's own fields (managedFields)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import ApiError, Conflict, NotFound
-from hakobu.model.objects import Object, object_ref
+from hakobu.model.objects import Object, ObjectId, object_id, object_ref
 from hakobu.sync.ownership import FIELD_MANAGER
 
 FOUNDATION_KINDS = frozenset({"Namespace", "CustomResourceDefinition"})
@@ -41,15 +41,19 @@ def apply_objects(
     deadline: float,
     pool: Executor,
     force: bool = False,
+    forced: Collection[ObjectId] = frozenset(),
     dry_run: bool = False,
 ) -> list[Applied]:
-    """One result per object, in the order given; requests run on ``pool``."""
+    """One result per object, in the order given; requests run on ``pool``. The objects
+    in ``forced`` take over conflicting fields even without ``force``."""
     first = [i for i, o in enumerate(objects) if o["kind"] in FOUNDATION_KINDS]
     rest = [i for i, o in enumerate(objects) if o["kind"] not in FOUNDATION_KINDS]
     results = dict(
         zip(
             first,
-            _concurrently(kube, pool, [objects[i] for i in first], force, dry_run),
+            _concurrently(
+                kube, pool, [objects[i] for i in first], force=force, forced=forced, dry_run=dry_run
+            ),
             strict=True,
         )
     )
@@ -67,7 +71,9 @@ def apply_objects(
     results.update(
         zip(
             rest,
-            _concurrently(kube, pool, [objects[i] for i in rest], force, dry_run),
+            _concurrently(
+                kube, pool, [objects[i] for i in rest], force=force, forced=forced, dry_run=dry_run
+            ),
             strict=True,
         )
     )
@@ -91,9 +97,18 @@ def wait_established(kube: KubeClient, crd: Object, deadline: float) -> str | No
 
 
 def _concurrently(
-    kube: KubeClient, pool: Executor, objects: Sequence[Object], force: bool, dry_run: bool
+    kube: KubeClient,
+    pool: Executor,
+    objects: Sequence[Object],
+    *,
+    force: bool,
+    forced: Collection[ObjectId],
+    dry_run: bool,
 ) -> list[Applied]:
-    return list(pool.map(lambda o: apply_one(kube, o, force=force, dry_run=dry_run), objects))
+    def one(obj: Object) -> Applied:
+        return apply_one(kube, obj, force=force or object_id(obj) in forced, dry_run=dry_run)
+
+    return list(pool.map(one, objects))
 
 
 def apply_one(kube: KubeClient, obj: Object, *, force: bool, dry_run: bool) -> Applied:

@@ -43,10 +43,16 @@ def diff_app(kube: KubeClient, state: AppState) -> list[ObjectDiff]:
 
 
 def _diffs(kube: KubeClient, state: AppState) -> Iterator[ObjectDiff]:
+    for blocked in state.blocked:
+        yield ObjectDiff(state.name, blocked.ref, REJECTED, "", blocked.message)
     for step in state.plan.steps:
         if step.action in (Action.CREATE, Action.UPDATE):
             found = _applied_diff(
-                kube, state.name, step.resource.obj, state.live.get(step.resource.id)
+                kube,
+                state.name,
+                step.resource.obj,
+                state.live.get(step.resource.id),
+                force=step.resource.id in state.taken_over,
             )
             if found is not None:
                 yield found
@@ -55,19 +61,21 @@ def _diffs(kube: KubeClient, state: AppState) -> Iterator[ObjectDiff]:
             ref = object_ref(candidate.live)
             fields = owned_by(candidate.live, FIELD_MANAGER)
             before = project(candidate.live, fields) if fields else comparable(candidate.live)
-            yield ObjectDiff(
-                state.name, ref, DELETE, unified(ref, before, None), "pruned by sync --prune"
-            )
+            text = unified(ref, before, None, secret=is_secret(candidate.live))
+            yield ObjectDiff(state.name, ref, DELETE, text, "pruned by sync --prune")
 
 
 def _applied_diff(
-    kube: KubeClient, app: str, obj: Object, live: Object | None
+    kube: KubeClient, app: str, obj: Object, live: Object | None, *, force: bool
 ) -> ObjectDiff | None:
     ref = object_ref(obj)
+    secret = is_secret(obj)
     note = ""
     try:
         try:
-            dry: Object | None = kube.apply(obj, field_manager=FIELD_MANAGER, dry_run=True)
+            dry: Object | None = kube.apply(
+                obj, field_manager=FIELD_MANAGER, dry_run=True, force=force
+            )
         except Conflict as e:
             note = conflict_message(ref, e)
             dry = kube.apply(obj, field_manager=FIELD_MANAGER, dry_run=True, force=True)
@@ -78,17 +86,26 @@ def _applied_diff(
         return ObjectDiff(app, ref, REJECTED, "", f"the server rejects it: {e.message}")
     if live is None:
         after = project(dry, owned_by(dry, FIELD_MANAGER)) if dry else comparable(obj)
-        return ObjectDiff(app, ref, CREATE, unified(ref, None, after), note)
+        return ObjectDiff(app, ref, CREATE, unified(ref, None, after, secret=secret), note)
     if dry is None:
-        return ObjectDiff(app, ref, UPDATE, unified(ref, comparable(live), comparable(obj)), note)
+        text = unified(ref, comparable(live), comparable(obj), secret=secret)
+        return ObjectDiff(app, ref, UPDATE, text, note)
     fields = union(owned_by(live, FIELD_MANAGER), owned_by(dry, FIELD_MANAGER))
     before, after = project(live, fields), project(dry, fields)
     if before == after:
         return None
-    return ObjectDiff(app, ref, UPDATE, unified(ref, before, after), note)
+    return ObjectDiff(app, ref, UPDATE, unified(ref, before, after, secret=secret), note)
 
 
-def unified(ref: str, before: Any, after: Any) -> str:
+def is_secret(obj: Object) -> bool:
+    return obj.get("apiVersion") == "v1" and obj.get("kind") == "Secret"
+
+
+def unified(ref: str, before: Any, after: Any, *, secret: bool = False) -> str:
+    """``secret``: show the items of ``data`` and ``stringData`` by name only."""
+    if secret:
+        before, after = masked(before, after)
+
     def lines(value: Any) -> list[str]:
         if value is None:
             return []
@@ -96,3 +113,37 @@ def unified(ref: str, before: Any, after: Any) -> str:
         return text.splitlines(keepends=True)
 
     return "".join(difflib.unified_diff(lines(before), lines(after), f"live/{ref}", f"git/{ref}"))
+
+
+HIDDEN, HIDDEN_OLD, HIDDEN_NEW = "(hidden)", "(hidden, before)", "(hidden, changed)"
+
+
+def masked(before: Any, after: Any) -> tuple[Any, Any]:
+    """Copies with every secret value replaced by a placeholder that still tells whether
+    the item is added, removed, changed or the same."""
+    before, after = _shallow(before), _shallow(after)
+    for field in ("data", "stringData"):
+        old = _items(before, field)
+        new = _items(after, field)
+        if old is not None:
+            before[field] = {
+                k: HIDDEN if new is None or k not in new or new[k] == v else HIDDEN_OLD
+                for k, v in old.items()
+            }
+        if new is not None:
+            after[field] = {
+                k: HIDDEN if old is None or k not in old or old[k] == v else HIDDEN_NEW
+                for k, v in new.items()
+            }
+    return before, after
+
+
+def _shallow(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else value
+
+
+def _items(value: Any, field: str) -> dict[str, Any] | None:
+    if not isinstance(value, dict) or not isinstance(value.get(field), dict):
+        return None
+    items: dict[str, Any] = value[field]
+    return items

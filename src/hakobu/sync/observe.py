@@ -19,6 +19,7 @@ from hakobu.cluster.errors import NotFound
 from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object, ObjectId
 from hakobu.model.project import Environment, Project
+from hakobu.secrets.keystore import DEFAULT_NAMESPACE
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.ownership import (
     ENVIRONMENT_LABEL,
@@ -27,8 +28,18 @@ from hakobu.sync.ownership import (
     Owner,
     digest,
     read_inventories,
+    stamp,
 )
 from hakobu.sync.plan import AppPlan, plan_app, resource_of
+from hakobu.sync.sealed import (
+    Blocked,
+    Opened,
+    foreign,
+    is_sealed,
+    open_all,
+    opens_sealed,
+    read_keys,
+)
 
 # Up to this many objects of one kind and namespace that the labelled LIST did not find
 # are read one by one; more are found with one LIST of everything of that kind there,
@@ -46,6 +57,11 @@ class AppState:
     live: Mapping[ObjectId, Object | None]
     # Of the app's manifests as they are now; the inventory keeps the one last synced.
     digest: str
+    # What keeps the app from being synced at all (a SealedSecret hakobu cannot open, or
+    # whose Secret is someone else's); the plan leaves those Secrets out.
+    blocked: tuple[Blocked, ...] = ()
+    # Existing Secrets annotated as managed by Sealed Secrets that hakobu takes over.
+    taken_over: frozenset[ObjectId] = frozenset()
 
     @property
     def name(self) -> str:
@@ -60,7 +76,10 @@ def observe(
     *,
     only_app: str | None = None,
     workers: int = 8,
+    keys_namespace: str = DEFAULT_NAMESPACE,
 ) -> list[AppState]:
+    """With ``sealedSecrets: hakobu``, SealedSecrets are opened with the keys kept in
+    ``keys_namespace`` and planned as the Secrets they open to."""
     inventories, version = read_inventories(kube, env.namespace, project.name, env.name)
     names = sorted({app.name for app in desired.apps} | set(inventories))
     if only_app is not None:
@@ -71,11 +90,10 @@ def observe(
                 hint=f"apps: {', '.join(names) or 'none'}",
             )
         names = [only_app]
+    opened = _open(kube, env, desired, names, keys_namespace)
     # Validate every app's annotations before any request, so bad input fails fast.
     resources = {
-        name: [
-            resource_of(m, Owner(project.name, env.name, name)) for m in desired.app(name).manifests
-        ]
+        name: [resource_of(m, Owner(project.name, env.name, name)) for m in opened[name].manifests]
         for name in names
     }
     wanted: dict[str, dict[ObjectId, str]] = {}
@@ -91,16 +109,50 @@ def observe(
     )
     states = []
     for name in names:
+        owner = Owner(project.name, env.name, name)
         inventory = inventories.get(name)
         app_live = {oid: live.get(oid) for oid in wanted[name]}
+        theirs, taken_over = foreign(opened[name].secrets, app_live, owner)
+        blocked = (*opened[name].blocked, *theirs)
+        left_out = {b.id for b in blocked}
         plan = plan_app(
-            Owner(project.name, env.name, name),
-            resources[name],
+            owner,
+            [r for r in resources[name] if r.id not in left_out],
             app_live,
-            inventory.entries if inventory else (),
+            [e for e in (inventory.entries if inventory else ()) if e.id not in left_out],
         )
-        states.append(AppState(plan, inventory, app_live, digest(r.obj for r in resources[name])))
+        # Of git's manifests, never of opened Secrets: the inventory must not hold a
+        # digest of secret values.
+        manifests = desired.app(name).manifests
+        states.append(
+            AppState(
+                plan,
+                inventory,
+                app_live,
+                digest(stamp(m.obj, owner) for m in manifests),
+                blocked,
+                taken_over,
+            )
+        )
     return states
+
+
+def _open(
+    kube: KubeClient,
+    env: Environment,
+    desired: DesiredState,
+    names: Iterable[str],
+    keys_namespace: str,
+) -> dict[str, Opened]:
+    """Each app's manifests, SealedSecrets opened when the environment says hakobu opens
+    them; the keys are read only when there is one to open."""
+    apps = {name: desired.app(name).manifests for name in names}
+    if not opens_sealed(env.sealed_secrets) or not any(
+        is_sealed(m.obj) for manifests in apps.values() for m in manifests
+    ):
+        return {name: Opened(manifests, frozenset(), ()) for name, manifests in apps.items()}
+    keys = read_keys(kube, keys_namespace)
+    return {name: open_all(manifests, keys) for name, manifests in apps.items()}
 
 
 def read_live(

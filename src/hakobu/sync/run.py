@@ -23,6 +23,7 @@ from hakobu.errors import OperationFailed
 from hakobu.health import HealthStatus
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
+from hakobu.secrets.keystore import DEFAULT_NAMESPACE
 from hakobu.sync.apply import Applied, apply_objects
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.observe import AppState, observe
@@ -52,6 +53,8 @@ class SyncOptions:
     timeout: float = 300.0
     only_app: str | None = None
     workers: int = 8
+    # Where the sealing keys are kept, for environments where hakobu opens SealedSecrets.
+    keys_namespace: str = DEFAULT_NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,13 @@ def sync(
     if not options.dry_run and ensure_namespace(kube, project.name, env.name, env.namespace):
         progress(f"created namespace {env.namespace}")
     states = observe(
-        kube, project, env, desired, only_app=options.only_app, workers=options.workers
+        kube,
+        project,
+        env,
+        desired,
+        only_app=options.only_app,
+        workers=options.workers,
+        keys_namespace=options.keys_namespace,
     )
     if options.prune:
         check_not_emptying(
@@ -185,6 +194,9 @@ class _AppSync:
         self._progress(f"{self.app}: {message}")
 
     def run(self) -> AppResult:
+        if self.state.blocked:
+            # Nothing is applied, not even the inventory: the cluster stays as it was.
+            return self._result(failed=True, messages=[b.message for b in self.state.blocked])
         failed = False
         try:
             self._announce()
@@ -214,6 +226,9 @@ class _AppSync:
                 f"left alone: {candidate.entry.id} is no longer in git but "
                 f"{candidate.verdict.reason}"
             )
+        return self._result(failed=failed, messages=self.messages)
+
+    def _result(self, *, failed: bool, messages: list[str]) -> AppResult:
         return AppResult(
             app=self.app,
             result=FAILED if failed else SUCCEEDED,
@@ -222,7 +237,7 @@ class _AppSync:
             unchanged=self.plan.count(Action.UNCHANGED),
             pruned=self.pruned,
             hooks=self.hooks,
-            messages=tuple(self.messages),
+            messages=tuple(messages),
             durations=self.durations,
         )
 
@@ -260,6 +275,7 @@ class _AppSync:
             deadline=self.deadline,
             pool=self.requests,
             force=self.options.force_conflicts,
+            forced=self.state.taken_over,
             dry_run=self.options.dry_run,
         )
         for step, result in zip(steps, results, strict=True):

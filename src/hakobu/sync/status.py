@@ -36,6 +36,7 @@ def app_status(state: AppState) -> AppStatus:
         if step.action in (Action.CREATE, Action.UPDATE)
     ]
     differing += [f"{c.entry.id} (prune)" for c in state.plan.prunes]
+    differing += [blocked.message for blocked in state.blocked]
     if not differing:
         sync = SYNCED
     elif state.inventory is not None and state.inventory.digest == state.digest:
