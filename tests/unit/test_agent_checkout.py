@@ -5,10 +5,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path, PurePosixPath
 
+import pygit2
 import pytest
+from pygit2.enums import ConfigLevel
 
 from hakobu.agent.checkout import Checkout
 from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.repo.rollback import RollbackRequest
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -104,3 +107,66 @@ def test_an_unreachable_remote_or_missing_branch_is_an_operation_failure(tmp_pat
         Checkout(str(remote.bare), "release", tmp_path / "a").fetch()
     with pytest.raises(OperationFailed, match="cannot fetch branch 'main'"):
         Checkout(str(tmp_path / "gone.git"), "main", tmp_path / "b").fetch()
+
+
+def rollback_to(target: str) -> RollbackRequest:
+    return RollbackRequest(
+        output="generated", apps="apps", env="dev", to=target, reason="web is Degraded"
+    )
+
+
+def test_a_rollback_is_committed_on_the_fetched_commit_and_pushed(tmp_path: Path) -> None:
+    remote = Remote(tmp_path)
+    good = remote.push({"generated/dev/web/a.yaml": "a: 1\n"}, "good")
+    bad = remote.push({"generated/dev/web/a.yaml": "a: 2\n"}, "bad")
+    checkout = Checkout(str(remote.bare), "main", tmp_path / "clone")
+    checkout.fetch()
+
+    rollback = checkout.commit_rollback(rollback_to(good))
+    checkout.push(rollback)
+
+    assert git(remote.bare, "rev-parse", "main") == rollback
+    assert git(remote.bare, "rev-parse", f"{rollback}^") == bad
+    assert git(remote.bare, "show", f"{rollback}:generated/dev/web/a.yaml") == "a: 1"
+    assert "Why: web is Degraded" in git(remote.bare, "log", "-1", "--format=%B", rollback)
+    assert checkout.fetch() == rollback
+
+
+def test_a_push_after_someone_else_pushed_is_refused_not_forced(tmp_path: Path) -> None:
+    remote = Remote(tmp_path)
+    good = remote.push({"generated/dev/web/a.yaml": "a: 1\n"}, "good")
+    remote.push({"generated/dev/web/a.yaml": "a: 2\n"}, "bad")
+    checkout = Checkout(str(remote.bare), "main", tmp_path / "clone")
+    checkout.fetch()
+    rollback = checkout.commit_rollback(rollback_to(good))
+    theirs = remote.push({"generated/dev/web/a.yaml": "a: 3\n"}, "a fix")
+
+    with pytest.raises(OperationFailed, match="was refused") as refused:
+        checkout.push(rollback)
+
+    assert "never force-pushes" in str(refused.value)
+    assert git(remote.bare, "rev-parse", "main") == theirs
+    assert checkout.fetch() == theirs
+    assert (tmp_path / "clone" / "generated/dev/web/a.yaml").read_text() == "a: 3\n"
+
+
+def test_without_a_git_identity_the_rollback_is_by_hakobu(tmp_path: Path) -> None:
+    remote = Remote(tmp_path)
+    good = remote.push({"generated/dev/web/a.yaml": "a: 1\n"}, "good")
+    remote.push({"generated/dev/web/a.yaml": "a: 2\n"}, "bad")
+    levels = (ConfigLevel.GLOBAL, ConfigLevel.XDG, ConfigLevel.SYSTEM)
+    saved = {level: pygit2.settings.search_path[level] for level in levels}
+    nowhere = tmp_path / "no-config"
+    nowhere.mkdir()
+    try:
+        for level in levels:
+            pygit2.settings.search_path[level] = str(nowhere)
+        # Opened only now, so the clone's configuration is read without the user's.
+        checkout = Checkout(str(remote.bare), "main", tmp_path / "clone")
+        checkout.fetch()
+        rollback = checkout.commit_rollback(rollback_to(good))
+    finally:
+        for level, path in saved.items():
+            pygit2.settings.search_path[level] = path
+    author = git(tmp_path / "clone", "log", "-1", "--format=%an <%ae>", rollback)
+    assert author == "hakobu agent <hakobu-agent@localhost>"

@@ -6,6 +6,7 @@
     decide     whether an iteration syncs: generated/<env>/ changed, or an app drifted (pure)
     loop       fetch → (re)read the desired state → observe → sync → record, every interval;
                failures are logged and retried with backoff, never fatal
+    watch      with autoRollback: whether a deployed revision is good or is rolled back (pure)
 
 It calls the library functions ``hakobu sync`` calls (``read_desired``, ``observe``,
 ``app_status``, ``sync``, ``write_record``), so whatever it does can be done by hand.

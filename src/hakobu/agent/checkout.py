@@ -3,6 +3,10 @@
 The clone lives in a directory only the agent writes to. Each fetch moves its work tree
 (detached) to the branch's newest commit, so the project file and the manifests are read
 exactly as that commit has them; a forced checkout there can lose nothing.
+
+The agent commits only rollbacks, on top of the fetched commit, and pushes them as a fast
+forward of the remote branch. A push the remote refuses (someone pushed meanwhile) leaves
+the remote as it is; the next fetch drops the local commit.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ import pygit2
 from pygit2.enums import ResetMode
 
 from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.repo.rollback import RollbackRequest, apply_rollback, plan_rollback
 
 _REMOTE = "origin"
+# Who the agent's commits are by when git has no identity configured for the clone.
+_NAME, _EMAIL = "hakobu agent", "hakobu-agent@localhost"
 
 
 def remote_url(source: str) -> str:
@@ -74,6 +81,31 @@ class Checkout:
             return None
         return str(entry.id)
 
+    def commit_rollback(self, request: RollbackRequest) -> str:
+        """Commit ``request`` on top of the checked-out commit; the work tree follows."""
+        repo = self._open()
+        if not _has_identity(repo):
+            repo.config["user.name"] = _NAME
+            repo.config["user.email"] = _EMAIL
+        return apply_rollback(repo, plan_rollback(repo, request))
+
+    def push(self, commit: str) -> None:
+        """Make ``commit`` the remote branch's tip; refused unless it is a fast forward."""
+        repo = self._open()
+        local = f"refs/heads/{self.branch}"
+        repo.references.create(local, pygit2.Oid(hex=commit), force=True)
+        refused = _Refusals()
+        try:
+            repo.remotes[_REMOTE].push([f"{local}:{local}"], callbacks=refused)
+        except pygit2.GitError as e:
+            refused.messages.append(str(e))
+        if refused.messages:
+            raise OperationFailed(
+                f"pushing {commit[:12]} to branch {self.branch!r} of {self.url} was refused: "
+                + "; ".join(refused.messages),
+                hint="the branch moved meanwhile; the agent never force-pushes",
+            )
+
     def _open(self) -> pygit2.Repository:
         if self._repo is not None:
             return self._repo
@@ -97,3 +129,22 @@ class Checkout:
             repo.remotes.create(_REMOTE, self.url)
         self._repo = repo
         return repo
+
+
+def _has_identity(repo: pygit2.Repository) -> bool:
+    try:
+        return bool(repo.default_signature)
+    except KeyError:
+        return False
+
+
+class _Refusals(pygit2.RemoteCallbacks):
+    """A remote server reports a refused update here rather than as an error."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def push_update_reference(self, refname: str, message: str | None) -> None:
+        if message is not None:
+            self.messages.append(f"{refname}: {message}")

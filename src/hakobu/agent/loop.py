@@ -3,8 +3,15 @@
 A single replica is assumed (no leader election yet). Failures of an iteration — the
 remote or the API server unreachable, a bad project file at the newest commit — are
 logged and the iteration is tried again after an exponentially growing delay; a failed
-sync is retried the same way. The only state carried between iterations is the tree id
-of ``generated/<env>/`` last synced and the manifests read at it, so memory stays flat.
+sync is retried the same way. The state carried between iterations is the tree id of
+``generated/<env>/`` last synced and the manifests read at it, and for an environment with
+``autoRollback`` the revision known good, the one being watched and the ids of revisions
+already judged failed (one per failure), so memory stays flat.
+
+With ``autoRollback``, a failure within the window becomes a rollback commit on top of the
+fetched commit, pushed (never forced) and then synced like any commit. When the push is
+refused the next iteration fetches first: if the environment's output is still the failed
+one the rollback is made again on top of what arrived, else the newer commit wins.
 """
 
 from __future__ import annotations
@@ -12,15 +19,26 @@ from __future__ import annotations
 import dataclasses
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from hakobu.agent.checkout import Checkout
 from hakobu.agent.decide import cluster_reason, env_changed
+from hakobu.agent.watch import (
+    Good,
+    NoRollback,
+    Problem,
+    RollBack,
+    Watch,
+    health_problem,
+    sync_problem,
+)
 from hakobu.cluster.client import KubeClient
-from hakobu.errors import HakobuError
+from hakobu.errors import HakobuError, InvalidInput, OperationFailed
 from hakobu.model.project import Environment, Project, load_project
+from hakobu.repo.rollback import RollbackRequest
 from hakobu.sync import (
     DesiredState,
     SyncOptions,
@@ -68,13 +86,23 @@ class _Desired:
 
 class Agent:
     def __init__(
-        self, checkout: Checkout, kube: KubeClient, options: AgentOptions, log: Log
+        self,
+        checkout: Checkout,
+        kube: KubeClient,
+        options: AgentOptions,
+        log: Log,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.checkout, self.kube, self.options = checkout, kube, options
         self._log = log
         self._synced_tree: str | None = None
         self._desired: _Desired | None = None
         self._quiet_revision: str | None = None
+        self._watch = Watch()
+        # A rollback decided but not yet on the remote: its push was refused.
+        self._pending: RollBack | None = None
+        self._clock = clock
         # Retries start at the interval and grow; a loop polling every second still backs
         # off to a minute from a server that is down.
         self._backoff = Backoff(
@@ -112,19 +140,46 @@ class Agent:
         commit = self.checkout.fetch()
         project = load_project(self.checkout.directory / PurePosixPath(self.options.project_path))
         env = project.environment(self.options.env)
-        tree = self.checkout.tree_id(commit, self._env_path(project, env))
+        env_path = self._relative(project.output_dir / env.name)
+        tree = self.checkout.tree_id(commit, env_path)
+        pending = self._pending
+        if pending is not None:
+            if tree == pending.bad.tree:
+                return self._roll_back(project, env, pending)
+            # Whoever pushed meanwhile changed the environment: their commit wins.
+            self._pending = None
+            self._log(
+                f"rollback of {env.name} revision={pending.bad.revision[:12]} dropped: "
+                f"{commit[:12]} changed {env_path}/ meanwhile"
+            )
         desired = self._desired_at(project, env, commit, tree)
         reason = env_changed(self._synced_tree, tree)
         if reason is None:
             states = observe(self.kube, project, env, desired, workers=self.options.workers)
-            reason = cluster_reason([app_status(s) for s in states])
+            statuses = [app_status(s) for s in states]
             del states
-        if reason is None:
-            self._synced_tree = tree
-            if commit != self._quiet_revision:
-                self._quiet_revision = commit
-                self._log(f"{env.name} in sync at {commit[:12]}")
-            return Iteration(commit, None, None)
+            reason = cluster_reason(statuses)
+            if reason is None:
+                self._synced_tree = tree
+                if commit != self._quiet_revision:
+                    self._quiet_revision = commit
+                    self._log(f"{env.name} in sync at {commit[:12]}")
+                decision = self._judge(env, commit, tree, health_problem(statuses))
+                if decision is not None:
+                    return self._roll_back(project, env, decision)
+                return Iteration(commit, None, None)
+        return self._sync(project, env, desired, tree=tree, reason=reason)
+
+    def _sync(
+        self,
+        project: Project,
+        env: Environment,
+        desired: DesiredState,
+        *,
+        tree: str | None,
+        reason: str,
+    ) -> Iteration:
+        commit = desired.revision
         options = SyncOptions(
             prune=self.options.prune,
             # Git is the truth the agent enforces: fields someone changed by hand are taken
@@ -139,11 +194,79 @@ class Agent:
         self._synced_tree = tree
         self._quiet_revision = commit
         self._log_sync(result, reason)
+        decision = self._judge(env, commit, tree, sync_problem(result))
+        if decision is not None:
+            return self._roll_back(project, env, decision)
         return Iteration(commit, reason, result)
 
-    def _env_path(self, project: Project, env: Environment) -> PurePosixPath:
-        env_dir = (project.output_dir / env.name).resolve()
-        return PurePosixPath(env_dir.relative_to(self.checkout.directory.resolve()).as_posix())
+    def _judge(
+        self, env: Environment, commit: str, tree: str | None, problem: Problem | None
+    ) -> RollBack | None:
+        """Watch what the cluster now holds; a rollback when it calls for one."""
+        window = env.auto_rollback_window
+        if window is None:
+            return None
+        now = self._clock()
+        self._watch.deployed(commit, tree, now, window)
+        decision = self._watch.check(problem, now)
+        if isinstance(decision, Good):
+            self._log(
+                f"{env.name} revision={decision.revision.revision[:12]} stayed healthy for "
+                f"{window}s: automatic rollbacks return to it"
+            )
+        elif isinstance(decision, NoRollback):
+            self._log(
+                f"not rolling back {env.name} revision={decision.revision.revision[:12]}: "
+                f"{decision.why} ({decision.problem})"
+            )
+        elif isinstance(decision, RollBack):
+            return decision
+        return None
+
+    def _roll_back(self, project: Project, env: Environment, decision: RollBack) -> Iteration:
+        """Commit the rollback on top of the fetched commit, push it, and sync it."""
+        self._pending = None
+        bad, to = decision.bad.revision, decision.to.revision
+        env_path = self._relative(project.output_dir / env.name)
+        request = RollbackRequest(
+            output=env_path.parent.as_posix(),
+            apps=self._relative(project.apps_dir).as_posix(),
+            env=env.name,
+            to=to,
+            reason=f"`hakobu agent` rolled back {bad}: after it was synced, {decision.problem}",
+        )
+        try:
+            rollback = self.checkout.commit_rollback(request)
+        except InvalidInput as e:
+            self._log(f"not rolling back {env.name} revision={bad[:12]}: {e.message}")
+            return Iteration(bad, None, None)
+        try:
+            self.checkout.push(rollback)
+        except OperationFailed as e:
+            self._pending = decision
+            raise OperationFailed(
+                f"rollback of {env.name} revision={bad[:12]} not pushed, trying again after the "
+                f"next fetch: {e.message}"
+            ) from e
+        self._log(
+            f"rollback {env.name} revision={bad[:12]} to={to[:12]} commit={rollback[:12]} "
+            f"pushed: {decision.problem}"
+        )
+        tree = self.checkout.tree_id(rollback, env_path)
+        if env.auto_rollback_window is not None:
+            self._watch.deployed(
+                rollback, tree, self._clock(), env.auto_rollback_window, rolls_back=bad
+            )
+        desired = self._desired_at(project, env, rollback, tree)
+        return self._sync(
+            project, env, desired, tree=tree, reason=f"automatic rollback of {bad[:12]}"
+        )
+
+    def _relative(self, path: Path) -> PurePosixPath:
+        """``path`` inside the clone, as git names it."""
+        return PurePosixPath(
+            path.resolve().relative_to(self.checkout.directory.resolve()).as_posix()
+        )
 
     def _desired_at(
         self, project: Project, env: Environment, commit: str, tree: str | None

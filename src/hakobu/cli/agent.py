@@ -30,7 +30,11 @@ def register(subparsers: Subparsers) -> None:
         "cluster drifted from it (fields changed by hand are taken back). Each sync is "
         "logged as one line on stderr and recorded like `hakobu sync` records it. An "
         "unreachable remote or API server is retried with backoff; SIGTERM or Ctrl-C stops "
-        "the agent between iterations. Run one agent per environment.",
+        "the agent between iterations. Run one agent per environment. With "
+        "`autoRollback: {window: S}` on the environment in hakobu.yaml, a sync that fails or "
+        "an app that turns Degraded within S seconds is answered with a rollback commit to "
+        "the last revision that stayed healthy that long, pushed to the branch (never forced) "
+        "and synced.",
     )
     parser.add_argument("--env", required=True, help="the environment, as named in hakobu.yaml")
     parser.add_argument(
