@@ -2,11 +2,12 @@
 
 A ``patches`` entry holds a strategic-merge patch or a JSON 6902 patch, inline (``patch``)
 or in a file (``path``); which one it is comes from its content, as in kustomize. With a
-``target`` it applies to every selected resource. As in kustomize, a target that selects
-nothing is not an error: the patch is simply not applied (a base may not have that
-resource in every variant). Without a target a strategic-merge patch applies to the one
-resource with its kind, apiVersion, name and namespace, and finding none is an error; a
-JSON 6902 patch always needs a target.
+``target`` it applies to every selected resource. A target that selects nothing is an
+error, where kustomize silently skips the patch: a patch that changes nothing is almost
+always a misspelt kind or name, and finding out in production costs more than a build
+error. Without a target a strategic-merge patch applies to the one resource with its kind,
+apiVersion, name and namespace, and finding none is an error too; a JSON 6902 patch always
+needs a target.
 
 A strategic-merge patch never renames or moves its target unless ``options`` allow a name
 or kind change; the namespace always stays.
@@ -144,7 +145,7 @@ def _apply_strategic_entry(
             "may hold only one",
         )
     where = _where(kustomization, path)
-    for chosen in target.select(resources, where):
+    for chosen in _selected(target, resources, kustomization, path, where):
         _apply_strategic(resources, chosen, strategic[0], where, retarget=True)
 
 
@@ -162,7 +163,7 @@ def _apply_json_entry(
             path, f"JSON patch {source.label} needs a target", hint="add target: {…}"
         )
     where = _where(kustomization, path)
-    for chosen in target.select(resources, where):
+    for chosen in _selected(target, resources, kustomization, path, where):
         store_previous_id(chosen)
         _apply_json(resources, chosen, operations, where)
 
@@ -188,6 +189,24 @@ def apply_json6902_entries(
         where = _where(kustomization, path)
         for chosen in target.select(resources, where):
             _apply_json(resources, chosen, operations, where)
+
+
+def _selected(
+    target: Target,
+    resources: list[Object],
+    kustomization: Kustomization,
+    path: FieldPath,
+    where: str,
+) -> list[Object]:
+    chosen = list(target.select(resources, where))
+    if not chosen:
+        raise kustomization.error(
+            (*path, "target"),
+            "the patch's target selects no object, so the patch would change nothing",
+            hint="check the target's kind, name, namespace and selectors against the "
+            "resources (kustomize skips such a patch silently; hakobu refuses it)",
+        )
+    return chosen
 
 
 def _where(kustomization: Kustomization, path: FieldPath) -> str:
