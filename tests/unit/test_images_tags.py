@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.images.cache import CACHE_DIR
 from hakobu.images.project import current_tags, image_reference, open_project, tags_at
+from hakobu.images.snapshot import Snapshot, _pathspecs
 from hakobu.model.images import load_images
 from hakobu.model.source import SourceError
 
@@ -228,3 +231,95 @@ def test_image_declaration_defaults(tmp_path: Path) -> None:
     assert spec.build_args == (("ON", "true"), ("V", "0755"))
     (tmp_path / "hakobu.yaml").write_text("name: x\n")
     assert load_images(tmp_path) == ()
+
+
+def uncached_tags(root: Path) -> dict[str, str]:
+    shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
+    return tags(root)
+
+
+def make_everything_dirty(root: Path) -> None:
+    write(root, {"services/web/app.py": "print('edited')\n", "images/base/new.sh": "echo\n"})
+    write(root, {"services/web/docs/guide.md": "ignored by .dockerignore\n"})
+    write(root, {"services/api/main.py": "print('staged')\n"})
+    git(root, "add", "services/api/main.py")
+    (root / "libs/common/util.py").unlink()
+
+
+def test_git_and_libgit2_find_the_same_changes(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / ".gitignore").write_text("*.log\n")
+    commit(project)
+    make_everything_dirty(project)
+    write(project, {"services/api/debug.log": "git ignores this\n"})
+    by_git = Snapshot.work_tree(open_project(project).repo, ("services", "images", "libs"))
+    monkeypatch.setattr(shutil, "which", lambda _: None)
+    by_libgit2 = Snapshot.work_tree(open_project(project).repo, ("services", "images", "libs"))
+    assert by_git.changes == by_libgit2.changes
+    assert [c.path for c in by_git.changes] == [
+        "images/base/new.sh",
+        "libs/common/util.py",
+        "services/api/main.py",
+        "services/web/app.py",
+        "services/web/docs/guide.md",
+    ]
+
+
+def test_the_cache_never_changes_a_tag(project: Path) -> None:
+    fresh = uncached_tags(project)
+    assert (project / CACHE_DIR / ".gitignore").read_text() == "*\n"
+    assert tags(project) == fresh
+    make_everything_dirty(project)
+    write(project, {"images/base/Dockerfile": "FROM debian:13\n"})
+    dirty = tags(project)
+    assert dirty == uncached_tags(project)
+    assert dirty != fresh
+    # Back to the committed content: the committed tags again, from the same entries.
+    git(project, "reset", "-q", "--hard")
+    git(project, "clean", "-q", "-fd", "--exclude=.hakobu")
+    assert tags(project) == fresh
+
+
+def test_cached_declarations_follow_hakobu_yaml(project: Path) -> None:
+    before = tags(project)
+    (project / "hakobu.yaml").write_text(PROJECT.replace("3.10", "3.11"))
+    assert tags(project)["web"] != before["web"]
+    (project / "hakobu.yaml").write_text(PROJECT)
+    assert tags(project) == before
+    (project / "hakobu.yaml").write_text(PROJECT.replace("registry.example.com/shop\n", "x\n", 1))
+    with pytest.raises(SourceError, match=r"hakobu\.yaml:4: images\[0\]\.registry"):
+        open_project(project)
+
+
+def test_cache_files_do_not_make_a_whole_repository_context_dirty(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    write(tmp_path, {"hakobu.yaml": ROOT_IMAGE, "Dockerfile": "FROM debian:12\n"})
+    commit(tmp_path)
+    first = current_tags(open_project(tmp_path)).tags["root"]
+    assert (tmp_path / CACHE_DIR).is_dir()
+    again = current_tags(open_project(tmp_path)).tags["root"]
+    assert not again.dirty
+    assert again == first
+
+
+ROOT_IMAGE = """\
+images:
+- name: root
+  context: .
+  registry: registry.example.com/shop
+"""
+
+
+@pytest.mark.parametrize(
+    ("within", "pathspecs"),
+    [
+        (("a/b", "a/b/Dockerfile", "a/b-c", "d"), ("a/b", "a/b-c", "d")),
+        ((*(f"services/s{i}" for i in range(40)), "images/x"), ("images", "services")),
+        (("a", "."), ()),
+    ],
+)
+def test_pathspecs_cover_the_inputs_with_a_few(
+    within: tuple[str, ...], pathspecs: tuple[str, ...]
+) -> None:
+    assert _pathspecs(within) == pathspecs

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pygit2
 
 from hakobu.errors import InvalidInput, OperationFailed
-from hakobu.images.snapshot import Snapshot
+from hakobu.images.cache import CACHE_DIR, TagCache
+from hakobu.images.snapshot import Snapshot, Trees
 from hakobu.images.tags import TagSet, compute_tags
-from hakobu.model.images import ImageSpec, load_images
+from hakobu.model.images import PROJECT_FILE, ImageSpec, load_images
+from hakobu.model.source import SourceError
 from hakobu.repo.commit import open_repository
 
 
@@ -21,6 +23,9 @@ class ProjectImages:
     repo: pygit2.Repository
     # The project root relative to the repository root ("" when they are the same).
     prefix: str
+    cache: TagCache = field(default_factory=TagCache, compare=False, repr=False)
+    # Directory listings read so far, shared by the snapshots of every revision.
+    trees: Trees = field(default_factory=dict, compare=False, repr=False)
 
     def spec(self, name: str) -> ImageSpec:
         for spec in self.specs:
@@ -48,7 +53,24 @@ class ProjectImages:
 
 
 def open_project(project_root: Path) -> ProjectImages:
-    specs = load_images(project_root)
+    cache = TagCache(project_root / CACHE_DIR)
+    return _open(project_root, _load_specs(project_root, cache), cache)
+
+
+def _load_specs(project_root: Path, cache: TagCache) -> tuple[ImageSpec, ...]:
+    file = project_root / PROJECT_FILE
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise SourceError(file, "file does not exist") from None
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        raise SourceError(file, "not a UTF-8 text file") from None
+    return cache.specs(str(pygit2.hash(data)), file, lambda: load_images(project_root, text))
+
+
+def _open(project_root: Path, specs: tuple[ImageSpec, ...], cache: TagCache) -> ProjectImages:
     repo = open_repository(project_root)
     if repo.workdir is None:
         raise InvalidInput(f"{project_root} is in a bare git repository; images need a checkout")
@@ -57,12 +79,12 @@ def open_project(project_root: Path) -> ProjectImages:
         prefix = project_root.resolve().relative_to(workdir).as_posix()
     except ValueError:
         raise InvalidInput(f"{project_root} is not inside {workdir}") from None
-    return ProjectImages(project_root, specs, repo, "" if prefix == "." else prefix)
+    return ProjectImages(project_root, specs, repo, "" if prefix == "." else prefix, cache)
 
 
 def current_tags(project: ProjectImages, *, require_clean: bool = False) -> TagSet:
     """Tags of what a build would see now: HEAD plus uncommitted changes to the inputs."""
-    snapshot = Snapshot.work_tree(project.repo, project.inputs())
+    snapshot = Snapshot.work_tree(project.repo, project.inputs(), trees=project.trees)
     if require_clean and snapshot.changes:
         listed = "\n  ".join(c.path for c in snapshot.changes[:20])
         more = f"\n  … and {len(snapshot.changes) - 20} more" if len(snapshot.changes) > 20 else ""
@@ -70,28 +92,36 @@ def current_tags(project: ProjectImages, *, require_clean: bool = False) -> TagS
             f"uncommitted changes in image inputs:\n  {listed}{more}",
             hint="commit or stash them; tags of uncommitted content end in -dirty",
         )
-    return compute_tags(snapshot, project.specs, project.prefix)
+    tags = compute_tags(snapshot, project.specs, project.prefix, cache=project.cache)
+    project.cache.save()
+    return tags
 
 
 def tags_at(project: ProjectImages, revision: str) -> TagSet | None:
     """Tags at a commit, None when there is no such commit; images that did not exist
     then are in ``failures``."""
-    snapshot = Snapshot.at(project.repo, revision)
+    snapshot = Snapshot.at(project.repo, revision, trees=project.trees)
     if snapshot is None:
         return None
     try:
-        return compute_tags(snapshot, project.specs, project.prefix, tolerant=True)
+        tags = compute_tags(
+            snapshot, project.specs, project.prefix, tolerant=True, cache=project.cache
+        )
     except InvalidInput as e:
         # A FROM cycle then, fixed since: no image had a tag at that commit.
         return TagSet({}, (), {spec.name: e.message for spec in project.specs})
+    project.cache.save()
+    return tags
 
 
 def references(project_root: Path, revision: str | None = None) -> dict[str, str]:
     """``name → registry/name:tag`` of every declared image, for a render: as the work
     tree holds them now, or at ``revision``. Empty when the project declares no images."""
-    if not load_images(project_root):
+    cache = TagCache(project_root / CACHE_DIR)
+    specs = _load_specs(project_root, cache)
+    if not specs:
         return {}
-    project = open_project(project_root)
+    project = _open(project_root, specs, cache)
     tags = current_tags(project) if revision is None else tags_at(project, revision)
     if tags is None:
         raise InvalidInput(f"unknown revision {revision!r}")

@@ -23,12 +23,14 @@ import hashlib
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from hakobu.errors import InvalidInput
+from hakobu.images.cache import TagCache
 from hakobu.images.dockerfile import ImageUse, base_images
 from hakobu.images.dockerignore import Matcher, ParentMatches, parse
 from hakobu.images.graph import Dependency, build_order
-from hakobu.images.snapshot import Change, Snapshot
+from hakobu.images.snapshot import Change, File, Snapshot
 from hakobu.model.images import ImageSpec
 
 TAG_LENGTH = 16
@@ -69,14 +71,21 @@ class TagSet:
 
 
 def compute_tags(
-    snapshot: Snapshot, specs: Sequence[ImageSpec], prefix: str = "", *, tolerant: bool = False
+    snapshot: Snapshot,
+    specs: Sequence[ImageSpec],
+    prefix: str = "",
+    *,
+    tolerant: bool = False,
+    cache: TagCache | None = None,
 ) -> TagSet:
     """Tag every image of ``specs`` as ``snapshot`` holds it.
 
     ``prefix`` is the project root relative to the repository root. With ``tolerant``, an
     image that cannot be tagged (its context did not exist yet at an older revision) is
-    reported in ``failures`` with every image built on it, instead of raising.
+    reported in ``failures`` with every image built on it, instead of raising. ``cache``
+    keeps Dockerfile parses and filtered contexts by git id (a fresh one: this call only).
     """
+    cache = cache or TagCache()
     by_repository = {spec.repository: spec for spec in specs}
     failures: dict[str, str] = {}
     uses: dict[str, tuple[ImageUse, ...]] = {}
@@ -85,7 +94,7 @@ def compute_tags(
     for spec in specs:
         dockerfile = _join(prefix, spec.dockerfile)
         try:
-            uses[spec.name] = _uses(snapshot, spec, dockerfile)
+            uses[spec.name] = _uses(snapshot, spec, dockerfile, cache)
         except InvalidInput as e:
             if not tolerant:
                 raise
@@ -108,7 +117,7 @@ def compute_tags(
             failures[name] = f"its base image {missing[0]} could not be tagged"
             continue
         try:
-            tags[name] = _tag(snapshot, spec, prefix, tuple(bases[name]), tags)
+            tags[name] = _tag(snapshot, spec, prefix, tuple(bases[name]), tags, cache=cache)
         except InvalidInput as e:
             if not tolerant:
                 raise
@@ -123,15 +132,21 @@ def repository_of(reference: str) -> str:
     return name[:colon] if colon > name.rfind("/") else name
 
 
-def _uses(snapshot: Snapshot, spec: ImageSpec, dockerfile: str) -> tuple[ImageUse, ...]:
-    text = snapshot.read_text(dockerfile)
-    if text is None:
+def _uses(
+    snapshot: Snapshot, spec: ImageSpec, dockerfile: str, cache: TagCache
+) -> tuple[ImageUse, ...]:
+    file = snapshot.file(dockerfile)
+    if file is None:
         raise spec.error(
             "dockerfile",
             f"{dockerfile} is not in git at {snapshot.revision}",
             hint="commit the Dockerfile, or set `dockerfile:` to where it is",
         )
-    return base_images(text, dockerfile, dict(spec.build_args))
+    return cache.base_images(
+        file.id,
+        spec.build_args,
+        lambda: base_images(file.text(), dockerfile, dict(spec.build_args)),
+    )
 
 
 def _tag(
@@ -140,14 +155,18 @@ def _tag(
     prefix: str,
     bases: tuple[BaseUse, ...],
     known: Mapping[str, ImageTag],
+    *,
+    cache: TagCache,
 ) -> ImageTag:
     lines = [_FORMAT]
     context = _join(prefix, spec.context)
     dockerfile = _join(prefix, spec.dockerfile)
-    matcher = _ignore_rules(snapshot, context, dockerfile)
+    rules = _IgnoreRules(_ignore_file(snapshot, context, dockerfile))
     entry = snapshot.entry(context)
     context_changes = [
-        c for c in snapshot.changes_under(context) if _included(matcher, _relative(c, context))
+        c
+        for c in snapshot.changes_under(context)
+        if _included(rules.matcher, _relative(c, context))
     ]
     if entry is None and not context_changes:
         raise spec.error(
@@ -157,10 +176,15 @@ def _tag(
         raise spec.error("context", f"{context} is a file; the build context is a directory")
     if entry is None:
         lines.append("context absent")
-    elif matcher.patterns:
-        lines.append(f"context filtered {_filtered_digest(snapshot, entry.id, matcher)}")
-    else:
+    elif rules.file is None:
         lines.append(f"context tree {entry.id}")
+    else:
+        tree_id = entry.id
+        lines.append(
+            cache.context_line(
+                tree_id, rules.file.id, lambda: _context_line(snapshot, tree_id, rules.matcher)
+            )
+        )
     lines.extend(_change_line(c, context) for c in context_changes)
     dockerfile_changes = snapshot.changes_under(dockerfile)
     dockerfile_entry = snapshot.entry(dockerfile)
@@ -193,13 +217,30 @@ def _tag(
     return ImageTag(spec.name, spec.repository, tag, dirty, bases)
 
 
-def _ignore_rules(snapshot: Snapshot, context: str, dockerfile: str) -> Matcher:
+class _IgnoreRules:
+    """A context's ``.dockerignore``, parsed only if a tag needs its patterns."""
+
+    def __init__(self, file: File | None) -> None:
+        self.file = file
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        return parse(self.file.text(), self.file.path) if self.file else Matcher(())
+
+
+def _ignore_file(snapshot: Snapshot, context: str, dockerfile: str) -> File | None:
     # BuildKit prefers <Dockerfile>.dockerignore next to the Dockerfile over the context's.
     for path in (f"{dockerfile}.dockerignore", _join(context, ".dockerignore")):
-        text = snapshot.read_text(path)
-        if text is not None:
-            return parse(text, path)
-    return Matcher(())
+        file = snapshot.file(path)
+        if file is not None:
+            return file
+    return None
+
+
+def _context_line(snapshot: Snapshot, tree_id: str, matcher: Matcher) -> str:
+    if not matcher.patterns:
+        return f"context tree {tree_id}"
+    return f"context filtered {_filtered_digest(snapshot, tree_id, matcher)}"
 
 
 def _filtered_digest(snapshot: Snapshot, tree_id: str, matcher: Matcher) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
 
-_FILE = "hakobu.yaml"
+PROJECT_FILE = "hakobu.yaml"
 _FIELDS = ("name", "context", "dockerfile", "inputs", "registry", "buildArgs")
 # A path component of an OCI repository name (distribution's reference grammar).
 _NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
@@ -60,9 +60,10 @@ class ImageSpec:
         return SourceError(self.file, f"({self.name}) {message}", line=line, field=path, hint=hint)
 
 
-def load_images(project_root: Path) -> tuple[ImageSpec, ...]:
-    """The images declared in ``project_root/hakobu.yaml``; none when there is no section."""
-    doc = load_one(project_root / _FILE)
+def load_images(project_root: Path, text: str | None = None) -> tuple[ImageSpec, ...]:
+    """The images declared in ``project_root/hakobu.yaml`` (or in ``text``, reported as
+    that file); none when there is no section."""
+    doc = load_one(project_root / PROJECT_FILE, text)
     if not isinstance(doc.data, dict):
         raise doc.error((), f"expected a mapping, found {type(doc.data).__name__}")
     items = doc.data.get("images")
