@@ -121,19 +121,24 @@ def load_documents(file: Path, text: str | None = None) -> list[Document]:
             data = builder.build(node, ())
             if data is not None:
                 documents.append(Document(file, len(documents), data, builder.lines, builder.texts))
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        raise SourceError(
-            file,
-            f"invalid YAML: {e.problem or e.context}",
-            line=mark.line + 1 if mark else None,
-            hint="check the indentation and quoting around that line",
-        ) from None
     except yaml.YAMLError as e:
-        raise SourceError(file, f"invalid YAML: {e}") from None
+        raise yaml_error(file, e) from None
     finally:
         loader.dispose()
     return documents
+
+
+def yaml_error(file: Path | str, error: yaml.YAMLError) -> SourceError:
+    """A parser's error as a SourceError that names the file and the line."""
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        return SourceError(
+            file,
+            f"invalid YAML: {error.problem or error.context}",
+            line=mark.line + 1 if mark else None,
+            hint="check the indentation and quoting around that line",
+        )
+    return SourceError(file, f"invalid YAML: {error}")
 
 
 def load_one(file: Path, text: str | None = None) -> Document:

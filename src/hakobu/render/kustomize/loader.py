@@ -20,7 +20,7 @@ import yaml
 
 from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object
-from hakobu.model.source import SourceError
+from hakobu.model.source import SourceError, yaml_error
 from hakobu.render.inputs import FileAccess
 
 ROOT_ONLY = "LoadRestrictionsRootOnly"
@@ -114,16 +114,8 @@ def load_objects(file: Path, data: bytes) -> list[Object]:
         raise SourceError(file, "not a UTF-8 text file") from None
     try:
         documents = _load_all(text)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        raise SourceError(
-            file,
-            f"invalid YAML: {e.problem or e.context}",
-            line=mark.line + 1 if mark else None,
-            hint="check the indentation and quoting around that line",
-        ) from None
     except yaml.YAMLError as e:
-        raise SourceError(file, f"invalid YAML: {e}") from None
+        raise yaml_error(file, e) from None
     objects: list[Object] = []
     pending = [d for d in documents if d is not None and d != {}]
     while pending:
