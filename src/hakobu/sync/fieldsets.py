@@ -9,6 +9,7 @@ is how a comparison ignores what the server defaulted and what other managers ow
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -63,10 +64,17 @@ def project(value: Any, fields: FieldSet) -> Any:
 def _selects(key: str, index: int, item: Any) -> bool:
     kind, _, rest = key.partition(":")
     if kind == "k":
-        wanted = json.loads(rest)
+        wanted = _decoded(rest)
         return isinstance(item, dict) and all(item.get(k) == v for k, v in wanted.items())
     if kind == "v":
-        return bool(json.loads(rest) == item)
+        return bool(_decoded(rest) == item)
     if kind == "i":
         return rest == str(index)
     return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _decoded(text: str) -> Any:
+    """A list item's key, parsed once: objects of one kind mostly share theirs (the
+    container ``main``, the port 80). The result is shared, and only ever read."""
+    return json.loads(text)

@@ -1,11 +1,11 @@
 """Read what the cluster holds for an environment and plan every app against it.
 
-The only requests are reads: the apps' inventories (one LIST), then, for each kind and
-namespace holding an object of the environment, a LIST of what carries the environment's
-labels. Objects it does not find — new ones, or ones whose labels were removed or changed
-(to be adopted, or left alone as someone else's) — are looked up without the labels: one
-by one when they are few, else with one LIST of the kind in that namespace. ``diff``,
-``status`` and ``sync`` all start here.
+The only requests are reads: the apps' inventories (one LIST), then, for each kind of the
+environment's objects, a LIST of what carries the environment's labels (across the cluster
+when the kind is in several namespaces). Objects it does not find — new ones, or ones whose
+labels were removed or changed (to be adopted, or left alone as someone else's) — are
+looked up without the labels: one by one when they are few, else with one LIST of the kind
+in that namespace. ``diff``, ``status`` and ``sync`` all start here.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from hakobu.cluster.client import KubeClient
-from hakobu.cluster.errors import NotFound
+from hakobu.cluster.errors import Forbidden, NotFound
 from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object, ObjectId
 from hakobu.model.project import Environment, Project
 from hakobu.secrets.keystore import DEFAULT_NAMESPACE
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.ownership import (
+    APP_LABEL,
     ENVIRONMENT_LABEL,
     PROJECT_LABEL,
     Inventory,
@@ -45,6 +46,10 @@ from hakobu.sync.sealed import (
 # are read one by one; more are found with one LIST of everything of that kind there,
 # which costs one request however many objects the namespace holds.
 _FEW = 2
+
+# Up to this many apps are named in the LISTs' label selector; beyond, the request line
+# would grow past what API servers and proxies accept.
+_APPS_IN_SELECTOR = 100
 
 # (apiVersion, kind, namespace) → the names wanted there.
 _Groups = dict[tuple[str, str, str], dict[str, ObjectId]]
@@ -104,6 +109,10 @@ def observe(
             app_wanted.setdefault(entry.id, entry.api_version)
         wanted[name] = app_wanted
     selector = f"{PROJECT_LABEL}={project.name},{ENVIRONMENT_LABEL}={env.name}"
+    if 0 < len(names) <= _APPS_IN_SELECTOR:
+        # A LIST across the cluster would also return copies of the environment deployed
+        # from elsewhere (another checkout of the project); naming the apps keeps them out.
+        selector += f",{APP_LABEL} in ({','.join(names)})"
     live = read_live(
         kube, (item for w in wanted.values() for item in w.items()), selector, version, workers
     )
@@ -167,33 +176,90 @@ def read_live(
     ``version`` (the inventories' read): as fresh as the sync's own start, and served from
     the API server's cache."""
     groups: _Groups = {}
+    kinds: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
     for oid, api_version in wanted:
-        groups.setdefault((api_version, oid.kind, oid.namespace), {})[oid.name] = oid
+        key = (api_version, oid.kind, oid.namespace)
+        if key not in groups:
+            groups[key] = {}
+            kinds.setdefault((api_version, oid.kind), []).append(key)
+        groups[key][oid.name] = oid
+    # A kind spread over several namespaces is read with one LIST across the cluster: one
+    # request instead of one per namespace, which was most of a no-op sync's time.
+    across = [keys for keys in kinds.values() if len(keys) > 1]
+    alone = [keys[0] for keys in kinds.values() if len(keys) == 1]
+    labelled: dict[tuple[str, str, str], list[Object]] = {}
     live: dict[ObjectId, Object] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(groups)))) as pool:
+        for keys, by_key in zip(
+            across,
+            pool.map(lambda keys: _list_across(kube, keys, selector, version), across),
+            strict=True,
+        ):
+            if by_key is None:
+                alone.extend(keys)
+            else:
+                labelled.update(by_key)
+        for key, items in zip(
+            alone,
+            pool.map(lambda key: _list_labelled(kube, key, selector, version), alone),
+            strict=True,
+        ):
+            if items is not None:
+                labelled[key] = items
         for found in pool.map(
-            lambda key: _read_group(kube, key, groups[key], selector, version), groups
+            lambda key: _complete(kube, key, groups[key], labelled[key], version), labelled
         ):
             live.update(found)
     return live
 
 
-def _read_group(
-    kube: KubeClient,
-    key: tuple[str, str, str],
-    names: dict[str, ObjectId],
-    selector: str,
-    version: str,
-) -> dict[ObjectId, Object]:
+def _list_across(
+    kube: KubeClient, keys: list[tuple[str, str, str]], selector: str, version: str
+) -> dict[tuple[str, str, str], list[Object]] | None:
+    """The labelled objects of one kind in each namespace of ``keys``, from one LIST across
+    the cluster; nothing when the kind is unknown, None without the right to list it
+    across the cluster (it is then read namespace by namespace)."""
+    api_version, kind, _ = keys[0]
+    try:
+        found = kube.list(api_version, kind, None, label_selector=selector, not_older_than=version)
+    except NotFound:
+        return {}
+    except Forbidden:
+        return None
+    by_key: dict[tuple[str, str, str], list[Object]] = {key: [] for key in keys}
+    for item in found.items:
+        key = (api_version, kind, item["metadata"].get("namespace") or "")
+        if key in by_key:
+            by_key[key].append(item)
+    return by_key
+
+
+def _list_labelled(
+    kube: KubeClient, key: tuple[str, str, str], selector: str, version: str
+) -> list[Object] | None:
+    """The labelled objects of one kind in one namespace; None when the kind is unknown."""
     api_version, kind, namespace = key
     try:
-        labelled = kube.list(
+        found = kube.list(
             api_version, kind, namespace or None, label_selector=selector, not_older_than=version
         )
     except NotFound:
         # The kind is unknown (its definition is not installed yet) or the namespace is.
-        return {}
-    found = _by_name(labelled.items, names)
+        return None
+    return found.items
+
+
+def _complete(
+    kube: KubeClient,
+    key: tuple[str, str, str],
+    names: dict[str, ObjectId],
+    labelled: list[Object],
+    version: str,
+) -> dict[ObjectId, Object]:
+    """What ``labelled`` (the kind's labelled objects in the namespace) holds of ``names``,
+    and those it lacks looked up without the labels."""
+    api_version, kind, namespace = key
+    found = _by_name(labelled, names)
     missing = [name for name in names if names[name] not in found]
     if len(missing) > _FEW:
         everything = kube.list(api_version, kind, namespace or None, not_older_than=version)
