@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from hakobu.model.objects import Object
 from hakobu.model.source import SourceError
 from hakobu.render.inputs import Inputs
 from hakobu.render.templates import deep_merge, render_template_dir
@@ -22,7 +23,7 @@ data:
 """
 
 
-def render(directory: Path, environment: str = "production") -> list[dict[str, object]]:
+def render(directory: Path, environment: str = "production") -> list[Object]:
     return render_template_dir(
         directory,
         app="web",
@@ -48,7 +49,7 @@ def test_jinja_and_plain_files_with_layered_values(tmp_path: Path) -> None:
         "domain": "shop.example.org",
     }
     evaluation = render(tmp_path, "evaluation")
-    assert evaluation[1]["data"]["replicas"] == "1"  # type: ignore[index]
+    assert evaluation[1]["data"]["replicas"] == "1"
 
 
 def test_undefined_value_names_file_and_line(tmp_path: Path) -> None:
@@ -73,7 +74,7 @@ def test_list_documents_are_flattened(tmp_path: Path) -> None:
         "- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n"
         "- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n"
     )
-    assert [o["metadata"]["name"] for o in render(tmp_path)] == ["a", "b"]  # type: ignore[index]
+    assert [o["metadata"]["name"] for o in render(tmp_path)] == ["a", "b"]
 
 
 def test_deep_merge_merges_maps_and_replaces_the_rest() -> None:
