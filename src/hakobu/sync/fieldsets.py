@@ -44,9 +44,8 @@ def project(value: Any, fields: FieldSet) -> Any:
     if len(fields) <= ("." in fields):
         return value
     if isinstance(value, dict):
-        # Most fields are leaves (an empty set): taken as they are, without a call each.
         return {
-            name: project(value[name], sub) if sub else value[name]
+            name: project(value[name], sub)
             for key, sub in fields.items()
             if key.startswith("f:") and (name := key[2:]) in value
         }

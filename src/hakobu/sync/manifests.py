@@ -6,7 +6,6 @@ came from, so every later message can point at it.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -28,8 +27,7 @@ class Manifest:
     obj: Object
     source: str
 
-    # Asked for by every step of a sync, of an object that never changes once read.
-    @functools.cached_property
+    @property
     def id(self) -> ObjectId:
         return object_id(self.obj)
 

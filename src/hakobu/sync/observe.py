@@ -11,8 +11,7 @@ in that namespace. ``diff``, ``status`` and ``sync`` all start here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import ExitStack
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from hakobu.cluster.client import KubeClient
@@ -83,11 +82,9 @@ def observe(
     only_app: str | None = None,
     workers: int = 8,
     keys_namespace: str = DEFAULT_NAMESPACE,
-    pool: Executor | None = None,
 ) -> list[AppState]:
     """With ``sealedSecrets: hakobu``, SealedSecrets are opened with the keys kept in
-    ``keys_namespace`` and planned as the Secrets they open to. The reads run on ``pool``
-    when one is given (a sync's request workers), else on up to ``workers`` threads."""
+    ``keys_namespace`` and planned as the Secrets they open to."""
     inventories, version = read_inventories(kube, env.namespace, project.name, env.name)
     names = sorted({app.name for app in desired.apps} | set(inventories))
     if only_app is not None:
@@ -117,12 +114,7 @@ def observe(
         # from elsewhere (another checkout of the project); naming the apps keeps them out.
         selector += f",{APP_LABEL} in ({','.join(names)})"
     live = read_live(
-        kube,
-        (item for w in wanted.values() for item in w.items()),
-        selector,
-        version,
-        workers,
-        pool=pool,
+        kube, (item for w in wanted.values() for item in w.items()), selector, version, workers
     )
     states = []
     for name in names:
@@ -139,20 +131,14 @@ def observe(
             [e for e in (inventory.entries if inventory else ()) if e.id not in left_out],
         )
         # Of git's manifests, never of opened Secrets: the inventory must not hold a
-        # digest of secret values. With nothing opened the resources are git's manifests
-        # already stamped, and stamping every manifest again costs as much as the digest.
+        # digest of secret values.
         manifests = desired.app(name).manifests
-        stamped = (
-            (r.obj for r in resources[name])
-            if opened[name].manifests is manifests
-            else (stamp(m.obj, owner) for m in manifests)
-        )
         states.append(
             AppState(
                 plan,
                 inventory,
                 app_live,
-                digest(stamped),
+                digest(stamp(m.obj, owner) for m in manifests),
                 blocked,
                 taken_over,
             )
@@ -184,14 +170,11 @@ def read_live(
     selector: str,
     version: str,
     workers: int,
-    *,
-    pool: Executor | None = None,
 ) -> dict[ObjectId, Object]:
     """The live object of each wanted (id, apiVersion) that exists; ``selector`` matches
     most of them. Every LIST reflects at least what the cluster held at resourceVersion
     ``version`` (the inventories' read): as fresh as the sync's own start, and served from
-    the API server's cache. The LISTs run on ``pool``, or on up to ``workers`` threads of
-    their own."""
+    the API server's cache."""
     groups: _Groups = {}
     kinds: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
     for oid, api_version in wanted:
@@ -206,10 +189,7 @@ def read_live(
     alone = [keys[0] for keys in kinds.values() if len(keys) == 1]
     labelled: dict[tuple[str, str, str], list[Object]] = {}
     live: dict[ObjectId, Object] = {}
-    with ExitStack() as stack:
-        if pool is None:
-            workers = max(1, min(workers, len(groups)))
-            pool = stack.enter_context(ThreadPoolExecutor(max_workers=workers))
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(groups)))) as pool:
         for keys, by_key in zip(
             across,
             pool.map(lambda keys: _list_across(kube, keys, selector, version), across),
@@ -226,17 +206,8 @@ def read_live(
         ):
             if items is not None:
                 labelled[key] = items
-        # Only what the labelled LISTs lack costs requests; matching the rest by name is
-        # quicker here than handed to a worker.
-        missing: dict[tuple[str, str, str], list[str]] = {}
-        for key, items in labelled.items():
-            found = _by_name(items, groups[key])
-            live.update(found)
-            if absent := [name for name, oid in groups[key].items() if oid not in found]:
-                missing[key] = absent
         for found in pool.map(
-            lambda item: _complete(kube, item[0], groups[item[0]], item[1], version),
-            missing.items(),
+            lambda key: _complete(kube, key, groups[key], labelled[key], version), labelled
         ):
             live.update(found)
     return live
@@ -282,21 +253,23 @@ def _complete(
     kube: KubeClient,
     key: tuple[str, str, str],
     names: dict[str, ObjectId],
-    missing: list[str],
+    labelled: list[Object],
     version: str,
 ) -> dict[ObjectId, Object]:
-    """Of ``names`` (the wanted objects of the kind in the namespace), those the labelled
-    LIST lacked (``missing``), looked up without the labels."""
+    """What ``labelled`` (the kind's labelled objects in the namespace) holds of ``names``,
+    and those it lacks looked up without the labels."""
     api_version, kind, namespace = key
+    found = _by_name(labelled, names)
+    missing = [name for name in names if names[name] not in found]
     if len(missing) > _FEW:
         everything = kube.list(api_version, kind, namespace or None, not_older_than=version)
-        return _by_name(everything.items, names)
-    found = {}
-    for name in missing:
-        try:
-            found[names[name]] = kube.get(api_version, kind, name, namespace or None)
-        except NotFound:
-            continue
+        found.update(_by_name(everything.items, names))
+    else:
+        for name in missing:
+            try:
+                found[names[name]] = kube.get(api_version, kind, name, namespace or None)
+            except NotFound:
+                continue
     return found
 
 

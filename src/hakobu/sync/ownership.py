@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
@@ -59,9 +59,8 @@ def stamp(obj: Object, owner: Owner) -> Object:
     return {**obj, "metadata": {**metadata, "labels": labels}}
 
 
-class InventoryEntry(NamedTuple):
-    # A tuple rather than a dataclass: an inventory is parsed into one per object on every
-    # sync, and a tuple is several times cheaper to build and hash.
+@dataclass(frozen=True, order=True)
+class InventoryEntry:
     id: ObjectId
     api_version: str
 

@@ -13,7 +13,6 @@ delete policy it is replaced before being created again (BeforeHookCreation).
 from __future__ import annotations
 
 import enum
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -70,6 +69,7 @@ class Resource:
 def resource_of(manifest: Manifest, owner: Owner) -> Resource:
     obj = manifest.obj
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    where = f"{manifest.source}: {object_ref(obj)}"
     hook_value = annotations.get(HOOK_ANNOTATION)
     phase = Phase.SYNC
     if hook_value is not None:
@@ -77,7 +77,7 @@ def resource_of(manifest: Manifest, owner: Owner) -> Resource:
             phase = Phase(hook_value)
         except ValueError:
             raise InvalidInput(
-                f"{_where(manifest)}: {HOOK_ANNOTATION}: {hook_value!r} is not a hook phase",
+                f"{where}: {HOOK_ANNOTATION}: {hook_value!r} is not a hook phase",
                 hint=f"use one of: {', '.join(p.value for p in Phase)}",
             ) from None
     wave_value = annotations.get(WAVE_ANNOTATION, "0")
@@ -85,7 +85,7 @@ def resource_of(manifest: Manifest, owner: Owner) -> Resource:
         wave = int(str(wave_value))
     except ValueError:
         raise InvalidInput(
-            f"{_where(manifest)}: {WAVE_ANNOTATION}: {wave_value!r} is not an integer",
+            f"{where}: {WAVE_ANNOTATION}: {wave_value!r} is not an integer",
             hint='quote a whole number, e.g. hakobu.dev/sync-wave: "1"',
         ) from None
     policies: set[DeletePolicy] = set()
@@ -95,8 +95,7 @@ def resource_of(manifest: Manifest, owner: Owner) -> Resource:
                 policies.add(DeletePolicy(part.strip()))
             except ValueError:
                 raise InvalidInput(
-                    f"{_where(manifest)}: {DELETE_POLICY_ANNOTATION}: {part.strip()!r} "
-                    "is not a policy",
+                    f"{where}: {DELETE_POLICY_ANNOTATION}: {part.strip()!r} is not a policy",
                     hint=f"use a comma-separated list of: "
                     f"{', '.join(p.value for p in DeletePolicy)}",
                 ) from None
@@ -111,11 +110,6 @@ def resource_of(manifest: Manifest, owner: Owner) -> Resource:
         hook_value is not None,
         frozenset(policies),
     )
-
-
-def _where(manifest: Manifest) -> str:
-    # Only for messages: built when one is raised, not for every manifest of a sync.
-    return f"{manifest.source}: {object_ref(manifest.obj)}"
 
 
 @dataclass(frozen=True)
@@ -149,7 +143,7 @@ class AppPlan:
     def count(self, action: Action) -> int:
         return sum(1 for step in self.steps if step.action is action)
 
-    @functools.cached_property
+    @property
     def inventory(self) -> frozenset[InventoryEntry]:
         """What the app's inventory holds once the plan's objects are applied."""
         return frozenset(

@@ -112,42 +112,41 @@ def sync(
     deadline = started + options.timeout
     if not options.dry_run and ensure_namespace(kube, project.name, env.name, env.namespace):
         progress(f"created namespace {env.namespace}")
-    # One pool of request workers for the whole sync: starting threads for each phase
-    # costs a no-op sync more than its requests do.
-    with ThreadPoolExecutor(max_workers=max(1, options.workers)) as requests:
-        states = observe(
-            kube,
-            project,
-            env,
-            desired,
-            only_app=options.only_app,
-            workers=options.workers,
-            keys_namespace=options.keys_namespace,
-            pool=requests,
+    states = observe(
+        kube,
+        project,
+        env,
+        desired,
+        only_app=options.only_app,
+        workers=options.workers,
+        keys_namespace=options.keys_namespace,
+    )
+    if options.prune:
+        check_not_emptying(
+            env.name,
+            desired.object_count,
+            sum(len(s.plan.prunes) for s in states),
+            options.allow_empty,
         )
-        if options.prune:
-            check_not_emptying(
-                env.name,
-                desired.object_count,
-                sum(len(s.plan.prunes) for s in states),
-                options.allow_empty,
+    planned = time.monotonic() - started
+    with (
+        ThreadPoolExecutor(max_workers=max(1, options.workers)) as requests,
+        ThreadPoolExecutor(max_workers=max(1, min(APPS_AT_ONCE, len(states)))) as runners,
+    ):
+        apps = list(
+            runners.map(
+                lambda state: _AppSync(
+                    kube,
+                    env,
+                    state,
+                    options=options,
+                    deadline=deadline,
+                    requests=requests,
+                    progress=progress,
+                ).run(),
+                states,
             )
-        planned = time.monotonic() - started
-        with ThreadPoolExecutor(max_workers=max(1, min(APPS_AT_ONCE, len(states)))) as runners:
-            apps = list(
-                runners.map(
-                    lambda state: _AppSync(
-                        kube,
-                        env,
-                        state,
-                        options=options,
-                        deadline=deadline,
-                        requests=requests,
-                        progress=progress,
-                    ).run(),
-                    states,
-                )
-            )
+        )
     result = SUCCEEDED if all(a.result == SUCCEEDED for a in apps) else FAILED
     return SyncResult(
         project=project.name,
