@@ -606,7 +606,9 @@ _VALUES = st.recursive(
     _SCALARS,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(_STRINGS, children, max_size=4),
+        # A key "<<" cannot come from YAML (parsers read it as the merge key, kustomize too,
+        # when it re-reads the flow text this test hands it), so generated data leaves it out.
+        st.dictionaries(_STRINGS.filter(lambda key: key != "<<"), children, max_size=4),
     ),
     max_leaves=16,
 )
