@@ -65,3 +65,25 @@ def namespace(kube: KubeClient, request: pytest.FixtureRequest) -> Iterator[str]
             time.sleep(0.1)
     yield name
     kube.delete("v1", "Namespace", name, propagation="Background")
+
+
+def widget_crd(group: str, schema: dict[str, object]) -> dict[str, object]:
+    """A namespaced CustomResourceDefinition of kind Widget in ``group``, version v1."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"widgets.{group}"},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": schema},
+                }
+            ],
+        },
+    }

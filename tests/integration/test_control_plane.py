@@ -14,6 +14,7 @@ from hakobu.cluster.errors import Conflict
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.localcluster.toolchain import KUBERNETES_VERSION
 from hakobu.model.objects import Object
+from tests.integration.conftest import widget_crd
 
 pytestmark = pytest.mark.cluster
 
@@ -92,34 +93,13 @@ def test_server_side_apply_conflict_is_refused_then_forced(
 
 def test_custom_resource_definition_becomes_established(kube: KubeClient, namespace: str) -> None:
     group = f"{namespace}.example.com"
-    crd: Object = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"widgets.{group}"},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {
-                                "spec": {
-                                    "type": "object",
-                                    "properties": {"size": {"type": "integer"}},
-                                }
-                            },
-                        }
-                    },
-                }
-            ],
+    crd = widget_crd(
+        group,
+        {
+            "type": "object",
+            "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}},
         },
-    }
+    )
     kube.apply(crd, field_manager="test")
     try:
 

@@ -19,6 +19,7 @@ from hakobu.health import HealthStatus, assess
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.model.project import load_project
 from hakobu.sync import SyncOptions, SyncResult, read_desired, sync
+from tests.integration.conftest import widget_crd
 
 pytestmark = pytest.mark.cluster
 
@@ -384,29 +385,7 @@ def test_definition_and_its_custom_objects_in_one_wave(
     group = f"{namespace}.example.com"
     repo.put(
         "widgets",
-        {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"widgets.{group}"},
-            "spec": {
-                "group": group,
-                "scope": "Namespaced",
-                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-                "versions": [
-                    {
-                        "name": "v1",
-                        "served": True,
-                        "storage": True,
-                        "schema": {
-                            "openAPIV3Schema": {
-                                "type": "object",
-                                "x-kubernetes-preserve-unknown-fields": True,
-                            }
-                        },
-                    }
-                ],
-            },
-        },
+        widget_crd(group, {"type": "object", "x-kubernetes-preserve-unknown-fields": True}),
     )
     repo.put(
         "widgets",
