@@ -9,6 +9,11 @@ if ! command -v docker-registry >/dev/null; then
     echo "installing docker-registry (a real OCI registry for the image tests)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
 fi
+# A real builder for `hakobu images build` (daemonless: vfs storage, chroot isolation).
+if ! command -v buildah >/dev/null; then
+    echo "installing buildah (a real image builder for the image build tests)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah >/dev/null
+fi
 
 start=$(date +%s)
 hakobu cluster build

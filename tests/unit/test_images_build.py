@@ -27,16 +27,16 @@ def project(tmp_path: Path) -> Path:
 def test_plan_builds_missing_images_bases_first_with_pinned_bases(project: Path) -> None:
     images = open_project(project)
     tags = current_tags(images)
-    steps = plan_builds(
-        tags, images.specs, {"api": True, "base": False}, builder="buildah", push=True
-    )
+    steps = plan_builds(tags, images.specs, {"api": True, "base": False}, push=True)
     assert [step.image for step in steps] == ["base", "web"]
     assert [step.reason for step in steps] == ["not in the registry", "registry status unknown"]
     base, web = (tags.tags[name].reference for name in ("base", "web"))
+    # `FROM ${BASE}` with BASE defaulting to …/base:latest: BuildKit expands, then drops
+    # ":latest"; buildah matches `${BASE}` itself.
     assert steps[1].commands == (
         (
-            "buildah",
-            "bud",
+            "docker",
+            "build",
             "-t",
             web,
             "-f",
@@ -47,7 +47,55 @@ def test_plan_builds_missing_images_bases_first_with_pinned_bases(project: Path)
             f"registry.example.com/shop/base=docker-image://{base}",
             "services/web",
         ),
-        ("buildah", "push", web),
+        ("docker", "push", web),
+    )
+    [_, buildah] = plan_builds(tags, images.specs, {"api": True}, builder="buildah")
+    assert f"${{BASE}}=docker-image://{base}" in buildah.commands[0]
+
+
+BASE = "registry.example.com/shop/base"
+DIGEST = "sha256:" + "0" * 64
+PINNED_PROJECT = {
+    "hakobu.yaml": (
+        "images:\n"
+        "- {name: base, context: base, registry: registry.example.com/shop}\n"
+        "- {name: web, context: web, registry: registry.example.com/shop}\n"
+    ),
+    "base/Dockerfile": "FROM scratch\n",
+    "web/Dockerfile": (
+        f"FROM {BASE}:latest AS runtime\n"
+        f"COPY --from={BASE} /a /a\n"
+        f"COPY --from={BASE}@{DIGEST} /b /b\n"
+        "FROM runtime\n"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("builder", "names"),
+    [
+        # BuildKit looks contexts up by familiar name: the three spellings are two names.
+        ("docker", [BASE, f"{BASE}@{DIGEST}"]),
+        # buildah matches the text as written: each spelling needs its own context.
+        ("buildah", [BASE, f"{BASE}:latest", f"{BASE}@{DIGEST}"]),
+    ],
+)
+def test_each_spelling_of_a_base_is_pinned_as_the_builder_looks_it_up(
+    tmp_path: Path, builder: str, names: list[str]
+) -> None:
+    git(tmp_path, "init", "-q")
+    write(tmp_path, PINNED_PROJECT)
+    commit(tmp_path, "initial")
+    images = open_project(tmp_path)
+    tags = current_tags(images)
+    web, pinned = tags.tags["web"].reference, tags.tags["base"].reference
+    contexts: list[str] = []
+    for name in names:
+        contexts += ["--build-context", f"{name}=docker-image://{pinned}"]
+    [_, step] = plan_builds(tags, images.specs, {}, builder=builder, push=True)
+    assert step.commands == (
+        (builder, "build", "-t", web, "-f", "web/Dockerfile", *contexts, "web"),
+        (builder, "push", web),
     )
 
 

@@ -53,6 +53,13 @@ FROM $REGISTRY/shop/other:${TAG:+pinned}
     assert refs("FROM ${X:-alpine}\n", X="other") == ["alpine"]
 
 
+def test_from_is_also_kept_as_written() -> None:
+    text = 'ARG BASE=a:1\nFROM "${BASE}"\nFROM --platform=x b:2\nARG BASE\nCOPY --from=$BASE /x /\n'
+    uses = [(use.reference, use.written) for use in base_images(text, "Dockerfile", {})]
+    # buildah matches a --from source after expansion, so that is "as written" for it.
+    assert uses == [("a:1", '"${BASE}"'), ("b:2", "b:2"), ("a:1", "a:1")]
+
+
 def test_stage_args_take_the_global_default() -> None:
     text = "ARG IMG=registry.example.com/a:1\nFROM scratch\nARG IMG\nCOPY --from=$IMG /x /y\n"
     assert refs(text) == ["registry.example.com/a:1"]

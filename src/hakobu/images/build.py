@@ -1,10 +1,13 @@
 """The build plan: the images a registry lacks, bases first, as builder commands.
 
 Each in-repository base a Dockerfile names is pinned to the tag hakobu computed with
-``--build-context <reference>=docker-image://<repository>:<tag>`` (BuildKit and buildah
-both take it), so the build uses exactly the base its tag was computed from, whatever tag
-the Dockerfile writes (``:latest`` included). Commands run in the project root, where the
-paths of ``hakobu.yaml`` are relative to.
+``--build-context <reference>=docker-image://<repository>:<tag>``, so the build uses
+exactly the base its tag was computed from, whatever tag the Dockerfile writes
+(``:latest`` included). The two builders look the reference up differently: BuildKit by
+its familiar name, where ``:latest`` is implied (``shop/base:latest`` and ``shop/base``
+are one context), buildah by the text as the Dockerfile writes it, tag and all, and for
+a ``FROM`` before expanding its variables (``${BASE}``). Commands run in the project root,
+where the paths of ``hakobu.yaml`` are relative to.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hakobu.errors import OperationFailed
-from hakobu.images.tags import ImageTag, TagSet
+from hakobu.images.tags import BaseUse, ImageTag, TagSet
 from hakobu.model.images import ImageSpec
 
 BUILDERS = ("docker", "buildah")
@@ -59,20 +62,21 @@ def plan_builds(
 
 
 def build_command(spec: ImageSpec, tag: ImageTag, tags: TagSet, builder: str) -> tuple[str, ...]:
-    command = [builder, "build" if builder == "docker" else "bud"]
-    command += ["-t", tag.reference, "-f", spec.dockerfile]
+    command = [builder, "build", "-t", tag.reference, "-f", spec.dockerfile]
     for key, value in spec.build_args:
         command += ["--build-arg", f"{key}={value}"]
-    for base in sorted(set(tag.bases), key=lambda b: b.written):
-        pinned = tags.tags[base.name].reference
-        command += ["--build-context", f"{_context_name(base.written)}=docker-image://{pinned}"]
+    # One flag per name the builder looks up: BuildKit takes `base` and `base:latest` as one.
+    contexts = {_context_name(base, builder): base.name for base in tag.bases}
+    for name, base in sorted(contexts.items()):
+        command += ["--build-context", f"{name}=docker-image://{tags.tags[base].reference}"]
     command.append(spec.context)
     return tuple(command)
 
 
-def _context_name(reference: str) -> str:
-    # BuildKit looks named contexts up by the familiar name, where ":latest" is implied.
-    return reference.removesuffix(":latest")
+def _context_name(base: BaseUse, builder: str) -> str:
+    if builder == "docker":
+        return base.reference.removesuffix(":latest")
+    return base.written
 
 
 def format_command(command: Sequence[str]) -> str:

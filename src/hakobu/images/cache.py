@@ -92,9 +92,9 @@ class TagCache:
         key = json.dumps([blob_id, sorted(build_args)])
         found = self._sections["dockerfiles"].get(key)
         if found is not None:
-            return tuple(ImageUse(reference, line) for reference, line in found)
+            return tuple(ImageUse(reference, line, written) for reference, line, written in found)
         uses = compute()
-        self._put("dockerfiles", key, [[use.reference, use.line] for use in uses])
+        self._put("dockerfiles", key, [[use.reference, use.line, use.written] for use in uses])
         return uses
 
     def context_line(self, tree_id: str, ignore_id: str, compute: Callable[[], str]) -> str:

@@ -31,10 +31,15 @@ _HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
 
 @dataclass(frozen=True)
 class ImageUse:
-    """An image the build pulls: the reference as the builder sees it, and where."""
+    """An image the build pulls: the reference as the builder sees it, and where.
+
+    ``written`` is the word of a ``FROM`` before expansion, quotes and all, since buildah
+    matches named contexts against it; for ``--from`` sources it is the reference.
+    """
 
     reference: str
     line: int
+    written: str
 
 
 @dataclass(frozen=True)
@@ -75,13 +80,13 @@ def base_images(text: str, file: str, build_args: Mapping[str, str]) -> tuple[Im
                     hint="give the ARG a default before the first FROM, or a build argument",
                 )
             if image.lower() not in stages and image != "scratch":
-                uses.append(ImageUse(image, line.number))
+                uses.append(ImageUse(image, line.number, words[0]))
             stages.append(words[2].lower() if len(words) == 3 else None)
             scope = {}
         elif line.instruction in ("COPY", "RUN"):
             for source in _flag_sources(line, expander, escape):
                 if not _is_stage(source, stages):
-                    uses.append(ImageUse(source, line.number))
+                    uses.append(ImageUse(source, line.number, source))
     return tuple(uses)
 
 

@@ -54,9 +54,11 @@ class ImageTag:
 
 @dataclass(frozen=True)
 class BaseUse:
-    """A Dockerfile reference (``written``) to the in-repository image ``name``."""
+    """A Dockerfile reference to the in-repository image ``name``: expanded, and as the
+    Dockerfile writes it (see ``ImageUse``)."""
 
     name: str
+    reference: str
     written: str
 
 
@@ -106,7 +108,7 @@ def compute_tags(
             base = by_repository.get(repository_of(use.reference))
             if base is not None:
                 dependencies[spec.name].append(Dependency(base.name, dockerfile, use.line))
-                bases[spec.name].append(BaseUse(base.name, use.reference))
+                bases[spec.name].append(BaseUse(base.name, use.reference, use.written))
     order = build_order(dependencies)
     specs_by_name = {spec.name: spec for spec in specs}
     tags: dict[str, ImageTag] = {}
