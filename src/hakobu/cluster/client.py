@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+import orjson
 
 from hakobu import __version__
 from hakobu.cluster import kubeconfig
@@ -264,8 +265,9 @@ class KubeClient:
 
 def _decode(response: httpx.Response) -> Any:
     try:
-        body = response.json() if response.content else None
-    except json.JSONDecodeError:
+        # orjson: decoding LISTs of thousands of objects is most of a no-op sync's own work.
+        body = orjson.loads(response.content) if response.content else None
+    except orjson.JSONDecodeError:
         body = response.text
     if response.status_code >= 400:
         raise error_for(response.status_code, body)

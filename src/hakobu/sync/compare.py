@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from hakobu.model.objects import Object
-from hakobu.sync.fieldsets import owned_by, project
+from hakobu.sync.fieldsets import FieldSet, owned_by, project, selected
 
 # Identity and server-owned parts, never part of what a manifest asks for.
 _IGNORED_TOP = ("apiVersion", "kind", "status")
-_IGNORED_METADATA = ("name", "namespace", "creationTimestamp", "managedFields")
+_IGNORED_METADATA = frozenset({"name", "namespace", "creationTimestamp", "managedFields"})
+_IGNORED_TOP_AND_METADATA = frozenset({*_IGNORED_TOP, "metadata"})
 
 
 def comparable(obj: Object) -> dict[str, Any]:
@@ -33,25 +34,56 @@ def in_sync(desired: Object, live: Object, manager: str) -> bool:
     owned = owned_by(live, manager, str(desired.get("apiVersion")))
     if not owned:
         return False
-    current = project(live, owned)
-    if not isinstance(current, dict):
-        return False
-    # ``same(comparable(desired), comparable(current))`` without building either view:
-    # ``same`` already treats a null, an empty value and a missing key alike.
-    for key in desired.keys() | current.keys():
-        if key in _IGNORED_TOP:
-            continue
-        if key == "metadata":
-            want, have = desired.get(key) or {}, current.get(key) or {}
-            if not all(
-                same(want.get(k), have.get(k))
-                for k in want.keys() | have.keys()
-                if k not in _IGNORED_METADATA
+    # ``same(comparable(desired), comparable(project(live, owned)))``, walked without
+    # building either view: a no-op sync compares every object of the environment.
+    meta_fields = owned.get("f:metadata")
+    live_meta = (live.get("metadata") or {}) if meta_fields is not None else {}
+    return _same_mapping(desired, live, owned, _IGNORED_TOP_AND_METADATA) and _same_mapping(
+        desired.get("metadata") or {}, live_meta, meta_fields or {}, _IGNORED_METADATA
+    )
+
+
+def _matches(want: Any, have: Any, fields: FieldSet) -> bool:
+    """``same(want, project(have, fields))``."""
+    if len(fields) <= ("." in fields):
+        return same(want, have)
+    if isinstance(have, dict):
+        if isinstance(want, dict):
+            return _same_mapping(want, have, fields, frozenset())
+        return same(want, project(have, fields))
+    if isinstance(have, list):
+        kept = selected(have, fields)
+        if isinstance(want, list):
+            return len(want) == len(kept) and all(
+                _matches(w, item, sub) for w, (item, sub) in zip(want, kept, strict=True)
+            )
+        return same(want, [project(item, sub) for item, sub in kept])
+    return same(want, have)
+
+
+def _same_mapping(
+    want: dict[str, Any], have: dict[str, Any], fields: FieldSet, ignored: frozenset[str]
+) -> bool:
+    """``same(want, project(have, fields))`` for two mappings, leaving ``ignored`` out."""
+    if len(fields) <= ("." in fields):
+        return all(
+            same(want.get(k), have.get(k)) for k in want.keys() | have.keys() if k not in ignored
+        )
+    for key, sub in fields.items():
+        if key.startswith("f:"):
+            name = key[2:]
+            if (
+                name not in ignored
+                and name in have
+                and not _matches(want.get(name), have[name], sub)
             ):
                 return False
-        elif not same(desired.get(key), current.get(key)):
-            return False
-    return True
+    # What the projection lacks compares with nothing: only an empty value is the same.
+    return all(
+        _empty(value)
+        for name, value in want.items()
+        if name not in ignored and (name not in have or f"f:{name}" not in fields)
+    )
 
 
 def same(a: Any, b: Any) -> bool:

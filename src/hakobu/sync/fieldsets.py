@@ -50,15 +50,20 @@ def project(value: Any, fields: FieldSet) -> Any:
             if key.startswith("f:") and (name := key[2:]) in value
         }
     if isinstance(value, list):
-        children = {key: sub for key, sub in fields.items() if key != "."}
-        kept = []
-        for index, item in enumerate(value):
-            for key, sub in children.items():
-                if _selects(key, index, item):
-                    kept.append(project(item, sub))
-                    break
-        return kept
+        return [project(item, sub) for item, sub in selected(value, fields)]
     return value
+
+
+def selected(items: list[Any], fields: FieldSet) -> list[tuple[Any, FieldSet]]:
+    """The items of a list that ``fields`` names, each with its own field set."""
+    children = [(key, sub) for key, sub in fields.items() if key != "."]
+    kept = []
+    for index, item in enumerate(items):
+        for key, sub in children:
+            if _selects(key, index, item):
+                kept.append((item, sub))
+                break
+    return kept
 
 
 def _selects(key: str, index: int, item: Any) -> bool:

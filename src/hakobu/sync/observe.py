@@ -20,6 +20,7 @@ from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object, ObjectId
 from hakobu.model.project import Environment, Project
 from hakobu.secrets.keystore import DEFAULT_NAMESPACE
+from hakobu.sync.gcpause import gc_paused
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.ownership import (
     APP_LABEL,
@@ -85,6 +86,28 @@ def observe(
 ) -> list[AppState]:
     """With ``sealedSecrets: hakobu``, SealedSecrets are opened with the keys kept in
     ``keys_namespace`` and planned as the Secrets they open to."""
+    with gc_paused():
+        return _observe(
+            kube,
+            project,
+            env,
+            desired,
+            only_app=only_app,
+            workers=workers,
+            keys_namespace=keys_namespace,
+        )
+
+
+def _observe(
+    kube: KubeClient,
+    project: Project,
+    env: Environment,
+    desired: DesiredState,
+    *,
+    only_app: str | None,
+    workers: int,
+    keys_namespace: str,
+) -> list[AppState]:
     inventories, version = read_inventories(kube, env.namespace, project.name, env.name)
     names = sorted({app.name for app in desired.apps} | set(inventories))
     if only_app is not None:

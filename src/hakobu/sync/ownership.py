@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
 from hakobu.model.objects import Object, ObjectId, object_id
@@ -24,6 +26,8 @@ ENVIRONMENT_LABEL = "hakobu.dev/environment"
 APP_LABEL = "hakobu.dev/app"
 INVENTORY_LABEL = "hakobu.dev/inventory"
 DIGEST_ANNOTATION = "hakobu.dev/desired-digest"
+# Keys sorted; non-string keys (YAML allows them) written as strings, as json.dumps does.
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,8 @@ def inventory_name(app: str) -> str:
 
 
 def digest(objects: Iterable[Object]) -> str:
-    canonical = sorted(json.dumps(obj, sort_keys=True, default=str) for obj in objects)
-    return hashlib.sha256("\n".join(canonical).encode()).hexdigest()
+    canonical = sorted(orjson.dumps(obj, default=str, option=_CANONICAL) for obj in objects)
+    return hashlib.sha256(b"\n".join(canonical)).hexdigest()
 
 
 def read_inventories(
@@ -152,7 +156,7 @@ def write_inventory(
 
 def _parse(app: str, configmap: Object) -> Inventory:
     raw = (configmap.get("data") or {}).get("objects") or "[]"
-    items: list[dict[str, Any]] = json.loads(raw)
+    items: list[dict[str, Any]] = orjson.loads(raw)
     entries = frozenset(
         InventoryEntry(
             ObjectId(

@@ -29,10 +29,16 @@ DELETE_POLICY_ANNOTATION = "hakobu.dev/hook-delete-policy"
 WAVE_ANNOTATION = "hakobu.dev/sync-wave"
 
 
+_STEERING = frozenset({HOOK_ANNOTATION, DELETE_POLICY_ANNOTATION, WAVE_ANNOTATION})
+
+
 class DeletePolicy(enum.Enum):
     BEFORE_HOOK_CREATION = "BeforeHookCreation"
     HOOK_SUCCEEDED = "HookSucceeded"
     HOOK_FAILED = "HookFailed"
+
+
+_NONE: frozenset[DeletePolicy] = frozenset()
 
 
 class Action(enum.Enum):
@@ -69,6 +75,11 @@ class Resource:
 def resource_of(manifest: Manifest, owner: Owner) -> Resource:
     obj = manifest.obj
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    if not (annotations.keys() & _STEERING):
+        # Most manifests: no hook, wave 0.
+        return Resource(
+            stamp(obj, owner), manifest.id, manifest.source, Phase.SYNC, 0, False, _NONE
+        )
     where = f"{manifest.source}: {object_ref(obj)}"
     hook_value = annotations.get(HOOK_ANNOTATION)
     phase = Phase.SYNC

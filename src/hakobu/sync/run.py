@@ -25,6 +25,7 @@ from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
 from hakobu.secrets.keystore import DEFAULT_NAMESPACE
 from hakobu.sync.apply import Applied, apply_objects
+from hakobu.sync.gcpause import gc_paused
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.observe import AppState, observe
 from hakobu.sync.ordering import Phase
@@ -106,6 +107,21 @@ def sync(
     *,
     options: SyncOptions,
     progress: Progress = lambda _: None,
+) -> SyncResult:
+    # The plan holds every live object of the environment until the sync ends: a cyclic
+    # collection meanwhile would walk them all, for nothing (see gcpause).
+    with gc_paused():
+        return _sync(kube, project, env, desired, options=options, progress=progress)
+
+
+def _sync(
+    kube: KubeClient,
+    project: Project,
+    env: Environment,
+    desired: DesiredState,
+    *,
+    options: SyncOptions,
+    progress: Progress,
 ) -> SyncResult:
     started_at = datetime.now(UTC)
     started = time.monotonic()
