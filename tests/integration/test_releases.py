@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pygit2
 import pytest
+import yaml
 
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import OperationFailed
@@ -125,6 +126,40 @@ def test_promotion_waits_for_a_healthy_source(
     assert shop.git("rev-parse", "HEAD~1") == before
     assert "image: nginx:1.28" in shop.read("generated/prod/web/deployment-web.yaml")
     assert "replicas: 2" in shop.read("generated/prod/web/deployment-web.yaml")
+
+
+def test_promotion_moves_exactly_the_declared_values(
+    kube: KubeClient, local_cluster: ClusterInfo, shop: Shop
+) -> None:
+    web = shop.read("apps/web.yaml").replace(
+        "environments:\n",
+        "env: {LOG: info, FEATURE: 'off'}\npromote: [image, env.FEATURE]\nenvironments:\n"
+        "  dev:\n    image: nginx:1.28\n    env: {FEATURE: 'on'}\n    replicas: 3\n",
+    )
+    shop.write("apps/web.yaml", web)
+    before = shop.render_and_commit("dev runs 1.28 with FEATURE on, and 3 replicas")
+    deploy(kube, shop)
+
+    root, kubeconfig = str(shop.root), local_cluster.kubeconfig
+    assert hakobu("promote", "dev", "prod", "-C", root, "--kubeconfig", kubeconfig) == 0
+
+    assert shop.git("rev-parse", "HEAD~1") == before
+    dev, prod = (
+        yaml.safe_load(shop.read(f"generated/{env}/web/deployment-web.yaml"))
+        for env in ("dev", "prod")
+    )
+    dev_container, prod_container = (
+        d["spec"]["template"]["spec"]["containers"][0] for d in (dev, prod)
+    )
+    assert prod_container["image"] == dev_container["image"] == "nginx:1.28"
+    assert prod_container["env"] == dev_container["env"]
+    assert {"name": "FEATURE", "value": "on"} in prod_container["env"]
+    # replicas is not declared promotable: prod keeps its own.
+    assert (dev["spec"]["replicas"], prod["spec"]["replicas"]) == (3, 2)
+    changed = shop.git("show", "--name-only", "--format=", "HEAD").splitlines()
+    assert "apps/web.yaml" in changed
+    assert all(p == "apps/web.yaml" or p.startswith("generated/prod/") for p in changed)
+    assert not shop.stale("prod") and not shop.stale("dev")
 
 
 def test_a_tier_branch_advances_only_by_promotion(

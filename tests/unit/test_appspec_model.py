@@ -53,6 +53,7 @@ def test_minimal_app_gets_defaults(tmp_path: Path) -> None:
     assert app.autoscaling is None
     assert app.environments == {}
     assert app.for_environment("production") is app
+    assert app.promote == (("image",),)
 
 
 @pytest.mark.parametrize(
@@ -563,6 +564,42 @@ def test_env_override_property(
             "did you mean 'replicas'?",
             id="environment-typo",
         ),
+        pytest.param(
+            "name: web\nimage: web:1\npromote:\n  - image\n  - replica\n",
+            "web.yaml:5: promote[1]: no field 'replica' to promote",
+            "did you mean 'replicas'?",
+            id="promote-unknown",
+        ),
+        pytest.param(
+            "name: web\nimage: web:1\npromote: [name]\n",
+            "web.yaml:3: promote[0]: cannot promote 'name': an environment cannot override it",
+            None,
+            id="promote-name",
+        ),
+        pytest.param(
+            "name: web\nimage: web:1\npromote:\n  - env..A\n",
+            "web.yaml:4: promote[0]: 'env..A' is not valid: expected a field path",
+            None,
+            id="promote-empty-key",
+        ),
+        pytest.param(
+            "name: web\nimage: web:1\npromote:\n  - env.A\n  - replicas\n  - env\n",
+            "web.yaml:6: promote[2]: env overlaps env.A, listed before",
+            "list each field once",
+            id="promote-overlap",
+        ),
+        pytest.param(
+            "name: web\nimage: web:1\npromote: [image, image]\n",
+            "web.yaml:3: promote[1]: image is listed twice",
+            None,
+            id="promote-twice",
+        ),
+        pytest.param(
+            "name: web\nimage: web:1\nenvironments:\n  prod:\n    promote: [replicas]\n",
+            "web.yaml:5: environments.prod.promote: unknown field",
+            None,
+            id="promote-per-environment",
+        ),
     ],
 )
 def test_validation_errors(tmp_path: Path, text: str, expected: str, hint: str | None) -> None:
@@ -620,6 +657,19 @@ def test_every_top_level_field_is_documented() -> None:
     assert list(properties)[:2] == ["name", "image"]
     for name, sub in properties.items():
         assert sub.get("description"), name
+
+
+def test_promote_paths_are_parsed_into_keys(tmp_path: Path) -> None:
+    app = load(tmp_path, MINIMAL + "promote: [image, env.FEATURE_FLAGS, resources.limits]\n")
+    assert app.promote == (("image",), ("env", "FEATURE_FLAGS"), ("resources", "limits"))
+    assert load(tmp_path, MINIMAL + "promote: []\n").promote == ()
+
+
+def test_only_overridable_fields_are_promotable() -> None:
+    schema = app_schema()
+    overridable = schema["properties"]["environments"]["additionalProperties"]["properties"]
+    assert set(schema["properties"]) - set(overridable) == {"name", "promote", "environments"}
+    assert schema["properties"]["promote"]["default"] == ["image"]
 
 
 def test_app_schema_returns_a_copy() -> None:

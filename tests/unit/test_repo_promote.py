@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,10 @@ from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.appspec import load_app
 from hakobu.model.project import load_project
+from hakobu.model.source import SourceError, load_one
 from hakobu.releases import PromotionRequest, promote
-from hakobu.repo.overrides import set_override
-from hakobu.repo.promote import promote_spec
+from hakobu.repo.overrides import inline, set_override
+from hakobu.repo.promote import FieldChange, promote_spec
 from tests.unit.test_repo_rollback import Shop, hakobu
 
 FILE = Path("apps/web.yaml")
@@ -38,7 +40,7 @@ def test_promotion_writes_only_the_target_image_and_keeps_comments() -> None:
     promotion = promote_spec("web", FILE, SPEC, "dev", "prod")
 
     assert promotion is not None
-    assert (promotion.before, promotion.after) == ("nginx:1.27", f"nginx:1.28@{DIGEST}")
+    assert promotion.changes == (FieldChange("image", "nginx:1.27", f"nginx:1.28@{DIGEST}"),)
     assert promotion.text == SPEC.replace("  prod:\n", f"  prod:\n    image: nginx:1.28@{DIGEST}\n")
     spec = load_app(FILE, promotion.text)
     assert spec.for_environment("prod").replicas == 3
@@ -86,7 +88,7 @@ def test_pull_policy_and_a_digest_without_tag_travel_exactly() -> None:
     ],
 )
 def test_set_override_edits_only_what_it_must(text: str, expected: str) -> None:
-    assert set_override(text, FILE, "prod", "image", "x:1") == expected
+    assert set_override(text, FILE, "prod", ("image",), "x:1") == expected
 
 
 def test_an_edit_that_would_change_more_is_refused() -> None:
@@ -97,6 +99,268 @@ def test_an_edit_that_would_change_more_is_refused() -> None:
     )
     with pytest.raises(OperationFailed, match="more than"):
         promote_spec("web", FILE, text, "prod", "dev")
+
+
+# --- values declared promotable ---------------------------------------------------------
+
+FEATURES = """\
+name: web
+image: nginx:1.27
+promote: [image, env.FEATURE, resources.limits]
+env:
+  LOG: info
+  FEATURE: "off"  # dark launch
+resources:
+  limits: {cpu: 500m, memory: 256Mi}
+environments:
+  dev:
+    image: nginx:1.28
+    env: {FEATURE: "on"}
+    resources:
+      limits: {cpu: "1", memory: null}
+    replicas: 2
+  prod:
+    # production runs more
+    replicas: 3
+    env:
+      REGION: eu  # prod only
+"""
+
+
+def test_promotion_moves_exactly_the_declared_values() -> None:
+    promotion = promote_spec("web", FILE, FEATURES, "dev", "prod")
+
+    assert promotion is not None
+    assert promotion.changes == (
+        FieldChange("image", "nginx:1.27", "nginx:1.28"),
+        FieldChange("env.FEATURE", '"off"', '"on"'),
+        FieldChange("resources.limits", "{cpu: 500m, memory: 256Mi}", '{cpu: "1"}'),
+    )
+    # New fields first, in the declared order; a new key inside a field last. The base's
+    # memory limit is written as null: prod's limits become exactly dev's.
+    assert promotion.text == FEATURES.replace(
+        "  prod:\n",
+        '  prod:\n    image: nginx:1.28\n    resources:\n      limits: {cpu: "1", memory: null}\n',
+    ).replace(
+        "      REGION: eu  # prod only\n", '      REGION: eu  # prod only\n      FEATURE: "on"\n'
+    )
+    spec = load_app(FILE, promotion.text)
+    dev, prod = spec.for_environment("dev"), spec.for_environment("prod")
+    assert (prod.image, prod.resources) == (dev.image, dev.resources)
+    assert [(v.name, v.value) for v in prod.env] == [
+        ("LOG", "info"),
+        ("FEATURE", "on"),
+        ("REGION", "eu"),
+    ]
+    # Not declared: prod keeps its own.
+    assert (prod.replicas, dev.replicas) == (3, 2)
+    assert load_app(FILE, FEATURES).for_environment("dev") == dev
+
+
+def test_a_mapping_becomes_exactly_froms_down_to_keys_only_the_base_has() -> None:
+    text = (
+        "name: web\nimage: nginx:1.27\npromote: [resources]\n"
+        "resources: {requests: {cpu: 100m}, limits: {cpu: 1, memory: 1Gi}}\n"
+        "environments:\n"
+        "  dev: {resources: {limits: {memory: null}}}\n"
+        "  prod: {resources: {requests: {cpu: 200m}}}\n"
+    )
+    promotion = promote_spec("web", FILE, text, "dev", "prod")
+
+    assert promotion is not None
+    assert promotion.text.endswith(
+        "  prod: {resources: {requests: {cpu: 100m}, limits: {cpu: 1, memory: null}}}\n"
+    )
+    spec = load_app(FILE, promotion.text)
+    assert spec.for_environment("prod").resources == spec.for_environment("dev").resources
+
+
+def test_a_path_from_lacks_is_removed_in_to() -> None:
+    text = (
+        "name: web\nimage: nginx:1.27\npromote: [env.FEATURE]\nenv: {LOG: info}\n"
+        "environments:\n  prod: {env: {FEATURE: 'on'}}\n"
+    )
+    promotion = promote_spec("web", FILE, text, "dev", "prod")
+
+    assert promotion is not None
+    assert promotion.changes == (FieldChange("env.FEATURE", '"on"', "null"),)
+    assert promotion.text.endswith("  prod: {env: {FEATURE: null}}\n")
+    assert [v.name for v in load_app(FILE, promotion.text).for_environment("prod").env] == ["LOG"]
+
+
+def test_equal_values_are_no_change_but_a_different_type_is() -> None:
+    text = (
+        "name: web\nimage: nginx:1.27\npromote: [env.X]\nenvironments:\n"
+        "  dev: {env: {X: 1}, replicas: 2}\n  prod: {env: {X: 1}}\n"
+    )
+    assert promote_spec("web", FILE, text, "dev", "prod") is None
+
+    # true and 1 are equal in Python, not in the Deployment ("true" and "1").
+    promotion = promote_spec(
+        "web", FILE, text.replace("prod: {env: {X: 1}}", "prod: {env: {X: true}}"), "dev", "prod"
+    )
+    assert promotion is not None
+    assert promotion.changes == (FieldChange("env.X", "true", "1"),)
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "expected"),
+    [
+        pytest.param(
+            "name: a\n",
+            ("env", "F"),
+            "name: a\nenvironments:\n  prod:\n    env:\n      F: x\n",
+            id="no-environments",
+        ),
+        pytest.param(
+            "name: a\nenvironments:\n  # dev first\n  dev: {}\n",
+            ("env", "F"),
+            "name: a\nenvironments:\n  prod:\n    env:\n      F: x\n  # dev first\n  dev: {}\n",
+            id="missing-environment",
+        ),
+        pytest.param(
+            "name: a\nenvironments:\n  prod:\n    replicas: 2\n",
+            ("env", "F"),
+            "name: a\nenvironments:\n  prod:\n    env:\n      F: x\n    replicas: 2\n",
+            id="missing-field",
+        ),
+        pytest.param(
+            "name: a\nenvironments:\n  prod:\n    env:  # vars\n      A: a  # first\n\n"
+            "    replicas: 2\n",
+            ("env", "F"),
+            "name: a\nenvironments:\n  prod:\n    env:  # vars\n      A: a  # first\n"
+            "      F: x\n\n    replicas: 2\n",
+            id="into-an-existing-override",
+        ),
+        pytest.param(
+            "name: a\nenvironments:\n  prod: {env: {A: a}}  # keep\n",
+            ("env", "F"),
+            "name: a\nenvironments:\n  prod: {env: {A: a, F: x}}  # keep\n",
+            id="flow-mapping",
+        ),
+        pytest.param(
+            "name: a\nenvironments:\n  prod: {env: {}}\n",
+            ("env", "F"),
+            "name: a\nenvironments:\n  prod: {env: {F: x}}\n",
+            id="empty-flow-mapping",
+        ),
+        pytest.param(
+            "name: a\nenvironments:\n  prod:\n    env:\n    replicas: 2\n",
+            ("env", "F"),
+            "name: a\nenvironments:\n  prod:\n    env: {F: x}\n    replicas: 2\n",
+            id="null-on-the-way",
+        ),
+        pytest.param(
+            "name: a\nenvironments:\n  prod:\n    env:\n      F: 'old'  # was\n      B: b\n",
+            ("env", "F"),
+            "name: a\nenvironments:\n  prod:\n    env:\n      F: x  # was\n      B: b\n",
+            id="replace",
+        ),
+        pytest.param(
+            "name: a\nenvironments:\n  prod:\n    configFiles:\n      files:\n"
+            "        F: |\n          old\n\n        # after\n        G: g\n",
+            ("configFiles", "files", "F"),
+            "name: a\nenvironments:\n  prod:\n    configFiles:\n      files:\n"
+            "        F: x\n\n        # after\n        G: g\n",
+            id="replace-a-block-scalar",
+        ),
+        pytest.param(
+            "name: a\nenvironments:\n  prod:\n    env:\n      A: |\n        text\n\n"
+            "    replicas: 2\n",
+            ("env", "F"),
+            "name: a\nenvironments:\n  prod:\n    env:\n      A: |\n        text\n"
+            "      F: x\n\n    replicas: 2\n",
+            id="after-a-block-scalar",
+        ),
+    ],
+)
+def test_set_override_creates_and_descends_mappings(
+    text: str, path: tuple[str, ...], expected: str
+) -> None:
+    assert set_override(text, FILE, "prod", path, "x") == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("on", '"on"'),
+        ("0o17", '"0o17"'),
+        ("a,b", '"a,b"'),
+        ("x: y", '"x: y"'),
+        ("two\nlines", '"two\\nlines"'),
+        ({"app.conf": "k = v", "yes": None}, '{app.conf: k = v, "yes": null}'),
+        ([1, "a", True, {"b": 0.5}], "[1, a, true, {b: 0.5}]"),
+    ],
+)
+def test_values_are_written_as_one_line_that_reads_back_the_same(
+    value: object, written: str
+) -> None:
+    assert inline(value) == written
+    text = set_override("name: web\nimage: nginx:1\n", FILE, "prod", ("env", "X"), value)
+    assert text.endswith(f"      X: {written}\n")
+    assert load_one(FILE, text).data["environments"]["prod"]["env"]["X"] == value
+
+
+def test_a_scalar_on_the_way_is_an_error_with_its_line() -> None:
+    with pytest.raises(
+        SourceError, match=r"web.yaml:4: expected environments.prod.env to be a mapping"
+    ):
+        set_override(
+            "name: a\nenvironments:\n  prod:\n    env: x\n", FILE, "prod", ("env", "F"), "y"
+        )
+
+
+def test_promoting_into_a_value_that_is_no_mapping_is_refused() -> None:
+    text = (
+        "name: web\nimage: nginx:1.27\npromote: [image.tag]\nenvironments:\n"
+        "  dev: {image: {repository: nginx, tag: '1.28'}}\n"
+    )
+    with pytest.raises(OperationFailed, match="image is not a mapping in prod") as refused:
+        promote_spec("web", FILE, text, "dev", "prod")
+    assert refused.value.hint == "promote image instead (in promote:)"
+
+
+def test_a_result_that_is_not_a_valid_spec_is_refused() -> None:
+    # dev renamed its port and routed its ingress to it; promoting the ports alone would
+    # leave prod's ingress pointing at a port that no longer exists.
+    text = (
+        "name: web\nimage: nginx:1.27\npromote: [ports]\nports: [{name: http, port: 80}]\n"
+        "ingress: {host: web.example.test, port: http}\n"
+        "environments:\n  dev: {ports: [{name: web, port: 80}], ingress: {port: web}}\n"
+    )
+    with pytest.raises(
+        OperationFailed, match=r"would make the spec invalid: .*no port is named 'http'"
+    ) as refused:
+        promote_spec("web", FILE, text, "dev", "prod")
+    assert refused.value.hint == (
+        "edit environments.prod by hand so that prod gets ports: [{name: web, port: 80}]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        pytest.param(
+            # prod removed env altogether: writing env.F into it brings the base's back.
+            "name: web\nimage: nginx:1.27\npromote: [env.F]\nenv: {A: a}\n"
+            "environments:\n  dev: {env: {F: x}}\n  prod:\n    env: null\n",
+            "would change prod other than by taking dev's env.F (its env would differ)",
+            id="to",
+        ),
+        pytest.param(
+            # prod's env is the base's, by alias: writing into it writes the base.
+            "name: web\nimage: nginx:1.27\npromote: [env.F]\nenv: &vars {A: a}\n"
+            "environments:\n  dev: {env: {F: x}}\n  prod:\n    env: *vars\n",
+            "would change more than prod's env.F: also env of the base spec",
+            id="base",
+        ),
+    ],
+)
+def test_an_edit_that_changes_anything_else_is_refused(text: str, problem: str) -> None:
+    with pytest.raises(OperationFailed) as refused:
+        promote_spec("web", FILE, text, "dev", "prod")
+    assert refused.value.message == f"{FILE}: writing environments.prod.env.F {problem}"
+    assert refused.value.hint == "edit environments.prod by hand so that prod gets env.F: x"
 
 
 @pytest.fixture
@@ -139,7 +403,7 @@ def test_promote_carries_images_renders_and_commits(shop: Shop) -> None:
     assert shop.git("status", "--porcelain") == ""
     message = shop.git("log", "-1", "--format=%B")
     assert "promote dev → prod: api, web" in message
-    assert "web: nginx:1.27 → nginx:1.28" in message
+    assert "  web:\n    image: nginx:1.27 → nginx:1.28" in message
 
     assert hakobu("promote", "dev", "prod", "-C", str(shop.root), "--force") == 0
     assert shop.git("rev-parse", "HEAD~1") == before
@@ -200,9 +464,9 @@ def test_promote_reports_what_it_committed(shop: Shop) -> None:
 
     assert (result.source, result.target, result.revision) == ("dev", "prod", before)
     assert result.commit == shop.head() and result.branch is None and result.advance is None
-    assert [(p.app, p.before, p.after) for p in result.apps] == [
-        ("api", "api:1", "api:2"),
-        ("web", "nginx:1.27", "nginx:1.28"),
+    assert [(p.app, p.changes) for p in result.apps] == [
+        ("api", (FieldChange("image", "api:1", "api:2"),)),
+        ("web", (FieldChange("image", "nginx:1.27", "nginx:1.28"),)),
     ]
     again = promote(load_project(shop.root), PromotionRequest("dev", "prod"), connect=None)
     assert again.commit is None and again.apps == ()
@@ -226,3 +490,37 @@ def test_the_cluster_is_asked_only_about_a_request_that_applies(shop: Shop) -> N
     assert asked == ["connect"]
     assert failed.value.hint == "point at one; or pass --force to promote unchecked"
     assert shop.head() == before
+
+
+def test_the_command_reports_each_apps_changed_fields(
+    shop: Shop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    web = shop.read("apps/web.yaml").replace(
+        "environments:\n", "promote: [image, env.FEATURE]\nenvironments:\n"
+    )
+    shop.write(
+        "apps/web.yaml",
+        web.replace("    image: nginx:1.28\n", "    image: nginx:1.28\n    env: {FEATURE: 'on'}\n"),
+    )
+    shop.render_and_commit("web declares FEATURE promotable")
+    root = str(shop.root)
+
+    assert hakobu("promote", "dev", "prod", "-C", root, "--force", "--branch", "r1") == 0
+    assert capsys.readouterr().out.endswith(
+        "  api:\n    image: api:1 → api:2\n"
+        '  web:\n    image: nginx:1.27 → nginx:1.28\n    env.FEATURE: null → "on"\n'
+    )
+    assert hakobu("promote", "dev", "prod", "-C", root, "--force", "-o", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["apps"] == [
+        {"app": "api", "changes": [{"field": "image", "before": "api:1", "after": "api:2"}]},
+        {
+            "app": "web",
+            "changes": [
+                {"field": "image", "before": "nginx:1.27", "after": "nginx:1.28"},
+                {"field": "env.FEATURE", "before": "null", "after": '"on"'},
+            ],
+        },
+    ]
+    message = shop.git("log", "-1", "--format=%B")
+    assert '  web:\n    image: nginx:1.27 → nginx:1.28\n    env.FEATURE: null → "on"' in message

@@ -47,8 +47,9 @@ def register(subparsers: Subparsers) -> None:
     ahead = subparsers.add_parser(
         "promote",
         help="carry what runs in one environment into the next",
-        description="For app specs, write FROM's image (tag, digest, pull policy) as TO's "
-        "override `environments.<TO>.image`, render TO and commit both (with --branch, on "
+        description="For app specs, write the fields each spec declares promotable "
+        "(`promote:`, default [image]) as TO's overrides `environments.<TO>.<field>`, so "
+        "that TO gets exactly FROM's values, render TO and commit both (with --branch, on "
         "a new branch for review). When FROM and TO track branches of their own (`branch:` "
         "in hakobu.yaml), move the commit FROM runs onto TO's branch instead: a "
         "fast-forward when possible, else a merge commit. Refused unless FROM is Synced and "
@@ -160,7 +161,7 @@ def _promotion_json(result: Promotion) -> dict[str, Any]:
         "revision": result.revision,
         "commit": result.commit,
         "branch": result.branch,
-        "apps": [{"app": p.app, "before": p.before, "after": p.after} for p in result.apps],
+        "apps": [{"app": p.app, "changes": [asdict(c) for c in p.changes]} for p in result.apps],
         "skipped": list(result.skipped),
         "advance": asdict(result.advance) if result.advance is not None else None,
     }
@@ -182,4 +183,6 @@ def _print_promotion(result: Promotion) -> None:
     where = f" on new branch {result.branch}" if result.branch else ""
     print(f"promoted {result.source} → {result.target} in commit {result.commit[:12]}{where}")
     for p in result.apps:
-        print(f"  {p.app}: {p.before} → {p.after}")
+        print(f"  {p.app}:")
+        for change in p.changes:
+            print(f"    {change.field}: {change.before} → {change.after}")

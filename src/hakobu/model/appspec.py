@@ -30,9 +30,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from hakobu.model.appspec_schema import RESERVED_LABEL_PREFIX, SCHEMA, app_schema
+from hakobu.model.appspec_schema import OVERRIDABLE, RESERVED_LABEL_PREFIX, SCHEMA, app_schema
 from hakobu.model.objects import Object
-from hakobu.model.schemacheck import SUPPORTED_KEYWORDS, SchemaViolation, check
+from hakobu.model.schemacheck import SUPPORTED_KEYWORDS, SchemaViolation, check, suggest
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
 
 # ---------------------------------------------------------------------------------------
@@ -255,6 +255,8 @@ class AppSpec:
     pod_annotations: Mapping[str, str] = field(default_factory=dict)
     extra_objects: tuple[Object, ...] = ()
     patches: tuple[Patch, ...] = ()
+    # What promotion carries: paths of keys into the spec's data.
+    promote: tuple[tuple[str, ...], ...] = (("image",),)
     environments: Mapping[str, AppSpec] = field(default_factory=dict)
 
     @property
@@ -278,20 +280,34 @@ def load_app(file: Path, text: str | None = None) -> AppSpec:
     Raises ``SourceError`` (``file:line: field: message``) for anything invalid.
     """
     document = load_one(file, text)
-    data = _checked(document, document.data, {}, "")
-    # Overrides keep their nulls: there, null means "remove".
-    overrides: dict[str, Any] = data.pop("environments", None) or {}
-    base = _without_nulls(data)
+    base, overrides = _split(_checked(document, document.data, {}, ""))
     spec = _build(document, base, {}, "")
     environments: dict[str, AppSpec] = {}
     for env_name, override in overrides.items():
-        if override is None:
-            continue
         origins: _Origins = {}
         merged = _overlay(base, override, (), ("environments", env_name), origins)
         _checked(document, merged, origins, env_name)
         environments[env_name] = _build(document, merged, origins, env_name)
     return replace(spec, environments=environments)
+
+
+def environment_data(
+    file: Path, text: str | None = None
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The data the specs are built from, untyped: the base, and the merged data of each
+    environment that has an override (by name). Only merges: check the file with
+    ``load_app`` first."""
+    base, overrides = _split(load_one(file, text).data)
+    merged = {name: _overlay(base, o, (), (), {}) for name, o in overrides.items()}
+    return base, merged
+
+
+def _split(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The base spec, and the overrides of the environments that have one."""
+    base = _without_nulls({k: v for k, v in data.items() if k != "environments"})
+    # Overrides keep their nulls: there, null means "remove".
+    overrides = data.get("environments") or {}
+    return base, {name: o for name, o in overrides.items() if o is not None}
 
 
 def _fail(
@@ -369,6 +385,7 @@ def _typed(data: dict[str, Any], file: Path, where: Callable[[FieldPath], str]) 
             )
             for index, p in enumerate(data.get("patches", []))
         ),
+        promote=_promote(data.get("promote", ["image"])),
     )
 
 
@@ -394,6 +411,34 @@ def _image(value: str | dict[str, Any]) -> Image:
             "pin a tag (repository:tag) so that every render deploys the same image",
         )
     return image
+
+
+def _promote(paths: list[str]) -> tuple[tuple[str, ...], ...]:
+    parsed: list[tuple[str, ...]] = []
+    for index, text in enumerate(paths):
+        path = tuple(text.split("."))
+        if path[0] not in OVERRIDABLE:
+            known = path[0] in SCHEMA["properties"]
+            raise SchemaViolation(
+                ("promote", index),
+                f"cannot promote {path[0]!r}: an environment cannot override it"
+                if known
+                else f"no field {path[0]!r} to promote",
+                None if known else suggest(path[0], list(OVERRIDABLE)),
+            )
+        for other in parsed:
+            # Writing both would write one inside the other: the second undoes the first.
+            shorter = min(len(path), len(other))
+            if path[:shorter] == other[:shorter]:
+                raise SchemaViolation(
+                    ("promote", index),
+                    f"{text} is listed twice"
+                    if path == other
+                    else f"{text} overlaps {'.'.join(other)}, listed before",
+                    "list each field once: promoting a mapping carries everything in it",
+                )
+        parsed.append(path)
+    return tuple(parsed)
 
 
 def _env_var(name: str, value: Any) -> EnvVar:
@@ -614,5 +659,6 @@ __all__ = [
     "Resources",
     "ServiceAccount",
     "app_schema",
+    "environment_data",
     "load_app",
 ]

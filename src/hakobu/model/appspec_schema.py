@@ -495,10 +495,28 @@ _PROPERTIES: dict[str, Any] = {
             "required": ["kind"],
         },
     ),
+    "promote": _list(
+        "What `hakobu promote FROM TO` carries from FROM into TO (default [image]; [] "
+        "carries nothing): paths of fields, keys separated by '.', such as image, replicas, "
+        "env.FEATURE_FLAGS or resources.limits. For each path, TO's override is written so "
+        "that TO's value there becomes exactly FROM's (removed if FROM has none); nothing "
+        "else changes. A path starts with a field an environment can override; a key that "
+        "contains '.' cannot be addressed, so promote the mapping that holds it. Every path "
+        "is promoted once: a path inside another listed one is refused. The same in every "
+        "environment.",
+        _string(
+            "a field path: keys separated by '.', such as env.FEATURE_FLAGS",
+            pattern=r"^[^.]+(\.[^.]+)*$",
+        ),
+        default=["image"],
+    ),
 }
 
-# Fields an environment may not change: the name is the identity of every object.
-_NOT_OVERRIDABLE = {"name"}
+# Fields an environment may not change: the name is the identity of every object, and what
+# promotion carries must not depend on which environment is promoted.
+_NOT_OVERRIDABLE = {"name", "promote"}
+
+OVERRIDABLE = tuple(key for key in _PROPERTIES if key not in _NOT_OVERRIDABLE)
 
 _PROPERTIES["environments"] = _map(
     "Overrides per environment, merged over the fields above: mappings merge, lists "
@@ -508,9 +526,7 @@ _PROPERTIES["environments"] = _map(
         "type": "object",
         "description": "the fields that differ in this environment",
         "properties": {
-            key: {"description": f"overrides {key}; null removes it"}
-            for key in _PROPERTIES
-            if key not in _NOT_OVERRIDABLE
+            key: {"description": f"overrides {key}; null removes it"} for key in OVERRIDABLE
         },
         "additionalProperties": False,
     },

@@ -4,7 +4,8 @@
 
     promotion  the gate (source Synced and Healthy at the revision), then either
                tier branches: move the source branch's commit onto the target's branch
-               app specs:     write the source's images as the target's overrides,
+               app specs:     write the source's promotable values (``promote:``, by
+                              default the image) as the target's overrides,
                               render the target and commit both
 
 Errors: ``InvalidInput`` when the request cannot apply to the repository as it is (unknown

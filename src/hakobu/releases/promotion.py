@@ -142,7 +142,8 @@ def promote_inputs(
     branch: str | None,
     connect: Connect | None,
 ) -> Promotion:
-    """Write ``source``'s images into ``target``'s overrides, render ``target``, commit."""
+    """Write the values ``source`` runs that each app spec declares promotable (``promote``,
+    default the image) into ``target``'s overrides, render ``target``, commit."""
     current = head(repo)
     output = repo_path(repo, project.output_dir)
     apps = _same_apps(current, output, source.name, target.name)
@@ -313,8 +314,11 @@ def _promotion_message(
 ) -> str:
     names = ", ".join(p.app for p in promoted)
     lines = [f"promote {source} → {target}: {names}", ""]
-    lines.append(f"Carries the images {source} runs at {current.id} into {target}:")
-    lines += [f"  {p.app}: {p.before} → {p.after}" for p in promoted]
+    lines.append(f"Carries what {source} runs at {current.id} into {target}, as each app")
+    lines.append("declares promotable (promote:, default image):")
+    for p in promoted:
+        lines.append(f"  {p.app}:")
+        lines += [f"    {c.field}: {c.before} → {c.after}" for c in p.changes]
     if skipped:
         lines += ["", "Not promoted (not app specs):"] + [f"  {s}" for s in skipped]
     return "\n".join(lines) + "\n"

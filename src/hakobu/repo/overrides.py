@@ -1,9 +1,9 @@
-"""Set one field of an environment's override in an app spec, as a minimal text edit.
+"""Set one value in an environment's override in an app spec, as a minimal text edit.
 
-``environments.<env>.<field>: <value>`` is written into the file by splicing text at the
+``environments.<env>.<path>: <value>`` is written into the file by splicing text at the
 positions the YAML parser reports, so comments, key order, quoting and layout of
-everything else stay exactly as the author wrote them. The value is written as one line
-(plain, quoted, or a flow mapping).
+everything else stay exactly as the author wrote them. Mappings missing on the way are
+created; the value is written as one line (plain, quoted, or a flow collection).
 """
 
 from __future__ import annotations
@@ -14,54 +14,76 @@ from typing import Any
 
 import yaml
 
+from hakobu.model.scalars import resolve_plain
 from hakobu.model.source import SourceError
 
+Keys = tuple[str, ...]
 
-def set_override(text: str, file: Path, env: str, field: str, value: Any) -> str:
-    """``text`` with ``environments.<env>.<field>`` set to ``value``."""
+# Mappings at this depth or deeper hold a field's value (keys: environments, env, field).
+_INSIDE_A_FIELD = 3
+
+
+def set_override(text: str, file: Path, env: str, path: Keys, value: Any) -> str:
+    """``text`` with ``environments.<env>.<path>`` set to ``value``."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
         raise SourceError(file, f"cannot parse the file: {e}") from None
     if not isinstance(root, yaml.MappingNode) or root.flow_style:
         raise SourceError(file, "expected the app spec to be a block mapping", line=1)
-    rendered = inline(value)
-    envs = _value_of(root, "environments")
-    if envs is None:
+    keys = ("environments", env, *path)
+    if _entry(root, "environments") is None:
         separator = "" if text.endswith("\n") or not text else "\n"
-        return f"{text}{separator}environments:\n  {env}:\n    {field}: {rendered}\n"
-    env_node = _value_of(envs, env) if isinstance(envs, yaml.MappingNode) else None
-    if env_node is None or _is_null(env_node):
-        return _set_key(text, envs, env, {field: value}, file)
-    if not isinstance(env_node, yaml.MappingNode):
+        return text + separator + "\n".join(_block(keys, value, "")) + "\n"
+    return _set(text, root, keys, 0, value=value, file=file)
+
+
+def _set(
+    text: str, mapping: yaml.MappingNode, keys: Keys, depth: int, *, value: Any, file: Path
+) -> str:
+    """Set ``keys[depth:]`` in ``mapping``, the node at ``keys[:depth]``."""
+    entry = _entry(mapping, keys[depth])
+    if entry is None:
+        return _insert(text, mapping, keys[depth:], value, last=depth >= _INSIDE_A_FIELD)
+    key_node, node = entry
+    if depth == len(keys) - 1 or _is_null(node):
+        return _replace(text, mapping, key_node, node, _nested(keys[depth + 1 :], value))
+    if not isinstance(node, yaml.MappingNode):
         raise SourceError(
-            file, f"expected environments.{env} to be a mapping", line=env_node.start_mark.line + 1
+            file,
+            f"expected {'.'.join(keys[: depth + 1])} to be a mapping",
+            line=node.start_mark.line + 1,
         )
-    return _set_key(text, env_node, field, value, file)
+    return _set(text, node, keys, depth + 1, value=value, file=file)
 
 
-def _set_key(text: str, mapping: yaml.Node, key: str, value: Any, file: Path) -> str:
-    """Set ``key`` of ``mapping`` (a mapping or null) to ``value``, replacing what it held."""
-    if _is_null(mapping):
-        start, end = mapping.start_mark.index, mapping.end_mark.index
-        pad = " " if start == end else ""
-        return f"{text[:start]}{pad}{inline({key: value})}{text[end:]}"
-    if not isinstance(mapping, yaml.MappingNode):
-        raise SourceError(file, "expected a mapping", line=mapping.start_mark.line + 1)
-    for key_node, value_node in mapping.value:
-        if key_node.value != key:
-            continue
-        start, end = value_node.start_mark.index, _end(value_node)
-        if _is_block(value_node) or (start == end and not mapping.flow_style):
-            # A block value starts on a later line: replace from just after the colon.
-            start = text.index(":", key_node.end_mark.index) + 1
-            return f"{text[:start]} {inline(value)}{text[end:]}"
-        return f"{text[:start]}{inline(value)}{text[end:]}"
+def _replace(
+    text: str, mapping: yaml.MappingNode, key: yaml.Node, node: yaml.Node, value: Any
+) -> str:
+    start, end = node.start_mark.index, _end(text, node)
+    if _is_block(node) or (start == end and not mapping.flow_style):
+        # A block value starts on a later line: replace from just after the colon.
+        start = text.index(":", key.end_mark.index) + 1
+        return f"{text[:start]} {inline(value)}{text[end:]}"
+    return f"{text[:start]}{inline(value)}{text[end:]}"
+
+
+def _insert(text: str, mapping: yaml.MappingNode, keys: Keys, value: Any, *, last: bool) -> str:
+    """Add ``keys[0]`` to ``mapping``: first, or ``last`` (inside a field's value, where order
+    can matter, as for env variables that refer to earlier ones; a merge appends too)."""
     if mapping.flow_style:
-        start = mapping.start_mark.index + 1
-        separator = ", " if mapping.value else ""
-        return f"{text[:start]}{key}: {inline(value)}{separator}{text[start:]}"
+        entry = f"{inline(keys[0])}: {inline(_nested(keys[1:], value))}"
+        if last and mapping.value:
+            at = _end(text, mapping.value[-1][1])
+            return f"{text[:at]}, {entry}{text[at:]}"
+        at = mapping.start_mark.index + 1
+        return f"{text[:at]}{entry}{', ' if mapping.value else ''}{text[at:]}"
     first = mapping.value[0][0]
+    lines = "\n".join(_block(keys, value, " " * first.start_mark.column))
+    if last:
+        line_end = text.find("\n", _end(text, mapping.value[-1][1]))
+        at = len(text) if line_end < 0 else line_end
+        return f"{text[:at]}\n{lines}{text[at:]}"
     line_start = text.rfind("\n", 0, first.start_mark.index) + 1
     # Comments right above the first key belong to it: insert above them.
     while line_start > 0:
@@ -69,12 +91,21 @@ def _set_key(text: str, mapping: yaml.Node, key: str, value: Any, file: Path) ->
         if not text[previous:line_start].strip().startswith("#"):
             break
         line_start = previous
-    indent = " " * first.start_mark.column
-    if isinstance(value, dict):
-        lines = [f"{indent}{key}:"] + [f"{indent}  {k}: {inline(v)}" for k, v in value.items()]
-    else:
-        lines = [f"{indent}{key}: {inline(value)}"]
-    return text[:line_start] + "\n".join(lines) + "\n" + text[line_start:]
+    return f"{text[:line_start]}{lines}\n{text[line_start:]}"
+
+
+def _block(keys: Keys, value: Any, indent: str) -> list[str]:
+    """``keys`` as nested block mappings, the value on the last one's line."""
+    head = f"{indent}{inline(keys[0])}:"
+    if len(keys) == 1:
+        return [f"{head} {inline(value)}"]
+    return [head, *_block(keys[1:], value, indent + "  ")]
+
+
+def _nested(keys: Keys, value: Any) -> Any:
+    for key in reversed(keys):
+        value = {key: value}
+    return value
 
 
 def _is_null(node: yaml.Node) -> bool:
@@ -85,37 +116,46 @@ def _is_block(node: yaml.Node) -> bool:
     return isinstance(node, yaml.MappingNode | yaml.SequenceNode) and not node.flow_style
 
 
-def _value_of(mapping: yaml.Node, key: str) -> yaml.Node | None:
-    if not isinstance(mapping, yaml.MappingNode):
-        return None
+def _entry(mapping: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node] | None:
     for key_node, value_node in mapping.value:
         if key_node.value == key:
-            node: yaml.Node = value_node
-            return node
+            return key_node, value_node
     return None
 
 
-def _end(node: yaml.Node) -> int:
-    # A block collection's end mark lies after trailing comments and blank lines: stop at
-    # its last value instead, so those stay in place.
+def _end(text: str, node: yaml.Node) -> int:
+    # A block collection's end mark lies after trailing comments and blank lines, and a
+    # block scalar's after its line breaks: stop at the last content instead, so those stay.
     if isinstance(node, yaml.MappingNode) and not node.flow_style and node.value:
-        return _end(node.value[-1][1])
+        return _end(text, node.value[-1][1])
     if isinstance(node, yaml.SequenceNode) and not node.flow_style and node.value:
-        return _end(node.value[-1])
+        return _end(text, node.value[-1])
+    start: int = node.start_mark.index
     end: int = node.end_mark.index
+    if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
+        return start + len(text[start:end].rstrip())
     return end
 
 
 def inline(value: Any) -> str:
     """``value`` as one line of YAML that reads back as the same value."""
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {inline(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{inline(k)}: {inline(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(inline(v) for v in value) + "]"
     if isinstance(value, str):
-        try:
-            plain = yaml.safe_load(value) == value and "#" not in value and "\n" not in value
-        except yaml.YAMLError:
-            plain = False
-        if plain and value and not value.startswith(("{", "[", "'", '"', "&", "*", "!", "|", ">")):
-            return value
-        return json.dumps(value)
+        return value if _plain(value) else json.dumps(value)
     return json.dumps(value)
+
+
+def _plain(text: str) -> bool:
+    # Written inside flow collections too, so flow indicators need quotes; and read back both
+    # as YAML and as hakobu's loader resolves plain scalars (go-yaml's rules).
+    if not text or text.startswith(("'", '"', "&", "*", "!", "|", ">")):
+        return False
+    if any(c in text for c in "#\n,[]{}"):
+        return False
+    try:
+        return bool(yaml.safe_load(text) == text and resolve_plain(text) == text)
+    except yaml.YAMLError:
+        return False
