@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 from hakobu.errors import InvalidInput
-from hakobu.localcluster.controlplane import default_state_dir, read_info
 
 NO_CLUSTER_HINT = "pass --kubeconfig, set KUBECONFIG, or start one with `hakobu cluster up`"
 
@@ -29,6 +28,10 @@ def kubeconfig_path(option: Path | None, *, hint: str = NO_CLUSTER_HINT) -> Path
     if os.environ.get("KUBECONFIG"):
         # One file is read, not kubectl's merge of the whole list: the first.
         return Path(os.environ["KUBECONFIG"].split(os.pathsep)[0])
+    # Only here: the control plane's module (certificates, processes) costs a command
+    # that is told its cluster a tenth of a second to import.
+    from hakobu.localcluster.controlplane import default_state_dir, read_info  # noqa: PLC0415
+
     info = read_info(default_state_dir())
     if info is None:
         raise InvalidInput(
