@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from dataclasses import asdict, is_dataclass
 from typing import Any
@@ -18,12 +19,16 @@ class Progress:
     def __init__(self, quiet: bool = False) -> None:
         self._start = time.monotonic()
         self._quiet = quiet
+        self._lock = threading.Lock()
 
     def __call__(self, message: str) -> None:
         if not self._quiet:
-            print(
-                f"[{time.monotonic() - self._start:6.1f}s] {message}", file=sys.stderr, flush=True
-            )
+            line = f"[{time.monotonic() - self._start:6.1f}s] {message}\n"
+            # Apps sync on threads of their own: one write per line, under a lock, or
+            # print's separate write of the newline lets another thread's line in between.
+            with self._lock:
+                sys.stderr.write(line)
+                sys.stderr.flush()
 
 
 def print_json(value: Any) -> None:
