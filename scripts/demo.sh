@@ -54,8 +54,9 @@ step "Sync it" \
 cat >> apps/web.yaml <<'YAML'
   evaluation:
     image: registry.example.com/shop/web:1.5.0
+    env: {CHECKOUT_V2: enabled}
 YAML
-git commit -qam "Release web 1.5.0 to evaluation"
+git commit -qam "Release web 1.5.0 to evaluation, with the new checkout turned on"
 step "Release web 1.5.0 to evaluation: render shows exactly which files change" \
     hakobu render --commit
 show "The diff against the cluster" \
@@ -65,7 +66,7 @@ step "Sync evaluation: only web rolls" \
 step "The new Pods are Ready" \
     hakobu cluster kubectl -n shop-eval get deployment web -o wide
 
-step "Promote what runs in evaluation to production (a commit; refused unless healthy)" \
+step "Promote evaluation to production: the values web declares promotable (a commit; refused unless healthy)" \
     hakobu promote evaluation production
 step "The promotion, as git shows it" \
     git show --stat --format='%s%n%n%b' HEAD
