@@ -49,8 +49,9 @@ def register(subparsers: Subparsers) -> None:
         help="carry what runs in one environment into the next",
         description="For app specs, write the fields each spec declares promotable "
         "(`promote:`, default [image]) as TO's overrides `environments.<TO>.<field>`, so "
-        "that TO gets exactly FROM's values, render TO and commit both (with --branch, on "
-        "a new branch for review). When FROM and TO track branches of their own (`branch:` "
+        "that TO gets exactly FROM's values; for kustomize apps, make the `images:` entries "
+        "of TO's overlay FROM's; render TO and commit both (with --branch, on a new branch "
+        "for review). When FROM and TO track branches of their own (`branch:` "
         "in hakobu.yaml), move the commit FROM runs onto TO's branch instead: a "
         "fast-forward when possible, else a merge commit. Refused unless FROM is Synced and "
         "Healthy at that revision in the cluster (--force skips the check).",

@@ -15,13 +15,14 @@ from hakobu.cluster.errors import Unreachable
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.images.project import references
 from hakobu.model.project import Environment, Project, load_project
-from hakobu.render.apps import discover_apps
+from hakobu.releases.overlays import promote_overlay
+from hakobu.render.apps import App, discover_apps
 from hakobu.render.environment import Tree, render_environment
 from hakobu.render.inputs import Inputs
 from hakobu.repo.branches import Advance, advance, branch_tip, push, tier_branches, undo
 from hakobu.repo.changes import Replacement, commit_replacements, update_worktree
 from hakobu.repo.commit import open_repository
-from hakobu.repo.promote import SpecPromotion, promote_spec
+from hakobu.repo.promote import AppPromotion, promote_spec
 from hakobu.repo.revisions import (
     File,
     changed_locally,
@@ -42,8 +43,8 @@ request is known to apply, so a request refused for its own sake never needs a c
 class PromotionRequest:
     source: str  # the environment whose release to carry
     target: str  # the environment that receives it
-    app: str | None = None  # only this app (app specs only)
-    branch: str | None = None  # commit on this new branch for review (app specs only)
+    app: str | None = None  # only this app (not between tier branches)
+    branch: str | None = None  # commit on this new branch for review (not between tiers)
     push: str | None = None  # push the target's tier branch to this remote (tiers only)
 
 
@@ -54,7 +55,7 @@ class Promotion:
     revision: str  # the revision of the source that was promoted
     commit: str | None  # the commit made, None when the target already ran it
     branch: str | None
-    apps: tuple[SpecPromotion, ...]
+    apps: tuple[AppPromotion, ...]
     skipped: tuple[str, ...]
     advance: Advance | None = None  # how the target's tier branch moved
 
@@ -143,7 +144,8 @@ def promote_inputs(
     connect: Connect | None,
 ) -> Promotion:
     """Write the values ``source`` runs that each app spec declares promotable (``promote``,
-    default the image) into ``target``'s overrides, render ``target``, commit."""
+    default the image) into ``target``'s overrides, and each kustomize app's images into
+    ``target``'s overlay; render ``target``, commit."""
     current = head(repo)
     output = repo_path(repo, project.output_dir)
     apps = _same_apps(current, output, source.name, target.name)
@@ -176,7 +178,7 @@ def promote_inputs(
                 "render: promoting now would carry those changes too",
                 hint=f"run `hakobu render --env {target.name} --commit` first, then promote",
             )
-        promoted, skipped, edited = _edit_specs(
+        promoted, skipped, edited = _edit_inputs(
             copy, Path(scratch), chosen, source.name, target.name
         )
         if not promoted:
@@ -263,34 +265,57 @@ def _same_apps(commit: pygit2.Commit, output: str, source: str, target: str) -> 
     return sets[source]
 
 
-def _edit_specs(
+def _edit_inputs(
     project: Project, scratch: Path, chosen: list[str], source: str, target: str
-) -> tuple[tuple[SpecPromotion, ...], tuple[str, ...], dict[str, str]]:
-    """Edit the specs of ``chosen`` in the scratch copy of the repository at ``scratch``;
+) -> tuple[tuple[AppPromotion, ...], tuple[str, ...], dict[str, str]]:
+    """Edit the inputs of ``chosen`` in the scratch copy of the repository at ``scratch``;
     returns repository path → new text."""
     by_name = {app.name: app for app in discover_apps(project, Inputs())}
-    promoted: list[SpecPromotion] = []
+    promoted: list[AppPromotion] = []
     skipped: list[str] = []
     edited: dict[str, str] = {}
     for name in chosen:
         app = by_name.get(name)
-        if app is None or app.kind != "spec":
-            kind = app.kind if app is not None else "no inputs"
-            skipped.append(f"{name} ({kind}: only app specs are promoted)")
+        if app is None or app.kind == "templates":
+            skipped.append(f"{name} ({_NOT_PROMOTED[app.kind if app else 'no inputs']})")
             continue
-        file = app.path if app.path.is_file() else app.path / "app.yaml"
-        promotion = promote_spec(name, file, file.read_text(), source, target)
-        if promotion is None:
+        result = _promote_app(project, app, source, target)
+        if result is None:
             continue
-        file.write_text(promotion.text)
+        file, promotion = result
         promoted.append(promotion)
         edited[file.relative_to(scratch).as_posix()] = promotion.text
     if skipped and len(chosen) == 1:
         raise InvalidInput(
             f"app {skipped[0]}",
-            hint="carry kustomize and template apps by editing their overlay for the target",
+            hint="a template app's values per environment are in hakobu.yaml: edit them there",
         )
     return tuple(promoted), tuple(skipped), edited
+
+
+def _promote_app(
+    project: Project, app: App, source: str, target: str
+) -> tuple[Path, AppPromotion] | None:
+    """Edit ``app``'s inputs so that ``target`` runs what ``source`` runs: the edited file
+    and what changed, or None when ``target`` runs it already."""
+    if app.kind == "kustomize":
+        return promote_overlay(
+            project, app, project.environment(source), project.environment(target)
+        )
+    file = app.path if app.path.is_file() else app.path / "app.yaml"
+    promotion = promote_spec(app.name, file, file.read_text(), source, target)
+    if promotion is None:
+        return None
+    file.write_text(promotion.text)
+    return file, promotion
+
+
+_NOT_PROMOTED = {
+    # Images built in the repository are tagged by their content, so at one commit every
+    # environment's templates refer to the same ones.
+    "templates": "templates: nothing to promote, their images are the same in every environment",
+    "no inputs": "no inputs: nothing to promote",
+}
 
 
 def _output_replacement(output: str, env: str, app: str | None, desired: Tree) -> Replacement:
@@ -309,16 +334,16 @@ def _promotion_message(
     source: str,
     target: str,
     current: pygit2.Commit,
-    promoted: tuple[SpecPromotion, ...],
+    promoted: tuple[AppPromotion, ...],
     skipped: tuple[str, ...],
 ) -> str:
     names = ", ".join(p.app for p in promoted)
     lines = [f"promote {source} → {target}: {names}", ""]
-    lines.append(f"Carries what {source} runs at {current.id} into {target}, as each app")
-    lines.append("declares promotable (promote:, default image):")
+    lines.append(f"Carries what {source} runs at {current.id} into {target}:")
+    lines.append("app specs' values in promote: (default image), kustomize overlays' images:")
     for p in promoted:
         lines.append(f"  {p.app}:")
         lines += [f"    {c.field}: {c.before} → {c.after}" for c in p.changes]
     if skipped:
-        lines += ["", "Not promoted (not app specs):"] + [f"  {s}" for s in skipped]
+        lines += ["", "Not promoted:"] + [f"  {s}" for s in skipped]
     return "\n".join(lines) + "\n"

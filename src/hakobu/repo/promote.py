@@ -30,15 +30,15 @@ class FieldChange:
 
 
 @dataclass(frozen=True)
-class SpecPromotion:
+class AppPromotion:
     app: str
     changes: tuple[FieldChange, ...]
-    text: str  # the spec file's new content
+    text: str  # the edited file's new content: the spec, or the target's kustomization
 
 
 def promote_spec(
     app: str, file: Path, text: str, from_env: str, to_env: str
-) -> SpecPromotion | None:
+) -> AppPromotion | None:
     """The edited spec, or None when ``to_env`` already has ``from_env``'s promoted values."""
     promoted = load_app(file, text).promote
     base, merged = environment_data(file, text)
@@ -72,7 +72,7 @@ def promote_spec(
         expected=expected,
         changes=changes,
     )
-    return SpecPromotion(app, tuple(changes), edited)
+    return AppPromotion(app, tuple(changes), edited)
 
 
 def _at(data: Any, path: Keys) -> Any:
