@@ -302,11 +302,15 @@ def scale(
     root.mkdir()
     write_project(root, objects("s", count, namespaces, replicas), "s-00")
     read, first, first_req = run_hakobu(kube, root)
-    read_again, again, again_req = run_hakobu(kube, root)
+    # Three no-ops: the first runs while the controllers still create the ReplicaSets and
+    # EndpointSlices of the objects just applied, which shares the machine's cores.
+    noops = [run_hakobu(kube, root) for _ in range(3)]
+    read_again, again, again_req = min(noops, key=lambda run: run[1])
     print(
         f"{count} objects: hakobu sync first {first:.2f}s ({sum(first_req.values())} requests), "
-        f"no-op {again:.2f}s ({sum(again_req.values())} requests, {writes(again_req)} writes; "
-        f"target < 1 s, 0 writes), reading manifests {read:.2f}s / {read_again:.2f}s"
+        f"no-op {' / '.join(f'{run[1]:.2f}s' for run in noops)} (best: {again:.2f}s, "
+        f"{sum(again_req.values())} requests, {writes(again_req)} writes; target < 1 s, "
+        f"0 writes), reading manifests {read:.2f}s / {read_again:.2f}s"
     )
     # The same no-op as a person runs it: a new process that starts, reads the manifests
     # from git, syncs and prints.
