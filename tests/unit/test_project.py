@@ -119,3 +119,55 @@ def test_sealed_secrets_mode_and_auto_rollback(tmp_path: Path) -> None:
     )
     with pytest.raises(SourceError, match="expected seconds from 1 to 86400"):
         load_project(write(tmp_path, window))
+
+
+def test_promoted_values_are_dot_separated_paths(tmp_path: Path) -> None:
+    assert load_project(write(tmp_path, GOOD)).promoted_values == ()
+    text = GOOD + "promote:\n  values: [release, features.checkout]\n"
+    project = load_project(write(tmp_path, text))
+    assert project.promoted_values == (("release",), ("features", "checkout"))
+
+
+def test_a_project_loads_from_text_instead_of_its_file(tmp_path: Path) -> None:
+    project = load_project(tmp_path, GOOD.replace("name: shop", "name: store"))
+    assert (project.name, project.file) == ("store", tmp_path / "hakobu.yaml")
+
+
+@pytest.mark.parametrize(
+    ("promote", "expected"),
+    [
+        ("promote: [release]\n", "hakobu.yaml:10: promote: expected a mapping, found list"),
+        (
+            "promote:\n  images: [web]\n",
+            "hakobu.yaml:11: promote.images: unknown field; expected one of: values",
+        ),
+        (
+            "promote:\n  values: release\n",
+            "hakobu.yaml:11: promote.values: expected a list of paths, found str",
+        ),
+        (
+            "promote:\n  values:\n  - release\n  - features..checkout\n",
+            "hakobu.yaml:13: promote.values[1]: expected a dot-separated path",
+        ),
+        ("promote:\n  values:\n  - ''\n", "hakobu.yaml:12: promote.values[0]: expected a dot"),
+        ("promote:\n  values:\n  - 3\n", "hakobu.yaml:12: promote.values[0]: expected a dot"),
+        (
+            "promote:\n  values:\n  - release\n  - queue\n  - release\n",
+            "hakobu.yaml:14: promote.values[2]: release is listed twice",
+        ),
+        (
+            "promote:\n  values:\n  - features.checkout\n  - features\n",
+            "hakobu.yaml:13: promote.values[1]: features.checkout lies inside features",
+        ),
+        (
+            "promote:\n  values:\n  - features\n  - release\n  - features.checkout.beta\n",
+            "hakobu.yaml:14: promote.values[2]: features.checkout.beta lies inside features",
+        ),
+    ],
+)
+def test_invalid_promoted_values_name_line_and_field(
+    tmp_path: Path, promote: str, expected: str
+) -> None:
+    with pytest.raises(SourceError) as error:
+        load_project(write(tmp_path, GOOD + promote))
+    assert expected in str(error.value)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput, OperationFailed
@@ -524,3 +525,45 @@ def test_the_command_reports_each_apps_changed_fields(
     ]
     message = shop.git("log", "-1", "--format=%B")
     assert '  web:\n    image: nginx:1.27 → nginx:1.28\n    env.FEATURE: null → "on"' in message
+
+
+def test_promote_carries_the_environment_values_hakobu_yaml_declares(shop: Shop) -> None:
+    shop.write(
+        "hakobu.yaml",
+        "apiVersion: hakobu.dev/v1alpha1\nkind: Project\nname: shop\n"
+        "# What travels between environments besides the apps' own promote: lists.\n"
+        "promote:\n  values: [release]\n"
+        "environments:\n"
+        "  dev:\n    namespace: shop-dev\n    values: {release: '2.1', queue: jobs-dev}\n"
+        "  prod:\n    namespace: shop-prod\n    values:\n      release: '2.0'  # current\n"
+        "      queue: jobs\n",
+    )
+    shop.write(
+        "apps/worker/deployment.yaml.j2",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: worker}\n"
+        "data: {release: '{{ values.release }}', queue: '{{ values.queue }}'}\n",
+    )
+    shop.render_and_commit("worker, and releases as environment values")
+    before = shop.head()
+
+    assert hakobu("promote", "dev", "prod", "-C", str(shop.root), "--force") == 0
+
+    assert shop.git("rev-parse", "HEAD~1") == before
+    assert '      release: "2.1"  # current\n      queue: jobs\n' in shop.read("hakobu.yaml")
+    prod = yaml.safe_load(shop.read("generated/prod/worker/configmap-worker.yaml"))
+    # Declared: the release travels; not declared: prod keeps its own queue.
+    assert prod["data"] == {"release": "2.1", "queue": "jobs"}
+    changed = shop.git("show", "--name-only", "--format=", "HEAD").splitlines()
+    assert "hakobu.yaml" in changed
+    assert all(p == "hakobu.yaml" or p.startswith(("apps/", "generated/prod/")) for p in changed)
+    assert not shop.stale("prod") and not shop.stale("dev")
+    message = shop.git("log", "-1", "--format=%B")
+    assert "hakobu.yaml, environments.prod (promote: values:):\n    values.release:" in message
+
+    # A single app's promotion leaves the values every app shares alone.
+    shop.write(
+        "hakobu.yaml", shop.read("hakobu.yaml").replace("release: '2.1', ", "release: '2.2', ")
+    )
+    shop.render_and_commit("dev runs 2.2")
+    assert hakobu("promote", "dev", "prod", "--app", "web", "-C", str(shop.root), "--force") == 0
+    assert 'release: "2.1"  # current' in shop.read("hakobu.yaml")

@@ -50,8 +50,9 @@ def register(subparsers: Subparsers) -> None:
         description="For app specs, write the fields each spec declares promotable "
         "(`promote:`, default [image]) as TO's overrides `environments.<TO>.<field>`, so "
         "that TO gets exactly FROM's values; for kustomize apps, make the `images:` entries "
-        "of TO's overlay FROM's; render TO and commit both (with --branch, on a new branch "
-        "for review). When FROM and TO track branches of their own (`branch:` "
+        "of TO's overlay FROM's; for hakobu.yaml's `promote: values:`, set those paths of "
+        "TO's values to FROM's (not with --app); render TO and commit both (with --branch, "
+        "on a new branch for review). When FROM and TO track branches of their own (`branch:` "
         "in hakobu.yaml), move the commit FROM runs onto TO's branch instead: a "
         "fast-forward when possible, else a merge commit. Refused unless FROM is Synced and "
         "Healthy at that revision in the cluster (--force skips the check).",
@@ -163,6 +164,7 @@ def _promotion_json(result: Promotion) -> dict[str, Any]:
         "commit": result.commit,
         "branch": result.branch,
         "apps": [{"app": p.app, "changes": [asdict(c) for c in p.changes]} for p in result.apps],
+        "values": [asdict(c) for c in result.values],
         "skipped": list(result.skipped),
         "advance": asdict(result.advance) if result.advance is not None else None,
     }
@@ -186,4 +188,8 @@ def _print_promotion(result: Promotion) -> None:
     for p in result.apps:
         print(f"  {p.app}:")
         for change in p.changes:
+            print(f"    {change.field}: {change.before} → {change.after}")
+    if result.values:
+        print(f"  hakobu.yaml, environments.{result.target}:")
+        for change in result.values:
             print(f"    {change.field}: {change.before} → {change.after}")

@@ -18,6 +18,8 @@
         branch: tier-1            # optional: this environment follows its own branch
         sealedSecrets: controller # or hakobu: sync unseals with the cluster's key store
         autoRollback: {window: 300}  # the agent rolls back a sync that turns Degraded
+    promote:
+      values: [release, features.checkout]  # what `hakobu promote` carries between them
 """
 
 from __future__ import annotations
@@ -33,7 +35,16 @@ PROJECT_FILE = "hakobu.yaml"
 API_VERSION = "hakobu.dev/v1alpha1"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # `images` is read by hakobu.model.images.
-_TOP_FIELDS = ("apiVersion", "kind", "name", "apps", "output", "environments", "images")
+_TOP_FIELDS = (
+    "apiVersion",
+    "kind",
+    "name",
+    "apps",
+    "output",
+    "environments",
+    "images",
+    "promote",
+)
 _ENV_FIELDS = (
     "namespace",
     "values",
@@ -71,6 +82,9 @@ class Project:
     apps_dir: Path
     output_dir: Path
     environments: tuple[Environment, ...]
+    # Paths into the environments' values that `hakobu promote` carries from one
+    # environment into the next, each split at its dots.
+    promoted_values: tuple[tuple[str, ...], ...] = ()
 
     @property
     def file(self) -> Path:
@@ -102,8 +116,9 @@ def find_root(start: Path) -> Path:
     )
 
 
-def load_project(root: Path) -> Project:
-    doc = load_one(root / PROJECT_FILE)
+def load_project(root: Path, text: str | None = None) -> Project:
+    """The project at ``root``; from ``text`` instead of its file when given (an edit to check)."""
+    doc = load_one(root / PROJECT_FILE, text)
     data = _mapping(doc, (), doc.data)
     _no_unknown(doc, (), data, _TOP_FIELDS)
     if data.get("apiVersion") != API_VERSION:
@@ -149,7 +164,41 @@ def load_project(root: Path) -> Project:
                 _auto_rollback(doc, (*path, "autoRollback"), env.get("autoRollback")),
             )
         )
-    return Project(root, name, apps_dir, output_dir, tuple(environments))
+    promoted = _promoted_values(doc, data.get("promote"))
+    return Project(root, name, apps_dir, output_dir, tuple(environments), promoted)
+
+
+def _promoted_values(doc: Document, value: Any) -> tuple[tuple[str, ...], ...]:
+    """``promote: {values: [release, features.checkout]}``: dot-separated paths."""
+    if value is None:
+        return ()
+    data = _mapping(doc, ("promote",), value)
+    _no_unknown(doc, ("promote",), data, ("values",))
+    listed = data.get("values", [])
+    if not isinstance(listed, list):
+        raise doc.error(
+            ("promote", "values"), f"expected a list of paths, found {type(listed).__name__}"
+        )
+    paths: list[tuple[str, ...]] = []
+    for index, item in enumerate(listed):
+        field: FieldPath = ("promote", "values", index)
+        if not isinstance(item, str) or not all(item.split(".")):
+            raise doc.error(
+                field, f"expected a dot-separated path such as features.checkout, found {item!r}"
+            )
+        path = tuple(item.split("."))
+        for earlier in paths:
+            if earlier == path:
+                raise doc.error(field, f"{item} is listed twice")
+            inner, outer = sorted((earlier, path), key=len)
+            if outer[: len(inner)] == inner:
+                raise doc.error(
+                    field,
+                    f"{'.'.join(outer)} lies inside {'.'.join(inner)}, which travels whole",
+                    hint=f"list only {'.'.join(inner)}, or only the paths inside it",
+                )
+        paths.append(path)
+    return tuple(paths)
 
 
 def _auto_rollback(doc: Document, path: FieldPath, value: Any) -> int | None:

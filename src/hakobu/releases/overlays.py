@@ -19,9 +19,9 @@ from typing import Any
 from hakobu.errors import OperationFailed
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
-from hakobu.render.apps import App, render_app
+from hakobu.render.apps import App, kustomize_root, render_app
 from hakobu.render.inputs import REAL_FILES, Inputs
-from hakobu.render.kustomize.kustomization import FILE_NAMES, find_file
+from hakobu.render.kustomize.kustomization import find_file
 from hakobu.repo.kustomize_images import promote_images
 from hakobu.repo.promote import AppPromotion
 
@@ -95,14 +95,8 @@ def _render(project: Project, app: App, env: Environment) -> list[Object]:
 
 
 def _kustomization(app: App, env: Environment) -> Path:
-    """The kustomization ``env`` builds, as the render found it: its overlay's, else the
-    app's own (one exists, as the render succeeded)."""
-    root = next(
-        root
-        for root in (app.path / "overlays" / env.name, app.path)
-        if any((root / name).is_file() for name in FILE_NAMES)
-    )
-    return find_file(root, REAL_FILES)
+    """The kustomization file ``env`` builds, as the render found it."""
+    return find_file(kustomize_root(app, env, Inputs()), REAL_FILES)
 
 
 def _images(objects: list[Object]) -> Images:

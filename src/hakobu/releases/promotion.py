@@ -14,7 +14,7 @@ from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import Unreachable
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.images.project import references
-from hakobu.model.project import Environment, Project, load_project
+from hakobu.model.project import PROJECT_FILE, Environment, Project, load_project
 from hakobu.releases.overlays import promote_overlay
 from hakobu.render.apps import App, discover_apps
 from hakobu.render.environment import Tree, render_environment
@@ -22,7 +22,8 @@ from hakobu.render.inputs import Inputs
 from hakobu.repo.branches import Advance, advance, branch_tip, push, tier_branches, undo
 from hakobu.repo.changes import Replacement, commit_replacements, update_worktree
 from hakobu.repo.commit import open_repository
-from hakobu.repo.promote import AppPromotion, promote_spec
+from hakobu.repo.promote import AppPromotion, FieldChange, promote_spec
+from hakobu.repo.promote_values import ValuesPromotion, promote_values
 from hakobu.repo.revisions import (
     File,
     changed_locally,
@@ -58,6 +59,8 @@ class Promotion:
     apps: tuple[AppPromotion, ...]
     skipped: tuple[str, ...]
     advance: Advance | None = None  # how the target's tier branch moved
+    # The environment values hakobu.yaml declares promotable (`promote: values:`).
+    values: tuple[FieldChange, ...] = ()
 
 
 def promote(project: Project, request: PromotionRequest, *, connect: Connect | None) -> Promotion:
@@ -181,7 +184,16 @@ def promote_inputs(
         promoted, skipped, edited = _edit_inputs(
             copy, Path(scratch), chosen, source.name, target.name
         )
-        if not promoted:
+        # Environment values belong to every app: a single app's promotion leaves them.
+        values = _edit_values(copy, source.name, target.name) if app is None else None
+        if values is not None:
+            file = copy.root / PROJECT_FILE
+            file.write_text(values.text)
+            edited[file.relative_to(scratch).as_posix()] = values.text
+            copy = load_project(copy.root)
+            copy_target = copy.environment(target.name)
+        changes = values.changes if values is not None else ()
+        if not promoted and not changes:
             return Promotion(source.name, target.name, str(current.id), None, branch, (), skipped)
         desired, _ = render_environment(copy, copy_target, only_app=app, images=images)
     replacements = [
@@ -196,12 +208,25 @@ def promote_inputs(
                 "the files a promotion writes have local changes: " + ", ".join(dirty[:5]),
                 hint="commit or discard them, or promote onto a new branch with --branch",
             )
-    message = _promotion_message(source.name, target.name, current, promoted, skipped)
+    message = _promotion_message(
+        source.name, target.name, current, promoted=promoted, skipped=skipped, values=changes
+    )
     ref = "HEAD" if branch is None else f"refs/heads/{branch}"
     commit = commit_replacements(repo, current, replacements, message, ref=ref)
     if commit is not None and branch is None:
         update_worktree(repo, replacements)
-    return Promotion(source.name, target.name, str(current.id), commit, branch, promoted, skipped)
+    return Promotion(
+        source.name, target.name, str(current.id), commit, branch, promoted, skipped, None, changes
+    )
+
+
+def _edit_values(project: Project, source: str, target: str) -> ValuesPromotion | None:
+    """Edit hakobu.yaml in the scratch copy so that ``target`` has ``source``'s values at
+    the paths it declares promotable; None when they are equal already (or none are)."""
+    if not project.promoted_values:
+        return None
+    file = project.root / PROJECT_FILE
+    return promote_values(file.read_text(), file, source, target, project.promoted_values)
 
 
 def require_healthy(
@@ -277,7 +302,10 @@ def _edit_inputs(
     for name in chosen:
         app = by_name.get(name)
         if app is None or app.kind == "templates":
-            skipped.append(f"{name} ({_NOT_PROMOTED[app.kind if app else 'no inputs']})")
+            # A template app's release is the environment values it reads: with values
+            # declared promotable, those travel (for every app at once), and it is not left out.
+            if app is None or not project.promoted_values or len(chosen) == 1:
+                skipped.append(f"{name} ({_NOT_PROMOTED[app.kind if app else 'no inputs']})")
             continue
         result = _promote_app(project, app, source, target)
         if result is None:
@@ -313,7 +341,8 @@ def _promote_app(
 _NOT_PROMOTED = {
     # Images built in the repository are tagged by their content, so at one commit every
     # environment's templates refer to the same ones.
-    "templates": "templates: nothing to promote, their images are the same in every environment",
+    "templates": "templates: their images are the same in every environment; their values "
+    "travel with `promote: values:` in hakobu.yaml",
     "no inputs": "no inputs: nothing to promote",
 }
 
@@ -334,16 +363,21 @@ def _promotion_message(
     source: str,
     target: str,
     current: pygit2.Commit,
+    *,
     promoted: tuple[AppPromotion, ...],
     skipped: tuple[str, ...],
+    values: tuple[FieldChange, ...],
 ) -> str:
-    names = ", ".join(p.app for p in promoted)
+    names = ", ".join([p.app for p in promoted] + (["values"] if values else []))
     lines = [f"promote {source} → {target}: {names}", ""]
     lines.append(f"Carries what {source} runs at {current.id} into {target}:")
     lines.append("app specs' values in promote: (default image), kustomize overlays' images:")
     for p in promoted:
         lines.append(f"  {p.app}:")
         lines += [f"    {c.field}: {c.before} → {c.after}" for c in p.changes]
+    if values:
+        lines.append(f"  hakobu.yaml, environments.{target} (promote: values:):")
+        lines += [f"    {c.field}: {c.before} → {c.after}" for c in values]
     if skipped:
         lines += ["", "Not promoted:"] + [f"  {s}" for s in skipped]
     return "\n".join(lines) + "\n"

@@ -91,7 +91,7 @@ def render_app(
             )
         return expand_app(spec, environment=env.name, namespace=env.namespace, images=images)
     if app.kind == "kustomize":
-        return kustomize_build(_kustomize_root(app, env, inputs), files=inputs)
+        return kustomize_build(kustomize_root(app, env, inputs), files=inputs)
     return render_template_dir(
         app.path,
         app=app.name,
@@ -113,7 +113,8 @@ def _directory_kind(path: Path, inputs: Inputs) -> AppKind:
     return "templates"
 
 
-def _kustomize_root(app: App, env: Environment, inputs: Inputs) -> Path:
+def kustomize_root(app: App, env: Environment, inputs: Inputs) -> Path:
+    """The directory ``env`` builds of a kustomize app: its overlay, else the app's top."""
     overlay = app.path / "overlays" / env.name
     for root in (overlay, app.path):
         if any(inputs.is_file(root / name) for name in _KUSTOMIZATION_FILES):

@@ -18,7 +18,7 @@ import yaml
 
 from hakobu.errors import OperationFailed
 from hakobu.model.source import FieldPath, SourceError
-from hakobu.repo.overrides import inline
+from hakobu.repo.overrides import content_end, inline, is_null
 from hakobu.repo.promote import AppPromotion, FieldChange
 
 # What an entry sets, in the order a new entry's fields are written when the source's
@@ -102,7 +102,7 @@ def _parse(file: Path, text: str) -> _Images:
     if not found:
         return _Images(None, None, {}, {})
     images = found[0][1]
-    if _is_null(images):
+    if is_null(images):
         return _Images(found[0], None, {}, {})
     if not isinstance(images, yaml.SequenceNode):
         raise SourceError(file, "expected a list", line=_line(images), field=("images",))
@@ -128,7 +128,7 @@ def _entry(file: Path, node: yaml.Node, where: FieldPath) -> tuple[str, Entry]:
         raise SourceError(file, "expected a mapping", line=_line(node), field=where)
     fields = {key.value: value for key, value in node.value}
     name = fields.get("name")
-    if not isinstance(name, yaml.ScalarNode) or _is_null(name):
+    if not isinstance(name, yaml.ScalarNode) or is_null(name):
         raise SourceError(file, "an image entry needs a name", line=_line(node), field=where)
     entry: Entry = {}
     for field, value in fields.items():
@@ -136,7 +136,7 @@ def _entry(file: Path, node: yaml.Node, where: FieldPath) -> tuple[str, Entry]:
             continue
         if not isinstance(value, yaml.ScalarNode):
             raise SourceError(file, "expected a string", line=_line(value), field=(*where, field))
-        if not _is_null(value) and value.value:
+        if not is_null(value) and value.value:
             entry[field] = value.value
     return name.value, entry
 
@@ -147,7 +147,7 @@ def _set_field(text: str, file: Path, name: str, field: str, value: str) -> str:
     if not found:
         return _insert_field(text, entry, field, value)
     key, node = found[0]
-    start, end = node.start_mark.index, _end(text, node)
+    start, end = node.start_mark.index, content_end(text, node)
     if start == end:
         # An empty value (null): write just after the colon.
         start = end = text.index(":", key.end_mark.index) + 1
@@ -156,7 +156,7 @@ def _set_field(text: str, file: Path, name: str, field: str, value: str) -> str:
 
 
 def _insert_field(text: str, entry: yaml.MappingNode, field: str, value: str) -> str:
-    at = _end(text, entry.value[-1][1])
+    at = content_end(text, entry.value[-1][1])
     if entry.flow_style:
         return f"{text[:at]}, {field}: {inline(value)}{text[at:]}"
     at = _line_end(text, at)
@@ -171,9 +171,9 @@ def _remove_field(text: str, file: Path, name: str, field: str) -> str:
     if index == 0:
         # The name is another key of the entry, so a next one exists: it takes the place.
         return text[: key.start_mark.index] + text[entry.value[1][0].start_mark.index :]
-    end = _end(text, value)
+    end = content_end(text, value)
     if entry.flow_style:
-        return text[: _end(text, entry.value[index - 1][1])] + text[end:]
+        return text[: content_end(text, entry.value[index - 1][1])] + text[end:]
     return text[: _line_start(text, key.start_mark.index)] + text[_line_end(text, end) + 1 :]
 
 
@@ -187,13 +187,13 @@ def _add_entry(text: str, file: Path, name: str, fields: Entry) -> str:
         # Replace the null whatever its spelling (none, ~, null), from just after the colon.
         key, null = images.field
         at = text.index(":", key.end_mark.index) + 1
-        return f"{text[:at]} {inline([entry])}{text[_end(text, null) :]}"
+        return f"{text[:at]} {inline([entry])}{text[content_end(text, null) :]}"
     items = images.list.value
     if images.list.flow_style:
         if not items:
             at = images.list.start_mark.index + 1
             return f"{text[:at]}{inline(entry)}{text[at:]}"
-        at = _end(text, items[-1])
+        at = content_end(text, items[-1])
         return f"{text[:at]}, {inline(entry)}{text[at:]}"
     first = items[0]
     dash = text.rindex("-", 0, first.start_mark.index)
@@ -203,7 +203,7 @@ def _add_entry(text: str, file: Path, name: str, fields: Entry) -> str:
         lines = _block(entry, " " * dash_column + "-".ljust(column - dash_column), " " * column)
     else:
         lines = [" " * dash_column + "- " + inline(entry)]
-    at = _line_end(text, _end(text, items[-1]))
+    at = _line_end(text, content_end(text, items[-1]))
     return text[:at] + "".join(f"\n{line}" for line in lines) + text[at:]
 
 
@@ -218,13 +218,13 @@ def _remove_entry(text: str, file: Path, name: str) -> str:
             start, end = listed.start_mark.index + 1, listed.end_mark.index - 1
             return text[:start] + text[end:]
         start = text.index(":", images.field[0].end_mark.index) + 1
-        return f"{text[:start]} []{text[_end(text, listed) :]}"
+        return f"{text[:start]} []{text[content_end(text, listed) :]}"
     if listed.flow_style:
         if index == 0:
             return text[: node.start_mark.index] + text[items[1].start_mark.index :]
-        return text[: _end(text, items[index - 1])] + text[_end(text, node) :]
+        return text[: content_end(text, items[index - 1])] + text[content_end(text, node) :]
     dash = text.rindex("-", 0, node.start_mark.index)
-    end = _line_end(text, _end(text, node))
+    end = _line_end(text, content_end(text, node))
     return text[: _line_start(text, dash)] + text[end + 1 :]
 
 
@@ -247,17 +247,6 @@ def _exact(file: Path, text: str, edited: str, wanted: dict[str, Entry]) -> bool
     return bool(before == after)
 
 
-def _end(text: str, node: yaml.Node) -> int:
-    # A block collection's end mark lies after trailing comments and blank lines, and a
-    # block scalar's after its line breaks: stop at the last content, so those stay.
-    if isinstance(node, yaml.MappingNode) and not node.flow_style and node.value:
-        return _end(text, node.value[-1][1])
-    if isinstance(node, yaml.SequenceNode) and not node.flow_style and node.value:
-        return _end(text, node.value[-1])
-    start: int = node.start_mark.index
-    return start + len(text[start : node.end_mark.index].rstrip())
-
-
 def _line_start(text: str, at: int) -> int:
     return text.rfind("\n", 0, at) + 1
 
@@ -265,10 +254,6 @@ def _line_start(text: str, at: int) -> int:
 def _line_end(text: str, at: int) -> int:
     end = text.find("\n", at)
     return len(text) if end < 0 else end
-
-
-def _is_null(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
 
 def _line(node: yaml.Node) -> int:

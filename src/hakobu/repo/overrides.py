@@ -4,6 +4,7 @@
 positions the YAML parser reports, so comments, key order, quoting and layout of
 everything else stay exactly as the author wrote them. Mappings missing on the way are
 created; the value is written as one line (plain, quoted, or a flow collection).
+``set_path`` and ``delete_path`` edit any path of a file's top-level mapping the same way.
 """
 
 from __future__ import annotations
@@ -25,28 +26,86 @@ _INSIDE_A_FIELD = 3
 
 def set_override(text: str, file: Path, env: str, path: Keys, value: Any) -> str:
     """``text`` with ``environments.<env>.<path>`` set to ``value``."""
+    root = _root(text, file, "the app spec")
+    keys = ("environments", env, *path)
+    if _entry(root, "environments") is None:
+        separator = "" if text.endswith("\n") or not text else "\n"
+        return text + separator + "\n".join(_block(keys, value, "")) + "\n"
+    return _set(text, root, keys, 0, value=value, file=file, last_from=_INSIDE_A_FIELD)
+
+
+def set_path(text: str, file: Path, keys: Keys, value: Any) -> str:
+    """``text`` with ``keys`` (from the top-level mapping down) set to ``value``.
+
+    Keys the file lacks are added after the mapping's others; the top-level mapping must
+    hold ``keys[0]`` already.
+    """
+    root = _root(text, file, "the file")
+    return _set(text, root, keys, 0, value=value, file=file, last_from=0)
+
+
+def delete_path(text: str, file: Path, keys: Keys) -> str:
+    """``text`` without the key at ``keys``; as it was when there is no such key.
+
+    Only the key and its value go: comments above and below them stay. A mapping that
+    loses its only key is written ``{}``, since a key without a value would read as null.
+    """
+    mapping = _root(text, file, "the file")
+    parent: tuple[yaml.MappingNode, yaml.Node] | None = None
+    for key in keys[:-1]:
+        entry = _entry(mapping, key)
+        if entry is None or not isinstance(entry[1], yaml.MappingNode):
+            return text
+        parent = (mapping, entry[0])
+        mapping = entry[1]
+    entry = _entry(mapping, keys[-1])
+    if entry is None:
+        return text
+    if len(mapping.value) == 1:
+        if parent is None:
+            start, end = mapping.start_mark.index, content_end(text, mapping)
+            return f"{text[:start]}{{}}{text[end:]}"
+        return _replace(text, parent[0], parent[1], mapping, {})
+    index = [key_node for key_node, _ in mapping.value].index(entry[0])
+    if mapping.flow_style:
+        if index + 1 < len(mapping.value):
+            start, end = entry[0].start_mark.index, mapping.value[index + 1][0].start_mark.index
+        else:
+            start, end = content_end(text, mapping.value[index - 1][1]), content_end(text, entry[1])
+        return text[:start] + text[end:]
+    start = text.rfind("\n", 0, entry[0].start_mark.index) + 1
+    line_end = text.find("\n", content_end(text, entry[1]))
+    end = len(text) if line_end < 0 else line_end + 1
+    return text[:start] + text[end:]
+
+
+def _root(text: str, file: Path, what: str) -> yaml.MappingNode:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
         raise SourceError(file, f"cannot parse the file: {e}") from None
     if not isinstance(root, yaml.MappingNode) or root.flow_style:
-        raise SourceError(file, "expected the app spec to be a block mapping", line=1)
-    keys = ("environments", env, *path)
-    if _entry(root, "environments") is None:
-        separator = "" if text.endswith("\n") or not text else "\n"
-        return text + separator + "\n".join(_block(keys, value, "")) + "\n"
-    return _set(text, root, keys, 0, value=value, file=file)
+        raise SourceError(file, f"expected {what} to be a block mapping", line=1)
+    return root
 
 
 def _set(
-    text: str, mapping: yaml.MappingNode, keys: Keys, depth: int, *, value: Any, file: Path
+    text: str,
+    mapping: yaml.MappingNode,
+    keys: Keys,
+    depth: int,
+    *,
+    value: Any,
+    file: Path,
+    last_from: int,
 ) -> str:
-    """Set ``keys[depth:]`` in ``mapping``, the node at ``keys[:depth]``."""
+    """Set ``keys[depth:]`` in ``mapping``, the node at ``keys[:depth]``; a key missing at
+    depth ``last_from`` or deeper goes after the mapping's others, above it before them."""
     entry = _entry(mapping, keys[depth])
     if entry is None:
-        return _insert(text, mapping, keys[depth:], value, last=depth >= _INSIDE_A_FIELD)
+        return _insert(text, mapping, keys[depth:], value, last=depth >= last_from)
     key_node, node = entry
-    if depth == len(keys) - 1 or _is_null(node):
+    if depth == len(keys) - 1 or is_null(node):
         return _replace(text, mapping, key_node, node, _nested(keys[depth + 1 :], value))
     if not isinstance(node, yaml.MappingNode):
         raise SourceError(
@@ -54,13 +113,13 @@ def _set(
             f"expected {'.'.join(keys[: depth + 1])} to be a mapping",
             line=node.start_mark.line + 1,
         )
-    return _set(text, node, keys, depth + 1, value=value, file=file)
+    return _set(text, node, keys, depth + 1, value=value, file=file, last_from=last_from)
 
 
 def _replace(
     text: str, mapping: yaml.MappingNode, key: yaml.Node, node: yaml.Node, value: Any
 ) -> str:
-    start, end = node.start_mark.index, _end(text, node)
+    start, end = node.start_mark.index, content_end(text, node)
     if _is_block(node) or (start == end and not mapping.flow_style):
         # A block value starts on a later line: replace from just after the colon.
         start = text.index(":", key.end_mark.index) + 1
@@ -74,14 +133,14 @@ def _insert(text: str, mapping: yaml.MappingNode, keys: Keys, value: Any, *, las
     if mapping.flow_style:
         entry = f"{inline(keys[0])}: {inline(_nested(keys[1:], value))}"
         if last and mapping.value:
-            at = _end(text, mapping.value[-1][1])
+            at = content_end(text, mapping.value[-1][1])
             return f"{text[:at]}, {entry}{text[at:]}"
         at = mapping.start_mark.index + 1
         return f"{text[:at]}{entry}{', ' if mapping.value else ''}{text[at:]}"
     first = mapping.value[0][0]
     lines = "\n".join(_block(keys, value, " " * first.start_mark.column))
     if last:
-        line_end = text.find("\n", _end(text, mapping.value[-1][1]))
+        line_end = text.find("\n", content_end(text, mapping.value[-1][1]))
         at = len(text) if line_end < 0 else line_end
         return f"{text[:at]}\n{lines}{text[at:]}"
     line_start = text.rfind("\n", 0, first.start_mark.index) + 1
@@ -108,7 +167,7 @@ def _nested(keys: Keys, value: Any) -> Any:
     return value
 
 
-def _is_null(node: yaml.Node) -> bool:
+def is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
 
@@ -123,13 +182,14 @@ def _entry(mapping: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node] |
     return None
 
 
-def _end(text: str, node: yaml.Node) -> int:
+def content_end(text: str, node: yaml.Node) -> int:
+    """Where ``node``'s content ends in ``text``."""
     # A block collection's end mark lies after trailing comments and blank lines, and a
     # block scalar's after its line breaks: stop at the last content instead, so those stay.
     if isinstance(node, yaml.MappingNode) and not node.flow_style and node.value:
-        return _end(text, node.value[-1][1])
+        return content_end(text, node.value[-1][1])
     if isinstance(node, yaml.SequenceNode) and not node.flow_style and node.value:
-        return _end(text, node.value[-1])
+        return content_end(text, node.value[-1])
     start: int = node.start_mark.index
     end: int = node.end_mark.index
     if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
