@@ -216,7 +216,7 @@ def promote_inputs(
     if commit is not None and branch is None:
         update_worktree(repo, replacements)
     return Promotion(
-        source.name, target.name, str(current.id), commit, branch, promoted, skipped, None, changes
+        source.name, target.name, str(current.id), commit, branch, promoted, skipped, values=changes
     )
 
 
