@@ -1,0 +1,142 @@
+"""Run the ``hakobu`` command on hostile input and hold it to the bounds every case must meet.
+
+A case is a project directory (or a file) an attacker controls. Whatever it holds, the
+command must end within ``SECONDS`` and ``MEMORY_MB`` of resident memory, print no
+traceback, exit 2 (invalid input) unless the case says otherwise, and leave every file
+outside the project's ``generated/`` exactly as it was. Each run is its own process, so a
+blow-up is measured (``wait4``'s peak resident size of exactly that child) rather than felt
+by the test runner; an address-space limit far above the bound stops a runaway before it
+can hurt the machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SECONDS = 5.0
+MEMORY_MB = 300
+# A safety net only: far above MEMORY_MB so the measurement, not this limit, fails a case.
+_ADDRESS_SPACE = 4 << 30
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    max_rss_mb: float
+    timed_out: bool
+
+
+def run_hakobu(
+    *args: str,
+    cwd: Path,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    seconds: float = SECONDS,
+) -> Run:
+    """``hakobu *args`` in ``cwd``, measured; killed (``timed_out``) past twice ``seconds``."""
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(cwd),
+        "XDG_CACHE_HOME": str(cwd / ".xdg-cache"),
+        "LANG": "C.UTF-8",
+        # The editor of `secret edit` must never wait for a person.
+        "EDITOR": "false",
+        "KUBECONFIG": str(cwd / "no-such-kubeconfig"),
+        **(env or {}),
+    }
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with tempfile.TemporaryFile() as given:
+            given.write(stdin or b"")
+            given.seek(0)
+            start = time.monotonic()
+            process = subprocess.Popen(
+                [sys.executable, "-m", "hakobu", *args],
+                cwd=cwd,
+                stdin=given,
+                stdout=out,
+                stderr=err,
+                env=environment,
+                preexec_fn=_limit_address_space,  # noqa: PLW1509 - no threads start before it
+            )
+            status, usage, timed_out = _wait(process, start + 2 * seconds)
+            elapsed = time.monotonic() - start
+        out.seek(0)
+        err.seek(0)
+        return Run(
+            returncode=os.waitstatus_to_exitcode(status),
+            stdout=out.read().decode(errors="replace"),
+            stderr=err.read().decode(errors="replace"),
+            seconds=elapsed,
+            # ru_maxrss is in KiB on Linux.
+            max_rss_mb=usage.ru_maxrss / 1024,
+            timed_out=timed_out,
+        )
+
+
+def _limit_address_space() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (_ADDRESS_SPACE, _ADDRESS_SPACE))
+
+
+def _wait(
+    process: subprocess.Popen[bytes], deadline: float
+) -> tuple[int, resource.struct_rusage, bool]:
+    timed_out = False
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            return status, usage, timed_out
+        if time.monotonic() > deadline and not timed_out:
+            process.kill()
+            timed_out = True
+        time.sleep(0.005)
+
+
+def snapshot(root: Path, *, skip: tuple[Path, ...] = ()) -> dict[str, str]:
+    """Every entry under ``root`` (links not followed) → what it is and holds."""
+    skipped = {path.resolve() for path in skip}
+    found: dict[str, str] = {}
+    for directory, names, files in os.walk(root, followlinks=False):
+        here = Path(directory)
+        names[:] = [n for n in names if (here / n).resolve() not in skipped]
+        for name in [*names, *files]:
+            path = here / name
+            if path.resolve() in skipped and not path.is_symlink():
+                continue
+            found[str(path.relative_to(root))] = _describe(path)
+    return found
+
+
+def _describe(path: Path) -> str:
+    info = path.lstat()
+    if path.is_symlink():
+        return f"link {path.readlink()}"
+    if path.is_dir():
+        return f"dir {info.st_mode:o}"
+    if path.is_file():
+        return f"file {info.st_mode:o} {hashlib.sha256(path.read_bytes()).hexdigest()}"
+    return f"special {info.st_mode:o}"
+
+
+def assert_refused(run: Run, *, expect: str | None = None, code: int = 2) -> None:
+    """The command refused the input as a person should see it refused."""
+    report = f"rc={run.returncode} in {run.seconds:.2f}s, {run.max_rss_mb:.0f} MB\n{run.stderr}"
+    assert not run.timed_out, f"hung past {2 * SECONDS:.0f}s\n{report}"
+    assert "Traceback" not in run.stderr, report
+    assert run.returncode == code, report
+    assert run.seconds < SECONDS, report
+    assert run.max_rss_mb < MEMORY_MB, report
+    assert run.stderr.startswith("error: "), report
+    if expect is not None:
+        assert expect in run.stderr, report
