@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from hakobu.errors import InvalidInput
+from hakobu.model.identity import identity_problem
 from hakobu.model.kinds import is_cluster_scoped
 from hakobu.model.objects import Object, ObjectId, object_id
 from hakobu.model.project import Environment
@@ -25,14 +26,32 @@ def default_namespace(objects: Sequence[Object], namespace: str) -> list[Object]
 
 
 def check_objects(app: str, objects: Sequence[Object]) -> None:
-    for obj in objects:
-        meta = obj.get("metadata")
-        if not obj.get("apiVersion") or not obj.get("kind") or not isinstance(meta, dict):
+    """Every object has an identity the API server accepts, and so a safe file name.
+
+    The message names the object by its position and whatever identity it has, never by
+    its content: a Secret's data must not reach a terminal or a CI log.
+    """
+    for index, obj in enumerate(objects):
+        problem = identity_problem(obj)
+        if problem is not None:
+            field, message = problem
             raise InvalidInput(
-                f"app {app}: an object lacks apiVersion, kind or metadata: {str(obj)[:120]}"
+                f"app {app}: {_describe(index, obj)}: {field} {message}",
+                hint="fix the object in the app's source; its kind, namespace and name "
+                "also name the file it is rendered to",
             )
-        if not meta.get("name"):
-            raise InvalidInput(f"app {app}: a {obj['kind']} has no metadata.name")
+
+
+def _describe(index: int, obj: Object) -> str:
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    kind = obj.get("kind")
+    parts = [f"object {index + 1}"]
+    if isinstance(kind, str) and kind.isidentifier() and len(kind) <= 63:
+        parts.append(f"kind {kind}")
+    if isinstance(name, str) and name.isprintable() and len(name) <= 80:
+        parts.append(f"name {name!r}")
+    return ", ".join(parts)
 
 
 def check_unique(ids_by_app: Mapping[str, Sequence[ObjectId]]) -> None:

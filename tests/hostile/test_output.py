@@ -1,0 +1,75 @@
+"""Render writes, reads and deletes only inside generated/, whatever the objects say."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.hostile.conftest import Case
+
+OBJECT = """\
+apiVersion: {api_version}
+kind: {kind}
+metadata:
+  name: {name}
+  namespace: {namespace}
+data:
+  a: b
+"""
+
+
+def _object(**fields: str) -> str:
+    values = {"api_version": "v1", "kind": "ConfigMap", "name": "x", "namespace": "shop-eval"}
+    return OBJECT.format(**{**values, **fields})
+
+
+@pytest.mark.parametrize(
+    ("fields", "expect"),
+    [
+        ({"kind": '"../../outside/victim"'}, "kind '../../outside/victim' is not a kind"),
+        ({"kind": '"ConfigMap/../../x"'}, "is not a kind"),
+        ({"kind": "configMap"}, "is not a kind"),
+        ({"name": '"../../../outside/victim"'}, "metadata.name '../../../outside/victim'"),
+        ({"name": '"a/b"'}, "metadata.name 'a/b' is not a valid name"),
+        ({"name": '".."'}, "metadata.name '..' is not a valid name"),
+        ({"name": '"x\\0y"'}, "is not a valid name"),
+        ({"name": "x" * 254}, "is not a valid name"),
+        ({"namespace": '"../outside"'}, "metadata.namespace '../outside'"),
+        ({"api_version": '"../v1"'}, "apiVersion '../v1' is not a group/version"),
+        ({"api_version": '"a/b/v1"'}, "is not a group/version"),
+    ],
+)
+def test_identities_that_would_name_a_path_are_refused(
+    case: Case, fields: dict[str, str], expect: str
+) -> None:
+    case.write("apps/web/evil.yaml", _object(**fields))
+    run = case.refuses("render", expect=expect)
+    assert "app web: object 2" in run.stderr  # after config.yaml.j2
+    case.refuses("render", "--check", expect=expect)
+
+
+def test_rbac_names_may_hold_colons_but_not_slashes(case: Case) -> None:
+    role = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {}\n"
+    case.write("apps/web/role.yaml", role.format('"system:web:reader"'))
+    assert case.hakobu("render").returncode == 0
+    assert (case.root / "generated/evaluation/web/clusterrole-system:web:reader.yaml").is_file()
+    case.write("apps/web/role.yaml", role.format('"system/../../x"'))
+    case.refuses("render", "--check", expect="is not a valid name")
+
+
+def test_a_name_longer_than_a_file_name_is_cut_and_stays_unique(case: Case) -> None:
+    labels = ".".join(["a" * 60] * 4)  # a 243-character DNS-1123 subdomain
+    case.write("apps/web/long.yaml", _object(name=labels) + "---\n" + _object(name=labels + "b"))
+    run = case.hakobu("render")
+    assert run.returncode == 0, run.stderr
+    names = sorted(p.name for p in (case.root / "generated/evaluation/web").iterdir())
+    long = [n for n in names if n.startswith("configmap-aaa")]
+    assert len(long) == 2
+    assert all(len(n.encode()) <= 255 for n in long)
+
+
+def test_an_object_without_identity_is_named_without_its_data(case: Case) -> None:
+    secret = "kind: Secret\nmetadata:\n  name: db\nstringData:\n  password: s3cr3t-MARKER\n"
+    case.write("apps/web/secret.yaml", secret)
+    run = case.refuses("render", expect="apiVersion is missing")
+    assert "MARKER" not in run.stderr + run.stdout
+    assert "kind Secret, name 'db'" in run.stderr
