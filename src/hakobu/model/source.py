@@ -9,7 +9,9 @@ Scalars are read as kustomize reads them (go-yaml v3, see ``hakobu.model.scalars
 strings, so a value passed through hakobu prints as ``kustomize build`` prints it.
 Mapping keys must be strings. Merge keys (``<<``) follow go-yaml: the mapping's own keys
 win, then the merged mappings in order. Duplicate keys are refused (PyYAML would silently
-keep the last one).
+keep the last one). Files are read through ``hakobu.model.files`` (regular, bounded, UTF-8)
+and each document is measured (``hakobu.model.yamlbounds``) before it is built, so no file
+can stand for more data than a render can hold.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from hakobu.errors import InvalidInput
+from hakobu.model import files
 from hakobu.model.scalars import ScalarError, resolve_plain, resolve_tagged
+from hakobu.model.yamlbounds import Budget
 
 FieldPath = tuple[str | int, ...]
 
@@ -56,6 +60,10 @@ class SourceError(InvalidInput):
         self.file = str(file)
         self.line = line
         self.field = field
+
+
+class BoundsError(SourceError):
+    """A file that stands for more data, or deeper data, than hakobu reads."""
 
 
 @dataclass(frozen=True)
@@ -104,18 +112,18 @@ def load_documents(file: Path, text: str | None = None) -> list[Document]:
     """Parse every non-empty document of ``file`` (or of ``text``, reported as ``file``)."""
     if text is None:
         try:
-            text = file.read_text()
+            text = files.read_text(file)
         except FileNotFoundError:
             raise SourceError(file, "file does not exist") from None
-        except UnicodeDecodeError:
-            raise SourceError(file, "not a UTF-8 text file") from None
     loader = _Loader(text)
+    budget = Budget(text)
     documents: list[Document] = []
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
+            admit(budget, file, node)
             builder = _Builder(file)
             builder.lines[()] = node.start_mark.line + 1
             data = builder.build(node, ())
@@ -126,6 +134,15 @@ def load_documents(file: Path, text: str | None = None) -> list[Document]:
     finally:
         loader.dispose()
     return documents
+
+
+def admit(budget: Budget, file: Path | str, node: Node) -> None:
+    """Refuse ``file`` when its document ``node`` passes the bounds ``budget`` keeps."""
+    excess = budget.admit(node)
+    if excess is not None:
+        raise BoundsError(
+            file, excess.message, line=excess.line, field=excess.field, hint=excess.hint
+        )
 
 
 def yaml_error(file: Path | str, error: yaml.YAMLError) -> SourceError:
@@ -176,23 +193,16 @@ class _Builder:
         self.file = file
         self.lines: dict[FieldPath, int] = {}
         self.texts: dict[FieldPath, str] = {}
-        # Nodes being built: an alias back into one of them would never end.
-        self._open: set[int] = set()
 
     def build(self, node: Node, path: FieldPath) -> Any:
+        # ``admit`` measured the document first: no alias cycle, bounded size and depth.
         if isinstance(node, ScalarNode):
             return self.scalar(node, path)
-        if id(node) in self._open:
-            raise self._error(node, "an alias refers to a node that contains it", path)
-        self._open.add(id(node))
-        try:
-            if isinstance(node, MappingNode):
-                return self.mapping(node, path)
-            if isinstance(node, SequenceNode):
-                return self.sequence(node, path)
-            raise self._error(node, f"unsupported YAML node {type(node).__name__}", path)
-        finally:
-            self._open.discard(id(node))
+        if isinstance(node, MappingNode):
+            return self.mapping(node, path)
+        if isinstance(node, SequenceNode):
+            return self.sequence(node, path)
+        raise self._error(node, f"unsupported YAML node {type(node).__name__}", path)
 
     def scalar(self, node: ScalarNode, path: FieldPath) -> Any:
         text = node.value
@@ -265,7 +275,6 @@ class _Builder:
             # Lines of merged keys are those in the merged mapping; keys already present
             # (the mapping's own, or an earlier merge's) win and keep their lines.
             inner = _Builder(self.file)
-            inner._open = self._open
             merged = inner.build(source, path)
             for key, value in merged.items():
                 if key not in result:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.errors import InvalidInput
+from hakobu.model.files import decode
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
 from hakobu.render.inputs import FileAccess
 
@@ -122,11 +123,7 @@ def find_file(directory: Path, files: FileAccess) -> Path:
 
 def load(directory: Path, files: FileAccess) -> Kustomization:
     path = find_file(directory, files)
-    try:
-        text = files.read_bytes(path).decode()
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: not a UTF-8 text file") from None
-    document = load_one(path, text)
+    document = load_one(path, decode(path, files.read_bytes(path)))
     data = document.data
     if not isinstance(data, dict):
         raise document.error((), "a kustomization must be a mapping of fields")

@@ -10,6 +10,7 @@ files (URLs, git repositories) are refused: builds read only the local tree.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ from typing import Any
 import yaml
 
 from hakobu.errors import InvalidInput
+from hakobu.model import files
 from hakobu.model.objects import Object
-from hakobu.model.source import SourceError, yaml_error
+from hakobu.model.source import BoundsError, SourceError, admit, yaml_error
+from hakobu.model.yamlbounds import Budget, deeper_than_allowed, too_deep
 from hakobu.render.inputs import FileAccess
 
 ROOT_ONLY = "LoadRestrictionsRootOnly"
@@ -108,12 +111,9 @@ def _refuse_remote(path: str) -> None:
 
 def load_objects(file: Path, data: bytes) -> list[Object]:
     """The Kubernetes objects of a YAML file, with kustomize's checks and ``*List`` expansion."""
+    text = files.decode(file, data)
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SourceError(file, "not a UTF-8 text file") from None
-    try:
-        documents = _load_all(text)
+        documents = _load_all(file, text)
     except yaml.YAMLError as e:
         raise yaml_error(file, e) from None
     objects: list[Object] = []
@@ -145,15 +145,21 @@ def load_objects(file: Path, data: bytes) -> list[Object]:
     return objects
 
 
-def _load_all(text: str) -> list[Any]:
-    """``yaml.load_all`` with ``KustomizeYamlLoader``, constructing common documents faster."""
+def _load_all(file: Path, text: str) -> list[Any]:
+    """``yaml.load_all`` with ``KustomizeYamlLoader``, constructing common documents faster.
+
+    Each document is measured before it is constructed: both constructors share an alias's
+    object, but every later step walks it once per alias.
+    """
     loader = KustomizeYamlLoader(text)
+    budget = Budget(text)
     try:
         documents = []
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
+            admit(budget, file, node)
             try:
                 documents.append(_Constructor().build(node))
             except _Unusual:
@@ -161,6 +167,34 @@ def _load_all(text: str) -> list[Any]:
         return documents
     finally:
         loader.dispose()
+
+
+def load_value(file: Path, text: str) -> Any:
+    """The one YAML document of ``text`` as ``KustomizeYamlLoader`` builds it, measured first."""
+    loader = KustomizeYamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        admit(Budget(text), file, node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def load_json(file: Path, text: str) -> Any:
+    """``text`` as JSON, refused (``BoundsError``) when it nests deeper than YAML may."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        value = None
+        deep = True
+    else:
+        deep = deeper_than_allowed(value)
+    if deep:
+        excess = too_deep(None)
+        raise BoundsError(file, excess.message, hint=excess.hint)
+    return value
 
 
 class _Unusual(Exception):

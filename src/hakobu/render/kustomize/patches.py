@@ -16,7 +16,6 @@ or kind change; the namespace always stays.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +25,9 @@ import yaml
 
 from hakobu.errors import HakobuError, InvalidInput
 from hakobu.model.objects import Object
-from hakobu.model.source import FieldPath
+from hakobu.model.source import BoundsError, FieldPath
 from hakobu.render.kustomize.kustomization import Kustomization
-from hakobu.render.kustomize.loader import KustomizeYamlLoader, Loader, load_objects
+from hakobu.render.kustomize.loader import Loader, load_json, load_objects, load_value
 from hakobu.render.kustomize.resource import (
     ALLOW_KIND_CHANGE,
     ALLOW_NAME_CHANGE,
@@ -251,6 +250,8 @@ def _inline_objects(text: str) -> list[Object] | None:
     """An inline patch's objects, or None when the text is not one (but a file path)."""
     try:
         objects = load_objects(Path("<inline patch>"), text.encode())
+    except BoundsError:
+        raise
     except HakobuError:
         return None
     return objects or None
@@ -271,6 +272,8 @@ def _strategic_patches(
 def _try_strategic(text: str) -> list[Object] | None:
     try:
         return load_objects(Path("<patch>"), text.encode()) or None
+    except BoundsError:
+        raise
     except HakobuError:
         return None
 
@@ -280,9 +283,9 @@ def _try_json6902(text: str) -> list[dict[str, Any]] | None:
         return None
     try:
         data = (
-            json.loads(text)
+            load_json(Path("<patch>"), text)
             if text.startswith("[")
-            else yaml.load(text, Loader=KustomizeYamlLoader)  # noqa: S506
+            else load_value(Path("<patch>"), text)
         )
     except (ValueError, yaml.YAMLError):
         return None
