@@ -44,16 +44,25 @@ def run_hakobu(
     env: dict[str, str] | None = None,
     seconds: float = SECONDS,
 ) -> Run:
-    """``hakobu *args`` in ``cwd``, measured; killed (``timed_out``) past twice ``seconds``."""
+    """``hakobu *args`` in ``cwd``, measured; killed (``timed_out``) past twice ``seconds``.
+
+    Each run has a home and cache directory of its own, outside ``cwd``, removed after it.
+    """
+    with tempfile.TemporaryDirectory(prefix="hakobu-home-") as home:
+        return _run(args, cwd, stdin, {"HOME": home, **(env or {})}, seconds)
+
+
+def _run(
+    args: tuple[str, ...], cwd: Path, stdin: bytes | None, env: dict[str, str], seconds: float
+) -> Run:
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(cwd),
-        "XDG_CACHE_HOME": str(cwd / ".xdg-cache"),
+        "XDG_CACHE_HOME": str(Path(env["HOME"]) / ".cache"),
         "LANG": "C.UTF-8",
         # The editor of `secret edit` must never wait for a person.
         "EDITOR": "false",
         "KUBECONFIG": str(cwd / "no-such-kubeconfig"),
-        **(env or {}),
+        **env,
     }
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         with tempfile.TemporaryFile() as given:

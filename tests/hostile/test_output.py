@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from tests.hostile.conftest import Case
@@ -73,3 +75,77 @@ def test_an_object_without_identity_is_named_without_its_data(case: Case) -> Non
     run = case.refuses("render", expect="apiVersion is missing")
     assert "MARKER" not in run.stderr + run.stdout
     assert "kind Secret, name 'db'" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("link", "to_outside"),
+    [
+        ("generated/evaluation/web", "."),  # an app directory
+        ("generated/evaluation", "."),  # the environment's directory
+        ("generated/evaluation/web/configmap-settings.yaml", "victim.txt"),
+    ],
+)
+def test_links_in_the_output_are_never_followed(case: Case, link: str, to_outside: str) -> None:
+    path = case.root / link
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+    path.symlink_to(case.outside / to_outside)
+    # The object the link hides is gone from the app, so render would remove it.
+    case.write("apps/web/config.yaml.j2", CONFIG_RENAMED)
+    case.refuses("render", expect="symbolic link" if to_outside == "." else "not written by")
+    case.refuses("render", "--check")
+    assert (case.outside / "victim.txt").read_text() == "must survive\n"
+
+
+def test_the_output_directory_itself_may_not_be_a_link(case: Case) -> None:
+    shutil.rmtree(case.root / "generated")
+    (case.root / "generated").symlink_to(case.outside)
+    case.refuses("render", expect="generated is not a directory but a symbolic link")
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        "generated/evaluation/web/README.md",
+        "generated/evaluation/web/sub/x.yaml",
+        "generated/evaluation/notes.txt",
+    ],
+)
+def test_a_stray_in_the_output_is_reported_not_removed(case: Case, stray: str) -> None:
+    case.write(stray, "kept\n")
+    case.write("apps/web/config.yaml.j2", CONFIG_RENAMED)
+    run = case.refuses("render", expect="not written by hakobu render, so left alone")
+    assert stray.removeprefix("generated/").split("/sub")[0].split("/x.yaml")[0] in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("output", "expect"),
+    [
+        (".git", "may not be inside .git"),
+        (".git/hooks", "may not be inside .git"),
+        (".", "holds the project file"),
+        ("apps", "overlaps the apps directory"),
+        ("apps/web", "overlaps the apps directory"),
+        ("../outside", "expected a directory inside the project"),
+        ("/srv", "expected a directory inside the project"),
+    ],
+)
+def test_the_output_may_not_overlap_git_the_apps_or_the_project_file(
+    case: Case, output: str, expect: str
+) -> None:
+    text = (case.root / "hakobu.yaml").read_text().replace("output: generated", f"output: {output}")
+    case.write("hakobu.yaml", text)
+    run = case.refuses("render", expect=expect)
+    assert "hakobu.yaml:5: output:" in run.stderr
+
+
+CONFIG_RENAMED = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: renamed
+data:
+  mode: "{{ values.replicas }}"
+"""

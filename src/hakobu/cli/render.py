@@ -11,6 +11,7 @@ from hakobu.model.project import find_root, load_project
 from hakobu.render.cache import RenderCache
 from hakobu.render.environment import (
     EnvironmentResult,
+    finish_interrupted,
     render_environment,
     write_environment,
 )
@@ -46,6 +47,9 @@ def _render(args: argparse.Namespace) -> int:
     cache = None if args.no_cache else RenderCache(project.root)
     images = references(project.root)
     results: list[EnvironmentResult] = []
+    if not args.check:
+        for env in envs:
+            finish_interrupted(project, env)
     # Everything is rendered before anything is written: one broken environment leaves all
     # of them untouched.
     planned = [

@@ -1,19 +1,20 @@
 """Render a whole environment into ``<output>/<env>/``: all of it, or nothing.
 
 Every app is rendered and checked in memory first; only when the whole environment is valid
-are files written — only those whose content changed, each replaced atomically — and files
-of objects that disappeared removed. A failed render leaves the output exactly as it was.
+is the environment's directory replaced, whole, by one that holds exactly the new files
+(``output``). A failed or killed render leaves the output exactly as it was. What render
+finds in the output directory that it did not write is reported and left alone
+(``hakobu.model.generated``).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hakobu.errors import InvalidInput
+from hakobu.model.generated import read_environment
 from hakobu.model.objects import object_id
 from hakobu.model.project import Environment, Project
 from hakobu.render.apps import App, discover_apps, render_app
@@ -26,11 +27,9 @@ from hakobu.render.checks import (
 )
 from hakobu.render.inputs import Inputs
 from hakobu.render.layout import file_names
+from hakobu.render.output import Tree, recover, replace_environment
 from hakobu.render.rollout import checksum, config_digest, references, with_checksum
 from hakobu.render.yamlout import dump_object
-
-# app name → file name → content
-Tree = dict[str, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ def render_environment(
     if cache is not None:
         for name, inputs in fresh.items():
             cache.store(env, name, images, inputs.snapshot(), outputs[name])
-    current = read_tree(project.output_dir / env.name)
+    current = read_environment(project.output_dir / env.name, project.root)
     if only_app is None:
         desired = {name: output.files for name, output in outputs.items()}
     else:
@@ -149,49 +148,22 @@ def _with_checksums(output: AppOutput, digests: dict[str, str]) -> AppOutput:
     return replace(output, files=files, consumers=consumers)
 
 
-def read_tree(directory: Path) -> Tree:
-    tree: Tree = {}
-    if not directory.is_dir():
-        return tree
-    for app_dir in sorted(directory.iterdir()):
-        if app_dir.is_dir() and not app_dir.name.startswith("."):
-            tree[app_dir.name] = {
-                f.name: f.read_text() for f in sorted(app_dir.iterdir()) if f.is_file()
-            }
-    return tree
+def finish_interrupted(project: Project, env: Environment) -> None:
+    """Put in place, or remove, what a render killed while writing ``env`` left behind."""
+    recover(project.output_dir / env.name)
 
 
 def write_environment(
     project: Project, env: Environment, desired: Tree, result: EnvironmentResult
 ) -> None:
-    """Make ``<output>/<env>/`` hold exactly ``desired``, touching only what changed.
+    """Make ``<output>/<env>/`` hold exactly ``desired``, in one step a reader cannot see.
 
     It runs only after the whole environment rendered and passed its checks, so bad input
-    never writes anything. Each file is written beside its final name and renamed over it,
-    so no reader (git, a sync) ever sees a torn file.
+    never writes anything.
     """
-    target = project.output_dir / env.name
-    for path in (*result.added, *result.changed):
-        app, name = path.split("/", 1)
-        (target / app).mkdir(parents=True, exist_ok=True)
-        _replace_file(target / app / name, desired[app][name])
-    for path in result.removed:
-        (target / path).unlink()
-    for app_dir in {(target / path).parent for path in result.removed}:
-        if not any(app_dir.iterdir()):
-            app_dir.rmdir()
-
-
-def _replace_file(path: Path, content: str) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(content)
-        Path(temp).chmod(0o644)
-        Path(temp).replace(path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    changed = {*result.added, *result.changed}
+    unchanged = {f"{app}/{name}" for app, files in desired.items() for name in files} - changed
+    replace_environment(project.output_dir / env.name, desired, unchanged)
 
 
 def _compare(

@@ -1,0 +1,100 @@
+"""The layout of an environment's rendered output, ``<output>/<env>/<app>/<file>.yaml``.
+
+The output directory is committed, so a pull request can put anything there: a symbolic link
+that leads a render to delete or a sync to read files elsewhere, a directory or file that no
+render wrote. Render owns exactly what this module recognises — real directories, one per
+app, holding regular ``*.yaml`` files — and everything else is a stray: reported by path,
+never followed, never read, never deleted. Hidden entries are render's own work in progress
+(see ``hakobu.render.output``) and are skipped here.
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hakobu.errors import InvalidInput
+from hakobu.model.files import read_text
+
+SUFFIX = ".yaml"
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """What an environment's directory holds: app → file name → path, and the strays."""
+
+    files: dict[str, dict[str, Path]]
+    strays: tuple[str, ...]
+
+
+def scan_environment(env_dir: Path, root: Path) -> Scanned:
+    """The files of ``env_dir`` render recognises; links anywhere on the way are strays.
+
+    ``root`` is the project: ``env_dir`` and each directory between them must be a real
+    directory inside it, or the whole environment is refused.
+    """
+    _refuse_links_between(root, env_dir)
+    files: dict[str, dict[str, Path]] = {}
+    strays: list[str] = []
+    if not env_dir.exists():
+        return Scanned(files, ())
+    for app_dir in sorted(env_dir.iterdir()):
+        if app_dir.name.startswith("."):
+            continue
+        if not _is_real(app_dir, stat.S_ISDIR):
+            strays.append(_shown(root, app_dir))
+            continue
+        found: dict[str, Path] = {}
+        for entry in sorted(app_dir.iterdir()):
+            if entry.name.endswith(SUFFIX) and _is_real(entry, stat.S_ISREG):
+                found[entry.name] = entry
+            elif not entry.name.startswith("."):
+                strays.append(_shown(root, entry))
+        files[app_dir.name] = found
+    return Scanned(files, tuple(strays))
+
+
+def read_environment(env_dir: Path, root: Path) -> dict[str, dict[str, str]]:
+    """app → file name → content of ``env_dir``; strays are an error naming each of them."""
+    scanned = scan_environment(env_dir, root)
+    refuse_strays(scanned)
+    return {
+        app: {name: read_text(path) for name, path in found.items()}
+        for app, found in scanned.files.items()
+    }
+
+
+def refuse_strays(scanned: Scanned) -> None:
+    if scanned.strays:
+        shown = ", ".join(scanned.strays[:10])
+        more = f" and {len(scanned.strays) - 10} more" if len(scanned.strays) > 10 else ""
+        raise InvalidInput(
+            f"not written by hakobu render, so left alone: {shown}{more}",
+            hint="the output directory holds only <app>/<kind>-<name>.yaml files that render "
+            "writes; remove these (git rm) — symbolic links, other files and directories "
+            "there are refused",
+        )
+
+
+def _refuse_links_between(root: Path, directory: Path) -> None:
+    current = root
+    for part in directory.relative_to(root).parts:
+        current = current / part
+        if current.is_symlink() or (current.exists() and not current.is_dir()):
+            raise InvalidInput(
+                f"{_shown(root, current)} is not a directory"
+                + (f" but a symbolic link to {current.readlink()}" if current.is_symlink() else ""),
+                hint="the output directory and each environment's directory in it must be "
+                "real directories inside the project; remove it (git rm) and render again",
+            )
+
+
+def _is_real(path: Path, kind: Callable[[int], bool]) -> bool:
+    # lstat: a link is never taken for what it points to.
+    return kind(path.lstat().st_mode)
+
+
+def _shown(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()

@@ -1,0 +1,143 @@
+"""An environment's output is replaced whole: killed at any moment, a render leaves the old
+tree or the new one, never a mix, and the next render finishes or clears what it left."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hakobu.render import output
+from hakobu.render.output import recover, replace_environment
+
+PROJECT = """\
+apiVersion: hakobu.dev/v1alpha1
+kind: Project
+name: shop
+apps: apps
+output: generated
+environments:
+  evaluation:
+    namespace: shop-eval
+    values: {{release: "{release}"}}
+"""
+
+MANY = """\
+{% for i in range(1500) %}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-{{ i }}
+data:
+  release: "{{ values.release }}"
+{% endfor %}
+"""
+
+
+def _tree(directory: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(directory)): p.read_text()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _render(root: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hakobu", "render", "--no-cache"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_a_render_killed_at_any_moment_leaves_old_or_new_never_a_mix(tmp_path: Path) -> None:
+    (tmp_path / "apps/many").mkdir(parents=True)
+    (tmp_path / "apps/many/config.yaml.j2").write_text(MANY)
+    (tmp_path / "hakobu.yaml").write_text(PROJECT.format(release="one"))
+    start = time.monotonic()
+    assert _render(tmp_path).wait(timeout=60) == 0
+    whole = time.monotonic() - start
+    env = tmp_path / "generated/evaluation"
+    old = _tree(env)
+    (tmp_path / "hakobu.yaml").write_text(PROJECT.format(release="two"))
+    seen = set()
+    for step in range(30):
+        process = _render(tmp_path)
+        time.sleep(whole * step / 15)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        now = _tree(env)
+        assert now in (old, _tree_of(old, "two")), f"a mixed tree after {whole * step / 15:.2f}s"
+        seen.add("old" if now == old else "new")
+        if now != old:
+            break
+    # Both outcomes were reached: some kills came before the switch, one after it.
+    assert seen == {"old", "new"}
+    assert _render(tmp_path).wait(timeout=60) == 0
+    assert _tree(env) == _tree_of(old, "two")
+    assert sorted(p.name for p in env.parent.iterdir()) == ["evaluation"]
+
+
+def _tree_of(tree: dict[str, str], release: str) -> dict[str, str]:
+    return {
+        path: text.replace("release: one", f"release: {release}") for path, text in tree.items()
+    }
+
+
+def test_a_finished_tree_left_ready_is_put_in_place(tmp_path: Path) -> None:
+    env = tmp_path / "generated/evaluation"
+    ready = tmp_path / "generated/.evaluation.ready-x1"
+    (ready / "web").mkdir(parents=True)
+    (ready / "web/configmap-a.yaml").write_text("new\n")
+    partial = tmp_path / "generated/.evaluation.partial-x2"
+    partial.mkdir()
+    recover(env)
+    assert _tree(env) == {"web/configmap-a.yaml": "new\n"}
+    assert sorted(p.name for p in env.parent.iterdir()) == ["evaluation"]
+
+
+def test_leftovers_beside_a_complete_tree_are_removed_and_others_kept(tmp_path: Path) -> None:
+    env = tmp_path / "generated/evaluation"
+    (env / "web").mkdir(parents=True)
+    (env / "web/configmap-a.yaml").write_text("current\n")
+    for name in (".evaluation.ready-a", ".evaluation.old-b", ".evaluation.partial-c"):
+        (tmp_path / "generated" / name).mkdir()
+    (tmp_path / "generated/.evaluation-notes").mkdir()
+    recover(env)
+    assert _tree(env) == {"web/configmap-a.yaml": "current\n"}
+    assert sorted(p.name for p in env.parent.iterdir()) == [".evaluation-notes", "evaluation"]
+
+
+def test_unchanged_files_are_linked_and_changed_ones_written(tmp_path: Path) -> None:
+    env = tmp_path / "generated/evaluation"
+    replace_environment(env, {"web": {"a.yaml": "a\n", "b.yaml": "b\n"}}, set())
+    before = (env / "web/a.yaml").stat().st_ino
+    replace_environment(env, {"web": {"a.yaml": "a\n", "c.yaml": "c\n"}}, {"web/a.yaml"})
+    assert _tree(env) == {"web/a.yaml": "a\n", "web/c.yaml": "c\n"}
+    assert (env / "web/a.yaml").stat().st_ino == before
+    assert oct((env / "web/c.yaml").stat().st_mode & 0o777) == "0o644"
+    assert oct(env.stat().st_mode & 0o777) == "0o755"
+
+
+@pytest.mark.parametrize("supported", [True, False])
+def test_the_switch_works_with_and_without_an_atomic_exchange(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, supported: bool
+) -> None:
+    if not supported:
+        # A file system without RENAME_EXCHANGE answers EINVAL: the two-rename path runs.
+        def refuse(first: Path, second: Path) -> None:
+            raise OSError(22, os.strerror(22), str(first))
+
+        monkeypatch.setattr(output, "_renameat2", refuse)
+    env = tmp_path / "generated/evaluation"
+    replace_environment(env, {"web": {"a.yaml": "1\n"}}, set())
+    replace_environment(env, {"api": {"b.yaml": "2\n"}}, set())
+    assert _tree(env) == {"api/b.yaml": "2\n"}
+    assert sorted(p.name for p in env.parent.iterdir()) == ["evaluation"]
