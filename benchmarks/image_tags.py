@@ -7,7 +7,7 @@ in two commits (so HEAD~1 exists, as ``hakobu images`` compares with it) with on
 
 - hakobu computes every tag exactly as ``hakobu images --offline`` does (the command run in
   this process: reading ``hakobu.yaml``, the work-tree check, the tags now, at HEAD~1 and,
-  when dirty, at HEAD), once with an empty ``.hakobu/cache`` (a fresh checkout) and once
+  when dirty, at HEAD), once with an empty tag cache (a fresh checkout) and once
   with the cache a previous run left (every later run);
 - the peer hashes every input file, as Skaffold's ``inputDigest`` tagger does (walk the
   context honouring ``.dockerignore``; per file: mode, relative path and content; the
@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from hakobu.cli.main import main as hakobu_main
-from hakobu.images.cache import CACHE_DIR, TagCache
+from hakobu.images.cache import TagCache, cache_directory
 from hakobu.images.dockerignore import Matcher, parse
 from hakobu.images.project import ProjectImages, open_project
 from hakobu.images.snapshot import Snapshot
@@ -148,7 +148,7 @@ def report(label: str, ours: float, peer: float) -> None:
 def hakobu_images(root: Path, *, fresh: bool = False) -> dict[str, str]:
     """``hakobu images --offline -o json``, run in this process; ``fresh``: with no cache."""
     if fresh:
-        shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
+        shutil.rmtree(cache_directory(root), ignore_errors=True)
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         code = hakobu_main(["images", "--offline", "-o", "json", "-C", str(root)])

@@ -7,11 +7,7 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
-from hakobu.errors import InvalidInput
-from hakobu.model.project import PROJECT_FILE
-from hakobu.render.cache import CACHE_DIR
-
-_IGNORED = f"/{CACHE_DIR.parts[0]}/"
+from hakobu.model.example import write_example
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,24 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _init(args: argparse.Namespace) -> int:
     target: Path = args.directory
-    example = resources.files("hakobu") / "example"
-    files = dict(_walk(example, Path()))
-    if (target / PROJECT_FILE).exists():
-        raise InvalidInput(f"{target / PROJECT_FILE} already exists; this is a project already")
-    clashes = sorted(str(target / p) for p in files if (target / p).exists())
-    if clashes:
-        raise InvalidInput(
-            f"hakobu init would overwrite {', '.join(clashes)}",
-            hint="run it in an empty directory, or move those files away first",
-        )
-    for relative, content in sorted(files.items()):
-        (target / relative).parent.mkdir(parents=True, exist_ok=True)
-        (target / relative).write_bytes(content)
-    gitignore = target / ".gitignore"
-    existing = gitignore.read_text() if gitignore.exists() else ""
-    if _IGNORED not in existing.splitlines():
-        separator = "" if not existing or existing.endswith("\n") else "\n"
-        gitignore.write_text(f"{existing}{separator}{_IGNORED}\n")
+    files = dict(_walk(resources.files("hakobu") / "example", Path()))
+    write_example(target, files)
     print(f"wrote an example project to {target.resolve()}:")
     for relative in sorted(files):
         print(f"  {relative}")

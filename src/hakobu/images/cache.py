@@ -12,7 +12,8 @@ keyed. Kept here:
 
 Work-tree files are keyed by the id of the bytes actually read, never by a path or a stat.
 The entries of one version of hakobu's ``images`` and ``model`` code live in
-``.hakobu/cache/images/<fingerprint>.json`` at the project root; a change to that code
+``<fingerprint>.json`` of the project's cache directory, outside the repository
+(``hakobu.model.usercache``: a committed entry would choose tags); a change to that code
 starts an empty file. A missing, unreadable or malformed file is an empty cache, and one
 that cannot be written is skipped: the cache only saves time.
 """
@@ -33,12 +34,16 @@ from hakobu import __version__
 from hakobu.images.dockerfile import ImageUse
 from hakobu.model.images import ImageSpec
 from hakobu.model.source import FieldPath
+from hakobu.model.usercache import project_cache
 
-CACHE_DIR = Path(".hakobu") / "cache" / "images"
 _FORMAT = 1
 # Past this many entries a file keeps only those used by the run that writes it, so a
 # long-lived checkout does not carry every Dockerfile it ever had.
 _MAX_ENTRIES = 20_000
+
+
+def cache_directory(project_root: Path) -> Path:
+    return project_cache(project_root, "images")
 
 
 @cache
@@ -131,10 +136,6 @@ class TagCache:
             data[name] = keep
         try:
             self._file.parent.mkdir(parents=True, exist_ok=True)
-            # Cache files must never show up as uncommitted changes of a context.
-            ignore = self._file.parent / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("*\n")
             for stale in self._file.parent.glob("*.json"):
                 if stale != self._file:
                     stale.unlink(missing_ok=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pygit2
 
 from hakobu.errors import InvalidInput, OperationFailed
-from hakobu.images.cache import CACHE_DIR, TagCache
+from hakobu.images.cache import TagCache, cache_directory
 from hakobu.images.snapshot import Snapshot, Trees
 from hakobu.images.tags import TagSet, compute_tags
 from hakobu.model.images import PROJECT_FILE, ImageSpec, load_images
@@ -53,7 +53,7 @@ class ProjectImages:
 
 
 def open_project(project_root: Path) -> ProjectImages:
-    cache = TagCache(project_root / CACHE_DIR)
+    cache = TagCache(cache_directory(project_root))
     return _open(project_root, _load_specs(project_root, cache), cache)
 
 
@@ -117,7 +117,7 @@ def tags_at(project: ProjectImages, revision: str) -> TagSet | None:
 def references(project_root: Path, revision: str | None = None) -> dict[str, str]:
     """``name → registry/name:tag`` of every declared image, for a render: as the work
     tree holds them now, or at ``revision``. Empty when the project declares no images."""
-    cache = TagCache(project_root / CACHE_DIR)
+    cache = TagCache(cache_directory(project_root))
     specs = _load_specs(project_root, cache)
     if not specs:
         return {}

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from hakobu.errors import OperationFailed
 from hakobu.localcluster.toolchain import GoTool
+from hakobu.model.usercache import cache_root
 
 Progress = Callable[[str], None]
 
@@ -42,15 +43,6 @@ class BuiltTool:
 
     def binary(self, name: str) -> Path:
         return self.directory / "bin" / name
-
-
-def cache_root() -> Path:
-    """``$HAKOBU_CACHE_DIR``, else ``$XDG_CACHE_HOME/hakobu``, else ``~/.cache/hakobu``."""
-    explicit = os.environ.get("HAKOBU_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "hakobu"
 
 
 def ensure_tool(tool: GoTool, progress: Progress, root: Path | None = None) -> BuiltTool:

@@ -3,7 +3,8 @@
 An entry is keyed by the app, the environment's settings and a fingerprint of hakobu's own
 rendering code, and holds every input the render read (see ``inputs``) with its digest. It
 is used only when all of those still match; otherwise the app is rendered again. Entries
-live in ``.hakobu/cache/render/`` at the project root, which git should ignore.
+live in the user's cache directory (``hakobu.model.usercache``), never in the repository,
+and an entry that does not read back as this module wrote it is a miss.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from pathlib import Path
 from hakobu import __version__
 from hakobu.model.objects import Object, ObjectId
 from hakobu.model.project import Environment
+from hakobu.model.usercache import project_cache
 from hakobu.render.inputs import Input, still_valid
 
-CACHE_DIR = Path(".hakobu") / "cache" / "render"
 _FORMAT = 1
 
 
@@ -80,28 +81,29 @@ class AppOutput:
 
 class RenderCache:
     def __init__(self, root: Path) -> None:
-        self.directory = root / CACHE_DIR
+        self.directory = project_cache(root, "render")
 
     def lookup(self, env: Environment, app: str, images: Mapping[str, str]) -> AppOutput | None:
         path = self._path(env, app)
         try:
             entry = json.loads(path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+            if entry.get("key") != entry_key(env, app, images):
+                return None
+            inputs = tuple(Input(**item) for item in entry["inputs"])
+            if not still_valid(inputs):
+                return None
+            return AppOutput(
+                files=entry["files"],
+                ids=tuple(ObjectId(*ident) for ident in entry["ids"]),
+                digests=entry["digests"],
+                consumers={
+                    name: Consumer(c["object"], tuple(c["refs"]), c["checksum"])
+                    for name, c in entry["consumers"].items()
+                },
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            # Unreadable or not in this module's shape: render afresh.
             return None
-        if entry.get("key") != entry_key(env, app, images):
-            return None
-        inputs = tuple(Input(**item) for item in entry["inputs"])
-        if not still_valid(inputs):
-            return None
-        return AppOutput(
-            files=entry["files"],
-            ids=tuple(ObjectId(*ident) for ident in entry["ids"]),
-            digests=entry["digests"],
-            consumers={
-                name: Consumer(c["object"], tuple(c["refs"]), c["checksum"])
-                for name, c in entry["consumers"].items()
-            },
-        )
 
     def store(
         self,
