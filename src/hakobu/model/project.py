@@ -128,6 +128,7 @@ def load_project(root: Path, text: str | None = None) -> Project:
     name = _dns_label(doc, ("name",), data.get("name"))
     apps_dir = _relative_dir(doc, root, "apps", data.get("apps", "apps"))
     output_dir = _relative_dir(doc, root, "output", data.get("output", "generated"))
+    _separate(doc, root, apps_dir, output_dir)
     envs_data = _mapping(doc, ("environments",), data.get("environments"))
     if not envs_data:
         raise doc.error(("environments",), "at least one environment is required")
@@ -235,6 +236,28 @@ def _dns_label(doc: Document, path: FieldPath, value: Any) -> str:
             f"found {value!r}",
         )
     return value
+
+
+def _separate(doc: Document, root: Path, apps_dir: Path, output_dir: Path) -> None:
+    """Render replaces what is under the output directory: it must hold nothing else."""
+    output = output_dir.relative_to(root)
+    apps = apps_dir.relative_to(root)
+    if output.parts[:1] == (".git",) or apps.parts[:1] == (".git",):
+        field = "output" if output.parts[:1] == (".git",) else "apps"
+        raise doc.error((field,), "may not be inside .git, git's own directory")
+    if output == Path() or output.parts[: len(apps.parts)] == apps.parts:
+        raise doc.error(
+            ("output",),
+            f"{output.as_posix()!r} overlaps the apps directory {apps.as_posix()!r} "
+            "or holds the project file",
+            hint="give the output its own directory, such as generated",
+        )
+    if apps.parts[: len(output.parts)] == output.parts:
+        raise doc.error(
+            ("output",),
+            f"the apps directory {apps.as_posix()!r} lies inside the output directory",
+            hint="give the output its own directory, such as generated",
+        )
 
 
 def _relative_dir(doc: Document, root: Path, field: str, value: Any) -> Path:
