@@ -8,6 +8,7 @@ fields raise ``MalformedField``, which the dispatcher reports as Unknown health.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -19,7 +20,24 @@ class MalformedField(Exception):
     """A field holds a value of the wrong type."""
 
     def __init__(self, path: Sequence[str], value: object, expected: str) -> None:
-        super().__init__(f"{'.'.join(path)} is {value!r}, expected {expected}")
+        super().__init__(f"{'.'.join(path)} is {shown(value)}, expected {expected}")
+
+
+class _ShortRepr(reprlib.Repr):
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxstring = 60
+        self.maxother = 60
+
+    def repr_int(self, x: int, level: int) -> str:
+        # repr of an integer of thousands of digits raises, and would say nothing anyway.
+        return super().repr_int(x, level) if x.bit_length() <= 64 else "<a very large integer>"
+
+
+def shown(value: object) -> str:
+    """``value`` for a message, cut short and shallow: a status may hold anything."""
+    return _ShortRepr().repr(value)
 
 
 def _is_mapping(candidate: object) -> TypeGuard[Payload]:

@@ -52,7 +52,9 @@ def _conditions(obj: Payload) -> list[Condition]:
     path = ("metadata", "annotations", V1_CONDITIONS)
     try:
         decoded = json.loads(annotation) if isinstance(annotation, str) else None
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
+        # Not JSON, a number past the interpreter's digit limit, or nested past its stack:
+        # all equally not a list of conditions.
         decoded = None
     if not isinstance(decoded, list) or not all(isinstance(item, dict) for item in decoded):
         raise MalformedField(path, annotation, "a JSON list of conditions")

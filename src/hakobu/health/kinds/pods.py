@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hakobu.health.fields import Payload, condition, integer, mapping, mappings, text
+from hakobu.health.fields import Payload, condition, integer, mapping, mappings, shown, text
 from hakobu.health.status import Health, HealthStatus
 
 
@@ -55,7 +55,7 @@ def _waiting_failure(container: Payload) -> str:
         return ""
     detail = text(container, "state", "waiting", "message")
     described = f"{reason}: {detail}" if detail else reason
-    return f"container {text(container, 'name')!r}: {described}"
+    return f"container {shown(text(container, 'name'))}: {described}"
 
 
 def _termination_failure(container: Payload) -> str:
@@ -67,7 +67,7 @@ def _last_termination(container: Payload) -> str:
     if not terminated:
         return ""
     reason = text(terminated, "reason")
-    restarted = f"container {text(container, 'name')!r} restarted"
+    restarted = f"container {shown(text(container, 'name'))} restarted"
     return _failure(container, terminated) or (f"{restarted} ({reason})" if reason else restarted)
 
 
@@ -79,9 +79,9 @@ def _failure(container: Payload, terminated: Payload) -> str:
         return message
     name = text(container, "name")
     if reason == "OOMKilled":
-        return f"container {name!r} was OOMKilled"
+        return f"container {shown(name)} was OOMKilled"
     code = integer(terminated, "exitCode")
-    return f"container {name!r} failed with exit code {code}" if code else ""
+    return f"container {shown(name)} failed with exit code {code}" if code else ""
 
 
 def _unschedulable(obj: Payload) -> str:

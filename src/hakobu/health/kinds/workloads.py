@@ -14,6 +14,7 @@ from hakobu.health.fields import (
     generation_observed,
     integer,
     name,
+    shown,
     text,
 )
 from hakobu.health.status import Health, HealthStatus
@@ -46,7 +47,7 @@ def deployment(obj: Payload) -> Health:
     progress = condition(obj, "Progressing")
     if progress is not None and progress.reason == "ProgressDeadlineExceeded":
         return Health(
-            HealthStatus.DEGRADED, f"Deployment {name(obj)!r} exceeded its progress deadline"
+            HealthStatus.DEGRADED, f"Deployment {shown(name(obj))} exceeded its progress deadline"
         )
     return _deployment_replicas(obj)
 
@@ -141,13 +142,13 @@ def daemonset(obj: Payload) -> Health:
         )
     if updated < desired:
         return _progressing(
-            f"Waiting for daemon set {name(obj)!r} rollout to finish: {updated} out of "
+            f"Waiting for daemon set {shown(name(obj))} rollout to finish: {updated} out of "
             f"{desired} new pods have been updated..."
         )
     if available < desired:
         return _progressing(
-            f"Waiting for daemon set {name(obj)!r} rollout to finish: {available} of {desired} "
-            "updated pods are available..."
+            f"Waiting for daemon set {shown(name(obj))} rollout to finish: {available} of "
+            f"{desired} updated pods are available..."
         )
     return HEALTHY
 
