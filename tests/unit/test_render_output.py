@@ -68,13 +68,13 @@ def test_a_render_killed_at_any_moment_leaves_old_or_new_never_a_mix(tmp_path: P
     old = _tree(env)
     (tmp_path / "hakobu.yaml").write_text(PROJECT.format(release="two"))
     seen = set()
-    for step in range(30):
+    for step in range(40):
         process = _render(tmp_path)
-        time.sleep(whole * step / 15)
+        time.sleep(whole * step / 10)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
         now = _tree(env)
-        assert now in (old, _tree_of(old, "two")), f"a mixed tree after {whole * step / 15:.2f}s"
+        assert now in (old, _tree_of(old, "two")), f"a mixed tree after {whole * step / 10:.2f}s"
         seen.add("old" if now == old else "new")
         if now != old:
             break

@@ -4,8 +4,9 @@ The output directory is committed, so a pull request can put anything there: a s
 that leads a render to delete or a sync to read files elsewhere, a directory or file that no
 render wrote. Render owns exactly what this module recognises — real directories, one per
 app, holding regular ``*.yaml`` files — and everything else is a stray: reported by path,
-never followed, never read, never deleted. Hidden entries are render's own work in progress
-(see ``hakobu.render.output``) and are skipped here.
+never followed, never read, never deleted. Render's own work in progress lives beside the
+environments' directories, not in them (see ``hakobu.render.output``), so a hidden entry
+inside one is a stray too.
 """
 
 from __future__ import annotations
@@ -41,16 +42,18 @@ def scan_environment(env_dir: Path, root: Path) -> Scanned:
     if not env_dir.exists():
         return Scanned(files, ())
     for app_dir in sorted(env_dir.iterdir()):
-        if app_dir.name.startswith("."):
-            continue
-        if not _is_real(app_dir, stat.S_ISDIR):
+        if app_dir.name.startswith(".") or not _is_real(app_dir, stat.S_ISDIR):
             strays.append(_shown(root, app_dir))
             continue
         found: dict[str, Path] = {}
         for entry in sorted(app_dir.iterdir()):
-            if entry.name.endswith(SUFFIX) and _is_real(entry, stat.S_ISREG):
+            if (
+                entry.name.endswith(SUFFIX)
+                and not entry.name.startswith(".")
+                and _is_real(entry, stat.S_ISREG)
+            ):
                 found[entry.name] = entry
-            elif not entry.name.startswith("."):
+            else:
                 strays.append(_shown(root, entry))
         files[app_dir.name] = found
     return Scanned(files, tuple(strays))

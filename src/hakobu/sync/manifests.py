@@ -13,6 +13,8 @@ from pathlib import Path, PurePosixPath
 import pygit2
 
 from hakobu.errors import InvalidInput
+from hakobu.model.files import MAX_FILE_BYTES, decode, read_text
+from hakobu.model.generated import refuse_strays, scan_environment
 from hakobu.model.kinds import is_cluster_scoped
 from hakobu.model.objects import Object, ObjectId, group_of, object_id
 from hakobu.model.project import Environment, Project
@@ -60,7 +62,7 @@ def read_desired(project: Project, env: Environment, revision: str | None = None
     """Every object of ``env``, read from disk or, with ``revision``, from git."""
     env_dir = project.output_dir / env.name
     if revision is None:
-        files = _worktree_files(env_dir)
+        files = _worktree_files(project.root, env_dir)
         label = _clean_head(project.root, env_dir) or WORKTREE
     else:
         commit = _commit(project.root, revision)
@@ -102,15 +104,14 @@ def _clean_head(root: Path, env_dir: Path) -> str | None:
     return str(repo.head.target)
 
 
-def _worktree_files(env_dir: Path) -> Iterator[tuple[str, Path, str]]:
-    if not env_dir.is_dir():
-        return
-    for app_dir in sorted(env_dir.iterdir()):
-        if not app_dir.is_dir() or app_dir.name.startswith("."):
-            continue
-        for file in sorted(app_dir.rglob("*")):
-            if file.is_file() and file.suffix in _SUFFIXES:
-                yield app_dir.name, file, file.read_text()
+def _worktree_files(root: Path, env_dir: Path) -> Iterator[tuple[str, Path, str]]:
+    # Only what render writes is read: a link or stray file in generated/ is refused, so a
+    # committed link cannot make a sync apply a file from elsewhere.
+    scanned = scan_environment(env_dir, root)
+    refuse_strays(scanned)
+    for app, found in scanned.files.items():
+        for path in found.values():
+            yield app, path, read_text(path)
 
 
 def _commit(root: Path, revision: str) -> pygit2.Commit:
@@ -157,7 +158,14 @@ def _blobs(tree: pygit2.Tree, app: str, directory: Path) -> Iterator[tuple[str, 
         if isinstance(entry, pygit2.Tree):
             yield from _blobs(entry, app, path)
         elif isinstance(entry, pygit2.Blob) and path.suffix in _SUFFIXES:
-            yield app, path, entry.data.decode()
+            if entry.filemode == pygit2.enums.FileMode.LINK:
+                raise InvalidInput(
+                    f"{path} is a symbolic link in git, not a file render wrote",
+                    hint="remove it (git rm) and render again",
+                )
+            if entry.size > MAX_FILE_BYTES:
+                raise InvalidInput(f"{path} is larger than {MAX_FILE_BYTES >> 20} MiB")
+            yield app, path, decode(path, entry.data)
 
 
 def _checked(document: Document, env: Environment) -> Object:

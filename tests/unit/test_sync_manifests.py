@@ -1,0 +1,80 @@
+"""What a sync reads from generated/: only the files render writes, from disk or from git."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hakobu.errors import InvalidInput
+from hakobu.model.project import load_project
+from hakobu.sync.manifests import read_desired
+
+PROJECT = """\
+apiVersion: hakobu.dev/v1alpha1
+kind: Project
+name: shop
+environments:
+  evaluation: {namespace: shop-eval}
+"""
+CONFIG = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: shop-eval\n"
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "apps").mkdir(parents=True)
+    (root / "hakobu.yaml").write_text(PROJECT)
+    (root / "generated/evaluation/web").mkdir(parents=True)
+    (root / "generated/evaluation/web/configmap-a.yaml").write_text(CONFIG)
+    _git(root, "init", "-q")
+    return root
+
+
+def test_a_link_in_the_work_tree_is_refused_not_read(root: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(CONFIG.replace("name: a", "name: planted"))
+    (root / "generated/evaluation/web/configmap-b.yaml").symlink_to(outside)
+    project = load_project(root)
+    with pytest.raises(InvalidInput, match=r"left alone: generated/evaluation/web/configmap-b"):
+        read_desired(project, project.environments[0])
+
+
+def test_a_committed_link_is_refused_at_a_revision(root: Path) -> None:
+    (root / "generated/evaluation/web/configmap-b.yaml").symlink_to("/etc/hostname")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "x")
+    project = load_project(root)
+    with pytest.raises(InvalidInput, match=r"configmap-b\.yaml is a symbolic link in git"):
+        read_desired(project, project.environments[0], "HEAD")
+
+
+def test_undecodable_bytes_at_a_revision_are_named(root: Path) -> None:
+    (root / "generated/evaluation/web/configmap-a.yaml").write_bytes(b"kind: \xff\n")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "x")
+    project = load_project(root)
+    with pytest.raises(InvalidInput, match=r"configmap-a.yaml:1: not UTF-8 text"):
+        read_desired(project, project.environments[0], "HEAD")
+
+
+def test_render_output_reads_the_same_from_disk_and_git(root: Path) -> None:
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "x")
+    project = load_project(root)
+    env = project.environments[0]
+    on_disk = read_desired(project, env)
+    at_head = read_desired(project, env, "HEAD")
+    assert on_disk.apps == at_head.apps
+    assert [m.id.name for m in on_disk.app("web").manifests] == ["a"]
