@@ -73,6 +73,11 @@ def run(*argv: str) -> int:
     return code
 
 
+def stdin(text: str) -> io.TextIOWrapper:
+    """Standard input as the process has it: text over bytes, which hakobu reads."""
+    return io.TextIOWrapper(io.BytesIO(text.encode()))
+
+
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "live.yaml"
     path.write_text(text)
@@ -102,7 +107,7 @@ def test_anything_else_exits_one(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_stdin_and_list_input(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO(LIST))
+    monkeypatch.setattr("sys.stdin", stdin(LIST))
     assert run("health", "-f", "-") == 0
     assert capsys.readouterr().out.splitlines() == [
         "Healthy Deployment/shop/web",
@@ -180,16 +185,16 @@ def test_list_items_must_be_a_list(tmp_path: Path) -> None:
 
 
 def test_missing_empty_and_unreadable_files(tmp_path: Path) -> None:
-    assert_invalid(["health", "-f", str(tmp_path / "nope.yaml")], "nope.yaml", "cannot read")
+    assert_invalid(["health", "-f", str(tmp_path / "nope.yaml")], "nope.yaml", "does not exist")
     assert_invalid(["health", "-f", str(write(tmp_path, "# nothing\n"))], "no objects found")
-    assert_invalid(["health", "-f", str(tmp_path)], str(tmp_path), "cannot read")
+    assert_invalid(["health", "-f", str(tmp_path)], str(tmp_path), "is a directory")
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"\xff\xfe\x00")
-    assert_invalid(["health", "-f", str(binary)], "not a UTF-8 text file")
+    assert_invalid(["health", "-f", str(binary)], f"{binary}:1: not UTF-8 text")
 
 
 def test_empty_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    monkeypatch.setattr("sys.stdin", stdin(""))
     assert_invalid(["health", "-f", "-"], "<stdin>", "no objects found")
 
 

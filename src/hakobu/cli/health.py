@@ -11,11 +11,14 @@ from typing import Any
 
 from hakobu.cli.output import print_json
 from hakobu.health import Health, HealthStatus, assess
+from hakobu.model.files import read_stream, read_text
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.source import Document, FieldPath, SourceError, load_documents
 
 # What lets a command that waits on these objects go on: nothing left to wait for.
 SETTLED = frozenset({HealthStatus.HEALTHY, HealthStatus.SUSPENDED})
+
+STDIN = "<stdin>"
 
 OBJECT_HINT = (
     "give live objects as `kubectl get -o yaml` prints them: YAML documents or a List, "
@@ -73,13 +76,13 @@ def _as_json(result: Assessed) -> dict[str, Any]:
 
 def read_objects(filename: str) -> list[Object]:
     """Every object in ``filename`` (``-``: stdin), Lists flattened, in file order."""
-    file = Path("<stdin>" if filename == "-" else filename)
+    file = Path(STDIN if filename == "-" else filename)
     try:
-        text = sys.stdin.read() if filename == "-" else file.read_text()
-    except UnicodeDecodeError:
-        raise SourceError(file, "not a UTF-8 text file") from None
+        text = read_stream(sys.stdin.buffer, STDIN) if filename == "-" else read_text(file)
+    except FileNotFoundError:
+        raise SourceError(file, "file does not exist") from None
     except OSError as e:
-        raise SourceError(file, f"cannot read: {e.strerror}") from None
+        raise SourceError(file, f"cannot be read ({e.strerror})") from None
     documents = load_documents(file, text)
     if not documents:
         # An empty List is a fine answer from a cluster; an empty file is a mistake.
@@ -110,4 +113,8 @@ def _checked(document: Document, path: FieldPath, obj: object) -> Object:
     metadata = obj.get("metadata")
     if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
         raise document.error((*path, "metadata"), "expected metadata.name", OBJECT_HINT)
+    if not isinstance(metadata.get("namespace", ""), str):
+        raise document.error(
+            (*path, "metadata", "namespace"), "expected a namespace name (a string)", OBJECT_HINT
+        )
     return obj
