@@ -9,19 +9,30 @@ Files ending in ``.yaml``/``.yml`` are taken as they are; files ending in ``.j2`
 - ``env`` (the environment's name), ``namespace`` and ``app`` (the app's name),
 - ``tag("name")``: the built reference (``registry/name:tag``) of an image declared in
   hakobu.yaml, whose tag is a hash of its sources.
+
+Templates run in a sandbox with bounded time, steps and sizes (see ``sandbox`` and
+``budget``): they come with pull requests and run in CI. ``include``, ``import`` and
+``extends`` name the app's own files by their path relative to the app directory; only the
+files at the top of the directory are rendered on their own, so partials and base templates
+live in a subdirectory. Whatever goes wrong in a template is reported with the file and
+line where it happened (an included file's own, when it happened there).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
+from jinja2.exceptions import SecurityError
 
+from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object
 from hakobu.model.source import SourceError, load_documents
+from hakobu.render.budget import Budget, LimitExceeded
 from hakobu.render.inputs import Inputs
+from hakobu.render.sandbox import AppLoader, TemplateSandbox
 
 TEMPLATE_SUFFIXES = (".j2", ".jinja")
 PLAIN_SUFFIXES = (".yaml", ".yml")
@@ -41,7 +52,13 @@ def render_template_dir(
     values: dict[str, Any],
     inputs: Inputs,
     images: Mapping[str, str],
+    deadline: float | None = None,
 ) -> list[Object]:
+    """The objects of the template app in ``directory`` for one environment.
+
+    ``deadline`` (a ``time.monotonic()`` instant) bounds the whole render when several apps
+    share one; by default the app gets ``Limits.seconds`` of its own.
+    """
     merged = dict(values)
     for name in (*_VALUES_FILES, f"values-{environment}.yaml"):
         path = directory / name
@@ -51,26 +68,18 @@ def render_template_dir(
                 if not isinstance(layer[0].data, dict):
                     raise layer[0].error((), "a values file must hold a mapping")
                 merged = deep_merge(merged, layer[0].data)
-    context = {
-        "values": merged,
-        "env": environment,
-        "namespace": namespace,
-        "app": app,
-        "tag": _tag_function(images),
-    }
-    jinja = jinja2.Environment(
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,  # noqa: S701 - the output is YAML, not HTML
-    )
+    context = {"values": merged, "env": environment, "namespace": namespace, "app": app}
+    loader = AppLoader(directory, inputs)
+    jinja = TemplateSandbox(loader, Budget(deadline=deadline), {"tag": _tag_function(images)})
     objects: list[Object] = []
     for name in inputs.list_dir(directory):
         path = directory / name
         if name in _VALUES_FILES or name.startswith("values-") or not is_template_file(name):
             continue
-        text = inputs.read_text(path)
         if name.endswith(TEMPLATE_SUFFIXES):
-            text = _render(jinja, path, text, context)
+            text = _render(jinja, loader, path, context)
+        else:
+            text = inputs.read_text(path)
         for document in load_documents(path, text):
             if not isinstance(document.data, dict):
                 raise document.error((), "expected a Kubernetes object (a mapping)")
@@ -91,38 +100,100 @@ def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
 
 def _tag_function(images: Mapping[str, str]) -> Callable[[str], str]:
     def tag(name: str) -> str:
-        if name not in images:
+        if not isinstance(name, str) or name not in images:
             known = ", ".join(sorted(images)) or "none"
+            shown = _shown(name) if isinstance(name, str) else f"a {type(name).__name__}"
             raise jinja2.UndefinedError(
-                f"tag({name!r}): no image of that name is declared in hakobu.yaml (images: {known})"
+                f"tag({shown}): no image of that name is declared in hakobu.yaml (images: {known})"
             )
         return images[name]
 
     return tag
 
 
-def _render(jinja: jinja2.Environment, path: Path, text: str, context: dict[str, Any]) -> str:
+def _render(jinja: TemplateSandbox, loader: AppLoader, path: Path, context: dict[str, Any]) -> str:
+    limit = jinja.budget.limits.output_chars
     try:
-        return jinja.from_string(text).render(context)
+        stream = cast(Generator[str, None, None], jinja.get_template(path.name).generate(context))
+        chunks: list[str] = []
+        chars = 0
+        for chunk in stream:
+            chars += len(chunk)
+            if chars > limit:
+                # Thrown in at the template's own yield, so the error has its line.
+                stream.throw(LimitExceeded(f"the output is longer than {limit:,} characters"))
+            chunks.append(chunk)
+        return "".join(chunks)
+    except InvalidInput:
+        # Already located, by whatever read the file (a refused symlink, a bad byte).
+        raise
     except jinja2.TemplateSyntaxError as e:
-        raise SourceError(path, f"template syntax error: {e.message}", line=e.lineno) from None
-    except jinja2.UndefinedError as e:
         raise SourceError(
-            path,
-            f"template uses an undefined value: {e.message}",
-            line=_template_line(e),
-            hint="define it in hakobu.yaml (environments.<env>.values) or the app's values.yaml",
+            e.filename or path, f"template syntax error: {e.message}", line=e.lineno
         ) from None
+    except Exception as e:  # noqa: BLE001 - any failure of a template is the template's error
+        file, line = _template_frame(e, loader.files)
+        raise _template_error(e, file or path, line) from None
 
 
-def _template_line(error: Exception) -> int | None:
+def _template_error(error: Exception, file: Path | str, line: int | None) -> SourceError:
+    if isinstance(error, jinja2.UndefinedError):
+        return SourceError(
+            file,
+            f"template uses an undefined value: {error.message}",
+            line=line,
+            hint="define it in hakobu.yaml (environments.<env>.values) or the app's values.yaml",
+        )
+    if isinstance(error, SecurityError):
+        return SourceError(
+            file,
+            f"template code not allowed: {error}",
+            line=line,
+            hint="templates run sandboxed: values, env, namespace, app, tag(), Jinja's "
+            "filters, and the app's own files",
+        )
+    if isinstance(error, jinja2.TemplateNotFound):
+        return SourceError(
+            file,
+            f"template not found: {_shown(error.name)} is not a file of the app directory",
+            line=line,
+            hint="name included, imported and extended templates by their path relative to "
+            "the app directory",
+        )
+    if isinstance(error, LimitExceeded):
+        return SourceError(
+            file,
+            f"template went past a bound: {error}",
+            line=line,
+            hint="the bounds keep a render safe on untrusted input; an honest template stays "
+            "far inside them",
+        )
+    if isinstance(error, RecursionError):
+        return SourceError(file, "template recursion too deep", line=line)
+    return SourceError(
+        file, f"template failed: {type(error).__name__}: {_cut(str(error))}", line=line
+    )
+
+
+def _template_frame(error: BaseException, files: set[str]) -> tuple[str | None, int | None]:
+    """The file and line of the innermost template frame of ``error``'s traceback."""
     traceback = error.__traceback__
-    line = None
+    found: tuple[str | None, int | None] = (None, None)
     while traceback is not None:
-        if traceback.tb_frame.f_code.co_filename == "<template>":
-            line = traceback.tb_lineno
+        name = traceback.tb_frame.f_code.co_filename
+        if name in files:
+            found = (name, traceback.tb_lineno)
         traceback = traceback.tb_next
-    return line
+    return found
+
+
+def _shown(value: object) -> str:
+    """A string as an error message may show it: quoted, cut short."""
+    return repr(_cut(str(value)))
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= 120 else f"{text[:120]}…"
 
 
 def _items(obj: Object) -> list[Object]:
