@@ -39,6 +39,11 @@ def read_bytes(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except PermissionError:
         raise FileRefused(path, "cannot be read (permission denied)") from None
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        # A loop of symbolic links, a name too long: nothing a render can read.
+        raise FileRefused(path, f"cannot be read ({e.strerror})") from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):

@@ -6,6 +6,8 @@ An app is an entry of the project's apps directory, and its kind follows from wh
 - ``apps/<app>/overlays/<env>/kustomization.yaml``, else ``apps/<app>/kustomization.yaml``:
   a kustomize tree, built exactly as ``kustomize build`` would;
 - any other directory: templates (plain YAML and Jinja files, see ``templates``).
+
+Apps read only inside their project: a symbolic link that leads out of it is refused.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class App:
 
 
 def discover_apps(project: Project, inputs: Inputs) -> list[App]:
+    inputs = inputs.within(project.root)
     if not inputs.is_dir(project.apps_dir):
         raise SourceError(
             project.file,
@@ -67,6 +70,8 @@ def discover_apps(project: Project, inputs: Inputs) -> list[App]:
 def render_app(
     app: App, env: Environment, project: Project, inputs: Inputs, images: Mapping[str, str]
 ) -> list[Object]:
+    # Whatever its links say, an app reads nothing from outside its project.
+    inputs = inputs.within(project.root)
     if app.kind == "spec":
         spec_file = app.path if inputs.is_file(app.path) else app.path / "app.yaml"
         # One read serves both the cache's record and the loader: what is cached is

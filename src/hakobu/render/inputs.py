@@ -4,14 +4,25 @@ A cached render is reused only when each recorded input still has the digest it 
 content, a directory's list of names, or the fact that a path did not exist. Because the
 sources read *only* through an ``Inputs`` object, anything that could change the output is
 in the record; a stale hit would need a read that bypassed it.
+
+Reads are bounded as ``hakobu.model.files`` bounds them (regular files only, a size limit,
+UTF-8 text): a FIFO, a device or a link to one is refused, never waited on or read without
+end. Inputs confined to a project (``within``) also refuse any path whose real location,
+symbolic links followed, lies outside it: a repository's links must not carry a file from
+elsewhere on the machine into its rendered output.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
+
+from hakobu.model import files
+from hakobu.model.source import SourceError
 
 InputKind = Literal["file", "dir", "absent"]
 
@@ -33,15 +44,32 @@ class FileAccess(Protocol):
     def is_dir(self, path: Path) -> bool: ...
 
 
+def kind_of(path: Path) -> InputKind:
+    """What ``path`` is, links followed; anything but a file or directory is refused."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "absent"
+    except OSError as e:
+        raise files.FileRefused(path, f"cannot be read ({e.strerror})") from None
+    if stat.S_ISDIR(mode):
+        return "dir"
+    if stat.S_ISREG(mode):
+        return "file"
+    # Reading it is what refuses it, with the reason: a FIFO, a device, a socket.
+    files.read_bytes(path)
+    raise files.FileRefused(path, "is not a regular file")
+
+
 class _RealFiles:
     def read_bytes(self, path: Path) -> bytes:
-        return path.read_bytes()
+        return files.read_bytes(path)
 
     def is_file(self, path: Path) -> bool:
-        return path.is_file()
+        return kind_of(path) == "file"
 
     def is_dir(self, path: Path) -> bool:
-        return path.is_dir()
+        return kind_of(path) == "dir"
 
 
 REAL_FILES: FileAccess = _RealFiles()
@@ -49,13 +77,22 @@ REAL_FILES: FileAccess = _RealFiles()
 
 @dataclass
 class Inputs:
-    """Reads files for a render and remembers what it read."""
+    """Reads files for a render and remembers what it read.
+
+    ``root``, when set, is the real path of the project: nothing outside it is read.
+    """
 
     recorded: dict[tuple[InputKind, str], str] = field(default_factory=dict)
+    root: Path | None = None
+
+    def within(self, root: Path) -> Inputs:
+        """These inputs, confined to ``root``; what the result reads is recorded here too."""
+        return Inputs(self.recorded, Path(os.path.realpath(root)))
 
     def read_bytes(self, path: Path) -> bytes:
+        self._confine(path)
         try:
-            data = path.read_bytes()
+            data = files.read_bytes(path)
         except FileNotFoundError:
             self.recorded["absent", str(path)] = ""
             raise
@@ -63,9 +100,10 @@ class Inputs:
         return data
 
     def read_text(self, path: Path) -> str:
-        return self.read_bytes(path).decode()
+        return files.decode(path, self.read_bytes(path))
 
     def list_dir(self, path: Path) -> list[str]:
+        self._confine(path)
         try:
             names = sorted(entry.name for entry in path.iterdir())
         except FileNotFoundError:
@@ -82,17 +120,48 @@ class Inputs:
 
     def _probe(self, path: Path) -> InputKind:
         # What kind of thing a path is also shapes the output (file vs. directory vs. none).
-        if path.is_dir():
+        self._confine(path)
+        kind = kind_of(path)
+        if kind == "dir":
             self.list_dir(path)
-            return "dir"
-        if path.is_file():
+        elif kind == "file":
             self.read_bytes(path)
-            return "file"
-        self.recorded["absent", str(path)] = ""
-        return "absent"
+        else:
+            self.recorded["absent", str(path)] = ""
+        return kind
+
+    def _confine(self, path: Path) -> None:
+        if self.root is None:
+            return
+        real = Path(os.path.realpath(path))
+        if not real.is_relative_to(self.root):
+            raise _outside(path, self.root)
 
     def snapshot(self) -> tuple[Input, ...]:
         return tuple(sorted(Input(kind, path, d) for (kind, path), d in self.recorded.items()))
+
+
+def _outside(path: Path, root: Path) -> SourceError:
+    """The error for ``path`` leading out of ``root``, naming the link that leads there."""
+    hint = "hakobu reads only what the project holds; copy the content into the project"
+    absolute = path.absolute()
+    for depth in range(1, len(absolute.parts) + 1):
+        step = Path(*absolute.parts[:depth])
+        if step.is_symlink() and not Path(os.path.realpath(step)).is_relative_to(root):
+            return SourceError(
+                _shown(step, path),
+                f"is a symbolic link to {step.readlink()}, outside the project",
+                hint=hint,
+            )
+    return SourceError(path, "is outside the project", hint=hint)
+
+
+def _shown(step: Path, path: Path) -> Path:
+    """``step`` (an absolute prefix of ``path``) written as the caller wrote ``path``."""
+    if path.is_absolute():
+        return step
+    below = len(path.absolute().parts) - len(step.parts)
+    return Path(*path.parts[: len(path.parts) - below])
 
 
 def still_valid(inputs: tuple[Input, ...]) -> bool:
@@ -110,9 +179,10 @@ def still_valid(inputs: tuple[Input, ...]) -> bool:
                 return False
         else:
             try:
-                if _digest(path.read_bytes()) != item.digest:
+                if _digest(files.read_bytes(path)) != item.digest:
                     return False
-            except (FileNotFoundError, IsADirectoryError):
+            except (OSError, files.FileRefused):
+                # Gone, or no longer a file hakobu reads: a render will say why.
                 return False
     return True
 

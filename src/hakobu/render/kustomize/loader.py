@@ -82,9 +82,10 @@ class Loader:
     def child(self, relative: str) -> Loader:
         """The loader of a base or component directory, refusing cycles."""
         _refuse_remote(relative)
-        candidate = (self.root / relative).resolve()
-        if not self.files.is_dir(candidate):
+        # Asked as written, so an error can name a link that leads somewhere it may not.
+        if not self.files.is_dir(self.root / relative):
             raise InvalidInput(f"'{relative}' is not a directory (under {self.root})")
+        candidate = (self.root / relative).resolve()
         chain = self.chain()
         for visited in chain:
             if visited.is_relative_to(candidate):

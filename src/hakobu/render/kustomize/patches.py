@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from hakobu.errors import HakobuError, InvalidInput
+from hakobu.model.files import decode
 from hakobu.model.objects import Object
 from hakobu.model.source import BoundsError, FieldPath
 from hakobu.render.kustomize.kustomization import Kustomization
@@ -236,14 +237,9 @@ def _read(kustomization: Kustomization, loader: Loader, path: FieldPath, file: s
         data = loader.read_bytes(Path(file))
     except FileNotFoundError:
         raise kustomization.error(path, f"patch file '{file}' does not exist") from None
-    except IsADirectoryError:
-        raise kustomization.error(path, f"patch file '{file}' is a directory") from None
     except HakobuError as e:
         raise kustomization.error(path, e.message, e.hint) from None
-    try:
-        return _Source(data.decode("utf-8"), f"patch file '{file}'")
-    except UnicodeDecodeError:
-        raise kustomization.error(path, f"patch file '{file}' is not UTF-8 text") from None
+    return _Source(decode(loader.root / file, data), f"patch file '{file}'")
 
 
 def _inline_objects(text: str) -> list[Object] | None:
