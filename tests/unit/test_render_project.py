@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -323,3 +324,12 @@ def test_declared_images_are_rendered_with_content_addressed_tags(project: Path)
     unknown = hakobu(project, "render")
     assert unknown.returncode == 2
     assert "tag('wroker'): no image of that name" in unknown.stderr
+
+
+def test_render_json_reports_every_environment_and_the_commit(project: Path) -> None:
+    result = hakobu(project, "render", "--commit", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert sorted(e["env"] for e in report["environments"]) == ["evaluation", "production"]
+    assert "web/deployment-web.yaml" in report["environments"][0]["added"]
+    assert report["commit"] == git(project, "rev-parse", "HEAD").strip()

@@ -32,6 +32,15 @@ class Progress:
 
 
 def print_json(value: Any) -> None:
+    print(json_text(value))
+
+
+def json_text(value: Any) -> str:
+    """``value`` as JSON; dataclasses become objects wherever they are nested."""
+    return json.dumps(value, indent=2, sort_keys=True, default=_plain)
+
+
+def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
-        value = asdict(value)
-    print(json.dumps(value, indent=2, sort_keys=True))
+        return asdict(value)
+    raise TypeError(f"{type(value).__name__} cannot be written as JSON")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hakobu.cli.output import print_json
+from hakobu.cli.output import json_text, print_json
 from hakobu.images.project import references
 from hakobu.model.project import find_root, load_project
 from hakobu.render.cache import RenderCache
@@ -46,7 +46,6 @@ def _render(args: argparse.Namespace) -> int:
     envs = [project.environment(name) for name in args.env] if args.env else project.environments
     cache = None if args.no_cache else RenderCache(project.root)
     images = references(project.root)
-    results: list[EnvironmentResult] = []
     if not args.check:
         for env in envs:
             finish_interrupted(project, env)
@@ -56,10 +55,14 @@ def _render(args: argparse.Namespace) -> int:
         (env, *render_environment(project, env, only_app=args.app, cache=cache, images=images))
         for env in envs
     ]
+    results = [result for _, _, result in planned]
+    if args.output == "json":
+        # Produced once before anything is written, so a report that cannot be printed
+        # fails the command while the files are still as they were.
+        json_text({"environments": results, "commit": None})
     for env, desired, result in planned:
         if not args.check and result.has_changes:
             write_environment(project, env, desired, result)
-        results.append(result)
     commit = None
     if args.commit and not args.check and any(r.has_changes for r in results):
         repo = open_repository(project.root)
