@@ -32,9 +32,10 @@ import yaml
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.kubeconfig import load
-from hakobu.localcluster.gobuild import cache_root, ensure_tool
+from hakobu.localcluster.gobuild import ensure_tool
 from hakobu.localcluster.toolchain import KUBERNETES
 from hakobu.model.project import load_project
+from hakobu.model.usercache import cache_root
 from hakobu.sync import SyncOptions, read_desired, sync
 from hakobu.sync.retry import Backoff, Retrying
 

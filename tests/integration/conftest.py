@@ -21,7 +21,7 @@ from hakobu.cluster.errors import NotFound
 from hakobu.cluster.kubeconfig import load
 from hakobu.localcluster import controlplane
 from hakobu.localcluster.controlplane import ClusterInfo
-from hakobu.localcluster.gobuild import cache_root
+from hakobu.model.usercache import cache_root
 
 
 def _progress(message: str) -> None:

@@ -16,7 +16,7 @@ import yaml
 
 from hakobu.localcluster import controlplane, processes
 from hakobu.localcluster.controlplane import ClusterInfo
-from hakobu.localcluster.gobuild import cache_root
+from hakobu.model.usercache import cache_root
 
 pytestmark = pytest.mark.cluster
 

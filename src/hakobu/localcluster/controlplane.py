@@ -24,10 +24,11 @@ from hakobu.cluster.errors import ApiError, NotFound, Unreachable
 from hakobu.cluster.kubeconfig import load as load_kubeconfig
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.localcluster import processes
-from hakobu.localcluster.gobuild import BuiltTool, Progress, cache_root, ensure_tool
+from hakobu.localcluster.gobuild import BuiltTool, Progress, ensure_tool
 from hakobu.localcluster.kubeconfigs import write_kubeconfig
 from hakobu.localcluster.pki import ADMIN, CONTROLLER_MANAGER, SCHEDULER, Pki, create_pki
 from hakobu.localcluster.toolchain import CONTROL_PLANE_TOOLS, ETCD, KUBERNETES, KWOK
+from hakobu.model.usercache import cache_root
 
 CONTEXT_NAME = "hakobu-local"
 NODE_NAMES = ("kwok-node-0",)
