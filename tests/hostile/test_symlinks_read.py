@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hostile.conftest import Case
+from tests.hostile.conftest import PROJECT, Case
 
 SECRET = """\
 apiVersion: v1
@@ -109,3 +109,29 @@ def test_kustomize_links_out_of_the_project(case: Case, place: str, expect: str)
     if place not in ("base directory", "base beyond the project"):
         # kustomize's own load restrictor: the same refusal outside a project.
         case.refuses("build", "apps/kz", expect="which is not in or below")
+
+
+def test_an_image_input_link_is_hashed_as_a_link_never_followed(case: Case) -> None:
+    case.write(
+        "hakobu.yaml",
+        PROJECT + "images:\n- name: web\n  context: services/web\n  registry: r.example/shop\n"
+        "- name: base\n  context: services/base\n  registry: r.example/shop\n",
+    )
+    case.write("services/base/Dockerfile", "FROM alpine\n")
+    case.write(
+        "apps/web/config.yaml.j2", RESOURCE.format(name="c") + 'data: {image: "{{ tag("web") }}"}\n'
+    )
+    case.write("services/web/Dockerfile", "FROM alpine\n")
+    case.commit("images")
+    (case.root / "services/web/Dockerfile").unlink()
+    (case.root / "services/web/Dockerfile").symlink_to(outside_file(case))
+    tags = []
+    # Were the link followed, the second would build on the in-repo base and re-tag.
+    for content in ("FROM alpine\n", "FROM r.example/shop/base\n"):
+        (case.outside / "stolen.yaml").write_text(content)
+        run = case.hakobu("render")
+        assert run.returncode == 0, run.stderr
+        tags.append((case.root / "generated/evaluation/web/configmap-c.yaml").read_text())
+    # The tag names the link (uncommitted: -dirty), not whatever it points at.
+    assert tags[0] == tags[1]
+    assert "-dirty" in tags[0]

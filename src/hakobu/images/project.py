@@ -11,6 +11,7 @@ from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.images.cache import TagCache, cache_directory
 from hakobu.images.snapshot import Snapshot, Trees
 from hakobu.images.tags import TagSet, compute_tags
+from hakobu.model import files
 from hakobu.model.images import PROJECT_FILE, ImageSpec, load_images
 from hakobu.model.source import SourceError
 from hakobu.repo.commit import open_repository
@@ -60,13 +61,10 @@ def open_project(project_root: Path) -> ProjectImages:
 def _load_specs(project_root: Path, cache: TagCache) -> tuple[ImageSpec, ...]:
     file = project_root / PROJECT_FILE
     try:
-        data = file.read_bytes()
+        data = files.read_bytes(file)
     except FileNotFoundError:
         raise SourceError(file, "file does not exist") from None
-    try:
-        text = data.decode()
-    except UnicodeDecodeError:
-        raise SourceError(file, "not a UTF-8 text file") from None
+    text = files.decode(file, data)
     return cache.specs(str(pygit2.hash(data)), file, lambda: load_images(project_root, text))
 
 

@@ -26,8 +26,10 @@ from pathlib import Path
 import pygit2
 
 from hakobu.errors import InvalidInput
+from hakobu.model import files
 
 TREE_MODE = 0o040000
+LINK_MODE = 0o120000
 _UNCHANGED = {pygit2.enums.FileStatus.CURRENT, pygit2.enums.FileStatus.IGNORED}
 # Above this many, pathspecs are widened to their parent directories: git matches every
 # index entry against every pathspec, so a thousand exact ones cost more than they save.
@@ -162,7 +164,15 @@ class Snapshot:
         entry = self.entry(path)
         if entry is None or entry.is_tree:
             return None
-        return File(path, entry.id, lambda: self.repo[entry.id].peel(pygit2.Blob).data)
+        return File(path, entry.id, lambda: self._blob(path, entry.id))
+
+    def _blob(self, path: str, blob_id: str) -> bytes:
+        blob = self.repo[blob_id].peel(pygit2.Blob)
+        if blob.size > files.MAX_FILE_BYTES:
+            raise files.FileRefused(
+                path, f"is larger than {files.MAX_FILE_BYTES >> 20} MiB, the most hakobu reads"
+            )
+        return bytes(blob.data)
 
 
 @dataclass(frozen=True)
@@ -203,10 +213,13 @@ def _changes(repo: pygit2.Repository, within: tuple[str, ...]) -> Iterator[Chang
             # A submodule whose checkout moved: its commit is not a file hakobu can hash.
             continue
         if stat.S_ISLNK(info.st_mode):
-            yield Change(path, 0o120000, str(pygit2.hash(str(full.readlink()).encode())))
-        else:
+            yield Change(path, LINK_MODE, str(pygit2.hash(_link_text(full))))
+        elif stat.S_ISREG(info.st_mode):
             mode = 0o100755 if info.st_mode & 0o111 else 0o100644
             yield Change(path, mode, str(pygit2.hashfile(str(full))))
+        else:
+            # Hashing a FIFO would wait for a writer; git itself cannot hold one either.
+            raise files.FileRefused(path, "is not a regular file, a directory or a link")
 
 
 def _libgit2_changed_paths(repo: pygit2.Repository) -> set[str]:
@@ -273,4 +286,12 @@ def _outermost(paths: set[str]) -> tuple[str, ...]:
 
 
 def _read_work_file(repo: pygit2.Repository, path: str) -> bytes:
-    return (Path(repo.workdir) / path).read_bytes()
+    """A changed file's content as git would store it: a link's text, never its target."""
+    full = Path(repo.workdir) / path
+    if full.is_symlink():
+        return _link_text(full)
+    return files.read_bytes(full)
+
+
+def _link_text(link: Path) -> bytes:
+    return os.fsencode(link.readlink())

@@ -20,7 +20,7 @@ from hakobu.errors import OperationFailed
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
 from hakobu.render.apps import App, kustomize_root, render_app
-from hakobu.render.inputs import REAL_FILES, Inputs
+from hakobu.render.inputs import Inputs
 from hakobu.render.kustomize.kustomization import find_file
 from hakobu.repo.kustomize_images import promote_images
 from hakobu.repo.promote import AppPromotion
@@ -60,12 +60,16 @@ def promote_overlay(
     mismatches = _mismatches(wanted, _images(before[target.name]))
     if not mismatches:
         return None
-    from_file, to_file = _kustomization(app, source), _kustomization(app, target)
+    from_file = _kustomization(project, app, source)
+    to_file = _kustomization(project, app, target)
     shown = to_file.relative_to(project.root)
+    # Read as a render reads: bounded, and never through a link that leads out of the
+    # project, since the edit is written back to the same path.
+    inputs = Inputs().within(project.root)
     promotion = promote_images(
         app.name,
-        (from_file.relative_to(project.root), from_file.read_text()),
-        (shown, to_file.read_text()),
+        (from_file.relative_to(project.root), inputs.read_text(from_file)),
+        (shown, inputs.read_text(to_file)),
     )
     if promotion is not None:
         to_file.write_text(promotion.text)
@@ -94,9 +98,10 @@ def _render(project: Project, app: App, env: Environment) -> list[Object]:
     return render_app(app, env, project, Inputs(), images={})
 
 
-def _kustomization(app: App, env: Environment) -> Path:
+def _kustomization(project: Project, app: App, env: Environment) -> Path:
     """The kustomization file ``env`` builds, as the render found it."""
-    return find_file(kustomize_root(app, env, Inputs()), REAL_FILES)
+    inputs = Inputs().within(project.root)
+    return find_file(kustomize_root(app, env, inputs), inputs)
 
 
 def _images(objects: list[Object]) -> Images:

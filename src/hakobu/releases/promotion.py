@@ -226,7 +226,8 @@ def _edit_values(project: Project, source: str, target: str) -> ValuesPromotion 
     if not project.promoted_values:
         return None
     file = project.root / PROJECT_FILE
-    return promote_values(file.read_text(), file, source, target, project.promoted_values)
+    text = _project_text(project, file)
+    return promote_values(text, file, source, target, project.promoted_values)
 
 
 def require_healthy(
@@ -331,7 +332,7 @@ def _promote_app(
             project, app, project.environment(source), project.environment(target)
         )
     file = app.path if app.path.is_file() else app.path / "app.yaml"
-    promotion = promote_spec(app.name, file, file.read_text(), source, target)
+    promotion = promote_spec(app.name, file, _project_text(project, file), source, target)
     if promotion is None:
         return None
     file.write_text(promotion.text)
@@ -381,3 +382,9 @@ def _promotion_message(
     if skipped:
         lines += ["", "Not promoted:"] + [f"  {s}" for s in skipped]
     return "\n".join(lines) + "\n"
+
+
+def _project_text(project: Project, file: Path) -> str:
+    """A file of ``project`` to edit, read as a render reads it: bounded, and refused when a
+    link leads out of the project (writing it back would change a file elsewhere)."""
+    return Inputs().within(project.root).read_text(file)
