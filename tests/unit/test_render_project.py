@@ -170,6 +170,45 @@ def test_commit_records_only_the_rendered_change(project: Path) -> None:
     assert status.splitlines() == ["A  notes.txt"]
 
 
+def test_commit_takes_the_changed_inputs_so_check_passes_at_the_commit(project: Path) -> None:
+    assert hakobu(project, "render", "--commit").returncode == 0
+    web = project / "apps" / "web.yaml"
+    web.write_text(web.read_text().replace("replicas: 2", "replicas: 4"))
+    (project / "notes.txt").write_text("unrelated\n")
+    result = hakobu(project, "render", "--commit")
+    assert result.returncode == 0, result.stderr
+    head = pygit2.Repository(str(project)).head.peel(pygit2.Commit)
+    assert "with the inputs it was rendered from:\n  apps/web.yaml\n" in head.message
+    assert git(project, "status", "--porcelain").splitlines() == ["?? notes.txt"]
+    # A fresh clone of that commit passes the check CI runs.
+    clone = project.parent / "clone"
+    git(project.parent, "clone", "-q", str(project), str(clone))
+    check = hakobu(clone, "render", "--check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "edit"),
+    [
+        (("--env", "evaluation"), "apps/web.yaml"),  # shapes production's web too
+        (("--app", "web"), "hakobu.yaml"),  # shapes every app
+    ],
+)
+def test_a_partial_render_refuses_to_commit_inputs_it_leaves_stale(
+    project: Path, args: tuple[str, ...], edit: str
+) -> None:
+    assert hakobu(project, "render", "--commit").returncode == 0
+    path = project / edit
+    path.write_text(path.read_text() + "# edited\n")
+    before = snapshot(project / "generated")
+    head = git(project, "rev-parse", "HEAD")
+    result = hakobu(project, "render", "--commit", *args)
+    assert result.returncode == 2
+    assert f"cannot commit a partial render: {edit} has uncommitted changes" in result.stderr
+    assert snapshot(project / "generated") == before
+    assert git(project, "rev-parse", "HEAD") == head
+
+
 def test_render_one_app_leaves_the_others(project: Path) -> None:
     assert hakobu(project, "render").returncode == 0
     web = project / "apps" / "web.yaml"

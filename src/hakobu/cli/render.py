@@ -8,6 +8,7 @@ from pathlib import Path
 from hakobu.cli.output import json_text, print_json
 from hakobu.images.project import references
 from hakobu.model.project import find_root, load_project
+from hakobu.releases.rendercommit import changed_inputs, commit_render
 from hakobu.render.cache import RenderCache
 from hakobu.render.environment import (
     EnvironmentResult,
@@ -15,7 +16,6 @@ from hakobu.render.environment import (
     render_environment,
     write_environment,
 )
-from hakobu.repo.commit import commit_paths, open_repository
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,7 +34,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="write nothing; exit 1 if the committed output is stale (for CI)",
     )
-    parser.add_argument("--commit", action="store_true", help="commit the rendered change to git")
+    parser.add_argument(
+        "--commit",
+        action="store_true",
+        help="commit the rendered change to git, with the changed inputs it was rendered from",
+    )
     parser.add_argument("--no-cache", action="store_true", help="render every app afresh")
     parser.add_argument("-C", "--directory", type=Path, default=Path(), help="project directory")
     parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
@@ -60,15 +64,15 @@ def _render(args: argparse.Namespace) -> int:
         # Produced once before anything is written, so a report that cannot be printed
         # fails the command while the files are still as they were.
         json_text({"environments": results, "commit": None})
+    inputs: tuple[str, ...] = ()
+    if args.commit and not args.check:
+        inputs = changed_inputs(project, only_app=args.app, every_environment=not args.env)
     for env, desired, result in planned:
         if not args.check and result.has_changes:
             write_environment(project, env, desired, result)
     commit = None
     if args.commit and not args.check and any(r.has_changes for r in results):
-        repo = open_repository(project.root)
-        commit = commit_paths(
-            repo, [project.output_dir / r.env for r in results], commit_message(results)
-        )
+        commit = commit_render(project, results, inputs)
     if args.output == "json":
         print_json({"environments": results, "commit": commit})
     else:
@@ -76,20 +80,6 @@ def _render(args: argparse.Namespace) -> int:
     if args.check and any(r.has_changes for r in results):
         return 1
     return 0
-
-
-def commit_message(results: list[EnvironmentResult]) -> str:
-    changed = [r for r in results if r.has_changes]
-    summary = ", ".join(
-        f"{r.env} +{len(r.added)} ~{len(r.changed)} -{len(r.removed)}" for r in changed
-    )
-    lines = [f"render: {summary}", ""]
-    for result in changed:
-        lines.append(f"{result.env}:")
-        lines += [f"  added    {path}" for path in result.added]
-        lines += [f"  changed  {path}" for path in result.changed]
-        lines += [f"  removed  {path}" for path in result.removed]
-    return "\n".join(lines) + "\n"
 
 
 def _print(results: list[EnvironmentResult], *, check: bool, commit: str | None) -> None:

@@ -1,0 +1,86 @@
+"""``hakobu render --commit``: the rendered output and the inputs it came from, in one commit.
+
+A commit that holds output rendered from inputs it does not hold is a commit where
+``render --check`` fails in CI, where ``rollback --inputs`` would restore inputs from the
+wrong commit and where ``history`` credits a change to the wrong commit. So the render's
+commit takes, with the output, every input of what was rendered that differs from HEAD —
+``hakobu.yaml``, the rendered apps' sources and the files that count for image tags — and
+every commit it makes passes ``render --check``.
+
+When only part of the project was rendered (``--env``, ``--app``) and a changed input also
+shapes a part that was not (any environment's output depends on ``hakobu.yaml`` and on
+image tags; an app's source shapes that app in every environment), committing the input
+would leave that part stale: the commit is refused, naming the inputs, instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from hakobu.errors import InvalidInput
+from hakobu.images.project import open_project
+from hakobu.model.project import Project
+from hakobu.render.environment import EnvironmentResult
+from hakobu.repo.commit import commit_paths, open_repository
+from hakobu.repo.revisions import changed_locally, repo_path
+
+
+def changed_inputs(
+    project: Project, *, only_app: str | None, every_environment: bool
+) -> tuple[str, ...]:
+    """The changed inputs a render commit would take; refused when it would leave output stale.
+
+    Asked before anything is written, so a refused commit leaves the output as it was.
+    """
+    repo = open_repository(project.root)
+    apps = repo_path(repo, project.apps_dir)
+    shared = [repo_path(repo, project.file), *open_project(project.root).inputs()]
+    if only_app is None:
+        own = [apps]
+    else:
+        own = [f"{apps}/{only_app}{suffix}" for suffix in (".yaml", ".yml", "")]
+    changed_shared = changed_locally(repo, shared)
+    changed_own = changed_locally(repo, own)
+    stale_elsewhere = (changed_shared if only_app or not every_environment else []) + (
+        changed_own if not every_environment else []
+    )
+    if stale_elsewhere:
+        raise InvalidInput(
+            f"cannot commit a partial render: {', '.join(stale_elsewhere)} "
+            f"{'has' if len(stale_elsewhere) == 1 else 'have'} uncommitted changes that also "
+            "shape output this render would not write",
+            hint=f"render every environment{'' if only_app is None else ' and app'} with "
+            "--commit, or commit those changes first",
+        )
+    return tuple(sorted({*changed_shared, *changed_own}))
+
+
+def commit_render(
+    project: Project, results: Sequence[EnvironmentResult], inputs: Sequence[str]
+) -> str | None:
+    """Commit what ``results`` wrote with ``inputs`` (from ``changed_inputs``)."""
+    repo = open_repository(project.root)
+    workdir = Path(repo.workdir)
+    return commit_paths(
+        repo,
+        [*(project.output_dir / r.env for r in results), *(workdir / path for path in inputs)],
+        commit_message(results, inputs),
+    )
+
+
+def commit_message(results: Sequence[EnvironmentResult], inputs: Sequence[str]) -> str:
+    changed = [r for r in results if r.has_changes]
+    summary = ", ".join(
+        f"{r.env} +{len(r.added)} ~{len(r.changed)} -{len(r.removed)}" for r in changed
+    )
+    lines = [f"render: {summary or 'inputs only'}", ""]
+    for result in changed:
+        lines.append(f"{result.env}:")
+        lines += [f"  added    {path}" for path in result.added]
+        lines += [f"  changed  {path}" for path in result.changed]
+        lines += [f"  removed  {path}" for path in result.removed]
+    if inputs:
+        lines.append("with the inputs it was rendered from:")
+        lines += [f"  {path}" for path in inputs]
+    return "\n".join(lines) + "\n"
