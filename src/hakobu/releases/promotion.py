@@ -17,8 +17,9 @@ from hakobu.images.project import references
 from hakobu.model.project import PROJECT_FILE, Environment, Project, load_project
 from hakobu.releases.overlays import promote_overlay
 from hakobu.render.apps import App, discover_apps
-from hakobu.render.environment import Tree, render_environment
+from hakobu.render.environment import render_environment
 from hakobu.render.inputs import Inputs
+from hakobu.render.output import Tree
 from hakobu.repo.branches import Advance, advance, branch_tip, push, tier_branches, undo
 from hakobu.repo.changes import Replacement, commit_replacements, update_worktree
 from hakobu.repo.commit import open_repository
