@@ -22,12 +22,18 @@ from hakobu.cli.output import print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound, ServerError
 from hakobu.errors import InvalidInput
+from hakobu.model.files import MAX_FILE_BYTES, FileRefused, read_stream, read_text
 from hakobu.model.objects import Object
 from hakobu.model.source import Document, load_documents
 from hakobu.secrets.certificate import DEFAULT_CONTROLLER_NAME, controller_certificate
-from hakobu.secrets.check import check_repository
+from hakobu.secrets.check import Skipped, check_repository
 from hakobu.secrets.edit import edit_sealed_secret
-from hakobu.secrets.keys import DEFAULT_KEY_SIZE, DEFAULT_VALIDITY_DAYS, load_private_key_files
+from hakobu.secrets.keys import (
+    DEFAULT_KEY_SIZE,
+    DEFAULT_VALIDITY_DAYS,
+    load_private_key_files,
+    read_input,
+)
 from hakobu.secrets.keystore import (
     DEFAULT_NAMESPACE,
     DEFAULT_PREFIX,
@@ -41,10 +47,12 @@ from hakobu.secrets.keystore import (
     read_backup,
     rotation_due,
 )
+from hakobu.secrets.plaintext import remove_stale
 from hakobu.secrets.scope import Scope, parse_scope
 from hakobu.secrets.sealedsecret import KIND, InvalidObject, seal_secret, unseal
 
 STDIN = "-"
+STDIN_NAME = "standard input"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -330,7 +338,8 @@ def _unseal(args: argparse.Namespace) -> int:
 
 
 def _edit(args: argparse.Namespace) -> int:
-    documents = load_documents(args.file)
+    _remove_stale_plaintext()
+    documents = _read_documents(str(args.file))
     if len(documents) != 1 or not isinstance(documents[0].data, dict):
         raise InvalidInput(
             f"{args.file}: expected exactly one SealedSecret, found {len(documents)} documents",
@@ -358,7 +367,12 @@ def _edit(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    findings = check_repository(args.path, history=args.history)
+    _remove_stale_plaintext()
+
+    def skipped(what: Skipped) -> None:
+        _warn(str(what))
+
+    findings = check_repository(args.path, history=args.history, on_skip=skipped)
     if args.output == "json":
         print_json([asdict(finding) for finding in findings])
     else:
@@ -489,6 +503,11 @@ def _warn_stale_backup(paths: list[Path], keys: tuple[SealingKey, ...]) -> None:
         )
 
 
+def _remove_stale_plaintext() -> None:
+    for removed in remove_stale():
+        _warn(str(removed))
+
+
 def _warn(message: str, hint: str | None = None) -> None:
     print(f"warning: {message}", file=sys.stderr)
     if hint:
@@ -509,7 +528,7 @@ def _private_keys(args: argparse.Namespace) -> list[RSAPrivateKey]:
 def _sealing_certificate(args: argparse.Namespace) -> bytes:
     """``--cert``, else the controller's own answer, else the newest key in its namespace."""
     if args.cert is not None:
-        return _read_bytes(args.cert, "certificate")
+        return read_input(args.cert, "the certificate cannot be read")
     with _kube(args.kubeconfig) as kube:
         try:
             return controller_certificate(kube, args.controller_namespace, args.controller_name)
@@ -531,18 +550,23 @@ def _secret_from_flags(args: argparse.Namespace) -> Object:
             "--from-literal password=… --cert cert.pem",
         )
     items: dict[str, bytes] = {}
-    for literal in args.from_literal:
+    for index, literal in enumerate(args.from_literal, 1):
         key, equals, value = literal.partition("=")
         if not equals or not key:
-            raise InvalidInput(f"--from-literal {literal!r}: expected KEY=VALUE")
-        _add_item(items, key, value.encode(), f"--from-literal {literal!r}")
+            # The argument is a value given without its key: it must not be repeated.
+            raise InvalidInput(
+                f"--from-literal (number {index} of them): expected KEY=VALUE",
+                hint="name the item, e.g. --from-literal password=…",
+            )
+        _add_item(items, key, value.encode(), f"--from-literal {key}=…")
     for source in args.from_file:
         key, equals, path = source.partition("=")
         if not equals:
             key, path = Path(source).name, source
         if not key or not path:
             raise InvalidInput(f"--from-file {source!r}: expected [KEY=]PATH")
-        _add_item(items, key, _read_bytes(Path(path), "--from-file"), f"--from-file {source!r}")
+        content = read_input(Path(path), "--from-file: cannot be read")
+        _add_item(items, key, content, f"--from-file {source!r}")
     metadata: Object = {"name": args.name}
     if args.namespace:
         metadata["namespace"] = args.namespace
@@ -583,7 +607,8 @@ def _with_identity(document: Document, name: str | None, namespace: str | None) 
 
 def _mapping(document: Document) -> Object:
     if not isinstance(document.data, dict):
-        raise document.error((), f"expected a Kubernetes object, found {document.data!r}")
+        found = type(document.data).__name__
+        raise document.error((), f"expected a Kubernetes object (a mapping), found a {found}")
     return document.data
 
 
@@ -598,19 +623,30 @@ def _located(document: Document) -> Iterator[None]:
 
 def _read_documents(name: str) -> list[Document]:
     if name == STDIN:
-        documents = load_documents(Path("<stdin>"), sys.stdin.read())
+        documents = load_documents(Path("<stdin>"), _read_stdin())
     else:
-        documents = load_documents(Path(name))
+        try:
+            text = read_text(Path(name))
+        except FileNotFoundError:
+            raise InvalidInput(f"{name}: file does not exist") from None
+        except OSError as e:
+            raise InvalidInput(f"{name}: cannot be read ({e.strerror})") from None
+        documents = load_documents(Path(name), text)
     if not documents:
-        raise InvalidInput(f"{'standard input' if name == STDIN else name}: no YAML documents")
+        raise InvalidInput(f"{STDIN_NAME if name == STDIN else name}: no YAML documents")
     return documents
 
 
-def _read_bytes(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise InvalidInput(f"{what} {path}: cannot be read ({e.strerror})") from None
+def _read_stdin() -> str:
+    binary = getattr(sys.stdin, "buffer", None)
+    if binary is not None:
+        return read_stream(binary, STDIN_NAME)
+    # A text stream put in place of standard input (by a program that embeds the command):
+    # the same bound, counted in characters.
+    text = str(sys.stdin.read(MAX_FILE_BYTES + 1))
+    if len(text) > MAX_FILE_BYTES:
+        raise FileRefused(STDIN_NAME, f"is larger than {MAX_FILE_BYTES >> 20} MiB")
+    return text
 
 
 def _dump_all(objects: list[Object]) -> str:

@@ -11,17 +11,20 @@ The plaintext lives only in a 0600 file inside a private 0700 directory — memo
 directory goes on every way out: success, an error, an editor that fails or is killed,
 SIGTERM or SIGHUP (which also stop the editor). SIGINT while the editor runs is left to the
 editor, as git does (Ctrl-C is an editing key in vi); if the editor dies of it, the edit is
-abandoned. Only SIGKILL of hakobu itself can leave the directory behind.
+abandoned. Only SIGKILL of hakobu itself can leave the directory behind; the next edit
+removes it (see ``hakobu.secrets.plaintext``).
+
+An editor whose result does not parse is opened again with the error on top, at most
+``MAX_ATTEMPTS`` times. Errors about the edited text never quote its values: the text is
+plaintext, and the last error is also printed when the edit is given up.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import signal
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.model.files import FileRefused, read_text
 from hakobu.model.objects import Object, object_ref
 from hakobu.secrets.crypto import (
     CannotUnseal,
@@ -40,12 +44,12 @@ from hakobu.secrets.crypto import (
     decode_sealed_value,
     hybrid_decrypt,
 )
+from hakobu.secrets.plaintext import private_file, rewrite
 from hakobu.secrets.sealedsecret import reseal_items, sealing_label
 
 UNREADABLE = "<UNREADABLE: sealed with a key not given; kept as is unless this line is deleted>"
 _ERROR_MARK = "# error: "
-# Only ever a parent for mkdtemp, which makes a private directory inside it.
-_MEMORY_DIR = Path("/dev/shm")  # noqa: S108
+MAX_ATTEMPTS = 3
 _ABORTING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
@@ -104,26 +108,36 @@ def parse_edited(text: str) -> dict[str, bytes] | None:
     """The items as edited; None when the file was emptied (the edit is abandoned)."""
     try:
         loaded = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise InvalidInput(f"not valid YAML: {e}".replace("\n", " ")) from None
+    except yaml.MarkedYAMLError as e:
+        # The problem and its line only: the full message quotes the line, a value perhaps.
+        mark = e.problem_mark or e.context_mark
+        line = f"line {mark.line + 1}: " if mark else ""
+        raise InvalidInput(f"{line}not valid YAML: {e.problem or e.context}") from None
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
+        raise InvalidInput(
+            "not valid YAML, or a tagged value (!!int, !!binary, …) that its tag cannot carry"
+        ) from None
     if loaded is None:
         return None
     if not isinstance(loaded, dict):
         raise InvalidInput(
-            f"expected a mapping of item names to values, found {type(loaded).__name__}"
+            f"expected a mapping of item names to values, found a {type(loaded).__name__}"
         )
     items: dict[str, bytes] = {}
     for key, value in loaded.items():
         if not isinstance(key, str):
-            raise InvalidInput(f"item name {key!r} must be text")
+            raise InvalidInput(
+                f"an item name must be text, found a {type(key).__name__}",
+                hint="quote the item name",
+            )
         if isinstance(value, bytes):
             items[key] = value
         elif isinstance(value, str):
             items[key] = value.encode()
         else:
             raise InvalidInput(
-                f"{key}: expected text, found {type(value).__name__} {value!r}",
-                hint=f'quote the value, e.g. {key}: "{value}"',
+                f"{key}: expected text, found a {type(value).__name__}",
+                hint=f'quote the value, e.g. {key}: "…"',
             )
     return items
 
@@ -185,18 +199,30 @@ def editor_command() -> list[str]:
 
 
 def _edit_until_valid(text: str, editor: Sequence[str]) -> dict[str, bytes] | None:
-    """Run the editor until its result parses; unchanged text after an error gives up."""
-    with _aborting_on_signals(), _private_file(text) as path:
+    """Run the editor until its result parses, ``MAX_ATTEMPTS`` times at most.
+
+    Unchanged text after an error gives up at once: the person saved the error as it was.
+    """
+    with _aborting_on_signals(), private_file(text) as path:
         shown = text
-        while True:
+        problem = ""
+        for _ in range(MAX_ATTEMPTS):
             result = _run_editor(editor, path)
-            if result == shown and shown != text:
-                raise InvalidInput("the edit still does not parse; nothing was changed")
+            if result == shown and problem:
+                raise InvalidInput(
+                    "the edit still does not parse; nothing was changed",
+                    hint=f"the problem: {problem}",
+                )
             try:
                 return parse_edited(result)
             except InvalidInput as e:
+                problem = e.message
                 shown = _with_error(result, e)
-                _rewrite(path, shown)
+                rewrite(path, shown)
+        raise InvalidInput(
+            f"the edit did not parse after {MAX_ATTEMPTS} attempts; nothing was changed",
+            hint=f"the last problem: {problem}",
+        )
 
 
 def _with_error(text: str, error: InvalidInput) -> str:
@@ -233,11 +259,11 @@ def _run_editor(editor: Sequence[str], path: Path) -> str:
         )
         raise EditAborted(f"the editor {how}; nothing was changed")
     try:
-        return path.read_text()
+        return read_text(path)
     except FileNotFoundError:
         raise EditAborted("the editor removed the file; nothing was changed") from None
-    except UnicodeDecodeError:
-        raise InvalidInput("the edited file is not UTF-8 text; nothing was changed") from None
+    except FileRefused as e:
+        raise InvalidInput(f"the edited file {e.message}; nothing was changed") from None
 
 
 @contextmanager
@@ -256,32 +282,6 @@ def _aborting_on_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-@contextmanager
-def _private_file(text: str) -> Iterator[Path]:
-    directory = Path(tempfile.mkdtemp(prefix="hakobu-edit-", dir=_private_base()))
-    try:
-        path = directory / "items.yaml"
-        _rewrite(path, text)
-        yield path
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def _rewrite(path: Path, text: str) -> None:
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)
-
-
-def _private_base() -> str | None:
-    if os.environ.get("TMPDIR"):
-        return None
-    if _MEMORY_DIR.is_dir() and os.access(_MEMORY_DIR, os.W_OK | os.X_OK):
-        return str(_MEMORY_DIR)
-    return None
 
 
 class _Dumper(yaml.SafeDumper):

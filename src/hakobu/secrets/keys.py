@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import NameOID
 
 from hakobu.errors import InvalidInput
+from hakobu.model.files import FileRefused, read_bytes
 from hakobu.model.source import load_documents
 
 DEFAULT_KEY_SIZE = 4096
@@ -151,11 +152,7 @@ def load_private_keys(data: bytes, source: str) -> list[RSAPrivateKey]:
 def load_private_key_files(paths: list[Path]) -> list[RSAPrivateKey]:
     keys: list[RSAPrivateKey] = []
     for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise InvalidInput(f"{path}: cannot read the key file ({e.strerror})") from None
-        keys += load_private_keys(data, str(path))
+        keys += load_private_keys(read_input(path, "cannot read the key file"), str(path))
     return keys
 
 
@@ -167,8 +164,11 @@ def _private_key(pem: bytes, source: str) -> RSAPrivateKey:
             f"{source}: the private key is protected by a passphrase",
             hint="write an unencrypted copy (openssl rsa -in KEY -out PLAIN) and use that",
         ) from None
-    except ValueError as e:
-        raise InvalidInput(f"{source}: the private key cannot be read ({e})") from None
+    except ValueError:
+        # The library's reason may quote the key material it choked on.
+        raise InvalidInput(
+            f"{source}: the private key cannot be read: not a PEM key the TLS library accepts"
+        ) from None
     if not isinstance(key, RSAPrivateKey):
         raise InvalidInput(
             f"{source}: expected an RSA private key, found {_kind_of(key.public_key())} key; "
@@ -227,3 +227,13 @@ def _kind_of(public_key: PublicKeyTypes) -> str:
 def _describe_pem(data: bytes) -> str:
     kinds = sorted({m.group(1).decode() for m in _PEM_BLOCK.finditer(data)})
     return ", ".join(kinds) if kinds else "no PEM block"
+
+
+def read_input(path: Path, failure: str) -> bytes:
+    """A file given on the command line, bounded; ``failure`` says what could not be done."""
+    try:
+        return read_bytes(path)
+    except FileRefused:
+        raise
+    except OSError as e:
+        raise InvalidInput(f"{path}: {failure} ({e.strerror})") from None

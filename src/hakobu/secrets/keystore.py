@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.model.files import decode
 from hakobu.model.objects import Object
 from hakobu.model.source import load_documents
 from hakobu.secrets.keys import (
@@ -37,7 +38,9 @@ from hakobu.secrets.keys import (
     TLS_KEY,
     generate_key_pair,
     load_private_keys,
+    read_input,
 )
+from hakobu.secrets.sealedsecret import shown
 
 KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
 ACTIVE = "active"
@@ -99,10 +102,14 @@ def newest_first(keys: Sequence[SealingKey]) -> tuple[SealingKey, ...]:
 def parse_key_secret(secret: Object, source: str) -> SealingKey:
     """A key Secret (as the API returns it, or as a backup holds it) as a ``SealingKey``."""
     if not isinstance(secret, dict) or secret.get("kind") != "Secret":
-        raise InvalidInput(f"{source}: expected a key Secret (kind Secret), found {secret!r:.60}")
-    metadata = secret.get("metadata") or {}
+        kind = shown(secret.get("kind") if isinstance(secret, dict) else secret)
+        raise InvalidInput(f"{source}: expected a key Secret (kind Secret), found {kind}")
+    metadata = secret.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
     name = str(metadata.get("name") or "")
-    data = secret.get("data") or {}
+    data = secret.get("data")
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{source}: the key Secret {shown(name)} has no data mapping")
     pems: dict[str, bytes] = {}
     for item in (TLS_KEY, TLS_CERT):
         try:
@@ -110,7 +117,7 @@ def parse_key_secret(secret: Object, source: str) -> SealingKey:
         except binascii.Error:
             raise InvalidInput(f"{source}: data.{item} is not valid base64") from None
         if not pems[item]:
-            raise InvalidInput(f"{source}: the key Secret {name!r} has no data.{item}")
+            raise InvalidInput(f"{source}: the key Secret {shown(name)} has no data.{item}")
     return _sealing_key(
         name, str(metadata.get("namespace") or ""), pems[TLS_KEY], pems[TLS_CERT], source
     )
@@ -132,7 +139,7 @@ def _sealing_key(
     )
     if public_der != own_der:
         raise InvalidInput(
-            f"{source}: the key Secret {name!r} holds a certificate of another key than its "
+            f"{source}: the key Secret {shown(name)} holds a certificate of another key than its "
             f"{TLS_KEY}",
             hint="restore the Secret from a backup taken by hakobu or kubectl",
         )
@@ -180,12 +187,7 @@ def backup_list(keys: Sequence[SealingKey]) -> Object:
 
 def read_backup(path: Path) -> tuple[SealingKey, ...]:
     """The keys of a backup file: a ``List`` of key Secrets, or key Secrets one per document."""
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise InvalidInput(f"{path}: cannot read the backup ({e.strerror})") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: not a key backup (binary data)") from None
+    text = decode(path, read_input(path, "cannot read the backup"))
     keys: list[SealingKey] = []
     for document in load_documents(path, text):
         body: Any = document.data

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -54,6 +55,8 @@ LAST_APPLIED_ANNOTATIONS = (
     "kubectl.kubernetes.io/last-applied-configuration",
     "kubecfg.ksonnet.io/last-applied-configuration",
 )
+# What kinds, API versions and object names look like (DNS subdomains, group/version).
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,252}")
 # Set by the API server; a copy in a template would be stale or rejected.
 _SERVER_FIELDS = (
     "selfLink",
@@ -92,6 +95,13 @@ def seal_secret(
     """
     public_key = load_certificate(certificate_pem, "certificate").public_key
     items = secret_items(secret)
+    if secret.get("apiVersion") != "v1":
+        raise InvalidObject(
+            secret,
+            ("apiVersion",),
+            f"expected v1, found {shown(secret.get('apiVersion'))}",
+            hint="a Secret is apiVersion: v1",
+        )
     if not items and not allow_empty_data:
         raise InvalidObject(
             secret,
@@ -211,9 +221,13 @@ def sealing_label(sealed: Object) -> bytes:
 
 def secret_items(secret: Object) -> dict[str, bytes]:
     """A Secret's items as bytes: ``data`` decoded, then ``stringData`` (which wins)."""
-    if not isinstance(secret, dict) or secret.get("kind") != "Secret":
-        kind = secret.get("kind") if isinstance(secret, dict) else type(secret).__name__
-        raise InvalidInput(f"expected a Kubernetes Secret (kind: Secret), found {kind!r}")
+    if not isinstance(secret, dict):
+        raise InvalidInput(f"expected a Kubernetes Secret, found {shown(secret)}")
+    if secret.get("kind") != "Secret":
+        found = shown(secret.get("kind"))
+        raise InvalidObject(
+            secret, ("kind",), f"expected a Kubernetes Secret (kind: Secret), found {found}"
+        )
     items: dict[str, bytes] = {}
     for field in ("data", "stringData"):
         values = secret.get(field) or {}
@@ -256,10 +270,31 @@ def _template_metadata(secret: Object) -> Object:
     return metadata
 
 
+def shown(value: object) -> str:
+    """``value`` for an error message, when it is a short name; else only what it is.
+
+    The fields quoted this way (kind, apiVersion, a name) hold names, but a mistaken file may
+    put anything there, a Secret's values included, and an error must not repeat those.
+    """
+    if value is None:
+        return "nothing"
+    if isinstance(value, str) and (not value or _NAME.fullmatch(value)):
+        return repr(value)
+    return f"a {type(value).__name__}" if not isinstance(value, str) else "another text"
+
+
 def _ref(obj: Object) -> str:
-    if isinstance(obj.get("metadata"), dict):
-        return object_ref(obj)
-    return str(obj.get("kind", "object"))
+    kind = obj.get("kind")
+    metadata = obj.get("metadata")
+    if not isinstance(kind, str) or not _NAME.fullmatch(kind):
+        kind = "object"
+    if not isinstance(metadata, dict):
+        return kind
+    name, namespace = metadata.get("name"), metadata.get("namespace")
+    name = name if isinstance(name, str) and _NAME.fullmatch(name) else "?"
+    if isinstance(namespace, str) and _NAME.fullmatch(namespace):
+        return object_ref({"kind": kind, "metadata": {"name": name, "namespace": namespace}})
+    return object_ref({"kind": kind, "metadata": {"name": name}})
 
 
 def _drop_empty(metadata: Object, *fields: str) -> None:
@@ -294,18 +329,20 @@ def _check_item_key(obj: Object, path: FieldPath, key: object) -> None:
         raise InvalidObject(
             obj,
             path,
-            f"{key!r} is not a valid item name",
+            "not a valid item name",
             hint="use letters, digits, '-', '_' and '.' only",
         )
 
 
 def _encrypted_data(sealed: Object) -> dict[str, Any]:
     if not isinstance(sealed, dict) or sealed.get("kind") != KIND:
-        kind = sealed.get("kind") if isinstance(sealed, dict) else type(sealed).__name__
-        raise InvalidInput(f"expected a {KIND} ({API_VERSION}), found {kind!r}")
+        kind = shown(sealed.get("kind") if isinstance(sealed, dict) else sealed)
+        raise InvalidInput(f"expected a {KIND} ({API_VERSION}), found {kind}")
     if sealed.get("apiVersion") != API_VERSION:
         raise InvalidObject(
-            sealed, ("apiVersion",), f"expected {API_VERSION}, found {sealed.get('apiVersion')!r}"
+            sealed,
+            ("apiVersion",),
+            f"expected {API_VERSION}, found {shown(sealed.get('apiVersion'))}",
         )
     _name(sealed)
     spec = sealed.get("spec")
