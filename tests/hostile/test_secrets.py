@@ -204,6 +204,18 @@ def test_check_reads_no_special_file_and_follows_no_link(case: Case) -> None:
     assert bounded(case.hakobu("secret", "check", "--history")).returncode == 1
 
 
+def test_check_follows_no_directory_link(case: Case) -> None:
+    (case.outside / "leak.yaml").write_text(SECRET)
+    case.write("conf/leak.yaml", "placeholder\n")
+    case.commit("conf")
+    (case.root / "conf/leak.yaml").unlink()
+    (case.root / "conf").rmdir()
+    (case.root / "conf").symlink_to(case.outside)
+    run = bounded(case.hakobu("secret", "check"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout == ""
+
+
 def test_check_reports_what_is_too_large_to_scan(case: Case) -> None:
     case.write("big.yaml", SECRET + "#" * (9 << 20))
     case.commit("big")

@@ -131,8 +131,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "name: value lines, then seal again only the items that changed, so the others keep "
         "their ciphertext byte for byte. The plaintext exists only in a private temporary "
         "file (0600 in a 0700 directory, memory-backed when possible) that is removed however "
-        "the edit ends. Items no given key opens are shown as UNREADABLE and kept unless "
-        "their line is deleted. Private keys come from --key, else the key Secrets in the "
+        "the edit ends (after a kill -9, by the next edit or check). An editor whose text "
+        "does not parse is opened again with the error, three times at most. Items no "
+        "given key opens are shown as UNREADABLE and kept unless their line is deleted. Private keys come from --key, else the key Secrets in the "
         "controller's namespace; the certificate as for `seal`.",
     )
     edit.add_argument("file", type=Path, metavar="FILE", help="a file holding one SealedSecret")
@@ -152,7 +153,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Scan the tracked files of the git repository at PATH (and, with "
         "--history, every blob of every commit reachable from any ref) for kind: Secret "
         "documents with data or stringData. Prints file[@commit]: Secret/namespace/name "
-        "per finding; exits 1 if there is any, 0 if there is none.",
+        "per finding; exits 1 if there is any, 0 if there is none. Links are not followed; a "
+        "file too large to scan is named in a warning.",
     )
     check.add_argument("path", nargs="?", type=Path, default=Path(), metavar="PATH")
     check.add_argument(

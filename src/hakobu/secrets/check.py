@@ -133,7 +133,7 @@ def _tracked(repo: pygit2.Repository, prefix: str, on_skip: OnSkip) -> Iterator[
         if not _under(entry.path, prefix) or entry.mode == pygit2.enums.FileMode.COMMIT:
             continue
         try:
-            data = _work_tree_content(root / entry.path)
+            data = _work_tree_content(root, entry.path)
         except FileNotFoundError:
             continue  # deleted from the work tree
         except FileRefused as e:
@@ -148,9 +148,13 @@ def _tracked(repo: pygit2.Repository, prefix: str, on_skip: OnSkip) -> Iterator[
             yield Finding(entry.path, "Secret", namespace, name)
 
 
-def _work_tree_content(path: Path) -> bytes | None:
-    """The file's content; None when it is not a regular file (a link, a FIFO, a device)."""
+def _work_tree_content(root: Path, relative: str) -> bytes | None:
+    """The file's content; None when it is not a regular file (a link, a FIFO, a device)
+    or when a directory on the way to it is a link."""
+    path = root / relative
     if not stat.S_ISREG(os.lstat(path).st_mode):
+        return None
+    if path.resolve() != root.resolve() / relative:
         return None
     return read_bytes(path)
 
