@@ -133,8 +133,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "file (0600 in a 0700 directory, memory-backed when possible) that is removed however "
         "the edit ends (after a kill -9, by the next edit or check). An editor whose text "
         "does not parse is opened again with the error, three times at most. Items no "
-        "given key opens are shown as UNREADABLE and kept unless their line is deleted. Private keys come from --key, else the key Secrets in the "
-        "controller's namespace; the certificate as for `seal`.",
+        "given key opens are shown as UNREADABLE and kept unless their line is deleted. "
+        "Private keys come from --key, else the key Secrets in the controller's namespace; "
+        "the certificate as for `seal`.",
     )
     edit.add_argument("file", type=Path, metavar="FILE", help="a file holding one SealedSecret")
     edit.add_argument(
