@@ -117,10 +117,11 @@ def test_huge_files(case: Case, place: str) -> None:
     case.refuses("render", expect=f"is larger than {MAX_FILE_BYTES >> 20} MiB")
 
 
+@pytest.mark.parametrize("nodes", [MAX_NODES, (MAX_FILE_BYTES - 100) // 2])
 @pytest.mark.parametrize("place", ["template file", "kustomize resource"])
-def test_files_of_too_many_nodes(case: Case, place: str) -> None:
+def test_files_of_too_many_nodes(case: Case, place: str, nodes: int) -> None:
     # Small enough to read, too many nodes to build: refused before anything is built.
-    PLACES[place](case, "many: [" + ",".join(["1"] * MAX_NODES) + "]\n")
+    PLACES[place](case, "many: [" + ",".join(["1"] * nodes) + "]\n")
     case.refuses("render", expect=f"holds more than {MAX_NODES} YAML nodes")
 
 

@@ -26,7 +26,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from hakobu.errors import InvalidInput
 from hakobu.model import files
 from hakobu.model.scalars import ScalarError, resolve_plain, resolve_tagged
-from hakobu.model.yamlbounds import Budget
+from hakobu.model.yamlbounds import Budget, Excess
 
 FieldPath = tuple[str | int, ...]
 
@@ -115,8 +115,8 @@ def load_documents(file: Path, text: str | None = None) -> list[Document]:
             text = files.read_text(file)
         except FileNotFoundError:
             raise SourceError(file, "file does not exist") from None
+    budget = bounds(file, text)
     loader = _Loader(text)
-    budget = Budget(text)
     documents: list[Document] = []
     try:
         while loader.check_node():
@@ -136,9 +136,19 @@ def load_documents(file: Path, text: str | None = None) -> list[Document]:
     return documents
 
 
+def bounds(file: Path | str, text: str) -> Budget:
+    """The bounds ``file`` is held to while its documents are composed and admitted."""
+    budget = Budget(text)
+    _refuse(file, budget.screen())
+    return budget
+
+
 def admit(budget: Budget, file: Path | str, node: Node) -> None:
     """Refuse ``file`` when its document ``node`` passes the bounds ``budget`` keeps."""
-    excess = budget.admit(node)
+    _refuse(file, budget.admit(node))
+
+
+def _refuse(file: Path | str, excess: Excess | None) -> None:
     if excess is not None:
         raise BoundsError(
             file, excess.message, line=excess.line, field=excess.field, hint=excess.hint

@@ -6,9 +6,10 @@ repeats the work. Deep nesting exhausts Python's stack in every recursive step a
 parser. So each composed document is measured before anything builds it:
 
 - the nodes it stands for, aliases expanded (an alias counts the whole content it repeats),
-  summed over a file's documents, at most ``node_budget(len(text))``: room for any file
-  written out by hand, many times over, and never more than ``MAX_NODES``, which a render
-  builds in about a second and a hundred-odd megabytes;
+  summed over a file's documents, at most ``node_budget(len(text))``: several times what
+  its text holds written out, and never more than ``MAX_NODES``. A file of that many nodes
+  (megabytes of manifests) still renders within a few seconds and about 100 MB on a small
+  machine; a larger one is refused with the advice to split it;
 - nesting, aliases expanded, at most ``MAX_DEPTH`` levels (the deepest Kubernetes objects,
   CustomResourceDefinitions' schemas, stay well under it);
 - no alias inside the node it refers to (a structure that never ends).
@@ -26,9 +27,11 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 MAX_DEPTH = 100
-MAX_NODES = 250_000
-# Written out by hand, YAML needs at least two characters a node ("1,"): a file may stand
-# for a few times that, so anchors shared by several objects stay comfortably allowed.
+MAX_NODES = 100_000
+# Written out, YAML needs at least two characters a node ("1,").
+_CHARS_PER_NODE = 2
+# A file may stand for a few times what it holds written out, so that anchors shared by
+# several objects stay comfortably allowed.
 _NODES_PER_CHAR = 2
 _MIN_NODES = 20_000
 
@@ -55,6 +58,14 @@ class Budget:
         self.text = text
         self.limit = node_budget(len(text))
         self.used = 0
+
+    def screen(self) -> Excess | None:
+        """Before composing: a text long enough to hold more nodes than the budget allows
+        is read through event by event first, since composing builds all of a document's
+        nodes at once."""
+        if len(self.text) <= _CHARS_PER_NODE * MAX_NODES:
+            return None
+        return _scan(self.text, self.limit)
 
     def admit(self, root: Node) -> Excess | None:
         """Count ``root``'s document; the reason to refuse the file, or None."""
@@ -232,6 +243,11 @@ class _Locator:
 
 def locate(text: str, limit: int) -> Excess:
     """Read ``text`` event by event to the point where it passes a bound."""
+    # Should the events disagree with the composed nodes, refuse all the same, at the top.
+    return _scan(text, limit) or _too_many(limit, None, (), alias=None)
+
+
+def _scan(text: str, limit: int) -> Excess | None:
     locator = _Locator(limit)
     try:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
@@ -240,9 +256,9 @@ def locate(text: str, limit: int) -> Excess:
             if found is not None:
                 return found
     except yaml.YAMLError:
-        pass
-    # The composed nodes said otherwise: refuse all the same, at the top of the file.
-    return _too_many(limit, None, (), alias=None)
+        # The composer reports it, with its line.
+        return None
+    return None
 
 
 def _too_many(

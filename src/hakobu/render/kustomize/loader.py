@@ -22,8 +22,8 @@ import yaml
 from hakobu.errors import InvalidInput
 from hakobu.model import files
 from hakobu.model.objects import Object
-from hakobu.model.source import BoundsError, SourceError, admit, yaml_error
-from hakobu.model.yamlbounds import Budget, deeper_than_allowed, too_deep
+from hakobu.model.source import BoundsError, SourceError, admit, bounds, yaml_error
+from hakobu.model.yamlbounds import deeper_than_allowed, too_deep
 from hakobu.render.inputs import FileAccess
 
 ROOT_ONLY = "LoadRestrictionsRootOnly"
@@ -152,8 +152,8 @@ def _load_all(file: Path, text: str) -> list[Any]:
     Each document is measured before it is constructed: both constructors share an alias's
     object, but every later step walks it once per alias.
     """
+    budget = bounds(file, text)
     loader = KustomizeYamlLoader(text)
-    budget = Budget(text)
     try:
         documents = []
         while loader.check_node():
@@ -172,12 +172,13 @@ def _load_all(file: Path, text: str) -> list[Any]:
 
 def load_value(file: Path, text: str) -> Any:
     """The one YAML document of ``text`` as ``KustomizeYamlLoader`` builds it, measured first."""
+    budget = bounds(file, text)
     loader = KustomizeYamlLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        admit(Budget(text), file, node)
+        admit(budget, file, node)
         return loader.construct_document(node)
     finally:
         loader.dispose()
