@@ -14,6 +14,7 @@ from hakobu.cli import releases, sync
 from hakobu.errors import HakobuError
 from hakobu.model.project import load_project
 from hakobu.render.environment import render_environment, write_environment
+from hakobu.repo.rollback import rollback_subject
 
 WEB = """\
 # the storefront
@@ -231,3 +232,25 @@ def test_history_lists_the_environments_commits_with_apps(
     out = capsys.readouterr().out
     assert "prod: three replicas" in out and "web 1.28" not in out
     assert "git history only" in out
+
+
+def test_rolling_back_to_a_rollback_names_the_content_once(shop: Shop) -> None:
+    first = shop.git("rev-parse", "HEAD~1")
+    root = str(shop.root)
+    assert hakobu("rollback", "dev", "-C", root) == 0
+    restored = shop.head()
+    for image in ("nginx:1.29", "nginx:1.30"):
+        shop.set_image(image)
+        shop.render_and_commit(f"web {image}")
+        assert hakobu("rollback", "dev", "-C", root, "--to", restored) == 0
+        assert shop.git("log", "-1", "--format=%s") == f"rollback dev to {restored[:7]}: web 1.27"
+        restored = shop.head()
+    assert shop.git("log", "-1", "--format=%s", first) == "web 1.27"
+
+
+def test_a_long_subject_is_cut_to_one_line_of_72() -> None:
+    long = "web 1.28: " + "a much longer description of the change " * 3
+    line = rollback_subject("dev", "0123abc", f"rollback dev to 89abcde: {long}\n\nbody\n")
+    assert line.startswith("rollback dev to 0123abc: web 1.28: a much longer")
+    assert len(line) == 72 and line.endswith("…")
+    assert rollback_subject("dev", "0123abc", "web 1.27\n") == "rollback dev to 0123abc: web 1.27"

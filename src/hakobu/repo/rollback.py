@@ -11,6 +11,7 @@ later render agrees with the rollback.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pygit2
@@ -21,6 +22,11 @@ from hakobu.repo.history import Change, changes, last_change
 from hakobu.repo.revisions import changed_locally, entry_id, files_at, head, resolve
 
 _LISTED = 10
+# git's advice for a subject line; longer ones are cut in most views anyway.
+_SUBJECT = 72
+# The subject this module writes: restoring a revision that is itself a rollback would
+# otherwise nest one prefix per rollback.
+_ROLLBACK_SUBJECT = re.compile(r"rollback \S+ to [0-9a-f]{4,40}: ")
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,17 @@ def apply_rollback(repo: pygit2.Repository, plan: RollbackPlan) -> str:
     return commit
 
 
+def rollback_subject(scope: str, short_id: str, target_message: str) -> str:
+    """``rollback <scope> to <short id>: <what the restored content is>``, on one line of
+    at most 72 characters. The restored revision's subject describes its content, except
+    when it is itself a rollback: then the subject of the content it restored does."""
+    restored = target_message.split("\n", 1)[0].strip()
+    while match := _ROLLBACK_SUBJECT.match(restored):
+        restored = restored[match.end() :]
+    line = f"rollback {scope} to {short_id}: {restored}"
+    return line if len(line) <= _SUBJECT else line[: _SUBJECT - 1].rstrip() + "…"
+
+
 def _commit(repo: pygit2.Repository, commit_id: str) -> pygit2.Commit:
     return repo[commit_id].peel(pygit2.Commit)
 
@@ -156,8 +173,7 @@ def _message(
     inputs: tuple[str, ...],
 ) -> str:
     scope = request.env if request.app is None else f"{request.env}/{request.app}"
-    target_subject = target.message.split("\n", 1)[0]
-    lines = [f"rollback {scope} to {target.short_id}: {target_subject}", ""]
+    lines = [rollback_subject(scope, target.short_id, target.message), ""]
     lines.append(f"Restores {path}/ to its content at {target.id}.")
     if last is not None:
         lines.append(f"Replaces the content of {last.id} ({last.subject}).")
