@@ -21,6 +21,7 @@ from hakobu.cluster.kubeconfig import load
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.sync.retry import Retrying
 from tests.integration.test_sync import configmap, deployment
+from tests.unit.test_agent_retry import closed_port
 
 pytestmark = pytest.mark.cluster
 
@@ -232,11 +233,22 @@ def test_an_unreachable_remote_is_logged_not_a_crash(
     remote: Remote, local_cluster: ClusterInfo, tmp_path: Path
 ) -> None:
     argv = agent_argv(remote, local_cluster, tmp_path / "agent", "--once")
-    argv[argv.index("--repo") + 1] = str(tmp_path / "nowhere.git")
+    argv[argv.index("--repo") + 1] = f"http://127.0.0.1:{closed_port()}/shop.git"
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert done.returncode == 1
     assert "error: cannot fetch branch 'main'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_missing_local_repository_is_bad_input(
+    remote: Remote, local_cluster: ClusterInfo, tmp_path: Path
+) -> None:
+    argv = agent_argv(remote, local_cluster, tmp_path / "agent", "--once")
+    argv[argv.index("--repo") + 1] = str(tmp_path / "nowhere.git")
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert f"the path {tmp_path / 'nowhere.git'} does not exist" in done.stderr
+    assert "unsupported URL protocol" not in done.stderr
 
 
 def test_once_syncs_and_exits(remote: Remote, local_cluster: ClusterInfo, tmp_path: Path) -> None:

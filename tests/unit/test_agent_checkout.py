@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path, PurePosixPath
 
@@ -105,8 +106,12 @@ def test_an_unreachable_remote_or_missing_branch_is_an_operation_failure(tmp_pat
     remote.push({"f": "1"}, "one")
     with pytest.raises(OperationFailed, match="no branch 'release'"):
         Checkout(str(remote.bare), "release", tmp_path / "a").fetch()
+    # A remote that goes away while the agent runs is a failure to retry, not bad input.
+    gone = Remote(tmp_path / "gone")
+    checkout = Checkout(str(gone.bare), "main", tmp_path / "b")
+    shutil.rmtree(gone.bare)
     with pytest.raises(OperationFailed, match="cannot fetch branch 'main'"):
-        Checkout(str(tmp_path / "gone.git"), "main", tmp_path / "b").fetch()
+        checkout.fetch()
 
 
 def rollback_to(target: str) -> RollbackRequest:

@@ -28,8 +28,24 @@ _NAME, _EMAIL = "hakobu agent", "hakobu-agent@localhost"
 
 def remote_url(source: str) -> str:
     """A local path made absolute (the clone lives elsewhere); any other URL as given."""
+    if not _is_local(source):
+        return source
     path = Path(source).expanduser()
-    return str(path.resolve()) if path.exists() else source
+    if not path.exists():
+        raise InvalidInput(
+            f"--repo {source}: the path {path.resolve()} does not exist",
+            hint="give the path of a git repository, or a URL (https://…, ssh://…, user@host:path)",
+        )
+    return str(path.resolve())
+
+
+def _is_local(source: str) -> bool:
+    """Whether git reads ``source`` as a path: no ``scheme://``, and no ``host:`` before
+    the first slash (git's scp-like syntax, ``git@example.com:shop.git``)."""
+    if "://" in source:
+        return False
+    host, colon, _ = source.partition(":")
+    return not colon or "/" in host
 
 
 def default_directory(url: str, branch: str) -> Path:
