@@ -29,7 +29,9 @@ def _init(args: argparse.Namespace) -> int:
     print(f"wrote an example project to {target.resolve()}:")
     for relative in sorted(files):
         print(f"  {relative}")
-    print("next: git init && hakobu render --commit   (then: hakobu render --check in CI)")
+    # Image tags are hashes of committed trees, so the first render needs a first commit.
+    print("next: git init && git add -A && git commit -m 'A new hakobu project'")
+    print("      hakobu render --commit        (and in CI: hakobu render --check)")
     return 0
 
 
