@@ -237,3 +237,37 @@ def test_check_survives_yaml_that_does_not_construct(case: Case) -> None:
     assert lines[0] == "c.yaml: Secret/?"
     assert [line.split("@")[0] for line in lines[1:]] == ["c.yaml"]
     assert MARKER not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "file", "expect"),
+    [
+        (
+            ("seal", "-f", "given.yaml", "--name", "db", "--cert", "cert.pem"),
+            SECRET.replace("name: db", f"name: {{n: {MARKER}}}"),
+            "the Secret's name is a dict but --name says 'db'",
+        ),
+        (
+            ("edit", "given.yaml", "--key", "cert.pem", "--cert", "cert.pem"),
+            f"kind: {{k: {MARKER}}}\n",
+            "given.yaml:1: kind: expected a SealedSecret, found a dict",
+        ),
+        (
+            ("unseal", "-f", "cert.pem", "--key", "given.yaml"),
+            f"kind: Secret\ndata: [{MARKER}]\n",
+            "given.yaml: the Secret has no data.tls.key",
+        ),
+        (
+            ("keys", "restore", "given.yaml"),
+            f"kind: {{k: {MARKER}}}\n",
+            "given.yaml: expected a key Secret (kind Secret), found a dict",
+        ),
+    ],
+    ids=["seal-name", "edit-kind", "unseal-key-backup", "restore-backup"],
+)
+def test_other_inputs_never_show_their_data(
+    case: Case, key_pair: tuple[bytes, bytes], args: tuple[str, ...], file: str, expect: str
+) -> None:
+    case.write("cert.pem", key_pair[1])
+    case.write("given.yaml", file)
+    quiet(case.refuses("secret", *args, expect=expect))

@@ -49,7 +49,7 @@ from hakobu.secrets.keystore import (
 )
 from hakobu.secrets.plaintext import remove_stale
 from hakobu.secrets.scope import Scope, parse_scope
-from hakobu.secrets.sealedsecret import KIND, InvalidObject, seal_secret, unseal
+from hakobu.secrets.sealedsecret import KIND, InvalidObject, seal_secret, shown, unseal
 
 STDIN = "-"
 STDIN_NAME = "standard input"
@@ -350,7 +350,9 @@ def _edit(args: argparse.Namespace) -> int:
         )
     document = documents[0]
     if document.data.get("kind") != KIND:
-        raise document.error(("kind",), f"expected a {KIND}, found {document.data.get('kind')!r}")
+        raise document.error(
+            ("kind",), f"expected a {KIND}, found {shown(document.data.get('kind'))}"
+        )
     with _located(document):
         result = edit_sealed_secret(
             document.data, _private_keys(args), lambda: _sealing_certificate(args)
@@ -600,7 +602,7 @@ def _with_identity(document: Document, name: str | None, namespace: str | None) 
         if present and present != wanted:
             raise document.error(
                 ("metadata", field),
-                f"the Secret's {field} is {present!r} but --{field} says {wanted!r}",
+                f"the Secret's {field} is {shown(present)} but --{field} says {wanted!r}",
                 hint=f"leave out --{field}, or change the file",
             )
         metadata[field] = wanted

@@ -203,7 +203,8 @@ def _keys_from_secrets(data: bytes, source: str) -> list[RSAPrivateKey]:
                 f"{where}: expected a PEM private key or the controller's key Secret "
                 "(kind Secret with data.tls.key)"
             )
-        encoded = (secret.get("data") or {}).get(TLS_KEY)
+        items = secret.get("data")
+        encoded = items.get(TLS_KEY) if isinstance(items, dict) else None
         if not isinstance(encoded, str):
             raise InvalidInput(f"{where}: the Secret has no data.{TLS_KEY}")
         try:
