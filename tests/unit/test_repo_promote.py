@@ -519,7 +519,8 @@ def test_the_command_reports_each_apps_changed_fields(
             "app": "web",
             "changes": [
                 {"field": "image", "before": "nginx:1.27", "after": "nginx:1.28"},
-                {"field": "env.FEATURE", "before": "null", "after": '"on"'},
+                # Values, not their YAML text: absent is null, "on" the string.
+                {"field": "env.FEATURE", "before": None, "after": "on"},
             ],
         },
     ]

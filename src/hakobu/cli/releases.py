@@ -12,9 +12,11 @@ from hakobu.cli.output import print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
 from hakobu.model.project import find_root, load_project
+from hakobu.model.source import load_documents
 from hakobu.releases import Promotion, PromotionRequest, promote
 from hakobu.repo.branches import tier_branches
 from hakobu.repo.commit import open_repository
+from hakobu.repo.promote import FieldChange
 from hakobu.repo.revisions import repo_path
 from hakobu.repo.rollback import RollbackRequest, apply_rollback, plan_rollback
 
@@ -117,7 +119,11 @@ def _rollback(args: argparse.Namespace) -> int:
                 "path": plan.path,
                 "target": plan.target,
                 "replaced": plan.replaced,
-                "undone": [asdict(c) for c in plan.undone],
+                # Under one app's directory the changed entries are files: name the app.
+                "undone": [
+                    {**asdict(c), "apps": [args.app] if args.app else list(c.apps)}
+                    for c in plan.undone
+                ],
                 "inputs": list(plan.inputs),
             }
         )
@@ -163,11 +169,27 @@ def _promotion_json(result: Promotion) -> dict[str, Any]:
         "revision": result.revision,
         "commit": result.commit,
         "branch": result.branch,
-        "apps": [{"app": p.app, "changes": [asdict(c) for c in p.changes]} for p in result.apps],
-        "values": [asdict(c) for c in result.values],
+        "apps": [
+            {"app": p.app, "changes": [_change_json(c) for c in p.changes]} for p in result.apps
+        ],
+        "values": [_change_json(c) for c in result.values],
         "skipped": list(result.skipped),
         "advance": asdict(result.advance) if result.advance is not None else None,
     }
+
+
+def _change_json(change: FieldChange) -> dict[str, Any]:
+    """Values as JSON values: the one-line YAML kept for display becomes what it says."""
+    return {
+        "field": change.field,
+        "before": _yaml_value(change.field, change.before),
+        "after": _yaml_value(change.field, change.after),
+    }
+
+
+def _yaml_value(field: str, text: str) -> Any:
+    documents = load_documents(Path(field), text)
+    return documents[0].data if documents else None
 
 
 def _print_promotion(result: Promotion) -> None:
