@@ -78,3 +78,39 @@ def test_render_output_reads_the_same_from_disk_and_git(root: Path) -> None:
     at_head = read_desired(project, env, "HEAD")
     assert on_disk.apps == at_head.apps
     assert [m.id.name for m in on_disk.app("web").manifests] == ["a"]
+
+
+def test_an_environment_with_a_branch_is_read_from_it(root: Path) -> None:
+    (root / "hakobu.yaml").write_text(
+        PROJECT.replace("namespace: shop-eval}", "namespace: shop-eval, branch: tier-1}")
+    )
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "promoted")
+    _git(root, "branch", "tier-1")
+    # main moves on; tier-1 advances only by promotion.
+    (root / "generated/evaluation/web/configmap-a.yaml").write_text(
+        CONFIG.replace("name: a", "name: b")
+    )
+    _git(root, "commit", "-qam", "unpromoted")
+    project = load_project(root)
+    env = project.environments[0]
+    desired = read_desired(project, env)
+    assert desired.revision == _git(root, "rev-parse", "tier-1")
+    assert [m.id.name for m in desired.app("web").manifests] == ["a"]
+    # With the branch checked out, its work tree is what the user works on.
+    _git(root, "checkout", "-q", "tier-1")
+    (root / "generated/evaluation/web/configmap-a.yaml").write_text(
+        CONFIG.replace("name: a", "name: c")
+    )
+    assert [m.id.name for m in read_desired(project, env).app("web").manifests] == ["c"]
+
+
+def test_a_missing_environment_branch_is_named(root: Path) -> None:
+    (root / "hakobu.yaml").write_text(
+        PROJECT.replace("namespace: shop-eval}", "namespace: shop-eval, branch: tier-9}")
+    )
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "x")
+    project = load_project(root)
+    with pytest.raises(InvalidInput, match="there is no branch 'tier-9'"):
+        read_desired(project, project.environments[0])

@@ -19,6 +19,7 @@ from hakobu.model.kinds import is_cluster_scoped
 from hakobu.model.objects import Object, ObjectId, group_of, object_id
 from hakobu.model.project import Environment, Project
 from hakobu.model.source import Document, load_documents
+from hakobu.repo.branches import branch_tip
 
 WORKTREE = "worktree"
 _SUFFIXES = (".yaml", ".yml")
@@ -59,8 +60,15 @@ class DesiredState:
 
 
 def read_desired(project: Project, env: Environment, revision: str | None = None) -> DesiredState:
-    """Every object of ``env``, read from disk or, with ``revision``, from git."""
+    """Every object of ``env``: at ``revision``, or where ``env`` lives.
+
+    Without a revision, an environment that follows a branch of its own (a tier, which
+    advances only by promotion) is read from that branch — from the work tree only while
+    that branch is checked out — and any other environment from the work tree.
+    """
     env_dir = project.output_dir / env.name
+    if revision is None and env.branch is not None:
+        revision = _branch_revision(project.root, env.branch)
     if revision is None:
         files = _worktree_files(project.root, env_dir)
         label = _clean_head(project.root, env_dir) or WORKTREE
@@ -86,6 +94,20 @@ def read_desired(project: Project, env: Environment, revision: str | None = None
         label,
         tuple(AppManifests(name, tuple(apps[name])) for name in sorted(apps)),
     )
+
+
+def _branch_revision(root: Path, branch: str) -> str | None:
+    """The branch's tip, or None when it is the branch checked out in the work tree."""
+    found = pygit2.discover_repository(str(root))
+    if found is None:
+        raise InvalidInput(
+            f"the environment follows branch {branch!r}, but {root} is not in a git repository",
+            hint="run hakobu inside the repository that holds the branch",
+        )
+    repo = pygit2.Repository(found)
+    if not repo.head_is_unborn and repo.head.name == f"refs/heads/{branch}":
+        return None
+    return str(branch_tip(repo, branch).id)
 
 
 def _clean_head(root: Path, env_dir: Path) -> str | None:
