@@ -202,7 +202,8 @@ def resolve_tagged(tag: str, text: str) -> Any:
         return value
     if short == "!!float" and kind == "!!int":
         return float(value)
-    raise ScalarError(f"cannot decode {kind} `{text}` as a {short}")
+    # The value itself stays out of the message: it may be a Secret's.
+    raise ScalarError(f"cannot decode a {kind} value as a {short}")
 
 
 def _decode_binary(text: str) -> str:
