@@ -81,7 +81,9 @@ def test_gives_up_after_patience_naming_the_request_and_the_last_error() -> None
         retry(send, "PATCH /api/v1/namespaces/a/configmaps/b")
 
     error = raised.value
-    assert error.exit_code == 1
+    # Never an answer: the cluster could not be reached, which has its own exit code.
+    assert isinstance(error, Unreachable)
+    assert error.exit_code == 3
     assert "PATCH /api/v1/namespaces/a/configmaps/b" in error.message
     assert "connection refused" in error.message
     assert error.hint is not None and "hakobu cluster status" in error.hint
@@ -152,3 +154,59 @@ def test_without_a_hook_the_client_fails_at_the_first_attempt() -> None:
     with KubeClient(connection) as kube, pytest.raises(Unreachable):
         kube.request("GET", "/version")
     assert kube.requests["GET"] == 1
+
+
+def test_a_lasting_5xx_gives_up_with_exit_code_1_not_unreachable() -> None:
+    time, logs = FakeTime(), list[str]()
+    _, send = failing(*[server_error()] * 100)
+    with pytest.raises(ServerUnavailable) as raised:
+        retrying(time, logs, first=1.0, patience=5.0)(send, "GET /api")
+    assert not isinstance(raised.value, Unreachable)
+    assert raised.value.exit_code == 1
+
+
+def test_a_server_never_reached_is_given_up_on_after_reach_not_patience() -> None:
+    time, logs = FakeTime(), list[str]()
+    retry = Retrying(
+        Backoff(first=0.2, patience=60.0),
+        logs.append,
+        sleep=time.sleep,
+        clock=time.clock,
+        draw=lambda: 0.5,
+        reach=3.0,
+    )
+    _, send = failing(*[Unreachable("connection refused")] * 100)
+    with pytest.raises(Unreachable):
+        retry(send, "GET /api")
+    assert time.now <= 3.0
+    assert "retrying for up to 3s" in logs[0]
+
+
+def test_once_the_server_answered_an_outage_gets_full_patience() -> None:
+    time, logs = FakeTime(), list[str]()
+    retry = Retrying(
+        Backoff(first=1.0, longest=1.0, patience=10.0),
+        logs.append,
+        sleep=time.sleep,
+        clock=time.clock,
+        draw=lambda: 0.5,
+        reach=2.0,
+    )
+    assert retry(lambda: "ok", "GET /api") == "ok"
+    calls, send = failing(*[Unreachable("connection refused")] * 6)
+    assert retry(send, "GET /api") == "ok"
+    assert len(calls) == 7
+    assert time.now > 2.0
+
+
+def test_an_outage_counts_from_when_the_failing_request_was_sent() -> None:
+    time, logs = FakeTime(), list[str]()
+    retry = retrying(time, logs, first=0.2, patience=5.0)
+
+    def hangs_until_timeout() -> None:
+        time.now += 5.0  # a connect timeout of 5 s
+        raise Unreachable("connect timed out")
+
+    with pytest.raises(Unreachable):
+        retry(hangs_until_timeout, "GET /api")
+    assert time.now == 5.0

@@ -14,7 +14,11 @@
         ├── Invalid                   422
         ├── TooManyRequests           429
         └── ServerError               5xx
-    Unreachable                       the API server could not be reached at all
+    Unreachable                       the API server could not be reached at all (exit 3)
+
+``Unreachable`` ends the command line with its own exit code, 3, so a script can tell "the
+cluster could not be reached" from "the cluster answered and something differs or failed"
+(1) and from bad input (2).
 """
 
 from __future__ import annotations
@@ -76,6 +80,8 @@ class ServerError(ApiError):
 
 class Unreachable(OperationFailed):
     """No HTTP answer: connection refused, TLS failure, timeout."""
+
+    exit_code = 3
 
 
 _BY_CODE: dict[int, type[ApiError]] = {

@@ -8,7 +8,14 @@ Requests share one view of the outage: it begins with the first transient failur
 with the next success, so it is logged once when it begins and once when it ends however
 many threads wait it out, and once it has lasted ``patience`` seconds every request waiting
 on it gives up with ``ServerUnavailable`` (and new ones fail at once until the server
-answers again), instead of each waiting its own full time.
+answers again), instead of each waiting its own full time. An outage begins when the first
+request that failed was sent, so a request that hung until its timeout counts its wait.
+
+A server that has not answered a single request yet is given up on after ``reach``
+seconds, not ``patience``: a wrong address or a cluster that is down should be said within
+moments, while a server that answered before and went away (a restart in the middle of a
+sync) is waited for. Giving up on a server that gave no answer at all raises
+``ServerUnreachable``, an ``Unreachable`` (exit 3).
 """
 
 from __future__ import annotations
@@ -28,6 +35,10 @@ TRANSIENT = (Unreachable, ServerError, TooManyRequests)
 
 class ServerUnavailable(OperationFailed):
     """The API server stayed unavailable for longer than the retry policy's patience."""
+
+
+class ServerUnreachable(ServerUnavailable, Unreachable):
+    """The API server gave no answer at all (no connection, no HTTP response) in time."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +80,11 @@ class Retrying:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         draw: Callable[[], float] = random.random,
+        reach: float | None = None,
     ) -> None:
         self.backoff = backoff
+        self.reach = backoff.patience if reach is None else reach
+        self._reached = False
         self._log = log
         self._sleep, self._clock, self._draw = sleep, clock, draw
         self._lock = threading.Lock()
@@ -81,30 +95,33 @@ class Retrying:
     def __call__(self, send: Callable[[], Any], what: str) -> Any:
         attempt = 0
         while True:
+            sent = self._clock()
             try:
                 result = send()
             except TRANSIENT as e:
-                delay = self._failed(e, what, attempt)
+                delay = self._failed(e, what, attempt, sent)
                 self._sleep(delay)
                 attempt += 1
                 continue
             self._answered()
             return result
 
-    def _failed(self, error: HakobuError, what: str, attempt: int) -> float:
+    def _failed(self, error: HakobuError, what: str, attempt: int, sent: float) -> float:
         now = self._clock()
         with self._lock:
+            patience = self.backoff.patience if self._reached else self.reach
             if self._outage_began is None:
-                self._outage_began = now
+                self._outage_began = sent
                 self._log(
                     f"API server unavailable ({_first_line(error)}); retrying for up to "
-                    f"{self.backoff.patience:.0f}s"
+                    f"{patience:g}s"
                 )
             elapsed = now - self._outage_began
             delay = max(self.backoff.delay(attempt, self._draw()), retry_after(error))
-            if self._exhausted or elapsed + delay > self.backoff.patience:
+            if self._exhausted or elapsed + delay > patience:
                 self._exhausted = True
-                raise ServerUnavailable(
+                unanswered = isinstance(error, Unreachable)
+                raise (ServerUnreachable if unanswered else ServerUnavailable)(
                     f"{what}: the API server has not answered for {elapsed:.0f}s "
                     f"({attempt + 1} attempts of this request); last error: "
                     f"{_first_line(error)}",
@@ -114,6 +131,7 @@ class Retrying:
         return delay
 
     def _answered(self) -> None:
+        self._reached = True
         if self._outage_began is None:
             return
         with self._lock:
