@@ -326,7 +326,8 @@ def test_drift_is_shown_and_repaired(
     assert any(line.startswith("-") and "image: nginx:hot" in line for line in lines), shown
     assert any(line.startswith("+") and "image: nginx:1.27" in line for line in lines), shown
     assert "kubectl-edit" in shown
-    assert cli(local_cluster, repo, "status") == 0
+    # Drifted is not in sync: status says so in its exit code too.
+    assert cli(local_cluster, repo, "status") == 1
     assert "web: Drifted" in capsys.readouterr().out
 
     assert cli(local_cluster, repo, "sync") == 1

@@ -1,15 +1,45 @@
 """Which cluster a command talks to: ``--kubeconfig``, else ``$KUBECONFIG``, else the local
-cluster started by ``hakobu cluster up``."""
+cluster started by ``hakobu cluster up``; and how long to try to reach it
+(``--request-timeout``, as kubectl names it)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 
+from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
+from hakobu.sync.retry import Backoff, Retrying
 
 NO_CLUSTER_HINT = "pass --kubeconfig, set KUBECONFIG, or start one with `hakobu cluster up`"
+
+# Long enough for a TLS handshake across the world, short enough that a wrong address or a
+# stopped cluster is said within moments rather than after a minute.
+DEFAULT_REQUEST_TIMEOUT = 5.0
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
+
+
+def duration(text: str) -> float:
+    """Seconds from ``30s``, ``2m``, ``1m30s``, ``1h`` or a plain number of seconds, as
+    kubectl's duration flags read them."""
+    value = text.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        match = _DURATION.fullmatch(value)
+        if not value or match is None:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a duration: use e.g. 30s, 2m, 1m30s or a number of seconds"
+            ) from None
+        hours, minutes, secs = (float(part) if part else 0.0 for part in match.groups())
+        seconds = hours * 3600 + minutes * 60 + secs
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration is a finite time, not negative")
+    return seconds
 
 
 def add_kubeconfig_option(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +48,31 @@ def add_kubeconfig_option(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="default: $KUBECONFIG, else the local cluster started by `hakobu cluster up`",
+    )
+
+
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """``--kubeconfig`` and ``--request-timeout``; read back with ``connect``."""
+    add_kubeconfig_option(parser)
+    parser.add_argument(
+        "--request-timeout",
+        type=duration,
+        default=DEFAULT_REQUEST_TIMEOUT,
+        metavar="DURATION",
+        help="how long to try to reach the API server (connect, TLS, retries) before giving "
+        f"up with exit code 3, e.g. 10s or 1m (default {DEFAULT_REQUEST_TIMEOUT:g}s); an "
+        "answer is then awaited up to 30s",
+    )
+
+
+def connect(args: argparse.Namespace, *, log: Callable[[str], None] = lambda _: None) -> KubeClient:
+    """A client for the options of ``add_cluster_options``. A server that has answered is
+    ridden out through a restart; one that never answered is given up on after the
+    request timeout (``Unreachable``, exit 3)."""
+    timeout: float = args.request_timeout
+    retry = Retrying(Backoff(), log, reach=timeout)
+    return KubeClient.from_kubeconfig(
+        kubeconfig_path(args.kubeconfig), retry=retry, connect_timeout=max(timeout, 0.001)
     )
 
 

@@ -1,4 +1,8 @@
-"""``hakobu diff | sync | status | history ENV``: carry generated/<env>/ to a cluster."""
+"""``hakobu diff | sync | status | history ENV``: carry generated/<env>/ to a cluster.
+
+Exit codes: 0 in sync (and, for ``status``, healthy); 1 differences, an unhealthy app or a
+failed sync; 2 bad input; 3 the cluster could not be reached (``--request-timeout``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from hakobu.cli.kube import add_kubeconfig_option, kubeconfig_path
+from hakobu.cli.kube import add_cluster_options, connect, duration
 from hakobu.cli.output import Progress, print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import Unreachable
@@ -30,7 +34,8 @@ from hakobu.sync import (
 )
 from hakobu.sync.manifests import WORKTREE
 from hakobu.sync.record import record_sync
-from hakobu.sync.retry import Backoff, Retrying
+from hakobu.sync.run import SUCCEEDED
+from hakobu.sync.status import SYNCED
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -39,12 +44,13 @@ def register(subparsers: Subparsers) -> None:
     diff = _command(
         subparsers,
         "diff",
-        "show what a sync would change (exit 0 in sync, 1 differences)",
+        "show what a sync would change (exit 0 in sync, 1 differences, 3 unreachable)",
         "Compare generated/<env>/ (from the work tree, or a git revision with --rev) with "
         "the cluster. Objects that would change are shown as unified YAML diffs of the "
         "fields hakobu manages, computed by server-side dry runs; objects hakobu applied "
-        "that git no longer holds are shown as deletions. Exits 0 when there is nothing to "
-        "do, 1 when there are differences, like `kubectl diff`.",
+        "that git no longer holds are shown as deletions; hooks a sync would run are shown "
+        "too. Exits 0 when there is nothing to do, 1 when there are differences, like "
+        "`kubectl diff`, 2 on bad input and 3 when the cluster cannot be reached.",
     )
     _revision_args(diff)
     _keys_namespace_arg(diff)
@@ -57,8 +63,13 @@ def register(subparsers: Subparsers) -> None:
         "Make the cluster equal to generated/<env>/: PreSync hooks, then each sync wave "
         "applied with server-side apply (field manager `hakobu`) and waited on until "
         "Healthy, then PostSync hooks and, with --prune, deletion of what hakobu applied "
-        "earlier and git no longer holds. SyncFail hooks run when a phase fails. One app "
-        "failing does not stop the others; the exit code is 1 if any failed.",
+        "earlier and git no longer holds. SyncFail hooks run when a phase fails. Hooks run "
+        "only for an app that changes (annotation `hakobu.dev/hook-policy: Always` runs one "
+        "on every sync). A sync holds the environment's lock (Lease hakobu-sync-<env> in its "
+        "namespace) while it runs; another sync of the environment fails at once naming the "
+        "holder, or waits with --wait-lock. One app failing does not stop the others; the "
+        "exit code is 1 if any failed (or the lock is held), 3 when the cluster cannot be "
+        "reached.",
     )
     _revision_args(run)
     _keys_namespace_arg(run)
@@ -85,6 +96,15 @@ def register(subparsers: Subparsers) -> None:
         metavar="SECONDS",
         help="how long the whole sync may wait for objects to become Healthy (default 300)",
     )
+    run.add_argument(
+        "--wait-lock",
+        type=duration,
+        default=0.0,
+        metavar="DURATION",
+        help="wait up to DURATION (e.g. 30s, 2m) for another sync of the environment to "
+        "release its lock (default: fail at once, naming the holder); a lock whose holder "
+        "died is taken over 15s after it was last renewed",
+    )
     run.set_defaults(handler=_sync)
 
     status = _command(
@@ -93,7 +113,9 @@ def register(subparsers: Subparsers) -> None:
         "per app: Synced, OutOfSync or Drifted, and its health",
         "For each app of the environment, say whether the cluster matches git (Synced), "
         "git has changes not yet synced (OutOfSync), or the cluster was changed since the "
-        "last sync of these manifests (Drifted), and how healthy its objects are.",
+        "last sync of these manifests (Drifted), and how healthy its objects are. Exits 0 "
+        "when every app is Synced and Healthy (or Suspended), 1 otherwise, 3 when the "
+        "cluster cannot be reached.",
     )
     _keys_namespace_arg(status)
     status.set_defaults(handler=_status)
@@ -104,8 +126,10 @@ def register(subparsers: Subparsers) -> None:
         "the commits that changed an environment, newest first, with their syncs",
         "List the commits that changed generated/<env>/, newest first: id, author, date, "
         "subject and the apps they changed, joined with the syncs the cluster recorded for "
-        "each revision (result) and the health of the revision the cluster runs now. "
-        "Without a reachable cluster the git history alone is shown.",
+        "each revision (each sync's own result) and the health of the revision the cluster "
+        "runs now: the one its last successful sync applied. Without a cluster the git "
+        "history alone is shown; when the cluster cannot be reached it is shown too, and "
+        "the exit code is 3.",
     )
     past.add_argument(
         "-n", dest="limit", type=int, default=20, metavar="N", help="at most N commits"
@@ -128,7 +152,7 @@ def _command(
         metavar="DIR",
         help="the project directory (default: the current one, or a parent with hakobu.yaml)",
     )
-    add_kubeconfig_option(parser)
+    add_cluster_options(parser)
     parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
     return parser
 
@@ -164,10 +188,7 @@ class _Context:
 def _context(args: argparse.Namespace) -> _Context:
     project = load_project(find_root(args.directory))
     env = project.environment(args.env)
-    # An API server that is restarting or briefly unreachable is waited for, not failed on.
-    retry = Retrying(Backoff(), Progress())
-    kube = KubeClient.from_kubeconfig(kubeconfig_path(args.kubeconfig), retry=retry)
-    return _Context(project, env, kube)
+    return _Context(project, env, connect(args, log=Progress()))
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -203,6 +224,7 @@ def _sync(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         only_app=args.app,
         keys_namespace=args.keys_namespace,
+        wait_lock=args.wait_lock,
     )
     with ctx.kube:
         desired = read_desired(ctx.project, ctx.env, args.rev)
@@ -241,14 +263,18 @@ def _status(args: argparse.Namespace) -> int:
             ctx.kube, ctx.project, ctx.env, desired, keys_namespace=args.keys_namespace
         )
         statuses = [app_status(s) for s in states]
+    good = all(
+        s.sync == SYNCED and s.health in (HealthStatus.HEALTHY.value, HealthStatus.SUSPENDED.value)
+        for s in statuses
+    )
     if args.output == "json":
         print_json([asdict(s) for s in statuses])
-        return 0
+        return 0 if good else 1
     for s in statuses:
         print(f"{s.app}: {s.sync}, {s.health}")
         for line in (*s.differing, *s.unhealthy):
             print(f"  {line}")
-    return 0
+    return 0 if good else 1
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -268,17 +294,20 @@ def _history(args: argparse.Namespace) -> int:
         if revision not in listed
         for record in records
     ]
+    code = 3 if cluster.unreachable else 0
     if args.output == "json":
         print_json(
             {
                 "env": env.name,
                 "path": path,
                 "cluster": cluster.note,
+                "running": cluster.live,
+                "last_sync_failed": cluster.failed_since,
                 "commits": rows,
                 "other_syncs": others,
             }
         )
-        return 0
+        return code
     if cluster.note:
         print(f"({cluster.note})")
     if not rows:
@@ -290,39 +319,50 @@ def _history(args: argparse.Namespace) -> int:
         )
         print(f"    apps: {', '.join(row['apps']) or '-'}")
         for record in row["syncs"]:
-            print(f"    synced {record['started']}: {record['result']}")
-        if row["health"]:
-            print(f"    running now: {row['health']}")
+            print(f"    synced {record['started']}: {_outcome(record)}")
+        if row["running"]:
+            print(f"    running now: {row['health'] or 'yes'}")
     if others:
         print("syncs of revisions not listed above:")
     for other in others:
-        print(f"  {other['started']}  {str(other['revision'])[:12]}  {other['result']}")
-    return 0
+        print(f"  {other['started']}  {str(other['revision'])[:12]}  {_outcome(other)}")
+    if cluster.failed_since:
+        print(
+            f"the last sync ({cluster.failed_since}) failed: the cluster may run parts of it"
+            + (f" over {cluster.live[:12]}" if cluster.live else "")
+        )
+    return code
 
 
 @dataclass(frozen=True)
 class _ClusterHistory:
     # revision → the recorded syncs of it, oldest first
     syncs: dict[str, list[dict[str, Any]]]
-    live: str | None  # the revision of the newest sync
+    live: str | None  # the revision of the newest successful sync: what the cluster runs
     health: str | None  # the environment's health at that revision, now
+    failed_since: str | None  # when the newest sync, which failed, started
     note: str | None  # why the cluster's part is missing
+    unreachable: bool = False
 
 
 def _cluster_history(
     args: argparse.Namespace, project: Project, env: Environment
 ) -> _ClusterHistory:
     try:
-        kube = KubeClient.from_kubeconfig(kubeconfig_path(args.kubeconfig))
+        kube = connect(args)
     except InvalidInput as e:
-        return _ClusterHistory({}, None, None, f"no cluster, git history only: {e.message}")
+        return _ClusterHistory({}, None, None, None, f"no cluster, git history only: {e.message}")
     try:
         with kube:
             records = history(kube, env.namespace, project.name, env.name)
             syncs: dict[str, list[dict[str, Any]]] = {}
             for record in records:
                 syncs.setdefault(str(record.get("revision")), []).append(record)
-            live = str(records[-1].get("revision")) if records else None
+            succeeded = [r for r in records if r.get("result") == SUCCEEDED]
+            live = str(succeeded[-1].get("revision")) if succeeded else None
+            failed_since = None
+            if records and records[-1].get("result") != SUCCEEDED:
+                failed_since = str(records[-1].get("started"))
             health = None
             if live is not None and live != WORKTREE:
                 desired = read_desired(project, env, live)
@@ -330,17 +370,19 @@ def _cluster_history(
                 health = str(worst(HealthStatus(s.health) for s in statuses))
     except Unreachable as e:
         return _ClusterHistory(
-            {}, None, None, f"cluster not reachable, git history only: {e.message}"
+            {}, None, None, None, f"cluster not reachable, git history only: {e.message}", True
         )
-    return _ClusterHistory(syncs, live, health, None)
+    return _ClusterHistory(syncs, live, health, failed_since, None)
 
 
 def _history_row(change: Change, cluster: _ClusterHistory) -> dict[str, Any]:
+    running = change.id == cluster.live
     return {
         **asdict(change),
         "short": change.short,
         "syncs": [_sync_summary(r) for r in cluster.syncs.get(change.id, [])],
-        "health": cluster.health if change.id == cluster.live else None,
+        "running": running,
+        "health": cluster.health if running else None,
     }
 
 
@@ -349,4 +391,12 @@ def _sync_summary(record: dict[str, Any]) -> dict[str, Any]:
         "record": record.get("record"),
         "started": record.get("started"),
         "result": record.get("result"),
+        "failed_apps": [
+            app.get("app") for app in record.get("apps") or [] if app.get("result") != SUCCEEDED
+        ],
     }
+
+
+def _outcome(summary: dict[str, Any]) -> str:
+    failed = summary["failed_apps"]
+    return str(summary["result"]) + (f" (failed: {', '.join(failed)})" if failed else "")

@@ -143,3 +143,19 @@ def conflict_message(ref: str, error: Conflict) -> str:
         f"{ref}: fields{where} are managed by {owners}, which changed them after hakobu; "
         "sync with --force-conflicts to take them over, or change git to match"
     )
+
+
+def dry_run_recreate(kube: KubeClient, obj: Object) -> Applied:
+    """The server's check of creating ``obj`` anew while its previous copy still exists
+    (a hook a sync deletes and creates again): a create dry run under a generated name, so
+    the previous copy answers neither AlreadyExists nor "field is immutable"."""
+    ref = object_ref(obj)
+    meta = {k: v for k, v in obj["metadata"].items() if k != "name"}
+    meta["generateName"] = f"{obj['metadata']['name']}-"
+    try:
+        live = kube.create({**obj, "metadata": meta}, field_manager=FIELD_MANAGER, dry_run=True)
+    except NotFound as e:
+        return Applied(ref, None, f"{ref}: {e.message}", unverifiable=True)
+    except ApiError as e:
+        return Applied(ref, None, f"{ref}: the server rejected it: {e.message}")
+    return Applied(ref, live)

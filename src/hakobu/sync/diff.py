@@ -5,6 +5,10 @@ hakobu's server-side apply; the live object and the dry run's answer are both pr
 onto the fields hakobu manages (before or after), so the diff shows neither server
 defaults nor fields of other managers. Objects the inventory holds but git does not are
 shown as deletions (done by ``sync --prune``).
+
+Hooks are shown when a sync would run them (their app changes): ``run`` for a hook with no
+copy in the cluster, ``recreate`` for one whose previous copy a sync deletes first, diffed
+against that copy and checked by the server as the creation it will be.
 """
 
 from __future__ import annotations
@@ -19,14 +23,15 @@ import yaml
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import ApiError, Conflict, NotFound
 from hakobu.model.objects import Object, object_ref
-from hakobu.sync.apply import conflict_message
+from hakobu.sync.apply import Applied, conflict_message, dry_run_recreate
 from hakobu.sync.compare import comparable
 from hakobu.sync.fieldsets import owned_by, project, union
 from hakobu.sync.observe import AppState
 from hakobu.sync.ownership import FIELD_MANAGER
-from hakobu.sync.plan import Action
+from hakobu.sync.plan import Action, Step
 
 CREATE, UPDATE, DELETE, REJECTED = "create", "update", "delete", "rejected"
+RUN, RECREATE = str(Action.RUN), str(Action.RECREATE)
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,12 @@ def diff_app(kube: KubeClient, state: AppState) -> list[ObjectDiff]:
 def _diffs(kube: KubeClient, state: AppState) -> Iterator[ObjectDiff]:
     for blocked in state.blocked:
         yield ObjectDiff(state.name, blocked.ref, REJECTED, "", blocked.message)
+    hooks_run = state.plan.changes(pruning=False)
     for step in state.plan.steps:
-        if step.action in (Action.CREATE, Action.UPDATE):
+        if step.resource.hook:
+            if hooks_run:
+                yield _hook_diff(kube, state.name, step, state.live.get(step.resource.id))
+        elif step.action in (Action.CREATE, Action.UPDATE):
             found = _applied_diff(
                 kube,
                 state.name,
@@ -95,6 +104,34 @@ def _applied_diff(
     if before == after:
         return None
     return ObjectDiff(app, ref, UPDATE, unified(ref, before, after, secret=secret), note)
+
+
+def _hook_diff(kube: KubeClient, app: str, step: Step, live: Object | None) -> ObjectDiff:
+    obj = step.resource.obj
+    ref = object_ref(obj)
+    if step.action is Action.RECREATE:
+        checked = dry_run_recreate(kube, obj)
+    else:
+        try:
+            checked = Applied(ref, kube.apply(obj, field_manager=FIELD_MANAGER, dry_run=True))
+        except NotFound as e:
+            checked = Applied(ref, None, e.message, unverifiable=True)
+        except ApiError as e:
+            checked = Applied(ref, None, f"{ref}: the server rejected it: {e.message}")
+    if checked.error and not checked.unverifiable:
+        return ObjectDiff(app, ref, REJECTED, "", checked.error)
+    note = f"hook, runs because the app changes ({step.resource.phase})"
+    if checked.unverifiable:
+        note += f"; not checked by the server: {checked.error}"
+    secret = is_secret(obj)
+    if live is None:
+        return ObjectDiff(app, ref, RUN, unified(ref, None, comparable(obj), secret=secret), note)
+    fields = owned_by(live, FIELD_MANAGER)
+    before = project(live, fields) if fields else comparable(live)
+    text = unified(ref, before, comparable(obj), secret=secret)
+    if step.action is Action.RECREATE:
+        note += "; its previous copy is deleted first"
+    return ObjectDiff(app, ref, str(step.action), text, note)
 
 
 def is_secret(obj: Object) -> bool:

@@ -127,7 +127,8 @@ def _observe(
     wanted: dict[str, dict[ObjectId, str]] = {}
     for name in names:
         inventory = inventories.get(name)
-        app_wanted = {r.id: r.obj["apiVersion"] for r in resources[name] if not r.hook}
+        # Hooks too: a hook's previous copy is replaced (and shown as such), not applied over.
+        app_wanted = {r.id: r.obj["apiVersion"] for r in resources[name]}
         for entry in inventory.entries if inventory else ():
             app_wanted.setdefault(entry.id, entry.api_version)
         wanted[name] = app_wanted
@@ -147,25 +148,17 @@ def _observe(
         theirs, taken_over = foreign(opened[name].secrets, app_live, owner)
         blocked = (*opened[name].blocked, *theirs)
         left_out = {b.id for b in blocked}
+        # Of git's manifests, never of opened Secrets: the inventory must not hold a
+        # digest of secret values.
+        app_digest = digest(stamp(m.obj, owner) for m in desired.app(name).manifests)
         plan = plan_app(
             owner,
             [r for r in resources[name] if r.id not in left_out],
             app_live,
             [e for e in (inventory.entries if inventory else ()) if e.id not in left_out],
+            git_changed=inventory is None or inventory.digest != app_digest,
         )
-        # Of git's manifests, never of opened Secrets: the inventory must not hold a
-        # digest of secret values.
-        manifests = desired.app(name).manifests
-        states.append(
-            AppState(
-                plan,
-                inventory,
-                app_live,
-                digest(stamp(m.obj, owner) for m in manifests),
-                blocked,
-                taken_over,
-            )
-        )
+        states.append(AppState(plan, inventory, app_live, app_digest, blocked, taken_over))
     return states
 
 

@@ -4,10 +4,16 @@ Annotations on a manifest steer its place in the sync::
 
     hakobu.dev/hook: PreSync | Sync | PostSync | SyncFail     run as a hook in that phase
     hakobu.dev/hook-delete-policy: BeforeHookCreation, HookSucceeded, HookFailed
+    hakobu.dev/hook-policy: OnChange | Always                 when a hook runs (OnChange)
     hakobu.dev/sync-wave: "N"                                 lower waves first (default 0)
 
-A hook is created afresh on every sync and is not part of the app's inventory; with no
-delete policy it is replaced before being created again (BeforeHookCreation).
+A hook runs when its app changes: when the sync creates or updates one of the app's
+objects, prunes one, or git's manifests of the app (hooks included) differ from those
+last synced successfully. A sync with nothing to do runs no hooks, as an automated sync in
+Argo CD runs only for an app that is OutOfSync; ``hakobu.dev/hook-policy: Always`` runs the
+hook on every sync. A hook is not part of the app's inventory and is created afresh each
+time it runs; with no delete policy, its previous copy is deleted first
+(BeforeHookCreation), which the plan shows as ``recreate``.
 """
 
 from __future__ import annotations
@@ -27,9 +33,17 @@ from hakobu.sync.prune import Verdict, verdict
 HOOK_ANNOTATION = "hakobu.dev/hook"
 DELETE_POLICY_ANNOTATION = "hakobu.dev/hook-delete-policy"
 WAVE_ANNOTATION = "hakobu.dev/sync-wave"
+HOOK_POLICY_ANNOTATION = "hakobu.dev/hook-policy"
 
 
-_STEERING = frozenset({HOOK_ANNOTATION, DELETE_POLICY_ANNOTATION, WAVE_ANNOTATION})
+_STEERING = frozenset(
+    {HOOK_ANNOTATION, DELETE_POLICY_ANNOTATION, WAVE_ANNOTATION, HOOK_POLICY_ANNOTATION}
+)
+
+
+class HookPolicy(enum.Enum):
+    ON_CHANGE = "OnChange"
+    ALWAYS = "Always"
 
 
 class DeletePolicy(enum.Enum):
@@ -45,7 +59,8 @@ class Action(enum.Enum):
     CREATE = "create"
     UPDATE = "update"
     UNCHANGED = "unchanged"
-    RUN = "run"  # a hook
+    RUN = "run"  # a hook, created
+    RECREATE = "recreate"  # a hook whose previous copy is deleted before it is created
 
     def __str__(self) -> str:
         return self.value
@@ -62,6 +77,8 @@ class Resource:
     wave: int
     hook: bool
     delete_policies: frozenset[DeletePolicy]
+    # A hook that runs on every sync, not only when its app changes.
+    always: bool = False
 
     @property
     def key(self) -> SyncKey:
@@ -112,6 +129,19 @@ def resource_of(manifest: Manifest, owner: Owner) -> Resource:
                 ) from None
     if hook_value is not None and not policies:
         policies.add(DeletePolicy.BEFORE_HOOK_CREATION)
+    policy_value = annotations.get(HOOK_POLICY_ANNOTATION, HookPolicy.ON_CHANGE.value)
+    try:
+        policy = HookPolicy(policy_value)
+    except ValueError:
+        raise InvalidInput(
+            f"{where}: {HOOK_POLICY_ANNOTATION}: {policy_value!r} is not a hook policy",
+            hint=f"use one of: {', '.join(p.value for p in HookPolicy)}",
+        ) from None
+    if policy is HookPolicy.ALWAYS and hook_value is None:
+        raise InvalidInput(
+            f"{where}: {HOOK_POLICY_ANNOTATION} is set but the object is not a hook",
+            hint=f"add {HOOK_ANNOTATION}: <phase>, or remove {HOOK_POLICY_ANNOTATION}",
+        )
     return Resource(
         stamp(obj, owner),
         manifest.id,
@@ -120,6 +150,7 @@ def resource_of(manifest: Manifest, owner: Owner) -> Resource:
         wave,
         hook_value is not None,
         frozenset(policies),
+        always=policy is HookPolicy.ALWAYS,
     )
 
 
@@ -142,6 +173,28 @@ class AppPlan:
     steps: tuple[Step, ...]  # in apply order
     prunes: tuple[PruneCandidate, ...]  # in deletion order, only those to delete
     kept: tuple[PruneCandidate, ...]  # not in git, but not hakobu's to delete
+    # Whether git's manifests of the app (hooks included) differ from those last synced
+    # successfully, or the app was never synced.
+    git_changed: bool = True
+
+    def changes(self, *, pruning: bool) -> bool:
+        """Whether a sync (pruning or not) has something to do for the app: then its
+        hooks run."""
+        return (
+            self.git_changed
+            or (pruning and bool(self.prunes))
+            or any(
+                s.action in (Action.CREATE, Action.UPDATE)
+                for s in self.steps
+                if not s.resource.hook
+            )
+        )
+
+    def runs(self, step: Step, *, pruning: bool) -> bool:
+        """Whether a sync carries out ``step``: every object is applied (or found
+        unchanged); a hook runs when the app changes, or always if it asks to."""
+        resource = step.resource
+        return not resource.hook or resource.always or self.changes(pruning=pruning)
 
     def of_phase(self, phase: Phase) -> list[list[Step]]:
         """The phase's steps grouped in waves, lowest wave first."""
@@ -167,15 +220,22 @@ def plan_app(
     resources: Iterable[Resource],
     live: Mapping[ObjectId, Object | None],
     inventory: Iterable[InventoryEntry],
+    *,
+    git_changed: bool = True,
 ) -> AppPlan:
-    """``live`` holds the live object (or None) of every resource and inventory entry."""
+    """``live`` holds the live object (or None) of every resource (hooks included) and
+    inventory entry; ``git_changed``: see ``AppPlan.git_changed``."""
     steps = []
     desired_ids = set()
     for resource in sorted(resources, key=lambda r: r.key):
         desired_ids.add(resource.id)
         current = live.get(resource.id)
         if resource.hook:
-            action = Action.RUN
+            recreate = (
+                current is not None
+                and DeletePolicy.BEFORE_HOOK_CREATION in resource.delete_policies
+            )
+            action = Action.RECREATE if recreate else Action.RUN
         elif current is None:
             action = Action.CREATE
         elif in_sync(resource.obj, current, FIELD_MANAGER):
@@ -192,4 +252,4 @@ def plan_app(
             continue
         candidate = PruneCandidate(by_id[oid], current, verdict(current, owner))
         (prunes if candidate.verdict.prune else kept).append(candidate)
-    return AppPlan(owner, tuple(steps), tuple(prunes), tuple(kept))
+    return AppPlan(owner, tuple(steps), tuple(prunes), tuple(kept), git_changed)

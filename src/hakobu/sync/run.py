@@ -6,6 +6,13 @@ same time; their requests share one pool of ``workers`` threads, which keeps the
 the API server the same however many apps there are. When a phase fails, the app's
 SyncFail hooks run and the app fails; the other apps are still synced. Nothing here
 interprets exit codes or prints: the result says what happened.
+
+A sync (not a dry run) holds the environment's lock, a Lease ``hakobu-sync-<env>`` in the
+environment's namespace, from before it reads the cluster until it ends, so two syncs of
+one environment (two CI jobs, a person and the agent) never interleave their applies and
+prunes. It lives beside the environment's inventories and sync records: whoever may sync
+the environment can write there, without rights in any other namespace. Before each write
+the sync checks the lock is still safely held, and stops if it is not.
 """
 
 from __future__ import annotations
@@ -19,17 +26,24 @@ from functools import partial
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import ApiError, NotFound
+from hakobu.cluster.lease import Lease, held
 from hakobu.errors import OperationFailed
 from hakobu.health import HealthStatus
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
 from hakobu.secrets.keystore import DEFAULT_NAMESPACE
-from hakobu.sync.apply import Applied, apply_objects
+from hakobu.sync.apply import Applied, apply_objects, dry_run_recreate
 from hakobu.sync.gcpause import gc_paused
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.observe import AppState, observe
 from hakobu.sync.ordering import Phase
-from hakobu.sync.ownership import InventoryEntry, ensure_namespace, write_inventory
+from hakobu.sync.ownership import (
+    ENVIRONMENT_LABEL,
+    PROJECT_LABEL,
+    InventoryEntry,
+    ensure_namespace,
+    write_inventory,
+)
 from hakobu.sync.plan import Action, DeletePolicy, Step
 from hakobu.sync.prune import check_not_emptying, delete_all
 from hakobu.sync.waiting import gates_rollout, wait_gone, wait_settled
@@ -56,6 +70,8 @@ class SyncOptions:
     workers: int = 8
     # Where the sealing keys are kept, for environments where hakobu opens SealedSecrets.
     keys_namespace: str = DEFAULT_NAMESPACE
+    # How long to wait for another sync of the environment to release its lock.
+    wait_lock: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -108,10 +124,31 @@ def sync(
     options: SyncOptions,
     progress: Progress = lambda _: None,
 ) -> SyncResult:
+    """``LeaseHeld`` when another sync holds the environment's lock past
+    ``options.wait_lock``."""
+    if options.dry_run:
+        with gc_paused():
+            return _sync(kube, project, env, desired, options=options, progress=progress)
+    # The lock lives in the environment's namespace, so that comes first; creating it is
+    # idempotent, so two syncs may race to it.
+    if ensure_namespace(kube, project.name, env.name, env.namespace):
+        progress(f"created namespace {env.namespace}")
+    lease = Lease(
+        kube,
+        env.namespace,
+        lock_name(env.name),
+        labels={PROJECT_LABEL: project.name, ENVIRONMENT_LABEL: env.name},
+    )
     # The plan holds every live object of the environment until the sync ends: a cyclic
     # collection meanwhile would walk them all, for nothing (see gcpause).
-    with gc_paused():
-        return _sync(kube, project, env, desired, options=options, progress=progress)
+    with held(lease, wait=options.wait_lock, log=progress), gc_paused():
+        return _sync(
+            kube, project, env, desired, options=options, progress=progress, guard=lease.check
+        )
+
+
+def lock_name(env: str) -> str:
+    return f"hakobu-sync-{env}"
 
 
 def _sync(
@@ -122,12 +159,11 @@ def _sync(
     *,
     options: SyncOptions,
     progress: Progress,
+    guard: Callable[[], None] = lambda: None,
 ) -> SyncResult:
     started_at = datetime.now(UTC)
     started = time.monotonic()
     deadline = started + options.timeout
-    if not options.dry_run and ensure_namespace(kube, project.name, env.name, env.namespace):
-        progress(f"created namespace {env.namespace}")
     states = observe(
         kube,
         project,
@@ -159,6 +195,7 @@ def _sync(
                     deadline=deadline,
                     requests=requests,
                     progress=progress,
+                    guard=guard,
                 ).run(),
                 states,
             )
@@ -194,8 +231,12 @@ class _AppSync:
         deadline: float,
         requests: Executor,
         progress: Progress,
+        guard: Callable[[], None],
     ) -> None:
         self.kube, self.env, self.state = kube, env, state
+        # Raises when the environment's lock is no longer safely held: checked before
+        # every write.
+        self.guard = guard
         self.requests = requests
         self.plan = state.plan
         self.options, self.deadline = options, deadline
@@ -266,7 +307,9 @@ class _AppSync:
 
     def _phase(self, phase: Phase) -> None:
         for wave in self.plan.of_phase(phase):
-            self._wave(phase, wave)
+            steps = [s for s in wave if self.plan.runs(s, pruning=self.options.prune)]
+            if steps:
+                self._wave(phase, steps)
 
     def _wave(self, phase: Phase, steps: list[Step]) -> None:
         changing = [s for s in steps if s.action is not Action.UNCHANGED]
@@ -281,19 +324,30 @@ class _AppSync:
             self._wait(steps, [readings[s.resource.id] for s in steps])
 
     def _apply(self, steps: list[Step]) -> list[Applied]:
-        if not self.options.dry_run:
+        self.guard()
+        dry_run = self.options.dry_run
+        if not dry_run:
             for step in steps:
                 if DeletePolicy.BEFORE_HOOK_CREATION in step.resource.delete_policies:
                     self._delete_hook(step.resource.obj)
-        results = apply_objects(
-            self.kube,
-            [s.resource.obj for s in steps],
-            deadline=self.deadline,
-            pool=self.requests,
-            force=self.options.force_conflicts,
-            forced=self.state.taken_over,
-            dry_run=self.options.dry_run,
+        # A hook the sync would delete and create again is checked as the creation it
+        # will be: an apply over its previous copy would change immutable fields.
+        recreated = [dry_run and s.action is Action.RECREATE for s in steps]
+        applied = iter(
+            apply_objects(
+                self.kube,
+                [s.resource.obj for s, r in zip(steps, recreated, strict=True) if not r],
+                deadline=self.deadline,
+                pool=self.requests,
+                force=self.options.force_conflicts,
+                forced=self.state.taken_over,
+                dry_run=dry_run,
+            )
         )
+        results = [
+            dry_run_recreate(self.kube, s.resource.obj) if r else next(applied)
+            for s, r in zip(steps, recreated, strict=True)
+        ]
         for step, result in zip(steps, results, strict=True):
             if result.live is None and not result.unverifiable:
                 continue
@@ -360,6 +414,7 @@ class _AppSync:
         if self.options.dry_run:
             self.pruned = len(prunes)
             return
+        self.guard()
         self.progress(f"pruning {len(prunes)} objects")
         results = delete_all(self.kube, [c.live for c in prunes if c.live is not None])
         self.pruned = sum(1 for r in results if r.error is None)
@@ -378,6 +433,7 @@ class _AppSync:
         known = previous.entries if previous is not None else frozenset()
         if self.plan.inventory <= known:
             return
+        self.guard()
         try:
             write_inventory(
                 self.kube,
@@ -397,6 +453,7 @@ class _AppSync:
     def _save_inventory(self, *, succeeded: bool) -> None:
         if self.options.dry_run:
             return
+        self.guard()
         previous = self.state.inventory
         # Keep tracking what hakobu may still prune; forget what it pruned and what is not
         # its own any more (plan.kept).

@@ -36,6 +36,13 @@ def app_status(state: AppState) -> AppStatus:
         if step.action in (Action.CREATE, Action.UPDATE)
     ]
     differing += [f"{c.entry.id} (prune)" for c in state.plan.prunes]
+    if state.plan.changes(pruning=False):
+        # A change of hooks alone makes the app OutOfSync too: a sync has them to run.
+        differing += [
+            f"{step.resource.ref} (hook: {step.action})"
+            for step in state.plan.steps
+            if step.resource.hook
+        ]
     differing += [blocked.message for blocked in state.blocked]
     if not differing:
         sync = SYNCED
