@@ -19,6 +19,7 @@ from hakobu.agent import Agent, AgentOptions, Checkout
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.kubeconfig import load
 from hakobu.localcluster.controlplane import ClusterInfo
+from hakobu.sync import history
 from hakobu.sync.retry import Retrying
 from tests.integration.test_sync import configmap, deployment
 from tests.unit.test_agent_retry import closed_port
@@ -133,13 +134,13 @@ def test_the_agent_syncs_what_is_pushed_for_its_environment_only(
     remote.put("dev", "web", configmap("web-settings", mode="fast"))
     first = remote.push("web")
 
-    line = logs.wait_for(f"revision={first[:12]}")
+    line = logs.wait_for(f"revision={first[:12]} result=")
     assert "result=Succeeded applied=2 pruned=0 unchanged=0" in line
     assert image(kube, namespace, "web") == "nginx:1.27"
 
     remote.put("dev", "web", deployment("web", "nginx:1.28"))
     second = remote.push("new image")
-    line = logs.wait_for(f"revision={second[:12]}")
+    line = logs.wait_for(f"revision={second[:12]} result=")
     assert "result=Succeeded applied=1 pruned=0 unchanged=1" in line
     assert "reason='generated files changed'" in line
     assert image(kube, namespace, "web") == "nginx:1.28"
@@ -171,6 +172,40 @@ def test_the_agent_repairs_drift(
     line = logs.wait_for("reason='drift in web'")
     assert "result=Succeeded applied=1" in line
     assert image(kube, namespace, "web") == "nginx:1.27"
+
+
+def test_a_difference_a_sync_does_not_remove_is_reported_once(
+    remote: Remote, agent: tuple[Logs, KubeClient], namespace: str
+) -> None:
+    logs, kube = agent
+    remote.put("dev", "web", configmap("web-settings", mode="fast"))
+    remote.put("dev", "web", configmap("old-settings", mode="slow"))
+    remote.push("web")
+    logs.wait_for("result=Succeeded")
+    (remote.work / "generated/dev/web/configmap-old-settings.yaml").unlink()
+    dropped = remote.push("drop the old settings")
+
+    logs.wait_for(f"sync dev revision={dropped[:12]} result=Succeeded applied=0 pruned=0")
+    line = logs.wait_for(f"dev revision={dropped[:12]}: the sync leaves differences from git")
+    assert f"web: ConfigMap/{namespace}/old-settings (prune)" in line
+    assert "the agent runs without --prune" in line
+    record = history(kube, namespace, "shop", "dev")[-1]
+    assert record["revision"] == dropped
+    assert record["apps"][0]["messages"] == [
+        f"differs from git after the sync: ConfigMap/{namespace}/old-settings (prune)"
+    ]
+    # Iterations go on without syncing for it: a later commit is found settled.
+    remote.put("prod", "web", configmap("web-settings", mode="fast"))
+    later = remote.push("production only")
+    logs.wait_for(f"dev at {later[:12]}: not synced: 1 differences from git that its sync")
+    since = logs.seen[logs.seen.index(line) + 1 :]
+    assert not [seen for seen in since if seen.startswith("sync ")]
+    assert kube.get("v1", "ConfigMap", "old-settings", namespace)
+
+    # Another difference is a reason to sync again.
+    kube.delete("v1", "ConfigMap", "web-settings", namespace)
+    line = logs.wait_for("sync dev revision=", "result=Succeeded")
+    assert "applied=1" in line and "reason='drift in web'" in line
 
 
 def agent_argv(remote: Remote, info: ClusterInfo, workdir: Path, *extra: str) -> list[str]:

@@ -71,7 +71,7 @@ def test_without_a_good_revision_nothing_is_rolled_back() -> None:
     watch.deployed("first", "tree-first", 0, WINDOW)
     decision = watch.check(BROKEN, 1)
     assert isinstance(decision, NoRollback)
-    assert "no revision has stayed healthy since the agent started" in decision.why
+    assert "no revision is known to have stayed healthy through its window" in decision.why
 
 
 def test_a_rollback_that_fails_is_not_rolled_back() -> None:

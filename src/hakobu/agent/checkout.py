@@ -87,8 +87,13 @@ class Checkout:
         return str(commit.id)
 
     def tree_id(self, commit: str, path: PurePosixPath) -> str | None:
-        """The id of the tree at ``path`` in ``commit``; equal ids mean equal contents."""
-        tree = self._open().get(commit)
+        """The id of the tree at ``path`` in ``commit`` (None where there is none, or no
+        such commit); equal ids mean equal contents."""
+        try:
+            tree = self._open().get(commit)
+        except ValueError:
+            # Not a commit id: a sync record of a work tree says "worktree".
+            return None
         if not isinstance(tree, pygit2.Commit):
             return None
         try:

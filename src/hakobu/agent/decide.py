@@ -4,11 +4,17 @@ The tree id of ``generated/<env>/`` says whether git changed for this environmen
 commit that touches only other environments (or only the source) keeps it, and needs no
 sync. Otherwise the cluster is asked: an app that drifted (someone changed its objects) or
 is out of sync (an earlier sync failed, or the agent has just started) is synced again.
+
+Some differences a sync does not remove: an object no longer in git when the agent runs
+without ``--prune``, a field another controller sets back at once, a revision whose syncs
+kept failing until the agent gave up. Their ``differences`` are remembered with the tree
+they were found at (``Settled``), and only a change of either is a reason to sync again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from hakobu.sync.status import DRIFTED, OUT_OF_SYNC, AppStatus
 
@@ -31,3 +37,20 @@ def cluster_reason(statuses: Sequence[AppStatus]) -> str | None:
     if behind:
         reasons.append(f"out of sync: {', '.join(behind)}")
     return "; ".join(reasons) or None
+
+
+def differences(statuses: Sequence[AppStatus]) -> frozenset[str]:
+    """What differs from git, app by app: equal sets mean the cluster differs the same way."""
+    return frozenset(f"{s.app}: {item}" for s in statuses for item in s.differing)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A state of the cluster the agent does not sync again, and why."""
+
+    tree: str | None
+    differences: frozenset[str]
+    why: str
+
+    def holds(self, tree: str | None, differences: frozenset[str]) -> bool:
+        return tree == self.tree and differences == self.differences

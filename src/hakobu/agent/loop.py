@@ -2,16 +2,29 @@
 
 A single replica is assumed (no leader election yet). Failures of an iteration — the
 remote or the API server unreachable, a bad project file at the newest commit — are
-logged and the iteration is tried again after an exponentially growing delay; a failed
-sync is retried the same way. The state carried between iterations is the tree id of
-``generated/<env>/`` last synced and the manifests read at it, and for an environment with
-``autoRollback`` the revision known good, the one being watched and the ids of revisions
-already judged failed (one per failure), so memory stays flat.
+logged and the iteration is tried again after an exponentially growing delay, for as long
+as they last. A failed sync is retried the same way up to ``retry_limit`` times for one
+revision, as Argo CD's ``syncPolicy.retry.limit``; then the agent gives up on it until git
+or the cluster changes. Every sync's start, waits, result, retries and giving up is one
+log line naming the revision and the reason, so a broken environment is never silent.
+
+After a sync that succeeded, the cluster is read again: what still differs from git is
+what this sync does not remove (without ``--prune``, objects git no longer holds). It is
+reported once, in the log and in the sync record, and is no reason to sync again
+(``decide.Settled``) — only a change in git or in the cluster is.
+
+The state carried between iterations is the tree id of ``generated/<env>/`` last synced
+and the manifests read at it, what was settled, the failures of the current revision, and
+for an environment with ``autoRollback`` the revision known good (also kept in the
+cluster: ``memory``), the one being watched and the ids of revisions already judged
+failed (one per failure), so memory stays flat.
 
 With ``autoRollback``, a failure within the window becomes a rollback commit on top of the
 fetched commit, pushed (never forced) and then synced like any commit. When the push is
 refused the next iteration fetches first: if the environment's output is still the failed
-one the rollback is made again on top of what arrived, else the newer commit wins.
+one the rollback is made again on top of what arrived, else the newer commit wins. The
+rollback's sync also deletes what the failed revision added (``restore``), with or
+without ``--prune``: a rollback restores the last good state exactly.
 """
 
 from __future__ import annotations
@@ -25,7 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from hakobu.agent.checkout import Checkout
-from hakobu.agent.decide import cluster_reason, env_changed
+from hakobu.agent.decide import Settled, cluster_reason, differences, env_changed
+from hakobu.agent.memory import last_good, records, remember_good
+from hakobu.agent.restore import added, remove_added, with_removed
 from hakobu.agent.watch import (
     Good,
     NoRollback,
@@ -37,9 +52,11 @@ from hakobu.agent.watch import (
 )
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import HakobuError, InvalidInput, OperationFailed
+from hakobu.model.objects import ObjectId
 from hakobu.model.project import Environment, Project, load_project
 from hakobu.repo.rollback import RollbackRequest
 from hakobu.sync import (
+    AppStatus,
     DesiredState,
     SyncOptions,
     SyncResult,
@@ -49,6 +66,7 @@ from hakobu.sync import (
     sync,
     write_record,
 )
+from hakobu.sync.record import record_sync
 from hakobu.sync.retry import Backoff
 from hakobu.sync.run import SUCCEEDED
 
@@ -64,6 +82,8 @@ class AgentOptions:
     prune: bool = False
     timeout: float = 300.0
     workers: int = 8
+    # Failed syncs of one revision tried again before giving up on it.
+    retry_limit: int = 5
 
 
 @dataclass(frozen=True)
@@ -71,10 +91,12 @@ class Iteration:
     revision: str
     reason: str | None
     result: SyncResult | None
+    # The sync failed once more than the retry limit allows: nothing to retry.
+    gave_up: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.result is None or self.result.succeeded
+        return self.result is None or self.result.succeeded or self.gave_up
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,13 @@ class Agent:
         self._synced_tree: str | None = None
         self._desired: _Desired | None = None
         self._quiet_revision: str | None = None
+        self._settled: Settled | None = None
+        # The tree whose syncs failed last, and how many times in a row.
+        self._failed: tuple[str | None, int] = (None, 0)
+        # What the next retry is about, for its log line.
+        self._retrying = ""
+        self._revision: str | None = None
+        self._recalled = False
         self._watch = Watch()
         # A rollback decided but not yet on the remote: its push was refused.
         self._pending: RollBack | None = None
@@ -124,7 +153,7 @@ class Agent:
                 else self.options.interval
             )
             if failures:
-                self._log(f"retrying in {delay:.1f}s")
+                self._log(f"retrying {self._retrying} in {delay:.1f}s")
             stop.wait(delay)
         self._log("stopped")
 
@@ -133,15 +162,21 @@ class Agent:
         try:
             return self.iterate().ok
         except HakobuError as e:
-            self._log(f"error: {e}".replace("\n", " "))
+            message = str(e).replace("\n", " ")
+            self._log(f"error: {message}")
+            at = self._revision[:12] if self._revision else "(not fetched)"
+            self._retrying = f"{self.options.env} revision={at} after: {message}"
             return False
 
     def iterate(self) -> Iteration:
         commit = self.checkout.fetch()
+        self._revision = commit
         project = load_project(self.checkout.directory / PurePosixPath(self.options.project_path))
         env = project.environment(self.options.env)
         env_path = self._relative(project.output_dir / env.name)
         tree = self.checkout.tree_id(commit, env_path)
+        if not self._recalled:
+            self._recall(project, env, env_path)
         pending = self._pending
         if pending is not None:
             if tree == pending.bad.tree:
@@ -159,12 +194,19 @@ class Agent:
             statuses = [app_status(s) for s in states]
             del states
             reason = cluster_reason(statuses)
-            if reason is None:
+            settled = self._settled
+            if settled is not None and not settled.holds(tree, differences(statuses)):
+                settled = self._settled = None
+            if reason is None or settled is not None:
                 self._synced_tree = tree
                 if commit != self._quiet_revision:
                     self._quiet_revision = commit
-                    self._log(f"{env.name} in sync at {commit[:12]}")
-                decision = self._judge(env, commit, tree, health_problem(statuses))
+                    self._log(
+                        f"{env.name} in sync at {commit[:12]}"
+                        if settled is None
+                        else f"{env.name} at {commit[:12]}: not synced: {settled.why}"
+                    )
+                decision = self._judge(project, env, commit, tree, health_problem(statuses))
                 if decision is not None:
                     return self._roll_back(project, env, decision)
                 return Iteration(commit, None, None)
@@ -178,8 +220,13 @@ class Agent:
         *,
         tree: str | None,
         reason: str,
+        remove: frozenset[ObjectId] = frozenset(),
     ) -> Iteration:
+        """Sync, then read the cluster again to find what the sync left different; with
+        ``remove``, what the rolled-back revision added, deleted after the sync."""
         commit = desired.revision
+        name = f"{env.name} revision={commit[:12]}"
+        self._log(f"sync {name} started: {reason}")
         options = SyncOptions(
             prune=self.options.prune,
             # Git is the truth the agent enforces: fields someone changed by hand are taken
@@ -188,19 +235,111 @@ class Agent:
             timeout=self.options.timeout,
             workers=self.options.workers,
         )
-        result = sync(self.kube, project, env, desired, options=options)
-        if result.changed:
+        result = sync(
+            self.kube,
+            project,
+            env,
+            desired,
+            options=options,
+            progress=lambda message: self._log(f"sync {name}: {message}"),
+        )
+        left: list[AppStatus] = []
+        if result.succeeded:
+            states = observe(self.kube, project, env, desired, workers=self.options.workers)
+            succeeded = frozenset(a.app for a in result.apps if a.result == SUCCEEDED)
+            removed = remove_added(self.kube, env.namespace, states, remove, succeeded)
+            if removed:
+                result = with_removed(result, removed)
+                states = observe(self.kube, project, env, desired, workers=self.options.workers)
+            left = [s for s in map(app_status, states) if s.differing]
+            del states
+        if left:
+            # A sync that wrote nothing is recorded too: what it left belongs in the history.
+            result = _noting_left(result, left)
             write_record(self.kube, env.namespace, result)
+        else:
+            record_sync(self.kube, env.namespace, result)
         self._synced_tree = tree
         self._quiet_revision = commit
         self._log_sync(result, reason)
-        decision = self._judge(env, commit, tree, sync_problem(result))
+        self._settled = None
+        if left:
+            self._settled = Settled(
+                tree,
+                differences(left),
+                f"{sum(len(s.differing) for s in left)} differences from git that its sync "
+                f"at {commit[:12]} left",
+            )
+            self._log(f"{name}: the sync leaves differences from git: {self._left(left)}")
+        decision = self._judge(project, env, commit, tree, sync_problem(result))
         if decision is not None:
             return self._roll_back(project, env, decision)
-        return Iteration(commit, reason, result)
+        if result.succeeded:
+            self._failed = (None, 0)
+            return Iteration(commit, reason, result)
+        return self._failed_sync(project, env, desired, tree, result)
+
+    def _failed_sync(
+        self,
+        project: Project,
+        env: Environment,
+        desired: DesiredState,
+        tree: str | None,
+        result: SyncResult,
+    ) -> Iteration:
+        """Count the failure; give up on the revision once it exceeds the retry limit."""
+        name = f"{env.name} revision={desired.revision[:12]}"
+        last, count = self._failed
+        count = count + 1 if last == tree else 1
+        self._failed = (tree, count)
+        problem = sync_problem(result) or "sync failed"
+        attempts = self.options.retry_limit + 1
+        if count < attempts:
+            self._retrying = f"sync of {name} (attempt {count + 1} of {attempts}) after: {problem}"
+            return Iteration(desired.revision, None, result)
+        states = observe(self.kube, project, env, desired, workers=self.options.workers)
+        statuses = [app_status(s) for s in states]
+        del states
+        why = f"gave up on {desired.revision[:12]} after {count} failed syncs"
+        self._settled = Settled(tree, differences(statuses), why)
+        self._log(
+            f"giving up on {name} after {count} failed syncs, the last: {problem}; syncing "
+            "again when git or the cluster changes"
+        )
+        return Iteration(desired.revision, None, result, gave_up=True)
+
+    def _left(self, left: list[AppStatus]) -> str:
+        items = [f"{s.app}: {item}" for s in left for item in s.differing]
+        text = "; ".join(items)
+        if not self.options.prune and any(item.endswith("(prune)") for item in items):
+            text += " (objects git no longer holds stay: the agent runs without --prune)"
+        return text + "; not syncing for them again until git or the cluster changes"
+
+    def _recall(self, project: Project, env: Environment, env_path: PurePosixPath) -> None:
+        """The revision known good, from the sync records of an agent that ran before."""
+        if env.auto_rollback_window is not None:
+            good = last_good(records(self.kube, env.namespace, project.name, env.name))
+            tree = self.checkout.tree_id(good.revision, env_path) if good is not None else None
+            if good is None or tree is None:
+                self._log(
+                    f"{env.name}: no sync record names a revision of this branch that stayed "
+                    "healthy; automatic rollbacks need one to return to"
+                )
+            else:
+                self._watch.recall(good.revision, tree)
+                self._log(
+                    f"{env.name} revision={good.revision[:12]} stayed healthy (sync record "
+                    f"{good.record}): automatic rollbacks return to it"
+                )
+        self._recalled = True
 
     def _judge(
-        self, env: Environment, commit: str, tree: str | None, problem: Problem | None
+        self,
+        project: Project,
+        env: Environment,
+        commit: str,
+        tree: str | None,
+        problem: Problem | None,
     ) -> RollBack | None:
         """Watch what the cluster now holds; a rollback when it calls for one."""
         window = env.auto_rollback_window
@@ -210,9 +349,23 @@ class Agent:
         self._watch.deployed(commit, tree, now, window)
         decision = self._watch.check(problem, now)
         if isinstance(decision, Good):
+            env_path = self._relative(project.output_dir / env.name)
+            good = decision.revision
+            remembered = remember_good(
+                self.kube,
+                env.namespace,
+                records(self.kube, env.namespace, project.name, env.name),
+                lambda revision: self.checkout.tree_id(revision, env_path) == good.tree,
+                window,
+            )
+            where = (
+                f"sync record {remembered.record}"
+                if remembered is not None
+                else "no sync record of it is left, so an agent started later will not know it"
+            )
             self._log(
-                f"{env.name} revision={decision.revision.revision[:12]} stayed healthy for "
-                f"{window}s: automatic rollbacks return to it"
+                f"{env.name} revision={good.revision[:12]} stayed healthy for {window}s: "
+                f"automatic rollbacks return to it ({where})"
             )
         elif isinstance(decision, NoRollback):
             self._log(
@@ -228,6 +381,7 @@ class Agent:
         self._pending = None
         bad, to = decision.bad.revision, decision.to.revision
         env_path = self._relative(project.output_dir / env.name)
+        bad_state = self._desired_at(project, env, bad, decision.bad.tree)
         request = RollbackRequest(
             output=env_path.parent.as_posix(),
             apps=self._relative(project.apps_dir).as_posix(),
@@ -259,7 +413,13 @@ class Agent:
             )
         desired = self._desired_at(project, env, rollback, tree)
         return self._sync(
-            project, env, desired, tree=tree, reason=f"automatic rollback of {bad[:12]}"
+            project,
+            env,
+            desired,
+            tree=tree,
+            reason=f"automatic rollback of {bad[:12]}",
+            # With --prune the sync deletes all of it anyway.
+            remove=frozenset() if self.options.prune else added(bad_state, desired),
         )
 
     def _relative(self, path: Path) -> PurePosixPath:
@@ -291,3 +451,18 @@ class Agent:
         for app in failed:
             for message in app.messages:
                 self._log(f"  {app.app}: {message}")
+
+
+def _noting_left(result: SyncResult, left: list[AppStatus]) -> SyncResult:
+    by_app = {s.app: s.differing for s in left}
+    apps = tuple(
+        dataclasses.replace(
+            app,
+            messages=(
+                *app.messages,
+                *(f"differs from git after the sync: {item}" for item in by_app.get(app.app, ())),
+            ),
+        )
+        for app in result.apps
+    )
+    return dataclasses.replace(result, apps=apps)

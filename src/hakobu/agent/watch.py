@@ -3,8 +3,8 @@
 An environment with ``autoRollback: {window: S}`` has each newly deployed tree of
 ``generated/<env>/`` watched for S seconds: a failed sync, or an app turning Degraded in
 that time, calls for a rollback to the last revision known good; a revision that stays
-healthy through its window becomes the one known good. Only what the agent saw itself is
-known good, so right after a start there is nothing to roll back to.
+healthy through its window becomes the one known good. Only what an agent saw itself is
+known good; the agent keeps that in the cluster (``memory``) and recalls it on start.
 
 Each revision is decided at most once, and a revision that is itself an automatic rollback
 is never rolled back: a failing rollback is left for a person to fix forward, so two
@@ -82,6 +82,10 @@ class Watch:
         self.current: Deployed | None = None
         self._decided: set[str] = set()
 
+    def recall(self, revision: str, tree: str | None) -> None:
+        """``revision`` stayed healthy before the agent started."""
+        self.good = Deployed(revision, tree, until=0.0)
+
     def deployed(
         self,
         revision: str,
@@ -124,7 +128,7 @@ class Watch:
             )
         if self.good is None:
             return NoRollback(
-                current, "no revision has stayed healthy since the agent started", problem
+                current, "no revision is known to have stayed healthy through its window", problem
             )
         return RollBack(current, self.good, problem)
 

@@ -27,14 +27,19 @@ def register(subparsers: Subparsers) -> None:
         help="follow a branch of a git remote and keep an environment synced with it",
         description="Every --interval seconds: fetch the branch into the agent's own clone, "
         "and sync the environment when generated/<env>/ changed since the last sync or the "
-        "cluster drifted from it (fields changed by hand are taken back). Each sync is "
-        "logged as one line on stderr and recorded like `hakobu sync` records it. An "
-        "unreachable remote or API server is retried with backoff; SIGTERM or Ctrl-C stops "
-        "the agent between iterations. Run one agent per environment. With "
-        "`autoRollback: {window: S}` on the environment in hakobu.yaml, a sync that fails or "
-        "an app that turns Degraded within S seconds is answered with a rollback commit to "
-        "the last revision that stayed healthy that long, pushed to the branch (never forced) "
-        "and synced.",
+        "cluster drifted from it (fields changed by hand are taken back). Each sync's start, "
+        "waits and result are logged on stderr, one line each, and recorded like `hakobu "
+        "sync` records it. A difference a sync does not remove (without --prune, objects git "
+        "no longer holds) is reported once, not synced again and again. A failed sync is "
+        "retried with backoff up to --retry-limit times, then given up until git or the "
+        "cluster changes; an unreachable remote or API server is retried with backoff for as "
+        "long as it lasts. SIGTERM or Ctrl-C stops the agent between iterations. Run one "
+        "agent per environment. With `autoRollback: {window: S}` on the environment in "
+        "hakobu.yaml, a sync that fails or an app that turns Degraded within S seconds is "
+        "answered with a rollback commit to the last revision that stayed healthy that long "
+        "(remembered in the sync records, so across restarts), pushed to the branch (never "
+        "forced) and synced; that sync also deletes what the failed revision added, with or "
+        "without --prune, so the rollback restores the last good state exactly.",
     )
     parser.add_argument("--env", required=True, help="the environment, as named in hakobu.yaml")
     parser.add_argument(
@@ -56,6 +61,14 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--once", action="store_true", help="one iteration, then exit")
     parser.add_argument("--prune", action="store_true", help="delete what git no longer holds")
+    parser.add_argument(
+        "--retry-limit",
+        type=int,
+        default=5,
+        metavar="N",
+        help="times a failed sync of one revision is tried again before giving up on it "
+        "(default 5)",
+    )
     parser.add_argument(
         "--path",
         default=".",
@@ -88,6 +101,8 @@ def log(message: str) -> None:
 def _agent(args: argparse.Namespace) -> int:
     if not args.interval > 0:
         raise InvalidInput(f"--interval {args.interval:g}: expected a number of seconds above 0")
+    if args.retry_limit < 0:
+        raise InvalidInput(f"--retry-limit {args.retry_limit}: expected 0 or more")
     workdir = args.workdir or default_directory(args.repo, args.branch)
     checkout = Checkout(args.repo, args.branch, workdir)
     options = AgentOptions(
@@ -96,6 +111,7 @@ def _agent(args: argparse.Namespace) -> int:
         project_path=args.path,
         prune=args.prune,
         timeout=args.timeout,
+        retry_limit=args.retry_limit,
     )
     retrying = Retrying(Backoff(patience=max(30.0, args.interval)), log)
     with KubeClient.from_kubeconfig(kubeconfig_path(args.kubeconfig), retry=retrying) as kube:
