@@ -155,6 +155,33 @@ def _refuse(file: Path | str, excess: Excess | None) -> None:
         )
 
 
+def compose_one(file: Path | str, text: str) -> Node | None:
+    """The one document of ``text`` as PyYAML's nodes (for editing it), held to the bounds."""
+    node: Node | None = _single(file, text, construct=False)
+    return node
+
+
+def safe_load_one(file: Path | str, text: str) -> Any:
+    """``yaml.safe_load(text)`` held to the bounds, for text read as PyYAML reads it."""
+    return _single(file, text, construct=True)
+
+
+def _single(file: Path | str, text: str, *, construct: bool) -> Any:
+    budget = bounds(file, text)
+    # The pure-Python loader keeps the marks (index, column) that editors of the text use.
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        admit(budget, file, node)
+        return loader.construct_document(node) if construct else node
+    except yaml.YAMLError as e:
+        raise yaml_error(file, e) from None
+    finally:
+        loader.dispose()
+
+
 def yaml_error(file: Path | str, error: yaml.YAMLError) -> SourceError:
     """A parser's error as a SourceError that names the file and the line."""
     if isinstance(error, yaml.MarkedYAMLError):

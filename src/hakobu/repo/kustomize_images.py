@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from hakobu.errors import OperationFailed
-from hakobu.model.source import FieldPath, SourceError
+from hakobu.model.source import FieldPath, SourceError, compose_one, safe_load_one
 from hakobu.repo.overrides import content_end, inline, is_null
 from hakobu.repo.promote import AppPromotion, FieldChange
 
@@ -92,10 +92,7 @@ def _edit(file: Path, text: str, have: dict[str, Entry], wanted: dict[str, Entry
 
 
 def _parse(file: Path, text: str) -> _Images:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as e:
-        raise SourceError(file, f"cannot parse the file: {e}") from None
+    root = compose_one(file, text)
     if not isinstance(root, yaml.MappingNode) or root.flow_style:
         raise SourceError(file, "expected the kustomization to be a block mapping", line=1)
     found = [(key, value) for key, value in root.value if key.value == "images"]
@@ -241,7 +238,7 @@ def _exact(file: Path, text: str, edited: str, wanted: dict[str, Entry]) -> bool
     entries = {name: entry for name, entry in _parse(file, edited).entries.items() if entry}
     if entries != {name: entry for name, entry in wanted.items() if entry}:
         return False
-    before, after = yaml.safe_load(text), yaml.safe_load(edited)
+    before, after = safe_load_one(file, text), safe_load_one(file, edited)
     before.pop("images", None)
     after.pop("images", None)
     return bool(before == after)

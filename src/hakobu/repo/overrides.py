@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from hakobu.model.scalars import resolve_plain
-from hakobu.model.source import SourceError
+from hakobu.model.source import SourceError, compose_one
 
 Keys = tuple[str, ...]
 
@@ -80,10 +80,7 @@ def delete_path(text: str, file: Path, keys: Keys) -> str:
 
 
 def _root(text: str, file: Path, what: str) -> yaml.MappingNode:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as e:
-        raise SourceError(file, f"cannot parse the file: {e}") from None
+    root = compose_one(file, text)
     if not isinstance(root, yaml.MappingNode) or root.flow_style:
         raise SourceError(file, f"expected {what} to be a block mapping", line=1)
     return root

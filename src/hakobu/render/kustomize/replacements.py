@@ -32,6 +32,7 @@ import yaml
 
 from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object
+from hakobu.model.source import SourceError, safe_load_one
 from hakobu.render.kustomize.hashing import go_json
 from hakobu.render.kustomize.resource import Gvk, ResId, all_ids, annotations_of
 
@@ -536,9 +537,9 @@ def _match_field(
     if rest and isinstance(node[part], str):
         # kustomize parses the string and looks inside a copy, so nothing is written back.
         try:
-            embedded = yaml.safe_load(node[part])
-        except yaml.YAMLError as e:
-            raise _PathError(f"{part!r} holds text that is not YAML: {e}") from None
+            embedded = safe_load_one(part, node[part])
+        except SourceError as e:
+            raise _PathError(f"{part!r} holds text that is not YAML: {e.message}") from None
         return _match_in([embedded], 0, rest, create, kind)
     return _match_in(node, part, rest, create, kind)
 
@@ -612,8 +613,8 @@ def _set_in_embedded_document(
         if not found or not isinstance(text, str):
             continue
         try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError:
+            document = safe_load_one(parts[length - 1], text)
+        except SourceError:
             continue
         if not isinstance(document, dict | list):
             return False
