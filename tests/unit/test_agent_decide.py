@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hakobu.agent.decide import cluster_reason, env_changed
+from hakobu.agent.decide import Settled, cluster_reason, differences, env_changed
 from hakobu.sync.status import DRIFTED, OUT_OF_SYNC, SYNCED, AppStatus
 
 
@@ -34,3 +34,22 @@ def test_drifted_and_out_of_sync_apps_are_named() -> None:
 def test_a_synced_cluster_needs_nothing() -> None:
     assert cluster_reason([status("api", SYNCED), status("db", SYNCED)]) is None
     assert cluster_reason([]) is None
+
+
+def differing(app: str, *items: str) -> AppStatus:
+    return AppStatus(app, DRIFTED, "Healthy", items, ())
+
+
+def test_a_settled_state_holds_only_while_tree_and_differences_stay() -> None:
+    left = differences([differing("web", "ConfigMap/ns/old (prune)"), status("db", SYNCED)])
+    assert left == frozenset({"web: ConfigMap/ns/old (prune)"})
+    settled = Settled("a" * 40, left, "1 difference")
+    assert settled.holds("a" * 40, differences([differing("web", "ConfigMap/ns/old (prune)")]))
+    assert not settled.holds("b" * 40, left)
+    # The same object differing in another app is another difference.
+    assert not settled.holds("a" * 40, differences([differing("api", "ConfigMap/ns/old (prune)")]))
+    assert not settled.holds(
+        "a" * 40,
+        differences([differing("web", "ConfigMap/ns/old (prune)", "Deployment/ns/web (update)")]),
+    )
+    assert not settled.holds("a" * 40, frozenset())
