@@ -119,7 +119,7 @@ def test_a_number_for_a_quantity_matches_its_string_form() -> None:
     assert in_sync(desired, live, "hakobu")
 
 
-def test_missing_objects_are_created_and_hooks_always_run() -> None:
+def test_missing_objects_are_created_and_hooks_run() -> None:
     hook = resource(configmap("migrate", **{"hakobu.dev/hook": "PreSync"}))
     plain = resource(configmap("settings"))
     plan = plan_app(OWNER, [plain, hook], {plain.id: None}, [])
@@ -129,6 +129,42 @@ def test_missing_objects_are_created_and_hooks_always_run() -> None:
     ]
     assert hook.delete_policies == {DeletePolicy.BEFORE_HOOK_CREATION}
     assert plan.inventory == {InventoryEntry.of(plain.obj)}
+
+
+def test_hooks_run_only_when_their_app_changes_unless_always() -> None:
+    wanted = resource(deployment())
+    applied = wanted.obj
+    hook_obj = configmap("migrate", **{"hakobu.dev/hook": "PreSync"})
+    hook = resource(hook_obj)
+    always = resource(
+        configmap("smoke", **{"hakobu.dev/hook": "PostSync", "hakobu.dev/hook-policy": "Always"})
+    )
+    live = {
+        wanted.id: live_from(applied, DEPLOYMENT_FIELDS),
+        hook.id: {**hook_obj, "metadata": {**hook_obj["metadata"], "uid": "1"}},
+        always.id: None,
+    }
+    quiet = plan_app(OWNER, [wanted, hook, always], live, [], git_changed=False)
+    steps = {s.resource.id.name: s for s in quiet.steps}
+    assert steps["web"].action is Action.UNCHANGED
+    assert steps["migrate"].action is Action.RECREATE
+    assert steps["smoke"].action is Action.RUN
+    assert not quiet.changes(pruning=True)
+    assert not quiet.runs(steps["migrate"], pruning=False)
+    assert quiet.runs(steps["smoke"], pruning=False)
+    assert quiet.runs(steps["web"], pruning=False)
+
+    changed = plan_app(OWNER, [wanted, hook, always], live, [], git_changed=True)
+    assert all(changed.runs(s, pruning=False) for s in changed.steps)
+
+
+def test_hook_policy_must_be_known_and_on_a_hook() -> None:
+    with pytest.raises(InvalidInput, match="hook-policy"):
+        resource(
+            configmap("x", **{"hakobu.dev/hook": "PreSync", "hakobu.dev/hook-policy": "Often"})
+        )
+    with pytest.raises(InvalidInput, match="not a hook"):
+        resource(configmap("x", **{"hakobu.dev/hook-policy": "Always"}))
 
 
 def test_waves_group_steps_in_order() -> None:
