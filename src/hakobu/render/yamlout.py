@@ -261,22 +261,32 @@ _KEY_ORDER: Callable[[str], Any] = cmp_to_key(_key_compare)
 # The emitter: libyaml's rules (emitterc.go) for block collections and scalars.
 
 
-def _is_printable(char: str) -> bool:
-    code = ord(char)
-    return (
-        code == 0x0A
-        or 0x20 <= code <= 0x7E
-        or 0xA0 <= code <= 0xD7FF
-        or (0xE000 <= code <= 0xFFFD and code != 0xFEFF)
-    )
+_BREAK_CHARS = "\r\n\x85\u2028\u2029"
+# Character classes (regular expression text). libyaml writes the printable characters as
+# they are and escapes the others. Scalars are examined with these patterns rather than a
+# character at a time: a manifest may hold megabytes of text in one value, and writing it
+# must stay fast.
+_BREAKS = r"\r\n\x85\u2028\u2029"
+_PRINTABLE = r"\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+
+_NOT_PRINTABLE = re.compile(rf"[^{_PRINTABLE}]")
+_BREAK = re.compile(rf"[{_BREAKS}]")
+_BREAK_SPACE = re.compile(rf"[{_BREAKS}] ")
+_SPACE_BREAK = re.compile(rf" [{_BREAKS}]")
+_INNER_INDICATORS = (": ", ":\t", " #", "\t#", "\0#", *(f"{b}#" for b in _BREAK_CHARS))
+_NEEDS_ESCAPE = re.compile(rf'[^{_PRINTABLE}]|[{_BREAKS}"\\]')
+_ASTRAL = re.compile(r"[\U00010000-\U0010ffff]+")
+# Where plain and single-quoted text folds: a space alone; double-quoted: a run's first.
+_SINGLE_SPACE = re.compile(r"(?<! ) (?! )")
+_DOUBLE_FOLD = re.compile(r"(?<! ) ")
+# Runs a writer handles alike: spaces, one line break, or other characters.
+_PLAIN_RUNS = re.compile(r" +|[^ ]+")
+_QUOTED_RUNS = re.compile(rf" +|[{_BREAKS}]|[^ {_BREAKS}]+")
+_BREAK_SPLIT = re.compile(rf"([{_BREAKS}])")
 
 
 def _is_break(char: str) -> bool:
-    return char in "\r\n\x85\u2028\u2029"
-
-
-def _is_blank(char: str) -> bool:
-    return char in " \t"
+    return char in _BREAK_CHARS
 
 
 def _is_space_at(text: str, index: int) -> bool:
@@ -287,17 +297,13 @@ def _has_block_indicator(text: str) -> bool:
     """Whether ``text`` holds an indicator that forbids the plain style in block context."""
     if text.startswith(("---", "...")):
         return True
-    last = len(text) - 1
-    preceded_by_whitespace = True
-    for i, char in enumerate(text):
-        followed_by_whitespace = i == last or _is_blank(text[i + 1])
-        if i == 0:
-            if char in "#,[]{}&*!|>'\"%@`" or (char in "?:-" and followed_by_whitespace):
-                return True
-        elif (char == ":" and followed_by_whitespace) or (char == "#" and preceded_by_whitespace):
-            return True
-        preceded_by_whitespace = _is_blank(char) or _is_break(char) or char == "\0"
-    return False
+    first = text[0]
+    if first in "#,[]{}&*!|>'\"%@`":
+        return True
+    if first in "?:-" and (len(text) == 1 or text[1] in " \t"):
+        return True
+    # After the first character: ": " (or ":" at the end), and "#" after whitespace.
+    return text.endswith(":") or any(pair in text for pair in _INNER_INDICATORS)
 
 
 class _Analysis:
@@ -313,26 +319,12 @@ class _Analysis:
 
     def _analyze(self, text: str) -> None:
         block_indicators = _has_block_indicator(text)
-        line_breaks = special = False
-        leading_space = leading_break = trailing_space = trailing_break = False
-        break_space = space_break = previous_space = previous_break = False
-        last = len(text) - 1
-        for i, char in enumerate(text):
-            if not _is_printable(char):
-                special = True
-            if char == " ":
-                leading_space = leading_space or i == 0
-                trailing_space = trailing_space or i == last
-                break_space = break_space or previous_break
-                previous_space, previous_break = True, False
-            elif _is_break(char):
-                line_breaks = True
-                leading_break = leading_break or i == 0
-                trailing_break = trailing_break or i == last
-                space_break = space_break or previous_space
-                previous_space, previous_break = False, True
-            else:
-                previous_space = previous_break = False
+        line_breaks = _BREAK.search(text) is not None
+        special = _NOT_PRINTABLE.search(text) is not None
+        leading_space, trailing_space = text[0] == " ", text[-1] == " "
+        leading_break, trailing_break = _is_break(text[0]), _is_break(text[-1])
+        break_space = line_breaks and _BREAK_SPACE.search(text) is not None
+        space_break = line_breaks and _SPACE_BREAK.search(text) is not None
 
         self.multiline = line_breaks
         if leading_space or leading_break or trailing_space or trailing_break:
@@ -495,80 +487,97 @@ class _Emitter:
             self.write_literal(text)
         self.indent = saved
 
+    def put_folded(self, text: str, fold: re.Pattern[str], lo: int, hi: int) -> None:
+        """``text`` with each space that ``fold`` finds at an index in ``[lo, hi)`` turned into
+        a line break once the line is past the width; ``text`` has no breaks or escapes.
+
+        The emitter's rule, applied a run of words at a time: the next fold is the first
+        such space whose column would be past the width.
+        """
+        start = 0
+        while True:
+            earliest = max(start + _BEST_WIDTH + 1 - self.column, start, lo)
+            # No end position: the pattern must see the character after the space.
+            found = fold.search(text, earliest) if earliest < hi else None
+            if found is None or found.start() >= hi:
+                self.put(text[start:])
+                return
+            self.put(text[start : found.start()])
+            # A word stands before every fold point, so the line holds more than indentation.
+            self.indention = False
+            self.write_indent()
+            start = found.start() + 1
+            if fold is _DOUBLE_FOLD and start < len(text) and text[start] == " ":
+                # An escaped line break keeps the spaces that follow the fold.
+                self.put("\\")
+
     def write_plain(self, text: str, allow_breaks: bool) -> None:
-        # Plain style is never chosen for text with line breaks, so only spaces fold.
+        # Plain style is never chosen for text with line breaks, so only spaces fold: at a
+        # single space (not a run of them) once the line is past the width.
         if not self.whitespace:
             self.put(" ")
-        spaces = False
-        for i, char in enumerate(text):
-            if char == " ":
-                if (
-                    allow_breaks
-                    and not spaces
-                    and self.column > _BEST_WIDTH
-                    and not _is_space_at(text, i + 1)
-                ):
-                    self.write_indent()
-                else:
-                    self.put(char)
-                spaces = True
-            else:
-                self.put(char)
-                self.indention = spaces = False
+        if allow_breaks:
+            self.put_folded(text, _SINGLE_SPACE, 0, len(text))
+        else:
+            self.put(text)
         self.whitespace = self.indention = False
 
     def write_single_quoted(self, text: str, allow_breaks: bool) -> None:
         self.write_indicator("'", True, False, False)
+        if _BREAK.search(text) is None:
+            # Doubling a quote moves the columns that follow, so fold the written text.
+            written = text.replace("'", "''")
+            if allow_breaks:
+                self.put_folded(written, _SINGLE_SPACE, 1, len(written) - 1)
+            else:
+                self.put(written)
+        else:
+            self._single_quoted_runs(text, allow_breaks)
+        self.write_indicator("'", False, False, False)
+        self.whitespace = self.indention = False
+
+    def _single_quoted_runs(self, text: str, allow_breaks: bool) -> None:
         spaces = breaks = False
         last = len(text) - 1
-        for i, char in enumerate(text):
-            if char == " ":
+        for match in _QUOTED_RUNS.finditer(text):
+            run, i = match.group(), match.start()
+            if run[0] == " ":
                 if (
                     allow_breaks
                     and not spaces
+                    and len(run) == 1
                     and self.column > _BEST_WIDTH
                     and 0 < i < last
-                    and not _is_space_at(text, i + 1)
                 ):
                     self.write_indent()
                 else:
-                    self.put(char)
+                    self.put(run)
                 spaces = True
-            elif _is_break(char):
-                if not breaks and char == "\n":
+            elif _is_break(run):
+                if not breaks and run == "\n":
                     self.put_break()
-                self.write_break(char)
+                self.write_break(run)
                 self.indention = breaks = True
             else:
                 if breaks:
                     self.write_indent()
-                if char == "'":
-                    self.put("'")
-                self.put(char)
+                self.put(run.replace("'", "''"))
                 self.indention = spaces = breaks = False
-        self.write_indicator("'", False, False, False)
-        self.whitespace = self.indention = False
 
     def write_double_quoted(self, text: str, allow_breaks: bool) -> None:
         self.write_indicator('"', True, False, False)
-        spaces = False
-        starts_with_bom = text.startswith("\ufeff")
-        last = len(text) - 1
-        for i, char in enumerate(text):
-            if not _is_printable(char) or starts_with_bom or _is_break(char) or char in '"\\':
-                self.put(_escape(char))
-                spaces = False
-            elif char == " ":
-                if allow_breaks and not spaces and self.column > _BEST_WIDTH and 0 < i < last:
-                    self.write_indent()
-                    if _is_space_at(text, i + 1):
-                        self.put("\\")
-                else:
-                    self.put(char)
-                spaces = True
+        if text.startswith("\ufeff"):
+            # libyaml escapes every character of a text that starts with a byte order mark.
+            self.put("".join(map(_escape, text)))
+        else:
+            # Escapes hold no spaces, so folding the written text folds where libyaml does.
+            written = text.translate(_escape_table())
+            if _ASTRAL.search(written):
+                written = _ASTRAL.sub(_escape_match, written)
+            if allow_breaks:
+                self.put_folded(written, _DOUBLE_FOLD, 1, len(written) - 1)
             else:
-                self.put(char)
-                spaces = False
+                self.put(written)
         self.write_indicator('"', False, False, False)
         self.whitespace = self.indention = False
 
@@ -581,16 +590,32 @@ class _Emitter:
             self.write_indicator(chomp, False, False, False)
         self.put_break()
         self.indention = self.whitespace = True
-        breaks = True
-        for char in text:
-            if _is_break(char):
-                self.write_break(char)
-                self.indention = breaks = True
-            else:
-                if breaks:
-                    self.write_indent()
-                self.put(char)
-                self.indention = breaks = False
+        # Every line but an empty one is the indentation and its text; the breaks between
+        # lines are written as they are.
+        parts = _BREAK_SPLIT.split(text)
+        pad = " " * self.indent
+        self.out.append(
+            "".join(
+                part if index % 2 or not part else pad + part for index, part in enumerate(parts)
+            )
+        )
+        self.column = len(pad) + len(parts[-1]) if parts[-1] else 0
+        self.indention = not parts[-1]
+
+
+@lru_cache(maxsize=1)
+def _escape_table() -> dict[int, str]:
+    """``str.translate``'s table of what a double-quoted scalar escapes, below U+10000 (all
+    characters above are escaped too: see ``_ASTRAL``)."""
+    return {
+        code: _escape(chr(code))
+        for code in range(0x10000)
+        if _NEEDS_ESCAPE.match(chr(code)) is not None
+    }
+
+
+def _escape_match(match: re.Match[str]) -> str:
+    return "".join(map(_escape, match.group()))
 
 
 # The text of a value scalar when it cannot fold (None when it has breaks or escapes, which
@@ -624,9 +649,7 @@ def _value_plan(value: str, requested: _Style | None) -> _Plan:
 
 
 def _needs_escape(text: str) -> bool:
-    return text.startswith("\ufeff") or any(
-        not _is_printable(char) or _is_break(char) or char in '"\\' for char in text
-    )
+    return text.startswith("\ufeff") or _NEEDS_ESCAPE.search(text) is not None
 
 
 @lru_cache(maxsize=8192)
@@ -697,6 +720,7 @@ _ESCAPES = {
 }
 
 
+@lru_cache(maxsize=1024)
 def _escape(char: str) -> str:
     if char in _ESCAPES:
         return "\\" + _ESCAPES[char]
