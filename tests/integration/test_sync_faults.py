@@ -140,7 +140,10 @@ def test_a_sync_killed_half_way_is_completed_by_the_next_without_orphans(
             d["spec"]["replicas"] = 1
             repo.put("web", waved(d, wave))
     second = repo.commit("drop wave 1's settings, new image")
-    rerun = hakobu(local_cluster, repo, "sync", "dev", "--rev", second, "--prune")
+    # The killed sync's lock is taken over once it expires.
+    rerun = hakobu(
+        local_cluster, repo, "sync", "dev", "--rev", second, "--prune", "--wait-lock", "60s"
+    )
     out, err = rerun.communicate()
     assert rerun.returncode == 0, out + err
 

@@ -14,7 +14,7 @@ import pytest
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
 from hakobu.localcluster.controlplane import ClusterInfo
-from tests.integration.test_sync import Repo, configmap, deployment
+from tests.integration.test_sync import Repo, configmap, deployment, job
 
 pytestmark = pytest.mark.cluster
 
@@ -151,6 +151,9 @@ def test_two_syncs_started_together_leave_exactly_one_revision(
     kube: KubeClient, local_cluster: ClusterInfo, tmp_path: Path, namespace: str
 ) -> None:
     repo = Repo(tmp_path / "project", namespace)
+    # A PreSync hook (a Job takes a second or two) keeps each sync busy long enough for
+    # the two to overlap.
+    repo.put("web", job("migrate", "PreSync"))
     first = revision(repo, "one")
     second = revision(repo, "two")
 
