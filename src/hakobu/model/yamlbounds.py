@@ -16,10 +16,17 @@ parser. So each composed document is measured before anything builds it:
 
 Measuring walks each distinct node once, however often aliases repeat it. Only when a file
 is refused is it parsed again, event by event, to name the line where the limit was passed.
+
+Many files each within its bound add up: inside ``shared_limit(n)`` (a render of one
+environment) the nodes of every file read are also counted together, and the file that
+takes the total past ``n`` is refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +41,25 @@ _CHARS_PER_NODE = 2
 # several objects stay comfortably allowed.
 _NODES_PER_CHAR = 2
 _MIN_NODES = 20_000
+
+
+@dataclass
+class _Total:
+    limit: int
+    used: int = 0
+
+
+_TOTAL: ContextVar[_Total | None] = ContextVar("hakobu_yaml_total", default=None)
+
+
+@contextmanager
+def shared_limit(limit: int) -> Iterator[None]:
+    """Count the nodes of every file read inside this block together, at most ``limit``."""
+    token = _TOTAL.set(_Total(limit))
+    try:
+        yield
+    finally:
+        _TOTAL.reset(token)
 
 
 def node_budget(length: int) -> int:
@@ -74,8 +100,23 @@ class Budget:
             size, height = measured
             self.used += size
             if self.used <= self.limit and height <= MAX_DEPTH:
-                return None
+                return _charge_total(size, root)
         return locate(self.text, self.limit)
+
+
+def _charge_total(size: int, root: Node) -> Excess | None:
+    total = _TOTAL.get()
+    if total is None:
+        return None
+    total.used += size
+    if total.used <= total.limit:
+        return None
+    return Excess(
+        f"the files read for this render stand for more than {total.limit:,} YAML nodes together",
+        root.start_mark.line + 1,
+        (),
+        "render fewer or smaller files per environment; each file read adds to the total",
+    )
 
 
 def _collections(node: Node) -> tuple[int, list[Node]]:

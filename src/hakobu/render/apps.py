@@ -68,8 +68,15 @@ def discover_apps(project: Project, inputs: Inputs) -> list[App]:
 
 
 def render_app(
-    app: App, env: Environment, project: Project, inputs: Inputs, images: Mapping[str, str]
+    app: App,
+    env: Environment,
+    project: Project,
+    inputs: Inputs,
+    images: Mapping[str, str],
+    *,
+    deadline: float | None = None,
 ) -> list[Object]:
+    """``app``'s objects in ``env``; template apps stop at ``deadline`` (monotonic time)."""
     # Whatever its links say, an app reads nothing from outside its project.
     inputs = inputs.within(project.root)
     if app.kind == "spec":
@@ -105,6 +112,7 @@ def render_app(
         values=env.values,
         inputs=inputs,
         images=images,
+        deadline=deadline,
     )
 
 

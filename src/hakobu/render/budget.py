@@ -74,7 +74,9 @@ class Budget:
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS, *, deadline: float | None = None) -> None:
         self.limits = limits
-        self.deadline = time.monotonic() + limits.seconds if deadline is None else deadline
+        own = time.monotonic() + limits.seconds
+        # A deadline shared by several apps bounds them together; each keeps its own too.
+        self.deadline = own if deadline is None else min(own, deadline)
         self.steps = 0
         self.written = 0
         self.depth = 0
@@ -89,7 +91,10 @@ class Budget:
                 "(loop iterations, calls, filters, operators)"
             )
         if self.steps % _CLOCK_EVERY == 0 and time.monotonic() > self.deadline:
-            raise LimitExceeded(f"the render took more than {self.limits.seconds:g} s")
+            raise LimitExceeded(
+                f"the render took too long (more than {self.limits.seconds:g} s for one app, "
+                "or the environment's templates together past their deadline)"
+            )
 
     def enter(self) -> None:
         self.depth += 1

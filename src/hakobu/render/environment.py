@@ -9,6 +9,7 @@ finds in the output directory that it did not write is reported and left alone
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from hakobu.errors import InvalidInput
 from hakobu.model.generated import read_environment
 from hakobu.model.objects import object_id
 from hakobu.model.project import Environment, Project
+from hakobu.model.yamlbounds import shared_limit
 from hakobu.render.apps import App, discover_apps, render_app
 from hakobu.render.cache import AppOutput, Consumer, RenderCache
 from hakobu.render.checks import (
@@ -30,6 +32,14 @@ from hakobu.render.layout import file_names
 from hakobu.render.output import Tree, recover, replace_environment
 from hakobu.render.rollout import checksum, config_digest, references, with_checksum
 from hakobu.render.yamlout import dump_object
+
+# What one environment's render may read and run in all, beyond each file's and each
+# template app's own bounds, so hostile input spread over many files or apps stays bounded.
+# YAML costs time in proportion to its nodes (about 20 µs each here), so the total bounds
+# memory (some 200 MB) more than time; templates can cost far more than their size, so
+# together they get a few seconds, well beyond what honest apps take.
+MAX_NODES = 1_000_000
+TEMPLATE_SECONDS = 4.0
 
 
 @dataclass(frozen=True)
@@ -68,12 +78,16 @@ def render_environment(
         raise InvalidInput(f"no app named {only_app!r}; the project's apps are: {known}")
     outputs: dict[str, AppOutput] = {}
     fresh: dict[str, Inputs] = {}
-    for app in apps:
-        output = cache.lookup(env, app.name, images) if cache else None
-        if output is None:
-            fresh[app.name] = Inputs()
-            output = render_app_output(app, env, project, fresh[app.name], images)
-        outputs[app.name] = output
+    deadline = time.monotonic() + TEMPLATE_SECONDS
+    with shared_limit(MAX_NODES):
+        for app in apps:
+            output = cache.lookup(env, app.name, images) if cache else None
+            if output is None:
+                fresh[app.name] = Inputs()
+                output = render_app_output(
+                    app, env, project, fresh[app.name], images, deadline=deadline
+                )
+            outputs[app.name] = output
     check_unique({name: output.ids for name, output in outputs.items()})
     digests = {ref: d for output in outputs.values() for ref, d in output.digests.items()}
     outputs = {name: _with_checksums(output, digests) for name, output in outputs.items()}
@@ -113,9 +127,15 @@ def app_files(
 
 
 def render_app_output(
-    app: App, env: Environment, project: Project, inputs: Inputs, images: Mapping[str, str]
+    app: App,
+    env: Environment,
+    project: Project,
+    inputs: Inputs,
+    images: Mapping[str, str],
+    *,
+    deadline: float | None = None,
 ) -> AppOutput:
-    objects = render_app(app, env, project, inputs, images)
+    objects = render_app(app, env, project, inputs, images, deadline=deadline)
     check_objects(app.name, objects)
     objects = default_namespace(objects, env.namespace)
     check_no_plaintext_secrets(env, {app.name: objects})

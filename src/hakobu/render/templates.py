@@ -56,8 +56,8 @@ def render_template_dir(
 ) -> list[Object]:
     """The objects of the template app in ``directory`` for one environment.
 
-    ``deadline`` (a ``time.monotonic()`` instant) bounds the whole render when several apps
-    share one; by default the app gets ``Limits.seconds`` of its own.
+    ``deadline`` (a ``time.monotonic()`` instant) bounds the apps that share it together;
+    each app also has ``Limits.seconds`` of its own.
     """
     merged = dict(values)
     for name in (*_VALUES_FILES, f"values-{environment}.yaml"):
