@@ -197,7 +197,7 @@ def test_a_difference_a_sync_does_not_remove_is_reported_once(
     # Iterations go on without syncing for it: a later commit is found settled.
     remote.put("prod", "web", configmap("web-settings", mode="fast"))
     later = remote.push("production only")
-    logs.wait_for(f"dev at {later[:12]}: not synced: 1 differences from git that its sync")
+    logs.wait_for(f"dev at {later[:12]}: not synced: 1 difference from git that its sync")
     since = logs.seen[logs.seen.index(line) + 1 :]
     assert not [seen for seen in since if seen.startswith("sync ")]
     assert kube.get("v1", "ConfigMap", "old-settings", namespace)

@@ -368,7 +368,7 @@ def test_without_prune_a_rollback_removes_what_the_failed_revision_added_and_onl
     remote.git("pull", "-q", "--ff-only", "origin", "main")
     remote.put("prod", "web", web("1.28"))
     later = remote.push("prod: web 1.28")
-    running.logs.wait_for(f"dev at {later[:12]}: not synced: 1 differences from git")
+    running.logs.wait_for(f"dev at {later[:12]}: not synced: 1 difference from git")
     since = running.logs.seen[running.logs.seen.index(line) + 1 :]
     assert not [seen for seen in since if seen.startswith("sync ")]
 

@@ -264,11 +264,12 @@ class Agent:
         self._log_sync(result, reason)
         self._settled = None
         if left:
+            count = sum(len(s.differing) for s in left)
             self._settled = Settled(
                 tree,
                 differences(left),
-                f"{sum(len(s.differing) for s in left)} differences from git that its sync "
-                f"at {commit[:12]} left",
+                f"{count} difference{'' if count == 1 else 's'} from git that its sync at "
+                f"{commit[:12]} left",
             )
             self._log(f"{name}: the sync leaves differences from git: {self._left(left)}")
         decision = self._judge(project, env, commit, tree, sync_problem(result))
