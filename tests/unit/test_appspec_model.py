@@ -268,13 +268,13 @@ def test_env_override_property(
         ),
         pytest.param(
             "name: Web_1\nimage: web:1\n",
-            "web.yaml:1: name: 'Web_1' is not valid: expected a DNS-1123 label",
+            "web.yaml:1: name: 'Web_1' is not valid: expected a DNS-1035 label",
             None,
             id="dns-label",
         ),
         pytest.param(
             "name: " + "a" * 64 + "\nimage: web:1\n",
-            "web.yaml:1: name: '" + "a" * 64 + "' is too long: at most 63 characters",
+            "web.yaml:1: name: '" + "a" * 55 + "...' is too long: 64 characters where at most 63",
             None,
             id="too-long",
         ),

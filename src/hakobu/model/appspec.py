@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hakobu.model.appspec_schema import OVERRIDABLE, RESERVED_LABEL_PREFIX, SCHEMA, app_schema
+from hakobu.model.identity import identity_problem
 from hakobu.model.objects import Object
-from hakobu.model.schemacheck import SUPPORTED_KEYWORDS, SchemaViolation, check, suggest
+from hakobu.model.schemacheck import SUPPORTED_KEYWORDS, SchemaViolation, check, shown, suggest
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
 
 # ---------------------------------------------------------------------------------------
@@ -92,6 +93,7 @@ class Image:
     # Set when the spec names an image declared in hakobu.yaml: repository and tag are then
     # unknown until render time (see ``resolved``).
     declared: str | None = None
+    location: str = field(default="", compare=False)  # file:line, for errors when rendering
 
     def resolved(self, images: Mapping[str, str]) -> Image:
         """This image with a declared name replaced by its built reference."""
@@ -317,7 +319,23 @@ def _fail(
     message = invalid.message
     if environment and source[:2] != ("environments", environment):
         message += f" (in environment {environment!r})"
-    return document.error(source, message, invalid.hint)
+    return SourceError(
+        document.file,
+        message,
+        line=document.line_of(source),
+        field=tuple(_short_key(part) for part in source),
+        hint=invalid.hint,
+    )
+
+
+_KEY_CHARS = 60
+
+
+def _short_key(part: str | int) -> str | int:
+    # Keys are the user's text too: a megabyte-long one must not become the message.
+    if isinstance(part, str) and len(part) > _KEY_CHARS:
+        return f"{part[: _KEY_CHARS - 3]}..."
+    return part
 
 
 def _checked(document: Document, data: Any, origins: _Origins, environment: str) -> dict[str, Any]:
@@ -348,7 +366,7 @@ def _typed(data: dict[str, Any], file: Path, where: Callable[[FieldPath], str]) 
     return AppSpec(
         file=file,
         name=name,
-        image=_image(data["image"]),
+        image=replace(_image(data["image"]), location=where(("image",))),
         component=data.get("component"),
         part_of=data.get("partOf"),
         replicas=data.get("replicas", 1),
@@ -407,7 +425,7 @@ def _image(value: str | dict[str, Any]) -> Image:
     if not image.tag and not image.digest:
         raise SchemaViolation(
             ("image",),
-            f"image {image.repository!r} has no tag or digest",
+            f"image {shown(image.repository)} has no tag or digest",
             "pin a tag (repository:tag) so that every render deploys the same image",
         )
     return image
@@ -421,9 +439,9 @@ def _promote(paths: list[str]) -> tuple[tuple[str, ...], ...]:
             known = path[0] in SCHEMA["properties"]
             raise SchemaViolation(
                 ("promote", index),
-                f"cannot promote {path[0]!r}: an environment cannot override it"
+                f"cannot promote {shown(path[0])}: an environment cannot override it"
                 if known
-                else f"no field {path[0]!r} to promote",
+                else f"no field {shown(path[0])} to promote",
                 None if known else suggest(path[0], list(OVERRIDABLE)),
             )
         for other in parsed:
@@ -567,8 +585,87 @@ def _cross_check(spec: AppSpec) -> None:
                 f"labels under {RESERVED_LABEL_PREFIX} are set by hakobu",
                 "use the fields name, component and partOf, or another key",
             )
-    if spec.config_files and not spec.config_files.files:
+    if spec.config_files:
+        _check_config_files(spec.config_files)
+    written = sum(len(v.name) + len(v.value) for v in spec.env if isinstance(v.value, str))
+    if written > _ENV_CHARS:
+        raise SchemaViolation(
+            ("env",),
+            f"the values hold {written} characters; the Deployment that carries them would be "
+            "larger than the API server stores",
+            "put large values in a ConfigMap and read them with envFrom or configFiles",
+        )
+    _check_metadata(spec)
+    for index, obj in enumerate(spec.extra_objects):
+        problem = identity_problem(obj)
+        if problem is not None:
+            field_path, message = problem
+            raise SchemaViolation(
+                ("extraObjects", index, *field_path.split(".")),
+                message,
+                "the API server refuses it, and its kind and name name the file it is rendered to",
+            )
+
+
+# What the API server accepts (apimachinery's validation): a label or annotation key's name
+# part and its prefix, all of an object's annotations together, a ConfigMap's data, and an
+# object as a whole.
+_KEY_NAME_CHARS = 63
+_KEY_PREFIX_CHARS = 253
+_ANNOTATIONS_BYTES = 256 << 10
+_CONFIG_MAP_BYTES = 1 << 20
+# An object is stored whole in etcd, whose requests are at most 1.5 MiB by default.
+_ENV_CHARS = 1 << 20
+
+
+def _check_config_files(config_files: ConfigFiles) -> None:
+    if not config_files.files:
         raise SchemaViolation(("configFiles", "files"), "expected at least one file")
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in config_files.files.items())
+    if size > _CONFIG_MAP_BYTES:
+        raise SchemaViolation(
+            ("configFiles", "files"),
+            f"the files hold {size} bytes; a ConfigMap holds at most {_CONFIG_MAP_BYTES}",
+            "mount large files from a volume or bake them into the image",
+        )
+
+
+def _check_metadata(spec: AppSpec) -> None:
+    """Label and annotation keys, and annotations' size on each object they end up on."""
+    ingress = spec.ingress.annotations if spec.ingress else {}
+    account = spec.service_account.annotations if spec.service_account else {}
+    maps: list[tuple[FieldPath, Mapping[str, str]]] = [
+        (("labels",), spec.labels),
+        (("annotations",), spec.annotations),
+        (("podAnnotations",), spec.pod_annotations),
+        (("ingress", "annotations"), ingress),
+        (("serviceAccount", "annotations"), account),
+    ]
+    for path, keys in maps:
+        for key in keys:
+            prefix, _, name = key.rpartition("/")
+            if len(name) > _KEY_NAME_CHARS or len(prefix) > _KEY_PREFIX_CHARS:
+                raise SchemaViolation(
+                    (*path, key),
+                    f"the key's name is {len(name)} characters and its prefix {len(prefix)}; "
+                    f"at most {_KEY_NAME_CHARS} and {_KEY_PREFIX_CHARS} are allowed",
+                )
+    # Pods carry podAnnotations only; every object carries annotations and its own.
+    on_objects = [
+        (("annotations",), dict(spec.annotations)),
+        (("podAnnotations",), dict(spec.pod_annotations)),
+        (("ingress", "annotations"), {**spec.annotations, **ingress}),
+        (("serviceAccount", "annotations"), {**spec.annotations, **account}),
+    ]
+    for path, written in on_objects:
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in written.items())
+        if size > _ANNOTATIONS_BYTES:
+            raise SchemaViolation(
+                path,
+                f"the annotations hold {size} bytes; an object's annotations hold at most "
+                f"{_ANNOTATIONS_BYTES}",
+                "keep large data in a ConfigMap (configFiles) instead",
+            )
 
 
 def _check_ports(spec: AppSpec) -> None:

@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 _DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_DNS_1035_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 _DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 _PORT_NAME = r"^(?=.*[a-z])(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 _QUANTITY = r"^([0-9]+(\.[0-9]+)?|\.[0-9]+)([numkMGTPE]|[KMGTPE]i|[eE][0-9]+)?$"
@@ -25,6 +26,10 @@ _IMAGE_REPOSITORY = r"[a-z0-9]+([._-]+[a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-
 _IMAGE_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _IMAGE_DIGEST = r"[a-z0-9]+([+._-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}"
 _HOST = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+# Kubernetes keeps every count, duration and percentage of the objects an app spec becomes
+# (replicas, probe timings, autoscaling bounds and targets) in a 32-bit integer.
+INT32_MAX = 2**31 - 1
 
 # Kubernetes reserves these for the labels hakobu sets itself; a user value would break the
 # Deployment's selector or contradict the image's version.
@@ -43,7 +48,12 @@ def _string(description: str, **keywords: Any) -> dict[str, Any]:
 
 
 def _integer(description: str, minimum: int | None = None, **keywords: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "integer", "description": description, **keywords}
+    schema: dict[str, Any] = {
+        "type": "integer",
+        "description": description,
+        "maximum": INT32_MAX,
+        **keywords,
+    }
     if minimum is not None:
         schema["minimum"] = minimum
     return schema
@@ -95,6 +105,12 @@ _DEFS: dict[str, Any] = {
         pattern=_DNS_LABEL,
         maxLength=63,
     ),
+    "dns1035Label": _string(
+        "a DNS-1035 label: at most 63 lowercase letters, digits or '-', starting with a letter "
+        "and ending with a letter or digit",
+        pattern=_DNS_1035_LABEL,
+        maxLength=63,
+    ),
     "dnsSubdomain": _string(
         "a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' or '.', starting and "
         "ending with a letter or digit",
@@ -122,7 +138,7 @@ _DEFS: dict[str, Any] = {
     "intOrPercent": {
         "description": "a number of pods or a percentage of them, such as 1 or '50%'",
         "anyOf": [
-            {"type": "integer", "minimum": 0},
+            {"type": "integer", "minimum": 0, "maximum": INT32_MAX},
             _string("a percentage from '0%' to '100%'", pattern=_PERCENT),
         ],
     },
@@ -237,9 +253,9 @@ _IMAGE_STRING = _string(
 
 _PROPERTIES: dict[str, Any] = {
     "name": _ref(
-        "dnsLabel",
+        "dns1035Label",
         "The app's name: the name of its Deployment, Service and other objects, and of its "
-        "container.",
+        "container. A Service's name must start with a letter.",
     ),
     "image": {
         "description": "The container image, as 'repository:tag', as {repository, tag}, or as "

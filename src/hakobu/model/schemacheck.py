@@ -12,6 +12,7 @@ for people: "expected a list, got a string", "unknown field; did you mean 'repli
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from typing import Any
 
@@ -75,6 +76,15 @@ def _describe(value: Any) -> str:
     return _TYPE_NAMES.get(kind, kind)
 
 
+_SHOWN_CHARS = 60
+
+
+def shown(value: Any) -> str:
+    """A value quoted for a message, cut short: a file may hold megabytes in one string."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else f"{text[: _SHOWN_CHARS - 4]}...{text[-1]}"
+
+
 def _type_matches(expected: str, value: Any) -> bool:
     actual = _json_type(value)
     return actual == expected or (expected == "number" and actual == "integer")
@@ -124,7 +134,7 @@ def _validate(schema: dict[str, Any], value: Any, path: FieldPath, defs: Defs) -
         )
     if "enum" in schema and value not in schema["enum"]:
         choices = ", ".join(str(choice) for choice in schema["enum"])
-        raise SchemaViolation(path, f"expected one of {choices}, got {value!r}")
+        raise SchemaViolation(path, f"expected one of {choices}, got {shown(value)}")
     if isinstance(value, str):
         _validate_string(schema, value, path)
     elif isinstance(value, int | float) and not isinstance(value, bool):
@@ -158,20 +168,26 @@ def _validate_any_of(
 def _validate_string(schema: dict[str, Any], value: str, path: FieldPath) -> None:
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         raise SchemaViolation(
-            path, f"{value!r} is too long: at most {schema['maxLength']} characters are allowed"
+            path,
+            f"{shown(value)} is too long: {len(value)} characters where at most "
+            f"{schema['maxLength']} are allowed",
         )
     if "pattern" in schema and not re.search(schema["pattern"], value):
-        raise SchemaViolation(path, f"{value!r} is not valid: expected {schema['description']}")
+        raise SchemaViolation(
+            path, f"{shown(value)} is not valid: expected {schema['description']}"
+        )
 
 
 def _validate_number(schema: dict[str, Any], value: float, path: FieldPath) -> None:
+    if not math.isfinite(value):
+        # YAML has .inf and .nan; no Kubernetes field does.
+        raise SchemaViolation(path, f"expected a finite number, got {value}")
     low, high = schema.get("minimum"), schema.get("maximum")
-    if (low is not None and value < low) or (high is not None and value > high):
-        if low is not None and high is not None:
-            raise SchemaViolation(path, f"expected a value from {low} to {high}, got {value}")
-        if low is not None:
-            raise SchemaViolation(path, f"expected a value of at least {low}, got {value}")
-        raise SchemaViolation(path, f"expected a value of at most {high}, got {value}")
+    if low is not None and value < low:
+        raise SchemaViolation(path, f"expected a value of at least {low}, got {value}")
+    if high is not None and value > high:
+        expected = f"from {low} to {high}" if low is not None else f"of at most {high}"
+        raise SchemaViolation(path, f"expected a value {expected}, got {value}")
 
 
 def _validate_object(

@@ -40,9 +40,10 @@ from hakobu.model.appspec import (
     Probe,
     ProbeSpec,
 )
+from hakobu.model.identity import identity_problem
 from hakobu.model.objects import Object, ObjectId, object_id, object_ref
 from hakobu.model.schemacheck import SchemaViolation
-from hakobu.model.source import SourceError
+from hakobu.model.source import format_field
 from hakobu.render.patch import PatchError, strategic_merge
 
 # Old ReplicaSets are kept for `kubectl rollout undo`; git history is the real rollback, so
@@ -74,7 +75,8 @@ def expand_app(
     try:
         spec = replace(spec, image=spec.image.resolved(images or {}))
     except SchemaViolation as e:
-        raise SourceError(spec.file, e.message, field=e.path, hint=e.hint) from None
+        where = spec.image.location or str(spec.file)
+        raise InvalidInput(f"{where}: {format_field(e.path)}: {e.message}", hint=e.hint) from None
     expansion = _Expansion(spec, namespace)
     generated = [
         obj
@@ -403,7 +405,7 @@ def _probe(probe: ProbeSpec, main: Port | None) -> Object:
 def apply_patches(objects: list[Object], patches: tuple[Patch, ...]) -> list[Object]:
     """``objects`` with each patch merged into the objects it targets, in patch order."""
     result = objects
-    for patch in patches:
+    for index, patch in enumerate(patches):
         matched = False
         patched: list[Object] = []
         for obj in result:
@@ -416,6 +418,7 @@ def apply_patches(objects: list[Object], patches: tuple[Patch, ...]) -> list[Obj
             except PatchError as e:
                 raise InvalidInput(f"{patch.location}: {e.message}", hint=e.hint) from e
             if merged is not None:
+                _check_patched(patch, index, merged)
                 patched.append(merged)
         if not matched:
             target = f"{patch.kind}/{patch.name}" if patch.name else patch.kind
@@ -426,6 +429,19 @@ def apply_patches(objects: list[Object], patches: tuple[Patch, ...]) -> list[Obj
             )
         result = patched
     return result
+
+
+def _check_patched(patch: Patch, index: int, obj: Object) -> None:
+    # A patch may change any field, the identity too; the API server would refuse one that
+    # is not valid, and it names the file the object is rendered to.
+    problem = identity_problem(obj)
+    if problem is not None:
+        field_path, message = problem
+        raise InvalidInput(
+            f"{patch.location}: patches[{index}]: the patched {patch.kind}'s {field_path} "
+            f"{message}",
+            hint="a patch may change an object's fields, but its identity must stay valid",
+        )
 
 
 def _extra_objects(spec: AppSpec, generated: list[Object], namespace: str) -> list[Object]:
