@@ -152,7 +152,10 @@ data:
 
 
 def test_a_tagged_value_that_does_not_decode_is_not_printed(case: Case) -> None:
-    secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  p: !!int hunter2-MARKER\n"
+    secret = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"
+        "stringData:\n  p: !!int hunter2-MARKER\n"
+    )
     case.write("apps/web/secret.yaml", secret)
     run = case.refuses("render", expect="cannot decode a !!str value as a !!int")
     assert "MARKER" not in run.stderr + run.stdout
