@@ -220,7 +220,7 @@ def expand_and_dump(app: AppSpec) -> int:
     return expanded
 
 
-@settings(FUZZ, max_examples=400)
+@settings(FUZZ, max_examples=250)
 @given(app_specs())
 def test_app_spec_loads_and_expands_or_is_refused(spec: dict[str, Any]) -> None:
     app = load(_text(spec))

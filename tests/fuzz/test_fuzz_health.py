@@ -191,7 +191,7 @@ def _hpa_v1(conditions: str) -> dict[str, Any]:
     }
 
 
-@settings(FUZZ, max_examples=1500)
+@settings(FUZZ, max_examples=800)
 @given(live_objects())
 @example(_hpa_v1("[" * 5000))
 @example(_hpa_v1("1" * 5000))

@@ -83,7 +83,7 @@ def test_arbitrary_text(text: str) -> None:
     _loads_or_refuses(text)
 
 
-@settings(FUZZ, max_examples=1500)
+@settings(FUZZ, max_examples=800)
 @given(_yamlish(4))
 def test_yaml_shaped_text(text: str) -> None:
     _loads_or_refuses(text)
