@@ -7,6 +7,7 @@
     name: shop
     apps: apps                # a directory; each entry in it is one app
     output: generated         # generated/<env>/<app>/<kind>-<name>.yaml
+    secrets: secrets          # secrets/<env>/<app>/*.yaml: SealedSecrets of one environment
     environments:
       evaluation:
         namespace: shop-eval
@@ -41,6 +42,7 @@ _TOP_FIELDS = (
     "name",
     "apps",
     "output",
+    "secrets",
     "environments",
     "images",
     "promote",
@@ -82,6 +84,8 @@ class Project:
     apps_dir: Path
     output_dir: Path
     environments: tuple[Environment, ...]
+    # SealedSecrets sealed for one environment's namespace: <secrets>/<env>/<app>/*.yaml.
+    secrets_dir: Path
     # Paths into the environments' values that `hakobu promote` carries from one
     # environment into the next, each split at its dots.
     promoted_values: tuple[tuple[str, ...], ...] = ()
@@ -129,6 +133,7 @@ def load_project(root: Path, text: str | None = None) -> Project:
     apps_dir = _relative_dir(doc, root, "apps", data.get("apps", "apps"))
     output_dir = _relative_dir(doc, root, "output", data.get("output", "generated"))
     _separate(doc, root, apps_dir, output_dir)
+    secrets_dir = _relative_dir(doc, root, "secrets", data.get("secrets", "secrets"))
     envs_data = _mapping(doc, ("environments",), data.get("environments"))
     if not envs_data:
         raise doc.error(("environments",), "at least one environment is required")
@@ -166,7 +171,7 @@ def load_project(root: Path, text: str | None = None) -> Project:
             )
         )
     promoted = _promoted_values(doc, data.get("promote"))
-    return Project(root, name, apps_dir, output_dir, tuple(environments), promoted)
+    return Project(root, name, apps_dir, output_dir, tuple(environments), secrets_dir, promoted)
 
 
 def _promoted_values(doc: Document, value: Any) -> tuple[tuple[str, ...], ...]:

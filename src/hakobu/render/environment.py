@@ -27,6 +27,7 @@ from hakobu.render.checks import (
     check_unique,
     default_namespace,
 )
+from hakobu.render.envsecrets import check_sealed_namespaces, check_unknown, environment_secrets
 from hakobu.render.inputs import Inputs
 from hakobu.render.layout import file_names
 from hakobu.render.output import Tree, recover, replace_environment
@@ -73,6 +74,7 @@ def render_environment(
     """
     images = dict(images or {})
     apps = discover_apps(project, Inputs())
+    check_unknown(project, env, [app.name for app in apps], Inputs())
     if only_app is not None and only_app not in {app.name for app in apps}:
         known = ", ".join(app.name for app in apps) or "none"
         raise InvalidInput(f"no app named {only_app!r}; the project's apps are: {known}")
@@ -136,8 +138,10 @@ def render_app_output(
     deadline: float | None = None,
 ) -> AppOutput:
     objects = render_app(app, env, project, inputs, images, deadline=deadline)
+    objects += environment_secrets(project, env, app.name, inputs)
     check_objects(app.name, objects)
     objects = default_namespace(objects, env.namespace)
+    check_sealed_namespaces(app.name, env, objects)
     check_no_plaintext_secrets(env, {app.name: objects})
     ids = tuple(object_id(obj) for obj in objects)
     check_unique({app.name: ids})
