@@ -6,6 +6,8 @@ code the command line ends with::
     HakobuError                 exit 1 unless a subclass says otherwise
     ├── InvalidInput            exit 2: bad usage, a bad file or a bad value
     └── OperationFailed         exit 1: the input was fine, the operation did not succeed
+        └── Unreachable         exit 3: the cluster could not be reached
+                                (``hakobu.cluster.errors``)
 
 Layers define their own subclasses (for example ``hakobu.cluster.errors``) so callers can
 catch precisely, while the command line needs to know only this root.

@@ -161,3 +161,30 @@ def test_request_timeout_takes_durations_and_refuses_nonsense(project: Path) -> 
     code, output, _ = hakobu("status", "dev", "-C", str(project), "--request-timeout", "soon")
     assert code == 2
     assert "not a duration" in output
+
+
+def test_promote_checking_health_on_an_unreachable_cluster_exits_3(
+    tmp_path: Path, closed_port: int
+) -> None:
+    root = tmp_path / "shop"
+    git = ["git", "-C", str(root), "-c", "user.email=ci@example.com", "-c", "user.name=CI"]
+    assert hakobu("init", str(root))[0] == 0
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    assert hakobu("render", "-C", str(root), "--commit")[0] == 0
+    config = kubeconfig(tmp_path, closed_port)
+    code, output, seconds = hakobu(
+        "promote",
+        "evaluation",
+        "production",
+        "-C",
+        str(root),
+        "--kubeconfig",
+        str(config),
+        "--request-timeout",
+        f"{TIMEOUT:g}s",
+    )
+    assert code == 3, output
+    assert "cannot tell whether evaluation is healthy" in output
+    assert seconds < TIMEOUT + STARTUP, output

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from hakobu.cli.kube import add_kubeconfig_option, kubeconfig_path
+from hakobu.cli.kube import add_cluster_options, connect
 from hakobu.cli.output import print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
@@ -67,7 +67,7 @@ def register(subparsers: Subparsers) -> None:
     ahead.add_argument(
         "--push", metavar="REMOTE", help="push TO's tier branch to this remote (never forced)"
     )
-    add_kubeconfig_option(ahead)
+    add_cluster_options(ahead)
     _common(ahead)
     ahead.set_defaults(handler=_promote)
 
@@ -151,10 +151,10 @@ def _promote(args: argparse.Namespace) -> int:
         args.source, args.target, app=args.app, branch=args.branch, push=args.push
     )
 
-    def connect() -> KubeClient:
-        return KubeClient.from_kubeconfig(kubeconfig_path(args.kubeconfig))
+    def cluster() -> KubeClient:
+        return connect(args)
 
-    result = promote(project, request, connect=None if args.force else connect)
+    result = promote(project, request, connect=None if args.force else cluster)
     if args.output == "json":
         print_json(_promotion_json(result))
     else:

@@ -253,7 +253,7 @@ def require_healthy(
         with kube:
             states = observe(kube, project, env, desired, only_app=only_app)
     except Unreachable as e:
-        raise OperationFailed(
+        raise Unreachable(
             f"cannot tell whether {env.name} is healthy at {short}: {e.message}",
             hint="start or point at the cluster, or pass --force to promote unchecked",
         ) from e
