@@ -231,7 +231,13 @@ def test_successful_hooks_run_around_the_waves(
     assert first["metadata"]["creationTimestamp"] <= api["metadata"]["creationTimestamp"]
 
 
-def test_prune_deletes_exactly_what_left_git(kube: KubeClient, repo: Repo, namespace: str) -> None:
+def test_prune_deletes_exactly_what_left_git(
+    kube: KubeClient,
+    repo: Repo,
+    namespace: str,
+    local_cluster: ClusterInfo,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     for name in ("keep", "drop", "taken"):
         repo.put("web", configmap(name, v="1"))
     repo.put("web", deployment("web", "nginx:1.27"))
@@ -254,6 +260,11 @@ def test_prune_deletes_exactly_what_left_git(kube: KubeClient, repo: Repo, names
 
     without = run_sync(kube, repo, rev)
     assert without.succeeded and without.pruned == 0
+    # drop and the Deployment would be pruned; taken is someone else's now.
+    assert without.left == 2
+    capsys.readouterr()
+    assert cli(local_cluster, repo, "sync") == 0
+    assert "2 objects left git and stay in the cluster; run with --prune" in capsys.readouterr().out
     assert any("taken" in m and "left alone" in m for m in without.apps[0].messages)
     live(kube, namespace, "ConfigMap", "drop")
 

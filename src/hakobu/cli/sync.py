@@ -253,6 +253,11 @@ def _print_result(result: SyncResult) -> None:
         )
         for message in app.messages:
             print(f"    {message}")
+    if result.left:
+        print(
+            f"{result.left} object{'s' if result.left != 1 else ''} left git and stay in the "
+            "cluster; run with --prune to delete them"
+        )
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -85,6 +85,8 @@ class AppResult:
     hooks: int
     messages: tuple[str, ...]
     durations: dict[str, float] = field(default_factory=dict)
+    # Objects that left git and stay, since the sync was not asked to prune.
+    left: int = 0
 
     @property
     def applied(self) -> int:
@@ -104,6 +106,7 @@ class SyncResult:
     unchanged: int
     apps: tuple[AppResult, ...]
     durations: dict[str, float] = field(default_factory=dict)
+    left: int = 0
 
     @property
     def succeeded(self) -> bool:
@@ -210,6 +213,7 @@ def _sync(
         result=result,
         applied=sum(a.applied for a in apps),
         pruned=sum(a.pruned for a in apps),
+        left=sum(a.left for a in apps),
         unchanged=sum(a.unchanged for a in apps),
         apps=tuple(apps),
         durations={"plan": round(planned, 3), "total": round(time.monotonic() - started, 3)},
@@ -296,6 +300,7 @@ class _AppSync:
             hooks=self.hooks,
             messages=tuple(messages),
             durations=self.durations,
+            left=0 if self.options.prune else len(self.plan.prunes),
         )
 
     def _timed(self, name: str, body: Callable[[], None]) -> None:
