@@ -641,3 +641,9 @@ def test_dump_matches_kustomize_for_generated_values(
         thing(str(obj["metadata"]["name"]), flow(obj["spec"]["value"])) for obj in objects
     )
     assert dump_documents(objects) == kustomize_build(kustomize_bin, resources)
+
+
+def test_an_integer_past_pythons_digit_limit_is_text_as_go_reads_it() -> None:
+    digits = "9" * 4301
+    (document,) = load_documents(Path("x.yaml"), f"a: {digits}\nb: -{digits}\n")
+    assert document.data == {"a": digits, "b": f"-{digits}"}

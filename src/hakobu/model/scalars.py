@@ -79,7 +79,12 @@ def go_parse_int_base0(text: str) -> int | None:
     elif len(digits) > 1 and digits[0] == "0":
         value = int(digits, 8)
     else:
-        value = int(digits)
+        try:
+            value = int(digits)
+        except ValueError:
+            # Past Python's digit limit for decimal text: far past 64 bits, so Go's
+            # parsers refuse it too.
+            return None
     if text[0] == "-":
         value = -value
     if INT64_MIN <= value <= INT64_MAX:
