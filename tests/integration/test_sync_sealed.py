@@ -26,14 +26,17 @@ from tests.integration.test_sync import Repo, cli, configmap, live, run_sync, wa
 pytestmark = pytest.mark.cluster
 
 
-def use_mode(repo: Repo, mode: str) -> None:
+def use_mode(repo: Repo, mode: str, keys_namespace: str | None = None) -> None:
+    env = {"namespace": repo.namespace, "sealedSecrets": mode}
+    if keys_namespace is not None:
+        env["keysNamespace"] = keys_namespace
     (repo.root / "hakobu.yaml").write_text(
         yaml.safe_dump(
             {
                 "apiVersion": "hakobu.dev/v1alpha1",
                 "kind": "Project",
                 "name": "shop",
-                "environments": {"dev": {"namespace": repo.namespace, "sealedSecrets": mode}},
+                "environments": {"dev": env},
             }
         )
     )
@@ -122,7 +125,7 @@ def test_hakobu_opens_updates_and_prunes_the_secret(
     assert "password: (hidden, before)" in shown and "password: (hidden, changed)" in shown
     for value in ("first-pw", "second-pw", "svc-user"):
         assert value not in shown and b64(value) not in shown
-    assert cli(local_cluster, repo, "status", "--keys-namespace", namespace) == 0
+    assert cli(local_cluster, repo, "status", "--keys-namespace", namespace) == 1
     assert "api: OutOfSync" in capsys.readouterr().out
 
     assert cli(local_cluster, repo, "sync", "--keys-namespace", namespace) == 0
@@ -214,7 +217,36 @@ def test_a_sealed_secret_no_key_opens_fails_its_app_only(
 
     elsewhere = run_sync(kube, repo, rev, keys_namespace=f"{namespace}-none", only_app="api")
     (message,) = elsewhere.apps[0].messages
-    assert f"namespace {namespace}-none holds no sealing key" in message
+    assert f"cannot open SealedSecret/{namespace}/db: no key in namespace {namespace}-none" in (
+        message
+    )
+
+
+def test_the_environment_names_where_its_keys_are(
+    kube: KubeClient,
+    *,
+    repo: Repo,
+    namespace: str,
+    key: SealingKey,
+    local_cluster: ClusterInfo,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo.put("api", sealed(key, namespace, "db", password="pw"))
+    repo.commit("api with a password")
+    # Without a keys namespace nothing opens it: the status says so, not "Drifted".
+    assert cli(local_cluster, repo, "sync") == 1
+    capsys.readouterr()
+    assert cli(local_cluster, repo, "status") == 1
+    shown = capsys.readouterr().out
+    assert "api: Unknown" in shown
+    assert f"cannot open SealedSecret/{namespace}/db: no key in namespace kube-system" in shown
+    assert "set keysNamespace for the environment in hakobu.yaml" in shown
+
+    use_mode(repo, "hakobu", keys_namespace=namespace)
+    repo.commit("the keys are in the environment's namespace")
+    for command in ("sync", "status", "diff"):
+        assert cli(local_cluster, repo, command) == 0, capsys.readouterr().out
+    assert live(kube, namespace, "Secret", "db")["data"]["password"] == b64("pw")
 
 
 def test_controller_mode_applies_the_sealed_secret_as_it_is(

@@ -82,3 +82,11 @@ def test_every_command_is_found_by_its_own_module() -> None:
         importlib.import_module(f"hakobu.cli.{module}").register(subparsers)
         registered = set(subparsers.choices)
         assert registered == {name for name, owner in COMMANDS.items() if owner == module}
+
+
+@pytest.mark.parametrize("command", ["sync", "diff", "status", "promote", "agent"])
+def test_every_command_that_opens_sealed_secrets_takes_the_keys_namespace(command: str) -> None:
+    result = hakobu(command, "--help")
+    assert result.returncode == 0
+    assert "--keys-namespace" in result.stdout
+    assert "keysNamespace" in " ".join(result.stdout.split())

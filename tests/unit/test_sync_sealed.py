@@ -77,7 +77,9 @@ def test_without_keys_every_sealed_secret_is_blocked_with_the_reason(keys: Keys)
     (blocked,) = opened.blocked
     assert opened.manifests == ()
     assert (blocked.ref, blocked.id) == ("SealedSecret/prod/db", SECRET_ID)
-    assert blocked.message.startswith("generated/prod/api/sealedsecret-db.yaml: SealedSecret/")
+    assert blocked.message.startswith(
+        "generated/prod/api/sealedsecret-db.yaml: cannot open SealedSecret/"
+    )
     assert reason in blocked.message
 
 

@@ -56,6 +56,7 @@ from hakobu.model.objects import ObjectId
 from hakobu.model.project import Environment, Project, load_project
 from hakobu.repo.rollback import RollbackRequest
 from hakobu.sync import (
+    AppState,
     AppStatus,
     DesiredState,
     SyncOptions,
@@ -84,6 +85,8 @@ class AgentOptions:
     workers: int = 8
     # Failed syncs of one revision tried again before giving up on it.
     retry_limit: int = 5
+    # Where the sealing keys are (None: the environment's keysNamespace, else kube-system).
+    keys_namespace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,7 @@ class Agent:
         desired = self._desired_at(project, env, commit, tree)
         reason = env_changed(self._synced_tree, tree)
         if reason is None:
-            states = observe(self.kube, project, env, desired, workers=self.options.workers)
+            states = self._observe(project, env, desired)
             statuses = [app_status(s) for s in states]
             del states
             reason = cluster_reason(statuses)
@@ -234,6 +237,7 @@ class Agent:
             force_conflicts=True,
             timeout=self.options.timeout,
             workers=self.options.workers,
+            keys_namespace=self.options.keys_namespace,
         )
         result = sync(
             self.kube,
@@ -245,12 +249,12 @@ class Agent:
         )
         left: list[AppStatus] = []
         if result.succeeded:
-            states = observe(self.kube, project, env, desired, workers=self.options.workers)
+            states = self._observe(project, env, desired)
             succeeded = frozenset(a.app for a in result.apps if a.result == SUCCEEDED)
             removed = remove_added(self.kube, env.namespace, states, remove, succeeded)
             if removed:
                 result = with_removed(result, removed)
-                states = observe(self.kube, project, env, desired, workers=self.options.workers)
+                states = self._observe(project, env, desired)
             left = [s for s in map(app_status, states) if s.differing]
             del states
         if left:
@@ -298,7 +302,7 @@ class Agent:
         if count < attempts:
             self._retrying = f"sync of {name} (attempt {count + 1} of {attempts}) after: {problem}"
             return Iteration(desired.revision, None, result)
-        states = observe(self.kube, project, env, desired, workers=self.options.workers)
+        states = self._observe(project, env, desired)
         statuses = [app_status(s) for s in states]
         del states
         why = f"gave up on {desired.revision[:12]} after {count} failed syncs"
@@ -427,6 +431,16 @@ class Agent:
         """``path`` inside the clone, as git names it."""
         return PurePosixPath(
             path.resolve().relative_to(self.checkout.directory.resolve()).as_posix()
+        )
+
+    def _observe(self, project: Project, env: Environment, desired: DesiredState) -> list[AppState]:
+        return observe(
+            self.kube,
+            project,
+            env,
+            desired,
+            workers=self.options.workers,
+            keys_namespace=self.options.keys_namespace,
         )
 
     def _desired_at(

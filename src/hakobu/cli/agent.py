@@ -13,7 +13,7 @@ from typing import TypeAlias
 
 from hakobu.agent import Agent, AgentOptions, Checkout
 from hakobu.agent.checkout import default_directory
-from hakobu.cli.kube import kubeconfig_path
+from hakobu.cli.kube import add_keys_namespace_option, kubeconfig_path
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
 from hakobu.sync.retry import Backoff, Retrying
@@ -59,6 +59,7 @@ def register(subparsers: Subparsers) -> None:
         default=None,
         help="default: $KUBECONFIG, else the local cluster started by `hakobu cluster up`",
     )
+    add_keys_namespace_option(parser)
     parser.add_argument("--once", action="store_true", help="one iteration, then exit")
     parser.add_argument("--prune", action="store_true", help="delete what git no longer holds")
     parser.add_argument(
@@ -112,6 +113,7 @@ def _agent(args: argparse.Namespace) -> int:
         prune=args.prune,
         timeout=args.timeout,
         retry_limit=args.retry_limit,
+        keys_namespace=args.keys_namespace,
     )
     retrying = Retrying(Backoff(patience=max(30.0, args.interval)), log)
     with KubeClient.from_kubeconfig(kubeconfig_path(args.kubeconfig), retry=retrying) as kube:

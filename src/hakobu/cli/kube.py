@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
+from hakobu.secrets.keystore import DEFAULT_NAMESPACE as DEFAULT_KEYS_NAMESPACE
 from hakobu.sync.retry import Backoff, Retrying
 
 NO_CLUSTER_HINT = "pass --kubeconfig, set KUBECONFIG, or start one with `hakobu cluster up`"
@@ -62,6 +63,17 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
         help="how long to try to reach the API server (connect, TLS, retries) before giving "
         f"up with exit code 3, e.g. 10s or 1m (default {DEFAULT_REQUEST_TIMEOUT:g}s); an "
         "answer is then awaited up to 30s",
+    )
+
+
+def add_keys_namespace_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keys-namespace",
+        default=None,
+        metavar="NAMESPACE",
+        help="where the sealing keys are kept, for an environment with `sealedSecrets: "
+        "hakobu` in hakobu.yaml, whose SealedSecrets hakobu opens (default: the "
+        f"environment's keysNamespace, else {DEFAULT_KEYS_NAMESPACE})",
     )
 
 

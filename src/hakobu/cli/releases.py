@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from hakobu.cli.kube import add_cluster_options, connect
+from hakobu.cli.kube import add_cluster_options, add_keys_namespace_option, connect
 from hakobu.cli.output import print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
@@ -68,6 +68,7 @@ def register(subparsers: Subparsers) -> None:
         "--push", metavar="REMOTE", help="push TO's tier branch to this remote (never forced)"
     )
     add_cluster_options(ahead)
+    add_keys_namespace_option(ahead)
     _common(ahead)
     ahead.set_defaults(handler=_promote)
 
@@ -148,7 +149,12 @@ def _rollback(args: argparse.Namespace) -> int:
 def _promote(args: argparse.Namespace) -> int:
     project = load_project(find_root(args.directory))
     request = PromotionRequest(
-        args.source, args.target, app=args.app, branch=args.branch, push=args.push
+        args.source,
+        args.target,
+        app=args.app,
+        branch=args.branch,
+        push=args.push,
+        keys_namespace=args.keys_namespace,
     )
 
     def cluster() -> KubeClient:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from hakobu.cli.kube import add_cluster_options, connect, duration
+from hakobu.cli.kube import add_cluster_options, add_keys_namespace_option, connect, duration
 from hakobu.cli.output import Progress, print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import Unreachable
@@ -21,7 +21,6 @@ from hakobu.model.project import Environment, Project, find_root, load_project
 from hakobu.repo.commit import open_repository
 from hakobu.repo.history import Change, changes
 from hakobu.repo.revisions import head, repo_path
-from hakobu.secrets.keystore import DEFAULT_NAMESPACE as DEFAULT_KEYS_NAMESPACE
 from hakobu.sync import (
     SyncOptions,
     SyncResult,
@@ -53,7 +52,7 @@ def register(subparsers: Subparsers) -> None:
         "`kubectl diff`, 2 on bad input and 3 when the cluster cannot be reached.",
     )
     _revision_args(diff)
-    _keys_namespace_arg(diff)
+    add_keys_namespace_option(diff)
     diff.set_defaults(handler=_diff)
 
     run = _command(
@@ -72,7 +71,7 @@ def register(subparsers: Subparsers) -> None:
         "reached.",
     )
     _revision_args(run)
-    _keys_namespace_arg(run)
+    add_keys_namespace_option(run)
     run.add_argument("--prune", action="store_true", help="delete what git no longer holds")
     run.add_argument(
         "--dry-run",
@@ -117,7 +116,7 @@ def register(subparsers: Subparsers) -> None:
         "when every app is Synced and Healthy (or Suspended), 1 otherwise, 3 when the "
         "cluster cannot be reached.",
     )
-    _keys_namespace_arg(status)
+    add_keys_namespace_option(status)
     status.set_defaults(handler=_status)
 
     past = _command(
@@ -165,17 +164,6 @@ def _revision_args(parser: argparse.ArgumentParser) -> None:
         help="a git revision to read generated/<env>/ from (default: the work tree)",
     )
     parser.add_argument("--app", default=None, metavar="APP", help="only this app")
-
-
-def _keys_namespace_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--keys-namespace",
-        default=DEFAULT_KEYS_NAMESPACE,
-        metavar="NAMESPACE",
-        help="where the sealing keys are kept, for an environment with `sealedSecrets: "
-        f"hakobu` in hakobu.yaml, whose SealedSecrets hakobu opens (default "
-        f"{DEFAULT_KEYS_NAMESPACE})",
-    )
 
 
 @dataclass(frozen=True)

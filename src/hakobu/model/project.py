@@ -18,6 +18,7 @@
         allowPlaintextSecrets: false
         branch: tier-1            # optional: this environment follows its own branch
         sealedSecrets: controller # or hakobu: sync unseals with the cluster's key store
+        keysNamespace: kube-system  # where that key store is (with sealedSecrets: hakobu)
         autoRollback: {window: 300}  # the agent rolls back a sync that turns Degraded
     promote:
       values: [release, features.checkout]  # what `hakobu promote` carries between them
@@ -53,6 +54,7 @@ _ENV_FIELDS = (
     "allowPlaintextSecrets",
     "branch",
     "sealedSecrets",
+    "keysNamespace",
     "autoRollback",
 )
 SEALED_SECRETS_MODES = ("controller", "hakobu")
@@ -75,6 +77,9 @@ class Environment:
     # Seconds after a sync during which a Degraded app makes the agent commit a rollback;
     # None: never roll back automatically.
     auto_rollback_window: int | None = None
+    # Where the sealing keys are kept, for sealedSecrets: hakobu (None: the controller's
+    # default namespace, kube-system).
+    keys_namespace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,7 @@ def load_project(root: Path, text: str | None = None) -> Project:
                 branch,
                 sealed,
                 _auto_rollback(doc, (*path, "autoRollback"), env.get("autoRollback")),
+                _keys_namespace(doc, (*path, "keysNamespace"), env.get("keysNamespace")),
             )
         )
     promoted = _promoted_values(doc, data.get("promote"))
@@ -205,6 +211,10 @@ def _promoted_values(doc: Document, value: Any) -> tuple[tuple[str, ...], ...]:
                 )
         paths.append(path)
     return tuple(paths)
+
+
+def _keys_namespace(doc: Document, path: FieldPath, value: Any) -> str | None:
+    return None if value is None else _dns_label(doc, path, value)
 
 
 def _auto_rollback(doc: Document, path: FieldPath, value: Any) -> int | None:

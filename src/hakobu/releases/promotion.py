@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ class PromotionRequest:
     app: str | None = None  # only this app (not between tier branches)
     branch: str | None = None  # commit on this new branch for review (not between tiers)
     push: str | None = None  # push the target's tier branch to this remote (tiers only)
+    # Where the sealing keys are, to judge the source's health (None: its keysNamespace).
+    keys_namespace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ def promote(project: Project, request: PromotionRequest, *, connect: Connect | N
     """Promote by moving commits when both environments track a branch of their own, else
     by editing the target's inputs. ``connect=None`` skips the health check of the source."""
     source = project.environment(request.source)
+    if request.keys_namespace is not None:
+        # The source's health is judged with its SealedSecrets opened by these keys.
+        source = dataclasses.replace(source, keys_namespace=request.keys_namespace)
     target = project.environment(request.target)
     if source.name == target.name:
         raise InvalidInput(f"cannot promote {source.name!r} to itself")

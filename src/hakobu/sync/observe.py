@@ -82,10 +82,11 @@ def observe(
     *,
     only_app: str | None = None,
     workers: int = 8,
-    keys_namespace: str = DEFAULT_NAMESPACE,
+    keys_namespace: str | None = None,
 ) -> list[AppState]:
     """With ``sealedSecrets: hakobu``, SealedSecrets are opened with the keys kept in
-    ``keys_namespace`` and planned as the Secrets they open to."""
+    ``keys_namespace`` (by default the environment's ``keysNamespace``, else the controller's
+    kube-system) and planned as the Secrets they open to."""
     with gc_paused():
         return _observe(
             kube,
@@ -106,7 +107,7 @@ def _observe(
     *,
     only_app: str | None,
     workers: int,
-    keys_namespace: str,
+    keys_namespace: str | None,
 ) -> list[AppState]:
     inventories, version = read_inventories(kube, env.namespace, project.name, env.name)
     names = sorted({app.name for app in desired.apps} | set(inventories))
@@ -167,7 +168,7 @@ def _open(
     env: Environment,
     desired: DesiredState,
     names: Iterable[str],
-    keys_namespace: str,
+    keys_namespace: str | None,
 ) -> dict[str, Opened]:
     """Each app's manifests, SealedSecrets opened when the environment says hakobu opens
     them; the keys are read only when there is one to open."""
@@ -176,7 +177,7 @@ def _open(
         is_sealed(m.obj) for manifests in apps.values() for m in manifests
     ):
         return {name: Opened(manifests, frozenset(), ()) for name, manifests in apps.items()}
-    keys = read_keys(kube, keys_namespace)
+    keys = read_keys(kube, keys_namespace or env.keys_namespace or DEFAULT_NAMESPACE)
     return {name: open_all(manifests, keys) for name, manifests in apps.items()}
 
 

@@ -31,7 +31,6 @@ from hakobu.errors import OperationFailed
 from hakobu.health import HealthStatus
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
-from hakobu.secrets.keystore import DEFAULT_NAMESPACE
 from hakobu.sync.apply import Applied, apply_objects, dry_run_recreate
 from hakobu.sync.gcpause import gc_paused
 from hakobu.sync.manifests import DesiredState
@@ -69,7 +68,8 @@ class SyncOptions:
     only_app: str | None = None
     workers: int = 8
     # Where the sealing keys are kept, for environments where hakobu opens SealedSecrets.
-    keys_namespace: str = DEFAULT_NAMESPACE
+    # None: the environment's keysNamespace, else kube-system.
+    keys_namespace: str | None = None
     # How long to wait for another sync of the environment to release its lock.
     wait_lock: float = 0.0
 

@@ -81,9 +81,9 @@ def read_keys(api: SecretApi, namespace: str) -> SealingKeys:
         return SealingKeys(
             namespace,
             (),
-            f"namespace {namespace} holds no sealing key (no Secret labelled {KEY_SELECTOR}); "
-            "pass --keys-namespace with the namespace that holds them, or create one with "
-            "`hakobu secret keys create`",
+            f"no key in namespace {namespace} (no Secret labelled {KEY_SELECTOR}); set "
+            "keysNamespace for the environment in hakobu.yaml (or pass --keys-namespace) to "
+            "the namespace that holds them, or create one with `hakobu secret keys create`",
         )
     return SealingKeys(namespace, tuple(k.private_key for k in keys))
 
@@ -125,7 +125,7 @@ def open_all(manifests: Sequence[Manifest], keys: SealingKeys) -> Opened:
 
 def _opened(sealed: Object, keys: SealingKeys) -> Object:
     if keys.problem is not None:
-        raise OperationFailed(f"{object_ref(sealed)}: cannot be opened: {keys.problem}")
+        raise OperationFailed(f"cannot open {object_ref(sealed)}: {keys.problem}")
     try:
         secret = unseal(sealed, keys.private_keys)
     except HakobuError as e:

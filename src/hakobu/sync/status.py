@@ -15,6 +15,8 @@ from hakobu.sync.plan import Action
 from hakobu.sync.waiting import gates_rollout
 
 SYNCED, OUT_OF_SYNC, DRIFTED = "Synced", "OutOfSync", "Drifted"
+# What git wants cannot be known (a SealedSecret no key opens): neither in sync nor drifted.
+UNKNOWN = "Unknown"
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,9 @@ def app_status(state: AppState) -> AppStatus:
             if step.resource.hook
         ]
     differing += [blocked.message for blocked in state.blocked]
-    if not differing:
+    if state.blocked:
+        sync = UNKNOWN
+    elif not differing:
         sync = SYNCED
     elif state.inventory is not None and state.inventory.digest == state.digest:
         sync = DRIFTED
