@@ -63,7 +63,7 @@ def test_create_list_cert_backup_restore(
     assert code == 0
     (tmp_path / "cert.pem").write_text(certificate)
     backup = tmp_path / "backup.yaml"
-    code, _, err = cli("keys", "backup", "-n", namespace, "-o", str(backup))
+    code, _, err = cli("keys", "backup", "-n", namespace, str(backup))
     assert code == 0, err
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     document = yaml.safe_load(backup.read_text())
@@ -103,7 +103,7 @@ def test_restore_keeps_names_and_skips_what_is_there(
     for _ in range(2):
         assert cli("keys", "create", "-n", namespace, "--key-size", "2048")[0] == 0
     backup = tmp_path / "backup.yaml"
-    assert cli("keys", "backup", "-n", namespace, "-o", str(backup))[0] == 0
+    assert cli("keys", "backup", "-n", namespace, str(backup))[0] == 0
     original = cli.keys(namespace)
 
     target = f"{namespace[:50]}-restore"
@@ -135,3 +135,13 @@ def test_empty_namespace_says_what_to_do(cli: Cli, namespace: str) -> None:
     assert code == 1
     assert "holds no sealing key" in err
     assert "hakobu secret keys create" in err
+
+
+def test_keys_in_a_namespace_that_does_not_exist_are_refused_clearly(
+    cli: Cli, namespace: str, tmp_path: Path
+) -> None:
+    missing = f"{namespace}-missing"
+    code, _, err = cli("keys", "create", "-n", missing, "--key-size", "2048")
+    assert code == 2
+    assert f"namespace {missing} does not exist" in err
+    assert f"kubectl create namespace {missing}" in err

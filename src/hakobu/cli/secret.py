@@ -287,9 +287,8 @@ def _register_keys(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "kubeseal --recovery-private-key, hakobu secret unseal --key and keys restore read. "
         "Keep it somewhere safe: it opens every SealedSecret.",
     )
-    backup.add_argument(
-        "-o", "--output-file", type=Path, required=True, metavar="FILE", help="the backup file"
-    )
+    # A file, named as restore names it: -o is the output format everywhere else.
+    backup.add_argument("file", type=Path, metavar="FILE", help="the backup file to write")
     backup.set_defaults(handler=_keys_backup)
 
     restore = action(
@@ -387,7 +386,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
-    with _kube(args.kubeconfig) as kube:
+    with _kube(args.kubeconfig) as kube, _namespace_named(args.namespace):
         store = KeyStore(kube, args.namespace)
         created = store.add(_generated_key(args), prefix=args.prefix)
         print(f"created Secret/{args.namespace}/{created.name}: it seals from now on")
@@ -453,14 +452,14 @@ def _keys_backup(args: argparse.Namespace) -> int:
             f"namespace {args.namespace} holds no sealing key to back up",
             hint="pass --namespace with the controller's namespace",
         )
-    _write(_dump(backup_list(keys)), args.output_file, mode=0o600)
-    print(f"{args.output_file}: {len(keys)} key(s); it opens every SealedSecret, keep it safe")
+    _write(_dump(backup_list(keys)), args.file, mode=0o600)
+    print(f"{args.file}: {len(keys)} key(s); it opens every SealedSecret, keep it safe")
     return 0
 
 
 def _keys_restore(args: argparse.Namespace) -> int:
     backup = read_backup(args.backup)
-    with _kube(args.kubeconfig) as kube:
+    with _kube(args.kubeconfig) as kube, _namespace_named(args.namespace):
         store = KeyStore(kube, args.namespace)
         restored = store.restore(backup, prefix=args.prefix)
         keys = store.read()
@@ -540,6 +539,19 @@ def _sealing_certificate(args: argparse.Namespace) -> bytes:
         except (NotFound, ServerError):
             # No such Service, or no controller answering behind it: its keys still tell.
             return KeyStore(kube, args.controller_namespace).newest().certificate_pem
+
+
+@contextmanager
+def _namespace_named(namespace: str) -> Iterator[None]:
+    """Creating a key Secret answers 404 only when its namespace is missing: say so."""
+    try:
+        yield
+    except NotFound:
+        raise InvalidInput(
+            f"namespace {namespace} does not exist, so no key Secret can be kept there",
+            hint=f"create it first (`kubectl create namespace {namespace}`), or pass -n with "
+            "the namespace the keys belong in",
+        ) from None
 
 
 def _kube(option: Path | None) -> KubeClient:
