@@ -9,10 +9,10 @@ import shutil
 import socket
 import subprocess
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import bcrypt
 import httpx
 import pytest
 
@@ -24,10 +24,6 @@ from hakobu.images.registry import (
     RegistryUnreachable,
     find_credentials,
 )
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import crypt
 
 USER, PASSWORD = "ci", "s3cret"
 
@@ -52,7 +48,7 @@ def start_registry(tmp: Path, *, auth: bool) -> Iterator[str]:
     }
     if auth:
         # bcrypt: the only htpasswd hash docker-registry accepts.
-        hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH))  # noqa: S324
+        hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt()).decode()
         (tmp / "htpasswd").write_text(f"{USER}:{hashed}\n")
         config["auth"] = {"htpasswd": {"realm": "test", "path": str(tmp / "htpasswd")}}
     (tmp / "config.yml").write_text(json.dumps(config))  # JSON is YAML
