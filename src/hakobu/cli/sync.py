@@ -18,6 +18,7 @@ from hakobu.cluster.errors import Unreachable
 from hakobu.errors import InvalidInput
 from hakobu.health import HealthStatus, worst
 from hakobu.model.project import Environment, Project, find_root, load_project
+from hakobu.repo.branches import branch_tip
 from hakobu.repo.commit import open_repository
 from hakobu.repo.history import Change, changes
 from hakobu.repo.revisions import head, repo_path
@@ -275,7 +276,9 @@ def _history(args: argparse.Namespace) -> int:
     env = project.environment(args.env)
     repo = open_repository(project.root)
     path = f"{repo_path(repo, project.output_dir)}/{env.name}"
-    commits = changes(repo, head(repo), path, limit=max(args.limit, 0))
+    # A tier's history is its own branch's, not the checked-out line's.
+    start = head(repo) if env.branch is None else branch_tip(repo, env.branch)
+    commits = changes(repo, start, path, limit=max(args.limit, 0))
     cluster = _cluster_history(args, project, env)
     rows = [_history_row(change, cluster) for change in commits]
     # Syncs of the work tree, or of revisions outside the listed commits, are shown apart
