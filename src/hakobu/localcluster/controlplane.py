@@ -24,10 +24,10 @@ from hakobu.cluster.errors import ApiError, NotFound, Unreachable
 from hakobu.cluster.kubeconfig import load as load_kubeconfig
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.localcluster import processes
-from hakobu.localcluster.gobuild import BuiltTool, Progress, ensure_tool
+from hakobu.localcluster.gobuild import BuiltTool, Progress, ensure_tool, is_built
 from hakobu.localcluster.kubeconfigs import write_kubeconfig
 from hakobu.localcluster.pki import ADMIN, CONTROLLER_MANAGER, SCHEDULER, Pki, create_pki
-from hakobu.localcluster.toolchain import CONTROL_PLANE_TOOLS, ETCD, KUBERNETES, KWOK
+from hakobu.localcluster.toolchain import CONTROL_PLANE_TOOLS, ETCD, KUBERNETES, KWOK, GoTool
 from hakobu.model.usercache import cache_root
 
 CONTEXT_NAME = "hakobu-local"
@@ -106,9 +106,26 @@ def read_info(state_dir: Path) -> ClusterInfo | None:
         return None
 
 
-def ensure_binaries(progress: Progress) -> dict[str, BuiltTool]:
+def ensure_binaries(
+    progress: Progress,
+    *,
+    tools: tuple[GoTool, ...] = CONTROL_PLANE_TOOLS,
+    root: Path | None = None,
+) -> dict[str, BuiltTool]:
     """Build (once) and return every tool the control plane runs."""
-    return {tool.name: ensure_tool(tool, progress) for tool in CONTROL_PLANE_TOOLS}
+    missing = [tool for tool in tools if not is_built(tool, root)]
+    if missing:
+        # The first run is silent work for minutes without this: say what comes and why.
+        names = ", ".join(f"{tool.name} {tool.version}" for tool in missing)
+        progress(
+            f"first run: building {names} with Go; this takes several minutes once, "
+            "later runs reuse the binaries"
+        )
+    started = time.monotonic()
+    built = {tool.name: ensure_tool(tool, progress, root) for tool in tools}
+    if missing:
+        progress(f"control-plane binaries ready in {time.monotonic() - started:.0f}s")
+    return built
 
 
 def up(
