@@ -110,7 +110,10 @@ def _observe(
     keys_namespace: str | None,
 ) -> list[AppState]:
     inventories, version = read_inventories(kube, env.namespace, project.name, env.name)
-    names = sorted({app.name for app in desired.apps} | set(inventories))
+    # An app git no longer holds, whose objects were all pruned, has nothing left to sync
+    # or to show: its emptied inventory makes no app.
+    left_behind = {app for app, inventory in inventories.items() if inventory.entries}
+    names = sorted({app.name for app in desired.apps} | left_behind)
     if only_app is not None:
         if only_app not in names:
             raise InvalidInput(
