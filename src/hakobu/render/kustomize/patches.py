@@ -27,13 +27,13 @@ from hakobu.errors import HakobuError, InvalidInput
 from hakobu.model.files import decode
 from hakobu.model.objects import Object
 from hakobu.model.source import BoundsError, FieldPath
+from hakobu.render.kustomize.index import ResourceIndex
 from hakobu.render.kustomize.kustomization import Kustomization
 from hakobu.render.kustomize.loader import Loader, load_json, load_objects, load_value
 from hakobu.render.kustomize.resource import (
     ALLOW_KIND_CHANGE,
     ALLOW_NAME_CHANGE,
     ENABLED,
-    all_ids,
     annotations_of,
     cur_id,
     is_enabled,
@@ -66,7 +66,11 @@ def apply_strategic_merge_entries(
     resources: list[Object], kustomization: Kustomization, loader: Loader
 ) -> None:
     """The deprecated ``patchesStrategicMerge``: inline patches or files of patches."""
-    for path, entry in kustomization.items("patchesStrategicMerge"):
+    entries = kustomization.items("patchesStrategicMerge")
+    if not entries:
+        return
+    index = ResourceIndex(resources)
+    for path, entry in entries:
         if not isinstance(entry, str):
             raise kustomization.error(path, "expected a file path or an inline patch")
         patches = _inline_objects(entry)
@@ -74,13 +78,17 @@ def apply_strategic_merge_entries(
             source = _read(kustomization, loader, path, entry)
             patches = _strategic_patches(kustomization, path, source)
         for patch in patches:
-            _apply_by_id(resources, patch, kustomization, path)
+            _apply_by_id(index, patch, kustomization, path)
 
 
 def apply_patch_entries(
     resources: list[Object], kustomization: Kustomization, loader: Loader
 ) -> None:
-    for path, entry in kustomization.items("patches"):
+    entries = kustomization.items("patches")
+    if not entries:
+        return
+    index = ResourceIndex(resources)
+    for path, entry in entries:
         if not isinstance(entry, dict):
             raise kustomization.error(path, "expected a mapping with path or patch, and target")
         unknown = set(entry) - _PATCH_FIELDS
@@ -96,12 +104,10 @@ def apply_patch_entries(
             if entry.get("target") is not None
             else None
         )
+        # Text that reads as objects is a mapping or several documents, never also a list of
+        # operations, so it is read as JSON operations only when it is not a patch object.
         strategic = _try_strategic(source.text)
-        operations = _try_json6902(source.text)
-        if strategic and operations:
-            raise kustomization.error(
-                path, f"{source.label} qualifies as both a strategic-merge and a JSON patch"
-            )
+        operations = None if strategic is not None else _try_json6902(source.text)
         if strategic is not None:
             allow_name, allow_kind = _options(kustomization, path, entry.get("options"))
             for patch in strategic:
@@ -110,11 +116,11 @@ def apply_patch_entries(
                 if allow_kind:
                     set_annotation(patch, ALLOW_KIND_CHANGE, ENABLED)
             _apply_strategic_entry(
-                resources, kustomization, path, source=source, strategic=strategic, target=target
+                index, kustomization, path, source=source, strategic=strategic, target=target
             )
         elif operations is not None:
             _apply_json_entry(
-                resources, kustomization, path, source=source, operations=operations, target=target
+                index, kustomization, path, source=source, operations=operations, target=target
             )
         else:
             raise kustomization.error(
@@ -126,7 +132,7 @@ def apply_patch_entries(
 
 
 def _apply_strategic_entry(
-    resources: list[Object],
+    index: ResourceIndex,
     kustomization: Kustomization,
     path: FieldPath,
     *,
@@ -136,7 +142,7 @@ def _apply_strategic_entry(
 ) -> None:
     if target is None:
         for patch in strategic:
-            _apply_by_id(resources, patch, kustomization, path)
+            _apply_by_id(index, patch, kustomization, path)
         return
     if len(strategic) > 1:
         raise kustomization.error(
@@ -145,12 +151,12 @@ def _apply_strategic_entry(
             "may hold only one",
         )
     where = _where(kustomization, path)
-    for chosen in _selected(target, resources, kustomization, path, where):
-        _apply_strategic(resources, chosen, strategic[0], where, retarget=True)
+    for chosen in _selected(target, index, kustomization, path, where):
+        _apply_strategic(index, chosen, strategic[0], where, retarget=True)
 
 
 def _apply_json_entry(
-    resources: list[Object],
+    index: ResourceIndex,
     kustomization: Kustomization,
     path: FieldPath,
     *,
@@ -163,16 +169,20 @@ def _apply_json_entry(
             path, f"JSON patch {source.label} needs a target", hint="add target: {…}"
         )
     where = _where(kustomization, path)
-    for chosen in _selected(target, resources, kustomization, path, where):
+    for chosen in _selected(target, index, kustomization, path, where):
         store_previous_id(chosen)
-        _apply_json(resources, chosen, operations, where)
+        _apply_json(index, chosen, operations, where)
 
 
 def apply_json6902_entries(
     resources: list[Object], kustomization: Kustomization, loader: Loader
 ) -> None:
     """The deprecated ``patchesJson6902``: a target (with a name) and operations."""
-    for path, entry in kustomization.items("patchesJson6902"):
+    entries = kustomization.items("patchesJson6902")
+    if not entries:
+        return
+    index = ResourceIndex(resources)
+    for path, entry in entries:
         if not isinstance(entry, dict):
             raise kustomization.error(path, "expected a mapping with target and path or patch")
         unknown = set(entry) - {"path", "patch", "target"}
@@ -187,18 +197,18 @@ def apply_json6902_entries(
         if not operations:
             raise kustomization.error(path, f"{source.label} is not a list of JSON 6902 operations")
         where = _where(kustomization, path)
-        for chosen in target.select(resources, where):
-            _apply_json(resources, chosen, operations, where)
+        for chosen in index.select(target.compile(where)):
+            _apply_json(index, chosen, operations, where)
 
 
 def _selected(
     target: Target,
-    resources: list[Object],
+    index: ResourceIndex,
     kustomization: Kustomization,
     path: FieldPath,
     where: str,
 ) -> list[Object]:
-    chosen = list(target.select(resources, where))
+    chosen = index.select(target.compile(where))
     if not chosen:
         raise kustomization.error(
             (*path, "target"),
@@ -301,12 +311,10 @@ def _options(kustomization: Kustomization, path: FieldPath, raw: Any) -> tuple[b
 
 
 def _apply_by_id(
-    resources: list[Object], patch: Object, kustomization: Kustomization, path: FieldPath
+    index: ResourceIndex, patch: Object, kustomization: Kustomization, path: FieldPath
 ) -> None:
     wanted = cur_id(patch)
-    matches = [
-        obj for obj in resources if any(candidate.same_as(wanted) for candidate in all_ids(obj))
-    ]
+    matches = index.answering_to(wanted)
     if len(matches) != 1:
         found = "no resource" if not matches else f"{len(matches)} resources"
         raise kustomization.error(
@@ -315,11 +323,11 @@ def _apply_by_id(
             hint="the patch's apiVersion, kind, name and namespace must name exactly one "
             "resource of the build",
         )
-    _apply_strategic(resources, matches[0], patch, _where(kustomization, path), retarget=False)
+    _apply_strategic(index, matches[0], patch, _where(kustomization, path), retarget=False)
 
 
 def _apply_strategic(
-    resources: list[Object], target: Object, patch: Object, where: str, *, retarget: bool
+    index: ResourceIndex, target: Object, patch: Object, where: str, *, retarget: bool
 ) -> None:
     patch = copy.deepcopy(patch)
     if retarget:
@@ -330,20 +338,19 @@ def _apply_strategic(
     if allow_name or allow_kind:
         store_previous_id(target)
     merged = _guard(where, lambda: strategic_merge(target, patch))
-    index = _index(resources, target)
     if merged is None:
-        del resources[index]
+        index.delete(target)
         return
     if not allow_kind:
         merged["kind"] = kind
     if not allow_name:
         set_name(merged, name)
     set_namespace(merged, namespace)
-    resources[index] = merged
+    index.replace(target, merged)
 
 
 def _apply_json(
-    resources: list[Object], target: Object, operations: list[dict[str, Any]], where: str
+    index: ResourceIndex, target: Object, operations: list[dict[str, Any]], where: str
 ) -> None:
     internal = {
         key: value
@@ -352,7 +359,7 @@ def _apply_json(
     }
     patched = _guard(where, lambda: apply_json6902(target, operations))
     set_annotations(patched, {**annotations_of(patched), **internal})
-    resources[_index(resources, target)] = patched
+    index.replace(target, patched)
 
 
 def _guard(where: str, action: Callable[[], Any]) -> Any:
@@ -360,10 +367,3 @@ def _guard(where: str, action: Callable[[], Any]) -> Any:
         return action()
     except PatchError as e:
         raise InvalidInput(f"{where}: {e.message}", hint=e.hint) from None
-
-
-def _index(resources: list[Object], target: Object) -> int:
-    for index, obj in enumerate(resources):
-        if obj is target:
-            return index
-    raise ValueError("patch target is no longer among the resources")

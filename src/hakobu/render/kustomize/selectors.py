@@ -10,7 +10,7 @@ use Kubernetes' selector syntax: ``k=v``, ``k==v``, ``k!=v``, ``k in (a,b)``,
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,41 +64,60 @@ class Target:
             text("annotationSelector"),
         )
 
-    def select(self, resources: Sequence[Object], where: str) -> list[Object]:
+    def compile(self, where: str) -> Matcher:
         patterns = {}
         for field in ("group", "version", "kind", "name", "namespace"):
             value = getattr(self, field)
             if value:
                 try:
-                    patterns[field] = re.compile(f"^(?:{value})$")
+                    patterns[field] = re.compile(f"(?:{value})")
                 except re.error as e:
                     raise InvalidInput(f"{where}: target {field} {value!r}: {e}") from None
-        labels = parse_selector(self.label_selector, where)
-        annotations = parse_selector(self.annotation_selector, where)
-        chosen = []
-        for obj in resources:
-            current, original = cur_id(obj), org_id(obj)
-            namespace = patterns.get("namespace")
-            if namespace and not (
-                namespace.match(original.effective_namespace)
-                or namespace.match(current.effective_namespace)
-            ):
-                continue
-            name = patterns.get("name")
-            if name and not (name.match(original.name) or name.match(current.name)):
-                continue
-            gvk = gvk_of(obj)
-            if any(
-                field in patterns and not patterns[field].match(getattr(gvk, field))
-                for field in ("group", "version", "kind")
-            ):
-                continue
-            if not all(r(_labels(obj)) for r in labels):
-                continue
-            if not all(r(annotations_of(obj)) for r in annotations):
-                continue
-            chosen.append(obj)
-        return chosen
+        literal = _LITERAL_NAME.fullmatch(self.name) if self.name else None
+        return Matcher(
+            patterns,
+            parse_selector(self.label_selector, where),
+            parse_selector(self.annotation_selector, where),
+            literal.group().replace("\\.", ".") if literal else None,
+        )
+
+
+# A name pattern that matches one name only (letters, digits, '-', '_' and escaped dots),
+# so the resources it can select are found by that name instead of by a scan.
+_LITERAL_NAME = re.compile(r"(?:[A-Za-z0-9_-]|\\\.)+")
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """A compiled target. Patterns match whole values, as Go's anchored expressions do."""
+
+    patterns: dict[str, re.Pattern[str]]
+    labels: list[Requirement]
+    annotations: list[Requirement]
+    # The one original-or-current name a selected resource has, when the pattern says so.
+    name: str | None
+
+    def matches(self, obj: Object) -> bool:
+        patterns = self.patterns
+        current, original = cur_id(obj), org_id(obj)
+        namespace = patterns.get("namespace")
+        if namespace and not (
+            namespace.fullmatch(original.effective_namespace)
+            or namespace.fullmatch(current.effective_namespace)
+        ):
+            return False
+        name = patterns.get("name")
+        if name and not (name.fullmatch(original.name) or name.fullmatch(current.name)):
+            return False
+        gvk = gvk_of(obj)
+        if any(
+            field in patterns and not patterns[field].fullmatch(getattr(gvk, field))
+            for field in ("group", "version", "kind")
+        ):
+            return False
+        if not all(r(_labels(obj)) for r in self.labels):
+            return False
+        return all(r(annotations_of(obj)) for r in self.annotations)
 
 
 def _labels(obj: Object) -> dict[str, str]:
