@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import yaml
-
 from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object
-from hakobu.render.kustomize.fieldspecs import FieldSpec, apply_fieldspec, parse_fieldspecs
+from hakobu.render.kustomize.fieldspecs import (
+    FieldSpec,
+    apply_fieldspec,
+    load_table,
+    parse_fieldspecs,
+)
 from hakobu.render.kustomize.ordering import kind_rank, stable_gvk_string
 from hakobu.render.kustomize.resource import (
     REF_BY,
@@ -51,7 +54,7 @@ class BackReference:
 
 @cache
 def back_references() -> tuple[BackReference, ...]:
-    data = yaml.safe_load(_TABLE)["nameReference"]
+    data = load_table(_TABLE)["nameReference"]
     refs = [
         BackReference(
             Gvk(str(e.get("group") or ""), str(e.get("version") or ""), str(e["kind"])),

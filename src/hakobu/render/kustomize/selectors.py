@@ -65,53 +65,65 @@ class Target:
         )
 
     def compile(self, where: str) -> Matcher:
-        patterns = {}
-        for field in ("group", "version", "kind", "name", "namespace"):
-            value = getattr(self, field)
-            if value:
-                try:
-                    patterns[field] = re.compile(f"(?:{value})")
-                except re.error as e:
-                    raise InvalidInput(f"{where}: target {field} {value!r}: {e}") from None
-        literal = _LITERAL_NAME.fullmatch(self.name) if self.name else None
+        tests = {
+            field: _value_test(field, getattr(self, field), where)
+            for field in ("group", "version", "kind", "name", "namespace")
+            if getattr(self, field)
+        }
         return Matcher(
-            patterns,
+            tests,
             parse_selector(self.label_selector, where),
             parse_selector(self.annotation_selector, where),
-            literal.group().replace("\\.", ".") if literal else None,
+            _literal(self.name) if self.name else None,
         )
 
 
-# A name pattern that matches one name only (letters, digits, '-', '_' and escaped dots),
-# so the resources it can select are found by that name instead of by a scan.
-_LITERAL_NAME = re.compile(r"(?:[A-Za-z0-9_-]|\\\.)+")
+# A pattern that matches one value only (letters, digits, '-', '_' and escaped dots). Such
+# a value is compared rather than compiled, and a name is found in an index, not by a scan.
+_LITERAL = re.compile(r"(?:[A-Za-z0-9_-]|\\\.)+")
+
+ValueTest = Callable[[str], bool]
+
+
+def _literal(pattern: str) -> str | None:
+    return pattern.replace("\\.", ".") if _LITERAL.fullmatch(pattern) else None
+
+
+def _value_test(field: str, pattern: str, where: str) -> ValueTest:
+    literal = _literal(pattern)
+    if literal is not None:
+        return literal.__eq__
+    try:
+        compiled = re.compile(f"(?:{pattern})")
+    except re.error as e:
+        raise InvalidInput(f"{where}: target {field} {pattern!r}: {e}") from None
+    return lambda value: compiled.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
 class Matcher:
     """A compiled target. Patterns match whole values, as Go's anchored expressions do."""
 
-    patterns: dict[str, re.Pattern[str]]
+    tests: dict[str, ValueTest]
     labels: list[Requirement]
     annotations: list[Requirement]
     # The one original-or-current name a selected resource has, when the pattern says so.
     name: str | None
 
     def matches(self, obj: Object) -> bool:
-        patterns = self.patterns
+        tests = self.tests
         current, original = cur_id(obj), org_id(obj)
-        namespace = patterns.get("namespace")
+        namespace = tests.get("namespace")
         if namespace and not (
-            namespace.fullmatch(original.effective_namespace)
-            or namespace.fullmatch(current.effective_namespace)
+            namespace(original.effective_namespace) or namespace(current.effective_namespace)
         ):
             return False
-        name = patterns.get("name")
-        if name and not (name.fullmatch(original.name) or name.fullmatch(current.name)):
+        name = tests.get("name")
+        if name and not (name(original.name) or name(current.name)):
             return False
         gvk = gvk_of(obj)
         if any(
-            field in patterns and not patterns[field].fullmatch(getattr(gvk, field))
+            field in tests and not tests[field](getattr(gvk, field))
             for field in ("group", "version", "kind")
         ):
             return False

@@ -26,11 +26,14 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache, partial
 from typing import Any
 
-import yaml
-
 from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object
-from hakobu.render.kustomize.fieldspecs import FieldSpec, apply_fieldspec, parse_fieldspecs
+from hakobu.render.kustomize.fieldspecs import (
+    FieldSpec,
+    apply_fieldspec,
+    load_table,
+    parse_fieldspecs,
+)
 from hakobu.render.kustomize.replacements import lookup, split_path
 from hakobu.render.kustomize.resource import Gvk, ResId, all_ids, parse_api_version
 
@@ -234,7 +237,7 @@ def _field_parts(field_path: str) -> list[str]:
 @cache
 def builtin_var_references() -> tuple[FieldSpec, ...]:
     """kustomize's built-in ``varReference`` field specs."""
-    return parse_fieldspecs(yaml.safe_load(_VAR_REFERENCE), "built-in varReference field specs")
+    return parse_fieldspecs(load_table(_VAR_REFERENCE), "built-in varReference field specs")
 
 
 def _workload_paths(kind: str, pod: str) -> str:
