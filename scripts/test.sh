@@ -1,36 +1,73 @@
 #!/usr/bin/env bash
-# Run the test suite: build the control plane first (timed, cached), then pytest.
+# Run the test suite: install what the tests need, build the control plane first (timed,
+# cached), then pytest; then the unit tests again under a second Python when one is given.
 # Arguments are passed to pytest, e.g. `make test PYTEST_ARGS="-k watch"`.
+#
+# SECOND_PYTHON: the python of a second virtual environment (make test sets it when it
+# finds Python 3.13). It runs tests/unit, on full runs only: the integration tests take most
+# of the time, and running them twice would double it.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
-# A real OCI registry for the image tests (Debian's docker-registry).
-if ! command -v docker-registry >/dev/null; then
-    echo "installing docker-registry (a real OCI registry for the image tests)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
-fi
-# A real builder for `hakobu images build` (daemonless: vfs storage, chroot isolation).
-if ! command -v buildah >/dev/null; then
-    echo "installing buildah (a real image builder for the image build tests)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah >/dev/null
-fi
-
-start=$(date +%s)
-hakobu cluster build
-echo "control-plane binaries ready in $(( $(date +%s) - start ))s"
-
-set +e
-pytest "$@"
-status=$?
-set -e
-if [[ $status -eq 5 ]]; then
-    # pytest's "no tests collected": never a pass. The whole suite being empty is a broken
-    # suite (1); an explicit selection matching nothing is a mistyped selection (2).
-    if [[ $# -eq 0 ]]; then
-        echo "error: pytest collected no tests at all; the suite is broken" >&2
+# Install a Debian package unless its command is already there; stop, naming the failed
+# step, if any step fails. Each step is tested on its own: in `a && b` a failing `a` does
+# not stop a `set -e` script, which is how a failed `apt-get update` used to go unnoticed.
+require() {
+    local command=$1 package=$2 purpose=$3
+    if command -v "$command" >/dev/null; then
+        return 0
+    fi
+    echo "installing $package ($purpose)"
+    if ! apt-get update -qq; then
+        echo "error: 'apt-get update' failed while installing $package; see its messages above" >&2
         exit 1
     fi
-    echo "error: no test matched the selection: $*" >&2
-    exit 2
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null; then
+        echo "error: 'apt-get install $package' failed; see its messages above" >&2
+        exit 1
+    fi
+    if ! command -v "$command" >/dev/null; then
+        echo "error: $package is installed but '$command' is not on PATH" >&2
+        exit 1
+    fi
+}
+
+# pytest's "no tests collected" (5) is never a pass. The whole suite being empty is a
+# broken suite (1); an explicit selection matching nothing is a mistyped selection (2).
+run_pytest() {
+    local status=0
+    pytest "$@" || status=$?
+    if [[ $status -eq 5 ]]; then
+        if [[ $# -eq 0 ]]; then
+            echo "error: pytest collected no tests at all; the suite is broken" >&2
+            return 1
+        fi
+        echo "error: no test matched the selection: $*" >&2
+        return 2
+    fi
+    return $status
+}
+
+main() {
+    cd "$(dirname "${BASH_SOURCE[0]}")/.."
+    require docker-registry docker-registry "a real OCI registry for the image tests"
+    # Daemonless: vfs storage, chroot isolation.
+    require buildah buildah "a real image builder for the image build tests"
+
+    local start
+    start=$(date +%s)
+    hakobu cluster build
+    echo "control-plane binaries ready in $(($(date +%s) - start))s"
+
+    run_pytest "$@"
+    if [[ -n "${SECOND_PYTHON:-}" && $# -eq 0 ]]; then
+        start=$(date +%s)
+        echo "unit tests again, under $("$SECOND_PYTHON" --version)"
+        "$SECOND_PYTHON" -m pytest -q tests/unit
+        echo "unit tests under $("$SECOND_PYTHON" --version) took $(($(date +%s) - start))s"
+    fi
+}
+
+# Sourced (by the tests of this script), it only defines its functions.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    main "$@"
 fi
-exit $status
