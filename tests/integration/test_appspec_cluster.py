@@ -407,10 +407,20 @@ def test_every_field_renders_to_objects_the_api_server_accepts(
     }
     assert live["Service/web"]["spec"]["sessionAffinity"] == "ClientIP"
 
+    # The Ingress routes the environment's host, over TLS, to a port the Service has.
+    ingress = live["Ingress/web"]["spec"]
+    assert ingress["tls"] == [{"hosts": ["shop.example.test"], "secretName": "web-tls"}]
+    (rule,) = ingress["rules"]
+    assert rule["host"] == "shop.example.test"
+    (route,) = rule["http"]["paths"]
+    assert route["backend"]["service"]["name"] == "web"
+    ports = {port["name"] for port in live["Service/web"]["spec"]["ports"]}
+    assert route["backend"]["service"]["port"]["name"] in ports
+
     # Healthy, object by object. The sync waited for what gates a rollout (the Deployment's
-    # pods available); an autoscaler without a metrics server turns Degraded once it has
-    # tried to read them, and an Ingress stays Progressing without an ingress controller,
-    # so those two are checked for having found what they point at instead.
+    # pods available). An autoscaler without a metrics server turns Degraded once it has
+    # tried to read them, and an Ingress stays Progressing without an ingress controller:
+    # the autoscaler is checked for having found its Deployment instead, the Ingress above.
     for ref, stored in live.items():
         if ref.startswith(("HorizontalPodAutoscaler/", "Ingress/")):
             continue
