@@ -80,13 +80,19 @@ def load(path: Path | None = None, context: str | None = None) -> Connection:
     if not server.startswith("https://"):
         return Connection(server.rstrip("/"), False, token, name)
 
-    context_ssl = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    # Verifies the server's certificate and name; trusts nothing until told what to trust.
+    context_ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if cluster.get("insecure-skip-tls-verify").flag():
         context_ssl.check_hostname = False
         context_ssl.verify_mode = ssl.CERT_NONE
     else:
         authority = _data_or_file(cluster, "certificate-authority", base)
-        if authority is not None:
+        if authority is None:
+            # As kubectl: without a named authority, the system's trust store.
+            context_ssl.load_default_certs(ssl.Purpose.SERVER_AUTH)
+        else:
+            # Only the named authority, as kubectl: a publicly trusted certificate for the
+            # same host name must not pass for the cluster's.
             field, pem = authority
             try:
                 context_ssl.load_verify_locations(cadata=pem.decode("ascii"))
