@@ -46,8 +46,8 @@ from hakobu.cli.main import main as hakobu_main
 from hakobu.images.cache import TagCache, cache_directory
 from hakobu.images.dockerignore import Matcher, parse
 from hakobu.images.project import ProjectImages, open_project
-from hakobu.images.snapshot import Snapshot
 from hakobu.images.tags import compute_tags
+from hakobu.repo.snapshot import Snapshot
 
 BASES = 5
 REGISTRY = "registry.example.com/shop"

@@ -11,9 +11,9 @@ import pytest
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.images.cache import cache_directory
 from hakobu.images.project import current_tags, image_reference, open_project, tags_at
-from hakobu.images.snapshot import Snapshot, _pathspecs
 from hakobu.model.images import load_images
 from hakobu.model.source import SourceError
+from hakobu.repo.snapshot import Snapshot, _pathspecs
 
 PROJECT = """\
 images:

@@ -5,23 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pygit2
-
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.images.cache import TagCache, cache_directory
-from hakobu.images.snapshot import Snapshot, Trees
 from hakobu.images.tags import TagSet, compute_tags
 from hakobu.model import files
 from hakobu.model.images import PROJECT_FILE, ImageSpec, load_images
 from hakobu.model.source import SourceError
 from hakobu.repo.commit import open_repository
+from hakobu.repo.repository import Repository, blob_id, work_tree
+from hakobu.repo.snapshot import Snapshot, Trees
 
 
 @dataclass(frozen=True)
 class ProjectImages:
     root: Path
     specs: tuple[ImageSpec, ...]
-    repo: pygit2.Repository
+    repo: Repository
     # The project root relative to the repository root ("" when they are the same).
     prefix: str
     cache: TagCache = field(default_factory=TagCache, compare=False, repr=False)
@@ -65,14 +64,14 @@ def _load_specs(project_root: Path, cache: TagCache) -> tuple[ImageSpec, ...]:
     except FileNotFoundError:
         raise SourceError(file, "file does not exist") from None
     text = files.decode(file, data)
-    return cache.specs(str(pygit2.hash(data)), file, lambda: load_images(project_root, text))
+    return cache.specs(blob_id(data), file, lambda: load_images(project_root, text))
 
 
 def _open(project_root: Path, specs: tuple[ImageSpec, ...], cache: TagCache) -> ProjectImages:
     repo = open_repository(project_root)
-    if repo.workdir is None:
+    workdir = work_tree(repo)
+    if workdir is None:
         raise InvalidInput(f"{project_root} is in a bare git repository; images need a checkout")
-    workdir = Path(repo.workdir).resolve()
     try:
         prefix = project_root.resolve().relative_to(workdir).as_posix()
     except ValueError:

@@ -30,8 +30,8 @@ from hakobu.images.cache import TagCache
 from hakobu.images.dockerfile import ImageUse, base_images
 from hakobu.images.dockerignore import Matcher, ParentMatches, parse
 from hakobu.images.graph import Dependency, build_order
-from hakobu.images.snapshot import Change, File, Snapshot
 from hakobu.model.images import ImageSpec
+from hakobu.repo.snapshot import Change, File, Snapshot
 
 TAG_LENGTH = 16
 DIRTY_SUFFIX = "-dirty"

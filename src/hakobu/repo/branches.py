@@ -67,6 +67,17 @@ def tier_branches(project_file: Path) -> dict[str, str]:
     return branches
 
 
+def checked_out_branch(repo: pygit2.Repository) -> str | None:
+    """The branch HEAD is on; None when HEAD is detached, or on a branch with no commit."""
+    if repo.head_is_unborn or repo.head_is_detached:
+        return None
+    return repo.head.name.removeprefix("refs/heads/")
+
+
+def branch_exists(repo: pygit2.Repository, branch: str) -> bool:
+    return repo.references.get(f"refs/heads/{branch}") is not None
+
+
 def branch_tip(repo: pygit2.Repository, branch: str) -> pygit2.Commit:
     ref = repo.references.get(f"refs/heads/{branch}")
     if ref is None:

@@ -27,10 +27,27 @@ class File:
 Files = dict[str, File]
 
 
-def resolve(repo: pygit2.Repository, revision: str) -> pygit2.Commit:
+class UnknownRevision(LookupError):
+    """``revision`` names no commit of the repository; ``reason`` is git's word for why."""
+
+    def __init__(self, revision: str, reason: str) -> None:
+        super().__init__(revision, reason)
+        self.revision = revision
+        self.reason = reason
+
+
+def lookup(repo: pygit2.Repository, revision: str) -> pygit2.Commit:
+    """The commit ``revision`` names (anything `git rev-parse` reads), or UnknownRevision."""
     try:
         return repo.revparse_single(revision).peel(pygit2.Commit)
-    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+    except (KeyError, ValueError, pygit2.GitError) as e:
+        raise UnknownRevision(revision, str(e)) from None
+
+
+def resolve(repo: pygit2.Repository, revision: str) -> pygit2.Commit:
+    try:
+        return lookup(repo, revision)
+    except UnknownRevision:
         raise InvalidInput(
             f"unknown revision {revision!r}",
             hint="give a commit id, branch or tag that `git rev-parse` knows "
@@ -115,6 +132,17 @@ def changed_locally(repo: pygit2.Repository, paths: list[str]) -> list[str]:
         for path, flags in status.items()
         if flags != pygit2.enums.FileStatus.IGNORED and under(path, paths)
     )
+
+
+def clean_head(repo: pygit2.Repository, path: str) -> str | None:
+    """HEAD's id when nothing under the directory ``path`` differs from HEAD (staged,
+    unstaged or untracked); None when something does, or when there is no HEAD."""
+    if repo.head_is_unborn or repo.workdir is None:
+        return None
+    prefix = path.rstrip("/") + "/"
+    if any(changed.startswith(prefix) for changed in repo.status(untracked_files="all")):
+        return None
+    return str(repo.head.target)
 
 
 def under(path: str, prefixes: list[str]) -> bool:

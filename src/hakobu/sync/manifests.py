@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-
-import pygit2
+from pathlib import Path
 
 from hakobu.errors import InvalidInput
 from hakobu.model.files import MAX_FILE_BYTES, decode, read_text
@@ -19,7 +17,10 @@ from hakobu.model.kinds import is_cluster_scoped
 from hakobu.model.objects import Object, ObjectId, group_of, object_id
 from hakobu.model.project import Environment, Project
 from hakobu.model.source import Document, load_documents
-from hakobu.repo.branches import branch_tip
+from hakobu.repo.branches import branch_tip, checked_out_branch
+from hakobu.repo.repository import Commit, Repository, discover, work_tree
+from hakobu.repo.revisions import UnknownRevision, clean_head, lookup, repo_path
+from hakobu.repo.trees import blobs, directories
 
 WORKTREE = "worktree"
 _SUFFIXES = (".yaml", ".yml")
@@ -73,9 +74,9 @@ def read_desired(project: Project, env: Environment, revision: str | None = None
         files = _worktree_files(project.root, env_dir)
         label = _clean_head(project.root, env_dir) or WORKTREE
     else:
-        commit = _commit(project.root, revision)
+        repo, commit = _commit(project.root, revision)
         label = str(commit.id)
-        files = _tree_files(commit, _relative_to_repo(project.root, env_dir), env_dir)
+        files = _tree_files(repo, commit, env_dir)
     apps: dict[str, list[Manifest]] = {}
     seen: dict[ObjectId, str] = {}
     for app, path, text in files:
@@ -98,14 +99,13 @@ def read_desired(project: Project, env: Environment, revision: str | None = None
 
 def _branch_revision(root: Path, branch: str) -> str | None:
     """The branch's tip, or None when it is the branch checked out in the work tree."""
-    found = pygit2.discover_repository(str(root))
-    if found is None:
+    repo = discover(root)
+    if repo is None:
         raise InvalidInput(
             f"the environment follows branch {branch!r}, but {root} is not in a git repository",
             hint="run hakobu inside the repository that holds the branch",
         )
-    repo = pygit2.Repository(found)
-    if not repo.head_is_unborn and repo.head.name == f"refs/heads/{branch}":
+    if checked_out_branch(repo) == branch:
         return None
     return str(branch_tip(repo, branch).id)
 
@@ -113,17 +113,11 @@ def _branch_revision(root: Path, branch: str) -> str | None:
 def _clean_head(root: Path, env_dir: Path) -> str | None:
     """HEAD's id when the work tree's copy of ``env_dir`` is exactly HEAD's, so a sync of
     committed files is recorded against their commit (and shows in history)."""
-    found = pygit2.discover_repository(str(root))
-    if found is None:
+    repo = discover(root)
+    workdir = None if repo is None else work_tree(repo)
+    if repo is None or workdir is None:
         return None
-    repo = pygit2.Repository(found)
-    if repo.head_is_unborn or repo.workdir is None:
-        return None
-    prefix = env_dir.resolve().relative_to(Path(repo.workdir).resolve()).as_posix() + "/"
-    changed = repo.status(untracked_files="all")
-    if any(path.startswith(prefix) for path in changed):
-        return None
-    return str(repo.head.target)
+    return clean_head(repo, env_dir.resolve().relative_to(workdir).as_posix())
 
 
 def _worktree_files(root: Path, env_dir: Path) -> Iterator[tuple[str, Path, str]]:
@@ -136,58 +130,38 @@ def _worktree_files(root: Path, env_dir: Path) -> Iterator[tuple[str, Path, str]
             yield app, path, read_text(path)
 
 
-def _commit(root: Path, revision: str) -> pygit2.Commit:
-    found = pygit2.discover_repository(str(root))
-    if found is None:
+def _commit(root: Path, revision: str) -> tuple[Repository, Commit]:
+    repo = discover(root)
+    if repo is None:
         raise InvalidInput(
             f"--rev {revision}: {root} is not inside a git repository",
             hint="leave out --rev to sync the files on disk",
         )
-    repo = pygit2.Repository(found)
     try:
-        return repo.revparse_single(revision).peel(pygit2.Commit)
-    except (KeyError, ValueError, pygit2.GitError) as e:
+        return repo, lookup(repo, revision)
+    except UnknownRevision as e:
         raise InvalidInput(
-            f"unknown revision {revision!r} in {repo.workdir}: {e}",
+            f"unknown revision {revision!r} in {repo.workdir}: {e.reason}",
             hint="give a commit id, branch or tag that `git rev-parse` knows",
         ) from None
 
 
-def _relative_to_repo(root: Path, env_dir: Path) -> PurePosixPath:
-    found = pygit2.discover_repository(str(root))
-    workdir = Path(pygit2.Repository(found).workdir).resolve()
-    return PurePosixPath(env_dir.resolve().relative_to(workdir).as_posix())
-
-
-def _tree_files(
-    commit: pygit2.Commit, env_path: PurePosixPath, env_dir: Path
-) -> Iterator[tuple[str, Path, str]]:
-    try:
-        env_tree = commit.tree[str(env_path)]
-    except KeyError:
-        return
-    if not isinstance(env_tree, pygit2.Tree):
-        return
-    for app_entry in sorted(env_tree, key=lambda e: e.name or ""):
-        name = app_entry.name or ""
-        if isinstance(app_entry, pygit2.Tree) and not name.startswith("."):
-            yield from _blobs(app_entry, name, env_dir / name)
-
-
-def _blobs(tree: pygit2.Tree, app: str, directory: Path) -> Iterator[tuple[str, Path, str]]:
-    for entry in sorted(tree, key=lambda e: e.name or ""):
-        path = directory / (entry.name or "")
-        if isinstance(entry, pygit2.Tree):
-            yield from _blobs(entry, app, path)
-        elif isinstance(entry, pygit2.Blob) and path.suffix in _SUFFIXES:
-            if entry.filemode == pygit2.enums.FileMode.LINK:
-                raise InvalidInput(
-                    f"{path} is a symbolic link in git, not a file render wrote",
-                    hint="remove it (git rm) and render again",
-                )
-            if entry.size > MAX_FILE_BYTES:
-                raise InvalidInput(f"{path} is larger than {MAX_FILE_BYTES >> 20} MiB")
-            yield app, path, decode(path, entry.data)
+def _tree_files(repo: Repository, commit: Commit, env_dir: Path) -> Iterator[tuple[str, Path, str]]:
+    env_path = repo_path(repo, env_dir)
+    for app in directories(commit, env_path) or []:
+        if not app.startswith("."):
+            for blob in blobs(commit, f"{env_path}/{app}"):
+                path = env_dir / app / blob.path
+                if path.suffix not in _SUFFIXES:
+                    continue
+                if blob.is_link:
+                    raise InvalidInput(
+                        f"{path} is a symbolic link in git, not a file render wrote",
+                        hint="remove it (git rm) and render again",
+                    )
+                if blob.size > MAX_FILE_BYTES:
+                    raise InvalidInput(f"{path} is larger than {MAX_FILE_BYTES >> 20} MiB")
+                yield app, path, decode(path, blob.read())
 
 
 def _checked(document: Document, env: Environment) -> Object:

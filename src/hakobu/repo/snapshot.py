@@ -1,12 +1,13 @@
-"""What an image's inputs hold: a commit's tree, optionally with the work tree's changes.
+"""A commit's tree, optionally with the work tree's changes: what an image's inputs hold.
 
 Committed content is known by git ids alone: the id of a directory's tree names everything
 in it, so nothing committed is read to tag an image. The work tree's changes (modified,
 staged, deleted and untracked files that git does not ignore) come from git itself, asked
-only about the image inputs; only those files are read, to hash them as git would.
+only about the paths given (the image inputs); only those files are read, to hash them as
+git would.
 
-Finding them means a stat of every tracked input file and a read of every input directory;
-that is the cost of tagging a clean tree. The ``git`` command does it (when installed)
+Finding them means a stat of every tracked file asked about and a read of every directory
+asked about; that is the cost of tagging a clean tree. The ``git`` command does it (when installed)
 rather than libgit2: it stats files on several threads, the tracked and the untracked files
 are asked for at once, and it honours what a large repository may have set up to make
 ``git status`` fast (``core.fsmonitor``, ``core.untrackedCache``). Both read the same index
