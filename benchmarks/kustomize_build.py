@@ -1,12 +1,23 @@
 """Benchmark: `hakobu build` against `kustomize build` on the same synthetic tree.
 
 The tree has N services. Each service is a Deployment (env, envFrom and a volume referring
-to a generated ConfigMap) and a Service, in one base. Two overlays add a namespace, a name
-prefix, labels, one `images` entry per service, replicas, a merge generator, a strategic-
-merge patch on every Deployment, a JSON 6902 patch on every Service, a component and a
-replacement. Both tools build both overlays; outputs must be identical.
+to a generated ConfigMap) and a Service, in one base. Overlays on it, by shape:
 
-    python benchmarks/kustomize_build.py [--services 400] [--keep DIR] [--repeat N]
+- transformers: two overlays add a namespace, a name prefix, labels, one `images` entry per
+  service, replicas, a merge generator, a strategic-merge patch on every Deployment, a JSON
+  6902 patch on every Service, a component and a replacement;
+- patches: one strategic-merge patch file per service, in one overlay as `patches:` entries
+  targeted by kind and name, in the other as `patchesStrategicMerge` (the patch's own
+  identity is its target), plus a namespace, a name prefix and one `images` entry;
+- linear: one overlay with a namespace, a name prefix, labels, an annotation, one patch
+  for all Deployments and one `images` entry, nothing per service: the path on which
+  kustomize's cost grows linearly too (one `images` entry or one patch per service makes
+  it grow with the square of the services).
+
+Both tools build every overlay as whole processes; outputs must be byte-identical.
+
+    python benchmarks/kustomize_build.py [--shape patches] [--services 200 800]
+                                         [--keep DIR] [--repeat N]
 """
 
 from __future__ import annotations
@@ -25,10 +36,27 @@ from pathlib import Path
 from hakobu.localcluster.gobuild import ensure_tool
 from hakobu.localcluster.toolchain import KUSTOMIZE
 
-OVERLAYS = ("staging", "production")
+SHAPES = ("transformers", "patches", "linear")
+# Per shape: the overlays, and the service counts measured when none are given.
+OVERLAYS = {
+    "transformers": ("staging", "production"),
+    "patches": ("by-target", "by-identity"),
+    "linear": ("workloads",),
+}
+DEFAULT_SERVICES = {"transformers": (400,), "patches": (200, 800), "linear": (200, 800)}
 
 
-def generate(root: Path, services: int) -> None:
+def generate(root: Path, services: int, shape: str = "transformers") -> None:
+    _generate_base(root, services)
+    if shape == "transformers":
+        _generate_transformer_overlays(root, services)
+    elif shape == "patches":
+        _generate_patch_overlays(root, services)
+    else:
+        _generate_linear_overlay(root)
+
+
+def _generate_base(root: Path, services: int) -> None:
     base = root / "base"
     base.mkdir(parents=True)
     resources, generators = [], []
@@ -46,13 +74,16 @@ def generate(root: Path, services: int) -> None:
         + "\n".join(generators)
         + "\n"
     )
+
+
+def _generate_transformer_overlays(root: Path, services: int) -> None:
     component = root / "components" / "tracing"
     component.mkdir(parents=True)
     (component / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
         'commonAnnotations:\n  tracing.example.com/enabled: "true"\n'
     )
-    for overlay in OVERLAYS:
+    for overlay in OVERLAYS["transformers"]:
         directory = root / "overlays" / overlay
         directory.mkdir(parents=True)
         images = "\n".join(
@@ -124,6 +155,87 @@ replacements:
       create: true
 """
         )
+
+
+def _generate_patch_overlays(root: Path, services: int) -> None:
+    names = [f"svc-{i:04d}" for i in range(services)]
+    for overlay in OVERLAYS["patches"]:
+        directory = root / "overlays" / overlay
+        (directory / "patches").mkdir(parents=True)
+        for i, name in enumerate(names):
+            (directory / "patches" / f"{name}.yaml").write_text(_deployment_patch(name, i))
+        if overlay == "by-target":
+            listed = "patches:\n" + "".join(
+                f"- path: patches/{name}.yaml\n  target:\n    kind: Deployment\n    name: {name}\n"
+                for name in names
+            )
+        else:
+            listed = "patchesStrategicMerge:\n" + "".join(
+                f"- patches/{name}.yaml\n" for name in names
+            )
+        (directory / "kustomization.yaml").write_text(
+            f"resources:\n- ../../base\nnamespace: shop\nnamePrefix: {overlay[:2]}-\n"
+            "images:\n- name: registry.example.com/svc-0000\n  newTag: release-0\n" + listed
+        )
+
+
+def _generate_linear_overlay(root: Path) -> None:
+    directory = root / "overlays" / "workloads"
+    directory.mkdir(parents=True)
+    (directory / "kustomization.yaml").write_text(
+        """\
+resources:
+- ../../base
+namespace: shop
+namePrefix: wl-
+labels:
+- pairs:
+    environment: production
+  includeTemplates: true
+commonAnnotations:
+  owner: platform
+images:
+- name: registry.example.com/svc-0000
+  newTag: release-0
+patches:
+- target:
+    kind: Deployment
+  patch: |-
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: any
+    spec:
+      template:
+        spec:
+          containers:
+          - name: app
+            resources:
+              limits:
+                memory: 256Mi
+"""
+    )
+
+
+def _deployment_patch(name: str, index: int) -> str:
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  replicas: {1 + index % 4}
+  template:
+    spec:
+      containers:
+      - name: app
+        env:
+        - name: SHARD
+          value: "{index % 16}"
+        resources:
+          limits:
+            memory: {128 * (1 + index % 4)}Mi
+"""
 
 
 def _service_manifests(name: str) -> str:
@@ -208,25 +320,22 @@ def timed(command: list[str], repeat: int) -> Runs:
     return runs
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--services", type=int, default=400)
-    parser.add_argument("--keep", type=Path, help="generate here and keep the tree")
-    parser.add_argument(
-        "--repeat", type=int, default=1, help="runs per tool and overlay; the best time counts"
-    )
-    args = parser.parse_args()
-    kustomize = str(ensure_tool(KUSTOMIZE, print).binary("kustomize"))
-    hakobu = shutil.which("hakobu") or sys.exit("hakobu is not on PATH (activate .venv)")
-    root = args.keep or Path(tempfile.mkdtemp(prefix="hakobu-bench-"))
-    generate(root, args.services)
-    print(f"{args.services} services, {len(OVERLAYS)} overlays in {root}, best of {args.repeat}")
-    totals = {"kustomize": 0.0, "hakobu": 0.0}
-    peaks = {"kustomize": 0.0, "hakobu": 0.0}
-    for overlay in OVERLAYS:
+@dataclass
+class Measured:
+    """Both tools' best times over every overlay of one tree."""
+
+    kustomize: float = 0.0
+    hakobu: float = 0.0
+    kustomize_mb: float = 0.0
+    hakobu_mb: float = 0.0
+
+
+def measure(kustomize: str, hakobu: str, root: Path, shape: str, repeat: int) -> Measured:
+    measured = Measured()
+    for overlay in OVERLAYS[shape]:
         directory = str(root / "overlays" / overlay)
-        k_runs = timed([kustomize, "build", directory], args.repeat)
-        h_runs = timed([hakobu, "build", directory], args.repeat)
+        k_runs = timed([kustomize, "build", directory], repeat)
+        h_runs = timed([hakobu, "build", directory], repeat)
         if k_runs.output != h_runs.output:
             sys.exit(f"outputs differ for overlay {overlay}: hakobu is not compatible here")
         documents = k_runs.output.count("\n---\n") + 1
@@ -235,17 +344,57 @@ def main() -> None:
             f"hakobu {h_runs.best:6.2f}s  ratio {k_runs.best / h_runs.best:6.1f}x  "
             f"(peak memory: kustomize {k_runs.peak_mb:.0f} MB, hakobu {h_runs.peak_mb:.0f} MB)"
         )
-        totals["kustomize"] += k_runs.best
-        totals["hakobu"] += h_runs.best
-        peaks["kustomize"] = max(peaks["kustomize"], k_runs.peak_mb)
-        peaks["hakobu"] = max(peaks["hakobu"], h_runs.peak_mb)
-    print(
-        f"total: kustomize {totals['kustomize']:.2f}s, hakobu {totals['hakobu']:.2f}s, "
-        f"ratio {totals['kustomize'] / totals['hakobu']:.1f}x (target ≥ 30x at 400 services); "
-        f"peak memory: kustomize {peaks['kustomize']:.0f} MB, hakobu {peaks['hakobu']:.0f} MB"
+        measured.kustomize += k_runs.best
+        measured.hakobu += h_runs.best
+        measured.kustomize_mb = max(measured.kustomize_mb, k_runs.peak_mb)
+        measured.hakobu_mb = max(measured.hakobu_mb, h_runs.peak_mb)
+    return measured
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shape", choices=SHAPES, default="transformers")
+    parser.add_argument(
+        "--services",
+        type=int,
+        nargs="+",
+        help="service counts to measure, one tree each (default: 400 for transformers, "
+        "200 and 800 for patches and linear)",
     )
-    if args.keep is None:
-        shutil.rmtree(root)
+    parser.add_argument("--keep", type=Path, help="generate under here and keep the trees")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per tool and overlay; the best time counts"
+    )
+    args = parser.parse_args()
+    kustomize = str(ensure_tool(KUSTOMIZE, print).binary("kustomize"))
+    hakobu = shutil.which("hakobu") or sys.exit("hakobu is not on PATH (activate .venv)")
+    counts: list[int] = args.services or list(DEFAULT_SERVICES[args.shape])
+    results: dict[int, Measured] = {}
+    for services in counts:
+        parent = args.keep or Path(tempfile.mkdtemp(prefix="hakobu-bench-"))
+        root = parent / f"{args.shape}-{services}"
+        generate(root, services, args.shape)
+        print(
+            f"{args.shape}: {services} services, {len(OVERLAYS[args.shape])} overlays in "
+            f"{root}, best of {args.repeat}"
+        )
+        m = results[services] = measure(kustomize, hakobu, root, args.shape, args.repeat)
+        print(
+            f"total: kustomize {m.kustomize:.2f}s, hakobu {m.hakobu:.2f}s, "
+            f"ratio {m.kustomize / m.hakobu:.1f}x; "
+            f"peak memory: kustomize {m.kustomize_mb:.0f} MB, hakobu {m.hakobu_mb:.0f} MB"
+        )
+        if args.keep is None:
+            shutil.rmtree(parent)
+    smallest, largest = min(results), max(results)
+    if largest > smallest:
+        growth = largest / smallest
+        print(
+            f"{growth:g}x the services: kustomize "
+            f"{results[largest].kustomize / results[smallest].kustomize:.1f}x the time, "
+            f"hakobu {results[largest].hakobu / results[smallest].hakobu:.1f}x "
+            f"(linear would be {growth:g}x)"
+        )
 
 
 if __name__ == "__main__":
