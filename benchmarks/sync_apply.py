@@ -32,12 +32,12 @@ import yaml
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.kubeconfig import load
+from hakobu.cluster.retry import Backoff, Retrying
 from hakobu.localcluster.gobuild import ensure_tool
 from hakobu.localcluster.toolchain import KUBERNETES
 from hakobu.model.project import load_project
 from hakobu.model.usercache import cache_root
 from hakobu.sync import SyncOptions, read_desired, sync
-from hakobu.sync.retry import Backoff, Retrying
 
 STATE_DIR = cache_root() / "bench-cluster"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")

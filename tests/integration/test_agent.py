@@ -18,9 +18,9 @@ import yaml
 from hakobu.agent import Agent, AgentOptions, Checkout
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.kubeconfig import load
+from hakobu.cluster.retry import Retrying
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.sync import history
-from hakobu.sync.retry import Retrying
 from tests.integration.test_sync import configmap, deployment
 from tests.unit.test_agent_retry import closed_port
 

@@ -18,9 +18,9 @@ from hakobu.agent import Agent, AgentOptions, Checkout
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
 from hakobu.cluster.kubeconfig import load
+from hakobu.cluster.retry import Retrying
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.sync import history
-from hakobu.sync.retry import Retrying
 from tests.integration.test_agent import INTERVAL, Logs, Remote, image
 from tests.integration.test_sync import configmap, deployment, job
 

@@ -16,10 +16,10 @@ import pytest
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.kubeconfig import load
+from hakobu.cluster.retry import Backoff, Retrying
 from hakobu.localcluster.controlplane import ClusterInfo, restart_component
 from hakobu.model.project import load_project
 from hakobu.sync import SyncOptions, SyncResult, read_desired, sync
-from hakobu.sync.retry import Backoff, Retrying
 from tests.integration.test_sync import Repo, configmap, deployment, service
 
 pytestmark = pytest.mark.cluster

@@ -10,7 +10,7 @@ import pytest
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import Conflict, NotFound, ServerError, TooManyRequests, Unreachable
 from hakobu.cluster.kubeconfig import Connection
-from hakobu.sync.retry import Backoff, Retrying, ServerUnavailable
+from hakobu.cluster.retry import Backoff, Retrying, ServerUnavailable
 
 
 class FakeTime:

@@ -37,11 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from hakobu.agent.checkout import Checkout
-from hakobu.agent.decide import Settled, cluster_reason, differences, env_changed
-from hakobu.agent.memory import last_good, records, remember_good
-from hakobu.agent.restore import added, remove_added, with_removed
-from hakobu.agent.watch import (
+from hakobu.agent.autorollback import (
     Good,
     NoRollback,
     Problem,
@@ -50,7 +46,12 @@ from hakobu.agent.watch import (
     health_problem,
     sync_problem,
 )
+from hakobu.agent.checkout import Checkout
+from hakobu.agent.decide import Settled, cluster_reason, differences, env_changed
+from hakobu.agent.memory import last_good, records, remember_good
+from hakobu.agent.restore import added, remove_added, with_removed
 from hakobu.cluster.client import KubeClient
+from hakobu.cluster.retry import Backoff
 from hakobu.errors import HakobuError, InvalidInput, OperationFailed
 from hakobu.model.objects import ObjectId
 from hakobu.model.project import Environment, Project, load_project
@@ -68,7 +69,6 @@ from hakobu.sync import (
     write_record,
 )
 from hakobu.sync.record import record_sync
-from hakobu.sync.retry import Backoff
 from hakobu.sync.run import SUCCEEDED
 
 Log = Callable[[str], None]

@@ -15,8 +15,8 @@ from hakobu.agent import Agent, AgentOptions, Checkout
 from hakobu.agent.checkout import default_directory
 from hakobu.cli.kube import add_keys_namespace_option, kubeconfig_path
 from hakobu.cluster.client import KubeClient
+from hakobu.cluster.retry import Backoff, Retrying
 from hakobu.errors import InvalidInput
-from hakobu.sync.retry import Backoff, Retrying
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hakobu.cluster.client import KubeClient
+from hakobu.cluster.retry import Backoff, Retrying
 from hakobu.errors import InvalidInput
 from hakobu.secrets.keystore import DEFAULT_NAMESPACE as DEFAULT_KEYS_NAMESPACE
-from hakobu.sync.retry import Backoff, Retrying
 
 NO_CLUSTER_HINT = "pass --kubeconfig, set KUBECONFIG, or start one with `hakobu cluster up`"
 

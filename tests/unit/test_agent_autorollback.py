@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hakobu.agent.watch import (
+from hakobu.agent.autorollback import (
     Good,
     NoRollback,
     Problem,
