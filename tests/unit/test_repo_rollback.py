@@ -254,3 +254,23 @@ def test_a_long_subject_is_cut_to_one_line_of_72() -> None:
     assert line.startswith("rollback dev to 0123abc: web 1.28: a much longer")
     assert len(line) == 72 and line.endswith("…")
     assert rollback_subject("dev", "0123abc", "web 1.27\n") == "rollback dev to 0123abc: web 1.27"
+
+
+def test_a_tier_is_rolled_back_only_on_its_branch(
+    shop: Shop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = shop.read("hakobu.yaml").replace(
+        "{namespace: shop-prod}", "{namespace: shop-prod, branch: tier-1}"
+    )
+    shop.write("hakobu.yaml", project)
+    shop.git("commit", "-qam", "prod follows tier-1")
+    shop.git("branch", "tier-1")
+    before = shop.head()
+    root = str(shop.root)
+
+    assert hakobu("rollback", "prod", "-C", root) == 2
+    assert "tracks branch 'tier-1', which is not checked out" in capsys.readouterr().out
+    shop.git("checkout", "-q", "--detach", "tier-1")
+    assert hakobu("rollback", "prod", "-C", root) == 2
+    assert "which is not checked out" in capsys.readouterr().out
+    assert shop.head() == before

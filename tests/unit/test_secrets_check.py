@@ -10,7 +10,13 @@ import pytest
 
 from hakobu.cli.main import main
 from hakobu.errors import InvalidInput
-from hakobu.secrets.check import check_repository, plaintext_secrets
+from hakobu.repo.contents import repository_contents
+from hakobu.secrets.check import Finding, check_contents, plaintext_secrets
+
+
+def _findings(path: Path, *, history: bool = False) -> list[Finding]:
+    return check_contents(repository_contents(path, history=history))
+
 
 PLAIN = """\
 apiVersion: v1
@@ -95,7 +101,7 @@ def test_plaintext_secrets_in_text() -> None:
 def test_tracked_files_only_without_history(repo: Path) -> None:
     commit(repo, {"apps/db.yaml": PLAIN, "apps/sealed.yaml": SEALED}, "one")
     (repo / "untracked.yaml").write_text(PLAIN)
-    findings = check_repository(repo)
+    findings = _findings(repo)
     assert [str(f) for f in findings] == ["apps/db.yaml: Secret/prod/db"]
 
 
@@ -106,18 +112,18 @@ def test_history_finds_a_deleted_secret_once(repo: Path) -> None:
     git(repo, "checkout", "-q", "-b", "other")
     commit(repo, {"copy/db.yaml": PLAIN}, "copy")
     git(repo, "checkout", "-q", "main")
-    assert check_repository(repo) == []
-    lines = [str(f) for f in check_repository(repo, history=True)]
+    assert _findings(repo) == []
+    lines = [str(f) for f in _findings(repo, history=True)]
     assert lines == [f"apps/db.yaml@{first}: Secret/prod/db", f"list.yaml@{first}: Secret/api"]
 
 
 def test_a_path_limits_the_scan(repo: Path) -> None:
     commit(repo, {"apps/db.yaml": PLAIN, "other/db.yaml": PLAIN}, "one")
-    assert [f.path for f in check_repository(repo / "apps", history=True)] == [
+    assert [f.path for f in _findings(repo / "apps", history=True)] == [
         "apps/db.yaml",
         "apps/db.yaml",
     ]
-    assert check_repository(repo / "apps", history=True)[1].commit is not None
+    assert _findings(repo / "apps", history=True)[1].commit is not None
 
 
 def test_command_exit_codes_and_output(
@@ -136,4 +142,4 @@ def test_command_exit_codes_and_output(
 
 def test_outside_a_repository(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="not inside a git repository"):
-        check_repository(tmp_path)
+        _findings(tmp_path)

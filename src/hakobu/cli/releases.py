@@ -14,7 +14,7 @@ from hakobu.errors import InvalidInput
 from hakobu.model.project import find_root, load_project
 from hakobu.model.source import load_documents
 from hakobu.releases import Promotion, PromotionRequest, promote
-from hakobu.repo.branches import tier_branches
+from hakobu.repo.branches import checked_out_branch, tier_branches
 from hakobu.repo.commit import open_repository
 from hakobu.repo.promote import FieldChange
 from hakobu.repo.revisions import repo_path
@@ -95,7 +95,7 @@ def _rollback(args: argparse.Namespace) -> int:
     env = project.environment(args.env)
     repo = open_repository(project.root)
     tracked = tier_branches(project.file).get(env.name)
-    if tracked is not None and (repo.head_is_detached or repo.head.shorthand != tracked):
+    if tracked is not None and checked_out_branch(repo) != tracked:
         raise InvalidInput(
             f"environment {env.name!r} tracks branch {tracked!r}, which is not checked out",
             hint=f"`git checkout {tracked}` and roll back there",

@@ -25,8 +25,9 @@ from hakobu.errors import InvalidInput
 from hakobu.model.files import MAX_FILE_BYTES, FileRefused, read_stream, read_text
 from hakobu.model.objects import Object
 from hakobu.model.source import Document, load_documents
+from hakobu.repo.contents import repository_contents
 from hakobu.secrets.certificate import DEFAULT_CONTROLLER_NAME, controller_certificate
-from hakobu.secrets.check import Skipped, check_repository
+from hakobu.secrets.check import Skipped, check_contents
 from hakobu.secrets.edit import edit_sealed_secret
 from hakobu.secrets.keys import (
     DEFAULT_KEY_SIZE,
@@ -376,7 +377,8 @@ def _check(args: argparse.Namespace) -> int:
     def skipped(what: Skipped) -> None:
         _warn(str(what))
 
-    findings = check_repository(args.path, history=args.history, on_skip=skipped)
+    contents = repository_contents(args.path, history=args.history)
+    findings = check_contents(contents, on_skip=skipped)
     if args.output == "json":
         print_json([asdict(finding) for finding in findings])
     else:

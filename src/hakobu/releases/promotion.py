@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
 
-import pygit2
-
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import Unreachable
 from hakobu.errors import InvalidInput, OperationFailed
@@ -21,11 +19,20 @@ from hakobu.render.apps import App, discover_apps
 from hakobu.render.environment import render_environment
 from hakobu.render.inputs import Inputs
 from hakobu.render.output import Tree
-from hakobu.repo.branches import Advance, advance, branch_tip, push, tier_branches, undo
+from hakobu.repo.branches import (
+    Advance,
+    advance,
+    branch_exists,
+    branch_tip,
+    push,
+    tier_branches,
+    undo,
+)
 from hakobu.repo.changes import Replacement, commit_replacements, update_worktree
 from hakobu.repo.commit import open_repository
 from hakobu.repo.promote import AppPromotion, FieldChange, promote_spec
 from hakobu.repo.promote_values import ValuesPromotion, promote_values
+from hakobu.repo.repository import Commit, Repository
 from hakobu.repo.revisions import (
     File,
     changed_locally,
@@ -33,8 +40,8 @@ from hakobu.repo.revisions import (
     files_at,
     head,
     repo_path,
-    subtree,
 )
+from hakobu.repo.trees import directories
 from hakobu.sync import app_status, observe, read_desired
 
 Connect: TypeAlias = Callable[[], KubeClient]
@@ -112,7 +119,7 @@ def promote(project: Project, request: PromotionRequest, *, connect: Connect | N
 
 
 def promote_tier(
-    repo: pygit2.Repository,
+    repo: Repository,
     *,
     project: Project,
     source: Environment,
@@ -144,7 +151,7 @@ def promote_tier(
 
 
 def promote_inputs(
-    repo: pygit2.Repository,
+    repo: Repository,
     *,
     project: Project,
     source: Environment,
@@ -164,7 +171,7 @@ def promote_inputs(
             f"no app named {app!r} in {output}/{source.name}",
             hint=f"apps: {', '.join(sorted(apps))}",
         )
-    if branch is not None and repo.references.get(f"refs/heads/{branch}"):
+    if branch is not None and branch_exists(repo, branch):
         raise InvalidInput(
             f"branch {branch!r} exists already",
             hint="name a new branch; promotion for review starts one from the current commit",
@@ -276,16 +283,16 @@ def require_healthy(
         )
 
 
-def _same_apps(commit: pygit2.Commit, output: str, source: str, target: str) -> set[str]:
+def _same_apps(commit: Commit, output: str, source: str, target: str) -> set[str]:
     sets = {}
     for env in (source, target):
-        tree = subtree(commit.tree, f"{output}/{env}")
-        if tree is None:
+        apps = directories(commit, f"{output}/{env}")
+        if apps is None:
             raise InvalidInput(
                 f"{output}/{env} is not in commit {commit.short_id}",
                 hint=f"render and commit it first (`hakobu render --env {env} --commit`)",
             )
-        sets[env] = {e.name or "" for e in tree if isinstance(e, pygit2.Tree)}
+        sets[env] = set(apps)
     if sets[source] != sets[target]:
         only_source = ", ".join(sorted(sets[source] - sets[target])) or "none"
         only_target = ", ".join(sorted(sets[target] - sets[source])) or "none"
@@ -370,7 +377,7 @@ def _output_replacement(output: str, env: str, app: str | None, desired: Tree) -
 def _promotion_message(
     source: str,
     target: str,
-    current: pygit2.Commit,
+    current: Commit,
     *,
     promoted: tuple[AppPromotion, ...],
     skipped: tuple[str, ...],

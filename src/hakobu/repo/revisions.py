@@ -84,14 +84,6 @@ def entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
         return None
 
 
-def subtree(tree: pygit2.Tree, path: str) -> pygit2.Tree | None:
-    try:
-        found = tree[path]
-    except KeyError:
-        return None
-    return found if isinstance(found, pygit2.Tree) else None
-
-
 def files_at(tree: pygit2.Tree, path: str) -> Files:
     """Every file at or under ``path`` in ``tree`` (none when the path does not exist)."""
     try:
