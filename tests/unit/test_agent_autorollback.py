@@ -11,8 +11,9 @@ from hakobu.agent.autorollback import (
     health_problem,
     sync_problem,
 )
-from hakobu.sync.run import FAILED, SUCCEEDED, AppResult, SyncResult
-from hakobu.sync.status import SYNCED, AppStatus
+from hakobu.health import HealthStatus
+from hakobu.sync.run import AppResult, Outcome, SyncResult
+from hakobu.sync.status import AppStatus, SyncState
 
 WINDOW = 60
 BROKEN = Problem("web", "Deployment/shop/web Degraded: progress deadline exceeded")
@@ -101,14 +102,16 @@ def test_returning_to_the_good_tree_by_hand_needs_no_watch() -> None:
     assert watch.check(BROKEN, 111) is None
 
 
-def result(*apps: tuple[str, str, tuple[str, ...]]) -> SyncResult:
+def result(*apps: tuple[str, Outcome, tuple[str, ...]]) -> SyncResult:
     return SyncResult(
         project="shop",
         env="dev",
         revision="r",
         started="",
         dry_run=False,
-        result=SUCCEEDED if all(a[1] == SUCCEEDED for a in apps) else FAILED,
+        result=Outcome.SUCCEEDED
+        if all(a[1] is Outcome.SUCCEEDED for a in apps)
+        else Outcome.FAILED,
         applied=0,
         pruned=0,
         unchanged=0,
@@ -117,17 +120,21 @@ def result(*apps: tuple[str, str, tuple[str, ...]]) -> SyncResult:
 
 
 def test_the_first_failed_app_of_a_sync_is_the_problem() -> None:
-    assert sync_problem(result(("api", SUCCEEDED, ()))) is None
-    failed = result(("api", SUCCEEDED, ()), ("web", FAILED, ("Job/x failed", "more")))
+    assert sync_problem(result(("api", Outcome.SUCCEEDED, ()))) is None
+    failed = result(
+        ("api", Outcome.SUCCEEDED, ()), ("web", Outcome.FAILED, ("Job/x failed", "more"))
+    )
     assert sync_problem(failed) == Problem("web", "Job/x failed; more")
 
 
 def test_only_a_degraded_app_is_a_health_problem() -> None:
-    progressing = AppStatus("api", SYNCED, "Progressing", (), ("Deployment/api Progressing",))
+    progressing = AppStatus(
+        "api", SyncState.SYNCED, HealthStatus.PROGRESSING, (), ("Deployment/api Progressing",)
+    )
     degraded = AppStatus(
         "web",
-        SYNCED,
-        "Degraded",
+        SyncState.SYNCED,
+        HealthStatus.DEGRADED,
         (),
         ("Ingress/web Progressing: no address", "HorizontalPodAutoscaler/web Degraded: no cpu"),
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from hakobu.agent.decide import Settled, cluster_reason, differences, env_changed
-from hakobu.sync.status import DRIFTED, OUT_OF_SYNC, SYNCED, AppStatus
+from hakobu.health import HealthStatus
+from hakobu.sync.status import DRIFTED, OUT_OF_SYNC, SYNCED, AppStatus, SyncState
 
 
-def status(app: str, sync: str) -> AppStatus:
-    return AppStatus(app, sync, "Healthy", (), ())
+def status(app: str, sync: SyncState) -> AppStatus:
+    return AppStatus(app, sync, HealthStatus.HEALTHY, (), ())
 
 
 def test_a_changed_tree_is_a_reason_an_unchanged_one_is_not() -> None:
@@ -37,7 +38,7 @@ def test_a_synced_cluster_needs_nothing() -> None:
 
 
 def differing(app: str, *items: str) -> AppStatus:
-    return AppStatus(app, DRIFTED, "Healthy", items, ())
+    return AppStatus(app, DRIFTED, HealthStatus.HEALTHY, items, ())
 
 
 def test_a_settled_state_holds_only_while_tree_and_differences_stay() -> None:

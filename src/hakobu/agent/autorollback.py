@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hakobu.health import HealthStatus
-from hakobu.sync.run import SUCCEEDED, SyncResult
+from hakobu.sync.run import Outcome, SyncResult
 from hakobu.sync.status import AppStatus
 
 
@@ -63,14 +63,14 @@ Decision = RollBack | NoRollback | Good
 
 def sync_problem(result: SyncResult) -> Problem | None:
     for app in result.apps:
-        if app.result != SUCCEEDED:
+        if app.result is not Outcome.SUCCEEDED:
             return Problem(app.app, "; ".join(app.messages) or "sync failed")
     return None
 
 
 def health_problem(statuses: Sequence[AppStatus]) -> Problem | None:
     for status in statuses:
-        if status.health == HealthStatus.DEGRADED.value:
+        if status.health is HealthStatus.DEGRADED:
             degraded = [u for u in status.unhealthy if f" {HealthStatus.DEGRADED}" in u]
             return Problem(status.app, "; ".join(degraded or status.unhealthy) or "Degraded")
     return None

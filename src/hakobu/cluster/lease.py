@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hakobu.cluster.client import KubeClient
+from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import AlreadyExists, Conflict, NotFound
 from hakobu.errors import HakobuError, OperationFailed
 
@@ -76,7 +76,7 @@ class Lease:
 
     def __init__(
         self,
-        kube: KubeClient,
+        kube: KubeApi,
         namespace: str,
         name: str,
         *,

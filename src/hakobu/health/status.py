@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 
-class HealthStatus(enum.Enum):
+class HealthStatus(enum.StrEnum):
     """Where an object stands, from a person's point of view.
 
     ``Missing`` is never the result of assessing a live object: it is what a caller reports
@@ -20,9 +20,6 @@ class HealthStatus(enum.Enum):
     SUSPENDED = "Suspended"
     MISSING = "Missing"
     UNKNOWN = "Unknown"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Collection, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
-from hakobu.cluster.client import KubeClient
+from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import ApiError, Conflict, NotFound
 from hakobu.model.objects import Object, ObjectId, object_id, object_ref
 from hakobu.sync.ownership import FIELD_MANAGER
@@ -35,7 +35,7 @@ class Applied:
 
 
 def apply_objects(
-    kube: KubeClient,
+    kube: KubeApi,
     objects: Sequence[Object],
     *,
     deadline: float,
@@ -80,7 +80,7 @@ def apply_objects(
     return [results[i] for i in range(len(objects))]
 
 
-def wait_established(kube: KubeClient, crd: Object, deadline: float) -> str | None:
+def wait_established(kube: KubeApi, crd: Object, deadline: float) -> str | None:
     """None once the definition is Established; else why not."""
     ref = object_ref(crd)
     while True:
@@ -97,7 +97,7 @@ def wait_established(kube: KubeClient, crd: Object, deadline: float) -> str | No
 
 
 def _concurrently(
-    kube: KubeClient,
+    kube: KubeApi,
     pool: Executor,
     objects: Sequence[Object],
     *,
@@ -111,7 +111,7 @@ def _concurrently(
     return list(pool.map(one, objects))
 
 
-def apply_one(kube: KubeClient, obj: Object, *, force: bool, dry_run: bool) -> Applied:
+def apply_one(kube: KubeApi, obj: Object, *, force: bool, dry_run: bool) -> Applied:
     ref = object_ref(obj)
     try:
         resource = kube.resource(obj["apiVersion"], obj["kind"])
@@ -145,7 +145,7 @@ def conflict_message(ref: str, error: Conflict) -> str:
     )
 
 
-def dry_run_recreate(kube: KubeClient, obj: Object) -> Applied:
+def dry_run_recreate(kube: KubeApi, obj: Object) -> Applied:
     """The server's check of creating ``obj`` anew while its previous copy still exists
     (a hook a sync deletes and creates again): a create dry run under a generated name, so
     the previous copy answers neither AlreadyExists nor "field is immutable"."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from hakobu.cluster.client import KubeClient
+from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import ApiError, Conflict, NotFound
 from hakobu.model.objects import Object, object_ref
 from hakobu.sync.apply import Applied, conflict_message, dry_run_recreate
@@ -43,11 +43,11 @@ class ObjectDiff:
     note: str = ""
 
 
-def diff_app(kube: KubeClient, state: AppState) -> list[ObjectDiff]:
+def diff_app(kube: KubeApi, state: AppState) -> list[ObjectDiff]:
     return list(_diffs(kube, state))
 
 
-def _diffs(kube: KubeClient, state: AppState) -> Iterator[ObjectDiff]:
+def _diffs(kube: KubeApi, state: AppState) -> Iterator[ObjectDiff]:
     for blocked in state.blocked:
         yield ObjectDiff(state.name, blocked.ref, REJECTED, "", blocked.message)
     hooks_run = state.plan.changes(pruning=False)
@@ -75,7 +75,7 @@ def _diffs(kube: KubeClient, state: AppState) -> Iterator[ObjectDiff]:
 
 
 def _applied_diff(
-    kube: KubeClient, app: str, obj: Object, live: Object | None, *, force: bool
+    kube: KubeApi, app: str, obj: Object, live: Object | None, *, force: bool
 ) -> ObjectDiff | None:
     ref = object_ref(obj)
     secret = is_secret(obj)
@@ -106,7 +106,7 @@ def _applied_diff(
     return ObjectDiff(app, ref, UPDATE, unified(ref, before, after, secret=secret), note)
 
 
-def _hook_diff(kube: KubeClient, app: str, step: Step, live: Object | None) -> ObjectDiff:
+def _hook_diff(kube: KubeApi, app: str, step: Step, live: Object | None) -> ObjectDiff:
     obj = step.resource.obj
     ref = object_ref(obj)
     if step.action is Action.RECREATE:

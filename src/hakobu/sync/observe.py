@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from hakobu.cluster.client import KubeClient
+from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import Forbidden, NotFound
 from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object, ObjectId
@@ -75,7 +75,7 @@ class AppState:
 
 
 def observe(
-    kube: KubeClient,
+    kube: KubeApi,
     project: Project,
     env: Environment,
     desired: DesiredState,
@@ -100,7 +100,7 @@ def observe(
 
 
 def _observe(
-    kube: KubeClient,
+    kube: KubeApi,
     project: Project,
     env: Environment,
     desired: DesiredState,
@@ -167,7 +167,7 @@ def _observe(
 
 
 def _open(
-    kube: KubeClient,
+    kube: KubeApi,
     env: Environment,
     desired: DesiredState,
     names: Iterable[str],
@@ -185,7 +185,7 @@ def _open(
 
 
 def read_live(
-    kube: KubeClient,
+    kube: KubeApi,
     wanted: Iterable[tuple[ObjectId, str]],
     selector: str,
     version: str,
@@ -234,7 +234,7 @@ def read_live(
 
 
 def _list_across(
-    kube: KubeClient, keys: list[tuple[str, str, str]], selector: str, version: str
+    kube: KubeApi, keys: list[tuple[str, str, str]], selector: str, version: str
 ) -> dict[tuple[str, str, str], list[Object]] | None:
     """The labelled objects of one kind in each namespace of ``keys``, from one LIST across
     the cluster; nothing when the kind is unknown, None without the right to list it
@@ -255,7 +255,7 @@ def _list_across(
 
 
 def _list_labelled(
-    kube: KubeClient, key: tuple[str, str, str], selector: str, version: str
+    kube: KubeApi, key: tuple[str, str, str], selector: str, version: str
 ) -> list[Object] | None:
     """The labelled objects of one kind in one namespace; None when the kind is unknown."""
     api_version, kind, namespace = key
@@ -270,7 +270,7 @@ def _list_labelled(
 
 
 def _complete(
-    kube: KubeClient,
+    kube: KubeApi,
     key: tuple[str, str, str],
     names: dict[str, ObjectId],
     labelled: list[Object],

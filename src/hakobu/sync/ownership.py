@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from hakobu.cluster.client import KubeClient
+from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
 from hakobu.model.objects import Object, ObjectId, object_id
 
@@ -91,7 +91,7 @@ def digest(objects: Iterable[Object]) -> str:
 
 
 def read_inventories(
-    kube: KubeClient, namespace: str, owner_project: str, env: str
+    kube: KubeApi, namespace: str, owner_project: str, env: str
 ) -> tuple[dict[str, Inventory], str]:
     """The inventory of every app of this project and environment in the cluster, by app,
     from one request; and the resourceVersion it was read at ("" if unknown)."""
@@ -115,7 +115,7 @@ def read_inventories(
 
 
 def write_inventory(
-    kube: KubeClient,
+    kube: KubeApi,
     namespace: str,
     owner: Owner,
     *,
@@ -173,7 +173,7 @@ def _parse(app: str, configmap: Object) -> Inventory:
     return Inventory(app, entries, str(annotations.get(DIGEST_ANNOTATION, "")))
 
 
-def ensure_namespace(kube: KubeClient, project: str, env: str, namespace: str) -> bool:
+def ensure_namespace(kube: KubeApi, project: str, env: str, namespace: str) -> bool:
     """Create the environment's namespace when it is missing, as Argo CD's CreateNamespace
     does; True when it was created. hakobu.yaml declares it, so it is hakobu's to create,
     but it is in no app's inventory: pruning an app never deletes it."""

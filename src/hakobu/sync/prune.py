@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hakobu.cluster.client import KubeClient
+from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import ApiError, NotFound
 from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object, object_ref
@@ -66,7 +66,7 @@ class Deleted:
     error: str | None
 
 
-def delete_all(kube: KubeClient, objects: Sequence[Object]) -> list[Deleted]:
+def delete_all(kube: KubeApi, objects: Sequence[Object]) -> list[Deleted]:
     """Delete ``objects`` one by one, in the order given (already reverse apply order)."""
     results = []
     for obj in objects:

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from hakobu.cluster.client import KubeClient
+from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
 from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
 from hakobu.sync.run import SyncResult
@@ -25,7 +25,7 @@ def record_name(env: str, when: datetime) -> str:
     return f"hakobu-sync-{env}-{when.astimezone(UTC):%Y%m%d-%H%M%S-%f}"
 
 
-def write_record(kube: KubeClient, namespace: str, result: SyncResult) -> str:
+def write_record(kube: KubeApi, namespace: str, result: SyncResult) -> str:
     name = record_name(result.env, datetime.now(UTC))
     kube.create(
         {
@@ -51,7 +51,7 @@ def write_record(kube: KubeClient, namespace: str, result: SyncResult) -> str:
     return name
 
 
-def record_sync(kube: KubeClient, namespace: str, result: SyncResult) -> str | None:
+def record_sync(kube: KubeApi, namespace: str, result: SyncResult) -> str | None:
     """Record ``result`` unless it changed nothing at the revision recorded last: a sync
     that brings a new revision (a rollback that only restores what runs) is history even
     when it writes nothing, a repeated no-op is not. Returns the record's name, if any."""
@@ -64,7 +64,7 @@ def record_sync(kube: KubeClient, namespace: str, result: SyncResult) -> str | N
     return write_record(kube, namespace, result)
 
 
-def history(kube: KubeClient, namespace: str, project: str, env: str) -> list[dict[str, Any]]:
+def history(kube: KubeApi, namespace: str, project: str, env: str) -> list[dict[str, Any]]:
     """The recorded results, oldest first."""
     found = kube.list("v1", "ConfigMap", namespace, label_selector=_selector(project, env))
     records = sorted(found.items, key=lambda item: str(item["metadata"]["name"]))
@@ -76,7 +76,7 @@ def history(kube: KubeClient, namespace: str, project: str, env: str) -> list[di
     return results
 
 
-def _names(kube: KubeClient, namespace: str, project: str, env: str) -> list[str]:
+def _names(kube: KubeApi, namespace: str, project: str, env: str) -> list[str]:
     found = kube.list("v1", "ConfigMap", namespace, label_selector=_selector(project, env))
     return sorted(str(item["metadata"]["name"]) for item in found.items)
 

@@ -17,6 +17,7 @@ the sync checks the lock is still safely held, and stops if it is not.
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
-from hakobu.cluster.client import KubeClient
+from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import ApiError, NotFound
 from hakobu.cluster.lease import Lease, held
 from hakobu.errors import OperationFailed
@@ -52,8 +53,16 @@ from hakobu.sync.waiting import gates_rollout, wait_gone, wait_settled
 # bound keeps thousands of apps from meaning thousands of threads.
 APPS_AT_ONCE = 64
 
-SUCCEEDED = "Succeeded"
-FAILED = "Failed"
+
+class Outcome(enum.StrEnum):
+    """How a sync, or one app's part of it, ended."""
+
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+# The names other packages compare against.
+SUCCEEDED, FAILED = Outcome.SUCCEEDED, Outcome.FAILED
 
 Progress = Callable[[str], None]
 
@@ -77,7 +86,7 @@ class SyncOptions:
 @dataclass(frozen=True)
 class AppResult:
     app: str
-    result: str
+    result: Outcome
     created: int
     updated: int
     unchanged: int
@@ -100,7 +109,7 @@ class SyncResult:
     revision: str
     started: str
     dry_run: bool
-    result: str
+    result: Outcome
     applied: int
     pruned: int
     unchanged: int
@@ -110,7 +119,7 @@ class SyncResult:
 
     @property
     def succeeded(self) -> bool:
-        return self.result == SUCCEEDED
+        return self.result is Outcome.SUCCEEDED
 
     @property
     def changed(self) -> bool:
@@ -119,7 +128,7 @@ class SyncResult:
 
 
 def sync(
-    kube: KubeClient,
+    kube: KubeApi,
     project: Project,
     env: Environment,
     desired: DesiredState,
@@ -155,7 +164,7 @@ def lock_name(env: str) -> str:
 
 
 def _sync(
-    kube: KubeClient,
+    kube: KubeApi,
     project: Project,
     env: Environment,
     desired: DesiredState,
@@ -203,7 +212,9 @@ def _sync(
                 states,
             )
         )
-    result = SUCCEEDED if all(a.result == SUCCEEDED for a in apps) else FAILED
+    result = (
+        Outcome.SUCCEEDED if all(a.result is Outcome.SUCCEEDED for a in apps) else Outcome.FAILED
+    )
     return SyncResult(
         project=project.name,
         env=env.name,
@@ -227,7 +238,7 @@ class _PhaseFailed(Exception):
 class _AppSync:
     def __init__(
         self,
-        kube: KubeClient,
+        kube: KubeApi,
         env: Environment,
         state: AppState,
         *,
@@ -292,7 +303,7 @@ class _AppSync:
     def _result(self, *, failed: bool, messages: list[str]) -> AppResult:
         return AppResult(
             app=self.app,
-            result=FAILED if failed else SUCCEEDED,
+            result=Outcome.FAILED if failed else Outcome.SUCCEEDED,
             created=self.created,
             updated=self.updated,
             unchanged=self.plan.count(Action.UNCHANGED),

@@ -7,6 +7,7 @@ manifests and has since been changed by someone else.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from hakobu.health import HealthStatus, assess, worst
@@ -14,16 +15,25 @@ from hakobu.sync.observe import AppState
 from hakobu.sync.plan import Action
 from hakobu.sync.waiting import gates_rollout
 
-SYNCED, OUT_OF_SYNC, DRIFTED = "Synced", "OutOfSync", "Drifted"
-# What git wants cannot be known (a SealedSecret no key opens): neither in sync nor drifted.
-UNKNOWN = "Unknown"
+
+class SyncState(enum.StrEnum):
+    SYNCED = "Synced"
+    OUT_OF_SYNC = "OutOfSync"
+    DRIFTED = "Drifted"
+    # What git wants cannot be known (a SealedSecret no key opens): neither in sync nor
+    # drifted.
+    UNKNOWN = "Unknown"
+
+
+# The names other packages compare against.
+SYNCED, OUT_OF_SYNC, DRIFTED = SyncState.SYNCED, SyncState.OUT_OF_SYNC, SyncState.DRIFTED
 
 
 @dataclass(frozen=True)
 class AppStatus:
     app: str
-    sync: str
-    health: str
+    sync: SyncState
+    health: HealthStatus
     differing: tuple[str, ...]
     unhealthy: tuple[str, ...]
 
@@ -47,13 +57,13 @@ def app_status(state: AppState) -> AppStatus:
         ]
     differing += [blocked.message for blocked in state.blocked]
     if state.blocked:
-        sync = UNKNOWN
+        sync = SyncState.UNKNOWN
     elif not differing:
-        sync = SYNCED
+        sync = SyncState.SYNCED
     elif state.inventory is not None and state.inventory.digest == state.digest:
-        sync = DRIFTED
+        sync = SyncState.DRIFTED
     else:
-        sync = OUT_OF_SYNC
+        sync = SyncState.OUT_OF_SYNC
     statuses = []
     unhealthy = []
     for step in state.plan.steps:
@@ -69,4 +79,4 @@ def app_status(state: AppState) -> AppStatus:
         if status is not HealthStatus.HEALTHY:
             message = f": {health.message}" if health is not None and health.message else ""
             unhealthy.append(f"{step.resource.ref} {status}{message}")
-    return AppStatus(state.name, sync, str(worst(statuses)), tuple(differing), tuple(unhealthy))
+    return AppStatus(state.name, sync, worst(statuses), tuple(differing), tuple(unhealthy))

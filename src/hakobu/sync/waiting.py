@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
-from hakobu.cluster.client import KubeClient
+from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
 from hakobu.health import Health, HealthStatus, assess
 from hakobu.model.objects import Object, object_ref
@@ -66,7 +66,7 @@ class Waited:
 
 
 def wait_settled(
-    kube: KubeClient,
+    kube: KubeApi,
     objects: Sequence[Object],
     readings: Sequence[Object | None],
     deadline: float,
@@ -109,7 +109,7 @@ def wait_settled(
 
 
 def read_again(
-    kube: KubeClient, objects: Sequence[Object], selector: str, pool: Executor
+    kube: KubeApi, objects: Sequence[Object], selector: str, pool: Executor
 ) -> list[Object | None]:
     """The live copy of each object (None if it does not exist): one LIST per kind and
     namespace, and a GET for any object the LIST missed (its labels were changed)."""
@@ -144,7 +144,7 @@ def read_again(
     return result
 
 
-def wait_gone(kube: KubeClient, obj: Object, deadline: float, interval: float = 0.2) -> bool:
+def wait_gone(kube: KubeApi, obj: Object, deadline: float, interval: float = 0.2) -> bool:
     meta = obj["metadata"]
     while True:
         try:
