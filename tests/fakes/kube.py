@@ -15,8 +15,10 @@ What it models:
   existence);
 - deletes with propagation: Foreground and Background delete dependents found through
   ``ownerReferences`` at once, Orphan drops the reference;
-- failures injected per verb and object (``fail``), and ``controllers``: callbacks that
-  change a stored object after each write, standing in for the controllers that set status.
+- failures injected per verb and object (``fail``); ``before_write``, run once before the
+  next write, for a writer that races in between a read and a write; and ``controllers``:
+  callbacks that change a stored object after each write, standing in for the controllers
+  that set status.
 
 What it does not: defaulting, validation and admission, finalizers and graceful deletion
 (an object is gone as soon as it is deleted), merge keys of associative lists, watches,
@@ -68,15 +70,19 @@ class FakeKube:
         self.version = 0
         self.controllers: list[Controller] = []
         self.requests: Counter[str] = Counter()
-        self._failures: dict[tuple[str, str, str], ApiError] = {}
+        self.before_write: Callable[[], None] = lambda: None
+        self._failures: dict[tuple[str, str, str], Exception] = {}
         self._lock = threading.RLock()
 
     # -- test controls --------------------------------------------------------------------
 
-    def fail(self, verb: str, kind: str, name: str, error: ApiError) -> None:
-        """Every ``verb`` (get, list, create, apply, delete) of ``kind/name`` raises ``error``
-        from now on; a LIST is matched with the name ""."""
-        self._failures[(verb, kind, name)] = error
+    def fail(self, verb: str, kind: str, name: str, error: Exception | None) -> None:
+        """Every ``verb`` (get, list, create, apply, update, delete) of ``kind/name`` raises
+        ``error`` from now on, until failed with None; a LIST is matched with the name ""."""
+        if error is None:
+            self._failures.pop((verb, kind, name), None)
+        else:
+            self._failures[(verb, kind, name)] = error
 
     def stored(self, kind: str, name: str, namespace: str = "") -> Object | None:
         for (_, k, ns, n), obj in self.objects.items():
@@ -311,6 +317,9 @@ class FakeKube:
         failure = self._failures.get((verb, kind, name))
         if failure is not None:
             raise failure
+        if method != "GET":
+            hook, self.before_write = self.before_write, lambda: None
+            hook()
 
     def _key(self, api_version: str, kind: str, name: str, namespace: str | None) -> Key:
         resource = self.resource(api_version, kind)
