@@ -83,7 +83,11 @@ def test_a_failing_wave_stops_the_waves_after_it() -> None:
     (app,) = result.apps
     assert app.result is Outcome.FAILED and result.result is Outcome.FAILED
     assert names(kube) == {"first"}
-    assert any("ConfigMap/shop-dev/bad" in m and "too long" in m for m in app.messages)
+    # The apply's error, at once: the sync neither waits for the object nor goes on.
+    assert app.messages == (
+        'ConfigMap/shop-dev/bad: the server rejected it: ConfigMap "bad" is invalid: data: '
+        "too long",
+    )
 
 
 def test_a_degraded_hook_fails_its_phase_and_nothing_after_it_is_applied() -> None:
@@ -235,3 +239,35 @@ def test_a_failed_prune_fails_the_app_and_keeps_the_object_in_the_inventory() ->
 
     assert result.result is Outcome.FAILED
     assert inventory(kube) == {"keep", "gone"}
+
+
+def test_one_apps_failure_spares_the_others() -> None:
+    kube = FakeKube()
+    kube.fail("apply", "ConfigMap", "bad", rejected("bad"))
+    web, api = desired(configmap("bad"), app="web"), desired(configmap("api"), app="api")
+
+    result = run(kube, DesiredState("dev", "r1", (*web.apps, *api.apps)))
+
+    assert {a.app: a.result for a in result.apps} == {
+        "api": Outcome.SUCCEEDED,
+        "web": Outcome.FAILED,
+    }
+    assert result.result is Outcome.FAILED
+    assert names(kube) == {"api"}
+
+
+def test_a_hook_deleted_on_failure_is_gone_and_the_phase_still_fails() -> None:
+    kube = FakeKube()
+
+    def job_controller(obj: Object) -> None:
+        if obj["kind"] == "Job":
+            obj["status"] = {"conditions": [{"type": "Failed", "status": "True"}]}
+
+    kube.controllers.append(job_controller)
+    hook = job("migrate", hook="PreSync")
+    hook["metadata"]["annotations"]["hakobu.dev/hook-delete-policy"] = "HookFailed"
+
+    result = run(kube, desired(hook, configmap("app")))
+
+    assert result.result is Outcome.FAILED
+    assert names(kube, "Job") == set()
