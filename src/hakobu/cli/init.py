@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from importlib import resources
-from importlib.abc import Traversable
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from hakobu.model.example import write_example
