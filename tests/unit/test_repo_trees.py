@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from hakobu.errors import InvalidInput
 from hakobu.repo.branches import branch_exists, checked_out_branch
 from hakobu.repo.repository import blob_id, discover, file_blob_id, work_tree
-from hakobu.repo.revisions import LINK_MODE, UnknownRevision, clean_head, lookup
+from hakobu.repo.revisions import LINK_MODE, UnknownRevision, clean_head, lookup, on_disk
 from hakobu.repo.trees import blobs, directories
 
 
@@ -102,3 +103,14 @@ def test_the_checked_out_branch_and_which_branches_exist(root: Path) -> None:
     assert branch_exists(repo, "main") and not branch_exists(repo, "tier-1")
     _git(root, "checkout", "-q", "--detach")
     assert checked_out_branch(repo) is None
+
+
+def test_a_repository_path_on_disk_needs_a_work_tree(root: Path, tmp_path: Path) -> None:
+    repo = discover(root)
+    assert repo is not None
+    assert on_disk(repo, "env/top.yaml") == root / "env/top.yaml"
+    _git(tmp_path, "clone", "-q", "--bare", str(root), "bare.git")
+    bare = discover(tmp_path / "bare.git")
+    assert bare is not None
+    with pytest.raises(InvalidInput, match="is a bare repository"):
+        on_disk(bare, "env/top.yaml")

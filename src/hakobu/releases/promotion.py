@@ -183,7 +183,7 @@ def promote_inputs(
     with tempfile.TemporaryDirectory(prefix="hakobu-promote-") as scratch:
         # Render from the committed inputs, not the work tree: the commit then holds
         # exactly what FROM runs plus this edit, whatever else is being edited locally.
-        export(current.tree, Path(scratch))
+        export(current, Path(scratch))
         copy = load_project(Path(scratch) / root)
         copy_target = copy.environment(target.name)
         # Image tags as the commit holds them: the scratch copy is no git checkout.
@@ -211,7 +211,7 @@ def promote_inputs(
             return Promotion(source.name, target.name, str(current.id), None, branch, (), skipped)
         desired, _ = render_environment(copy, copy_target, only_app=app, images=images)
     replacements = [
-        Replacement(path, {path: File(text.encode(), files_at(current.tree, path)[path].mode)})
+        Replacement(path, {path: File(text.encode(), files_at(current, path)[path].mode)})
         for path, text in edited.items()
     ]
     replacements.append(_output_replacement(output, target.name, app, desired))

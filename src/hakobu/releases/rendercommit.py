@@ -16,14 +16,13 @@ would leave that part stale: the commit is refused, naming the inputs, instead.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from hakobu.errors import InvalidInput
 from hakobu.images.project import open_project
 from hakobu.model.project import Project
 from hakobu.render.environment import EnvironmentResult
 from hakobu.repo.commit import commit_paths, open_repository
-from hakobu.repo.revisions import changed_locally, repo_path
+from hakobu.repo.revisions import changed_locally, on_disk, repo_path
 
 
 def changed_inputs(
@@ -61,10 +60,9 @@ def commit_render(
 ) -> str | None:
     """Commit what ``results`` wrote with ``inputs`` (from ``changed_inputs``)."""
     repo = open_repository(project.root)
-    workdir = Path(repo.workdir)
     return commit_paths(
         repo,
-        [*(project.output_dir / r.env for r in results), *(workdir / path for path in inputs)],
+        [*(project.output_dir / r.env for r in results), *(on_disk(repo, path) for path in inputs)],
         commit_message(results, inputs),
     )
 

@@ -84,10 +84,10 @@ def entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
         return None
 
 
-def files_at(tree: pygit2.Tree, path: str) -> Files:
-    """Every file at or under ``path`` in ``tree`` (none when the path does not exist)."""
+def files_at(commit: pygit2.Commit, path: str) -> Files:
+    """Every file at or under ``path`` in ``commit`` (none when the path does not exist)."""
     try:
-        obj = tree[path]
+        obj = commit.tree[path]
     except KeyError:
         return {}
     found: Files = {}
@@ -95,10 +95,10 @@ def files_at(tree: pygit2.Tree, path: str) -> Files:
     return found
 
 
-def export(tree: pygit2.Tree, directory: Path) -> None:
-    """Write every file of ``tree`` under ``directory`` (a scratch copy of a revision)."""
+def export(commit: pygit2.Commit, directory: Path) -> None:
+    """Write every file of ``commit`` under ``directory`` (a scratch copy of a revision)."""
     found: Files = {}
-    _collect(tree, "", found)
+    _collect(commit.tree, "", found)
     for path, file in found.items():
         destination = directory / path
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -135,6 +135,16 @@ def clean_head(repo: pygit2.Repository, path: str) -> str | None:
     if any(changed.startswith(prefix) for changed in repo.status(untracked_files="all")):
         return None
     return str(repo.head.target)
+
+
+def on_disk(repo: pygit2.Repository, path: str) -> Path:
+    """The repository-relative ``path`` in the work tree."""
+    if repo.workdir is None:
+        raise InvalidInput(
+            f"{repo.path} is a bare repository",
+            hint="run hakobu in a checkout (a work tree) of the repository",
+        )
+    return Path(repo.workdir) / path
 
 
 def under(path: str, prefixes: list[str]) -> bool:

@@ -101,7 +101,7 @@ def plan_rollback(repo: pygit2.Repository, request: RollbackRequest) -> Rollback
             "(untracked files: `git clean`), then roll back",
         )
     undone = tuple(_until(repo, changes(repo, current, path), target) if last is not None else ())
-    replacements = tuple(Replacement(p, files_at(target.tree, p)) for p in (path, *inputs))
+    replacements = tuple(Replacement(p, files_at(target, p)) for p in (path, *inputs))
     return RollbackPlan(
         path=path,
         target=str(target.id),
