@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pytest
 
@@ -32,8 +33,15 @@ def kustomize_app(
     case.write("apps/kz/resource.yaml", resource)
 
 
+def kustomize_patch(case: Case, text: str) -> None:
+    kustomize_app(
+        case, RESOURCE.format(name="ok"), KUSTOMIZATION + "patches:\n- path: patch.yaml\n"
+    )
+    case.write("apps/kz/patch.yaml", RESOURCE.format(name="ok") + text)
+
+
 # Where a hostile YAML text can sit: each writes ``text`` (a mapping's body) into one input.
-PLACES = {
+PLACES: dict[str, Callable[[Case, str], object]] = {
     "template file": lambda case, text: case.write(
         "apps/web/bad.yaml", RESOURCE.format(name="bad") + text
     ),
@@ -53,14 +61,7 @@ PLACES = {
     "kustomization": lambda case, text: kustomize_app(
         case, RESOURCE.format(name="ok"), KUSTOMIZATION + text
     ),
-    "kustomize patch file": lambda case, text: (
-        kustomize_app(
-            case,
-            RESOURCE.format(name="ok"),
-            KUSTOMIZATION + "patches:\n- path: patch.yaml\n",
-        )
-        or case.write("apps/kz/patch.yaml", RESOURCE.format(name="ok") + text)
-    ),
+    "kustomize patch file": kustomize_patch,
 }
 COMMANDS = [("render",), ("render", "--check")]
 
