@@ -91,7 +91,8 @@ def case(tmp_path: Path) -> Case:
     made = Case(root, outside)
     made.write("hakobu.yaml", PROJECT)
     made.write("apps/web/config.yaml.j2", CONFIG)
-    rendered = made.hakobu("render")
+    # Setting up is not under test: no hostile bound on it.
+    rendered = run_hakobu("render", cwd=root, seconds=60)
     assert rendered.returncode == 0, rendered.stderr
     made.commit("initial")
     return made

@@ -187,6 +187,16 @@ def test_commit_takes_the_changed_inputs_so_check_passes_at_the_commit(project: 
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_commit_after_a_plain_render_commits_what_it_wrote(project: Path) -> None:
+    assert hakobu(project, "render").returncode == 0
+    result = hakobu(project, "render", "--commit")
+    assert result.returncode == 0, result.stderr
+    assert "committed" in result.stdout
+    assert git(project, "status", "--porcelain") == ""
+    again = hakobu(project, "render", "--commit")
+    assert "nothing to commit" in again.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "edit"),
     [

@@ -71,12 +71,15 @@ def _render(args: argparse.Namespace) -> int:
         if not args.check and result.has_changes:
             write_environment(project, env, desired, result)
     commit = None
-    if args.commit and not args.check and any(r.has_changes for r in results):
+    # Output an earlier plain render wrote is committed too: what counts is HEAD.
+    if args.commit and not args.check:
         commit = commit_render(project, results, inputs)
     if args.output == "json":
         print_json({"environments": results, "commit": commit})
     else:
         _print(results, check=args.check, commit=commit)
+        if args.commit and not args.check and commit is None:
+            print("nothing to commit: the output and its inputs are as HEAD holds them")
     if args.check and any(r.has_changes for r in results):
         return 1
     return 0

@@ -444,7 +444,7 @@ _PROPERTIES: dict[str, Any] = {
     "configFiles": _object(
         "Files written into a ConfigMap named <name>-config and mounted read-only into the "
         "container. A change of content restarts the pods (the pod template carries a "
-        "checksum/config annotation).",
+        "hakobu.dev/config-checksum annotation).",
         {
             "mountPath": _string("an absolute directory, such as /etc/web", pattern=r"^/"),
             "files": _map(

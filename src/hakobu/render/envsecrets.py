@@ -58,7 +58,8 @@ def environment_secrets(
                     ("metadata", "namespace"),
                     f"sealed for namespace {namespace!r}, but environment {env.name} deploys "
                     f"to {env.namespace!r}",
-                    hint=f"seal it for {env.namespace} (`hakobu secret seal -n {env.namespace}`)",
+                    hint=f"seal it for {env.namespace} "
+                    f"(`hakobu secret seal --namespace {env.namespace} ...`)",
                 )
             objects.append(data)
     return objects
