@@ -559,10 +559,12 @@ def test_documents_are_separated_and_empty_input_prints_nothing() -> None:
 # Properties.
 
 # kustomize itself fails on DEL, C1 controls and U+FFFE/U+FFFF ("control characters are
-# not allowed" when it re-reads its own YAML), and folds NEL into a space.
+# not allowed" when it re-reads its own YAML), and folds NEL into a space. Code points the
+# Python's Unicode tables leave unassigned (Cn) are left out: Go's tables may be newer (Go
+# 1.21+ knows Unicode 15, Python 3.11 Unicode 14), and a letter only Go knows sorts as one.
 _CHARACTERS = st.characters(
     codec="utf-8",
-    exclude_categories=["Cs"],
+    exclude_categories=["Cs", "Cn"],
     exclude_characters="".join(map(chr, range(0x7F, 0xA0))) + "\ufffe\uffff",
 )
 _TRICKY = st.sampled_from(

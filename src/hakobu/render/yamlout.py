@@ -9,7 +9,9 @@ again by go-yaml v2, whose emitter is a port of libyaml. Documents are joined wi
   YAML 1.1 numbers, so an integral float (``1.0``) comes out as an int (``1``) and a huge
   int (beyond unsigned 64 bits) as a float. NaN and infinities cannot be encoded at all.
 - Mapping keys are sorted with go-yaml v2's "natural" order: letters before other
-  characters, runs of digits compared as numbers (``a2`` < ``a10``).
+  characters, runs of digits compared as numbers (``a2`` < ``a10``). What is a letter
+  follows Python's Unicode tables; a key with a character assigned only in a newer Unicode
+  version than Python's (Go 1.21+ knows Unicode 15) may sort differently from kustomize.
 - A string is plain unless it would read back as another YAML 1.1 type (``yes``, ``on``,
   ``y``, ``1.0``, ``0x1F``, ``1:20``, ``2001-12-14``, ``~``, ``""``), in which case it is
   double-quoted; strings with a line feed are block literals (``|``, ``|-``, ``|+``, with an
