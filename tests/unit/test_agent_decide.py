@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hakobu.agent.decide import Settled, cluster_reason, differences, env_changed
 from hakobu.health import HealthStatus
-from hakobu.sync.status import DRIFTED, OUT_OF_SYNC, SYNCED, AppStatus, SyncState
+from hakobu.sync.status import AppStatus, SyncState
 
 
 def status(app: str, sync: SyncState) -> AppStatus:
@@ -24,25 +24,27 @@ def test_before_the_first_sync_only_the_cluster_can_tell() -> None:
 
 def test_drifted_and_out_of_sync_apps_are_named() -> None:
     statuses = [
-        status("api", DRIFTED),
-        status("db", SYNCED),
-        status("web", OUT_OF_SYNC),
-        status("worker", DRIFTED),
+        status("api", SyncState.DRIFTED),
+        status("db", SyncState.SYNCED),
+        status("web", SyncState.OUT_OF_SYNC),
+        status("worker", SyncState.DRIFTED),
     ]
     assert cluster_reason(statuses) == "drift in api, worker; out of sync: web"
 
 
 def test_a_synced_cluster_needs_nothing() -> None:
-    assert cluster_reason([status("api", SYNCED), status("db", SYNCED)]) is None
+    assert cluster_reason([status("api", SyncState.SYNCED), status("db", SyncState.SYNCED)]) is None
     assert cluster_reason([]) is None
 
 
 def differing(app: str, *items: str) -> AppStatus:
-    return AppStatus(app, DRIFTED, HealthStatus.HEALTHY, items, ())
+    return AppStatus(app, SyncState.DRIFTED, HealthStatus.HEALTHY, items, ())
 
 
 def test_a_settled_state_holds_only_while_tree_and_differences_stay() -> None:
-    left = differences([differing("web", "ConfigMap/ns/old (prune)"), status("db", SYNCED)])
+    left = differences(
+        [differing("web", "ConfigMap/ns/old (prune)"), status("db", SyncState.SYNCED)]
+    )
     assert left == frozenset({"web: ConfigMap/ns/old (prune)"})
     settled = Settled("a" * 40, left, "1 difference")
     assert settled.holds("a" * 40, differences([differing("web", "ConfigMap/ns/old (prune)")]))

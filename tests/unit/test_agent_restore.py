@@ -6,7 +6,7 @@ from hakobu.agent.restore import Removed, added, with_removed
 from hakobu.model.objects import ObjectId
 from hakobu.sync import DesiredState
 from hakobu.sync.manifests import AppManifests, Manifest
-from hakobu.sync.run import FAILED, SUCCEEDED, AppResult, SyncResult
+from hakobu.sync.run import AppResult, Outcome, SyncResult
 
 
 def obj(kind: str, name: str) -> Manifest:
@@ -37,12 +37,12 @@ def test_added_is_what_the_bad_revision_holds_and_the_restored_one_does_not() ->
 
 
 def app(name: str, pruned: int = 0) -> AppResult:
-    return AppResult(name, SUCCEEDED, 0, 1, 2, pruned, 0, ())
+    return AppResult(name, Outcome.SUCCEEDED, 0, 1, 2, pruned, 0, ())
 
 
 def result(*apps: AppResult) -> SyncResult:
     return SyncResult(
-        "shop", "dev", "r", "t", False, SUCCEEDED, 1, sum(a.pruned for a in apps), 2, apps
+        "shop", "dev", "r", "t", False, Outcome.SUCCEEDED, 1, sum(a.pruned for a in apps), 2, apps
     )
 
 
@@ -56,14 +56,14 @@ def test_the_result_counts_what_was_removed_and_fails_where_a_delete_failed() ->
         },
     )
     web, api = after.apps
-    assert (web.pruned, web.result) == (2, SUCCEEDED)
+    assert (web.pruned, web.result) == (2, Outcome.SUCCEEDED)
     assert web.messages == (
         "pruned HorizontalPodAutoscaler/ns/web: the rolled-back revision added it",
     )
     assert (api.pruned, api.result, api.messages) == (
         0,
-        FAILED,
+        Outcome.FAILED,
         ("ConfigMap/ns/x: delete failed: forbidden",),
     )
-    assert (after.pruned, after.result) == (2, FAILED)
+    assert (after.pruned, after.result) == (2, Outcome.FAILED)
     assert with_removed(before, {}) is before

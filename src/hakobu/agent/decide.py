@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hakobu.sync.status import DRIFTED, OUT_OF_SYNC, AppStatus
+from hakobu.sync.status import AppStatus, SyncState
 
 
 def env_changed(last_synced: str | None, current: str | None) -> str | None:
@@ -29,8 +29,8 @@ def env_changed(last_synced: str | None, current: str | None) -> str | None:
 
 def cluster_reason(statuses: Sequence[AppStatus]) -> str | None:
     """The reason to sync because the cluster differs from git, if it does."""
-    drifted = [s.app for s in statuses if s.sync == DRIFTED]
-    behind = [s.app for s in statuses if s.sync == OUT_OF_SYNC]
+    drifted = [s.app for s in statuses if s.sync is SyncState.DRIFTED]
+    behind = [s.app for s in statuses if s.sync is SyncState.OUT_OF_SYNC]
     reasons = []
     if drifted:
         reasons.append(f"drift in {', '.join(drifted)}")

@@ -69,7 +69,7 @@ from hakobu.sync import (
     write_record,
 )
 from hakobu.sync.record import record_sync
-from hakobu.sync.run import SUCCEEDED
+from hakobu.sync.run import Outcome
 
 Log = Callable[[str], None]
 
@@ -250,7 +250,7 @@ class Agent:
         left: list[AppStatus] = []
         if result.succeeded:
             states = self._observe(project, env, desired)
-            succeeded = frozenset(a.app for a in result.apps if a.result == SUCCEEDED)
+            succeeded = frozenset(a.app for a in result.apps if a.result is Outcome.SUCCEEDED)
             removed = remove_added(self.kube, env.namespace, states, remove, succeeded)
             if removed:
                 result = with_removed(result, removed)
@@ -457,7 +457,7 @@ class Agent:
         return state
 
     def _log_sync(self, result: SyncResult, reason: str) -> None:
-        failed = [a for a in result.apps if a.result != SUCCEEDED]
+        failed = [a for a in result.apps if a.result is not Outcome.SUCCEEDED]
         self._log(
             f"sync {result.env} revision={result.revision[:12]} result={result.result} "
             f"applied={result.applied} pruned={result.pruned} unchanged={result.unchanged} "

@@ -20,7 +20,7 @@ from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
 from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
 from hakobu.sync.record import RECORD_LABEL
-from hakobu.sync.run import SUCCEEDED
+from hakobu.sync.run import Outcome
 
 STAYED_HEALTHY = "hakobu.dev/stayed-healthy"
 
@@ -48,7 +48,7 @@ def records(kube: KubeClient, namespace: str, project: str, env: str) -> list[Re
             Recorded(
                 record=str(metadata["name"]),
                 revision=str(result.get("revision", "")),
-                succeeded=result.get("result") == SUCCEEDED,
+                succeeded=result.get("result") == Outcome.SUCCEEDED,
                 stayed_healthy=STAYED_HEALTHY in (metadata.get("annotations") or {}),
             )
         )

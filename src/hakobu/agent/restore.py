@@ -22,7 +22,7 @@ from hakobu.sync import DesiredState, SyncResult
 from hakobu.sync.observe import AppState
 from hakobu.sync.ownership import write_inventory
 from hakobu.sync.prune import delete_all
-from hakobu.sync.run import FAILED, SUCCEEDED
+from hakobu.sync.run import Outcome
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def with_removed(result: SyncResult, removed: Mapping[str, Removed]) -> SyncResu
             dataclasses.replace(
                 app,
                 pruned=app.pruned + len(done.pruned),
-                result=FAILED if done.errors else app.result,
+                result=Outcome.FAILED if done.errors else app.result,
                 messages=(
                     *app.messages,
                     *(f"pruned {ref}: the rolled-back revision added it" for ref in done.pruned),
@@ -94,7 +94,9 @@ def with_removed(result: SyncResult, removed: Mapping[str, Removed]) -> SyncResu
         result,
         apps=tuple(apps),
         pruned=sum(a.pruned for a in apps),
-        result=SUCCEEDED if all(a.result == SUCCEEDED for a in apps) else FAILED,
+        result=Outcome.SUCCEEDED
+        if all(a.result is Outcome.SUCCEEDED for a in apps)
+        else Outcome.FAILED,
     )
 
 

@@ -34,8 +34,8 @@ from hakobu.sync import (
 )
 from hakobu.sync.manifests import WORKTREE
 from hakobu.sync.record import record_sync
-from hakobu.sync.run import SUCCEEDED
-from hakobu.sync.status import SYNCED
+from hakobu.sync.run import Outcome
+from hakobu.sync.status import SyncState
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -258,7 +258,7 @@ def _status(args: argparse.Namespace) -> int:
         )
         statuses = [app_status(s) for s in states]
     good = all(
-        s.sync == SYNCED and s.health in (HealthStatus.HEALTHY.value, HealthStatus.SUSPENDED.value)
+        s.sync is SyncState.SYNCED and s.health in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED)
         for s in statuses
     )
     if args.output == "json":
@@ -354,16 +354,16 @@ def _cluster_history(
             syncs: dict[str, list[dict[str, Any]]] = {}
             for record in records:
                 syncs.setdefault(str(record.get("revision")), []).append(record)
-            succeeded = [r for r in records if r.get("result") == SUCCEEDED]
+            succeeded = [r for r in records if r.get("result") == Outcome.SUCCEEDED]
             live = str(succeeded[-1].get("revision")) if succeeded else None
             failed_since = None
-            if records and records[-1].get("result") != SUCCEEDED:
+            if records and records[-1].get("result") != Outcome.SUCCEEDED:
                 failed_since = str(records[-1].get("started"))
             health = None
             if live is not None and live != WORKTREE:
                 desired = read_desired(project, env, live)
                 statuses = [app_status(s) for s in observe(kube, project, env, desired)]
-                health = str(worst(HealthStatus(s.health) for s in statuses))
+                health = str(worst(s.health for s in statuses))
     except Unreachable as e:
         return _ClusterHistory(
             {}, None, None, None, f"cluster not reachable, git history only: {e.message}", True
@@ -388,7 +388,9 @@ def _sync_summary(record: dict[str, Any]) -> dict[str, Any]:
         "started": record.get("started"),
         "result": record.get("result"),
         "failed_apps": [
-            app.get("app") for app in record.get("apps") or [] if app.get("result") != SUCCEEDED
+            app.get("app")
+            for app in record.get("apps") or []
+            if app.get("result") != Outcome.SUCCEEDED
         ],
     }
 

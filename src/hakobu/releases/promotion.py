@@ -12,6 +12,7 @@ from typing import TypeAlias
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import Unreachable
 from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.health import HealthStatus
 from hakobu.images.project import references
 from hakobu.model.project import PROJECT_FILE, Environment, Project, load_project
 from hakobu.releases.overlays import promote_overlay
@@ -43,6 +44,7 @@ from hakobu.repo.revisions import (
 )
 from hakobu.repo.trees import directories
 from hakobu.sync import app_status, observe, read_desired
+from hakobu.sync.status import SyncState
 
 Connect: TypeAlias = Callable[[], KubeClient]
 """Opens a client to the cluster that runs the source environment. Called only once the
@@ -273,7 +275,7 @@ def require_healthy(
     problems = [
         f"{s.app}: {s.sync}, {s.health}"
         for s in map(app_status, states)
-        if s.sync != "Synced" or s.health != "Healthy"
+        if s.sync is not SyncState.SYNCED or s.health is not HealthStatus.HEALTHY
     ]
     if problems:
         raise OperationFailed(

@@ -61,9 +61,6 @@ class Outcome(enum.StrEnum):
     FAILED = "Failed"
 
 
-# The names other packages compare against.
-SUCCEEDED, FAILED = Outcome.SUCCEEDED, Outcome.FAILED
-
 Progress = Callable[[str], None]
 
 

@@ -25,10 +25,6 @@ class SyncState(enum.StrEnum):
     UNKNOWN = "Unknown"
 
 
-# The names other packages compare against.
-SYNCED, OUT_OF_SYNC, DRIFTED = SyncState.SYNCED, SyncState.OUT_OF_SYNC, SyncState.DRIFTED
-
-
 @dataclass(frozen=True)
 class AppStatus:
     app: str
