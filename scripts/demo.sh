@@ -93,6 +93,13 @@ step "Sync the rollback" \
 step "History: every change to evaluation, with its sync result" \
     hakobu history evaluation
 
+# shellcheck disable=SC2016 # the payload is a template's text, not for this shell
+printf '%s\n' 'apiVersion: v1' 'kind: ConfigMap' 'metadata: {name: pwned}' \
+    "data: {who: \"{{ range.__globals__['os'].popen('id').read() }}\"}" > apps/worker/pwned.yaml.j2
+show "A stranger's pull request tries to run a command from a template: render --check refuses it (exit 2)" \
+    hakobu render --check
+rm apps/worker/pwned.yaml.j2
+
 cat <<MSG
 
 The example repository is in $repo and the cluster keeps running:
