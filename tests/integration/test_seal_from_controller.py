@@ -15,8 +15,6 @@ used the certificate the controller served.
 
 from __future__ import annotations
 
-import base64
-import os
 import shutil
 import subprocess
 import sys
@@ -45,6 +43,7 @@ from tests.integration.test_secrets_controller import (
     install_crd,
     opened_by_controller,
     service_account_token,
+    start_controller,
 )
 
 pytestmark = pytest.mark.cluster
@@ -225,41 +224,16 @@ def controller(local_cluster: ClusterInfo, link: Link, tmp_path: Path) -> Iterat
             )
         grant_rbac(kube, namespace)
         token = service_account_token(kube, namespace)
-        account = workdir / "run/secrets/kubernetes.io/serviceaccount"
-        account.mkdir(parents=True)
-        (account / "token").write_text(token)
-        (account / "namespace").write_text(namespace)
-        cluster = yaml.safe_load(admin.read_text())["clusters"][0]["cluster"]
-        (account / "ca.crt").write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
-        host, api_port = cluster["server"].removeprefix("https://").rsplit(":", 1)
         port = free_port(link.address)
         log = workdir / "controller.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [
-                    "unshare",
-                    "--mount",
-                    "--propagation",
-                    "private",
-                    "sh",
-                    "-c",
-                    'mount --bind "$0" /var/run && exec "$@"',
-                    str(workdir / "run"),
-                    str(binary.binary("controller")),
-                    "--key-prefix=sealed-secrets-key",
-                    f"--listen-addr={link.address}:{port}",
-                    f"--listen-metrics-addr=127.0.0.1:{free_port('127.0.0.1')}",
-                    "--all-namespaces=true",
-                    "--key-renew-period=0",
-                ],
-                env={
-                    "PATH": os.environ["PATH"],
-                    "KUBERNETES_SERVICE_HOST": host,
-                    "KUBERNETES_SERVICE_PORT": api_port,
-                },
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
+        process = start_controller(
+            admin,
+            workdir,
+            binary.binary("controller"),
+            token=token,
+            namespace=namespace,
+            listen=f"{link.address}:{port}",
+        )
         cleanup.callback(process.wait, timeout=30)
         cleanup.callback(process.terminate)
         url = f"http://{link.address}:{port}"

@@ -184,46 +184,69 @@ def controller(local_cluster: ClusterInfo) -> Iterator[Controller]:
         grant_rbac(kube, namespace)
         token = service_account_token(kube, namespace)
         port = free_port("127.0.0.1")
-        account = workdir / "run/secrets/kubernetes.io/serviceaccount"
-        account.mkdir(parents=True)
-        (account / "token").write_text(token)
-        (account / "namespace").write_text(namespace)
-        cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
-        (account / "ca.crt").write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
-        host, api_port = cluster["server"].removeprefix("https://").rsplit(":", 1)
         log = workdir / "controller.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [
-                    "unshare",
-                    "--mount",
-                    "--propagation",
-                    "private",
-                    "sh",
-                    "-c",
-                    'mount --bind "$0" /var/run && exec "$@"',
-                    str(workdir / "run"),
-                    str(binary.binary("controller")),
-                    "--key-prefix=sealed-secrets-key",
-                    f"--listen-addr=127.0.0.1:{port}",
-                    f"--listen-metrics-addr=127.0.0.1:{free_port('127.0.0.1')}",
-                    "--all-namespaces=true",
-                    "--key-renew-period=0",
-                    "--watch-for-secrets",
-                ],
-                env={
-                    "PATH": os.environ["PATH"],
-                    "KUBERNETES_SERVICE_HOST": host,
-                    "KUBERNETES_SERVICE_PORT": api_port,
-                },
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
+        process = start_controller(
+            kubeconfig,
+            workdir,
+            binary.binary("controller"),
+            token=token,
+            namespace=namespace,
+            listen=f"127.0.0.1:{port}",
+            flags=("--watch-for-secrets",),
+        )
         cleanup.callback(process.wait, timeout=30)
         cleanup.callback(process.terminate)
         running = Controller(namespace, f"http://127.0.0.1:{port}", kubeconfig, log)
         eventually("the controller's certificate", lambda: _answers(running, process), 90)
         yield running
+
+
+def start_controller(
+    kubeconfig: Path,
+    workdir: Path,
+    binary: Path,
+    *,
+    token: str,
+    namespace: str,
+    listen: str,
+    flags: tuple[str, ...] = (),
+) -> subprocess.Popen[bytes]:
+    """The controller as its Pod runs it: the service account's files under /var/run (a
+    private mount), the API server from the environment; its output in controller.log."""
+    account = workdir / "run/secrets/kubernetes.io/serviceaccount"
+    account.mkdir(parents=True)
+    (account / "token").write_text(token)
+    (account / "namespace").write_text(namespace)
+    cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
+    (account / "ca.crt").write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
+    host, api_port = cluster["server"].removeprefix("https://").rsplit(":", 1)
+    with (workdir / "controller.log").open("wb") as output:
+        return subprocess.Popen(
+            [
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                'mount --bind "$0" /var/run && exec "$@"',
+                str(workdir / "run"),
+                str(binary),
+                "--key-prefix=sealed-secrets-key",
+                f"--listen-addr={listen}",
+                f"--listen-metrics-addr=127.0.0.1:{free_port('127.0.0.1')}",
+                "--all-namespaces=true",
+                "--key-renew-period=0",
+                *flags,
+            ],
+            env={
+                "PATH": os.environ["PATH"],
+                "KUBERNETES_SERVICE_HOST": host,
+                "KUBERNETES_SERVICE_PORT": api_port,
+            },
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _answers(controller: Controller, process: subprocess.Popen[bytes]) -> bool:
