@@ -32,15 +32,6 @@ class Setup:
     sealed: Object
 
 
-@pytest.fixture(scope="module")
-def key_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    directory = tmp_path_factory.mktemp("keys")
-    private_pem, certificate_pem = generate_key_pair("edit", key_size=2048)
-    (directory / "key.pem").write_bytes(private_pem)
-    (directory / "cert.pem").write_bytes(certificate_pem)
-    return directory / "key.pem", directory / "cert.pem"
-
-
 @pytest.fixture
 def setup(key_pair: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Setup:
     key, cert = key_pair

@@ -18,7 +18,6 @@ import pytest
 import yaml
 
 from hakobu.cli.main import main
-from hakobu.secrets.keys import generate_key_pair
 from hakobu.secrets.plaintext import PREFIX, remove_stale
 from hakobu.secrets.sealedsecret import seal_secret
 
@@ -32,15 +31,6 @@ class Setup:
     cert: Path
     scratch: Path
     repo: Path
-
-
-@pytest.fixture(scope="module")
-def key_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    directory = tmp_path_factory.mktemp("keys")
-    private_pem, certificate_pem = generate_key_pair("stale", key_size=2048)
-    (directory / "key.pem").write_bytes(private_pem)
-    (directory / "cert.pem").write_bytes(certificate_pem)
-    return directory / "key.pem", directory / "cert.pem"
 
 
 @pytest.fixture
