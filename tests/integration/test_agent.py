@@ -22,7 +22,7 @@ from hakobu.cluster.retry import Retrying
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.sync import history
 from tests.integration.test_sync import configmap, deployment
-from tests.unit.test_agent_retry import closed_port
+from tests.unit.agent.test_retry import closed_port
 
 pytestmark = pytest.mark.cluster
 

@@ -1,6 +1,6 @@
 """Health of live objects, kind by kind, from realistic status blocks.
 
-Each fixture file under ``health_fixtures/`` holds live objects named after the case they
+Each fixture file under ``fixtures/`` holds live objects named after the case they
 show; the table below gives the health each must get.
 """
 
@@ -14,7 +14,7 @@ import yaml
 
 from hakobu.health import Health, HealthStatus, assess
 
-FIXTURES = Path(__file__).parent / "health_fixtures"
+FIXTURES = Path(__file__).parent / "fixtures"
 
 H, P, D = HealthStatus.HEALTHY, HealthStatus.PROGRESSING, HealthStatus.DEGRADED
 S, U = HealthStatus.SUSPENDED, HealthStatus.UNKNOWN

@@ -17,7 +17,7 @@ from hakobu.render.apps import discover_apps
 from hakobu.render.inputs import Inputs
 from hakobu.repo.kustomize_images import promote_images
 from hakobu.repo.promote import AppPromotion, FieldChange
-from tests.unit.test_repo_rollback import Shop
+from tests.unit.repo.test_rollback import Shop
 
 SOURCE = Path("apps/cache/overlays/dev/kustomization.yaml")
 TARGET = Path("apps/cache/overlays/prod/kustomization.yaml")

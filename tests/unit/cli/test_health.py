@@ -12,7 +12,7 @@ import pytest
 from hakobu.cli import health as health_command
 from hakobu.errors import HakobuError
 
-FIXTURES = Path(__file__).parent / "health_fixtures"
+FIXTURES = Path(__file__).parents[1] / "health" / "fixtures"
 
 HEALTHY_DEPLOYMENT = """\
 apiVersion: apps/v1

@@ -13,7 +13,7 @@ from hakobu.cli import images as images_cli
 from hakobu.errors import OperationFailed
 from hakobu.images.build import execute, plan_builds
 from hakobu.images.project import current_tags, open_project
-from tests.unit.test_images_tags import FILES, PROJECT, commit, git, write
+from tests.unit.images.test_tags import FILES, PROJECT, commit, git, write
 
 
 @pytest.fixture

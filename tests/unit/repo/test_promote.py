@@ -16,7 +16,7 @@ from hakobu.model.source import SourceError, load_one
 from hakobu.releases import PromotionRequest, promote
 from hakobu.repo.overrides import inline, set_override
 from hakobu.repo.promote import FieldChange, promote_spec
-from tests.unit.test_repo_rollback import Shop, hakobu
+from tests.unit.repo.test_rollback import Shop, hakobu
 
 FILE = Path("apps/web.yaml")
 DIGEST = "sha256:" + "ab" * 32

@@ -18,8 +18,8 @@ import pytest
 from hakobu.cli.main import main
 from hakobu.images.project import current_tags, open_project
 from hakobu.images.registry import MANIFEST_TYPES, split_repository
-from tests.unit.test_images_registry import start_registry
-from tests.unit.test_images_tags import commit, git, write
+from tests.unit.images.test_registry import start_registry
+from tests.unit.images.test_tags import commit, git, write
 
 
 @pytest.fixture

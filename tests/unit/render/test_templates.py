@@ -145,7 +145,7 @@ def test_filters_loops_macros_and_tag_still_work(tmp_path: Path) -> None:
 
 
 def test_the_example_template_renders_as_plain_jinja_does(tmp_path: Path) -> None:
-    example = Path(__file__).parents[2] / "src" / "hakobu" / "example" / "apps" / "worker"
+    example = Path(__file__).parents[3] / "src" / "hakobu" / "example" / "apps" / "worker"
     values = {"workerReplicas": 2, "queue": "orders", "logLevel": "info"}
     images = {"worker": "registry.example.com/shop/worker:0f3a9c2d1e4b5a6c"}
     # How templates were rendered before the sandbox: the output must not have changed.
