@@ -1,0 +1,1 @@
+"""The delivery service: Deliveries reconciled by leader-elected, sharded replicas."""
