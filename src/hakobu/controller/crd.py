@@ -1,0 +1,163 @@
+"""The CustomResourceDefinition of ``deliveries.hakobu.dev``.
+
+The schema refuses what it can (types, required fields, the duration pattern), so most
+mistakes are told by ``kubectl apply`` itself; ``status`` is a subresource, so only the
+controller writes it and a user's ``kubectl apply`` of the spec cannot erase it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hakobu.controller.delivery import GROUP, KIND, PLURAL, VERSION
+
+# Go's time.ParseDuration units, as metav1.Duration accepts them.
+_DURATION = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
+
+
+def _duration(description: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": _DURATION, "description": description}
+
+
+def _secret_ref(description: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": description,
+        "required": ["name"],
+        "properties": {"name": {"type": "string", "minLength": 1}},
+    }
+
+
+_SPEC: dict[str, Any] = {
+    "type": "object",
+    "required": ["repository", "environment"],
+    "properties": {
+        "repository": {
+            "type": "object",
+            "required": ["url"],
+            "properties": {
+                "url": {"type": "string", "minLength": 1, "description": "the git remote"},
+                "branch": {"type": "string", "minLength": 1, "default": "main"},
+                "path": {
+                    "type": "string",
+                    "default": ".",
+                    "description": "the directory of hakobu.yaml in the repository",
+                },
+            },
+        },
+        "secretRef": _secret_ref(
+            "a Secret in this namespace with git credentials (username/password, or "
+            "identity/identity.pub/known_hosts) and webhookSecret"
+        ),
+        "environment": {"type": "string", "minLength": 1},
+        "interval": _duration("how often git is polled when no webhook arrives (default 3m)"),
+        "timeout": _duration("how long one sync may wait for health (default 5m)"),
+        "suspend": {"type": "boolean", "default": False},
+        "prune": {"type": "boolean", "default": False},
+        "autoRollback": {
+            "type": "object",
+            "properties": {"window": _duration("roll back a sync that degrades within it")},
+        },
+        "cluster": {
+            "type": "object",
+            "description": "another cluster to deliver to (default: the controller's own)",
+            "properties": {"secretRef": _secret_ref("a Secret with a kubeconfig in key value")},
+        },
+        "keysNamespace": {"type": "string", "minLength": 1},
+    },
+}
+
+_CONDITION: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "status", "lastTransitionTime", "reason", "message"],
+    "properties": {
+        "type": {"type": "string"},
+        "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
+        "observedGeneration": {"type": "integer", "format": "int64"},
+        "lastTransitionTime": {"type": "string", "format": "date-time"},
+        "reason": {"type": "string"},
+        "message": {"type": "string"},
+    },
+}
+
+_STATUS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "observedGeneration": {"type": "integer", "format": "int64"},
+        "conditions": {
+            "type": "array",
+            "items": _CONDITION,
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
+        "lastAttemptedRevision": {"type": "string"},
+        "lastAppliedRevision": {"type": "string"},
+        "revision": {"type": "string", "description": "lastAppliedRevision, shortened"},
+        "sync": {"type": "string"},
+        "health": {"type": "string"},
+        "lastHandledReconcileAt": {"type": "string"},
+        "apps": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "sync": {"type": "string"},
+                    "health": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+_COLUMNS = [
+    {"name": "Env", "type": "string", "jsonPath": ".spec.environment"},
+    {"name": "Revision", "type": "string", "jsonPath": ".status.revision"},
+    {"name": "Sync", "type": "string", "jsonPath": ".status.sync"},
+    {"name": "Health", "type": "string", "jsonPath": ".status.health"},
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+]
+
+
+def delivery_crd() -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{PLURAL}.{GROUP}"},
+        "spec": {
+            "group": GROUP,
+            "names": {
+                "kind": KIND,
+                "listKind": f"{KIND}List",
+                "plural": PLURAL,
+                "singular": KIND.lower(),
+                "shortNames": ["dlv"],
+                "categories": ["hakobu"],
+            },
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": _COLUMNS,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "required": ["spec"],
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": _SPEC,
+                                "status": _STATUS,
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
