@@ -22,6 +22,7 @@ from typing import Any
 
 from hakobu.cli.main import build_parser
 from hakobu.model import images as images_model
+from hakobu.model import notifications as notifications_model
 from hakobu.model import project as project_model
 from hakobu.model.appspec_schema import app_schema
 from hakobu.render.rollout import CHECKSUM_ANNOTATION
@@ -357,6 +358,31 @@ _PROJECT_FIELDS = {
     "promote": "`{values: [path, …]}`: dot-separated paths into the environments' `values` "
     "that `hakobu promote FROM TO` copies from FROM to TO (whole-environment promotions "
     "only); a path inside another listed one is refused",
+    "notifications": "messages about syncs, health, rollbacks and promotions (below); a "
+    "Delivery's `spec.notifications` has the same form and goes over it",
+}
+
+_NOTIFICATIONS_FIELDS = {
+    "commitUrl": "a link to a commit, with `{revision}` where its full id goes; messages "
+    "link the commit they are about",
+    "targets": "where messages go (below)",
+}
+
+_TARGET_FIELDS = {
+    "name": "required: the target's name, a DNS label, unique in the list (a Delivery's "
+    "target of the same name replaces the project's)",
+    "provider": "required: "
+    + ", ".join(f"`{p.value}`" for p in notifications_model.Provider)
+    + " (a Slack-compatible incoming webhook, JSON signed with HMAC-SHA256, or e-mail over "
+    "SMTP)",
+    "secretRef": "required: `{name: S}`, a Secret in the Delivery's namespace: `url` (slack, "
+    "webhook), `key` (webhook: the HMAC key), `host`, `port`, `username`, `password`, "
+    "`from`, `to`, `starttls` (email)",
+    "events": "the events sent (default: all): "
+    + ", ".join(f"`{k.value}`" for k in notifications_model.EventKind),
+    "environments": "the environments whose events are sent (default: all)",
+    "template": "the message, as Jinja text run in the template sandbox; variables: `kind`, "
+    "`delivery`, `environment`, `revision`, `short`, `message`, `apps`, `commit_url`, `at`",
 }
 
 _ENVIRONMENT_FIELDS = {
@@ -394,6 +420,8 @@ def project_page() -> str:
         "hakobu.yaml": (project_model._TOP_FIELDS, _PROJECT_FIELDS),
         "environments.<env>": (project_model._ENV_FIELDS, _ENVIRONMENT_FIELDS),
         "images[]": (images_model._FIELDS, _IMAGE_FIELDS),
+        "notifications": (notifications_model._FIELDS, _NOTIFICATIONS_FIELDS),
+        "notifications.targets[]": (notifications_model._TARGET_FIELDS, _TARGET_FIELDS),
     }
     for where, (fields, described) in accepted.items():
         if set(fields) != set(described):

@@ -22,15 +22,20 @@
         autoRollback: {window: 300}  # the agent rolls back a sync that turns Degraded
     promote:
       values: [release, features.checkout]  # what `hakobu promote` carries between them
+    notifications:                # messages about syncs, health, rollbacks, promotions
+      commitUrl: https://git.example/shop/commit/{revision}
+      targets:
+      - {name: team-chat, provider: slack, secretRef: {name: shop-chat}}
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hakobu.model.notifications import Notifications, parse_notifications
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
 
 PROJECT_FILE = "hakobu.yaml"
@@ -47,6 +52,7 @@ _TOP_FIELDS = (
     "environments",
     "images",
     "promote",
+    "notifications",
 )
 _ENV_FIELDS = (
     "namespace",
@@ -94,6 +100,8 @@ class Project:
     # Paths into the environments' values that `hakobu promote` carries from one
     # environment into the next, each split at its dots.
     promoted_values: tuple[tuple[str, ...], ...] = ()
+    # Who hears about syncs, health, rollbacks and promotions (``model.notifications``).
+    notifications: Notifications = field(default_factory=Notifications)
 
     @property
     def file(self) -> Path:
@@ -177,7 +185,22 @@ def load_project(root: Path, text: str | None = None) -> Project:
             )
         )
     promoted = _promoted_values(doc, data.get("promote"))
-    return Project(root, name, apps_dir, output_dir, tuple(environments), secrets_dir, promoted)
+    notifications = parse_notifications(
+        doc,
+        ("notifications",),
+        data.get("notifications"),
+        environments=[e.name for e in environments],
+    )
+    return Project(
+        root,
+        name,
+        apps_dir,
+        output_dir,
+        tuple(environments),
+        secrets_dir,
+        promoted,
+        notifications,
+    )
 
 
 def _promoted_values(doc: Document, value: Any) -> tuple[tuple[str, ...], ...]:
