@@ -37,6 +37,8 @@ class Connection:
     ssl_context: ssl.SSLContext | bool
     token: str | None
     context_name: str
+    # The context's default namespace, as kubectl reads it; None when the context has none.
+    namespace: str | None = None
 
 
 def default_kubeconfig_path() -> Path:
@@ -71,6 +73,7 @@ def load(path: Path | None = None, context: str | None = None) -> Connection:
     cluster = _named(root, "clusters", ctx.get("cluster").text()).get("cluster")
     user = _named(root, "users", ctx.get("user").text()).get("user")
     base = path.parent
+    namespace = ctx.get("namespace").text() or None
 
     server_field = cluster.get("server")
     server = server_field.text()
@@ -78,7 +81,7 @@ def load(path: Path | None = None, context: str | None = None) -> Connection:
         raise server_field.error(f"the cluster of context {name!r} has no server")
     token = _token(user, base)
     if not server.startswith("https://"):
-        return Connection(server.rstrip("/"), False, token, name)
+        return Connection(server.rstrip("/"), False, token, name, namespace=namespace)
 
     # Verifies the server's certificate and name; trusts nothing until told what to trust.
     context_ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -99,7 +102,7 @@ def load(path: Path | None = None, context: str | None = None) -> Connection:
             except (UnicodeDecodeError, ssl.SSLError, ValueError):
                 raise field.error("expected PEM certificates") from None
     _load_client_cert(context_ssl, user, base)
-    return Connection(server.rstrip("/"), context_ssl, token, name)
+    return Connection(server.rstrip("/"), context_ssl, token, name, namespace=namespace)
 
 
 @dataclass(frozen=True)
