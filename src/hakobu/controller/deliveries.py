@@ -12,6 +12,7 @@ the CustomResourceDefinition is not installed at all).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +28,8 @@ from hakobu.controller.delivery import (
     DeliveryRef,
     parse,
 )
-from hakobu.errors import OperationFailed
+from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.model.identity import identity_problem
 from hakobu.model.objects import Object
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -50,7 +52,18 @@ def collection_path(namespace: str | None) -> str:
 
 
 def delivery_path(ref: DeliveryRef) -> str:
+    """The REST path of ``ref``; a name or namespace the API server could not hold (a ``/``
+    that would lead the request elsewhere) is refused first."""
+    stub = {"apiVersion": API_VERSION, "kind": KIND, "metadata": _metadata(ref)}
+    problem = identity_problem(stub)
+    if problem is not None:
+        field, why = problem
+        raise InvalidInput(f"Delivery {field}: {why}")
     return f"{collection_path(ref.namespace)}/{ref.name}"
+
+
+def _metadata(ref: DeliveryRef) -> dict[str, str]:
+    return {"name": ref.name, "namespace": ref.namespace}
 
 
 def timestamp(at: datetime | None = None) -> str:
@@ -130,9 +143,10 @@ def delivery_object(
     obj: Object = {
         "apiVersion": API_VERSION,
         "kind": KIND,
-        "metadata": {"name": ref.name, "namespace": ref.namespace},
+        "metadata": _metadata(ref),
         "spec": spec,
     }
+    delivery_path(ref)
     parse(obj)
     return obj
 
@@ -176,4 +190,50 @@ def _not_installed() -> NotInstalled:
     return NotInstalled(
         f"the API server does not serve {PLURAL}.{GROUP}: the Delivery CRD is not installed",
         hint=INSTALL_HINT,
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One Delivery as ``hakobu delivery list`` shows it; absent status fields are ""."""
+
+    namespace: str
+    name: str
+    environment: str
+    revision: str
+    sync: str
+    health: str
+    suspended: bool
+    # The Ready condition's status (True, False, Unknown), "" before the controller wrote one.
+    ready: str
+    # Why it is stuck: the Stalled condition's message while it holds, else why it is not
+    # Ready.
+    message: str
+    created: str
+
+
+def summary(obj: Object) -> Summary:
+    metadata = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    conditions = {c.get("type"): c for c in status.get("conditions") or [] if isinstance(c, dict)}
+    ready = conditions.get("Ready") or {}
+    stalled = conditions.get("Stalled") or {}
+    if stalled.get("status") == "True":
+        message = str(stalled.get("message", ""))
+    elif ready.get("status") == "False":
+        message = str(ready.get("message", ""))
+    else:
+        message = ""
+    return Summary(
+        namespace=str(metadata.get("namespace", "")),
+        name=str(metadata.get("name", "")),
+        environment=str(spec.get("environment", "")),
+        revision=str(status.get("revision", "")),
+        sync=str(status.get("sync", "")),
+        health=str(status.get("health", "")),
+        suspended=spec.get("suspend") is True,
+        ready=str(ready.get("status", "")),
+        message=message,
+        created=str(metadata.get("creationTimestamp", "")),
     )

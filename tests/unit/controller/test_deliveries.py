@@ -12,6 +12,7 @@ from hakobu.cluster.discovery import ApiResource
 from hakobu.cluster.errors import AlreadyExists, NotFound
 from hakobu.controller import deliveries
 from hakobu.controller.delivery import RECONCILE_REQUESTED_AT, DeliveryRef, InvalidDelivery
+from hakobu.errors import InvalidInput
 from tests.fakes.kube import BUILT_IN, FakeKube
 
 DELIVERY = ApiResource("hakobu.dev", "v1alpha1", "Delivery", "deliveries", namespaced=True)
@@ -59,6 +60,18 @@ def test_paths() -> None:
         deliveries.delivery_path(REF) == "/apis/hakobu.dev/v1alpha1/namespaces/team/deliveries/shop"
     )
     assert deliveries.collection_path("team") == DELIVERY.collection_path("team")
+
+
+@pytest.mark.parametrize(
+    "ref", [DeliveryRef("team", "../../../api/v1/secrets"), DeliveryRef("Team", "shop")]
+)
+def test_a_name_that_would_lead_elsewhere_is_refused(ref: DeliveryRef) -> None:
+    kube = kube_with_shop()
+    with pytest.raises(InvalidInput):
+        deliveries.request_reconcile(kube, ref)
+    with pytest.raises(InvalidInput):
+        deliveries.delivery_object(ref, url="u", environment="e")
+    assert kube.sent == []
 
 
 def test_request_reconcile_sets_the_annotation_with_one_merge_patch() -> None:
