@@ -50,7 +50,7 @@ from hakobu.agent.checkout import Checkout
 from hakobu.agent.decide import Settled, cluster_reason, differences, env_changed
 from hakobu.agent.memory import last_good, records, remember_good
 from hakobu.agent.restore import added, remove_added, with_removed
-from hakobu.cluster.client import KubeClient
+from hakobu.cluster.api import KubeApi
 from hakobu.cluster.retry import Backoff
 from hakobu.errors import HakobuError, InvalidInput, OperationFailed
 from hakobu.model.objects import ObjectId
@@ -87,6 +87,14 @@ class AgentOptions:
     retry_limit: int = 5
     # Where the sealing keys are (None: the environment's keysNamespace, else kube-system).
     keys_namespace: str | None = None
+    # Overrides the environment's autoRollback window (seconds) where set.
+    auto_rollback_window: int | None = None
+    # Who the rollback commits and log lines say acted.
+    actor: str = "hakobu agent"
+
+
+# Why a revision must not be applied yet (images its registry lacks), or None to go ahead.
+Gate = Callable[[Path, DesiredState], str | None]
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,8 @@ class Iteration:
     result: SyncResult | None
     # The sync failed once more than the retry limit allows: nothing to retry.
     gave_up: bool = False
+    # Why the revision waits instead of being applied (the gate's answer).
+    waiting: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -113,14 +123,23 @@ class Agent:
     def __init__(
         self,
         checkout: Checkout,
-        kube: KubeClient,
+        kube: KubeApi,
         options: AgentOptions,
         log: Log,
         *,
         clock: Callable[[], float] = time.monotonic,
+        guard: Callable[[], None] = lambda: None,
+        gate: Gate | None = None,
+        started: Callable[[str, str], None] = lambda _revision, _reason: None,
     ) -> None:
         self.checkout, self.kube, self.options = checkout, kube, options
         self._log = log
+        self._guard, self._gate, self._started = guard, gate, started
+        # Each app's sync and health as last read from the cluster, for a status report.
+        self.statuses: tuple[AppStatus, ...] = ()
+        # (project, environment) as the labels on what it syncs name them, once known.
+        self.owner: tuple[str, str] | None = None
+        self._waiting: str | None = None
         self._synced_tree: str | None = None
         self._desired: _Desired | None = None
         self._quiet_revision: str | None = None
@@ -176,6 +195,9 @@ class Agent:
         self._revision = commit
         project = load_project(self.checkout.directory / PurePosixPath(self.options.project_path))
         env = project.environment(self.options.env)
+        self.owner = (project.name, env.name)
+        if self.options.auto_rollback_window is not None:
+            env = dataclasses.replace(env, auto_rollback_window=self.options.auto_rollback_window)
         env_path = self._relative(project.output_dir / env.name)
         tree = self.checkout.tree_id(commit, env_path)
         if not self._recalled:
@@ -196,6 +218,7 @@ class Agent:
             states = self._observe(project, env, desired)
             statuses = [app_status(s) for s in states]
             del states
+            self.statuses = tuple(statuses)
             reason = cluster_reason(statuses)
             settled = self._settled
             if settled is not None and not settled.holds(tree, differences(statuses)):
@@ -213,6 +236,14 @@ class Agent:
                 if decision is not None:
                     return self._roll_back(project, env, decision)
                 return Iteration(commit, None, None)
+        elif self._gate is not None:
+            waiting = self._gate(project.root, desired)
+            if waiting is not None:
+                if waiting != self._waiting:
+                    self._log(f"{env.name} revision={commit[:12]} waits: {waiting}")
+                self._waiting = waiting
+                return Iteration(commit, None, None, waiting=waiting)
+        self._waiting = None
         return self._sync(project, env, desired, tree=tree, reason=reason)
 
     def _sync(
@@ -230,6 +261,7 @@ class Agent:
         commit = desired.revision
         name = f"{env.name} revision={commit[:12]}"
         self._log(f"sync {name} started: {reason}")
+        self._started(commit, reason)
         options = SyncOptions(
             prune=self.options.prune,
             # Git is the truth the agent enforces: fields someone changed by hand are taken
@@ -246,6 +278,7 @@ class Agent:
             desired,
             options=options,
             progress=lambda message: self._log(f"sync {name}: {message}"),
+            guard=self._guard,
         )
         left: list[AppStatus] = []
         if result.succeeded:
@@ -255,7 +288,8 @@ class Agent:
             if removed:
                 result = with_removed(result, removed)
                 states = self._observe(project, env, desired)
-            left = [s for s in map(app_status, states) if s.differing]
+            self.statuses = tuple(map(app_status, states))
+            left = [s for s in self.statuses if s.differing]
             del states
         if left:
             # A sync that wrote nothing is recorded too: what it left belongs in the history.
@@ -305,6 +339,7 @@ class Agent:
         states = self._observe(project, env, desired)
         statuses = [app_status(s) for s in states]
         del states
+        self.statuses = tuple(statuses)
         why = f"gave up on {desired.revision[:12]} after {count} failed syncs"
         self._settled = Settled(tree, differences(statuses), why)
         self._log(
@@ -392,7 +427,9 @@ class Agent:
             apps=self._relative(project.apps_dir).as_posix(),
             env=env.name,
             to=to,
-            reason=f"`hakobu agent` rolled back {bad}: after it was synced, {decision.problem}",
+            reason=(
+                f"`{self.options.actor}` rolled back {bad}: after it was synced, {decision.problem}"
+            ),
         )
         try:
             rollback = self.checkout.commit_rollback(request)
@@ -425,6 +462,16 @@ class Agent:
             reason=f"automatic rollback of {bad[:12]}",
             # With --prune the sync deletes all of it anyway.
             remove=frozenset() if self.options.prune else added(bad_state, desired),
+        )
+
+    def desired_kinds(self) -> frozenset[tuple[str, str]]:
+        """``(apiVersion, kind)`` of every object the last revision read declares."""
+        if self._desired is None:
+            return frozenset()
+        return frozenset(
+            (m.obj["apiVersion"], m.obj["kind"])
+            for app in self._desired.state.apps
+            for m in app.manifests
         )
 
     def _relative(self, path: Path) -> PurePosixPath:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hakobu.cluster.client import KubeClient
+from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
 from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
 from hakobu.sync.record import RECORD_LABEL
@@ -33,7 +33,7 @@ class Recorded:
     stayed_healthy: bool
 
 
-def records(kube: KubeClient, namespace: str, project: str, env: str) -> list[Recorded]:
+def records(kube: KubeApi, namespace: str, project: str, env: str) -> list[Recorded]:
     """The environment's sync records, newest first."""
     selector = f"{RECORD_LABEL}=true,{PROJECT_LABEL}={project},{ENVIRONMENT_LABEL}={env}"
     try:
@@ -61,7 +61,7 @@ def last_good(found: list[Recorded]) -> Recorded | None:
 
 
 def remember_good(
-    kube: KubeClient,
+    kube: KubeApi,
     namespace: str,
     found: list[Recorded],
     same_content: Callable[[str], bool],

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hakobu.cluster.client import KubeClient
+from hakobu.cluster.api import KubeApi
 from hakobu.model.objects import ObjectId
 from hakobu.sync import DesiredState, SyncResult
 from hakobu.sync.observe import AppState
@@ -37,7 +37,7 @@ def added(bad: DesiredState, restored: DesiredState) -> frozenset[ObjectId]:
 
 
 def remove_added(
-    kube: KubeClient,
+    kube: KubeApi,
     namespace: str,
     states: Sequence[AppState],
     objects: frozenset[ObjectId],

@@ -132,9 +132,11 @@ def sync(
     *,
     options: SyncOptions,
     progress: Progress = lambda _: None,
+    guard: Callable[[], None] = lambda: None,
 ) -> SyncResult:
     """``LeaseHeld`` when another sync holds the environment's lock past
-    ``options.wait_lock``."""
+    ``options.wait_lock``. ``guard`` is called before every write, next to the lock's own
+    check: a controller passes its shard's, so it stops writing once it may no longer act."""
     if options.dry_run:
         with gc_paused():
             return _sync(kube, project, env, desired, options=options, progress=progress)
@@ -151,9 +153,12 @@ def sync(
     # The plan holds every live object of the environment until the sync ends: a cyclic
     # collection meanwhile would walk them all, for nothing (see gcpause).
     with held(lease, wait=options.wait_lock, log=progress), gc_paused():
-        return _sync(
-            kube, project, env, desired, options=options, progress=progress, guard=lease.check
-        )
+
+        def guards() -> None:
+            guard()
+            lease.check()
+
+        return _sync(kube, project, env, desired, options=options, progress=progress, guard=guards)
 
 
 def lock_name(env: str) -> str:
