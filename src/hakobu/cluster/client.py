@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -68,12 +68,13 @@ class KubeClient:
         self.connection = connection
         self._retry = retry
         headers = {"User-Agent": f"hakobu/{__version__}", "Accept": "application/json"}
-        if connection.token:
+        if connection.token and connection.token_file is None:
             headers["Authorization"] = f"Bearer {connection.token}"
         self._http = httpx.Client(
             base_url=connection.server,
             verify=connection.ssl_context,
             headers=headers,
+            auth=TokenFile(connection.token_file) if connection.token_file else None,
             timeout=httpx.Timeout(timeout, connect=min(timeout, connect_timeout)),
         )
         self._resources: dict[tuple[str, str], ApiResource] | None = None
@@ -264,6 +265,7 @@ class KubeClient:
         *,
         resource_version: str | None = None,
         field_selector: str | None = None,
+        label_selector: str | None = None,
         timeout_seconds: int = 60,
     ) -> Iterator[WatchEvent]:
         """Stream change events until the server closes the watch after ``timeout_seconds``."""
@@ -273,6 +275,8 @@ class KubeClient:
             params["resourceVersion"] = resource_version
         if field_selector:
             params["fieldSelector"] = field_selector
+        if label_selector:
+            params["labelSelector"] = label_selector
         with self._lock:
             self.requests["WATCH"] += 1
         try:
@@ -294,6 +298,32 @@ class KubeClient:
                         yield WatchEvent(event["type"], event["object"])
         except httpx.TransportError as e:
             raise Unreachable(f"watch of {resource.plural} at {self.connection.server}: {e}") from e
+
+
+class TokenFile(httpx.Auth):
+    """A bearer token read from a file, again whenever the file changes: the kubelet
+    rewrites a projected ServiceAccount token before it expires, and client-go rereads it."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._seen: tuple[int, int] | None = None
+        self._token = ""
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._read()}"
+        yield request
+
+    def _read(self) -> str:
+        try:
+            stat = self._path.stat()
+            with self._lock:
+                if self._seen != (stat.st_mtime_ns, stat.st_size):
+                    self._token = self._path.read_text().strip()
+                    self._seen = (stat.st_mtime_ns, stat.st_size)
+                return self._token
+        except OSError as e:
+            raise Unreachable(f"cannot read the token file {self._path}: {e.strerror}") from e
 
 
 def _decode(response: httpx.Response) -> Any:

@@ -37,6 +37,9 @@ class Connection:
     ssl_context: ssl.SSLContext | bool
     token: str | None
     context_name: str
+    # A bearer token read from this file before each request while it changes (projected
+    # ServiceAccount tokens are rotated in place); overrides ``token``.
+    token_file: Path | None = None
     # The context's default namespace, as kubectl reads it; None when the context has none.
     namespace: str | None = None
 
