@@ -1,0 +1,72 @@
+"""What the controller tells people about: an ``Event`` of one Delivery at one revision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hakobu.model.notifications import EventKind
+
+__all__ = ["TITLES", "Event", "EventKind"]
+
+# The first words of a message, per kind.
+TITLES = {
+    EventKind.SYNC_STARTED: "Sync started",
+    EventKind.SYNC_SUCCEEDED: "Synced",
+    EventKind.SYNC_FAILED: "Sync failed",
+    EventKind.HEALTH_DEGRADED: "Degraded",
+    EventKind.HEALTH_RECOVERED: "Healthy again",
+    EventKind.DRIFT_REPAIRED: "Drift repaired",
+    EventKind.ROLLBACK_COMMITTED: "Rolled back",
+    EventKind.PROMOTED: "Promoted",
+}
+SHORT_REVISION = 12
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: EventKind
+    # ``namespace/name`` of the Delivery.
+    delivery: str
+    environment: str
+    # The full commit id the event is about.
+    revision: str
+    # What happened, in a sentence or a few lines (a sync's error, the apps that degraded).
+    message: str
+    apps: tuple[str, ...] = ()
+    # A link to the commit; when None, the notifier fills it from ``commitUrl``.
+    commit_url: str | None = None
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def namespace(self) -> str:
+        return self.delivery.partition("/")[0]
+
+    @property
+    def short(self) -> str:
+        return self.revision[:SHORT_REVISION]
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.kind]
+
+    @property
+    def key(self) -> tuple[str, str, EventKind]:
+        """What makes two events the same news: one is sent, the other is not."""
+        return (self.delivery, self.revision, self.kind)
+
+    def fields(self) -> dict[str, Any]:
+        """The event as templates see it and the webhook sends it (JSON-ready values)."""
+        return {
+            "kind": self.kind.value,
+            "title": self.title,
+            "delivery": self.delivery,
+            "environment": self.environment,
+            "revision": self.revision,
+            "short": self.short,
+            "message": self.message,
+            "apps": list(self.apps),
+            "commit_url": self.commit_url or "",
+            "at": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        }
