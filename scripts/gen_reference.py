@@ -377,12 +377,13 @@ _TARGET_FIELDS = {
     "SMTP)",
     "secretRef": "required: `{name: S}`, a Secret in the Delivery's namespace: `url` (slack, "
     "webhook), `key` (webhook: the HMAC key), `host`, `port`, `username`, `password`, "
-    "`from`, `to`, `starttls` (email)",
+    "`from`, `to`, `starttls`, `ca` (email)",
     "events": "the events sent (default: all): "
     + ", ".join(f"`{k.value}`" for k in notifications_model.EventKind),
     "environments": "the environments whose events are sent (default: all)",
     "template": "the message, as Jinja text run in the template sandbox; variables: `kind`, "
-    "`delivery`, `environment`, `revision`, `short`, `message`, `apps`, `commit_url`, `at`",
+    "`title`, `delivery`, `environment`, `revision`, `short`, `message`, `apps`, "
+    "`commit_url`, `at`",
 }
 
 _ENVIRONMENT_FIELDS = {
