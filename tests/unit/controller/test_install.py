@@ -1,0 +1,301 @@
+"""The controller's installation: what it declares, how it is applied and what uninstall
+removes (the real API server's RBAC and validation are in tests/integration)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hakobu.cluster.discovery import ApiResource
+from hakobu.controller.install import (
+    DEPLOYER,
+    NAME,
+    DeployScope,
+    InstallOptions,
+    install,
+    manifests,
+    uninstall,
+)
+from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.model.objects import Object
+from tests.fakes.kube import BUILT_IN, FakeKube
+
+RBAC = "rbac.authorization.k8s.io"
+RESOURCES = (
+    *BUILT_IN,
+    ApiResource("", "v1", "ServiceAccount", "serviceaccounts", namespaced=True),
+    ApiResource("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", namespaced=True),
+    ApiResource(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        namespaced=False,
+    ),
+    ApiResource(RBAC, "v1", "ClusterRole", "clusterroles", namespaced=False),
+    ApiResource(RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
+    ApiResource(RBAC, "v1", "Role", "roles", namespaced=True),
+    ApiResource(RBAC, "v1", "RoleBinding", "rolebindings", namespaced=True),
+)
+
+
+def cluster(*, establishes: bool = True) -> FakeKube:
+    kube = FakeKube(RESOURCES)
+
+    def apiextensions(obj: Object) -> None:
+        if obj["kind"] == "CustomResourceDefinition" and establishes:
+            obj["status"] = {"conditions": [{"type": "Established", "status": "True"}]}
+
+    kube.controllers.append(apiextensions)
+    return kube
+
+
+def by_kind(objects: list[Object]) -> dict[str, list[Object]]:
+    found: dict[str, list[Object]] = {}
+    for obj in objects:
+        found.setdefault(obj["kind"], []).append(obj)
+    return found
+
+
+def names(kube: FakeKube) -> set[tuple[str, str, str]]:
+    return {(kind, ns, name) for (_, kind, ns, name) in kube.objects}
+
+
+def test_manifests_in_apply_order_all_labelled() -> None:
+    objects = manifests(InstallOptions())
+    assert [o["kind"] for o in objects] == [
+        "Namespace",
+        "CustomResourceDefinition",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+        "ClusterRoleBinding",
+        "Service",
+        "PodDisruptionBudget",
+        "Deployment",
+    ]
+    for obj in objects:
+        assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "hakobu-install"
+        if (
+            obj["kind"] not in ("Namespace", "CustomResourceDefinition")
+            and "Cluster" not in (obj["kind"])
+        ):
+            assert obj["metadata"]["namespace"] == "hakobu-system"
+
+
+def test_the_deployment_runs_locked_down() -> None:
+    options = InstallOptions(namespace="ops", replicas=3, image="registry.test/hakobu:1")
+    deployment = by_kind(manifests(options))["Deployment"][0]
+    spec = deployment["spec"]
+    assert spec["replicas"] == 3
+    pod = spec["template"]["spec"]
+    assert pod["serviceAccountName"] == NAME
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 65532
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    (container,) = pod["containers"]
+    assert container["image"] == "registry.test/hakobu:1"
+    assert container["args"] == [
+        "controller",
+        "--shard-namespace",
+        "ops",
+        "--listen",
+        "0.0.0.0:8080",
+    ]
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["resources"]["limits"]["memory"] == "512Mi"
+    assert set(container["resources"]["requests"]) == {"cpu", "memory"}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["HOME"] == env["XDG_STATE_HOME"] == "/var/lib/hakobu"
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes[mounts["/var/lib/hakobu"]] == {"name": "state", "emptyDir": {}}
+    selector = spec["selector"]["matchLabels"]
+    assert selector.items() <= spec["template"]["metadata"]["labels"].items()
+    service = by_kind(manifests(options))["Service"][0]["spec"]
+    assert service["ports"] == [
+        {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}
+    ]
+    assert service["selector"] == selector
+    pdb = by_kind(manifests(options))["PodDisruptionBudget"][0]["spec"]
+    assert pdb == {"maxUnavailable": 1, "selector": {"matchLabels": selector}}
+
+
+def rules_of(objects: list[Object], kind: str, name: str) -> list[dict[str, Any]]:
+    (role,) = [o for o in by_kind(objects)[kind] if o["metadata"]["name"] == name]
+    rules: list[dict[str, Any]] = role["rules"]
+    return rules
+
+
+def test_the_controller_role_holds_only_its_own_needs() -> None:
+    objects = manifests(InstallOptions())
+    granted = {
+        (group, resource, verb)
+        for rule in rules_of(objects, "ClusterRole", NAME)
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    assert ("", "secrets", "get") in granted
+    assert not {("", "secrets", "list"), ("", "secrets", "watch")} & granted
+    assert ("hakobu.dev", "deliveries", "watch") in granted
+    assert ("hakobu.dev", "deliveries", "delete") not in granted
+    assert ("hakobu.dev", "deliveries/status", "patch") in granted
+    assert not any("*" in entry for entry in granted)
+    assert not any(resource == "leases" for _, resource, _ in granted)
+    (lease_rule,) = rules_of(objects, "Role", NAME)
+    assert lease_rule["resources"] == ["leases"]
+
+
+def test_deploy_scope_cluster_binds_the_deployer_cluster_wide() -> None:
+    bindings = by_kind(manifests(InstallOptions()))
+    (deployer,) = [b for b in bindings["ClusterRoleBinding"] if b["metadata"]["name"] == DEPLOYER]
+    assert deployer["roleRef"]["name"] == DEPLOYER
+    assert deployer["subjects"] == [
+        {"kind": "ServiceAccount", "name": NAME, "namespace": "hakobu-system"}
+    ]
+    assert [b["metadata"]["name"] for b in bindings["RoleBinding"]] == [NAME]
+
+
+def test_deploy_scope_namespaced_binds_it_in_the_named_namespaces_only() -> None:
+    options = InstallOptions(
+        deploy_scope=DeployScope.NAMESPACED, deploy_namespaces=("shop", "blog")
+    )
+    bindings = by_kind(manifests(options))
+    assert [b["metadata"]["name"] for b in bindings["ClusterRoleBinding"]] == [NAME]
+    deployers = [b for b in bindings["RoleBinding"] if b["metadata"]["name"] == DEPLOYER]
+    assert [b["metadata"]["namespace"] for b in deployers] == ["shop", "blog"]
+    assert all(b["roleRef"]["kind"] == "ClusterRole" for b in deployers)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"replicas": 0}, "--replicas"),
+        ({"image": " "}, "--image"),
+        ({"namespace": "Hakobu"}, "namespace 'Hakobu'"),
+        ({"deploy_scope": DeployScope.NAMESPACED}, "--deploy-namespaces"),
+        ({"deploy_namespaces": ("shop",)}, "--deploy-scope namespaced"),
+        (
+            {"deploy_scope": DeployScope.NAMESPACED, "deploy_namespaces": ("a/b",)},
+            "namespace 'a/b'",
+        ),
+    ],
+)
+def test_options_refused(arguments: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        InstallOptions(**arguments)
+
+
+def test_install_applies_everything_and_converges() -> None:
+    kube = cluster()
+    logged: list[str] = []
+    install(kube, InstallOptions(), logged.append)
+    assert len(kube.objects) == len(manifests(InstallOptions()))
+    assert any("is Established" in line for line in logged)
+    entries = kube.get("apps/v1", "Deployment", NAME, "hakobu-system")["metadata"]
+    assert [(m["manager"], m["operation"]) for m in entries["managedFields"]] == [
+        ("hakobu-install", "Apply")
+    ]
+    install(kube, InstallOptions(replicas=5), logged.append)
+    deployment = kube.get("apps/v1", "Deployment", NAME, "hakobu-system")
+    assert deployment["spec"]["replicas"] == 5
+    assert deployment["metadata"]["generation"] == 2
+
+
+def test_install_leaves_a_namespace_that_existed_alone() -> None:
+    kube = cluster()
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "platform"}})
+    install(kube, InstallOptions(namespace="platform"), lambda _: None)
+    assert "labels" not in kube.get("v1", "Namespace", "platform")["metadata"]
+    uninstall(kube, "platform", lambda _: None, delete_deliveries=True)
+    assert names(kube) == {("Namespace", "", "platform")}
+
+
+def test_install_fails_when_the_crd_is_never_established() -> None:
+    with pytest.raises(OperationFailed, match="not Established"):
+        install(
+            cluster(establishes=False), InstallOptions(), lambda _: None, established_within=0.3
+        )
+
+
+def test_namespaced_deploy_scope_needs_existing_namespaces() -> None:
+    kube = cluster()
+    options = InstallOptions(deploy_scope=DeployScope.NAMESPACED, deploy_namespaces=("shop",))
+    with pytest.raises(OperationFailed, match="namespace shop of --deploy-namespaces"):
+        install(kube, options, lambda _: None)
+    assert kube.objects == {}
+
+
+def test_a_changed_scope_removes_the_bindings_that_granted_more() -> None:
+    kube = cluster()
+    for ns in ("shop", "blog"):
+        kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    install(kube, InstallOptions(), lambda _: None)
+    assert ("ClusterRoleBinding", "", DEPLOYER) in names(kube)
+    namespaced = InstallOptions(
+        deploy_scope=DeployScope.NAMESPACED, deploy_namespaces=("shop", "blog")
+    )
+    install(kube, namespaced, lambda _: None)
+    assert ("ClusterRoleBinding", "", DEPLOYER) not in names(kube)
+    install(
+        kube,
+        InstallOptions(deploy_scope=DeployScope.NAMESPACED, deploy_namespaces=("shop",)),
+        lambda _: None,
+    )
+    deployer_bindings = {
+        (k, ns) for k, ns, n in names(kube) if n == DEPLOYER and k == "RoleBinding"
+    }
+    assert deployer_bindings == {("RoleBinding", "shop")}
+
+
+def test_uninstall_removes_what_install_made_and_nothing_else() -> None:
+    kube = cluster()
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    options = InstallOptions(deploy_scope=DeployScope.NAMESPACED, deploy_namespaces=("shop",))
+    install(kube, options, lambda _: None)
+    deployed = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": "web",
+            "namespace": "shop",
+            "labels": {"hakobu.dev/project": "shop", "hakobu.dev/environment": "prod"},
+        },
+    }
+    kube.apply(deployed, field_manager="hakobu")
+    # Someone else's object under one of install's names is not install's to delete.
+    kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": NAME, "namespace": "shop"},
+        },
+        field_manager="kubectl",
+    )
+    deleted = uninstall(kube, "hakobu-system", lambda _: None)
+    assert {str(t) for t in deleted} >= {
+        f"Deployment hakobu-system/{NAME}",
+        f"RoleBinding shop/{DEPLOYER}",
+        f"ClusterRole {DEPLOYER}",
+        "Namespace hakobu-system",
+    }
+    assert names(kube) == {
+        ("Namespace", "", "shop"),
+        ("Deployment", "shop", "web"),
+        ("ServiceAccount", "shop", NAME),
+        ("CustomResourceDefinition", "", "deliveries.hakobu.dev"),
+    }
+    assert uninstall(kube, "hakobu-system", lambda _: None) == []
+    uninstall(kube, "hakobu-system", lambda _: None, delete_deliveries=True)
+    assert ("CustomResourceDefinition", "", "deliveries.hakobu.dev") not in names(kube)
