@@ -22,6 +22,8 @@ COMMANDS = {
     "health": "health",
     "images": "images",
     "init": "init",
+    "install": "install",
+    "uninstall": "install",
     "rollback": "releases",
     "promote": "releases",
     "render": "render",
