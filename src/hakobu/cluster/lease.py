@@ -115,6 +115,8 @@ class Lease:
         while True:
             other = self._try_acquire()
             if other is None:
+                # Held anew (nobody else wrote in between): an earlier loss no longer stands.
+                self._lost = None
                 return
             remaining = deadline - self._clock()
             if remaining <= 0:
@@ -138,23 +140,32 @@ class Lease:
                 except AlreadyExists:
                     continue
                 return None
-            spec = live.get("spec") or {}
-            version = str(live["metadata"].get("resourceVersion", ""))
-            now = self._clock()
-            if self._observed is None or self._observed[0] != version:
-                self._observed = (version, now)
-            current = str(spec.get("holderIdentity") or "")
-            duration = int(spec.get("leaseDurationSeconds") or self.duration)
-            if current and current != self.holder and self._observed[1] + duration > now:
-                return Holder(
-                    current, str(spec.get("acquireTime", "?")), str(spec.get("renewTime", "?"))
-                )
+            other = self.observe(live)
+            if other is not None:
+                return other
             try:
                 self._written(self._request("PUT", body=self._record(live)))
             except Conflict:
                 # Someone else wrote it meanwhile: read again who that was.
                 continue
             return None
+
+    def observe(self, live: dict[str, Any]) -> Holder | None:
+        """Note ``live``, this Lease as read (also by a LIST of many), so its expiry counts
+        from when this contender first saw that version; return who holds it, or None if
+        it may be taken now: released, ours, or unchanged for its duration."""
+        spec = live.get("spec") or {}
+        version = str(live["metadata"].get("resourceVersion", ""))
+        now = self._clock()
+        if self._observed is None or self._observed[0] != version:
+            self._observed = (version, now)
+        current = str(spec.get("holderIdentity") or "")
+        duration = int(spec.get("leaseDurationSeconds") or self.duration)
+        if current and current != self.holder and self._observed[1] + duration > now:
+            return Holder(
+                current, str(spec.get("acquireTime", "?")), str(spec.get("renewTime", "?"))
+            )
+        return None
 
     def _record(self, live: dict[str, Any] | None) -> dict[str, Any]:
         now = _now()
@@ -217,6 +228,11 @@ class Lease:
             self._lost, self._current = f"{self.ref} was taken over by {current or 'nobody'}", None
         else:
             self._current = live
+
+    @property
+    def renewed_at(self) -> float | None:
+        """When (on this contender's clock) it was last written by us; None before."""
+        return self._renewed_at
 
     def check(self) -> None:
         """Raise ``LeaseLost`` unless the Lease is still safely ours."""
