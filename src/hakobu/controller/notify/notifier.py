@@ -149,16 +149,20 @@ class Notifier:
                 self._counts["repeated"] += 1
                 return
             pending = len(self._ready) + len(self._scheduled) + self._busy
-            if self._closing is not None or pending + len(targets) > self.policy.capacity:
-                self._counts["dropped"] += len(targets)
-                why = "the notifier is closed" if self._closing else "too many messages wait"
-                self._log(f"notify: {_about(event)} dropped: {why}")
+            if self._closing is not None:
+                dropped = "the notifier is closed"
+            elif pending + len(targets) > self.policy.capacity:
+                dropped = "too many messages wait"
+            else:
+                self._seen[event.key] = None
+                while len(self._seen) > self.policy.remembered:
+                    self._seen.popitem(last=False)
+                self._ready.extend(_Job(event, target) for target in targets)
+                self._wake.notify()
                 return
-            self._seen[event.key] = None
-            while len(self._seen) > self.policy.remembered:
-                self._seen.popitem(last=False)
-            self._ready.extend(_Job(event, target) for target in targets)
-            self._wake.notify()
+            self._counts["dropped"] += len(targets)
+        # Not remembered: the same news filed later, when there is room, is sent.
+        self._log(f"notify: {_about(event)} dropped: {dropped}")
 
     # The worker's side.
 
