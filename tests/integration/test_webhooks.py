@@ -11,9 +11,21 @@ import pytest
 
 from hakobu.cluster.client import KubeClient
 from hakobu.controller.crd import delivery_crd
-from hakobu.controller.deliveries import create_delivery, delivery_object
-from hakobu.controller.delivery import API_VERSION, KIND, RECONCILE_REQUESTED_AT, DeliveryRef
-from hakobu.controller.webhooks import cluster_receiver
+from hakobu.controller.deliveries import (
+    create_delivery,
+    delivery_object,
+    list_deliveries,
+    request_reconcile,
+)
+from hakobu.controller.delivery import (
+    API_VERSION,
+    KIND,
+    RECONCILE_REQUESTED_AT,
+    Delivery,
+    DeliveryRef,
+    parse,
+)
+from hakobu.controller.webhooks import ClusterSecrets, WebhookReceiver
 from tests.unit.controller import webhook_payloads as hooks
 from tests.unit.controller.test_webhooks_http import serving
 
@@ -67,7 +79,16 @@ def test_a_signed_github_push_annotates_the_matching_delivery(
         )
 
     observed: list[tuple[str, str]] = []
-    receiver = cluster_receiver(kube, observe=lambda p, r: observed.append((p, r)))
+
+    def deliveries() -> list[Delivery]:
+        return [parse(obj) for obj in list_deliveries(kube, namespace)]
+
+    receiver = WebhookReceiver(
+        deliveries,
+        ClusterSecrets(kube),
+        lambda ref: request_reconcile(kube, ref),
+        observe=lambda provider, result: observed.append((provider, result)),
+    )
     with serving(receiver) as base:
         forged = hooks.github(b"a guess")
         refused = httpx.post(f"{base}/hooks/github", headers=forged.headers, content=forged.body)

@@ -21,8 +21,9 @@ the delivery id, and a redelivery of one that failed must go through, while one 
 succeeded has nothing left to ask for.
 
 ``webhook_routes`` is the HTTP side, for the controller's Starlette app; ``WebhookReceiver``
-is everything else and needs no cluster: it is given callables for the Deliveries, their
-secrets and the request. ``cluster_receiver`` wires them to an API server.
+is everything else and needs no cluster: it is given callables for the Deliveries (the
+controller's cache of them), their secrets (``ClusterSecrets`` reads them through the API
+server) and the request (``deliveries.request_reconcile``).
 """
 
 from __future__ import annotations
@@ -46,8 +47,7 @@ from starlette.routing import Route
 
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
-from hakobu.controller.deliveries import list_deliveries, request_reconcile
-from hakobu.controller.delivery import Delivery, DeliveryRef, InvalidDelivery, parse
+from hakobu.controller.delivery import Delivery, DeliveryRef
 from hakobu.controller.webhookproviders import (
     PROVIDERS,
     BadPayload,
@@ -450,34 +450,3 @@ class ClusterSecrets:
                 "Secret %s/%s: %s is not base64", ref.namespace, name, WEBHOOK_SECRET_KEY
             )
             return None
-
-
-def listed_deliveries(kube: KubeApi, log: logging.Logger = _LOG) -> list[Delivery]:
-    """Every Delivery the API server holds, read; one that cannot be followed is left out
-    (the controller reports it on the Delivery itself)."""
-    deliveries = []
-    for obj in list_deliveries(kube, None):
-        try:
-            deliveries.append(parse(obj))
-        except InvalidDelivery as e:
-            log.debug("webhooks skip %s", e)
-    return deliveries
-
-
-def cluster_receiver(
-    kube: KubeApi,
-    *,
-    deliveries: Deliveries | None = None,
-    observe: Observe | None = None,
-    clock: Callable[[], float] = time.time,
-) -> WebhookReceiver:
-    """A receiver that reads secrets from and annotates Deliveries through ``kube``.
-    ``deliveries`` is the controller's own view of them where it has one (an informer's
-    cache); by default each webhook lists them."""
-    return WebhookReceiver(
-        deliveries or (lambda: listed_deliveries(kube)),
-        ClusterSecrets(kube),
-        lambda ref: request_reconcile(kube, ref),
-        observe=observe,
-        clock=clock,
-    )
