@@ -7,7 +7,8 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -77,6 +78,13 @@ class Lines:
     def text(self) -> str:
         with self.lock:
             return "\n".join(self.lines)
+
+
+def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)
 
 
 @contextmanager
@@ -342,6 +350,7 @@ def test_a_full_queue_drops_with_a_warning_and_never_blocks() -> None:
             notify.notify(event(EventKind.SYNC_STARTED), config)
             hook.open.set()
             hook.wait_for(1)
+            until(lambda: notify.counts().get("sent") == 1)
             # What was dropped is not remembered: filed again once there is room, it goes.
             notify.notify(event(EventKind.SYNC_STARTED), config)
             hook.wait_for(2)
