@@ -236,7 +236,8 @@ class Agent:
                 if decision is not None:
                     return self._roll_back(project, env, decision)
                 return Iteration(commit, None, None)
-        elif self._gate is not None:
+        if self._gate is not None and tree != self._synced_tree:
+            # A revision not yet applied; a repair of the one applied needs no new image.
             waiting = self._gate(project.root, desired)
             if waiting is not None:
                 if waiting != self._waiting:

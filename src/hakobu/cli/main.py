@@ -18,6 +18,7 @@ COMMANDS = {
     "agent": "agent",
     "build": "build",
     "cluster": "cluster",
+    "controller": "controller",
     "delivery": "delivery",
     "health": "health",
     "images": "images",

@@ -1,0 +1,332 @@
+"""``hakobu controller``: the Deliveries this replica's shards hold, kept applied.
+
+Threads, each doing one thing:
+
+- the Delivery watch keeps a cache of every Delivery, tells the sharding which exist, and
+  queues a pass for one of ours when it appears, its spec changes (a new generation) or
+  someone asks (the ``hakobu.dev/reconcile-requested-at`` annotation, set by a webhook or
+  ``hakobu delivery reconcile``); the controller's own status writes change neither;
+- the sharding holds shard Leases and says which Deliveries are ours; a shard taken queues
+  its Deliveries, a shard lost drops them;
+- workers take passes from the queue (one Delivery is never in two passes at once) and
+  write each pass's report into the Delivery's status; the next poll is queued after the
+  interval plus up to a tenth of it (jitter, so Deliveries created together do not poll
+  together), sooner after a failure (2 s doubling up to the interval);
+- the drift watch queues a rate-limited pass when what a Delivery deployed is changed;
+- the HTTP server answers webhooks, ``/metrics``, ``/healthz`` and ``/readyz``.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from hakobu.cluster.client import KubeClient
+from hakobu.cluster.errors import ApiError, Gone, NotFound, Unreachable
+from hakobu.controller.delivery import (
+    API_VERSION,
+    KIND,
+    PLURAL,
+    Delivery,
+    DeliveryRef,
+    InvalidDelivery,
+    parse,
+)
+from hakobu.controller.drift import Drift, DriftLimiter, DriftWatch
+from hakobu.controller.metrics import Metrics
+from hakobu.controller.reconciler import DeliveryReconciler, Emit
+from hakobu.controller.status import PassReport, Problem, build_status
+from hakobu.controller.workqueue import WorkQueue
+from hakobu.images.availability import ImageAvailability
+
+Log = Callable[..., None]
+# What a pass tells the team: (Delivery, event kind, revision, message, apps).
+Notify = Callable[[Delivery, str, str, str, tuple[str, ...]], None]
+
+
+class Ownership(Protocol):
+    """Which Deliveries this replica may act on (``controller.sharding`` holds Leases)."""
+
+    def set_deliveries(self, refs: Iterable[DeliveryRef]) -> None: ...
+    def owns(self, ref: DeliveryRef) -> bool: ...
+    def guard(self, ref: DeliveryRef) -> Callable[[], None]: ...
+    def on_change(self, callback: Callable[[frozenset[int]], None]) -> None: ...
+    def run(self, stop: threading.Event) -> None: ...
+
+
+@dataclass(frozen=True)
+class ControllerOptions:
+    workdir: Path
+    workers: int = 4
+    # Deliveries of one namespace only; None: every namespace.
+    namespace: str | None = None
+    # Retries after a failed pass start here and double up to the Delivery's interval.
+    first_retry: float = 2.0
+
+
+class Controller:
+    def __init__(
+        self,
+        kube: KubeClient,
+        options: ControllerOptions,
+        ownership: Ownership,
+        *,
+        metrics: Metrics,
+        log: Log,
+        notify: Notify | None = None,
+        availability: ImageAvailability | None = None,
+    ) -> None:
+        self.kube, self.options, self.ownership = kube, options, ownership
+        self.metrics, self._log, self._notify = metrics, log, notify
+        self._availability = availability
+        self.queue: WorkQueue[DeliveryRef] = WorkQueue()
+        self._cache: dict[DeliveryRef, dict[str, Any]] = {}
+        self._cache_lock = threading.Lock()
+        self._reconcilers: dict[DeliveryRef, DeliveryReconciler] = {}
+        self._failures: dict[DeliveryRef, int] = {}
+        self._fights: dict[DeliveryRef, str] = {}
+        self._limiter = DriftLimiter()
+        self._drift = DriftWatch(kube, self._drifted, log)
+        self.synced = threading.Event()  # the first list of Deliveries has arrived
+        self._threads: list[threading.Thread] = []
+
+    # -- running --------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        self.ownership.on_change(self._shards_changed)
+        self._start("sharding", lambda: self.ownership.run(stop))
+        self._start("deliveries", lambda: self._watch_deliveries(stop))
+        for number in range(self.options.workers):
+            self._start(f"worker {number}", self._work)
+        stop.wait()
+        self.queue.close()
+        self._drift.stop()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def alive(self) -> bool:
+        return all(thread.is_alive() for thread in self._threads)
+
+    def deliveries(self) -> list[Delivery]:
+        """Every Delivery whose spec can be read (for the webhook receiver)."""
+        with self._cache_lock:
+            objects = list(self._cache.values())
+        found = []
+        for obj in objects:
+            try:
+                found.append(parse(obj))
+            except InvalidDelivery:
+                continue
+        return found
+
+    def _start(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # -- the Delivery watch ---------------------------------------------------------------
+
+    def _watch_deliveries(self, stop: threading.Event) -> None:
+        version: str | None = None
+        failures = 0
+        while not stop.is_set():
+            try:
+                if version is None:
+                    version = self._list_deliveries()
+                for event in self.kube.watch(
+                    API_VERSION, KIND, self.options.namespace, resource_version=version
+                ):
+                    failures = 0
+                    version = event.object["metadata"].get("resourceVersion", version)
+                    self._delivery_event(event.type, event.object)
+                    if stop.is_set():
+                        return
+            except Gone:
+                version = None
+            except (Unreachable, ApiError) as e:
+                failures += 1
+                self._log(f"watch of Deliveries failed: {e}", level="warning")
+                stop.wait(min(30.0, 0.5 * 2**failures))
+
+    def _list_deliveries(self) -> str:
+        listed = self.kube.list(API_VERSION, KIND, self.options.namespace)
+        current = {_ref(obj): obj for obj in listed.items}
+        with self._cache_lock:
+            gone = set(self._cache) - set(current)
+            previous = self._cache
+            self._cache = current
+        for ref in gone:
+            self._forget(ref)
+        self.ownership.set_deliveries(current)
+        for ref, obj in current.items():
+            if _wants_pass(previous.get(ref), obj) and self.ownership.owns(ref):
+                self.queue.add(ref, "found")
+        self.synced.set()
+        return listed.resource_version
+
+    def _delivery_event(self, kind: str, obj: dict[str, Any]) -> None:
+        ref = _ref(obj)
+        with self._cache_lock:
+            previous = self._cache.get(ref)
+            if kind == "DELETED":
+                self._cache.pop(ref, None)
+            else:
+                self._cache[ref] = obj
+            refs = list(self._cache)
+        if kind == "DELETED":
+            self._forget(ref)
+        elif _wants_pass(previous, obj) and self.ownership.owns(ref):
+            self.queue.add(ref, _why(previous, obj))
+        if previous is None or kind == "DELETED":
+            self.ownership.set_deliveries(refs)
+
+    def _shards_changed(self, _held: frozenset[int]) -> None:
+        with self._cache_lock:
+            refs = list(self._cache)
+        held = 0
+        for ref in refs:
+            if self.ownership.owns(ref):
+                held += 1
+                if ref not in self._reconcilers:
+                    self.queue.add(ref, "shard taken")
+            elif ref in self._reconcilers:
+                self._log("shard given up", delivery=str(ref))
+                self._forget(ref)
+        self.metrics.held_deliveries.set(held)
+
+    def _forget(self, ref: DeliveryRef) -> None:
+        self.queue.forget(ref)
+        self._reconcilers.pop(ref, None)
+        self._failures.pop(ref, None)
+        self._fights.pop(ref, None)
+        self._limiter.forget(ref)
+        self.metrics.forget(str(ref))
+
+    # -- drift ----------------------------------------------------------------------------
+
+    def _drifted(self, drift: Drift) -> None:
+        for ref, reconciler in list(self._reconcilers.items()):
+            if reconciler.owner != drift.owner or not self.ownership.owns(ref):
+                continue
+            delay = self._limiter.delay(ref)
+            if drift.manager is not None and self._limiter.fighting(ref):
+                self._fights[ref] = (
+                    f"{drift.manager} keeps changing what git declares ({drift.what}); "
+                    f"repairs are slowed to one every {delay:.0f}s"
+                )
+            self.queue.add(ref, f"drift: {drift.what}", after=delay)
+
+    # -- passes ---------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            ref, reason = item
+            try:
+                self._pass(ref, reason)
+            finally:
+                self.queue.done(ref)
+
+    def _pass(self, ref: DeliveryRef, reason: str) -> None:
+        with self._cache_lock:
+            obj = self._cache.get(ref)
+        if obj is None or not self.ownership.owns(ref):
+            return
+        name = str(ref)
+        try:
+            delivery = parse(obj)
+        except InvalidDelivery as e:
+            generation = int(obj["metadata"].get("generation", 0))
+            problem = Problem("InvalidSpec", e.message, stalled=True)
+            self._log(e.message, level="error", delivery=name, reason="InvalidSpec")
+            self._write_status(ref, obj, PassReport(generation, None, (), problem=problem))
+            return  # nothing to retry until the spec changes
+        reconciler = self._reconcilers.get(ref)
+        if reconciler is None:
+            reconciler = self._reconcilers[ref] = DeliveryReconciler(
+                self.kube,
+                self.options.workdir,
+                metrics=self.metrics,
+                log=self._log,
+                guard=self.ownership.guard(ref),
+                emit=self._emitter(delivery),
+                availability=self._availability,
+            )
+        self._log(f"pass started: {reason}", delivery=name, environment=delivery.environment)
+        report = reconciler.reconcile(delivery, reason)
+        if ref in self._fights and not self._limiter.fighting(ref):
+            del self._fights[ref]
+        report = _with_fight(report, self._fights.get(ref))
+        self._drift.follow(reconciler.kinds())
+        self._write_status(ref, obj, report)
+        self._schedule(ref, delivery, report)
+
+    def _schedule(self, ref: DeliveryRef, delivery: Delivery, report: PassReport) -> None:
+        if report.suspended:
+            return
+        if report.problem is None and report.sync_failure is None and report.waiting is None:
+            self._failures.pop(ref, None)
+            jitter = random.uniform(0, delivery.interval / 10)  # noqa: S311 (not a secret)
+            self.queue.add(ref, "poll", after=delivery.interval + jitter)
+            return
+        failures = self._failures[ref] = self._failures.get(ref, 0) + 1
+        delay = min(self.options.first_retry * 2 ** (failures - 1), delivery.interval)
+        self.queue.add(ref, f"retry {failures}", after=delay)
+
+    def _emitter(self, delivery: Delivery) -> Emit:
+        notify = self._notify
+
+        def emit(kind: str, revision: str, message: str, apps: tuple[str, ...]) -> None:
+            if notify is not None:
+                notify(delivery, kind, revision, message, apps)
+
+        return emit
+
+    def _write_status(self, ref: DeliveryRef, obj: dict[str, Any], report: PassReport) -> None:
+        path = f"/apis/{API_VERSION}/namespaces/{ref.namespace}/{PLURAL}/{ref.name}/status"
+        # A merge patch of status alone: no resourceVersion, so a user's concurrent edit of
+        # the spec never makes it fail, and the spec is never touched.
+        status = build_status(obj.get("status") or {}, report)
+        try:
+            written = self.kube.request(
+                "PATCH", path, body={"status": status}, content_type="application/merge-patch+json"
+            )
+        except NotFound:
+            return  # deleted meanwhile
+        except (Unreachable, ApiError) as e:
+            self._log(f"status not written: {e}", level="warning", delivery=str(ref))
+            return
+        with self._cache_lock:
+            if ref in self._cache:
+                self._cache[ref] = written
+
+
+def _ref(obj: dict[str, Any]) -> DeliveryRef:
+    metadata = obj["metadata"]
+    return DeliveryRef(metadata.get("namespace", ""), metadata["name"])
+
+
+def _wants_pass(previous: dict[str, Any] | None, obj: dict[str, Any]) -> bool:
+    return previous is None or _why(previous, obj) != ""
+
+
+def _why(previous: dict[str, Any] | None, obj: dict[str, Any]) -> str:
+    if previous is None:
+        return "found"
+    before, after = previous["metadata"], obj["metadata"]
+    if before.get("generation") != after.get("generation"):
+        return "spec changed"
+    key = "hakobu.dev/reconcile-requested-at"
+    if (before.get("annotations") or {}).get(key) != (after.get("annotations") or {}).get(key):
+        return "reconcile requested"
+    return ""
+
+
+def _with_fight(report: PassReport, fight: str | None) -> PassReport:
+    return replace(report, fighting=fight) if fight is not None else report

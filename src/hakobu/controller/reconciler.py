@@ -1,0 +1,226 @@
+"""One Delivery's passes: the agent's iteration (fetch, decide, sync, judge), reported.
+
+A Delivery is followed by the same ``Agent`` that ``hakobu agent`` runs, with the clone in
+the controller's state directory, the shard's Lease as the sync's guard (checked before
+every write) and, when the project declares images, the registry gate. A pass never raises:
+whatever went wrong becomes a ``Problem`` in the report, so one broken Delivery cannot stop
+the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from hakobu.agent.checkout import Checkout
+from hakobu.agent.loop import Agent, AgentOptions, Gate, Iteration
+from hakobu.cluster.api import KubeApi
+from hakobu.controller.delivery import Delivery
+from hakobu.controller.metrics import Metrics
+from hakobu.controller.status import PassReport, Problem, summary_health
+from hakobu.errors import HakobuError, InvalidInput
+from hakobu.images.availability import ImageAvailability, deployed_images
+from hakobu.sync import DesiredState
+from hakobu.sync.run import Outcome
+
+Log = Callable[..., None]
+# What a pass tells the team: (event kind, revision, message, apps).
+Emit = Callable[[str, str, str, tuple[str, ...]], None]
+
+
+class _TimedCheckout(Checkout):
+    """A checkout that times its fetches and remembers whether the last one failed."""
+
+    def __init__(self, url: str, branch: str, directory: Path, observe: Callable[[float], None]):
+        super().__init__(url, branch, directory)
+        self._observe = observe
+        self.failed: str | None = None
+
+    def fetch(self) -> str:
+        started = time.monotonic()
+        try:
+            commit = super().fetch()
+        except HakobuError as e:
+            self.failed = e.message
+            raise
+        self.failed = None
+        self._observe(time.monotonic() - started)
+        return commit
+
+
+@dataclass(frozen=True)
+class _Followed:
+    """What a Delivery's agent is built from: a change to any of it builds a new one."""
+
+    url: str
+    branch: str
+    path: str
+    environment: str
+    prune: bool
+    timeout: float
+    auto_rollback_window: float | None
+    keys_namespace: str | None
+
+
+class DeliveryReconciler:
+    def __init__(
+        self,
+        kube: KubeApi,
+        workdir: Path,
+        *,
+        metrics: Metrics,
+        log: Log,
+        guard: Callable[[], None],
+        emit: Emit,
+        availability: ImageAvailability | None = None,
+    ) -> None:
+        self.kube, self.workdir = kube, workdir
+        self._metrics, self._log, self._guard = metrics, log, guard
+        self._emit = emit
+        self._availability = availability
+        self._agent: tuple[_Followed, Agent, _TimedCheckout] | None = None
+        self._health: str | None = None
+
+    @property
+    def owner(self) -> tuple[str, str] | None:
+        """(project, environment) as the labels on what it deployed say, once known."""
+        return self._agent[1].owner if self._agent is not None else None
+
+    def kinds(self) -> frozenset[tuple[str, str]]:
+        return self._agent[1].desired_kinds() if self._agent is not None else frozenset()
+
+    def reconcile(self, delivery: Delivery, reason: str) -> PassReport:
+        name = str(delivery.ref)
+        handled = delivery.reconcile_requested_at
+        report = PassReport(delivery.generation, None, (), handled_reconcile_at=handled)
+        if delivery.suspend:
+            return replace(report, suspended=True)
+        agent, checkout = self._agent_for(delivery)
+        started = time.monotonic()
+        try:
+            iteration = agent.iterate()
+        except HakobuError as e:
+            problem = self._problem(e, checkout)
+            self._log(problem.message, level="error", delivery=name, reason=problem.reason)
+            return replace(report, statuses=agent.statuses, problem=problem)
+        report = replace(
+            report,
+            revision=iteration.revision,
+            statuses=agent.statuses,
+            waiting=iteration.waiting,
+            applied=iteration.waiting is None and (iteration.result is None or iteration.ok),
+        )
+        self._account(delivery, iteration, reason, time.monotonic() - started)
+        if iteration.result is not None and not iteration.result.succeeded:
+            failed = [a for a in iteration.result.apps if a.result is not Outcome.SUCCEEDED]
+            why = "; ".join(f"{a.app}: {'; '.join(a.messages)}" for a in failed)
+            report = replace(report, sync_failure=why or "the sync failed", applied=False)
+        return report
+
+    def _agent_for(self, delivery: Delivery) -> tuple[Agent, _TimedCheckout]:
+        followed = _Followed(
+            delivery.url,
+            delivery.branch,
+            delivery.path,
+            delivery.environment,
+            delivery.prune,
+            delivery.timeout,
+            delivery.auto_rollback_window,
+            delivery.keys_namespace,
+        )
+        if self._agent is not None and self._agent[0] == followed:
+            return self._agent[1], self._agent[2]
+        name = str(delivery.ref)
+        key = hashlib.sha256(f"{delivery.url}\0{delivery.branch}".encode()).hexdigest()[:16]
+        checkout = _TimedCheckout(
+            delivery.url,
+            delivery.branch,
+            self.workdir / delivery.ref.namespace / delivery.ref.name / key,
+            self._metrics.git_fetch_duration.labels(name).observe,
+        )
+        window = delivery.auto_rollback_window
+        options = AgentOptions(
+            env=delivery.environment,
+            interval=delivery.interval,
+            project_path=delivery.path,
+            prune=delivery.prune,
+            timeout=delivery.timeout,
+            keys_namespace=delivery.keys_namespace,
+            auto_rollback_window=None if window is None else max(1, round(window)),
+            actor=f"hakobu controller (Delivery {name})",
+        )
+        agent = Agent(
+            checkout,
+            self.kube,
+            options,
+            lambda message: self._log(message, delivery=name, environment=delivery.environment),
+            guard=self._guard,
+            gate=self._gate_with(self._availability) if self._availability else None,
+            started=lambda revision, why: self._emit(
+                "sync-started", revision, f"sync of {delivery.environment} started: {why}", ()
+            ),
+        )
+        self._agent = (followed, agent, checkout)
+        return agent, checkout
+
+    @staticmethod
+    def _gate_with(availability: ImageAvailability) -> Gate:
+        def gate(project_root: Path, desired: DesiredState) -> str | None:
+            manifests = [m.obj for app in desired.apps for m in app.manifests]
+            images = deployed_images(project_root, desired.revision, manifests)
+            missing = availability.missing(images)
+            if not missing:
+                return None
+            listed = ", ".join(f"{image} ({why})" for image, why in sorted(missing.items()))
+            return f"waiting for images in their registries: {listed}"
+
+        return gate
+
+    def _problem(self, error: HakobuError, checkout: _TimedCheckout) -> Problem:
+        # A repository that cannot be read, a branch it lacks, credentials it refuses: only
+        # a person can fix those, though passes keep trying (the network may come back).
+        if checkout.failed is not None:
+            return Problem("FetchFailed", f"fetching {checkout.url}: {error.message}", True)
+        if isinstance(error, InvalidInput):
+            return Problem("InvalidProject", error.message, stalled=True)
+        return Problem("ReconcileFailed", error.message, stalled=False)
+
+    def _account(
+        self, delivery: Delivery, iteration: Iteration, reason: str, seconds: float
+    ) -> None:
+        name, revision = str(delivery.ref), iteration.revision
+        result = iteration.result
+        statuses = self._agent[1].statuses if self._agent is not None else ()
+        apps = tuple(s.app for s in statuses)
+        if result is not None:
+            outcome = "succeeded" if result.succeeded else "failed"
+            self._metrics.syncs.labels(name, outcome).inc()
+            self._metrics.sync_duration.labels(name, outcome).observe(
+                result.durations.get("total", seconds)
+            )
+            self._metrics.objects_applied.labels(name).inc(result.applied)
+            self._metrics.objects_pruned.labels(name).inc(result.pruned)
+            synced = tuple(a.app for a in result.apps)
+            if iteration.reason and iteration.reason.startswith("automatic rollback"):
+                self._emit("rollback-committed", revision, iteration.reason, synced)
+            elif reason.startswith("drift") and result.succeeded:
+                self._metrics.drift_repairs.labels(name).inc()
+                self._emit("drift-repaired", revision, f"repaired drift: {reason}", synced)
+            self._emit(
+                f"sync-{outcome}",
+                revision,
+                f"sync of {delivery.environment} at {revision[:12]} {outcome}",
+                synced,
+            )
+        if statuses:
+            health = summary_health(statuses)
+            self._metrics.set_health(name, delivery.environment, health)
+            previous, self._health = self._health, health
+            if previous is not None and health != previous:
+                if health == "Degraded":
+                    self._emit("health-degraded", revision, f"{name} is Degraded", apps)
+                elif previous == "Degraded":
+                    self._emit("health-recovered", revision, f"{name} is {health} again", apps)

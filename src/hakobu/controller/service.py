@@ -1,0 +1,90 @@
+"""The controller as one running service: the manager, its shards, its HTTP endpoints and
+its webhook receiver wired together, until told to stop."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from hakobu.cluster.client import KubeClient
+from hakobu.controller import logs
+from hakobu.controller.deliveries import request_reconcile
+from hakobu.controller.manager import Controller, ControllerOptions
+from hakobu.controller.metrics import Metrics
+from hakobu.controller.server import Server, application
+from hakobu.controller.sharding import Sharding
+from hakobu.controller.webhooks import ClusterSecrets, WebhookReceiver, webhook_routes
+from hakobu.images.availability import ImageAvailability
+from hakobu.images.registry import RegistryClient
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    # Where this replica's member and shard Leases live (the controller's own namespace).
+    lease_namespace: str
+    workdir: Path
+    host: str = "0.0.0.0"  # noqa: S104 (a Pod's port is reached through its Service)
+    port: int = 8080
+    workers: int = 4
+    shards: int = 32
+    # Only the Deliveries of this namespace; None: all.
+    namespace: str | None = None
+    identity: str | None = None
+
+
+def serve(kube: KubeClient, settings: ServiceSettings, stop: threading.Event) -> None:
+    """Run until ``stop`` is set; then give up every shard and stop serving."""
+    metrics = Metrics()
+    sharding = Sharding(
+        kube,
+        settings.lease_namespace,
+        identity=settings.identity,
+        shards=settings.shards,
+        log=lambda message: logs.log(message, component="sharding"),
+    )
+    transitions = [0]
+
+    def count_transitions(_: frozenset[int]) -> None:
+        seen = sharding.transitions
+        metrics.lease_transitions.inc(max(0, seen - transitions[0]))
+        transitions[0] = seen
+
+    sharding.on_change(count_transitions)
+    with RegistryClient() as registry:
+        controller = Controller(
+            kube,
+            ControllerOptions(
+                workdir=settings.workdir, workers=settings.workers, namespace=settings.namespace
+            ),
+            sharding,
+            metrics=metrics,
+            log=logs.log,
+            availability=ImageAvailability(registry),
+        )
+        receiver = WebhookReceiver(
+            controller.deliveries,
+            ClusterSecrets(kube),
+            lambda ref: request_reconcile(kube, ref),
+            observe=lambda provider, result: metrics.webhook_requests.labels(
+                provider, str(result)
+            ).inc(),
+        )
+        app = application(
+            metrics.registry,
+            alive=controller.alive,
+            ready=controller.synced.is_set,
+            routes=webhook_routes(receiver),
+        )
+        server = Server(app, settings.host, settings.port)
+        port = server.start()
+        logs.log(
+            f"serving on {settings.host}:{port}; holding Leases in {settings.lease_namespace} "
+            f"as {sharding.identity}",
+            component="controller",
+        )
+        try:
+            controller.run(stop)
+        finally:
+            server.stop()
+            logs.log("stopped", component="controller")

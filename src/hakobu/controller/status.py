@@ -1,0 +1,195 @@
+"""A Delivery's ``status`` from what its last pass found.
+
+Conditions follow the Kubernetes API conventions: ``Ready`` summarises, ``Synced`` and
+``Healthy`` say what the cluster holds, ``Stalled`` says the controller cannot make
+progress without someone's help (a wrong spec, a repository it cannot read, an environment
+the project lacks). A condition's ``lastTransitionTime`` moves only when its status does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from hakobu.health.status import HealthStatus
+from hakobu.sync import AppStatus
+from hakobu.sync.status import SyncState
+
+# From worst to best: a Delivery's health is the worst of its apps'.
+_HEALTH_ORDER = (
+    HealthStatus.DEGRADED,
+    HealthStatus.MISSING,
+    HealthStatus.UNKNOWN,
+    HealthStatus.PROGRESSING,
+    HealthStatus.SUSPENDED,
+    HealthStatus.HEALTHY,
+)
+_MESSAGE_LIMIT = 1024
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a pass could not do its work: ``reason`` is CamelCase, as conditions want."""
+
+    reason: str
+    message: str
+    # Nothing will change until someone acts (reported as Stalled).
+    stalled: bool
+
+
+@dataclass(frozen=True)
+class PassReport:
+    generation: int
+    revision: str | None
+    statuses: Sequence[AppStatus]
+    # The sync this pass ran failed, and why.
+    sync_failure: str | None = None
+    # The revision waits for something (images their registry lacks).
+    waiting: str | None = None
+    problem: Problem | None = None
+    suspended: bool = False
+    # Whether the revision is now what the cluster runs (synced, or already in sync).
+    applied: bool = False
+    # Another field manager keeps changing what git declares.
+    fighting: str | None = None
+    handled_reconcile_at: str | None = None
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def summary_health(statuses: Sequence[AppStatus]) -> str:
+    if not statuses:
+        return str(HealthStatus.UNKNOWN)
+    return str(min((s.health for s in statuses), key=_HEALTH_ORDER.index))
+
+
+def summary_sync(statuses: Sequence[AppStatus]) -> str:
+    if not statuses:
+        return str(SyncState.UNKNOWN)
+    if all(s.sync is SyncState.SYNCED for s in statuses):
+        return str(SyncState.SYNCED)
+    if any(s.sync is SyncState.UNKNOWN for s in statuses):
+        return str(SyncState.UNKNOWN)
+    return str(SyncState.OUT_OF_SYNC)
+
+
+def build_status(
+    previous: dict[str, Any], report: PassReport, *, at: str | None = None
+) -> dict[str, Any]:
+    """The new ``status``, keeping from ``previous`` what this pass did not learn."""
+    at = at or now()
+    status: dict[str, Any] = {"observedGeneration": report.generation}
+    applied = previous.get("lastAppliedRevision")
+    if report.revision is not None:
+        status["lastAttemptedRevision"] = report.revision
+        if report.applied:
+            applied = report.revision
+    elif "lastAttemptedRevision" in previous:
+        status["lastAttemptedRevision"] = previous["lastAttemptedRevision"]
+    if applied:
+        status["lastAppliedRevision"] = applied
+        status["revision"] = applied[:12]
+    if report.handled_reconcile_at is not None:
+        status["lastHandledReconcileAt"] = report.handled_reconcile_at
+    elif "lastHandledReconcileAt" in previous:
+        status["lastHandledReconcileAt"] = previous["lastHandledReconcileAt"]
+    statuses = report.statuses
+    if statuses:
+        status["apps"] = [_app(s) for s in sorted(statuses, key=lambda s: s.app)]
+        status["sync"], status["health"] = summary_sync(statuses), summary_health(statuses)
+    else:
+        for key in ("apps", "sync", "health"):
+            if key in previous:
+                status[key] = previous[key]
+    old = {c.get("type"): c for c in previous.get("conditions") or []}
+    status["conditions"] = [
+        _condition(old.get(kind), report.generation, at, (kind, value, reason, message))
+        for kind, value, reason, message in _conditions(report, status)
+    ]
+    return status
+
+
+def _app(status: AppStatus) -> dict[str, str]:
+    entry = {"name": status.app, "sync": str(status.sync), "health": str(status.health)}
+    notes = [*status.differing, *status.unhealthy]
+    if notes:
+        entry["message"] = _clip("; ".join(notes))
+    return entry
+
+
+def _conditions(report: PassReport, status: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    problem = report.problem
+    stalled = (
+        ("True", problem.reason, problem.message)
+        if problem is not None and problem.stalled
+        else ("False", "Progressing", "the controller can make progress")
+    )
+    synced, healthy = _synced(report, status), _healthy(report, status)
+    if report.suspended:
+        ready = ("False", "Suspended", "spec.suspend is true: nothing is synced")
+    elif problem is not None:
+        ready = ("False", problem.reason, problem.message)
+    elif report.waiting is not None:
+        ready = ("False", "Waiting", report.waiting)
+    elif synced[0] != "True":
+        ready = synced
+    elif healthy[0] != "True":
+        ready = healthy
+    else:
+        ready = ("True", "Succeeded", f"revision {status.get('revision')} is applied and Healthy")
+    return [
+        ("Ready", *ready),
+        ("Synced", *synced),
+        ("Healthy", *healthy),
+        ("Stalled", *stalled),
+    ]
+
+
+def _synced(report: PassReport, status: dict[str, Any]) -> tuple[str, str, str]:
+    sync = status.get("sync")
+    if report.sync_failure is not None:
+        return ("False", "SyncFailed", report.sync_failure)
+    if report.fighting is not None:
+        return ("False", "DriftFight", report.fighting)
+    if sync == SyncState.SYNCED:
+        return ("True", "Synced", f"the cluster holds revision {status.get('revision')}")
+    if sync is None:
+        return ("Unknown", "NotYetSynced", "no pass has read the cluster yet")
+    return ("False", str(sync), _clip(_listed(report.statuses, "differing")))
+
+
+def _healthy(report: PassReport, status: dict[str, Any]) -> tuple[str, str, str]:
+    health = status.get("health")
+    if health == HealthStatus.HEALTHY:
+        return ("True", "Healthy", "every app is Healthy")
+    if health is None:
+        return ("Unknown", "NotYetAssessed", "no pass has read the cluster yet")
+    return ("False", str(health), _clip(_listed(report.statuses, "unhealthy")))
+
+
+def _listed(statuses: Sequence[AppStatus], field: str) -> str:
+    items = [f"{s.app}: {item}" for s in statuses for item in getattr(s, field)]
+    return "; ".join(items) or "see the apps in status.apps"
+
+
+def _clip(message: str) -> str:
+    return message if len(message) <= _MESSAGE_LIMIT else message[: _MESSAGE_LIMIT - 1] + "…"
+
+
+def _condition(
+    previous: dict[str, Any] | None, generation: int, at: str, said: tuple[str, str, str, str]
+) -> dict[str, Any]:
+    kind, value, reason, message = said
+    since = previous["lastTransitionTime"] if previous and previous["status"] == value else at
+    return {
+        "type": kind,
+        "status": value,
+        "observedGeneration": generation,
+        "lastTransitionTime": since,
+        "reason": reason,
+        "message": _clip(message),
+    }

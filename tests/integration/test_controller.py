@@ -1,0 +1,452 @@
+"""``hakobu controller`` as a Pod runs it, against the real control plane and git remotes.
+
+One controller process serves the module, started with a ServiceAccount token, CA and
+namespace where a Pod reads them and the RBAC ``hakobu install`` grants; each test brings
+its own bare remote and Delivery in its own namespace.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hakobu.cluster.client import KubeClient
+from hakobu.cluster.errors import NotFound, TooManyRequests
+from hakobu.controller import install
+from hakobu.controller.delivery import API_VERSION
+from hakobu.localcluster import podprocess
+from hakobu.localcluster.controlplane import ClusterInfo
+from tests.integration.test_agent import Remote
+from tests.integration.test_sync import configmap
+from tests.unit.agent.test_retry import closed_port
+from tests.unit.images.test_registry import free_port, start_registry
+
+pytestmark = pytest.mark.cluster
+
+SYSTEM = "hakobu-system"
+SECRET = "s3cret-for-webhooks"
+
+
+class Controller:
+    def __init__(self, process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+        self.process, self.url, self.log = process, url, log
+
+    def hook(self, provider: str, body: dict[str, Any], secret: str = SECRET) -> httpx.Response:
+        raw = json.dumps(body).encode()
+        signature = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": f"sha256={signature}",
+        }
+        return httpx.post(f"{self.url}/hooks/{provider}", content=raw, headers=headers)
+
+    def metrics(self) -> str:
+        return httpx.get(f"{self.url}/metrics").text
+
+
+def wait_until(what: str, check: Callable[[], Any], seconds: float = 60) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds}s: {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def controller(
+    local_cluster: ClusterInfo, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Controller]:
+    tmp = tmp_path_factory.mktemp("controller")
+    kubeconfig = Path(local_cluster.kubeconfig)
+    with KubeClient.from_kubeconfig(kubeconfig) as kube:
+        # Exactly the privileges `hakobu install` grants; the workload itself runs here.
+        for obj in install.manifests(install.InstallOptions(namespace=SYSTEM)):
+            if obj["kind"] not in ("Deployment", "Service", "PodDisruptionBudget"):
+                kube.apply(obj, field_manager="test", force=True)
+        wait_until(
+            "the Delivery CRD is served",
+            lambda: _served(kube),
+        )
+        identity = podprocess.service_account_files(
+            kube, kubeconfig, SYSTEM, install.NAME, tmp / "serviceaccount"
+        )
+    port = free_port()
+    log = tmp / "controller.log"
+    with log.open("wb") as out:
+        process = podprocess.start(
+            [
+                sys.executable, "-m", "hakobu", "controller",
+                "--shard-namespace", SYSTEM,
+                "--listen", f"127.0.0.1:{port}",
+                "--workdir", str(tmp / "work"),
+            ],
+            local_cluster.server,
+            identity,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    running = Controller(process, f"http://127.0.0.1:{port}", log)
+    try:
+        wait_until("the controller is ready", lambda: _ready(running), seconds=60)
+        yield running
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def _served(kube: KubeClient) -> bool:
+    try:
+        kube.refresh_discovery()
+        kube.list(API_VERSION, "Delivery", "default")
+    except (NotFound, TooManyRequests):  # not yet discovered; its storage starting
+        return False
+    return True
+
+
+def _ready(controller: Controller) -> bool:
+    if controller.process.poll() is not None:
+        raise AssertionError(f"the controller exited: {controller.log.read_text()}")
+    try:
+        return httpx.get(f"{controller.url}/readyz").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def remote(tmp_path: Path, namespace: str) -> Remote:
+    return Remote(tmp_path, namespace)
+
+
+def create_delivery(kube: KubeClient, namespace: str, name: str, **spec: Any) -> None:
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": f"{name}-git", "namespace": namespace},
+            "stringData": {"webhookSecret": SECRET},
+        }
+    )
+    kube.create(
+        {
+            "apiVersion": API_VERSION,
+            "kind": "Delivery",
+            "metadata": {"name": name, "namespace": namespace},
+            # An hour: anything sooner is the webhook's or the watch's doing, not a poll's.
+            "spec": {"interval": "1h", "secretRef": {"name": f"{name}-git"}, **spec},
+        }
+    )
+
+
+def status(kube: KubeClient, namespace: str, name: str) -> dict[str, Any]:
+    return kube.get(API_VERSION, "Delivery", name, namespace).get("status") or {}
+
+
+def condition(kube: KubeClient, namespace: str, name: str, kind: str) -> dict[str, Any]:
+    for entry in status(kube, namespace, name).get("conditions") or []:
+        if entry["type"] == kind:
+            return dict(entry)
+    return {}
+
+
+def holds(
+    kube: KubeClient, namespace: str, name: str, kind: str, value: str
+) -> dict[str, Any] | None:
+    """The condition ``kind`` when its status is ``value``, else None."""
+    found = condition(kube, namespace, name, kind)
+    return found if found.get("status") == value else None
+
+
+def push_body(url: str, revision: str, branch: str = "main") -> dict[str, Any]:
+    return {
+        "ref": f"refs/heads/{branch}",
+        "after": revision,
+        "repository": {"clone_url": url, "html_url": url, "full_name": "shop/shop"},
+    }
+
+
+def data(kube: KubeClient, namespace: str, name: str) -> dict[str, str] | None:
+    try:
+        return dict(kube.get("v1", "ConfigMap", name, namespace).get("data") or {})
+    except NotFound:
+        return None
+
+
+def test_a_push_webhook_is_applied_in_seconds_and_reported_in_status(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str
+) -> None:
+    remote.put("dev", "web", configmap("web", colour="blue"))
+    first = remote.push("blue")
+    create_delivery(
+        kube, namespace, "shop", repository={"url": str(remote.bare)}, environment="dev"
+    )
+    wait_until(
+        "the first revision is applied",
+        lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == first,
+    )
+    ready = condition(kube, namespace, "shop", "Ready")
+    assert ready["status"] == "True", ready
+    assert status(kube, namespace, "shop")["apps"] == [
+        {"name": "web", "sync": "Synced", "health": "Healthy"}
+    ]
+
+    remote.put("dev", "web", configmap("web", colour="green"))
+    second = remote.push("green")
+    sent = time.monotonic()
+    answer = controller.hook("github", push_body(str(remote.bare), second))
+    assert answer.status_code == 202, answer.text
+    wait_until(
+        "the push is applied",
+        lambda: (data(kube, namespace, "web") or {}).get("colour") == "green",
+        seconds=15,
+    )
+    took = time.monotonic() - sent
+    assert took < 10, f"webhook to applied took {took:.1f}s"
+    wait_until(
+        "status names the new revision",
+        lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == second,
+    )
+    shown = status(kube, namespace, "shop")
+    assert shown["revision"] == second[:12] and shown["sync"] == "Synced"
+    assert shown["observedGeneration"] == 1
+    series = f'hakobu_syncs_total{{delivery="{namespace}/shop",result="succeeded"}} 2.0'
+    assert series in controller.metrics()
+
+
+def test_drift_is_repaired_by_the_watch_not_the_poll(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str
+) -> None:
+    remote.put("dev", "web", configmap("web", colour="blue"))
+    revision = remote.push("blue")
+    create_delivery(
+        kube, namespace, "shop", repository={"url": str(remote.bare)}, environment="dev"
+    )
+    wait_until(
+        "applied", lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == revision
+    )
+    kube.request(
+        "PATCH",
+        f"/api/v1/namespaces/{namespace}/configmaps/web",
+        params={"fieldManager": "kubectl-edit"},
+        body={"data": {"colour": "red"}},
+        content_type="application/merge-patch+json",
+    )
+    changed = time.monotonic()
+    wait_until(
+        "the drift is repaired",
+        lambda: (data(kube, namespace, "web") or {}).get("colour") == "blue",
+        seconds=15,
+    )
+    assert time.monotonic() - changed < 10
+    wait_until(
+        "the repair is counted",
+        lambda: (
+            f'hakobu_drift_repairs_total{{delivery="{namespace}/shop"}} 1.0' in controller.metrics()
+        ),
+        seconds=10,
+    )
+
+
+def test_webhooks_with_a_bad_signature_or_an_unknown_repository(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str
+) -> None:
+    remote.put("dev", "web", configmap("web", colour="blue"))
+    revision = remote.push("blue")
+    create_delivery(
+        kube, namespace, "shop", repository={"url": str(remote.bare)}, environment="dev"
+    )
+    wait_until(
+        "applied", lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == revision
+    )
+    before = kube.get(API_VERSION, "Delivery", "shop", namespace)["metadata"]
+    bad = controller.hook("github", push_body(str(remote.bare), revision), secret="wrong")
+    assert bad.status_code == 401
+    unknown = controller.hook("github", push_body("https://git.example/other/repo", revision))
+    assert unknown.status_code == 202 and "ignored" in unknown.text.lower()
+    after = kube.get(API_VERSION, "Delivery", "shop", namespace)["metadata"]
+    assert after.get("annotations") == before.get("annotations")
+
+
+def test_broken_deliveries_stall_with_a_reason_and_leave_the_others_alone(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str
+) -> None:
+    remote.put("dev", "web", configmap("web", colour="blue"))
+    revision = remote.push("blue")
+    create_delivery(
+        kube, namespace, "no-env", repository={"url": str(remote.bare)}, environment="staging"
+    )
+    create_delivery(
+        kube,
+        namespace,
+        "no-repo",
+        repository={"url": f"http://127.0.0.1:{closed_port()}/x.git"},
+        environment="dev",
+    )
+    create_delivery(
+        kube,
+        namespace,
+        "no-branch",
+        repository={"url": str(remote.bare), "branch": "nope"},
+        environment="dev",
+    )
+    create_delivery(
+        kube, namespace, "shop", repository={"url": str(remote.bare)}, environment="dev"
+    )
+    for name, reason in (
+        ("no-env", "InvalidProject"),
+        ("no-repo", "FetchFailed"),
+        ("no-branch", "FetchFailed"),
+    ):
+        stalled = wait_until(
+            f"{name} is Stalled", functools.partial(holds, kube, namespace, name, "Stalled", "True")
+        )
+        assert stalled["reason"] == reason, stalled
+        assert condition(kube, namespace, name, "Ready")["status"] == "False"
+    assert "staging" in condition(kube, namespace, "no-env", "Stalled")["message"]
+    wait_until(
+        "the sound one is applied",
+        lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == revision,
+    )
+
+
+def test_a_suspended_delivery_applies_nothing(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str
+) -> None:
+    remote.put("dev", "web", configmap("web", colour="blue"))
+    revision = remote.push("blue")
+    create_delivery(
+        kube,
+        namespace,
+        "shop",
+        repository={"url": str(remote.bare)},
+        environment="dev",
+        suspend=True,
+    )
+    ready = wait_until(
+        "reported Suspended",
+        lambda: condition(kube, namespace, "shop", "Ready").get("reason") == "Suspended",
+    )
+    assert ready
+    controller.hook("github", push_body(str(remote.bare), revision))
+    time.sleep(2)
+    assert data(kube, namespace, "web") is None
+
+
+def test_a_revision_waits_for_its_images_then_proceeds(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str, tmp_path: Path
+) -> None:
+    registry_dir = tmp_path / "registry"
+    registry_dir.mkdir()
+    registry = start_registry(registry_dir, auth=False)
+    host = next(registry)
+    try:
+        project = (remote.work / "hakobu.yaml").read_text()
+        (remote.work / "services" / "api").mkdir(parents=True)
+        (remote.work / "services" / "api" / "Dockerfile").write_text("FROM scratch\nCOPY . /\n")
+        (remote.work / "hakobu.yaml").write_text(
+            project
+            + f"images:\n  - name: api\n    context: services/api\n    registry: {host}/shop\n"
+        )
+        remote.push("the api image")
+        tag = subprocess.run(
+            [sys.executable, "-m", "hakobu", "images", "--offline", "-o", "json"],
+            cwd=remote.work,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        reference = _reference(json.loads(tag.stdout), "api")
+        remote.put("dev", "api", _deployment("api", reference))
+        revision = remote.push("deploy the api")
+        create_delivery(
+            kube, namespace, "shop", repository={"url": str(remote.bare)}, environment="dev"
+        )
+        wait_until(
+            "it waits for the image",
+            lambda: condition(kube, namespace, "shop", "Ready").get("reason") == "Waiting",
+        )
+        assert reference in condition(kube, namespace, "shop", "Ready")["message"]
+        with pytest.raises(NotFound):
+            kube.get("apps/v1", "Deployment", "api", namespace)
+        _push_image(host, reference)
+        wait_until(
+            "applied once the image is there",
+            lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == revision,
+            seconds=90,
+        )
+        kube.get("apps/v1", "Deployment", "api", namespace)
+    finally:
+        next(registry, None)
+
+
+def _reference(listing: Any, name: str) -> str:
+    rows = listing if isinstance(listing, list) else listing.get("images", [])
+    for row in rows:
+        if row["name"] == name:
+            return str(row["reference"])
+    raise AssertionError(f"no image {name} in {listing}")
+
+
+def _deployment(name: str, image: str) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": name, "image": image}]},
+            },
+        },
+    }
+
+
+def _push_image(host: str, reference: str) -> None:
+    """An image manifest (one empty layer) uploaded the way a builder pushes one."""
+    name, _, tag = reference.removeprefix(f"{host}/").rpartition(":")
+    base = f"http://{host}/v2/{name}"
+    blobs = {}
+    for blob in (b"{}", b""):
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        started = httpx.post(f"{base}/blobs/uploads/")
+        location = started.headers["Location"]
+        separator = "&" if "?" in location else "?"
+        done = httpx.put(
+            f"{location}{separator}digest={digest}",
+            content=blob,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        assert done.status_code == 201, done.text
+        blobs[blob] = (digest, len(blob))
+    oci = "application/vnd.oci.image"
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": f"{oci}.manifest.v1+json",
+        "config": {"mediaType": f"{oci}.config.v1+json", "digest": blobs[b"{}"][0], "size": 2},
+        "layers": [{"mediaType": f"{oci}.layer.v1.tar", "digest": blobs[b""][0], "size": 0}],
+    }
+    put = httpx.put(
+        f"{base}/manifests/{tag}",
+        content=json.dumps(manifest),
+        headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+    )
+    assert put.status_code == 201, put.text
