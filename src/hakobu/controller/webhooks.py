@@ -227,11 +227,16 @@ class WebhookReceiver:
         if verified:
             return verified
         if unreadable:
+            # The caller is not authenticated: which Deliveries exist is for the log only.
+            self._log.warning(
+                "webhook %s: the secrets of %s could not be read; no other matches",
+                incoming.provider,
+                ", ".join(map(str, unreadable)),
+            )
             return answer(
                 503,
                 Result.FAILED,
-                f"the webhook secrets of {', '.join(map(str, unreadable))} could not be "
-                "read; the others do not match the signature",
+                "a webhook secret could not be read and no other matches: redeliver later",
             )
         return answer(
             401, Result.UNAUTHORIZED, "the signature matches the webhookSecret of no Delivery"

@@ -402,13 +402,17 @@ def test_a_body_above_the_limit_is_413_before_any_secret_is_read() -> None:
     assert h.secret_reads == []
 
 
-def test_a_secret_that_cannot_be_read_is_503_when_no_other_verifies() -> None:
+def test_a_secret_that_cannot_be_read_is_503_when_no_other_verifies(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     url = "https://github.com/acme/shop-deploy"
     h = Harness(delivery("shop", url, secret="broken"), delivery("shop", url, ns="other"))
     h.secrets = {("other", "git"): OTHER}
     result = h.send(hooks.github(SHOP))
     assert (result.status, result.result) == (503, Result.FAILED)
-    assert "shop/shop" in result.message
+    # The caller is not authenticated: the Delivery is named in the log, not the answer.
+    assert "shop/shop" not in result.message
+    assert "shop/shop" in caplog.text
     # Another Delivery's secret still verifies its own pushes.
     assert h.send(hooks.github(OTHER)).requested == (ref("shop", "other"),)
 
