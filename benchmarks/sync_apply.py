@@ -1,15 +1,32 @@
-"""Benchmark: applying 1,000 objects with `kubectl apply --server-side` and `hakobu sync`.
+"""Benchmark: `hakobu sync` against `kubectl apply --server-side` on the same manifests.
 
-Deployments, Services and ConfigMaps across 50 namespaces, applied to the local control
-plane three ways, each into its own fresh namespaces: kubectl (the one built with the
-cluster), hakobu's sync (as `hakobu sync` runs it, waiting until Healthy), and a raw loop of
-concurrent server-side applies over httpx with no logic at all — the machine's limit. Then
-a no-op re-apply of each. With --scale N it also syncs N objects with hakobu alone, times a
-no-op sync of them (the library call, as the agent makes it with the manifests already
-read, and the whole `hakobu sync` command) and measures an agent process's resident memory
-while it manages them.
+Deployments, Services and ConfigMaps across 50 namespaces, written once as a project's
+``generated/bench/<namespace>/`` files. Each tool is started as a new process on those same
+files and timed by the wall clock, first into empty namespaces and then again with nothing
+changed (a no-op):
+
+- kubectl: the one built with the local control plane, ``kubectl apply --server-side -R -f
+  generated/bench``: one server-side apply per object, no waiting;
+- hakobu: ``hakobu sync bench``: reads the project, applies only what differs from the
+  cluster (one app per namespace), waits until every object is Healthy, records the sync.
+
+Before each tool's first apply the namespaces are deleted and created again, so each tool
+starts from the same cluster: the same namespaces, none of the objects. After each tool the
+objects are read back from the API server and compared (labels, annotations, spec and data,
+without what the server or the controllers set and without hakobu's own ``hakobu.dev/``
+bookkeeping): the benchmark fails if the tools leave different states. A library-level raw
+loop (concurrent server-side applies over httpx from this process, no logic at all: the
+machine's limit) runs on the same objects from the same starting point, and the hakobu
+library call a running agent makes (manifests read in the process) is timed too; both are
+labelled as such. With --scale N it also syncs N objects with hakobu alone, times a no-op
+sync of them (the library call and the whole `hakobu sync` command) and measures an agent
+process's resident memory while it manages them.
+
+The control plane runs in its own state directory (default ``~/.cache/hakobu/bench-cluster``)
+and is stopped at the end.
 
     python benchmarks/sync_apply.py [--objects 1000] [--namespaces 50] [--scale 10000]
+                                    [--state-dir DIR]
 """
 
 from __future__ import annotations
@@ -24,6 +41,7 @@ import textwrap
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +57,15 @@ from hakobu.model.project import load_project
 from hakobu.model.usercache import cache_root
 from hakobu.sync import SyncOptions, read_desired, sync
 
-STATE_DIR = cache_root() / "bench-cluster"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 _KUBECTL_REQUEST = re.compile(r'"Response" verb="(GET|POST|PUT|PATCH|DELETE)"')
+KINDS = (("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "ConfigMap"))
+PREFIX = "b"
+# Set by the server or a controller, not by whoever applied the object.
+_SERVER_ANNOTATIONS = ("deployment.kubernetes.io/revision",)
+# Allocated by the server for each new Service, so two runs never agree on them.
+_SERVER_SPEC_FIELDS = {"Service": ("clusterIP", "clusterIPs")}
+_HAKOBU_KEYS = "hakobu.dev/"
 
 
 def objects(prefix: str, count: int, namespaces: int, replicas: int) -> list[dict[str, Any]]:
@@ -85,38 +109,37 @@ def objects(prefix: str, count: int, namespaces: int, replicas: int) -> list[dic
     return found
 
 
+def namespace_names(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}-{n:02d}" for n in range(count)]
+
+
 def create_namespaces(kube: KubeClient, prefix: str, count: int) -> None:
-    for n in range(count):
+    for name in namespace_names(prefix, count):
         kube.apply(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"{prefix}-{n:02d}"}},
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
             field_manager="bench",
         )
 
 
-def run_kubectl(kubectl: Path, kubeconfig: str, manifest: Path) -> tuple[float, Counter[str]]:
+def reset_namespaces(kube: KubeClient, prefix: str, count: int) -> float:
+    """Delete the namespaces with everything in them, wait until they are gone, create them
+    again: the next tool starts from the cluster the previous one started from."""
     started = time.monotonic()
-    done = subprocess.run(
-        [
-            str(kubectl),
-            "--kubeconfig",
-            kubeconfig,
-            "apply",
-            "--server-side",
-            "-v=6",
-            "--field-manager=kubectl-bench",
-            "-f",
-            str(manifest),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    elapsed = time.monotonic() - started
-    return elapsed, Counter(m.group(1) for m in _KUBECTL_REQUEST.finditer(done.stderr))
+    names = set(namespace_names(prefix, count))
+    for name in sorted(names):
+        kube.delete("v1", "Namespace", name, propagation="Background")
+    deadline = started + 600
+    while names & {ns["metadata"]["name"] for ns in kube.list("v1", "Namespace").items}:
+        if time.monotonic() > deadline:
+            raise SystemExit("the benchmark's namespaces were not deleted within 10 minutes")
+        time.sleep(0.5)
+    create_namespaces(kube, prefix, count)
+    return time.monotonic() - started
 
 
-def write_project(root: Path, items: list[dict[str, Any]], namespace: str) -> None:
-    """One app per namespace, as a team with one service per namespace would have it."""
+def write_project(root: Path, items: list[dict[str, Any]], namespace: str) -> Path:
+    """One app per namespace, as a team with one service per namespace would have it;
+    returns the directory holding every object's file."""
     (root / "hakobu.yaml").write_text(
         yaml.safe_dump(
             {
@@ -151,10 +174,55 @@ def write_project(root: Path, items: list[dict[str, Any]], namespace: str) -> No
         ],
         check=True,
     )
+    return root / "generated" / "bench"
 
 
-def run_hakobu(kube: KubeClient, root: Path) -> tuple[float, float, Counter[str]]:
-    """(seconds reading the manifests, seconds syncing, requests) for one `hakobu sync`."""
+@dataclass(frozen=True)
+class Run:
+    """One process: its wall-clock time and what it says it did."""
+
+    seconds: float
+    summary: str
+
+
+def run_kubectl(kubectl: Path, kubeconfig: str, manifests: Path) -> Run:
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            str(kubectl),
+            "--kubeconfig",
+            kubeconfig,
+            "apply",
+            "--server-side",
+            "-v=6",
+            "-R",
+            "-f",
+            str(manifests),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    elapsed = time.monotonic() - started
+    requests = Counter(m.group(1) for m in _KUBECTL_REQUEST.finditer(done.stderr))
+    return Run(elapsed, f"{sum(requests.values())} requests, {writes(requests)} writes")
+
+
+def run_hakobu_command(kubeconfig: str, root: Path) -> Run:
+    command = [sys.executable, "-m", "hakobu", "sync", "bench", "-C", str(root)]
+    command += ["--kubeconfig", kubeconfig, "--timeout", "600", "-o", "json"]
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"hakobu sync failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    result = json.loads(done.stdout)
+    return Run(elapsed, f"{result['applied']} applied, {result['unchanged']} unchanged")
+
+
+def run_hakobu_library(kube: KubeClient, root: Path) -> tuple[float, float, Counter[str]]:
+    """(seconds reading the manifests, seconds syncing, requests) for one sync made by
+    calling the library in this process, as a running agent does."""
     project = load_project(root)
     env = project.environment("bench")
     before = Counter(kube.requests)
@@ -168,7 +236,7 @@ def run_hakobu(kube: KubeClient, root: Path) -> tuple[float, float, Counter[str]
     return read, synced, Counter(kube.requests) - before
 
 
-def run_raw(kubeconfig: str, items: list[dict[str, Any]], workers: int) -> tuple[float, int]:
+def run_raw(kubeconfig: str, items: list[dict[str, Any]], workers: int) -> Run:
     connection = load(Path(kubeconfig))
     plural = {"Deployment": "/apis/apps/v1/", "Service": "/api/v1/", "ConfigMap": "/api/v1/"}
     with httpx.Client(base_url=connection.server, verify=connection.ssl_context) as http:
@@ -189,7 +257,58 @@ def run_raw(kubeconfig: str, items: list[dict[str, Any]], workers: int) -> tuple
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(apply, items))
-        return time.monotonic() - started, len(items)
+        return Run(time.monotonic() - started, f"{len(items)} requests")
+
+
+def read_back(kube: KubeClient, items: list[dict[str, Any]]) -> dict[tuple[str, str, str], Any]:
+    """The applied objects as the API server now holds them, keyed by kind, namespace and
+    name, with only what the applier decides: labels and annotations (less the server's and
+    hakobu's bookkeeping), spec and data."""
+    wanted = {(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]) for o in items}
+    state: dict[tuple[str, str, str], Any] = {}
+    for api_version, kind in KINDS:
+        for obj in kube.list(api_version, kind).items:
+            meta = obj["metadata"]
+            key = (kind, meta.get("namespace", ""), meta["name"])
+            if key not in wanted:
+                continue
+            spec = dict(obj.get("spec") or {})
+            for field in _SERVER_SPEC_FIELDS.get(kind, ()):
+                spec.pop(field, None)
+            state[key] = {
+                "labels": _own(meta.get("labels")),
+                "annotations": _own(meta.get("annotations"), _SERVER_ANNOTATIONS),
+                "spec": spec,
+                "data": obj.get("data"),
+            }
+    missing = wanted - state.keys()
+    if missing:
+        raise SystemExit(
+            f"{len(missing)} applied objects are not in the cluster, e.g. {min(missing)}"
+        )
+    return state
+
+
+def _own(values: dict[str, str] | None, server_keys: tuple[str, ...] = ()) -> dict[str, str]:
+    return {
+        key: value
+        for key, value in (values or {}).items()
+        if not key.startswith(_HAKOBU_KEYS) and key not in server_keys
+    }
+
+
+def differences(
+    name: str, state: dict[tuple[str, str, str], Any], reference: dict[tuple[str, str, str], Any]
+) -> list[str]:
+    differing = sorted(key for key in reference if state.get(key) != reference[key])
+    if not differing:
+        return []
+    key = differing[0]
+    return [
+        f"{name} left {len(differing)} objects different from kubectl's, e.g. {key}:\n"
+        f"  kubectl: {json.dumps(reference[key], sort_keys=True)}\n"
+        f"  {name}: {json.dumps(state.get(key), sort_keys=True)}"
+    ]
 
 
 AGENT_MEMORY = textwrap.dedent(
@@ -226,10 +345,17 @@ def main() -> None:
         help="Pods per Deployment (default 0: kubectl and the raw loop do not wait for "
         "rollouts, and Pods started for one run would slow the runs after it)",
     )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=cache_root() / "bench-cluster",
+        help="the control plane's own state directory, started here and stopped at the end "
+        "(default: %(default)s)",
+    )
     args = parser.parse_args()
-    hakobu = [sys.executable, "-m", "hakobu", "cluster", "--state-dir", str(STATE_DIR)]
-    subprocess.run([*hakobu, "up"], check=True, stdout=subprocess.DEVNULL)
-    info = json.loads((STATE_DIR / "state.json").read_text())
+    cluster = [sys.executable, "-m", "hakobu", "cluster", "--state-dir", str(args.state_dir)]
+    subprocess.run([*cluster, "up"], check=True, stdout=subprocess.DEVNULL)
+    info = json.loads((args.state_dir / "state.json").read_text())
     kubeconfig = info["kubeconfig"]
     kubectl = ensure_tool(KUBERNETES, lambda m: print(m, file=sys.stderr)).binary("kubectl")
     try:
@@ -239,49 +365,7 @@ def main() -> None:
             KubeClient(load(Path(kubeconfig)), retry=retry) as kube,
             tempfile.TemporaryDirectory() as tmp,
         ):
-            for prefix in ("k", "h", "r"):
-                create_namespaces(kube, prefix, args.namespaces)
-            manifest = Path(tmp) / "all.yaml"
-            manifest.write_text(
-                yaml.safe_dump_all(objects("k", args.objects, args.namespaces, args.replicas))
-            )
-            k_first, k_first_req = run_kubectl(kubectl, kubeconfig, manifest)
-            k_again, k_again_req = run_kubectl(kubectl, kubeconfig, manifest)
-
-            root = Path(tmp) / "project"
-            root.mkdir()
-            write_project(root, objects("h", args.objects, args.namespaces, args.replicas), "h-00")
-            h_read, h_first, h_first_req = run_hakobu(kube, root)
-            h_read_again, h_again, h_again_req = run_hakobu(kube, root)
-
-            raw_items = objects("r", args.objects, args.namespaces, args.replicas)
-            r_first, r_count = run_raw(kubeconfig, raw_items, args.workers)
-            r_again, _ = run_raw(kubeconfig, raw_items, args.workers)
-
-            n = args.objects
-            print(f"{n} objects in {args.namespaces} namespaces, {args.replicas} replicas each")
-            print(
-                f"kubectl apply --server-side   first {k_first:6.2f}s  requests "
-                f"{sum(k_first_req.values()):5d} (writes {writes(k_first_req)})   no-op "
-                f"{k_again:6.2f}s  requests {sum(k_again_req.values()):5d} (writes "
-                f"{writes(k_again_req)})"
-            )
-            print(
-                f"hakobu sync                   first {h_first:6.2f}s  requests "
-                f"{sum(h_first_req.values()):5d} (writes {writes(h_first_req)})   no-op "
-                f"{h_again:6.2f}s  requests {sum(h_again_req.values()):5d} (writes "
-                f"{writes(h_again_req)})   + reading manifests {h_read:.2f}s / "
-                f"{h_read_again:.2f}s"
-            )
-            print(
-                f"raw concurrent apply x{args.workers}     first {r_first:6.2f}s  requests "
-                f"{r_count:5d}                 again {r_again:6.2f}s"
-            )
-            print(
-                f"first apply: kubectl/hakobu {k_first / h_first:.2f}x (target >= 5), "
-                f"hakobu/raw {h_first / r_first:.2f}x (target <= 1.3)"
-            )
-            print(f"no-op: kubectl/hakobu {k_again / h_again:.2f}x")
+            compare(kube, Path(tmp), kubectl, kubeconfig, args)
             if args.scale:
                 scale(
                     kube,
@@ -292,7 +376,87 @@ def main() -> None:
                     replicas=args.replicas,
                 )
     finally:
-        subprocess.run([*hakobu, "down"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*cluster, "down"], check=True, stdout=subprocess.DEVNULL)
+
+
+def compare(
+    kube: KubeClient, tmp: Path, kubectl: Path, kubeconfig: str, args: argparse.Namespace
+) -> None:
+    n, namespaces = args.objects, args.namespaces
+    items = objects(PREFIX, n, namespaces, args.replicas)
+    root = tmp / "project"
+    root.mkdir()
+    manifests = write_project(root, items, f"{PREFIX}-00")
+    create_namespaces(kube, PREFIX, namespaces)
+    # Unmeasured: the fresh API server's first-use costs are paid before any tool is timed.
+    run_raw(kubeconfig, items, args.workers)
+    resets = [reset_namespaces(kube, PREFIX, namespaces)]
+
+    k_first = run_kubectl(kubectl, kubeconfig, manifests)
+    k_again = run_kubectl(kubectl, kubeconfig, manifests)
+    k_state = read_back(kube, items)
+    resets.append(reset_namespaces(kube, PREFIX, namespaces))
+
+    h_first = run_hakobu_command(kubeconfig, root)
+    h_again = run_hakobu_command(kubeconfig, root)
+    h_state = read_back(kube, items)
+    lib_read, lib_noop, lib_req = run_hakobu_library(kube, root)
+    resets.append(reset_namespaces(kube, PREFIX, namespaces))
+
+    r_first = run_raw(kubeconfig, items, args.workers)
+    r_again = run_raw(kubeconfig, items, args.workers)
+    r_state = read_back(kube, items)
+
+    print(f"{n} objects in {namespaces} namespaces, {args.replicas} replicas each")
+    print(
+        "  kubectl: `kubectl apply --server-side -R -f generated/bench`, a new process: one "
+        "apply request per object, no waiting"
+    )
+    print(
+        "  hakobu:  `hakobu sync bench`, a new process: reads the project, applies what "
+        "differs, waits until Healthy, records the sync"
+    )
+    print(
+        f"  raw:     library-level loop in this process, {args.workers} threads of httpx "
+        "server-side applies, no logic (the machine's limit)"
+    )
+    print(
+        f"  each tool starts from the same {namespaces} empty namespaces (deleted and "
+        f"re-created between tools: {' / '.join(f'{s:.0f}s' for s in resets)})"
+    )
+    print(f"{'':31}{'first apply':>12}   {'no-op':>7}")
+    for label, first, again in (
+        ("kubectl apply --server-side", k_first, k_again),
+        ("hakobu sync", h_first, h_again),
+        (f"raw apply loop x{args.workers} (library)", r_first, r_again),
+    ):
+        print(
+            f"{label:<31}{first.seconds:11.2f}s  {again.seconds:7.2f}s   first: {first.summary}; "
+            f"no-op: {again.summary}"
+        )
+    print(
+        f"hakobu sync as a library call (no-op, manifests read in the process): "
+        f"{lib_noop:.2f}s + reading manifests {lib_read:.2f}s, "
+        f"{sum(lib_req.values())} requests ({writes(lib_req)} writes)"
+    )
+    problems = differences("hakobu", h_state, k_state) + differences("raw", r_state, k_state)
+    for problem in problems:
+        print(f"FAIL: {problem}", file=sys.stderr)
+    if problems:
+        raise SystemExit(1)
+    print(
+        f"same state: all {len(k_state)} objects read back equal after kubectl, hakobu and "
+        "the raw loop"
+    )
+    print(
+        f"whole processes, first apply: kubectl/hakobu {k_first.seconds / h_first.seconds:.2f}x; "
+        f"no-op: kubectl/hakobu {k_again.seconds / h_again.seconds:.2f}x"
+    )
+    print(
+        f"against the raw loop (library): hakobu process/raw "
+        f"{h_first.seconds / r_first.seconds:.2f}x first, kubectl process/raw "
+        f"{k_first.seconds / r_first.seconds:.2f}x first"
+    )
 
 
 def scale(
@@ -302,26 +466,21 @@ def scale(
     root = tmp / "scale"
     root.mkdir()
     write_project(root, objects("s", count, namespaces, replicas), "s-00")
-    read, first, first_req = run_hakobu(kube, root)
+    read, first, first_req = run_hakobu_library(kube, root)
     # Three no-ops: the first runs while the controllers still create the ReplicaSets and
     # EndpointSlices of the objects just applied, which shares the machine's cores.
-    noops = [run_hakobu(kube, root) for _ in range(3)]
+    noops = [run_hakobu_library(kube, root) for _ in range(3)]
     read_again, again, again_req = min(noops, key=lambda run: run[1])
     print(
-        f"{count} objects: hakobu sync first {first:.2f}s ({sum(first_req.values())} requests), "
-        f"no-op {' / '.join(f'{run[1]:.2f}s' for run in noops)} (best: {again:.2f}s, "
+        f"{count} objects, library calls: hakobu sync first {first:.2f}s "
+        f"({sum(first_req.values())} requests), no-op "
+        f"{' / '.join(f'{run[1]:.2f}s' for run in noops)} (best: {again:.2f}s, "
         f"{sum(again_req.values())} requests, {writes(again_req)} writes; target < 1 s, "
         f"0 writes), reading manifests {read:.2f}s / {read_again:.2f}s"
     )
     # The same no-op as a person runs it: a new process that starts, reads the manifests
     # from git, syncs and prints.
-    command = [sys.executable, "-m", "hakobu", "sync", "bench", "-C", str(root)]
-    command += ["--kubeconfig", kubeconfig, "--rev", "HEAD"]
-    runs = []
-    for _ in range(3):
-        started = time.monotonic()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        runs.append(time.monotonic() - started)
+    runs = [run_hakobu_command(kubeconfig, root).seconds for _ in range(3)]
     print(f"`hakobu sync` command, no-op of {count} objects: best of 3 {min(runs):.2f}s")
     done = subprocess.run(
         [sys.executable, "-c", AGENT_MEMORY, str(root), str(tmp / "agent"), kubeconfig],
