@@ -144,7 +144,13 @@ class Gitea(Provider):
         return headers.get("x-forgejo-signature", headers.get("x-gitea-signature"))
 
     def verify(self, headers: Headers, body: bytes, secret: bytes) -> bool:
-        return _hmac_matches(self.credential(headers), secret, (body,))
+        # Gitea signs the JSON it sends, not the request body: in a form body that JSON is
+        # URL-encoded in the payload field, which is taken out (not parsed) to check it.
+        try:
+            signed = _form_payload(body) if _is_form(headers) else body
+        except BadPayload:
+            return False
+        return _hmac_matches(self.credential(headers), secret, (signed,))
 
     def read(self, headers: Headers, body: bytes) -> Push | Ignored:
         payload = _Payload(decode(headers, body))
@@ -324,17 +330,23 @@ def repository_key(url: str) -> str:
 def decode(headers: Headers, body: bytes) -> Any:
     """The JSON a host sent, as ``application/json`` or (GitHub's default, also offered by
     Gitea) ``application/x-www-form-urlencoded`` with the JSON in ``payload``."""
+    return _json(_form_payload(body) if _is_form(headers) else body)
+
+
+def _is_form(headers: Headers) -> bool:
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/x-www-form-urlencoded":
-        try:
-            form = parse_qs(body.decode(), strict_parsing=True)
-        except (UnicodeDecodeError, ValueError) as e:
-            raise BadPayload(f"the form body cannot be read: {e}") from None
-        values = form.get("payload")
-        if not values:
-            raise BadPayload("the form body has no payload field")
-        return _json(values[0].encode())
-    return _json(body)
+    return content_type == "application/x-www-form-urlencoded"
+
+
+def _form_payload(body: bytes) -> bytes:
+    try:
+        form = parse_qs(body.decode(), strict_parsing=True)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise BadPayload(f"the form body cannot be read: {e}") from None
+    values = form.get("payload")
+    if not values:
+        raise BadPayload("the form body has no payload field")
+    return values[0].encode()
 
 
 def _json(body: bytes) -> Any:

@@ -344,6 +344,26 @@ def test_github_form_encoded_payloads_are_read() -> None:
     assert h.requested == [ref("shop")]
 
 
+@pytest.mark.parametrize("forgejo", [False, True])
+def test_gitea_form_encoded_payloads_are_checked_on_the_json_they_carry(forgejo: bool) -> None:
+    # Gitea and Forgejo sign the JSON itself, also when it travels URL-encoded in a form.
+    h = Harness(delivery("shop", "https://gitea.example.com/acme/shop-deploy"))
+    hook = hooks.gitea(SHOP, forgejo=forgejo)
+    json_body = hook.body
+    hook.body = urlencode({"payload": json_body.decode()}).encode()
+    hook.headers["Content-Type"] = "application/x-www-form-urlencoded"
+    assert h.send(hook).status == 202
+    assert h.requested == [ref("shop")]
+    # A signature of the form body itself is not Gitea's.
+    forged = hooks.gitea(SHOP, forgejo=forgejo)
+    forged.body = hook.body
+    forged.headers["Content-Type"] = "application/x-www-form-urlencoded"
+    for header in ("X-Gitea-Signature", "X-Forgejo-Signature"):
+        if header in forged.headers:
+            forged.headers[header] = hooks.hmac_hex(SHOP, forged.body)
+    assert h.send(forged).status == 401
+
+
 def test_a_signed_body_that_is_not_the_hosts_json_is_400_and_not_remembered() -> None:
     h = Harness(delivery("shop", "https://github.com/acme/shop-deploy"))
     for body in [b"{not json", b"[1, 2]", json.dumps({"ref": 5}).encode()]:
