@@ -359,9 +359,10 @@ class WebhookReceiver:
     ) -> WebhookResult:
         self._observe(provider, result.value)
         level = logging.INFO if status < 400 else logging.WARNING
-        self._log.log(
-            level, "webhook %s delivery %s: %d %s", provider, delivery or "-", status, message
-        )
+        # The id comes from a request that may not be authenticated: quoted and cut short,
+        # so it cannot forge log lines.
+        shown = repr(delivery[:80]) if delivery else "-"
+        self._log.log(level, "webhook %s delivery %s: %d %s", provider, shown, status, message)
         return WebhookResult(status, result, message, tuple(requested))
 
 

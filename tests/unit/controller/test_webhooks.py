@@ -489,3 +489,12 @@ def test_seen_deliveries_forget_after_their_time_and_beyond_capacity() -> None:
     assert not seen.claim("d", 101)
     seen.release("d")
     assert seen.claim("d", 101)
+
+
+def test_a_forged_delivery_id_cannot_forge_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    h = Harness(delivery("shop", "https://github.com/acme/shop-deploy"))
+    hook = hooks.github(OTHER, delivery="x\nwebhook github delivery 'y': 202 " + "z" * 500)
+    assert h.send(hook).status == 401
+    [record] = caplog.records
+    assert "\n" not in record.getMessage() and len(record.getMessage()) < 300
