@@ -110,7 +110,8 @@ class Notifier:
         try:
             self._file(event, notifications)
         except Exception as e:  # noqa: BLE001 - a notification must never fail its caller
-            self._log(f"notify: {event.kind} of {event.delivery} not filed: {type(e).__name__}")
+            # Only the error's class: whatever was passed in may not even be an Event.
+            self._log(f"notify: an event was not filed: {type(e).__name__}")
 
     def counts(self) -> dict[str, int]:
         """Messages ``sent``, ``failed`` (given up on), ``dropped`` (queue full or closed)
@@ -187,7 +188,8 @@ class Notifier:
                     return None
                 wait = self._scheduled[0][0] - now if self._scheduled else None
                 if self._closing is not None:
-                    wait = min(wait if wait is not None else self._closing, self._closing - now)
+                    left = self._closing - now
+                    wait = left if wait is None else min(wait, left)
                 self._wake.wait(wait)
 
     def _due(self, now: float) -> _Job | None:

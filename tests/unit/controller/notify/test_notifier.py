@@ -386,3 +386,9 @@ def test_close_gives_up_on_retries_past_its_time() -> None:
     notify.close(timeout=0.5)
     assert notify.counts() == {"failed": 1}
     assert lines.lines == ["notify: stopping with 1 message(s) not sent"]
+
+
+def test_notify_never_raises_into_its_caller() -> None:
+    with notifier(Secrets()) as (notify, lines):
+        notify.notify("not an event", settings(target("chat", "slack")))  # type: ignore[arg-type]
+    assert lines.lines == ["notify: an event was not filed: AttributeError"]
