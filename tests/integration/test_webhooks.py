@@ -1,5 +1,5 @@
 """A signed push, posted over HTTP, annotates exactly the Delivery that follows the pushed
-repository and branch on a real API server; a bad signature annotates nothing."""
+repository and branch on a real API server; a bad signature or a replay annotates nothing."""
 
 from __future__ import annotations
 
@@ -99,8 +99,12 @@ def test_a_signed_github_push_annotates_the_matching_delivery(
         response = httpx.post(f"{base}/hooks/github", headers=hook.headers, content=hook.body)
         assert response.status_code == 202, response.text
         assert response.json()["requested"] == [f"{namespace}/shop"]
+        requested_at = annotations_of(kube, namespace, "shop").get(RECONCILE_REQUESTED_AT)
+        assert requested_at is not None and requested_at.endswith("Z")
 
-    requested_at = annotations_of(kube, namespace, "shop").get(RECONCILE_REQUESTED_AT)
-    assert requested_at is not None and requested_at.endswith("Z")
+        replayed = httpx.post(f"{base}/hooks/github", headers=hook.headers, content=hook.body)
+        assert replayed.status_code == 409
+
+    assert annotations_of(kube, namespace, "shop").get(RECONCILE_REQUESTED_AT) == requested_at
     assert RECONCILE_REQUESTED_AT not in annotations_of(kube, namespace, "billing")
-    assert observed == [("github", "unauthorized"), ("github", "requested")]
+    assert observed == [("github", "unauthorized"), ("github", "requested"), ("github", "replayed")]
