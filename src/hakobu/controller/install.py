@@ -307,9 +307,15 @@ def install(
 
 def _exists(kube: KubeApi, obj: Object) -> bool:
     try:
-        kube.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
+        live = kube.get(obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
     except NotFound:
         return False
+    if live["metadata"].get("deletionTimestamp"):
+        name = obj["metadata"]["name"]
+        raise OperationFailed(
+            f"namespace {name} is being deleted (an uninstall not finished yet?)",
+            hint=f"wait until it is gone: kubectl wait --for=delete namespace/{name}",
+        )
     return True
 
 

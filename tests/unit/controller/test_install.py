@@ -299,3 +299,16 @@ def test_uninstall_removes_what_install_made_and_nothing_else() -> None:
     assert uninstall(kube, "hakobu-system", lambda _: None) == []
     uninstall(kube, "hakobu-system", lambda _: None, delete_deliveries=True)
     assert ("CustomResourceDefinition", "", "deliveries.hakobu.dev") not in names(kube)
+
+
+def test_install_into_a_namespace_being_deleted_says_so() -> None:
+    kube = cluster()
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": "hakobu-system", "deletionTimestamp": "2026-01-01T00:00:00Z"},
+        }
+    )
+    with pytest.raises(OperationFailed, match="namespace hakobu-system is being deleted"):
+        install(kube, InstallOptions(), lambda _: None)
