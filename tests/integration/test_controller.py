@@ -28,6 +28,7 @@ from hakobu.controller import install
 from hakobu.controller.delivery import API_VERSION
 from hakobu.localcluster import podprocess
 from hakobu.localcluster.controlplane import ClusterInfo
+from tests.gitserver import serve
 from tests.integration.test_agent import Remote
 from tests.integration.test_sync import configmap
 from tests.unit.agent.test_retry import closed_port
@@ -450,3 +451,57 @@ def _push_image(host: str, reference: str) -> None:
         headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
     )
     assert put.status_code == 201, put.text
+
+
+def test_credentials_from_the_secret_and_another_cluster_from_its_kubeconfig(
+    controller: Controller,
+    kube: KubeClient,
+    remote: Remote,
+    namespace: str,
+    local_cluster: ClusterInfo,
+) -> None:
+    remote.put("dev", "web", configmap("web", colour="blue"))
+    revision = remote.push("blue")
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "elsewhere", "namespace": namespace},
+            "stringData": {"value": Path(local_cluster.kubeconfig).read_text()},
+        }
+    )
+    with serve(remote.bare.parent, "git", "t0ken") as (url, requests):
+        for name, password in (("shop", "t0ken"), ("refused", "wrong")):
+            kube.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": f"{name}-token", "namespace": namespace},
+                    "stringData": {"username": "git", "password": password},
+                }
+            )
+            kube.create(
+                {
+                    "apiVersion": API_VERSION,
+                    "kind": "Delivery",
+                    "metadata": {"name": name, "namespace": namespace},
+                    "spec": {
+                        "repository": {"url": f"{url}/{remote.bare.name}"},
+                        "environment": "dev",
+                        "secretRef": {"name": f"{name}-token"},
+                        "cluster": {"secretRef": {"name": "elsewhere"}},
+                    },
+                }
+            )
+        wait_until(
+            "applied through the token",
+            lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == revision,
+        )
+        assert any("auth=True" in r for r in requests)
+        stalled = wait_until(
+            "wrong credentials stall",
+            functools.partial(holds, kube, namespace, "refused", "Stalled", "True"),
+        )
+    assert stalled["reason"] == "FetchFailed" and "credentials" in stalled["message"]
+    assert "wrong" not in stalled["message"]
+    assert "wrong" not in controller.log.read_text()

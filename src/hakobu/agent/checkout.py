@@ -16,7 +16,16 @@ import os
 from pathlib import Path, PurePosixPath
 
 from hakobu.errors import InvalidInput
-from hakobu.repo.clone import ensure_identity, fetch_branch, open_clone, push_branch, tree_id
+from hakobu.repo.clone import (
+    GitCredentials,
+    checked_out,
+    ensure_identity,
+    fetch_branch,
+    open_clone,
+    push_branch,
+    remote_tip,
+    tree_id,
+)
 from hakobu.repo.repository import Repository
 from hakobu.repo.rollback import RollbackRequest, apply_rollback, plan_rollback
 
@@ -55,15 +64,35 @@ def default_directory(url: str, branch: str) -> Path:
 
 
 class Checkout:
-    def __init__(self, url: str, branch: str, directory: Path) -> None:
+    def __init__(
+        self,
+        url: str,
+        branch: str,
+        directory: Path,
+        credentials: GitCredentials | None = None,
+    ) -> None:
         self.url = remote_url(url)
         self.branch = branch
         self.directory = directory
+        self.credentials = credentials
         self._repo: Repository | None = None
+        # Whether the last fetch found the branch where it was and so fetched nothing.
+        self.unchanged = False
 
     def fetch(self) -> str:
-        """Fetch the branch, check its newest commit out, and return that commit's id."""
-        return fetch_branch(self._open(), self.url, self.branch)
+        """Fetch the branch, check its newest commit out, and return that commit's id. The
+        remote is asked first where its branch points: when that is the commit checked out,
+        nothing is fetched (a poll of an unchanged branch costs one round trip)."""
+        repo = self._open()
+        current = checked_out(repo)
+        if (
+            current is not None
+            and remote_tip(repo, self.url, self.branch, self.credentials) == current
+        ):
+            self.unchanged = True
+            return current
+        self.unchanged = False
+        return fetch_branch(repo, self.url, self.branch, self.credentials)
 
     def tree_id(self, commit: str, path: PurePosixPath) -> str | None:
         """The id of the tree at ``path`` in ``commit`` (None where there is none, or no
@@ -78,7 +107,7 @@ class Checkout:
 
     def push(self, commit: str) -> None:
         """Make ``commit`` the remote branch's tip; refused unless it is a fast forward."""
-        push_branch(self._open(), self.url, self.branch, commit)
+        push_branch(self._open(), self.url, self.branch, commit, self.credentials)
 
     def _open(self) -> Repository:
         if self._repo is None:

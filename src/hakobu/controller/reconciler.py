@@ -9,6 +9,7 @@ the others.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 from collections.abc import Callable
@@ -18,11 +19,15 @@ from pathlib import Path
 from hakobu.agent.checkout import Checkout
 from hakobu.agent.loop import Agent, AgentOptions, Gate, Iteration
 from hakobu.cluster.api import KubeApi
+from hakobu.cluster.client import KubeClient
+from hakobu.cluster.errors import NotFound
+from hakobu.cluster.kubeconfig import load
 from hakobu.controller.delivery import Delivery
 from hakobu.controller.metrics import Metrics
 from hakobu.controller.status import PassReport, Problem, summary_health
 from hakobu.errors import HakobuError, InvalidInput
 from hakobu.images.availability import ImageAvailability, deployed_images
+from hakobu.repo.clone import GitCredentials
 from hakobu.sync import DesiredState
 from hakobu.sync.run import Outcome
 
@@ -63,6 +68,8 @@ class _Followed:
     timeout: float
     auto_rollback_window: float | None
     keys_namespace: str | None
+    # The digest of the kubeconfig of the cluster delivered to; None: the controller's own.
+    cluster: str | None
 
 
 class DeliveryReconciler:
@@ -83,6 +90,7 @@ class DeliveryReconciler:
         self._availability = availability
         self._agent: tuple[_Followed, Agent, _TimedCheckout] | None = None
         self._health: str | None = None
+        self._remote: tuple[str, KubeClient] | None = None
 
     @property
     def owner(self) -> tuple[str, str] | None:
@@ -98,7 +106,15 @@ class DeliveryReconciler:
         report = PassReport(delivery.generation, None, (), handled_reconcile_at=handled)
         if delivery.suspend:
             return replace(report, suspended=True)
-        agent, checkout = self._agent_for(delivery)
+        try:
+            credentials = self._credentials(delivery)
+            target = self._target(delivery)
+        except HakobuError as e:
+            problem = Problem("InvalidSecret", e.message, stalled=True)
+            self._log(e.message, level="error", delivery=name, reason=problem.reason)
+            return replace(report, problem=problem)
+        agent, checkout = self._agent_for(delivery, target)
+        checkout.credentials = credentials
         started = time.monotonic()
         try:
             iteration = agent.iterate()
@@ -120,7 +136,65 @@ class DeliveryReconciler:
             report = replace(report, sync_failure=why or "the sync failed", applied=False)
         return report
 
-    def _agent_for(self, delivery: Delivery) -> tuple[Agent, _TimedCheckout]:
+    def _credentials(self, delivery: Delivery) -> GitCredentials | None:
+        """The git credentials in the Delivery's Secret (read each pass: a rotated token is
+        used at once), or None when it names none."""
+        if delivery.secret_name is None:
+            return None
+        data = self._secret(delivery, delivery.secret_name)
+        if "password" in data:
+            return GitCredentials(data.get("username", "git"), data["password"])
+        if "identity" in data:
+            raise InvalidInput(
+                f"Secret {delivery.ref.namespace}/{delivery.secret_name}: SSH keys (identity) "
+                "are not supported yet",
+                hint="use an HTTPS URL with a token: keys username and password",
+            )
+        return None
+
+    def _target(self, delivery: Delivery) -> tuple[str, KubeClient] | None:
+        """The client for the cluster a Delivery names in ``spec.cluster`` (None: ours)."""
+        if delivery.cluster_secret is None:
+            return None
+        data = self._secret(delivery, delivery.cluster_secret)
+        where = f"Secret {delivery.ref.namespace}/{delivery.cluster_secret}"
+        if "value" not in data:
+            raise InvalidInput(f"{where}: expected a kubeconfig in key value")
+        digest = hashlib.sha256(data["value"].encode()).hexdigest()
+        if self._remote is not None and self._remote[0] == digest:
+            return self._remote
+        directory = self.workdir / delivery.ref.namespace / delivery.ref.name
+        directory.mkdir(parents=True, exist_ok=True)
+        file = directory / "kubeconfig"
+        file.touch(mode=0o600)
+        file.write_text(data["value"])
+        try:
+            client = KubeClient(load(file))
+        except InvalidInput as e:
+            raise InvalidInput(f"{where}: key value: {e.message}") from e
+        if self._remote is not None:
+            self._remote[1].close()
+        self._remote = (digest, client)
+        return self._remote
+
+    def _secret(self, delivery: Delivery, name: str) -> dict[str, str]:
+        try:
+            secret = self.kube.get("v1", "Secret", name, delivery.ref.namespace)
+        except NotFound:
+            raise InvalidInput(
+                f"Secret {delivery.ref.namespace}/{name}, named by the Delivery, does not exist"
+            ) from None
+        data = secret.get("data") or {}
+        try:
+            return {key: base64.b64decode(value).decode() for key, value in data.items()}
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput(
+                f"Secret {delivery.ref.namespace}/{name}: a value is not base64 text"
+            ) from None
+
+    def _agent_for(
+        self, delivery: Delivery, target: tuple[str, KubeClient] | None
+    ) -> tuple[Agent, _TimedCheckout]:
         followed = _Followed(
             delivery.url,
             delivery.branch,
@@ -130,6 +204,7 @@ class DeliveryReconciler:
             delivery.timeout,
             delivery.auto_rollback_window,
             delivery.keys_namespace,
+            target[0] if target is not None else None,
         )
         if self._agent is not None and self._agent[0] == followed:
             return self._agent[1], self._agent[2]
@@ -154,7 +229,7 @@ class DeliveryReconciler:
         )
         agent = Agent(
             checkout,
-            self.kube,
+            target[1] if target is not None else self.kube,
             options,
             lambda message: self._log(message, delivery=name, environment=delivery.environment),
             guard=self._guard,

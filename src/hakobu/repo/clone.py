@@ -2,10 +2,15 @@
 
 The clone's work tree is detached at the fetched commit and belongs to whoever made the
 clone, so a forced checkout there can lose nothing. A push is never forced.
+
+Credentials, when given, are offered only when the remote asks for them: a user name and a
+password (or a token as the password) over HTTPS, as Flux's GitRepository secrets hold
+them. They are never written to the clone's configuration or into a message.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pygit2
@@ -14,6 +19,48 @@ from pygit2.enums import ResetMode
 from hakobu.errors import InvalidInput, OperationFailed
 
 REMOTE = "origin"
+
+
+@dataclass(frozen=True)
+class GitCredentials:
+    username: str
+    password: str = field(repr=False)
+
+
+class _Callbacks(pygit2.RemoteCallbacks):
+    """Offers the credentials once; a remote asking again has refused them."""
+
+    def __init__(self, credentials: GitCredentials | None) -> None:
+        super().__init__()
+        self._credentials = credentials
+        self.offered = False
+        self.messages: list[str] = []
+
+    def credentials(
+        self, url: str, username_from_url: str | None, allowed_types: object
+    ) -> pygit2.UserPass:
+        if self._credentials is None:
+            raise pygit2.GitError(
+                f"{_redacted(url)} asks for credentials and none are configured"
+            )
+        if self.offered:
+            raise pygit2.GitError(f"{_redacted(url)} refused the configured credentials")
+        self.offered = True
+        return pygit2.UserPass(self._credentials.username, self._credentials.password)
+
+    def push_update_reference(self, refname: str, message: str | None) -> None:
+        # A remote server reports a refused update here rather than as an error.
+        if message is not None:
+            self.messages.append(f"{refname}: {message}")
+
+
+def _redacted(url: str) -> str:
+    """``url`` without a password someone wrote into it."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or "@" not in rest.split("/", 1)[0]:
+        return url
+    userinfo, _, host = rest.partition("@")
+    return f"{scheme}://{userinfo.split(':', 1)[0]}@{host}"
 
 
 def open_clone(directory: Path, url: str) -> pygit2.Repository:
@@ -39,15 +86,43 @@ def open_clone(directory: Path, url: str) -> pygit2.Repository:
     return repo
 
 
-def fetch_branch(repo: pygit2.Repository, url: str, branch: str) -> str:
+def remote_tip(
+    repo: pygit2.Repository, url: str, branch: str, credentials: GitCredentials | None = None
+) -> str | None:
+    """The commit ``branch`` points at on the remote (None: it has no such branch), asked
+    without fetching anything: what a poll needs to know whether to fetch."""
+    try:
+        heads = repo.remotes[REMOTE].list_heads(callbacks=_Callbacks(credentials))
+    except (pygit2.GitError, KeyError) as e:
+        raise OperationFailed(
+            f"cannot read the branches of {_redacted(url)}: {e}",
+            hint="check that the remote is reachable and the credentials are right",
+        ) from e
+    wanted = f"refs/heads/{branch}"
+    for head in heads:
+        if head.name == wanted:
+            return str(head.oid)
+    return None
+
+
+def checked_out(repo: pygit2.Repository) -> str | None:
+    return None if repo.head_is_unborn else str(repo.head.target)
+
+
+def fetch_branch(
+    repo: pygit2.Repository, url: str, branch: str, credentials: GitCredentials | None = None
+) -> str:
     """Fetch ``branch``, check its newest commit out (detached), and return that commit's id."""
     tracking = f"refs/remotes/{REMOTE}/{branch}"
     try:
-        repo.remotes[REMOTE].fetch([f"+refs/heads/{branch}:{tracking}"])
+        repo.remotes[REMOTE].fetch(
+            [f"+refs/heads/{branch}:{tracking}"], callbacks=_Callbacks(credentials)
+        )
     except (pygit2.GitError, KeyError) as e:
         raise OperationFailed(
-            f"cannot fetch branch {branch!r} from {url}: {e}",
-            hint="check that the remote is reachable and the branch exists",
+            f"cannot fetch branch {branch!r} from {_redacted(url)}: {e}",
+            hint="check that the remote is reachable, the branch exists and the credentials "
+            "are right",
         ) from e
     try:
         commit = repo.references[tracking].peel(pygit2.Commit)
@@ -89,30 +164,24 @@ def ensure_identity(repo: pygit2.Repository, name: str, email: str) -> None:
     repo.config["user.email"] = email
 
 
-def push_branch(repo: pygit2.Repository, url: str, branch: str, commit: str) -> None:
+def push_branch(
+    repo: pygit2.Repository,
+    url: str,
+    branch: str,
+    commit: str,
+    credentials: GitCredentials | None = None,
+) -> None:
     """Make ``commit`` the remote branch's tip; refused unless it is a fast forward."""
     local = f"refs/heads/{branch}"
     repo.references.create(local, pygit2.Oid(hex=commit), force=True)
-    refused = _Refusals()
+    refused = _Callbacks(credentials)
     try:
         repo.remotes[REMOTE].push([f"{local}:{local}"], callbacks=refused)
     except pygit2.GitError as e:
         refused.messages.append(str(e))
     if refused.messages:
         raise OperationFailed(
-            f"pushing {commit[:12]} to branch {branch!r} of {url} was refused: "
+            f"pushing {commit[:12]} to branch {branch!r} of {_redacted(url)} was refused: "
             + "; ".join(refused.messages),
             hint="the branch moved meanwhile; the agent never force-pushes",
         )
-
-
-class _Refusals(pygit2.RemoteCallbacks):
-    """A remote server reports a refused update here rather than as an error."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[str] = []
-
-    def push_update_reference(self, refname: str, message: str | None) -> None:
-        if message is not None:
-            self.messages.append(f"{refname}: {message}")
