@@ -23,7 +23,7 @@ import yaml
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.lease import LEASE_DURATION, RENEW_DEADLINE, RETRY_PERIOD
-from hakobu.controller.membership import ROLE_LABEL
+from hakobu.controller.membership import FORGET_AFTER, ROLE_LABEL
 from hakobu.controller.shards import SHARDS, loads, weights
 from hakobu.localcluster.controlplane import ClusterInfo
 from tests.integration.shard_replica import refs
@@ -276,15 +276,27 @@ def test_replicas_split_shards_and_take_over_a_killed_one(
         report(f"SIGTERM of the holder of {len(handed)} shards: taken over after {handover:.1f}s")
         assert handover <= (LEASE_DURATION - RENEW_DEADLINE) + 2 * RETRY_PERIOD + 1
         assert_never_two_owners(replicas)
+
+        # The killed replica's member Lease is deleted once it has been left unchanged
+        # for FORGET_AFTER lease durations; the stopped one deleted its own.
+        def members() -> list[str]:
+            found = kube.list(
+                "coordination.k8s.io/v1", "Lease", namespace, label_selector=f"{ROLE_LABEL}=member"
+            ).items
+            return sorted(m["spec"]["holderIdentity"] for m in found)
+
+        assert members() == sorted([victim.identity, staying.identity])
+        wait_for(
+            "the killed replica's member Lease is deleted",
+            lambda: members() == [staying.identity],
+            killed + FORGET_AFTER * LEASE_DURATION + 2 * RETRY_PERIOD + 5 - time.time(),
+            *replicas,
+        )
+        report(f"the killed replica's member Lease deleted {time.time() - killed:.0f}s after")
     finally:
         for replica in replicas:
             replica.stop()
-
-    members = kube.list(
-        "coordination.k8s.io/v1", "Lease", namespace, label_selector=f"{ROLE_LABEL}=member"
-    ).items
-    # The killed replica's member Lease stays (expired); the stopped ones deleted theirs.
-    assert [m["spec"]["holderIdentity"] for m in members] == [victim.identity]
+    assert members() == []
 
 
 def test_a_replica_cut_off_from_the_api_server_stops_before_another_takes_over(

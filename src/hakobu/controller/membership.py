@@ -8,6 +8,10 @@ expiry, on the observer's own clock from when it first saw the current version, 
 comparing the ``renewTime`` another machine wrote. A member that stops cleanly releases
 its Lease (no holder: gone at once) and deletes it.
 
+A replica that dies without leaving (``kill -9``, a lost node) leaves its member Lease
+behind; whichever replica sees it unchanged for ``FORGET_AFTER`` lease durations deletes
+it, with the resourceVersion it saw as a precondition, so one renewed meanwhile stays.
+
 A member Lease also says how many shards its replica cuts the Deliveries into
 (``hakobu.dev/shards``): replicas that disagree would put one Delivery in two different
 shards, so a replica that sees a live member cutting differently holds nothing until one
@@ -21,13 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hakobu.cluster.api import KubeApi
-from hakobu.cluster.errors import NotFound
+from hakobu.cluster.errors import Conflict, NotFound
 from hakobu.cluster.lease import Lease, LeaseHeld, LeaseLost
 from hakobu.errors import HakobuError
 from hakobu.model.objects import Object
 
 ROLE_LABEL = "hakobu.dev/controller-lease"
 SHARDS_LABEL = "hakobu.dev/shards"
+FORGET_AFTER = 4
 
 Log = Callable[[str], None]
 
@@ -40,6 +45,17 @@ def member_lease_name(identity: str) -> str:
 @dataclass(frozen=True)
 class Member:
     identity: str
+    shards: int
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A member Lease as last listed, and since when (this clock) at that version."""
+
+    version: str
+    since: float
+    holder: str
+    duration: int
     shards: int
 
 
@@ -73,9 +89,7 @@ class Membership:
             clock=clock,
         )
         self._joined = False
-        # Others' member Leases by name: (resourceVersion, first seen at, holder, duration,
-        # shards) as last listed.
-        self._seen: dict[str, tuple[str, float, str, int, int]] = {}
+        self._seen: dict[str, _Seen] = {}
 
     def keep(self) -> None:
         """Join, or renew this replica's membership; never raises (``alive`` tells)."""
@@ -96,7 +110,7 @@ class Membership:
     def observe(self, leases: list[Object]) -> None:
         """Note the member Leases of a LIST (``hakobu.dev/controller-lease: member``)."""
         now = self._clock()
-        listed: dict[str, tuple[str, float, str, int, int]] = {}
+        listed: dict[str, _Seen] = {}
         for lease in leases:
             metadata, spec = lease["metadata"], lease.get("spec") or {}
             name, version = str(metadata["name"]), str(metadata.get("resourceVersion", ""))
@@ -105,10 +119,9 @@ class Membership:
             except ValueError:
                 shards = 0
             before = self._seen.get(name)
-            first_seen = before[1] if before is not None and before[0] == version else now
-            listed[name] = (
+            listed[name] = _Seen(
                 version,
-                first_seen,
+                before.since if before is not None and before.version == version else now,
                 str(spec.get("holderIdentity") or ""),
                 int(spec.get("leaseDurationSeconds") or 0),
                 shards,
@@ -120,13 +133,38 @@ class Membership:
         its own Lease is renewed within the deadline; sorted by identity."""
         now = self._clock()
         members = {
-            holder: Member(holder, shards)
-            for _, first_seen, holder, duration, shards in self._seen.values()
-            if holder and holder != self.identity and now - first_seen < duration
+            seen.holder: Member(seen.holder, seen.shards)
+            for seen in self._seen.values()
+            if seen.holder and seen.holder != self.identity and now - seen.since < seen.duration
         }
         if self._joined and self._valid():
             members[self.identity] = Member(self.identity, self.shards)
         return [members[k] for k in sorted(members)]
+
+    def sweep(self, log: Log) -> None:
+        """Delete member Leases left unchanged for ``FORGET_AFTER`` lease durations."""
+        now = self._clock()
+        for name, seen in self._seen.items():
+            if name == self._own.name or now - seen.since < FORGET_AFTER * self._own.duration:
+                continue
+            try:
+                self.kube.request(
+                    "DELETE",
+                    f"/apis/coordination.k8s.io/v1/namespaces/{self.namespace}/leases/{name}",
+                    body={
+                        "apiVersion": "v1",
+                        "kind": "DeleteOptions",
+                        "preconditions": {"resourceVersion": seen.version},
+                    },
+                    retried=False,
+                    counted_as="DELETE Lease",
+                )
+            except (NotFound, Conflict):
+                continue  # another replica deleted it, or its member came back
+            except HakobuError as e:
+                log(f"Lease/{name} of a member gone since long not deleted ({e.message})")
+                continue
+            log(f"deleted Lease/{name}, left by {seen.holder or 'a member'} that is gone")
 
     def _valid(self) -> bool:
         try:

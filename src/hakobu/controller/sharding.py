@@ -59,6 +59,14 @@ def _quiet(_: str) -> None:
     pass
 
 
+def _index(label: object, shards: int) -> int | None:
+    """The shard a Lease's label names, if it is one of ours (a hand-made Lease may not)."""
+    text = str(label)
+    if not text.isdigit() or int(text) >= shards:
+        return None
+    return int(text)
+
+
 class Sharding:
     """This replica's share of the Deliveries, held through Leases in ``namespace``."""
 
@@ -199,10 +207,11 @@ class Sharding:
             self._unreachable = False
             self._log("the controller's Leases can be read again")
         taken = self._observe(listed)
+        self._membership.sweep(self._log)
         mine = self._assigned()
         self._hand_over(mine)
-        self._take(mine - taken)
-        self._renew()
+        acquired = self._take(mine - taken)
+        self._renew(skip=acquired)
         self._membership.keep()
         self._notify()
 
@@ -235,8 +244,8 @@ class Sharding:
             if role == "member":
                 members.append(lease)
             elif role == "shard" and labels.get(SHARDS_LABEL) == str(self.shards):
-                shard = int(labels.get(SHARD_LABEL, "-1"))
-                if 0 <= shard < self.shards and self._leases[shard].observe(lease):
+                shard = _index(labels.get(SHARD_LABEL), self.shards)
+                if shard is not None and self._leases[shard].observe(lease):
                     taken.add(shard)
         self._membership.observe(members)
         return taken
@@ -275,7 +284,8 @@ class Sharding:
             with self._lock:
                 del self._renewed[shard], self._leaving[shard]
 
-    def _take(self, mine: set[int]) -> None:
+    def _take(self, mine: set[int]) -> set[int]:
+        """Acquire what is assigned here and free; return what was acquired."""
         with self._lock:
             wanted = sorted(s for s in mine if s not in self._renewed or s in self._leaving)
             for shard in wanted:
@@ -283,6 +293,7 @@ class Sharding:
                     # Assigned back before it was released: still held, owned again.
                     del self._leaving[shard]
                     self._turn(shard)
+        acquired = set()
         for shard in wanted:
             if shard in self._renewed:
                 continue
@@ -294,13 +305,15 @@ class Sharding:
             except HakobuError as e:
                 self._log(f"{lease.ref} not acquired: {e.message}")
                 continue
+            acquired.add(shard)
             with self._lock:
                 self._renewed[shard] = lease.renewed_at or self._clock()
                 self._turn(shard)
+        return acquired
 
-    def _renew(self) -> None:
+    def _renew(self, *, skip: set[int]) -> None:
         with self._lock:
-            held = list(self._renewed)
+            held = [s for s in self._renewed if s not in skip]
         for shard in held:
             lease = self._leases[shard]
             lease.renew()

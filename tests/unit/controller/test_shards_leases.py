@@ -13,7 +13,7 @@ from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import Unreachable
 from hakobu.cluster.lease import LeaseLost
 from hakobu.controller.delivery import DeliveryRef
-from hakobu.controller.membership import member_lease_name
+from hakobu.controller.membership import FORGET_AFTER, member_lease_name
 from hakobu.controller.sharding import Sharding, shard_lease_name
 from hakobu.controller.shards import assign, loads, weights
 from tests.fakes.kube import FakeKube
@@ -61,6 +61,7 @@ class Group:
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
             field_manager="test",
         )
+        self.refs = REFS
         self.replicas: dict[str, Sharding] = {}
         self.links: dict[str, Link] = {}
         self.stepping: set[str] = set()
@@ -75,7 +76,7 @@ class Group:
             clock=self.clock,
             sleep=self.clock.sleep,
         )
-        replica.set_deliveries(REFS)
+        replica.set_deliveries(self.refs)
         self.replicas[name], self.links[name] = replica, link
         self.stepping.add(name)
         return replica
@@ -105,8 +106,13 @@ class Group:
         owner = self.owners()
         return all(owner.get(s) not in (None, name) for s in shards)
 
+    def deliveries(self, refs: list[DeliveryRef]) -> None:
+        self.refs = refs
+        for replica in self.replicas.values():
+            replica.set_deliveries(refs)
+
     def settled(self, names: Iterable[str]) -> bool:
-        expected = assign(names, weights(REFS, SHARDS))
+        expected = assign(names, weights(self.refs, SHARDS))
         return self.owners() == expected
 
 
@@ -242,3 +248,37 @@ def test_replicas_that_cut_deliveries_into_different_shard_counts_hold_nothing()
     group.stepping.discard("b")
     group.replicas["b"].resign()
     assert group.run(30, lambda: group.settled("a")) <= 2 + 2
+
+
+def test_the_member_lease_of_a_replica_that_died_is_deleted_after_a_while() -> None:
+    group = Group()
+    for name in ("a", "b", "c"):
+        group.start(name)
+    group.run(30, lambda: group.settled("abc"))
+
+    group.stepping.discard("c")
+    group.run(FORGET_AFTER * 15 - 4)
+    assert group.kube.stored("Lease", member_lease_name("c"), NAMESPACE) is not None
+    group.run(6)
+
+    assert group.kube.stored("Lease", member_lease_name("c"), NAMESPACE) is None
+    assert group.kube.stored("Lease", member_lease_name("a"), NAMESPACE) is not None
+    # Had it only hung, it joins again as a new member.
+    group.stepping.add("c")
+    group.run(60, lambda: group.settled("abc"))
+    assert group.kube.stored("Lease", member_lease_name("c"), NAMESPACE) is not None
+
+
+def test_shards_follow_the_deliveries_and_stay_balanced() -> None:
+    group = Group()
+    for name in ("a", "b", "c"):
+        group.start(name)
+    group.run(30, lambda: group.settled("abc"))
+
+    # A new team's Deliveries, all at once: the loads shift, the shards follow.
+    group.deliveries(REFS + [DeliveryRef("new-team", f"svc-{i}") for i in range(180)])
+    group.run(60, lambda: group.settled("abc"))
+
+    assert group.settled("abc")
+    per_replica = loads(group.owners(), weights(group.refs, SHARDS))
+    assert max(per_replica.values()) / min(per_replica.values()) <= 1.2
