@@ -215,3 +215,41 @@ def test_create_without_the_crd_says_to_install() -> None:
     obj = deliveries.delivery_object(REF, url="u", environment="e")
     with pytest.raises(deliveries.NotInstalled):
         deliveries.create_delivery(PatchingKube(crd=False), obj)
+
+
+def condition(kind: str, status: str, message: str) -> dict[str, str]:
+    return {"type": kind, "status": status, "message": message}
+
+
+@pytest.mark.parametrize(
+    ("conditions", "ready", "message"),
+    [
+        ([], "", ""),
+        ([condition("Ready", "True", "applied abc")], "True", ""),
+        ([condition("Ready", "False", "clone failed")], "False", "clone failed"),
+        (
+            [
+                condition("Ready", "False", "clone failed"),
+                condition("Stalled", "True", "no secret"),
+            ],
+            "False",
+            "no secret",
+        ),
+        (
+            [condition("Ready", "Unknown", "syncing"), condition("Stalled", "False", "old")],
+            "Unknown",
+            "",
+        ),
+    ],
+)
+def test_summary_tells_why_a_delivery_is_stuck(
+    conditions: list[dict[str, str]], ready: str, message: str
+) -> None:
+    obj = deliveries.delivery_object(REF, url="u", environment="prod")
+    obj["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z"
+    obj["status"] = {"revision": "abc1234", "sync": "Synced", "conditions": conditions}
+    shown = deliveries.summary(obj)
+    assert (shown.ready, shown.message) == (ready, message)
+    assert (shown.namespace, shown.name, shown.environment) == ("team", "shop", "prod")
+    assert (shown.revision, shown.sync, shown.health) == ("abc1234", "Synced", "")
+    assert shown.created == "2026-01-01T00:00:00Z" and not shown.suspended
