@@ -10,9 +10,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import http.server
 import json
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -505,3 +507,76 @@ def test_credentials_from_the_secret_and_another_cluster_from_its_kubeconfig(
     assert stalled["reason"] == "FetchFailed" and "credentials" in stalled["message"]
     assert "wrong" not in stalled["message"]
     assert "wrong" not in controller.log.read_text()
+
+
+class Receiver:
+    """A local HTTP endpoint that keeps what is POSTed to it."""
+
+    def __init__(self) -> None:
+        received = self.received = []  # type: list[tuple[dict[str, str], bytes]]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/events"
+
+
+def test_a_sync_is_told_by_a_signed_notification_and_a_kubernetes_event(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str
+) -> None:
+    receiver = Receiver()
+    key = "notification-signing-key"
+    remote.put("dev", "web", configmap("web", colour="blue"))
+    revision = remote.push("blue")
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "audit", "namespace": namespace},
+            "stringData": {"url": receiver.url, "key": key},
+        }
+    )
+    create_delivery(
+        kube,
+        namespace,
+        "shop",
+        repository={"url": str(remote.bare)},
+        environment="dev",
+        notifications={
+            "targets": [{"name": "audit", "provider": "webhook", "secretRef": {"name": "audit"}}]
+        },
+    )
+    kinds = wait_until(
+        "started and succeeded are told",
+        lambda: (
+            {headers.get("X-Hakobu-Event") for headers, _ in receiver.received}
+            >= {"sync-started", "sync-succeeded"}
+            and [headers.get("X-Hakobu-Event") for headers, _ in receiver.received]
+        ),
+    )
+    assert kinds.count("sync-succeeded") == 1
+    for headers, body in receiver.received:
+        expected = hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(headers["X-Hakobu-Signature-256"], f"sha256={expected}")
+        event = json.loads(body)
+        assert event["revision"] == revision and event["delivery"] == f"{namespace}/shop"
+    recorded = wait_until(
+        "a Kubernetes Event on the Delivery",
+        lambda: [
+            e
+            for e in kube.list("v1", "Event", namespace).items
+            if e["involvedObject"].get("kind") == "Delivery" and e["reason"] == "SyncSucceeded"
+        ],
+    )
+    assert recorded[0]["type"] == "Normal" and revision[:12] in recorded[0]["message"]
+    assert key not in controller.log.read_text() and receiver.url not in controller.log.read_text()
+    receiver.server.shutdown()

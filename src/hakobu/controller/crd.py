@@ -64,6 +64,13 @@ _SPEC: dict[str, Any] = {
             "properties": {"secretRef": _secret_ref("a Secret with a kubeconfig in key value")},
         },
         "keysNamespace": {"type": "string", "minLength": 1},
+        # Read by the controller with the same rules as hakobu.yaml's section, which tell
+        # the field at fault better than a schema could.
+        "notifications": {
+            "type": "object",
+            "description": "targets of this Delivery's own, as notifications: in hakobu.yaml",
+            "x-kubernetes-preserve-unknown-fields": True,
+        },
     },
 }
 

@@ -14,11 +14,13 @@ SSH; and ``webhookSecret``, the shared secret push webhooks are signed with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hakobu.errors import InvalidInput
 from hakobu.model.duration import parse_duration
+from hakobu.model.notifications import Notifications, ResourceFields, parse_notifications
+from hakobu.model.source import SourceError
 
 GROUP = "hakobu.dev"
 VERSION = "v1alpha1"
@@ -68,6 +70,8 @@ class Delivery:
     cluster_secret: str | None
     keys_namespace: str | None
     reconcile_requested_at: str | None
+    # Targets of its own, over those of the project's hakobu.yaml.
+    notifications: Notifications = field(default_factory=Notifications)
 
 
 def parse(obj: dict[str, Any]) -> Delivery:
@@ -103,7 +107,21 @@ def parse(obj: dict[str, Any]) -> Delivery:
         cluster_secret=cluster.secret_ref("secretRef"),
         keys_namespace=fields.text("keysNamespace") or None,
         reconcile_requested_at=annotations.get(RECONCILE_REQUESTED_AT),
+        notifications=_notifications(ref, spec.get("notifications")),
     )
+
+
+def _notifications(ref: DeliveryRef, value: Any) -> Notifications:
+    try:
+        return parse_notifications(
+            ResourceFields(
+                f"Delivery {ref}", hint=f"kubectl edit delivery -n {ref.namespace} {ref.name}"
+            ),
+            ("spec", "notifications"),
+            value,
+        )
+    except SourceError as e:
+        raise InvalidDelivery(e.message, hint=e.hint) from e
 
 
 class _Fields:

@@ -40,6 +40,7 @@ from hakobu.controller.drift import Drift, DriftLimiter, DriftWatch
 from hakobu.controller.metrics import Metrics
 from hakobu.controller.reconciler import DeliveryReconciler, Emit
 from hakobu.controller.status import PassReport, Problem, build_status
+from hakobu.controller.status import now as now_rfc3339
 from hakobu.controller.workqueue import WorkQueue
 from hakobu.images.availability import ImageAvailability
 
@@ -122,6 +123,11 @@ class Controller:
             except InvalidDelivery:
                 continue
         return found
+
+    def project_root(self, ref: DeliveryRef) -> Path | None:
+        """Where the project a Delivery follows is checked out, once it is."""
+        reconciler = self._reconcilers.get(ref)
+        return reconciler.project_root if reconciler is not None else None
 
     def _start(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -283,10 +289,45 @@ class Controller:
         notify = self._notify
 
         def emit(kind: str, revision: str, message: str, apps: tuple[str, ...]) -> None:
+            self._record_event(delivery, kind, revision, message)
             if notify is not None:
                 notify(delivery, kind, revision, message, apps)
 
         return emit
+
+    def _record_event(self, delivery: Delivery, kind: str, revision: str, message: str) -> None:
+        """A Kubernetes Event on the Delivery, so ``kubectl describe delivery`` and
+        ``kubectl get events`` tell what happened, as every controller's do."""
+        ref = delivery.ref
+        warning = kind in ("sync-failed", "health-degraded", "rollback-committed")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{ref.name}.", "namespace": ref.namespace},
+            "involvedObject": {
+                "apiVersion": API_VERSION,
+                "kind": KIND,
+                "name": ref.name,
+                "namespace": ref.namespace,
+                "uid": self._uid(ref),
+            },
+            "reason": "".join(part.capitalize() for part in kind.split("-")),
+            "message": f"{message} (revision {revision[:12]})",
+            "type": "Warning" if warning else "Normal",
+            "source": {"component": "hakobu-controller"},
+            "firstTimestamp": now_rfc3339(),
+            "lastTimestamp": now_rfc3339(),
+            "count": 1,
+        }
+        try:
+            self.kube.create(event)
+        except (Unreachable, ApiError) as e:
+            self._log(f"event not recorded: {e}", level="warning", delivery=str(ref))
+
+    def _uid(self, ref: DeliveryRef) -> str:
+        with self._cache_lock:
+            obj = self._cache.get(ref) or {}
+        return str(obj.get("metadata", {}).get("uid", ""))
 
     def _write_status(self, ref: DeliveryRef, obj: dict[str, Any], report: PassReport) -> None:
         path = f"/apis/{API_VERSION}/namespaces/{ref.namespace}/{PLURAL}/{ref.name}/status"

@@ -97,6 +97,13 @@ class DeliveryReconciler:
         """(project, environment) as the labels on what it deployed say, once known."""
         return self._agent[1].owner if self._agent is not None else None
 
+    @property
+    def project_root(self) -> Path | None:
+        """The project directory in the Delivery's clone, once one is made."""
+        if self._agent is None:
+            return None
+        return self._agent[2].directory / self._agent[0].path
+
     def kinds(self) -> frozenset[tuple[str, str]]:
         return self._agent[1].desired_kinds() if self._agent is not None else frozenset()
 

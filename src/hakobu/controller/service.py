@@ -10,13 +10,18 @@ from pathlib import Path
 from hakobu.cluster.client import KubeClient
 from hakobu.controller import logs
 from hakobu.controller.deliveries import request_reconcile
+from hakobu.controller.delivery import Delivery
 from hakobu.controller.manager import Controller, ControllerOptions
 from hakobu.controller.metrics import Metrics
+from hakobu.controller.notify.credentials import kube_secrets
+from hakobu.controller.notify.hook import delivery_hook, project_notifications
+from hakobu.controller.notify.notifier import Notifier
 from hakobu.controller.server import Server, application
 from hakobu.controller.sharding import Sharding
 from hakobu.controller.webhooks import ClusterSecrets, WebhookReceiver, webhook_routes
 from hakobu.images.availability import ImageAvailability
 from hakobu.images.registry import RegistryClient
+from hakobu.model.notifications import Notifications
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,15 @@ def serve(kube: KubeClient, settings: ServiceSettings, stop: threading.Event) ->
         transitions[0] = seen
 
     sharding.on_change(count_transitions)
+    notifier = Notifier(
+        kube_secrets(kube), log=lambda message: logs.log(message, component="notify")
+    )
+
+    def notifications(delivery: Delivery) -> Notifications:
+        root = controller.project_root(delivery.ref)
+        project = project_notifications(root) if root is not None else Notifications()
+        return delivery.notifications.over(project)
+
     with RegistryClient() as registry:
         controller = Controller(
             kube,
@@ -60,6 +74,9 @@ def serve(kube: KubeClient, settings: ServiceSettings, stop: threading.Event) ->
             sharding,
             metrics=metrics,
             log=logs.log,
+            notify=delivery_hook(
+                notifier, notifications, lambda message: logs.log(message, component="notify")
+            ),
             availability=ImageAvailability(registry),
         )
         receiver = WebhookReceiver(
@@ -87,4 +104,5 @@ def serve(kube: KubeClient, settings: ServiceSettings, stop: threading.Event) ->
             controller.run(stop)
         finally:
             server.stop()
+            notifier.close()
             logs.log("stopped", component="controller")

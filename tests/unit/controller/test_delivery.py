@@ -86,3 +86,18 @@ def test_durations(text: str, seconds: float) -> None:
 def test_not_durations(text: str) -> None:
     with pytest.raises(ValueError, match="is not a duration"):
         parse_duration(text)
+
+
+def test_notifications_of_its_own_are_read_with_hakobu_yaml_rules() -> None:
+    spec = {
+        "repository": {"url": "x"},
+        "environment": "p",
+        "notifications": {
+            "targets": [{"name": "chat", "provider": "slack", "secretRef": {"name": "chat"}}]
+        },
+    }
+    parsed = parse(delivery(spec))
+    assert [t.name for t in parsed.notifications.targets] == ["chat"]
+    spec["notifications"] = {"targets": [{"name": "x", "provider": "pager"}]}
+    with pytest.raises(InvalidDelivery, match=r"spec\.notifications\.targets\[0\]\.provider"):
+        parse(delivery(spec))
