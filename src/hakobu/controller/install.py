@@ -297,6 +297,8 @@ def install(
             # A namespace that was there before is not taken over: uninstall deletes only
             # a namespace install created (labelled managed-by).
             continue
+        # Forced: install's flags are the word on these fields (a `kubectl scale` since
+        # the last install is overruled by --replicas), as a GitOps apply is.
         stored.append(kube.apply(obj, field_manager=FIELD_MANAGER, force=True))
         log(f"applied {obj['kind']} {_where(obj)}")
         if obj["kind"] == "CustomResourceDefinition":
