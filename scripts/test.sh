@@ -52,6 +52,7 @@ main() {
     require docker-registry docker-registry "a real OCI registry for the image tests"
     # Daemonless: vfs storage, chroot isolation.
     require buildah buildah "a real image builder for the image build tests"
+    require prometheus prometheus "a real Prometheus scraping the controller's metrics"
 
     local start
     start=$(date +%s)

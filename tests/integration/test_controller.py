@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -580,3 +581,54 @@ def test_a_sync_is_told_by_a_signed_notification_and_a_kubernetes_event(
     assert recorded[0]["type"] == "Normal" and revision[:12] in recorded[0]["message"]
     assert key not in controller.log.read_text() and receiver.url not in controller.log.read_text()
     receiver.server.shutdown()
+
+
+def test_prometheus_scrapes_the_controller(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str, tmp_path: Path
+) -> None:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.fail("prometheus is not installed: `apt-get install prometheus`")
+    remote.put("dev", "web", configmap("web", colour="blue"))
+    revision = remote.push("blue")
+    create_delivery(
+        kube, namespace, "shop", repository={"url": str(remote.bare)}, environment="dev"
+    )
+    wait_until(
+        "applied", lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == revision
+    )
+    target = controller.url.removeprefix("http://")
+    config = {
+        "global": {"scrape_interval": "1s"},
+        "scrape_configs": [{"job_name": "hakobu", "static_configs": [{"targets": [target]}]}],
+    }
+    (tmp_path / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
+    port = free_port()
+    log = (tmp_path / "prometheus.log").open("wb")
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    query = f'hakobu_syncs_total{{delivery="{namespace}/shop",result="succeeded"}}'
+
+    def scraped() -> list[Any]:
+        try:
+            answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/query", params={"query": query})
+        except httpx.HTTPError:
+            return []
+        return list(answer.json()["data"]["result"]) if answer.status_code == 200 else []
+
+    try:
+        result = wait_until("Prometheus has the series", scraped, seconds=60)
+    finally:
+        process.terminate()
+        process.wait(30)
+        log.close()
+    assert result[0]["metric"]["job"] == "hakobu"
+    assert float(result[0]["value"][1]) >= 1

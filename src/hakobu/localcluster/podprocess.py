@@ -62,9 +62,7 @@ def start(
     if os.geteuid() != 0:
         raise OperationFailed("running a process with a Pod's identity needs root (unshare)")
     address = urlsplit(server)
-    environment = {
-        key: value for key, value in (env or os.environ).items() if key != "KUBECONFIG"
-    }
+    environment = {key: value for key, value in (env or os.environ).items() if key != "KUBECONFIG"}
     environment["KUBERNETES_SERVICE_HOST"] = address.hostname or "127.0.0.1"
     environment["KUBERNETES_SERVICE_PORT"] = str(address.port or 443)
     script = (
