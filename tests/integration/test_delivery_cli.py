@@ -120,7 +120,7 @@ def test_create_list_suspend_resume_reconcile(
     assert row.endswith("secret shop-git not found")
 
     printed = rows(kubectl(local_cluster, "get", "deliveries", "-n", namespace))
-    assert printed[0] == ["NAME", "ENV", "REVISION", "SYNC", "HEALTH", "AGE"]
+    assert printed[0] == ["NAME", "ENV", "REVISION", "SYNC", "HEALTH", "READY", "AGE"]
     assert printed[1][:5] == ["shop", "prod", "abc1234", "OutOfSync", "Degraded"]
     assert rows(kubectl(local_cluster, "get", "dlv", "-n", namespace, "-o", "name")) == [
         ["delivery.hakobu.dev/shop"]

@@ -124,7 +124,18 @@ _COLUMNS = [
     {"name": "Revision", "type": "string", "jsonPath": ".status.revision"},
     {"name": "Sync", "type": "string", "jsonPath": ".status.sync"},
     {"name": "Health", "type": "string", "jsonPath": ".status.health"},
+    {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+    },
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    {
+        "name": "Message",
+        "type": "string",
+        "priority": 1,
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].message',
+    },
 ]
 
 
