@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hakobu.cluster.client import KubeClient
-from hakobu.cluster.errors import ApiError, Gone, Unreachable
+from hakobu.cluster.errors import ApiError, Forbidden, Gone, Unreachable
 from hakobu.sync.ownership import ENVIRONMENT_LABEL, FIELD_MANAGER, PROJECT_LABEL
 
 Log = Callable[..., None]
@@ -138,6 +138,15 @@ class DriftWatch:
                         return
             except Gone:
                 version = None  # compacted away: start again from now
+            except Forbidden:
+                # Installed to deploy into some namespaces only, it may not watch a kind
+                # cluster-wide: drift of that kind is then found by each poll instead.
+                self._log(
+                    f"may not watch {kind} in every namespace: its drift is found at each "
+                    "poll instead",
+                    level="warning",
+                )
+                return
             except (Unreachable, ApiError) as e:
                 failures += 1
                 self._log(f"watch of {kind} failed: {e}", level="warning")
