@@ -51,6 +51,7 @@ from hakobu.agent.decide import Settled, cluster_reason, differences, env_change
 from hakobu.agent.memory import last_good, records, remember_good
 from hakobu.agent.restore import added, remove_added, with_removed
 from hakobu.cluster.api import KubeApi
+from hakobu.cluster.lease import LEASE_DURATION, RETRY_PERIOD
 from hakobu.cluster.retry import Backoff
 from hakobu.errors import HakobuError, InvalidInput, OperationFailed
 from hakobu.model.objects import ObjectId
@@ -271,6 +272,10 @@ class Agent:
             timeout=self.options.timeout,
             workers=self.options.workers,
             keys_namespace=self.options.keys_namespace,
+            # A sync killed mid-way leaves the environment's lock held, and its expiry is
+            # judged on the waiting side's clock from when it first read it: without a wait
+            # past the lease duration every later pass would give up on it, forever.
+            wait_lock=LEASE_DURATION + 2 * RETRY_PERIOD,
         )
         result = sync(
             self.kube,
