@@ -178,6 +178,32 @@ def split(replicas: list[Replica]) -> bool:
     return all(sets) and sum(len(s) for s in sets) == SHARDS == len(frozenset().union(*sets))
 
 
+def taken_over(shards: frozenset[int], replicas: list[Replica]) -> tuple[float, float]:
+    """When the first and the last of ``shards`` were taken by one of ``replicas``."""
+    taken = [min(t for r in replicas if (t := r.since(s)) is not None) for s in shards]
+    return min(taken), max(taken)
+
+
+def members(kube: KubeClient, namespace: str) -> list[str]:
+    found = kube.list(
+        "coordination.k8s.io/v1", "Lease", namespace, label_selector=f"{ROLE_LABEL}=member"
+    ).items
+    return sorted(m["spec"]["holderIdentity"] for m in found)
+
+
+def settle(replicas: list[Replica]) -> None:
+    """Wait for the same split for a few passes (joining hands shards around)."""
+    wait_for(
+        "the split to settle",
+        lambda: (
+            split(replicas)
+            and all(time.time() - r.changes[-1][0] > 3 * RETRY_PERIOD for r in replicas)
+        ),
+        60,
+        *replicas,
+    )
+
+
 def assert_never_two_owners(replicas: list[Replica]) -> None:
     now = time.time()
     spans: dict[int, list[tuple[float, float, str]]] = {}
@@ -218,23 +244,29 @@ def test_replicas_split_shards_and_take_over_a_killed_one(
     ]
     try:
         wait_for("three replicas split the shards", lambda: split(replicas), 60, *replicas)
-        # Settled: the same split for a few passes (start-up hands shards around).
-        wait_for(
-            "the split to settle",
-            lambda: (
-                split(replicas)
-                and all(time.time() - r.changes[-1][0] > 3 * RETRY_PERIOD for r in replicas)
-            ),
-            60,
-            *replicas,
-        )
+        settle(replicas)
         w = weights(refs(DELIVERIES), SHARDS)
+        before = {s: r.identity for r in replicas for s in r.held()}
         per_replica = [sum(w[s] for s in r.held()) for r in replicas]
         ratio = max(per_replica) / min(per_replica)
         report(f"{DELIVERIES} Deliveries over 3 replicas: {per_replica}, max/min {ratio:.3f}")
         assert ratio <= 1.2
-        owner = {s: r.identity for r in replicas for s in r.held()}
-        assert sum(loads(owner, w).values()) == DELIVERIES
+
+        # A fourth joins: it takes a share, and few other Deliveries change hands.
+        replicas.append(Replica("replica-3", local_cluster.kubeconfig, namespace, tmp_path))
+        wait_for("four replicas split the shards", lambda: split(replicas), 60, *replicas)
+        settle(replicas)
+        after = {s: r.identity for r in replicas for s in r.held()}
+        moved = sum(w[s] for s in before if before[s] != after[s])
+        load_before, load_after = loads(before, w), loads(after, w)
+        least = DELIVERIES - sum(min(n, load_after[m]) for m, n in load_before.items())
+        per_replica = [load_after[r.identity] for r in replicas]
+        report(
+            f"a 4th replica joined: {moved} Deliveries changed hands (the least possible "
+            f"{least}); now {per_replica}, max/min {max(per_replica) / min(per_replica):.3f}"
+        )
+        assert moved <= 2 * least
+        assert max(per_replica) / min(per_replica) <= 1.2
 
         victim = next(r for r in replicas if 0 in r.held())
         survivors = [r for r in replicas if r is not victim]
@@ -246,8 +278,7 @@ def test_replicas_split_shards_and_take_over_a_killed_one(
             LEASE_DURATION + 4 * RETRY_PERIOD + 10,
             *replicas,
         )
-        taken = [min(t for r in survivors if (t := r.since(s)) is not None) for s in orphaned]
-        first, last = min(taken) - killed, max(taken) - killed
+        first, last = (t - killed for t in taken_over(orphaned, survivors))
         report(
             f"kill -9 of the holder of {len(orphaned)} shards: taken over after "
             f"{first:.1f}s to {last:.1f}s (lease duration {LEASE_DURATION}s, "
@@ -259,36 +290,30 @@ def test_replicas_split_shards_and_take_over_a_killed_one(
         assert last <= LEASE_DURATION + 2 * RETRY_PERIOD + 1
         assert_never_two_owners(replicas)
 
-        # A replica stopped cleanly releases at once: the last one takes over after the
-        # drain and its next pass, not after the Leases' duration.
-        leaving, staying = survivors
+        # A replica stopped cleanly releases at once: the others take over after the
+        # drain and their next pass, not after the Leases' duration.
+        leaving, staying = survivors[0], survivors[1:]
         handed = leaving.held()
         stopping = time.time()
         leaving.stop()
         assert leaving.process.returncode == 0, leaving.tail()
         wait_for(
-            "the last replica takes over the stopped one's shards",
-            lambda: handed <= staying.held(),
+            "the others take over the stopped one's shards",
+            lambda: all(any(s in r.held() for r in staying) for s in handed),
             LEASE_DURATION,
             *replicas,
         )
-        handover = max(t for s in handed if (t := staying.since(s)) is not None) - stopping
+        handover = taken_over(handed, staying)[1] - stopping
         report(f"SIGTERM of the holder of {len(handed)} shards: taken over after {handover:.1f}s")
         assert handover <= (LEASE_DURATION - RENEW_DEADLINE) + 2 * RETRY_PERIOD + 1
         assert_never_two_owners(replicas)
 
         # The killed replica's member Lease is deleted once it has been left unchanged
         # for FORGET_AFTER lease durations; the stopped one deleted its own.
-        def members() -> list[str]:
-            found = kube.list(
-                "coordination.k8s.io/v1", "Lease", namespace, label_selector=f"{ROLE_LABEL}=member"
-            ).items
-            return sorted(m["spec"]["holderIdentity"] for m in found)
-
-        assert members() == sorted([victim.identity, staying.identity])
+        assert members(kube, namespace) == sorted(r.identity for r in [victim, *staying])
         wait_for(
             "the killed replica's member Lease is deleted",
-            lambda: members() == [staying.identity],
+            lambda: members(kube, namespace) == sorted(r.identity for r in staying),
             killed + FORGET_AFTER * LEASE_DURATION + 2 * RETRY_PERIOD + 5 - time.time(),
             *replicas,
         )
@@ -296,7 +321,7 @@ def test_replicas_split_shards_and_take_over_a_killed_one(
     finally:
         for replica in replicas:
             replica.stop()
-    assert members() == []
+    assert members(kube, namespace) == []
 
 
 def test_a_replica_cut_off_from_the_api_server_stops_before_another_takes_over(
@@ -313,15 +338,7 @@ def test_a_replica_cut_off_from_the_api_server_stops_before_another_takes_over(
     replicas = [direct, cut]
     try:
         wait_for("two replicas split the shards", lambda: split(replicas), 60, *replicas)
-        wait_for(
-            "the split to settle",
-            lambda: (
-                split(replicas)
-                and all(time.time() - r.changes[-1][0] > 3 * RETRY_PERIOD for r in replicas)
-            ),
-            60,
-            *replicas,
-        )
+        settle(replicas)
         lost = cut.held()
 
         cut_at = time.time()
@@ -334,8 +351,7 @@ def test_a_replica_cut_off_from_the_api_server_stops_before_another_takes_over(
             LEASE_DURATION + 4 * RETRY_PERIOD + 10,
             *replicas,
         )
-        taken = [t for s in lost if (t := direct.since(s)) is not None]
-        first, last = min(taken) - cut_at, max(taken) - cut_at
+        first, last = (t - cut_at for t in taken_over(lost, [direct]))
         report(
             f"API server cut off: the replica stopped owning its {len(lost)} shards after "
             f"{gave_up:.1f}s; the other took them over after {first:.1f}s to {last:.1f}s"

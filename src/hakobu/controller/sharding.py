@@ -219,10 +219,11 @@ class Sharding:
         """Stop owning every shard, let a started apply wave end, release the Leases and
         leave the membership."""
         with self._lock:
-            held = list(self._renewed)
+            held, now = list(self._renewed), self._clock()
             for shard in held:
                 if shard not in self._leaving:
                     self._turn(shard)
+                    self._leaving[shard] = now
         self._notify()
         if held:
             self._sleep(self.drain)

@@ -221,10 +221,16 @@ def test_a_replica_that_resigns_hands_its_shards_over_at_once() -> None:
     for name in ("a", "b", "c"):
         group.start(name)
     group.run(30, lambda: group.settled("abc"))
-    lost = group.replicas["c"].held()
+    c = group.replicas["c"]
+    lost = c.held()
+    ref = next(r for r in REFS if c.shard_of(r) in lost)
+    owned_when_told: list[bool] = []
+    c.on_change(lambda held: owned_when_told.append(c.owns(ref) or bool(held)))
 
     group.stepping.discard("c")
-    group.replicas["c"].resign()  # waits the drain on the fake clock
+    c.resign()  # stops owning at once, then waits the drain on the fake clock
+
+    assert owned_when_told == [False]
 
     assert group.kube.stored("Lease", member_lease_name("c"), NAMESPACE) is None
     for shard in range(SHARDS):
