@@ -34,6 +34,7 @@ COMMANDS = {
     "diff": "sync",
     "status": "sync",
     "history": "sync",
+    "ui": "ui",
 }
 
 
