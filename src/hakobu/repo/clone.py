@@ -40,9 +40,7 @@ class _Callbacks(pygit2.RemoteCallbacks):
         self, url: str, username_from_url: str | None, allowed_types: object
     ) -> pygit2.UserPass:
         if self._credentials is None:
-            raise pygit2.GitError(
-                f"{_redacted(url)} asks for credentials and none are configured"
-            )
+            raise pygit2.GitError(f"{_redacted(url)} asks for credentials and none are configured")
         if self.offered:
             raise pygit2.GitError(f"{_redacted(url)} refused the configured credentials")
         self.offered = True
