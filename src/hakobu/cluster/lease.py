@@ -136,7 +136,7 @@ class Lease:
                 live = self._request("GET")
             except NotFound:
                 try:
-                    self._written(self._request("POST", body=self._record(None), collection=True))
+                    self._write("POST", self._record(None), collection=True)
                 except AlreadyExists:
                     continue
                 return None
@@ -144,7 +144,7 @@ class Lease:
             if other is not None:
                 return other
             try:
-                self._written(self._request("PUT", body=self._record(live)))
+                self._write("PUT", self._record(live))
             except Conflict:
                 # Someone else wrote it meanwhile: read again who that was.
                 continue
@@ -208,7 +208,7 @@ class Lease:
         if self._current is None:
             return
         try:
-            self._written(self._request("PUT", body=self._record(self._current)))
+            self._write("PUT", self._record(self._current))
         except Conflict:
             self._reread()
         except HakobuError:
@@ -283,10 +283,14 @@ class Lease:
 
     # -- requests -------------------------------------------------------------------------
 
-    def _written(self, live: dict[str, Any]) -> None:
+    def _write(self, method: str, body: dict[str, Any], *, collection: bool = False) -> None:
+        # Timed from the moment it was sent: the server may have stored it at once and
+        # others count the Lease's duration from then, however late the answer comes.
+        sent = self._clock()
+        live = self._request(method, body=body, collection=collection)
         self._current = live
-        self._observed = (str(live["metadata"].get("resourceVersion", "")), self._clock())
-        self._renewed_at = self._clock()
+        self._observed = (str(live["metadata"].get("resourceVersion", "")), sent)
+        self._renewed_at = sent
 
     def _request(
         self, method: str, *, body: dict[str, Any] | None = None, collection: bool = False

@@ -35,13 +35,18 @@ class Clock:
 
 
 class Link:
-    """One replica's connection to the shared API server; a test can cut it."""
+    """One replica's connection to the shared API server; a test can cut it, or make its
+    next write answer late (``slow``: seconds on ``clock``)."""
 
-    def __init__(self, kube: FakeKube) -> None:
-        self.kube, self.cut = kube, False
+    def __init__(self, kube: FakeKube, clock: Clock) -> None:
+        self.kube, self.clock, self.cut = kube, clock, False
+        self.slow = 0.0
+        self.slowed: list[str] = []  # the paths answered late
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.kube, name)
+        if name == "request" and self.slow:
+            return self._late(attr)
         if not self.cut:
             return attr
 
@@ -49,6 +54,17 @@ class Link:
             raise Unreachable("cannot reach the API server: connection refused")
 
         return refused
+
+    def _late(self, request: Callable[..., Any]) -> Callable[..., Any]:
+        def late(method: str, path: str, **kwargs: Any) -> Any:
+            answer = request(method, path, **kwargs)
+            if method == "PUT" and self.slow:
+                self.clock.now += self.slow
+                self.slow = 0.0
+                self.slowed.append(path)
+            return answer
+
+        return late
 
 
 class Group:
@@ -67,7 +83,7 @@ class Group:
         self.stepping: set[str] = set()
 
     def start(self, name: str, *, shards: int = SHARDS) -> Sharding:
-        link = Link(self.kube)
+        link = Link(self.kube, self.clock)
         replica = Sharding(
             cast(KubeApi, link),
             NAMESPACE,
@@ -288,3 +304,26 @@ def test_shards_follow_the_deliveries_and_stay_balanced() -> None:
     assert group.settled("abc")
     per_replica = loads(group.owners(), weights(group.refs, SHARDS))
     assert max(per_replica.values()) / min(per_replica.values()) <= 1.2
+
+
+def test_a_renewal_answered_late_counts_from_when_it_was_sent() -> None:
+    group = Group()
+    group.start("a")
+    group.start("b")
+    group.run(30, lambda: group.settled("ab"))
+    a = group.replicas["a"]
+
+    # The server stores a's renewal at once, but the answer takes 9 s to come back.
+    group.links["a"].slow = 9
+    sent = group.clock.now + 2
+    group.run(2)
+    group.stepping.discard("a")  # and then a hangs
+    (path,) = group.links["a"].slowed
+    shard = int(path.rsplit("-", 1)[1])
+    assert shard in a.held()
+
+    # b may take the shard 15 s after it saw the renewal, so a must have stopped by then.
+    group.clock.now = sent + 10.5
+    assert shard not in a.held()
+    group.run(30, lambda: group.taken_from("a", [shard]))
+    assert group.clock.now >= sent + 15
