@@ -120,7 +120,14 @@ class DeliveryReconciler:
             problem = Problem("InvalidSecret", e.message, stalled=True)
             self._log(e.message, level="error", delivery=name, reason=problem.reason)
             return replace(report, problem=problem)
-        agent, checkout = self._agent_for(delivery, target)
+        try:
+            agent, checkout = self._agent_for(delivery, target)
+        except HakobuError as e:
+            # A local path missing right now (moved, unmounted) is refused as the checkout
+            # is made: as unreadable as a remote that does not answer, and retried alike.
+            problem = Problem("FetchFailed", f"fetching {delivery.url}: {e.message}", True)
+            self._log(problem.message, level="error", delivery=name, reason=problem.reason)
+            return replace(report, problem=problem)
         checkout.credentials = credentials
         started = time.monotonic()
         try:
