@@ -53,6 +53,7 @@ main() {
     # Daemonless: vfs storage, chroot isolation.
     require buildah buildah "a real image builder for the image build tests"
     require prometheus prometheus "a real Prometheus scraping the controller's metrics"
+    require chromium chromium "a real browser for the dashboard tests (Playwright drives it)"
 
     local start
     start=$(date +%s)
