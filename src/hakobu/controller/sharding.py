@@ -4,7 +4,8 @@ Every ``retry_period`` a replica makes one pass (``step``):
 
 1. one LIST of the controller's Leases (members and shards, by label), noting for each
    when it last changed on this replica's clock (``Lease.observe``);
-2. the live members (``membership``) and the Deliveries per shard give the assignment
+2. the live members (``membership``, which also deletes member Leases left long ago by
+   replicas that died) and the Deliveries per shard give the assignment
    (``shards.assign``), the same on every replica that sees the same;
 3. shards no longer assigned here stop being owned at once (``guard`` raises) and their
    Leases are released a drain time later — ``lease_duration - renew_deadline``, the same
@@ -21,6 +22,9 @@ A shard is owned while its Lease was renewed within ``renew_deadline``, judged o
 call against the clock, so a replica cut off from the API server stops owning its shards
 before anyone may take them over, even while a request of its pass hangs. A pass whose
 LIST fails writes nothing (the server is unreachable or failing; renewals would fail too).
+Requests are sent once each, the next pass being the retry; give ``Sharding`` a client
+whose timeout is about a retry period, so one unanswered request does not hold up a pass
+(owning stays safe either way: it is judged by the clock).
 """
 
 from __future__ import annotations
@@ -193,9 +197,15 @@ class Sharding:
     def step(self) -> None:
         """One pass (see the module's docstring)."""
         try:
-            listed = self.kube.list(
-                "coordination.k8s.io/v1", "Lease", self.namespace, label_selector=ROLE_LABEL
-            ).items
+            # Sent once, whatever the client's retry policy: the next pass is the retry, and
+            # a pass must not wait out an outage that the renew deadline already covers.
+            listed = self.kube.request(
+                "GET",
+                f"/apis/coordination.k8s.io/v1/namespaces/{self.namespace}/leases",
+                params={"labelSelector": ROLE_LABEL},
+                retried=False,
+                counted_as="LIST Lease",
+            )["items"]
         except HakobuError as e:
             if not self._unreachable:
                 self._unreachable = True
