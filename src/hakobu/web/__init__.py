@@ -1,0 +1,1 @@
+"""The HTTP API and dashboard: the library's operations over HTTP, governed by RBAC."""

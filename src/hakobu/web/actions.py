@@ -1,0 +1,267 @@
+"""Actions from the dashboard: first what exactly will happen, then, once confirmed, that
+and nothing else.
+
+A preview is the diff ``hakobu diff`` shows, under a ``basis``: a digest of the revision
+and of every change. Confirming sends the basis back; the preview is computed again and,
+if the basis differs (a new commit, someone's hand edit, another sync), the action is
+refused with what changed, never run on what the user did not see. A confirmed sync runs
+in a thread, its progress published line by line; it is recorded like any other sync,
+with who asked for it, and told as a Kubernetes Event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from hakobu.cluster.api import KubeApi
+from hakobu.controller.delivery import API_VERSION, KIND, DeliveryRef
+from hakobu.errors import HakobuError, OperationFailed
+from hakobu.model.project import Project
+from hakobu.sync import SyncOptions, diff_app, observe, read_desired, sync
+from hakobu.sync.diff import DELETE
+from hakobu.sync.manifests import DesiredState
+from hakobu.sync.record import record_sync
+from hakobu.sync.run import lock_name
+from hakobu.web.events import Broadcast
+from hakobu.web.sessions import User
+
+REQUESTED_BY = "hakobu.dev/requested-by"
+# Previews kept to say what changed when a confirmation comes back stale.
+_KEPT = 200
+
+
+@dataclass(frozen=True)
+class SyncPreview:
+    env: str
+    app: str | None
+    prune: bool
+    # Take over fields another field manager changed (a hand edit), as --force-conflicts.
+    force: bool
+    revision: str
+    diffs: tuple[dict[str, Any], ...]
+    # Objects that left git and stay, since pruning is off.
+    left: int
+    basis: str
+
+    def json(self) -> dict[str, Any]:
+        return {**asdict(self), "diffs": list(self.diffs)}
+
+
+class Stale(OperationFailed):
+    """The environment changed between the preview and its confirmation."""
+
+    def __init__(self, changes: list[str]) -> None:
+        super().__init__(
+            "the environment changed since the preview: " + "; ".join(changes),
+            hint="look at the new preview and confirm again",
+        )
+        self.changes = changes
+
+
+def preview_sync(
+    kube: KubeApi, project: Project, env: str, app: str | None, *, prune: bool, force: bool
+) -> tuple[SyncPreview, DesiredState]:
+    environment = project.environment(env)
+    desired = read_desired(project, environment)
+    states = observe(kube, project, environment, desired, only_app=app)
+    diffs = [asdict(d) for state in states for d in diff_app(kube, state)]
+    shown = [d for d in diffs if prune or d["change"] != DELETE]
+    digest = hashlib.sha256(
+        orjson.dumps([desired.revision, app, prune, force, shown], option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
+    left = len(diffs) - len(shown)
+    return SyncPreview(
+        env, app, prune, force, desired.revision, tuple(shown), left, digest
+    ), desired
+
+
+def what_changed(old: SyncPreview | None, new: SyncPreview) -> list[str]:
+    """What differs between the preview a user confirmed and the one of now (pure)."""
+    if old is None:
+        return ["the preview confirmed is not known here (too old, or from another server)"]
+    found = []
+    if old.revision != new.revision:
+        found.append(f"git moved from {old.revision[:12]} to {new.revision[:12]}")
+    before = {(d["app"], d["ref"]): d for d in old.diffs}
+    after = {(d["app"], d["ref"]): d for d in new.diffs}
+    for key in sorted(before.keys() - after.keys()):
+        found.append(f"{key[1]} no longer differs")
+    for key in sorted(after.keys() - before.keys()):
+        found.append(f"{key[1]} now differs ({after[key]['change']})")
+    for key in sorted(before.keys() & after.keys()):
+        if before[key] != after[key]:
+            found.append(f"{key[1]} differs otherwise than shown")
+    return found or ["the environment's state changed"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str
+    kind: str
+    env: str
+    user: str
+    started: str
+
+
+class Operations:
+    """The actions run from the dashboard, each in its own thread."""
+
+    def __init__(
+        self,
+        kube: KubeApi,
+        project: Project,
+        broadcast: Broadcast,
+        *,
+        delivery_of: Callable[[str], DeliveryRef | None],
+        after: Callable[[], None] = lambda: None,
+        timeout: float = 300.0,
+    ) -> None:
+        self._kube = kube
+        self._project = project
+        self._broadcast = broadcast
+        self._delivery_of = delivery_of
+        self._after = after
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._previews: dict[str, SyncPreview] = {}
+        self._ids = itertools.count(1)
+        self.threads: list[threading.Thread] = []
+
+    def preview(self, env: str, app: str | None, *, prune: bool, force: bool) -> SyncPreview:
+        preview, _ = preview_sync(self._kube, self._project, env, app, prune=prune, force=force)
+        with self._lock:
+            self._previews[preview.basis] = preview
+            while len(self._previews) > _KEPT:
+                self._previews.pop(next(iter(self._previews)))
+        return preview
+
+    def sync(
+        self, user: User, env: str, app: str | None, *, prune: bool, force: bool, basis: str
+    ) -> Operation:
+        """Start the sync the preview ``basis`` showed, or raise ``Stale``."""
+        preview, desired = preview_sync(
+            self._kube, self._project, env, app, prune=prune, force=force
+        )
+        if preview.basis != basis:
+            with self._lock:
+                old = self._previews.get(basis)
+            raise Stale(what_changed(old, preview))
+        operation = Operation(
+            f"op-{next(self._ids)}", "sync", env, user.name, datetime.now(UTC).isoformat()
+        )
+        thread = threading.Thread(
+            target=self._run_sync,
+            args=(operation, desired, preview),
+            name=f"hakobu-web-{operation.id}",
+            daemon=True,
+        )
+        self.threads.append(thread)
+        self._broadcast.publish("operation", {**asdict(operation), "state": "running"})
+        thread.start()
+        return operation
+
+    def _run_sync(self, operation: Operation, desired: DesiredState, preview: SyncPreview) -> None:
+        env = self._project.environment(operation.env)
+
+        def progress(line: str) -> None:
+            self._broadcast.publish("progress", {"id": operation.id, "line": line})
+
+        options = SyncOptions(
+            prune=preview.prune,
+            force_conflicts=preview.force,
+            only_app=preview.app,
+            timeout=self._timeout,
+        )
+        try:
+            result = sync(
+                self._kube, self._project, env, desired, options=options, progress=progress
+            )
+            record = record_sync(self._kube, env.namespace, result)
+            if record is not None:
+                self._mark(env.namespace, record, operation.user)
+            outcome = str(result.result)
+            summary = (
+                f"{result.applied} applied, {result.unchanged} unchanged, {result.pruned} pruned"
+            )
+            failed = [
+                f"{a.app}: {m}" for a in result.apps for m in a.messages if a.result != "Succeeded"
+            ]
+        except HakobuError as e:
+            record, outcome, summary, failed = None, "Failed", str(e), []
+        message = (
+            f"sync of {operation.env} at {preview.revision[:12]} requested by "
+            f"{operation.user}: {outcome} ({summary})"
+        )
+        self._audit(
+            env.namespace, operation, "Sync", message, record, warning=outcome != "Succeeded"
+        )
+        self._broadcast.publish(
+            "operation",
+            {
+                **asdict(operation),
+                "state": "done",
+                "result": outcome,
+                "summary": summary,
+                "messages": failed,
+                "record": record,
+            },
+        )
+        self._after()
+
+    def _mark(self, namespace: str, record: str, user: str) -> None:
+        """Who asked for the sync, on its record."""
+        path = f"/api/v1/namespaces/{namespace}/configmaps/{record}"
+        body = {"metadata": {"annotations": {REQUESTED_BY: user}}}
+        self._kube.request("PATCH", path, body=body, content_type="application/merge-patch+json")
+
+    def _audit(
+        self,
+        namespace: str,
+        operation: Operation,
+        reason: str,
+        message: str,
+        record: str | None,
+        *,
+        warning: bool,
+    ) -> None:
+        """A Kubernetes Event: on the environment's Delivery when there is one, else on
+        the sync's record, else on the environment's sync lock, which every sync holds."""
+        delivery = self._delivery_of(operation.env)
+        if delivery is not None:
+            involved = {"apiVersion": API_VERSION, "kind": KIND, "name": delivery.name}
+            namespace = delivery.namespace
+        elif record is not None:
+            involved = {"apiVersion": "v1", "kind": "ConfigMap", "name": record}
+        else:
+            involved = {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "name": lock_name(operation.env),
+            }
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "generateName": f"{involved['name']}.",
+                "namespace": namespace,
+                "annotations": {REQUESTED_BY: operation.user},
+            },
+            "involvedObject": {**involved, "namespace": namespace},
+            "reason": reason,
+            "message": message,
+            "type": "Warning" if warning else "Normal",
+            "source": {"component": "hakobu-web"},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        self._kube.create(event)

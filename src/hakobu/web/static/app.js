@@ -1,0 +1,424 @@
+"use strict";
+// The dashboard's pages, drawn from the JSON API only (/api/v1), kept live by its events.
+
+const main = document.getElementById("app");
+const state = {session: null, csrf: null, operation: null};
+
+const SYNC_ICONS = {Synced: "✓", OutOfSync: "↻", Drifted: "≠", Unknown: "?"};
+const HEALTH_ICONS = {
+  Healthy: "♥", Progressing: "◌", Degraded: "✗", Suspended: "⏸", Missing: "∅", Unknown: "?",
+};
+
+function esc(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => ({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+  })[c]);
+}
+
+function badge(kind, value) {
+  const icons = kind === "sync" ? SYNC_ICONS : HEALTH_ICONS;
+  return `<span class="badge ${kind}-${esc(value)}" title="${esc(value)}">` +
+    `<span class="icon" aria-hidden="true">${icons[value] || "?"}</span>${esc(value)}</span>`;
+}
+
+async function api(path, options = {}) {
+  const headers = {"Accept": "application/json", ...(options.headers || {})};
+  if (options.body !== undefined) {
+    headers["Content-Type"] = "application/json";
+  }
+  if (options.method && options.method !== "GET" && state.csrf) {
+    headers["X-CSRF-Token"] = state.csrf;
+  }
+  const response = await fetch(path, {
+    ...options,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  if (response.status === 401) {
+    location.assign("/signin");
+    throw new Error("signed out");
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(data.message || response.statusText);
+    error.status = response.status;
+    error.data = data;
+    throw error;
+  }
+  return data;
+}
+
+function can(env, action) {
+  return Boolean(state.session && state.session.can[env] && state.session.can[env][action]);
+}
+
+function shortRev(revision) {
+  if (!revision) return "—";
+  return revision === "worktree" ? "work tree" : revision.slice(0, 12);
+}
+
+function tag(image) {
+  const slash = image.lastIndexOf("/");
+  return image.slice(slash + 1);
+}
+
+// -- overview ---------------------------------------------------------------------------
+
+const overview = {envs: [], apps: [], cells: new Map(), elements: new Map()};
+
+function cellHtml(cell) {
+  if (!cell) return `<span class="muted">—</span>`;
+  const images = cell.images.map((i) => `<span class="image" title="${esc(i)}">${esc(tag(i))}</span>`);
+  return `${badge("sync", cell.sync)} ${badge("health", cell.health)}` +
+    (images.length ? `<div class="images">${images.join(" ")}</div>` : "");
+}
+
+function counts(env) {
+  let outOfSync = 0;
+  let degraded = 0;
+  for (const app of overview.apps) {
+    const cell = overview.cells.get(`${env}\u0000${app}`);
+    if (!cell) continue;
+    if (cell.sync !== "Synced") outOfSync += 1;
+    if (cell.health === "Degraded") degraded += 1;
+  }
+  return {outOfSync, degraded};
+}
+
+function drawCounts() {
+  for (const env of overview.envs) {
+    const {outOfSync, degraded} = counts(env.env);
+    const el = document.getElementById(`counts-${env.env}`);
+    if (el) {
+      el.innerHTML = `<span class="count ${outOfSync ? "warn" : ""}" data-count="out-of-sync">` +
+        `${outOfSync} out of sync</span> · <span class="count ${degraded ? "bad" : ""}" ` +
+        `data-count="degraded">${degraded} degraded</span>`;
+    }
+  }
+}
+
+async function showOverview() {
+  const data = await api("/api/v1/overview");
+  overview.envs = data.environments;
+  const names = new Set();
+  for (const env of data.environments) {
+    for (const [app, cell] of Object.entries(env.apps)) {
+      names.add(app);
+      overview.cells.set(`${env.env}\u0000${app}`, cell);
+    }
+  }
+  overview.apps = [...names].sort();
+  const head = data.environments.map((env) => `
+      <th scope="col" data-env="${esc(env.env)}">
+        <div class="env-name">${esc(env.env)}</div>
+        <div class="env-meta">git <code>${esc(shortRev(env.revision))}</code> ·
+          synced <code>${esc(shortRev(env.synced_revision))}</code></div>
+        <div class="env-counts" id="counts-${esc(env.env)}"></div>
+        ${env.error ? `<div class="error">${esc(env.error)}</div>` : ""}
+        <div class="env-links"><a href="/env/${encodeURIComponent(env.env)}/history">history</a>
+          ${can(env.env, "sync") ? `· <a href="/env/${encodeURIComponent(env.env)}/sync">sync…</a>` : ""}</div>
+      </th>`).join("");
+  const rows = overview.apps.map((app) => {
+    const cells = data.environments.map((env) =>
+      `<td data-env="${esc(env.env)}" data-app="${esc(app)}">` +
+      `<a class="cell" href="/env/${encodeURIComponent(env.env)}/app/${encodeURIComponent(app)}">` +
+      `${cellHtml(overview.cells.get(`${env.env}\u0000${app}`))}</a></td>`).join("");
+    return `<tr data-app="${esc(app)}"><th scope="row">${esc(app)}</th>${cells}</tr>`;
+  }).join("");
+  main.innerHTML = `
+    <div class="toolbar">
+      <h1>Overview</h1>
+      <input type="search" id="search" placeholder="Filter apps…" aria-label="Filter apps">
+      <select id="only" aria-label="Show">
+        <option value="">All apps</option>
+        <option value="out-of-sync">Out of sync</option>
+        <option value="degraded">Degraded</option>
+      </select>
+      <span class="muted" id="shown"></span>
+    </div>
+    <table class="grid" id="overview">
+      <thead><tr><th scope="col">App</th>${head}</tr></thead>
+      <tbody>${rows}</tbody>
+    </table>`;
+  for (const td of main.querySelectorAll("td[data-app]")) {
+    overview.elements.set(`${td.dataset.env}\u0000${td.dataset.app}`, td);
+  }
+  drawCounts();
+  filter();
+  document.getElementById("search").addEventListener("input", filter);
+  document.getElementById("only").addEventListener("change", filter);
+}
+
+function filter() {
+  const text = document.getElementById("search").value.trim().toLowerCase();
+  const only = document.getElementById("only").value;
+  let shown = 0;
+  for (const row of document.querySelectorAll("#overview tbody tr")) {
+    const app = row.dataset.app;
+    let visible = !text || app.toLowerCase().includes(text);
+    if (visible && only) {
+      visible = overview.envs.some((env) => {
+        const cell = overview.cells.get(`${env.env}\u0000${app}`);
+        return cell && (only === "degraded" ? cell.health === "Degraded" : cell.sync !== "Synced");
+      });
+    }
+    row.hidden = !visible;
+    shown += visible ? 1 : 0;
+  }
+  document.getElementById("shown").textContent = `${shown} of ${overview.apps.length} apps`;
+}
+
+function overviewStatus(event) {
+  const key = `${event.env}\u0000${event.app}`;
+  overview.cells.set(key, event.cell);
+  const td = overview.elements.get(key);
+  if (!td) {
+    showOverview();  // a new app: draw the grid again
+    return;
+  }
+  td.querySelector("a").innerHTML = cellHtml(event.cell);
+  td.classList.remove("changed");
+  void td.offsetWidth;
+  td.classList.add("changed");
+  drawCounts();
+}
+
+// -- one app ------------------------------------------------------------------------------
+
+function treeHtml(nodes) {
+  return `<ul class="tree">${nodes.map((node) => `
+    <li><button type="button" class="object" data-api="${esc(node.apiVersion)}"
+          data-kind="${esc(node.kind)}" data-name="${esc(node.name)}">
+        ${badge("health", node.health)} <span class="kind">${esc(node.kind)}</span>
+        <span class="name">${esc(node.name)}</span></button>
+        ${node.message ? `<span class="message">${esc(node.message)}</span>` : ""}
+        ${node.children.length ? treeHtml(node.children) : ""}</li>`).join("")}</ul>`;
+}
+
+function diffHtml(diffs) {
+  if (!diffs.length) return `<p class="ok">In sync: git and the cluster agree.</p>`;
+  return diffs.map((d) => `
+    <section class="diff"><h3>${esc(d.change)} <code>${esc(d.ref)}</code>
+      ${d.note ? `<span class="muted">— ${esc(d.note)}</span>` : ""}</h3>
+      <pre>${d.text.split("\n").map((line) => {
+        const kind = line.startsWith("+") ? "add" : line.startsWith("-") ? "del" : "";
+        return `<span class="${kind}">${esc(line)}</span>`;
+      }).join("\n")}</pre></section>`).join("");
+}
+
+async function showApp(env, app) {
+  const data = await api(`/api/v1/environments/${encodeURIComponent(env)}/apps/${encodeURIComponent(app)}`);
+  const cell = overview.cells.get(`${env}\u0000${app}`);
+  const events = data.events.map((e) => `<tr class="${e.type === "Warning" ? "warning" : ""}">
+      <td>${esc(e.last)}</td><td>${esc(e.type)}</td><td>${esc(e.reason)}</td>
+      <td>${esc(e.object)}</td><td>${esc(e.message)}</td></tr>`).join("");
+  main.innerHTML = `
+    <div class="toolbar">
+      <h1>${esc(app)} <span class="muted">in ${esc(env)}</span></h1>
+      ${cell ? `${badge("sync", cell.sync)} ${badge("health", cell.health)}` : ""}
+      <span class="muted">git <code>${esc(shortRev(data.revision))}</code> · ${data.objects} objects</span>
+      ${can(env, "sync") ? `<button type="button" class="primary" id="sync-app">Sync ${esc(app)}…</button>` : ""}
+    </div>
+    <div class="columns">
+      <section class="panel"><h2>Objects</h2>${treeHtml(data.tree)}</section>
+      <section class="panel"><h2>Live manifest</h2>
+        <pre id="manifest" class="muted">Choose an object.</pre></section>
+    </div>
+    <section class="panel"><h2>Git vs live</h2>${diffHtml(data.diff)}</section>
+    <section class="panel"><h2>Events</h2>
+      ${events ? `<table class="list"><thead><tr><th>When</th><th>Type</th><th>Reason</th>
+        <th>Object</th><th>Message</th></tr></thead><tbody>${events}</tbody></table>`
+        : `<p class="muted">No recent events.</p>`}</section>`;
+  main.querySelector(".tree")?.addEventListener("click", async (event) => {
+    const button = event.target.closest("button.object");
+    if (!button) return;
+    const q = new URLSearchParams({apiVersion: button.dataset.api, kind: button.dataset.kind, name: button.dataset.name});
+    const pre = document.getElementById("manifest");
+    try {
+      pre.textContent = JSON.stringify(await api(`/api/v1/environments/${encodeURIComponent(env)}/objects?${q}`), null, 2);
+      pre.classList.remove("muted");
+    } catch (error) {
+      pre.textContent = error.message;
+    }
+  });
+  document.getElementById("sync-app")?.addEventListener("click", () => confirmSync(env, app));
+}
+
+// -- sync -------------------------------------------------------------------------------
+
+async function confirmSync(env, app, prune = false, force = false) {
+  const dialog = document.getElementById("confirm");
+  const body = document.getElementById("confirm-body");
+  document.getElementById("confirm-title").textContent = `Sync ${app || "every app"} in ${env}`;
+  body.innerHTML = `<p class="muted">Computing what the sync would change…</p>`;
+  const ok = document.getElementById("confirm-ok");
+  ok.disabled = true;
+  if (!dialog.open) dialog.showModal();
+  let preview;
+  try {
+    preview = await api(`/api/v1/environments/${encodeURIComponent(env)}/sync/preview`,
+      {method: "POST", body: {app: app || null, prune, force_conflicts: force}});
+  } catch (error) {
+    body.innerHTML = `<p class="error">${esc(error.message)}</p>`;
+    return;
+  }
+  body.innerHTML = `
+    <p>At git <code>${esc(shortRev(preview.revision))}</code>, the sync will apply exactly this
+       (${preview.diffs.length} change${preview.diffs.length === 1 ? "" : "s"}):</p>
+    <label class="check"><input type="checkbox" id="prune" ${prune ? "checked" : ""}>
+      Prune: delete what git no longer holds${preview.left ? ` (${preview.left} left otherwise)` : ""}</label>
+    <label class="check"><input type="checkbox" id="force" ${force ? "checked" : ""}>
+      Take over fields changed by others (a hand edit): force conflicts</label>
+    <div class="preview">${diffHtml(preview.diffs)}</div>
+    <pre class="log" id="progress" hidden></pre>`;
+  document.getElementById("prune").addEventListener("change", (e) => confirmSync(env, app, e.target.checked, force));
+  document.getElementById("force").addEventListener("change", (e) => confirmSync(env, app, prune, e.target.checked));
+  ok.disabled = false;
+  ok.onclick = async () => {
+    ok.disabled = true;
+    try {
+      const started = await api(`/api/v1/environments/${encodeURIComponent(env)}/sync`,
+        {method: "POST", body: {app: app || null, prune, force_conflicts: force, basis: preview.basis}});
+      state.operation = started.operation;
+      const log = document.getElementById("progress");
+      log.hidden = false;
+      log.textContent = `sync ${started.operation} started\n`;
+    } catch (error) {
+      const changes = error.data && error.data.changes ? `<ul>${error.data.changes.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>` : "";
+      body.insertAdjacentHTML("afterbegin", `<div class="error" role="alert">${esc(error.message)}${changes}</div>`);
+    }
+  };
+}
+
+function operationEvent(event) {
+  if (event.id !== state.operation) return;
+  const log = document.getElementById("progress");
+  if (!log) return;
+  if (event.state === "done") {
+    log.textContent += `${event.result}: ${event.summary}\n${(event.messages || []).join("\n")}`;
+    log.dataset.result = event.result;
+  }
+}
+
+function progressEvent(event) {
+  if (event.id !== state.operation) return;
+  const log = document.getElementById("progress");
+  if (log) log.textContent += `${event.line}\n`;
+}
+
+async function showSync(env) {
+  main.innerHTML = `<h1>Sync ${esc(env)}</h1><p class="muted">See the dialog.</p>`;
+  await confirmSync(env, null);
+}
+
+// -- history ----------------------------------------------------------------------------
+
+function chart(syncs) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  const width = 720;
+  const height = 140;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "sync durations over time; failed syncs in red");
+  const max = Math.max(1, ...syncs.map((s) => s.seconds || 0));
+  const step = width / Math.max(syncs.length, 1);
+  syncs.forEach((s, i) => {
+    const h = Math.max(2, ((s.seconds || 0) / max) * (height - 20));
+    const bar = document.createElementNS(ns, "rect");
+    bar.setAttribute("x", String(i * step + 2));
+    bar.setAttribute("y", String(height - h));
+    bar.setAttribute("width", String(Math.max(step - 4, 2)));
+    bar.setAttribute("height", String(h));
+    bar.setAttribute("class", s.result === "Succeeded" ? "bar ok" : "bar failed");
+    const title = document.createElementNS(ns, "title");
+    title.textContent = `${s.started}: ${s.result}, ${(s.seconds || 0).toFixed(1)}s`;
+    bar.appendChild(title);
+    svg.appendChild(bar);
+  });
+  const label = document.createElementNS(ns, "text");
+  label.setAttribute("x", "4");
+  label.setAttribute("y", "12");
+  label.setAttribute("class", "axis");
+  label.textContent = `longest ${max.toFixed(1)}s`;
+  svg.appendChild(label);
+  return svg;
+}
+
+async function showHistory(env) {
+  const data = await api(`/api/v1/environments/${encodeURIComponent(env)}/history`);
+  const rows = data.commits.map((c) => `<tr>
+      <td><code>${esc(c.short)}</code></td><td>${esc(c.date.slice(0, 16).replace("T", " "))}</td>
+      <td>${esc(c.author)}</td><td>${esc(c.subject)}</td><td>${esc(c.apps.join(", ") || "—")}</td>
+      <td>${c.syncs.map((s) => `<span class="badge ${s.result === "Succeeded" ? "health-Healthy" : "health-Degraded"}">` +
+        `${esc(s.result)} ${(s.seconds || 0).toFixed(1)}s</span>`).join(" ") || `<span class="muted">not synced</span>`}</td>
+    </tr>`).join("");
+  main.innerHTML = `
+    <div class="toolbar"><h1>History <span class="muted">of ${esc(env)}</span></h1>
+      <span class="muted"><code>${esc(data.path)}</code></span></div>
+    <section class="panel"><h2>Sync durations and failures</h2><div id="chart"></div></section>
+    <section class="panel"><table class="list"><thead><tr><th>Commit</th><th>Date</th>
+      <th>Author</th><th>Subject</th><th>Apps</th><th>Syncs</th></tr></thead>
+      <tbody>${rows || `<tr><td colspan="6" class="muted">No commit changed ${esc(data.path)}.</td></tr>`}</tbody></table></section>`;
+  document.getElementById("chart").appendChild(chart(data.syncs));
+}
+
+// -- controller -------------------------------------------------------------------------
+
+async function showController() {
+  const data = await api("/api/v1/controller");
+  const rows = data.deliveries.map((d) => `<tr>
+      <td>${esc(d.namespace)}/${esc(d.name)}</td><td>${esc(d.environment)}</td>
+      <td><code>${esc(shortRev(d.revision))}</code></td><td>${d.sync ? badge("sync", d.sync) : ""}</td>
+      <td>${d.health ? badge("health", d.health) : ""}</td><td>${d.suspended ? "suspended" : ""}</td>
+      <td>${esc(d.ready)}</td><td>${esc(d.message)}</td></tr>`).join("");
+  main.innerHTML = `<h1>Controller</h1><section class="panel">
+    ${rows ? `<table class="list"><thead><tr><th>Delivery</th><th>Environment</th><th>Revision</th>
+      <th>Sync</th><th>Health</th><th></th><th>Ready</th><th>Message</th></tr></thead>
+      <tbody>${rows}</tbody></table>` : `<p class="muted">No Delivery delivers this project's environments.</p>`}</section>`;
+}
+
+// -- live -------------------------------------------------------------------------------
+
+function listen() {
+  const source = new EventSource("/api/v1/events");
+  const live = document.getElementById("live");
+  source.addEventListener("hello", () => live.classList.add("on"));
+  source.onerror = () => live.classList.remove("on");
+  const on = (name, handler) => source.addEventListener(name, (e) => handler(JSON.parse(e.data)));
+  on("status", (event) => {
+    if (main.dataset.page === "overview") overviewStatus(event);
+    else overview.cells.set(`${event.env}\u0000${event.app}`, event.cell);
+  });
+  on("progress", progressEvent);
+  on("operation", operationEvent);
+}
+
+async function start() {
+  state.session = await api("/api/v1/session");
+  state.csrf = state.session.csrf;
+  document.getElementById("user").textContent = state.session.user;
+  const signout = document.getElementById("signout");
+  signout.hidden = !state.session.signs_in;
+  signout.addEventListener("click", async () => {
+    await api("/api/v1/session", {method: "DELETE"});
+    location.assign("/signin");
+  });
+  document.getElementById("confirm-cancel").addEventListener("click", () => document.getElementById("confirm").close());
+  listen();
+  const {page, env, app} = main.dataset;
+  try {
+    if (page === "overview") await showOverview();
+    else if (page === "app") await showApp(env, app);
+    else if (page === "history") await showHistory(env);
+    else if (page === "sync") await showSync(env);
+    else if (page === "controller") await showController();
+    main.dataset.ready = "true";
+  } catch (error) {
+    main.innerHTML = `<p class="error" role="alert">${esc(error.message)}</p>`;
+    main.dataset.ready = "error";
+  }
+}
+
+start();
