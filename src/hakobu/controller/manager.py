@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 import threading
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -236,6 +237,15 @@ class Controller:
             ref, reason = item
             try:
                 self._pass(ref, reason)
+            except Exception as e:  # noqa: BLE001 - one Delivery's bug must not stop a worker
+                self._log(
+                    f"pass failed unexpectedly: {type(e).__name__}: {e}",
+                    level="error",
+                    delivery=str(ref),
+                    trace=traceback.format_exc(),
+                )
+                failures = self._failures[ref] = self._failures.get(ref, 0) + 1
+                self.queue.add(ref, f"retry {failures}", after=min(2.0**failures, 300.0))
             finally:
                 self.queue.done(ref)
 
