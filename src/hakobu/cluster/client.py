@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -73,8 +73,9 @@ class KubeClient:
         self._http = httpx.Client(
             base_url=connection.server,
             verify=connection.ssl_context,
-            headers=headers,
-            auth=TokenFile(connection.token_file) if connection.token_file else None,
+            headers=[*headers.items(), *connection.headers],
+            auth=TokenFile(connection.token_file) if connection.token_file else connection.auth,
+            proxy=connection.proxy,
             timeout=httpx.Timeout(timeout, connect=min(timeout, connect_timeout)),
         )
         self._resources: dict[tuple[str, str], ApiResource] | None = None
@@ -84,7 +85,7 @@ class KubeClient:
     @classmethod
     def from_kubeconfig(
         cls,
-        path: Path | None = None,
+        path: Path | Sequence[Path] | None = None,
         context: str | None = None,
         *,
         retry: Retry | None = None,
