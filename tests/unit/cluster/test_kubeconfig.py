@@ -356,7 +356,8 @@ def test_insecure_skip_tls_verify_accepts_any_server(tmp_path: Path, pki: Pki) -
     assert handshake(pki, load(path), server=stranger) is None
 
 
-def test_a_client_certificate_without_its_key_is_not_presented(tmp_path: Path, pki: Pki) -> None:
+def test_a_client_certificate_without_its_key_is_refused(tmp_path: Path, pki: Pki) -> None:
+    # Connecting without the certificate would be connecting as someone else (anonymous).
     path = write(
         tmp_path / "config",
         kubeconfig(
@@ -364,8 +365,8 @@ def test_a_client_certificate_without_its_key_is_not_presented(tmp_path: Path, p
             {"client-certificate-data": b64(pki.alice.cert)},
         ),
     )
-    # The server asks for a certificate but accepts a client without one.
-    assert handshake(pki, load(path)) == ""
+    with pytest.raises(InvalidInput, match=r"client-certificate-data: user 'u': client-cert"):
+        load(path)
 
 
 def test_a_certificate_of_another_authority_is_refused_by_the_server(
