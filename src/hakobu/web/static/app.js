@@ -64,13 +64,24 @@ function tag(image) {
 
 // -- overview ---------------------------------------------------------------------------
 
-const overview = {envs: [], apps: [], cells: new Map(), elements: new Map()};
+const overview = {envs: [], apps: [], cells: new Map(), drawing: 0};
+// Rows drawn at once: the first screenful shows at once, the rest follow between frames,
+// so 1,000 apps do not hold the page blank while every row is laid out.
+const BATCH = 60;
 
 function cellHtml(cell) {
   if (!cell) return `<span class="muted">—</span>`;
   const images = cell.images.map((i) => `<span class="image" title="${esc(i)}">${esc(tag(i))}</span>`);
   return `${badge("sync", cell.sync)} ${badge("health", cell.health)}` +
     (images.length ? `<div class="images">${images.join(" ")}</div>` : "");
+}
+
+function rowHtml(app) {
+  const cells = overview.envs.map((env) =>
+    `<td data-env="${esc(env.env)}" data-app="${esc(app)}">` +
+    `<a class="cell" href="/env/${encodeURIComponent(env.env)}/app/${encodeURIComponent(app)}">` +
+    `${cellHtml(overview.cells.get(`${env.env}\u0000${app}`))}</a></td>`).join("");
+  return `<tr data-app="${esc(app)}"><th scope="row">${esc(app)}</th>${cells}</tr>`;
 }
 
 function counts(env) {
@@ -118,13 +129,6 @@ async function showOverview() {
         <div class="env-links"><a href="/env/${encodeURIComponent(env.env)}/history">history</a>
           ${can(env.env, "sync") ? `· <a href="/env/${encodeURIComponent(env.env)}/sync">sync…</a>` : ""}</div>
       </th>`).join("");
-  const rows = overview.apps.map((app) => {
-    const cells = data.environments.map((env) =>
-      `<td data-env="${esc(env.env)}" data-app="${esc(app)}">` +
-      `<a class="cell" href="/env/${encodeURIComponent(env.env)}/app/${encodeURIComponent(app)}">` +
-      `${cellHtml(overview.cells.get(`${env.env}\u0000${app}`))}</a></td>`).join("");
-    return `<tr data-app="${esc(app)}"><th scope="row">${esc(app)}</th>${cells}</tr>`;
-  }).join("");
   main.innerHTML = `
     <div class="toolbar">
       <h1>Overview</h1>
@@ -138,49 +142,59 @@ async function showOverview() {
     </div>
     <table class="grid" id="overview">
       <thead><tr><th scope="col">App</th>${head}</tr></thead>
-      <tbody>${rows}</tbody>
+      <tbody></tbody>
     </table>`;
-  for (const td of main.querySelectorAll("td[data-app]")) {
-    overview.elements.set(`${td.dataset.env}\u0000${td.dataset.app}`, td);
-  }
   drawCounts();
-  filter();
-  document.getElementById("search").addEventListener("input", filter);
-  document.getElementById("only").addEventListener("change", filter);
+  drawRows();
+  document.getElementById("search").addEventListener("input", drawRows);
+  document.getElementById("only").addEventListener("change", drawRows);
 }
 
-function filter() {
+function matches(app, text, only) {
+  if (text && !app.toLowerCase().includes(text)) return false;
+  if (!only) return true;
+  return overview.envs.some((env) => {
+    const cell = overview.cells.get(`${env.env}\u0000${app}`);
+    return cell && (only === "degraded" ? cell.health === "Degraded" : cell.sync !== "Synced");
+  });
+}
+
+function drawRows() {
   const text = document.getElementById("search").value.trim().toLowerCase();
   const only = document.getElementById("only").value;
-  let shown = 0;
-  for (const row of document.querySelectorAll("#overview tbody tr")) {
-    const app = row.dataset.app;
-    let visible = !text || app.toLowerCase().includes(text);
-    if (visible && only) {
-      visible = overview.envs.some((env) => {
-        const cell = overview.cells.get(`${env.env}\u0000${app}`);
-        return cell && (only === "degraded" ? cell.health === "Degraded" : cell.sync !== "Synced");
-      });
-    }
-    row.hidden = !visible;
-    shown += visible ? 1 : 0;
-  }
-  document.getElementById("shown").textContent = `${shown} of ${overview.apps.length} apps`;
+  const apps = overview.apps.filter((app) => matches(app, text, only));
+  document.getElementById("shown").textContent = `${apps.length} of ${overview.apps.length} apps`;
+  const tbody = document.querySelector("#overview tbody");
+  tbody.textContent = "";
+  const drawing = ++overview.drawing;
+  let next = 0;
+  const batch = () => {
+    if (drawing !== overview.drawing) return;  // a newer filter took over
+    tbody.insertAdjacentHTML("beforeend", apps.slice(next, next + BATCH).map(rowHtml).join(""));
+    next += BATCH;
+    if (next < apps.length) requestAnimationFrame(batch);
+    else tbody.dataset.complete = "true";
+  };
+  delete tbody.dataset.complete;
+  batch();
 }
 
 function overviewStatus(event) {
   const key = `${event.env}\u0000${event.app}`;
+  const known = overview.cells.has(key) || overview.apps.includes(event.app);
   overview.cells.set(key, event.cell);
-  const td = overview.elements.get(key);
-  if (!td) {
+  if (!known) {
     showOverview();  // a new app: draw the grid again
     return;
   }
+  const td = document.querySelector(
+    `#overview td[data-env="${CSS.escape(event.env)}"][data-app="${CSS.escape(event.app)}"]`);
+  drawCounts();
+  if (!td) return;  // filtered out, or not drawn yet: drawn from the new cell later
   td.querySelector("a").innerHTML = cellHtml(event.cell);
   td.classList.remove("changed");
   void td.offsetWidth;
   td.classList.add("changed");
-  drawCounts();
 }
 
 // -- one app ------------------------------------------------------------------------------
