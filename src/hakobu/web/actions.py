@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from hakobu.cluster.api import KubeApi
+from hakobu.controller.deliveries import DeliveryNotFound, set_suspended
 from hakobu.controller.delivery import API_VERSION, KIND, DeliveryRef
 from hakobu.errors import HakobuError, OperationFailed
 from hakobu.model.project import Project
@@ -196,13 +197,23 @@ class Operations:
             ]
         except HakobuError as e:
             record, outcome, summary, failed = None, "Failed", str(e), []
+        except Exception as e:  # noqa: BLE001 (told to the page, not lost with the thread)
+            record, outcome, summary, failed = None, "Failed", f"unexpected error: {e!r}", []
         message = (
             f"sync of {operation.env} at {preview.revision[:12]} requested by "
             f"{operation.user}: {outcome} ({summary})"
         )
-        self._audit(
-            env.namespace, operation, "Sync", message, record, warning=outcome != "Succeeded"
-        )
+        try:
+            self.audit(
+                operation.env,
+                operation.user,
+                "Sync",
+                message,
+                record,
+                warning=outcome != "Succeeded",
+            )
+        except HakobuError as e:
+            failed.append(f"the audit Event was not written: {e.message}")
         self._broadcast.publish(
             "operation",
             {
@@ -222,19 +233,34 @@ class Operations:
         body = {"metadata": {"annotations": {REQUESTED_BY: user}}}
         self._kube.request("PATCH", path, body=body, content_type="application/merge-patch+json")
 
-    def _audit(
+    def suspend(self, user: User, env: str, *, suspended: bool) -> DeliveryRef:
+        """Suspend or resume the environment's Delivery; OperationFailed when none."""
+        ref = self._delivery_of(env)
+        action = "suspend" if suspended else "resume"
+        if ref is None:
+            raise DeliveryNotFound(
+                f"no Delivery delivers {env}: there is nothing to {action}",
+                hint="create one with `hakobu delivery create`",
+            )
+        set_suspended(self._kube, ref, suspended)
+        done = "suspended" if suspended else "resumed"
+        self.audit(env, user.name, action.capitalize(), f"{ref} {done} by {user.name}", None)
+        return ref
+
+    def audit(
         self,
-        namespace: str,
-        operation: Operation,
+        env: str,
+        user: str,
         reason: str,
         message: str,
         record: str | None,
         *,
-        warning: bool,
+        warning: bool = False,
     ) -> None:
         """A Kubernetes Event: on the environment's Delivery when there is one, else on
         the sync's record, else on the environment's sync lock, which every sync holds."""
-        delivery = self._delivery_of(operation.env)
+        namespace = self._project.environment(env).namespace
+        delivery = self._delivery_of(env)
         if delivery is not None:
             involved = {"apiVersion": API_VERSION, "kind": KIND, "name": delivery.name}
             namespace = delivery.namespace
@@ -244,7 +270,7 @@ class Operations:
             involved = {
                 "apiVersion": "coordination.k8s.io/v1",
                 "kind": "Lease",
-                "name": lock_name(operation.env),
+                "name": lock_name(env),
             }
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         event = {
@@ -253,7 +279,7 @@ class Operations:
             "metadata": {
                 "generateName": f"{involved['name']}.",
                 "namespace": namespace,
-                "annotations": {REQUESTED_BY: operation.user},
+                "annotations": {REQUESTED_BY: user},
             },
             "involvedObject": {**involved, "namespace": namespace},
             "reason": reason,

@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hakobu import __version__
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
-from hakobu.controller.deliveries import set_suspended
+from hakobu.controller.deliveries import DeliveryNotFound
 from hakobu.errors import HakobuError, InvalidInput, OperationFailed
 from hakobu.model.project import Project
 from hakobu.web.access import ACTIONS, Access, Target, Verb
@@ -314,16 +314,11 @@ class _Api:
         env = request.path_params["env"]
         suspend = request.url.path.endswith("/suspend")
         action = "suspend" if suspend else "resume"
-        await run_in_threadpool(self.require, request, Verb.SYNC, env, action)
-        ref = await run_in_threadpool(self.board.deliveries, env)
-        if ref is None:
-            raise ApiProblem(
-                404, "not-found", f"no Delivery delivers {env}: there is nothing to {action}"
-            )
-        obj = await run_in_threadpool(set_suspended, self.board.kube, ref, suspend)
-        return _json(
-            {"delivery": str(ref), "suspend": bool((obj.get("spec") or {}).get("suspend"))}
+        who = await run_in_threadpool(self.require, request, Verb.SYNC, env, action)
+        ref = await run_in_threadpool(
+            self.board.operations.suspend, who.user, env, suspended=suspend
         )
+        return _json({"delivery": str(ref), "suspend": suspend})
 
     async def events(self, request: Request) -> Response:
         who = await run_in_threadpool(self.caller, request)
@@ -475,8 +470,8 @@ async def _error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Stale):
         body = {"error": "stale", "message": exc.message, "changes": exc.changes}
         return JSONResponse(body, status_code=409)
-    if isinstance(exc, NotFound):
-        return JSONResponse({"error": "not-found", "message": exc.message}, status_code=404)
+    if isinstance(exc, NotFound | DeliveryNotFound):
+        return JSONResponse({"error": "not-found", "message": str(exc)}, status_code=404)
     if isinstance(exc, InvalidInput):
         return JSONResponse({"error": "invalid", "message": str(exc)}, status_code=400)
     message = exc.message if isinstance(exc, HakobuError) else "internal error"
