@@ -93,7 +93,13 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def handshake(pki: Pki, connection: Connection, *, server: Issued | None = None) -> str | None:
+def handshake(
+    pki: Pki,
+    connection: Connection,
+    *,
+    server: Issued | None = None,
+    server_hostname: str = SERVER_NAME,
+) -> str | None:
     """Connect to a server that presents ``server`` (default: one signed by the kube CA) and
     asks for a client certificate of the kube CA. The common name of the client certificate
     it accepted ("" when the client presented none), or None when either side refused."""
@@ -125,7 +131,7 @@ def handshake(pki: Pki, connection: Connection, *, server: Issued | None = None)
     thread = threading.Thread(target=serve)
     thread.start()
     try:
-        with client_context.wrap_socket(near, server_hostname=SERVER_NAME) as tls:
+        with client_context.wrap_socket(near, server_hostname=server_hostname) as tls:
             answer = tls.recv(2)
     except OSError:
         near.close()
