@@ -17,8 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,51 +25,28 @@ import httpx
 import pytest
 
 from hakobu.cluster.client import KubeClient
-from hakobu.cluster.errors import NotFound, TooManyRequests
-from hakobu.controller import install
+from hakobu.cluster.errors import NotFound
 from hakobu.controller.delivery import API_VERSION
-from hakobu.localcluster import podprocess
 from hakobu.localcluster.controlplane import ClusterInfo
 from tests.gitserver import serve
+from tests.integration.controllerkit import (
+    Controller,
+    condition,
+    create_delivery,
+    data,
+    holds,
+    install_rbac,
+    push_body,
+    start_controller,
+    status,
+    wait_until,
+)
 from tests.integration.test_agent import Remote
 from tests.integration.test_sync import configmap
 from tests.unit.agent.test_retry import closed_port
 from tests.unit.images.test_registry import free_port, start_registry
 
 pytestmark = pytest.mark.cluster
-
-SYSTEM = "hakobu-system"
-SECRET = "s3cret-for-webhooks"
-
-
-class Controller:
-    def __init__(self, process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-        self.process, self.url, self.log = process, url, log
-
-    def hook(self, provider: str, body: dict[str, Any], secret: str = SECRET) -> httpx.Response:
-        raw = json.dumps(body).encode()
-        signature = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-        headers = {
-            "Content-Type": "application/json",
-            "X-GitHub-Event": "push",
-            "X-GitHub-Delivery": str(uuid.uuid4()),
-            "X-Hub-Signature-256": f"sha256={signature}",
-        }
-        return httpx.post(f"{self.url}/hooks/{provider}", content=raw, headers=headers)
-
-    def metrics(self) -> str:
-        return httpx.get(f"{self.url}/metrics").text
-
-
-def wait_until(what: str, check: Callable[[], Any], seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {seconds}s: {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -80,116 +56,17 @@ def controller(
     tmp = tmp_path_factory.mktemp("controller")
     kubeconfig = Path(local_cluster.kubeconfig)
     with KubeClient.from_kubeconfig(kubeconfig) as kube:
-        # Exactly the privileges `hakobu install` grants; the workload itself runs here.
-        for obj in install.manifests(install.InstallOptions(namespace=SYSTEM)):
-            if obj["kind"] not in ("Deployment", "Service", "PodDisruptionBudget"):
-                kube.apply(obj, field_manager="test", force=True)
-        wait_until(
-            "the Delivery CRD is served",
-            lambda: _served(kube),
-        )
-        identity = podprocess.service_account_files(
-            kube, kubeconfig, SYSTEM, install.NAME, tmp / "serviceaccount"
-        )
-    port = free_port()
-    log = tmp / "controller.log"
-    with log.open("wb") as out:
-        process = podprocess.start(
-            [
-                sys.executable, "-m", "hakobu", "controller",
-                "--shard-namespace", SYSTEM,
-                "--listen", f"127.0.0.1:{port}",
-                "--workdir", str(tmp / "work"),
-            ],
-            local_cluster.server,
-            identity,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    running = Controller(process, f"http://127.0.0.1:{port}", log)
+        identity = install_rbac(kube, kubeconfig, tmp / "serviceaccount")
+    running = start_controller(local_cluster.server, identity, tmp)
     try:
-        wait_until("the controller is ready", lambda: _ready(running), seconds=60)
         yield running
     finally:
-        process.terminate()
-        process.wait(30)
-
-
-def _served(kube: KubeClient) -> bool:
-    try:
-        kube.refresh_discovery()
-        kube.list(API_VERSION, "Delivery", "default")
-    except (NotFound, TooManyRequests):  # not yet discovered; its storage starting
-        return False
-    return True
-
-
-def _ready(controller: Controller) -> bool:
-    if controller.process.poll() is not None:
-        raise AssertionError(f"the controller exited: {controller.log.read_text()}")
-    try:
-        return httpx.get(f"{controller.url}/readyz").status_code == 200
-    except httpx.HTTPError:
-        return False
+        running.stop()
 
 
 @pytest.fixture
 def remote(tmp_path: Path, namespace: str) -> Remote:
     return Remote(tmp_path, namespace)
-
-
-def create_delivery(kube: KubeClient, namespace: str, name: str, **spec: Any) -> None:
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": f"{name}-git", "namespace": namespace},
-            "stringData": {"webhookSecret": SECRET},
-        }
-    )
-    kube.create(
-        {
-            "apiVersion": API_VERSION,
-            "kind": "Delivery",
-            "metadata": {"name": name, "namespace": namespace},
-            # An hour: anything sooner is the webhook's or the watch's doing, not a poll's.
-            "spec": {"interval": "1h", "secretRef": {"name": f"{name}-git"}, **spec},
-        }
-    )
-
-
-def status(kube: KubeClient, namespace: str, name: str) -> dict[str, Any]:
-    return kube.get(API_VERSION, "Delivery", name, namespace).get("status") or {}
-
-
-def condition(kube: KubeClient, namespace: str, name: str, kind: str) -> dict[str, Any]:
-    for entry in status(kube, namespace, name).get("conditions") or []:
-        if entry["type"] == kind:
-            return dict(entry)
-    return {}
-
-
-def holds(
-    kube: KubeClient, namespace: str, name: str, kind: str, value: str
-) -> dict[str, Any] | None:
-    """The condition ``kind`` when its status is ``value``, else None."""
-    found = condition(kube, namespace, name, kind)
-    return found if found.get("status") == value else None
-
-
-def push_body(url: str, revision: str, branch: str = "main") -> dict[str, Any]:
-    return {
-        "ref": f"refs/heads/{branch}",
-        "after": revision,
-        "repository": {"clone_url": url, "html_url": url, "full_name": "shop/shop"},
-    }
-
-
-def data(kube: KubeClient, namespace: str, name: str) -> dict[str, str] | None:
-    try:
-        return dict(kube.get("v1", "ConfigMap", name, namespace).get("data") or {})
-    except NotFound:
-        return None
 
 
 def test_a_push_webhook_is_applied_in_seconds_and_reported_in_status(
