@@ -135,13 +135,16 @@ def up(
     port: int | None = None,
     timeout: float = 120.0,
     token_auth_file: Path | None = None,
+    authentication_config: Path | None = None,
 ) -> tuple[ClusterInfo, bool]:
     """Start the cluster unless a healthy one runs; return its info and whether it started.
 
     ``token_auth_file`` (a static token CSV: ``token,user,uid,"group1,group2"``) lets the
     API server authenticate those bearer tokens besides client certificates and
-    ServiceAccount tokens: for testing other credentials. It is read once at start; a
-    cluster already running keeps the authenticators it was started with."""
+    ServiceAccount tokens: for testing other credentials. ``authentication_config`` (an
+    ``AuthenticationConfiguration``: JWT issuers such as an OIDC provider) likewise. They
+    are read once at start; a cluster already running keeps the authenticators it was
+    started with."""
     if port is not None and not 1 <= port <= 65535:
         raise InvalidInput(f"--port {port} is not a TCP port (expected 1-65535)")
     current = status(state_dir)
@@ -176,7 +179,12 @@ def up(
         )
         server = f"https://127.0.0.1:{api_port}"
         pids["kube-apiserver"] = _start_apiserver(
-            tools["kubernetes"], layout, api_port, etcd_client_port, token_auth_file
+            tools["kubernetes"],
+            layout,
+            api_port,
+            etcd_client_port,
+            token_auth_file=token_auth_file,
+            authentication_config=authentication_config,
         )
         for path, identity, embed in (
             (layout.admin_kubeconfig, ADMIN, True),
@@ -364,7 +372,13 @@ def _start_etcd(tool: BuiltTool, layout: _Layout, client_port: int, peer_port: i
 
 
 def _start_apiserver(
-    tool: BuiltTool, layout: _Layout, port: int, etcd_port: int, token_auth_file: Path | None
+    tool: BuiltTool,
+    layout: _Layout,
+    port: int,
+    etcd_port: int,
+    *,
+    token_auth_file: Path | None,
+    authentication_config: Path | None,
 ) -> int:
     pki = layout.pki
     argv = [
@@ -389,6 +403,8 @@ def _start_apiserver(
     ]
     if token_auth_file is not None:
         argv.append(f"--token-auth-file={token_auth_file.resolve()}")
+    if authentication_config is not None:
+        argv.append(f"--authentication-config={authentication_config.resolve()}")
     return processes.spawn(argv, layout.logs / "kube-apiserver.log")
 
 
