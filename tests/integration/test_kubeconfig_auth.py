@@ -1,31 +1,42 @@
 """Kubeconfig credentials against the real API server, started with a static token
-authenticator: exec plugins (v1 and v1beta1), their cache and expiry, a failing plugin, a
-rewritten token file, merged files with a chosen context, tls-server-name and proxy-url.
-Who the server took the client for is asked with a SelfSubjectReview."""
+authenticator and an OpenID Connect issuer run here: exec plugins (v1 and v1beta1), their
+cache and expiry, a failing plugin, a rewritten token file, merged files with a chosen
+context, the oidc auth-provider's refresh, tls-server-name and proxy-url. Who the server
+took the client for is asked with a SelfSubjectReview."""
 
 from __future__ import annotations
 
 import base64
+import datetime
+import ipaddress
 import json
 import os
 import secrets
 import select
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.credentials import CredentialsFailed
-from hakobu.cluster.errors import Unreachable
+from hakobu.cluster.errors import Unauthorized, Unreachable
 from hakobu.cluster.kubeconfig import Connection, load
 from hakobu.localcluster import controlplane
 from hakobu.model.usercache import cache_root
@@ -57,11 +68,185 @@ print(json.dumps({"apiVersion": api, "kind": "ExecCredential", "status": status}
 """
 
 
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+class OidcIssuer:
+    """An OpenID Connect provider on https://127.0.0.1: discovery, its signing key (JWKS)
+    and a token endpoint that trades one refresh token for a fresh ID token."""
+
+    CLIENT_ID = "hakobu"
+    CLIENT_SECRET = "issuer-client-secret"
+
+    def __init__(self, directory: Path) -> None:
+        now = datetime.datetime.now(datetime.UTC)
+        ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test issuer CA")])
+        ca = (
+            x509.CertificateBuilder()
+            .subject_name(ca_name)
+            .issuer_name(ca_name)
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256())
+        )
+        serving_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        serving = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "issuer")]))
+            .issuer_name(ca_name)
+            .public_key(serving_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
+        self.ca_pem = ca.public_bytes(serialization.Encoding.PEM)
+        (directory / "issuer.crt").write_bytes(serving.public_bytes(serialization.Encoding.PEM))
+        (directory / "issuer.key").write_bytes(_pem(serving_key))
+        self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.refresh_token = secrets.token_urlsafe(16)
+        self.refreshes = 0
+        issuer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/.well-known/openid-configuration":
+                    self._json(200, issuer.discovery())
+                elif self.path == "/keys":
+                    self._json(200, issuer.jwks())
+                else:
+                    self._json(404, {})
+
+            def do_POST(self) -> None:
+                form = dict(
+                    urllib.parse.parse_qsl(
+                        self.rfile.read(int(self.headers["Content-Length"])).decode()
+                    )
+                )
+                client = base64.b64encode(
+                    f"{issuer.CLIENT_ID}:{issuer.CLIENT_SECRET}".encode()
+                ).decode()
+                if (
+                    self.path != "/token"
+                    or self.headers.get("Authorization") != f"Basic {client}"
+                    or form.get("grant_type") != "refresh_token"
+                    or form.get("refresh_token") != issuer.refresh_token
+                ):
+                    self._json(400, {"error": "invalid_grant"})
+                    return
+                issuer.refreshes += 1
+                issuer.refresh_token = secrets.token_urlsafe(16)
+                self._json(
+                    200,
+                    {
+                        "id_token": issuer.id_token("jane", lifetime=600),
+                        "refresh_token": issuer.refresh_token,
+                        "token_type": "Bearer",
+                    },
+                )
+
+            def _json(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(directory / "issuer.crt", directory / "issuer.key")
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def discovery(self) -> dict[str, Any]:
+        return {
+            "issuer": self.url,
+            "jwks_uri": f"{self.url}/keys",
+            "token_endpoint": f"{self.url}/token",
+            "authorization_endpoint": f"{self.url}/authorize",
+            "response_types_supported": ["id_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
+
+    def jwks(self) -> dict[str, Any]:
+        numbers = self.signing_key.public_key().public_numbers()
+        return {
+            "keys": [
+                {
+                    "kty": "RSA",
+                    "alg": "RS256",
+                    "use": "sig",
+                    "kid": "test-key",
+                    "n": _b64url(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
+                    "e": _b64url(numbers.e.to_bytes(3, "big")),
+                }
+            ]
+        }
+
+    def id_token(self, subject: str, *, lifetime: float) -> str:
+        now = time.time()
+        header = {"alg": "RS256", "typ": "JWT", "kid": "test-key"}
+        claims = {
+            "iss": self.url,
+            "aud": self.CLIENT_ID,
+            "sub": subject,
+            "iat": int(now - 120),
+            "exp": int(now + lifetime),
+        }
+        signed = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        signature = self.signing_key.sign(signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signed}.{_b64url(signature)}"
+
+    def authentication_config(self) -> dict[str, Any]:
+        return {
+            "apiVersion": "apiserver.config.k8s.io/v1",
+            "kind": "AuthenticationConfiguration",
+            "jwt": [
+                {
+                    "issuer": {
+                        "url": self.url,
+                        "audiences": [self.CLIENT_ID],
+                        "certificateAuthority": self.ca_pem.decode(),
+                    },
+                    "claimMappings": {"username": {"claim": "sub", "prefix": "oidc:"}},
+                }
+            ],
+        }
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 @dataclass(frozen=True)
 class AuthCluster:
     server: str
     ca_pem: bytes
     tokens: dict[str, str]
+    issuer: OidcIssuer
 
 
 def _progress(message: str) -> None:
@@ -71,15 +256,21 @@ def _progress(message: str) -> None:
 @pytest.fixture(scope="module")
 def auth_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthCluster]:
     tokens = {user: secrets.token_urlsafe(24) for user in USERS}
-    csv = tmp_path_factory.mktemp("token-auth") / "tokens.csv"
+    directory = tmp_path_factory.mktemp("token-auth")
+    csv = directory / "tokens.csv"
     csv.write_text(
         "".join(f'{token},{user},uid-{user},"{READERS}"\n' for user, token in tokens.items())
     )
     base = Path(os.environ.get("HAKOBU_TEST_CLUSTER_DIR", cache_root() / "test-cluster"))
     # Its own cluster: the session's was started without the token authenticator.
     state_dir = base.with_name(base.name + "-token-auth")
+    issuer = OidcIssuer(directory)
+    authentication = directory / "authentication.yaml"
+    authentication.write_text(yaml.safe_dump(issuer.authentication_config()))
     controlplane.down(state_dir)
-    info, _ = controlplane.up(state_dir, _progress, token_auth_file=csv)
+    info, _ = controlplane.up(
+        state_dir, _progress, token_auth_file=csv, authentication_config=authentication
+    )
     with KubeClient(load(Path(info.kubeconfig))) as admin:
         admin.create(
             {
@@ -98,8 +289,30 @@ def auth_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthClust
         )
     admin_config = yaml.safe_load(Path(info.kubeconfig).read_text())
     ca = base64.b64decode(admin_config["clusters"][0]["cluster"]["certificate-authority-data"])
-    yield AuthCluster(info.server, ca, tokens)
+    _wait_for_the_issuer(info.server, ca, issuer)
+    yield AuthCluster(info.server, ca, tokens, issuer)
     controlplane.down(state_dir)
+    issuer.close()
+
+
+def _wait_for_the_issuer(server: str, ca: bytes, issuer: OidcIssuer) -> None:
+    """The API server fetches the issuer's keys after it is ready: until then it refuses
+    every ID token."""
+    context = ssl.create_default_context(cadata=ca.decode())
+    token = issuer.id_token("probe", lifetime=300)
+    deadline = time.monotonic() + 60
+    while True:
+        answer = httpx.post(
+            f"{server}/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            json={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+            headers={"Authorization": f"Bearer {token}"},
+            verify=context,
+        )
+        if answer.status_code == 201:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the API server never took the issuer's tokens: {answer.text}")
+        time.sleep(0.5)
 
 
 def kubeconfig(
@@ -368,3 +581,46 @@ def test_proxy_url_carries_the_requests(auth_cluster: AuthCluster, tmp_path: Pat
             proxy.shutdown()
     port = auth_cluster.server.rsplit(":", 1)[1]
     assert proxy.tunnels == [f"CONNECT 127.0.0.1:{port}"]
+
+
+def oidc_user(issuer: OidcIssuer, id_token: str) -> dict[str, Any]:
+    return {
+        "auth-provider": {
+            "name": "oidc",
+            "config": {
+                "idp-issuer-url": issuer.url,
+                "client-id": issuer.CLIENT_ID,
+                "client-secret": issuer.CLIENT_SECRET,
+                "id-token": id_token,
+                "refresh-token": issuer.refresh_token,
+                "idp-certificate-authority-data": base64.b64encode(issuer.ca_pem).decode(),
+            },
+        }
+    }
+
+
+def test_oidc_id_token_and_its_refresh(auth_cluster: AuthCluster, tmp_path: Path) -> None:
+    issuer = auth_cluster.issuer
+    valid = load(
+        write(
+            tmp_path / "valid",
+            kubeconfig(auth_cluster, oidc_user(issuer, issuer.id_token("jane", lifetime=300))),
+        )
+    )
+    with KubeClient(valid) as client:
+        assert whoami(client) == "oidc:jane"
+    assert issuer.refreshes == 0
+
+    expired_token = issuer.id_token("jane", lifetime=-60)
+    # The server refuses the expired token itself...
+    stale = load(write(tmp_path / "stale", kubeconfig(auth_cluster, {"token": expired_token})))
+    with KubeClient(stale) as client, pytest.raises(Unauthorized):
+        whoami(client)
+    # ...so the entry's refresh token is traded for a new one at the issuer, once.
+    refreshing = load(
+        write(tmp_path / "expired", kubeconfig(auth_cluster, oidc_user(issuer, expired_token)))
+    )
+    with KubeClient(refreshing) as client:
+        assert whoami(client) == "oidc:jane"
+        assert whoami(client) == "oidc:jane"
+    assert issuer.refreshes == 1
