@@ -46,6 +46,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="how often every environment is read again for live updates (default 1)",
     )
+    parser.add_argument(
+        "--shard-namespace",
+        default="hakobu-system",
+        metavar="NAMESPACE",
+        help="where the controller's replicas keep their Leases, shown on the Controller "
+        "page (default hakobu-system)",
+    )
     parser.set_defaults(handler=_ui)
 
 
@@ -57,7 +64,13 @@ def _ui(args: argparse.Namespace) -> int:
         stop.set()
 
     with connect(args) as kube:
-        local = LocalDashboard(project, kube, port=args.port, interval=args.interval)
+        local = LocalDashboard(
+            project,
+            kube,
+            port=args.port,
+            interval=args.interval,
+            shard_namespace=args.shard_namespace,
+        )
         url = local.start()
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)

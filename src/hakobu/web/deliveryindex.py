@@ -9,7 +9,7 @@ import time
 
 from hakobu.cluster.api import KubeApi
 from hakobu.controller.deliveries import list_deliveries, summary
-from hakobu.controller.delivery import DeliveryRef
+from hakobu.controller.delivery import RECONCILE_REQUESTED_AT, DeliveryRef
 from hakobu.errors import HakobuError
 from hakobu.model.project import Project
 
@@ -49,7 +49,10 @@ class DeliveryIndex:
             s = summary(obj)
             if namespaces.get(s.environment) == s.namespace:
                 refs.setdefault(s.environment, DeliveryRef(s.namespace, s.name))
-                summaries.append(s.__dict__)
+                annotations = (obj.get("metadata") or {}).get("annotations") or {}
+                # Set by a push webhook (or `hakobu delivery reconcile`): the last one seen.
+                requested = str(annotations.get(RECONCILE_REQUESTED_AT, ""))
+                summaries.append({**s.__dict__, "reconcile_requested_at": requested})
         with self._lock:
             self._refs = refs
             self.summaries = summaries

@@ -14,10 +14,20 @@ HOST = "127.0.0.1"
 class LocalDashboard:
     """The dashboard, its refreshing thread and its HTTP server, started and stopped together."""
 
-    def __init__(self, project: Project, kube: KubeClient, *, port: int, interval: float) -> None:
+    def __init__(
+        self,
+        project: Project,
+        kube: KubeClient,
+        *,
+        port: int,
+        interval: float,
+        shard_namespace: str | None = None,
+    ) -> None:
         access = local_access(kube, kube.connection.context_name)
         self.key = access.key
-        self.board: Dashboard = dashboard(project, kube, access, interval=interval)
+        self.board: Dashboard = dashboard(
+            project, kube, access, interval=interval, shard_namespace=shard_namespace
+        )
         self._server = Server(create_app(self.board), HOST, port)
         self.port = 0
 

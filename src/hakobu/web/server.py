@@ -36,6 +36,7 @@ from hakobu.model.project import Project
 from hakobu.web.access import ACTIONS, Access, Target, Verb
 from hakobu.web.actions import Operations, Stale
 from hakobu.web.appview import app_detail, live_manifest
+from hakobu.web.controllerview import leases
 from hakobu.web.deliveryindex import DeliveryIndex
 from hakobu.web.events import Broadcast
 from hakobu.web.history import env_history
@@ -69,6 +70,8 @@ class Dashboard:
     deliveries: DeliveryIndex
     # Mark cookies Secure: the server is reached over HTTPS (behind TLS in a cluster).
     secure: bool = False
+    # Where the controller's replicas keep their Leases; None: not shown.
+    shard_namespace: str | None = None
 
 
 def dashboard(
@@ -79,6 +82,7 @@ def dashboard(
     signer: Signer | None = None,
     interval: float = 0.5,
     secure: bool = False,
+    shard_namespace: str | None = None,
 ) -> Dashboard:
     broadcast = Broadcast()
     monitor = Monitor(kube, project, broadcast, interval=interval)
@@ -94,6 +98,7 @@ def dashboard(
         operations,
         deliveries,
         secure,
+        shard_namespace,
     )
 
 
@@ -279,8 +284,15 @@ class _Api:
             raise ApiProblem(401, "unauthorized", "sign in: no valid session or token")
         envs = set(await run_in_threadpool(self.visible, who))
         await run_in_threadpool(self.board.deliveries, "")
+        namespace = self.board.shard_namespace
+        found = await run_in_threadpool(leases, self.board.kube, namespace) if namespace else None
         return _json(
-            {"deliveries": [d for d in self.board.deliveries.summaries if d["environment"] in envs]}
+            {
+                "deliveries": [
+                    d for d in self.board.deliveries.summaries if d["environment"] in envs
+                ],
+                "leases": found,
+            }
         )
 
     # -- actions -------------------------------------------------------------------------

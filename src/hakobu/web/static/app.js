@@ -380,17 +380,37 @@ async function showHistory(env) {
 
 // -- controller -------------------------------------------------------------------------
 
+function leaseRows(rows, first) {
+  return rows.map((r) => `<tr><td>${esc(first(r))}</td><td>${esc(r.holder || "—")}</td>
+    <td>${esc(r.renewed)}</td></tr>`).join("");
+}
+
 async function showController() {
   const data = await api("/api/v1/controller");
   const rows = data.deliveries.map((d) => `<tr>
       <td>${esc(d.namespace)}/${esc(d.name)}</td><td>${esc(d.environment)}</td>
       <td><code>${esc(shortRev(d.revision))}</code></td><td>${d.sync ? badge("sync", d.sync) : ""}</td>
       <td>${d.health ? badge("health", d.health) : ""}</td><td>${d.suspended ? "suspended" : ""}</td>
-      <td>${esc(d.ready)}</td><td>${esc(d.message)}</td></tr>`).join("");
-  main.innerHTML = `<h1>Controller</h1><section class="panel">
+      <td>${esc(d.ready)}</td><td>${esc(d.reconcile_requested_at || "—")}</td>
+      <td class="${d.message ? "error-text" : ""}">${esc(d.message)}</td></tr>`).join("");
+  const leases = data.leases;
+  let replicas = "";
+  if (leases) {
+    replicas = `<section class="panel"><h2>Replicas and shards
+        <span class="muted">(Leases in ${esc(leases.namespace)})</span></h2>
+      ${leases.error ? `<p class="error">${esc(leases.error)}</p>` : ""}
+      ${leases.members.length || leases.shards.length ? `<table class="list">
+        <thead><tr><th>Replica / shard</th><th>Holder</th><th>Renewed</th></tr></thead>
+        <tbody>${leaseRows(leases.members, (r) => r.lease)}
+          ${leaseRows(leases.shards, (r) => `shard ${r.shard}`)}</tbody></table>`
+        : `<p class="muted">No replica holds a Lease there.</p>`}</section>`;
+  }
+  main.innerHTML = `<h1>Controller</h1><section class="panel"><h2>Deliveries</h2>
     ${rows ? `<table class="list"><thead><tr><th>Delivery</th><th>Environment</th><th>Revision</th>
-      <th>Sync</th><th>Health</th><th></th><th>Ready</th><th>Message</th></tr></thead>
-      <tbody>${rows}</tbody></table>` : `<p class="muted">No Delivery delivers this project's environments.</p>`}</section>`;
+      <th>Sync</th><th>Health</th><th></th><th>Ready</th><th>Last reconcile request</th>
+      <th>Error</th></tr></thead>
+      <tbody>${rows}</tbody></table>` : `<p class="muted">No Delivery delivers this project's environments.</p>`}</section>
+    ${replicas}`;
 }
 
 // -- live -------------------------------------------------------------------------------
