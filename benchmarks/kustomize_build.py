@@ -19,6 +19,8 @@ kustomize needs minutes for the patches shape at 800 services.
 
 Both tools build every overlay as whole processes; outputs must be byte-identical.
 
+Every shape runs by default, with a summary table of the ratios at the end.
+
     python benchmarks/kustomize_build.py [--shape patches] [--services 200 800]
                                          [--keep DIR] [--repeat N]
 """
@@ -356,7 +358,12 @@ def measure(kustomize: str, hakobu: str, root: Path, shape: str, repeat: int) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shape", choices=SHAPES, default="transformers")
+    parser.add_argument(
+        "--shape",
+        choices=(*SHAPES, "all"),
+        default="all",
+        help="the overlays to build (default: every shape, one after the other)",
+    )
     parser.add_argument(
         "--services",
         type=int,
@@ -371,23 +378,45 @@ def main() -> None:
     args = parser.parse_args()
     kustomize = str(ensure_tool(KUSTOMIZE, print).binary("kustomize"))
     hakobu = shutil.which("hakobu") or sys.exit("hakobu is not on PATH (activate .venv)")
-    counts: list[int] = args.services or list(DEFAULT_SERVICES[args.shape])
+    print(
+        f"kustomize: `kustomize build OVERLAY` ({KUSTOMIZE.version}), hakobu: `hakobu build "
+        "OVERLAY`; each a new process, outputs compared byte for byte"
+    )
+    shapes = SHAPES if args.shape == "all" else (args.shape,)
+    summary: list[tuple[str, int, Measured]] = []
+    for shape in shapes:
+        counts: list[int] = args.services or list(DEFAULT_SERVICES[shape])
+        results = measure_shape(
+            kustomize, hakobu, shape, counts, keep=args.keep, repeat=args.repeat
+        )
+        summary += [(shape, services, m) for services, m in results.items()]
+    print(f"{'shape':<13}{'services':>8}  {'kustomize':>9}  {'hakobu':>7}  {'ratio':>6}")
+    for shape, services, m in summary:
+        print(
+            f"{shape:<13}{services:8d}  {m.kustomize:8.2f}s  {m.hakobu:6.2f}s  "
+            f"{m.kustomize / m.hakobu:5.1f}x"
+        )
+
+
+def measure_shape(
+    kustomize: str, hakobu: str, shape: str, counts: list[int], *, keep: Path | None, repeat: int
+) -> dict[int, Measured]:
     results: dict[int, Measured] = {}
     for services in counts:
-        parent = args.keep or Path(tempfile.mkdtemp(prefix="hakobu-bench-"))
-        root = parent / f"{args.shape}-{services}"
-        generate(root, services, args.shape)
+        parent = keep or Path(tempfile.mkdtemp(prefix="hakobu-bench-"))
+        root = parent / f"{shape}-{services}"
+        generate(root, services, shape)
         print(
-            f"{args.shape}: {services} services, {len(OVERLAYS[args.shape])} overlays in "
-            f"{root}, best of {args.repeat}"
+            f"{shape}: {services} services, {len(OVERLAYS[shape])} overlays in "
+            f"{root}, best of {repeat}"
         )
-        m = results[services] = measure(kustomize, hakobu, root, args.shape, args.repeat)
+        m = results[services] = measure(kustomize, hakobu, root, shape, repeat)
         print(
             f"total: kustomize {m.kustomize:.2f}s, hakobu {m.hakobu:.2f}s, "
             f"ratio {m.kustomize / m.hakobu:.1f}x; "
             f"peak memory: kustomize {m.kustomize_mb:.0f} MB, hakobu {m.hakobu_mb:.0f} MB"
         )
-        if args.keep is None:
+        if keep is None:
             shutil.rmtree(parent)
     smallest, largest = min(results), max(results)
     if largest > smallest:
@@ -398,6 +427,7 @@ def main() -> None:
             f"hakobu {results[largest].hakobu / results[smallest].hakobu:.1f}x "
             f"(linear would be {growth:g}x)"
         )
+    return results
 
 
 if __name__ == "__main__":
