@@ -55,10 +55,16 @@ pathlib.Path(str(runs) + ".info").write_text(os.environ["KUBERNETES_EXEC_INFO"])
 if os.environ.get("PLUGIN_FAIL"):
     print(os.environ["PLUGIN_FAIL"], file=sys.stderr)
     sys.exit(3)
-token = os.environ["PLUGIN_TOKEN"]
-if count == 1 and os.environ.get("PLUGIN_FIRST_TOKEN"):
-    token = os.environ["PLUGIN_FIRST_TOKEN"]
-status = {"token": token}
+if os.environ.get("PLUGIN_CERT"):
+    status = {
+        "clientCertificateData": os.environ["PLUGIN_CERT"],
+        "clientKeyData": os.environ["PLUGIN_KEY"],
+    }
+else:
+    token = os.environ["PLUGIN_TOKEN"]
+    if count == 1 and os.environ.get("PLUGIN_FIRST_TOKEN"):
+        token = os.environ["PLUGIN_FIRST_TOKEN"]
+    status = {"token": token}
 ttl = os.environ.get("PLUGIN_TTL")
 if ttl:
     expiry = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=float(ttl))
@@ -247,6 +253,9 @@ class AuthCluster:
     ca_pem: bytes
     tokens: dict[str, str]
     issuer: OidcIssuer
+    # The administrator's client certificate and key (PEM), as the cluster wrote them.
+    admin_cert: str
+    admin_key: str
 
 
 def _progress(message: str) -> None:
@@ -290,7 +299,15 @@ def auth_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthClust
     admin_config = yaml.safe_load(Path(info.kubeconfig).read_text())
     ca = base64.b64decode(admin_config["clusters"][0]["cluster"]["certificate-authority-data"])
     _wait_for_the_issuer(info.server, ca, issuer)
-    yield AuthCluster(info.server, ca, tokens, issuer)
+    admin_user = admin_config["users"][0]["user"]
+    yield AuthCluster(
+        info.server,
+        ca,
+        tokens,
+        issuer,
+        base64.b64decode(admin_user["client-certificate-data"]).decode(),
+        base64.b64decode(admin_user["client-key-data"]).decode(),
+    )
     controlplane.down(state_dir)
     issuer.close()
 
@@ -396,6 +413,22 @@ def test_an_exec_plugin_authenticates(
     cluster = info["spec"]["cluster"]
     assert cluster["server"] == auth_cluster.server
     assert base64.b64decode(cluster["certificate-authority-data"]) == auth_cluster.ca_pem
+
+
+def test_an_exec_plugin_can_give_a_client_certificate(
+    auth_cluster: AuthCluster, tmp_path: Path
+) -> None:
+    user, counter = exec_user(
+        tmp_path,
+        "client.authentication.k8s.io/v1",
+        {"PLUGIN_CERT": auth_cluster.admin_cert, "PLUGIN_KEY": auth_cluster.admin_key},
+    )
+    connection = load(write(tmp_path / "config", kubeconfig(auth_cluster, user)))
+    subject = x509.load_pem_x509_certificate(auth_cluster.admin_cert.encode()).subject
+    common_name = subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    with KubeClient(connection) as client:
+        assert whoami(client) == common_name
+    assert runs(counter) == 1
 
 
 def test_a_credential_is_reused_until_it_expires(auth_cluster: AuthCluster, tmp_path: Path) -> None:

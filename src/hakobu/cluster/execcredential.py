@@ -83,7 +83,9 @@ class ExecCredentials(httpx.Auth):
         self._ssl_context = ssl_context
         # A person can answer the plugin: hakobu is not unattended here, standard input is
         # a terminal and the entry does not forbid prompts.
-        self._interactive = interactive and plugin.interactive_mode != "Never" and _stdin_tty()
+        self._interactive = (
+            interactive and plugin.interactive_mode != "Never" and stdin_is_terminal()
+        )
         self._lock = threading.Lock()
         self._cached: _Credential | None = None
         self.runs = 0
@@ -147,7 +149,12 @@ class ExecCredentials(httpx.Auth):
             ) from None
         if done.returncode != 0:
             stderr = (done.stderr or b"").decode("utf-8", errors="replace").strip()
-            said = f":\n{stderr[-_STDERR_SHOWN:]}" if stderr else " and wrote nothing to stderr"
+            if self._interactive:
+                said = " (what it wrote to stderr is above)"
+            elif stderr:
+                said = f":\n{stderr[-_STDERR_SHOWN:]}"
+            else:
+                said = " and wrote nothing to stderr"
             raise CredentialsFailed(f"{who} failed with exit status {done.returncode}{said}")
         credential = _parse(done.stdout, plugin.api_version, who)
         if credential.certificate is not None and credential.key is not None:
@@ -155,7 +162,7 @@ class ExecCredentials(httpx.Auth):
         return credential
 
 
-def _stdin_tty() -> bool:
+def stdin_is_terminal() -> bool:
     try:
         return sys.stdin is not None and sys.stdin.isatty()
     except ValueError:  # closed

@@ -37,6 +37,7 @@ import httpx
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from hakobu.cluster import execcredential
 from hakobu.cluster.authprovider import OidcCredentials, OidcProvider
 from hakobu.cluster.execcredential import (
     API_VERSIONS,
@@ -480,7 +481,7 @@ class _User:
                     hint="give the controller a credential that needs no login: a "
                     "ServiceAccount token, a client certificate or a non-interactive plugin",
                 )
-            if not sys.stdin.isatty():
+            if not execcredential.stdin_is_terminal():
                 raise self.error(
                     mode_field,
                     "the exec plugin needs a person to answer it (interactiveMode: Always), "

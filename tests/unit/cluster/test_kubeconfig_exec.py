@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from hakobu.cluster import execcredential
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.credentials import CredentialsFailed
 from hakobu.cluster.errors import Unauthorized
@@ -302,3 +303,30 @@ def test_an_interactive_plugin_is_refused_where_nobody_answers(
     with pytest.raises(InvalidInput, match="standard input is not a terminal"):
         load(path)
     assert count(runs) == 0
+
+
+@pytest.mark.parametrize(
+    ("mode", "interactive"), [("IfAvailable", True), ("Always", True), ("Never", False)]
+)
+def test_with_a_terminal_the_plugin_may_ask(
+    server: LocalServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    interactive: bool,
+) -> None:
+    monkeypatch.setattr(execcredential, "stdin_is_terminal", lambda: True)
+    path, runs = write_config(
+        tmp_path, server.url, [credential(token="good-token")], interactiveMode=mode
+    )
+    with KubeClient(load(path)) as client:
+        client.request("GET", "/")
+    assert json.loads(Path(f"{runs}.info").read_text())["spec"]["interactive"] is interactive
+    # The controller says nobody answers, terminal or not.
+    if mode == "Always":
+        with pytest.raises(InvalidInput, match="hakobu runs unattended here"):
+            load(path, interactive=False)
+    else:
+        with KubeClient(load(path, interactive=False)) as client:
+            client.request("GET", "/")
+        assert json.loads(Path(f"{runs}.info").read_text())["spec"]["interactive"] is False
