@@ -185,7 +185,7 @@ def _roots(paths: list[Path], *, single: bool) -> list[_Field]:
         roots.append(root)
     if not roots:
         raise InvalidInput(
-            f"none of the kubeconfig files {', '.join(map(str, paths))} exists",
+            f"no kubeconfig to read: each of {', '.join(map(str, paths))} is missing or empty",
             hint="pass --kubeconfig, set KUBECONFIG, or start one with `hakobu cluster up`",
         )
     return roots

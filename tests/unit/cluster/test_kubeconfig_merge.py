@@ -121,7 +121,9 @@ def test_an_empty_file_in_a_list_is_skipped(tmp_path: Path, two_files: tuple[Pat
 
 
 def test_no_file_of_the_list_exists(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput, match=r"none of the kubeconfig files .*a, .*b exists"):
+    with pytest.raises(
+        InvalidInput, match=r"no kubeconfig to read: each of .*a, .*b is missing or empty"
+    ):
         load([tmp_path / "a", tmp_path / "b"])
     with pytest.raises(InvalidInput, match=f"kubeconfig {tmp_path / 'a'} does not exist"):
         load(tmp_path / "a")
