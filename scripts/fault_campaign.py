@@ -570,7 +570,12 @@ def run(
         campaign.setup()
         log(f"{'round':>5}  {'fault':<30} {'commits':>7} {'converged':>9}  detail")
         for number in range(1, rounds + 1):
-            result = campaign.round(number)
+            try:
+                result = campaign.round(number)
+            except KeyboardInterrupt:
+                # Ctrl-C: the rounds done so far are still reported, this one is not.
+                log(f"interrupted in round {number}")
+                break
             results.append(result)
             took = "-" if result.converged_in is None else f"{result.converged_in:.1f}s"
             mark = (
