@@ -41,9 +41,10 @@ class Clone:
             "kind": "Project",
             "name": "shop",
             "environments": {
-                "dev": {"namespace": namespace},
-                "prod": {"namespace": f"{namespace}-prod"},
+                "dev": {"namespace": namespace, "values": {"release": "2026.12"}},
+                "prod": {"namespace": f"{namespace}-prod", "values": {"release": "2026.11"}},
             },
+            "promote": {"values": ["release"]},
         }
         (root / "hakobu.yaml").write_text(yaml.safe_dump(project))
 
@@ -145,13 +146,26 @@ def test_overview_drift_app_page_and_sync_through_the_button(
 
         page.goto(url.split("/signin")[0] + "/")
         expect(cell(page, "dev", "web")).to_contain_text("Synced")
-        page.goto(url.split("/signin")[0] + "/env/dev/history")
-        expect(page.locator("#app[data-ready=true]")).to_be_visible()
-        expect(page.locator("table.list")).to_contain_text("web 1.0 and api 2.3")
-        expect(page.locator("svg.chart rect")).not_to_have_count(0)
-        screenshot(page, "history")
+        check_history_and_promotion(page, url.split("/signin")[0])
     finally:
         local.stop()
+
+
+def check_history_and_promotion(page: Page, base: str) -> None:
+    """The history page and its chart; what a promotion dev → prod would carry."""
+    page.goto(base + "/env/dev/history")
+    expect(page.locator("#app[data-ready=true]")).to_be_visible()
+    expect(page.locator("table.list")).to_contain_text("web 1.0 and api 2.3")
+    expect(page.locator("svg.chart rect")).not_to_have_count(0)
+    screenshot(page, "history")
+
+    # What a promotion would carry: dev's images and values beside prod's.
+    page.goto(base + "/promote/dev/prod")
+    expect(page.locator("#app[data-ready=true]")).to_be_visible()
+    expect(page.locator('tr[data-app="web"]')).to_contain_text("web:1.0")
+    expect(page.locator("table.list").nth(1)).to_contain_text('"2026.12"')
+    expect(page.locator("table.list").nth(1)).to_contain_text('"2026.11"')
+    screenshot(page, "promotion")
 
 
 def check_app_page(page: Page) -> None:

@@ -16,9 +16,9 @@ from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import Forbidden, NotFound
 from hakobu.health import HealthStatus, assess
 from hakobu.model.objects import Object
-from hakobu.model.project import Environment, Project
-from hakobu.sync import diff_app, observe, read_desired
+from hakobu.sync import diff_app
 from hakobu.sync.diff import is_secret, masked
+from hakobu.web.snapshot import EnvSnapshot
 
 # What each kind may own, as the built-in controllers create them.
 _OWNED = {
@@ -32,9 +32,11 @@ _OWNED = {
 _EVENTS = 50
 
 
-def app_detail(kube: KubeApi, project: Project, env: Environment, app: str) -> dict[str, Any]:
-    desired = read_desired(project, env)
-    (state,) = observe(kube, project, env, desired, only_app=app)
+def app_detail(kube: KubeApi, snapshot: EnvSnapshot, app: str) -> dict[str, Any]:
+    """``app`` as the newest snapshot observed it, with what it owns and its events now."""
+    state = snapshot.states.get(app)
+    if state is None:
+        raise NotFound(404, "NotFound", f"no app named {app!r} in {snapshot.env}", {})
     roots = [
         live if live is not None else step.resource.obj
         for step in state.plan.steps
@@ -42,17 +44,17 @@ def app_detail(kube: KubeApi, project: Project, env: Environment, app: str) -> d
         if not step.resource.hook
     ]
     present = [obj for obj in roots if _uid(obj)]
-    owned = _owned(kube, env.namespace, present)
+    owned = _owned(kube, snapshot.namespace, present)
     tree = [_node(obj, owned, live=bool(_uid(obj))) for obj in roots]
     diffs = [asdict(d) for d in diff_app(kube, state)]
     return {
-        "env": env.name,
+        "env": snapshot.env,
         "app": app,
-        "revision": desired.revision,
+        "revision": snapshot.revision,
         "tree": tree,
         "objects": _count(tree),
         "diff": diffs,
-        "events": recent_events(kube, env.namespace, _names(tree)),
+        "events": recent_events(kube, snapshot.namespace, _names(tree)),
     }
 
 

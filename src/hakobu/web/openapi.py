@@ -112,6 +112,16 @@ def document(version: str) -> dict[str, Any]:
                     _200=_ok("Deliveries with their conditions"),
                 ),
             },
+            "/api/v1/promotions/{source}/{target}": {
+                "get": _op(
+                    "per app, what FROM runs beside what TO runs; the promoted values of both",
+                    params=[
+                        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                        for n in ("source", "target")
+                    ],
+                    _200=_ok("the comparison"),
+                ),
+            },
             "/api/v1/events": {
                 "get": {
                     "summary": "Server-Sent Events: status, environment, operation, progress",

@@ -42,6 +42,7 @@ from hakobu.web.events import Broadcast
 from hakobu.web.history import env_history
 from hakobu.web.monitor import Monitor
 from hakobu.web.openapi import document
+from hakobu.web.promotionview import promotion
 from hakobu.web.sessions import COOKIE, Session, Signer, User
 
 CSP = (
@@ -167,7 +168,8 @@ class _Api:
             "project": self.board.project.name,
             "version": __version__,
             "page": request.scope["route"].name,
-            "env": request.path_params.get("env", ""),
+            "env": request.path_params.get("env", request.path_params.get("source", "")),
+            "target": request.path_params.get("target", ""),
             "app": request.path_params.get("app", ""),
         }
         if who is None:
@@ -248,10 +250,8 @@ class _Api:
     async def app_page(self, request: Request) -> Response:
         env, app = request.path_params["env"], request.path_params["app"]
         await run_in_threadpool(self.require, request, Verb.VIEW, env)
-        environment = _environment(self.board.project, env)
-        detail = await run_in_threadpool(
-            app_detail, self.board.kube, self.board.project, environment, app
-        )
+        snapshot = await run_in_threadpool(self.board.monitor.snapshot, env)
+        detail = await run_in_threadpool(app_detail, self.board.kube, snapshot, app)
         return _json(detail)
 
     async def live_object(self, request: Request) -> Response:
@@ -277,6 +277,16 @@ class _Api:
             env_history, self.board.kube, self.board.project, environment, limit
         )
         return _json(found)
+
+    async def promotion(self, request: Request) -> Response:
+        source, target = request.path_params["source"], request.path_params["target"]
+        for env in (source, target):
+            await run_in_threadpool(self.require, request, Verb.VIEW, env)
+        if source == target:
+            raise ApiProblem(400, "invalid", "promote FROM and TO must differ", field="target")
+        before = await run_in_threadpool(self.board.monitor.snapshot, source)
+        after = await run_in_threadpool(self.board.monitor.snapshot, target)
+        return _json(promotion(self.board.project, before, after))
 
     async def controller(self, request: Request) -> Response:
         who = await run_in_threadpool(self.caller, request)
@@ -354,6 +364,7 @@ def create_app(board: Dashboard) -> Starlette:
         Route("/env/{env}/history", api.page, name="history"),
         Route("/env/{env}/sync", api.page, name="sync"),
         Route("/controller", api.page, name="controller"),
+        Route("/promote/{source}/{target}", api.page, name="promotion"),
         Route("/signin", api.signin),
         Route("/api/v1/openapi.json", api.openapi),
         Route("/api/v1/session", api.session_get, methods=["GET"]),
@@ -361,6 +372,7 @@ def create_app(board: Dashboard) -> Starlette:
         Route("/api/v1/session", api.session_delete, methods=["DELETE"]),
         Route("/api/v1/overview", api.overview),
         Route("/api/v1/controller", api.controller),
+        Route("/api/v1/promotions/{source}/{target}", api.promotion),
         Route("/api/v1/events", api.events),
         Route("/api/v1/environments/{env}/apps/{app}", api.app_page),
         Route("/api/v1/environments/{env}/objects", api.live_object),

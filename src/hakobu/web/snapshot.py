@@ -14,7 +14,7 @@ from hakobu.cluster.api import KubeApi
 from hakobu.errors import HakobuError
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
-from hakobu.sync import app_status, history, observe, read_desired
+from hakobu.sync import AppState, app_status, history, observe, read_desired
 from hakobu.sync.manifests import AppManifests
 
 # Kinds whose pod template names the images an app runs.
@@ -57,6 +57,9 @@ class EnvSnapshot:
     apps: dict[str, AppCell] = field(default_factory=dict)
     # Why the environment could not be read (the cluster unreachable, a bad manifest).
     error: str | None = None
+    # Each app's observation, which an app's page reads rather than observing again: for
+    # an app of thousands of objects, reading and planning them is most of the page's cost.
+    states: dict[str, AppState] = field(default_factory=dict, compare=False, repr=False)
 
     def json(self) -> dict[str, Any]:
         return {
@@ -89,7 +92,14 @@ def read_snapshot(kube: KubeApi, project: Project, env: Environment) -> EnvSnaps
             status.differing,
             status.unhealthy,
         )
-    return EnvSnapshot(env.name, env.namespace, desired.revision, synced, cells)
+    return EnvSnapshot(
+        env.name,
+        env.namespace,
+        desired.revision,
+        synced,
+        cells,
+        states={state.name: state for state in states},
+    )
 
 
 def images_of(app: AppManifests) -> tuple[str, ...]:

@@ -127,7 +127,8 @@ async function showOverview() {
         <div class="env-counts" id="counts-${esc(env.env)}"></div>
         ${env.error ? `<div class="error">${esc(env.error)}</div>` : ""}
         <div class="env-links"><a href="/env/${encodeURIComponent(env.env)}/history">history</a>
-          ${can(env.env, "sync") ? `· <a href="/env/${encodeURIComponent(env.env)}/sync">sync…</a>` : ""}</div>
+          ${can(env.env, "sync") ? `· <a href="/env/${encodeURIComponent(env.env)}/sync">sync…</a>` : ""}
+          ${next(env.env) ? `· <a href="/promote/${encodeURIComponent(env.env)}/${encodeURIComponent(next(env.env))}">promote → ${esc(next(env.env))}</a>` : ""}</div>
       </th>`).join("");
   main.innerHTML = `
     <div class="toolbar">
@@ -148,6 +149,13 @@ async function showOverview() {
   drawRows();
   document.getElementById("search").addEventListener("input", drawRows);
   document.getElementById("only").addEventListener("change", drawRows);
+}
+
+// The environment after ``env`` in the project's order: where a promotion would go.
+function next(env) {
+  const names = overview.envs.map((e) => e.env);
+  const at = names.indexOf(env);
+  return at >= 0 && at + 1 < names.length ? names[at + 1] : null;
 }
 
 function matches(app, text, only) {
@@ -199,6 +207,16 @@ function overviewStatus(event) {
 
 // -- one app ------------------------------------------------------------------------------
 
+// Up to this many children are listed open; more (a ReplicaSet's hundreds of Pods) are
+// folded under a summary that counts them by health, and drawn only when opened.
+const OPEN_CHILDREN = 20;
+
+function healthCounts(nodes) {
+  const counted = {};
+  for (const node of nodes) counted[node.health] = (counted[node.health] || 0) + 1;
+  return Object.entries(counted).map(([health, n]) => `${badge("health", health)} ${n}`).join(" ");
+}
+
 function treeHtml(nodes) {
   return `<ul class="tree">${nodes.map((node) => `
     <li><button type="button" class="object" data-api="${esc(node.apiVersion)}"
@@ -206,7 +224,15 @@ function treeHtml(nodes) {
         ${badge("health", node.health)} <span class="kind">${esc(node.kind)}</span>
         <span class="name">${esc(node.name)}</span></button>
         ${node.message ? `<span class="message">${esc(node.message)}</span>` : ""}
-        ${node.children.length ? treeHtml(node.children) : ""}</li>`).join("")}</ul>`;
+        ${childrenHtml(node.children)}</li>`).join("")}</ul>`;
+}
+
+function childrenHtml(children) {
+  if (!children.length) return "";
+  if (children.length <= OPEN_CHILDREN) return treeHtml(children);
+  const kinds = [...new Set(children.map((c) => c.kind))].join(", ");
+  return `<details class="many" data-count="${children.length}"><summary>${children.length} ${esc(kinds)}
+    objects: ${healthCounts(children)}</summary></details>`;
 }
 
 function diffHtml(diffs) {
@@ -243,6 +269,21 @@ async function showApp(env, app) {
       ${events ? `<table class="list"><thead><tr><th>When</th><th>Type</th><th>Reason</th>
         <th>Object</th><th>Message</th></tr></thead><tbody>${events}</tbody></table>`
         : `<p class="muted">No recent events.</p>`}</section>`;
+  const folded = new Map();
+  const fold = (nodes) => {
+    for (const node of nodes) {
+      if (node.children.length > OPEN_CHILDREN) folded.set(`${node.kind}/${node.name}`, node.children);
+      fold(node.children);
+    }
+  };
+  fold(data.tree);
+  main.querySelector(".tree")?.addEventListener("toggle", (event) => {
+    const details = event.target;
+    if (!details.open || details.dataset.drawn) return;
+    const owner = details.closest("li").querySelector("button.object").dataset;
+    details.insertAdjacentHTML("beforeend", treeHtml(folded.get(`${owner.kind}/${owner.name}`) || []));
+    details.dataset.drawn = "true";
+  }, true);
   main.querySelector(".tree")?.addEventListener("click", async (event) => {
     const button = event.target.closest("button.object");
     if (!button) return;
@@ -334,14 +375,16 @@ function chart(syncs) {
   const height = 140;
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("class", "chart");
+  svg.setAttribute("preserveAspectRatio", "xMinYMax meet");
   svg.setAttribute("role", "img");
   svg.setAttribute("aria-label", "sync durations over time; failed syncs in red");
   const max = Math.max(1, ...syncs.map((s) => s.seconds || 0));
-  const step = width / Math.max(syncs.length, 1);
+  // A bar per sync, oldest on the left; a few syncs stay thin bars, not slabs.
+  const step = Math.min((width - 90) / Math.max(syncs.length, 1), 28);
   syncs.forEach((s, i) => {
     const h = Math.max(2, ((s.seconds || 0) / max) * (height - 20));
     const bar = document.createElementNS(ns, "rect");
-    bar.setAttribute("x", String(i * step + 2));
+    bar.setAttribute("x", String(i * step + 2 + 90));
     bar.setAttribute("y", String(height - h));
     bar.setAttribute("width", String(Math.max(step - 4, 2)));
     bar.setAttribute("height", String(h));
@@ -351,9 +394,16 @@ function chart(syncs) {
     bar.appendChild(title);
     svg.appendChild(bar);
   });
+  const axis = document.createElementNS(ns, "line");
+  axis.setAttribute("x1", "0");
+  axis.setAttribute("x2", String(width));
+  axis.setAttribute("y1", String(height - 0.5));
+  axis.setAttribute("y2", String(height - 0.5));
+  axis.setAttribute("class", "baseline");
+  svg.appendChild(axis);
   const label = document.createElementNS(ns, "text");
   label.setAttribute("x", "4");
-  label.setAttribute("y", "12");
+  label.setAttribute("y", "24");
   label.setAttribute("class", "axis");
   label.textContent = `longest ${max.toFixed(1)}s`;
   svg.appendChild(label);
@@ -376,6 +426,38 @@ async function showHistory(env) {
       <th>Author</th><th>Subject</th><th>Apps</th><th>Syncs</th></tr></thead>
       <tbody>${rows || `<tr><td colspan="6" class="muted">No commit changed ${esc(data.path)}.</td></tr>`}</tbody></table></section>`;
   document.getElementById("chart").appendChild(chart(data.syncs));
+}
+
+// -- promotion --------------------------------------------------------------------------
+
+function imagesHtml(cell) {
+  if (!cell) return `<span class="muted">not in this environment</span>`;
+  return `${badge("sync", cell.sync)} ${badge("health", cell.health)}<div class="images">` +
+    cell.images.map((i) => `<span class="image" title="${esc(i)}">${esc(tag(i))}</span>`).join(" ") +
+    `</div>`;
+}
+
+function valueHtml(value) {
+  return value.absent ? `<span class="muted">absent</span>` : `<code>${esc(JSON.stringify(value.value))}</code>`;
+}
+
+async function showPromotion(source, target) {
+  const data = await api(`/api/v1/promotions/${encodeURIComponent(source)}/${encodeURIComponent(target)}`);
+  const rows = data.apps.map((a) => `<tr data-app="${esc(a.app)}" class="${a.same_images ? "" : "differs"}">
+      <th scope="row">${esc(a.app)}</th><td>${imagesHtml(a.from)}</td><td>${imagesHtml(a.to)}</td>
+      <td>${a.same_images ? `<span class="muted">same images</span>` : `<strong>would change</strong>`}</td></tr>`).join("");
+  const values = data.values.map((v) => `<tr class="${v.same ? "" : "differs"}"><td><code>${esc(v.path)}</code></td>
+      <td>${valueHtml(v.from)}</td><td>${valueHtml(v.to)}</td></tr>`).join("");
+  main.innerHTML = `
+    <div class="toolbar"><h1>Promote <span class="muted">${esc(source)} → ${esc(target)}</span></h1>
+      <span class="muted">git <code>${esc(shortRev(data.from.revision))}</code> →
+        <code>${esc(shortRev(data.to.revision))}</code></span></div>
+    <section class="panel"><h2>Apps</h2><table class="list"><thead><tr><th>App</th>
+      <th>${esc(source)} runs</th><th>${esc(target)} runs</th><th></th></tr></thead>
+      <tbody>${rows}</tbody></table></section>
+    <section class="panel"><h2>Values promote carries</h2>
+      ${values ? `<table class="list"><thead><tr><th>Path</th><th>${esc(source)}</th><th>${esc(target)}</th></tr></thead>
+        <tbody>${values}</tbody></table>` : `<p class="muted">hakobu.yaml names no values to promote (<code>promote: {values: […]}</code>).</p>`}</section>`;
 }
 
 // -- controller -------------------------------------------------------------------------
@@ -448,6 +530,7 @@ async function start() {
     else if (page === "history") await showHistory(env);
     else if (page === "sync") await showSync(env);
     else if (page === "controller") await showController();
+    else if (page === "promotion") await showPromotion(env, main.dataset.target);
     main.dataset.ready = "true";
   } catch (error) {
     main.innerHTML = `<p class="error" role="alert">${esc(error.message)}</p>`;
