@@ -5,8 +5,8 @@ Every ``retry_period`` a replica makes one pass (``step``):
 1. one LIST of the controller's Leases (members and shards, by label), noting for each
    when it last changed on this replica's clock (``Lease.observe``);
 2. the live members (``membership``, which also deletes member Leases left long ago by
-   replicas that died) and the Deliveries per shard give the assignment
-   (``shards.assign``), the same on every replica that sees the same;
+   replicas that died), the Deliveries per shard and who holds each shard now give the
+   assignment (``shards.assign``), the same on every replica that sees the same;
 3. shards no longer assigned here stop being owned at once (``guard`` raises) and their
    Leases are released a drain time later — ``lease_duration - renew_deadline``, the same
    margin a replica that stops renewing leaves before its Lease expires — so a sync that
@@ -216,9 +216,9 @@ class Sharding:
         if self._unreachable:
             self._unreachable = False
             self._log("the controller's Leases can be read again")
-        taken = self._observe(listed)
+        taken, holders = self._observe(listed)
         self._membership.sweep(self._log)
-        mine = self._assigned()
+        mine = self._assigned(holders)
         self._hand_over(mine)
         acquired = self._take(mine - taken)
         self._renew(skip=acquired)
@@ -246,9 +246,10 @@ class Sharding:
 
     # -- a pass ---------------------------------------------------------------------------
 
-    def _observe(self, listed: list[Object]) -> set[int]:
-        """Note every listed Lease; return the shards held by someone else."""
-        members, taken = [], set()
+    def _observe(self, listed: list[Object]) -> tuple[set[int], dict[int, str]]:
+        """Note every listed Lease; return the shards held by someone else, and who
+        each shard's Lease names."""
+        members, taken, holders = [], set(), {}
         for lease in listed:
             labels = lease["metadata"].get("labels") or {}
             role = labels.get(ROLE_LABEL)
@@ -256,12 +257,16 @@ class Sharding:
                 members.append(lease)
             elif role == "shard" and labels.get(SHARDS_LABEL) == str(self.shards):
                 shard = _index(labels.get(SHARD_LABEL), self.shards)
-                if shard is not None and self._leases[shard].observe(lease):
+                if shard is None:
+                    continue
+                if self._leases[shard].observe(lease):
                     taken.add(shard)
+                if holder := (lease.get("spec") or {}).get("holderIdentity"):
+                    holders[shard] = str(holder)
         self._membership.observe(members)
-        return taken
+        return taken, holders
 
-    def _assigned(self) -> set[int]:
+    def _assigned(self, holders: dict[int, str]) -> set[int]:
         members = self._membership.alive()
         others = sorted({m.shards for m in members} - {self.shards})
         if others:
@@ -275,7 +280,7 @@ class Sharding:
         self._disagreement = ""
         with self._lock:
             weights = self._weights
-        owner = assignment.assign([m.identity for m in members], weights)
+        owner = assignment.assign([m.identity for m in members], weights, holders=holders)
         return {shard for shard, member in owner.items() if member == self.identity}
 
     def _hand_over(self, mine: set[int]) -> None:

@@ -28,6 +28,8 @@ from hakobu.controller.delivery import DeliveryRef
 SHARDS = 32
 # 1.1 leaves room under the 1.2 that a balanced split must meet when shards are coarse.
 SLACK = 0.1
+# How uneven the current split may grow before it is computed afresh.
+BOUND = 1.2
 
 
 def _hash(text: str) -> int:
@@ -52,23 +54,73 @@ def _rank(member: str, shard: int) -> int:
 
 
 def assign(
-    members: Iterable[str], weights: Sequence[int], *, slack: float = SLACK
+    members: Iterable[str],
+    weights: Sequence[int],
+    *,
+    holders: Mapping[int, str] | None = None,
+    slack: float = SLACK,
 ) -> dict[int, str]:
-    """Shard → member, for every shard; empty without members."""
+    """Shard → member, for every shard; empty without members.
+
+    With ``holders`` (who holds each shard now, as every replica reads from the shards'
+    Leases), shards held by a live member stay with it and the others are placed around
+    them, as long as that keeps every member holding a shard and ``max / min <= BOUND``;
+    else the assignment is computed afresh. So a Delivery more or less moves no shard
+    while the split stays within bounds, and a member that leaves hands over only its own
+    shards."""
     ordered = sorted(set(members))
     if not ordered:
         return {}
-    capacity = math.ceil(sum(weights) / len(ordered) * (1 + slack))
-    load = dict.fromkeys(ordered, 0)
+    if holders:
+        kept = _around(ordered, weights, holders, slack)
+        if kept is not None:
+            return kept
     owner: dict[int, str] = {}
-    for shard, weight in enumerate(weights):
-        ranked = sorted(ordered, key=lambda m: _rank(m, shard), reverse=True)
+    load = dict.fromkeys(ordered, 0)
+    _place(range(len(weights)), owner, load, weights, slack)
+    _even_out(owner, load, weights, slack)
+    return owner
+
+
+def _around(
+    members: list[str], weights: Sequence[int], holders: Mapping[int, str], slack: float
+) -> dict[int, str] | None:
+    owner = {s: m for s, m in holders.items() if m in members and 0 <= s < len(weights)}
+    load = dict.fromkeys(members, 0)
+    for shard, member in owner.items():
+        load[member] += weights[shard]
+    _place([s for s in range(len(weights)) if s not in owner], owner, load, weights, slack)
+    if not _within(owner, load, members):
+        # Past the bound (or a member without a shard, as one that just joined): move as
+        # few shards as it takes, down to the slack, so the next Deliveries fit again.
+        _even_out(owner, load, weights, slack)
+        if not _within(owner, load, members):
+            return None
+    return owner
+
+
+def _within(owner: dict[int, str], load: dict[str, int], members: list[str]) -> bool:
+    if set(owner.values()) != set(members):
+        return False
+    return max(load.values()) <= min(load.values()) * BOUND
+
+
+def _place(
+    shards: Iterable[int],
+    owner: dict[int, str],
+    load: dict[str, int],
+    weights: Sequence[int],
+    slack: float,
+) -> None:
+    """Give each of ``shards`` to the first member in its ranking with room to spare."""
+    capacity = math.ceil(sum(weights) / len(load) * (1 + slack))
+    for shard in shards:
+        weight = weights[shard]
+        ranked = sorted(load, key=lambda m: _rank(m, shard), reverse=True)
         fits = [m for m in ranked if load[m] + weight <= capacity]
         chosen = fits[0] if fits else min(ranked, key=lambda m: (load[m], m))
         owner[shard] = chosen
         load[chosen] += weight
-    _even_out(owner, load, weights, slack)
-    return owner
 
 
 def _even_out(

@@ -128,8 +128,16 @@ class Group:
             replica.set_deliveries(refs)
 
     def settled(self, names: Iterable[str]) -> bool:
-        expected = assign(names, weights(self.refs, SHARDS))
-        return self.owners() == expected
+        """Every shard owned by one of ``names``, as they all compute it from what they
+        hold now, within the bound."""
+        owner, names = self.owners(), set(names)
+        if sorted(owner) != list(range(SHARDS)) or set(owner.values()) != names:
+            return False
+        w = weights(self.refs, SHARDS)
+        load = loads(owner, w)
+        return assign(names, w, holders=owner) == owner and max(load.values()) <= 1.2 * min(
+            load.values()
+        )
 
 
 def test_replicas_split_every_shard_as_the_assignment_says() -> None:
