@@ -13,8 +13,15 @@ pass moves shards from the most to the least loaded replica (the shard that rank
 replica highest among those that narrow the gap), or swaps one for a smaller one when none
 is small enough, until ``max / min <= 1 + slack`` or nothing helps.
 
-Nothing here depends on time or on what a replica held before: any two replicas that see
-the same members and the same Deliveries compute the same assignment.
+Replicas also pass who holds each shard now, as the shards' Leases say: shards held by a
+live member stay with it, the rest are placed around them as above, and shards move only
+when a member holds none (one just joined) or max/min passes ``BOUND`` — then as few as it
+takes, down to the slack. So a Delivery more or less moves nothing while the split stays
+within bounds, a joining replica takes about its share, and a leaving one hands over its
+own shards. Only when that cannot reach the bound is the assignment computed afresh.
+
+Nothing here depends on time or on a replica's own history: any two replicas that see the
+same members, holders and Deliveries compute the same assignment.
 """
 
 from __future__ import annotations
