@@ -11,6 +11,7 @@ pages load only their own scripts and styles, shipped in the package.
 from __future__ import annotations
 
 import hmac
+import time
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -43,7 +44,7 @@ from hakobu.web.history import env_history
 from hakobu.web.monitor import Monitor
 from hakobu.web.openapi import document
 from hakobu.web.promotionview import promotion
-from hakobu.web.sessions import COOKIE, Session, Signer, User
+from hakobu.web.sessions import COOKIE, Session, Signer, User, token_expiry
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -213,12 +214,12 @@ class _Api:
         user = await run_in_threadpool(self.board.access.authenticate, token)
         if user is None:
             raise ApiProblem(401, "unauthorized", "the API server does not accept this token")
-        session = self.board.signer.new(user)
+        session = self.board.signer.new(user, until=token_expiry(token))
         response = _json({"user": user.name})
         response.set_cookie(
             COOKIE,
             self.board.signer.dump(session),
-            max_age=int(self.board.signer.lifetime),
+            max_age=max(0, int(session.expires - time.time())),
             httponly=True,
             samesite="strict",
             secure=self.board.secure,

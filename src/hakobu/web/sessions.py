@@ -42,9 +42,14 @@ class Signer:
         self._key = key if key is not None else secrets.token_bytes(32)
         self.lifetime = lifetime
 
-    def new(self, user: User, *, now: float | None = None) -> Session:
+    def new(self, user: User, *, now: float | None = None, until: float | None = None) -> Session:
+        """A session for ``user``, ending after the lifetime or at ``until`` (the token's
+        own expiry), whichever comes first."""
         start = time.time() if now is None else now
-        return Session(user, start + self.lifetime, secrets.token_urlsafe(24))
+        expires = start + self.lifetime
+        if until is not None:
+            expires = min(expires, until)
+        return Session(user, expires, secrets.token_urlsafe(24))
 
     def dump(self, session: Session) -> str:
         user = session.user
@@ -84,3 +89,19 @@ class Signer:
 
     def _sign(self, body: str) -> str:
         return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def token_expiry(token: str) -> float | None:
+    """The ``exp`` claim of a JWT (a ServiceAccount or OIDC token), else None.
+
+    Read without checking the signature: the API server has just accepted the token in a
+    TokenReview, and the claim only shortens the session to the token's own life."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = orjson.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return float(exp) if isinstance(exp, int | float) else None

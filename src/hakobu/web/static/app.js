@@ -500,8 +500,17 @@ async function showController() {
 function listen() {
   const source = new EventSource("/api/v1/events");
   const live = document.getElementById("live");
-  source.addEventListener("hello", () => live.classList.add("on"));
-  source.onerror = () => live.classList.remove("on");
+  let lost = false;
+  source.addEventListener("hello", () => {
+    live.classList.add("on");
+    // Events sent while the stream was down are gone: draw the page from the API again.
+    if (lost && main.dataset.page === "overview") showOverview();
+    lost = false;
+  });
+  source.onerror = () => {
+    live.classList.remove("on");
+    lost = true;
+  };
   const on = (name, handler) => source.addEventListener(name, (e) => handler(JSON.parse(e.data)));
   on("status", (event) => {
     if (main.dataset.page === "overview") overviewStatus(event);
