@@ -119,13 +119,18 @@ def load(
     context: str | None = None,
     *,
     interactive: bool = True,
+    local_credentials: bool = True,
 ) -> Connection:
     """The connection of ``context`` (default: the current one) in ``path``.
 
     ``path`` is one file, which must exist, or several merged as kubectl merges
     ``$KUBECONFIG`` (files that do not exist are skipped; one at least must). Default: the
     files of ``$KUBECONFIG``, else ~/.kube/config. ``interactive=False`` says no person can
-    answer a credential plugin's prompts (the controller), whatever standard input is."""
+    answer a credential plugin's prompts (the controller), whatever standard input is.
+    ``local_credentials=False`` is for a kubeconfig someone else gave (a Delivery's
+    Secret): it may not run an exec plugin nor name files (``tokenFile``, certificates),
+    which would run commands and read files of the machine loading it, such as its own
+    ServiceAccount token; only the ``-data`` forms and inline tokens are taken."""
     if path is None:
         paths = kubeconfig_paths()
         roots = _roots(paths, single=len(paths) == 1)
@@ -155,9 +160,37 @@ def load(
     server = server_field.text()
     if not server:
         raise server_field.error(f"the cluster of context {name!r} has no server")
-    settings = _cluster_settings(cluster, server, name)
     user = _User(user_entry.get("name").text() or "", user_entry.get("user"))
+    if not local_credentials:
+        _refuse_local(cluster, user)
+    settings = _cluster_settings(cluster, server, name)
     return user.connection(server.rstrip("/"), name, namespace, settings, interactive)
+
+
+def _refuse_local(cluster: _Field, user: _User) -> None:
+    provider = user.field.get("auth-provider").get("config")
+    for field in (
+        cluster.get("certificate-authority"),
+        user.field.get("tokenFile"),
+        user.field.get("client-certificate"),
+        user.field.get("client-key"),
+        provider.get("idp-certificate-authority"),
+    ):
+        if field.node is not None:
+            raise field.error(
+                f"user {user.name!r}: this kubeconfig may not name files of the machine that "
+                "loads it (it was given by others, and could point at that machine's secrets)",
+                hint="embed the contents instead: certificate-authority-data, "
+                "client-certificate-data, client-key-data, token",
+            )
+    exec_field = user.field.get("exec")
+    if exec_field.node is not None:
+        raise user.error(
+            exec_field,
+            "this kubeconfig may not run an exec plugin (it was given by others, and the "
+            "command would run on the machine that loads it)",
+            hint="give a token or a client certificate as data, e.g. a ServiceAccount's token",
+        )
 
 
 def _roots(paths: list[Path], *, single: bool) -> list[_Field]:

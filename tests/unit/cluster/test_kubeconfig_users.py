@@ -201,3 +201,61 @@ def test_unusable_user_entries_are_refused_by_name(
     assert f"{path}:" in message
     assert expect in message
     assert MARKER not in message
+
+
+@pytest.mark.parametrize(
+    ("cluster", "user", "field"),
+    [
+        ({"certificate-authority": "/etc/ssl/ca.pem"}, {"token": "t"}, "cluster.certificate-"),
+        (
+            {},
+            {"tokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token"},
+            "user.tokenFile",
+        ),
+        ({}, {"client-certificate": "c.crt", "client-key-data": "a2V5"}, "client-certificate"),
+        ({}, {"client-certificate-data": "Y2VydA==", "client-key": "c.key"}, "user.client-key"),
+        (
+            {},
+            {
+                "auth-provider": {
+                    "name": "oidc",
+                    "config": {
+                        "idp-issuer-url": "https://issuer.test",
+                        "client-id": "k",
+                        "id-token": "t",
+                        "idp-certificate-authority": "/etc/ca.pem",
+                    },
+                }
+            },
+            "config.idp-certificate-authority",
+        ),
+        (
+            {},
+            {
+                "exec": {
+                    "apiVersion": "client.authentication.k8s.io/v1",
+                    "command": "sh",
+                    "interactiveMode": "Never",
+                }
+            },
+            "user.exec: user 'deployer': this kubeconfig may not run an exec plugin",
+        ),
+    ],
+    ids=["ca-file", "token-file", "cert-file", "key-file", "idp-ca-file", "exec"],
+)
+def test_a_kubeconfig_from_others_may_not_use_this_machine(
+    tmp_path: Path, cluster: dict[str, Any], user: dict[str, Any], field: str
+) -> None:
+    path = tmp_path / "config"
+    document = yaml.safe_load(write(tmp_path, user, "https://k.test").read_text())
+    document["clusters"][0]["cluster"].update(cluster)
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(InvalidInput) as caught:
+        load(path, local_credentials=False)
+    assert field in str(caught.value)
+    assert "user 'deployer': this kubeconfig may not" in str(caught.value)
+
+
+def test_a_kubeconfig_from_others_with_embedded_credentials(tmp_path: Path) -> None:
+    path = write(tmp_path, {"token": "inline"}, "https://k.test")
+    assert load(path, local_credentials=False).token == "inline"
