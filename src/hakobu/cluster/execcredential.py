@@ -187,7 +187,7 @@ def _parse(stdout: bytes, api_version: str, who: str) -> _Credential:
         raise CredentialsFailed(f"{who} printed an ExecCredential without a status")
     token = status.get("token")
     certificate, key = status.get("clientCertificateData"), status.get("clientKeyData")
-    if token is not None and (not isinstance(token, str) or not _header_safe(token)):
+    if token and (not isinstance(token, str) or not _header_safe(token)):
         raise CredentialsFailed(
             f"{who}: status.token is not a string a bearer token can be (printable ASCII)"
         )
