@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hakobu.cluster.client import KubeClient
+from hakobu.cluster.lease import RETRY_PERIOD
 from hakobu.controller import logs
 from hakobu.controller.deliveries import request_reconcile
 from hakobu.controller.delivery import Delivery
@@ -41,8 +42,12 @@ class ServiceSettings:
 def serve(kube: KubeClient, settings: ServiceSettings, stop: threading.Event) -> None:
     """Run until ``stop`` is set; then give up every shard and stop serving."""
     metrics = Metrics()
+    # A client of its own, answering within a retry period and never retried: one request
+    # hanging must not hold up a whole pass of renewals (ownership is judged by the clock
+    # anyway, so a late answer is never trusted).
+    lease_client = KubeClient(kube.connection, timeout=RETRY_PERIOD, connect_timeout=RETRY_PERIOD)
     sharding = Sharding(
-        kube,
+        lease_client,
         settings.lease_namespace,
         identity=settings.identity,
         shards=settings.shards,
@@ -105,4 +110,5 @@ def serve(kube: KubeClient, settings: ServiceSettings, stop: threading.Event) ->
         finally:
             server.stop()
             notifier.close()
+            lease_client.close()
             logs.log("stopped", component="controller")
