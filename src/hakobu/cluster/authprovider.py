@@ -49,7 +49,6 @@ class OidcCredentials(httpx.Auth):
         self._lock = threading.Lock()
         self._id_token = provider.id_token
         self._refresh_token = provider.refresh_token
-        self.refreshes = 0
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         token = self._token(None)
@@ -85,7 +84,6 @@ class OidcCredentials(httpx.Auth):
             auth = httpx.BasicAuth(provider.client_id, provider.client_secret)
         else:
             form["client_id"] = provider.client_id
-        self.refreshes += 1
         try:
             with httpx.Client(verify=provider.issuer_verify, timeout=_ISSUER_TIMEOUT) as http:
                 discovery = http.get(

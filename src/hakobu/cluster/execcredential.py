@@ -88,7 +88,6 @@ class ExecCredentials(httpx.Auth):
         )
         self._lock = threading.Lock()
         self._cached: _Credential | None = None
-        self.runs = 0
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         credential = self._current(None)
@@ -123,7 +122,6 @@ class ExecCredentials(httpx.Auth):
         info = {"apiVersion": plugin.api_version, "kind": "ExecCredential", "spec": spec}
         env = {**os.environ, **plugin.env, "KUBERNETES_EXEC_INFO": json.dumps(info, default=str)}
         who = f"the exec plugin of user {plugin.user!r} ({plugin.command})"
-        self.runs += 1
         try:
             done = subprocess.run(
                 [plugin.command, *plugin.args],
