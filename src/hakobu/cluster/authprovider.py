@@ -115,10 +115,9 @@ class OidcCredentials(httpx.Auth):
         id_token = body.get("id_token")
         if not isinstance(id_token, str) or not id_token:
             raise CredentialsFailed(f"{who}: the token endpoint's answer holds no id_token")
-        new_refresh = body.get("refresh_token")
-        return id_token, new_refresh if isinstance(new_refresh, str) and new_refresh else (
-            refresh_token
-        )
+        # An issuer that rotates refresh tokens sends a new one; others keep the old valid.
+        rotated = body.get("refresh_token")
+        return id_token, rotated if isinstance(rotated, str) and rotated else refresh_token
 
 
 def _json(response: httpx.Response, who: str) -> dict[str, object]:
