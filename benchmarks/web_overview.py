@@ -115,8 +115,8 @@ def _measure(
         page.wait_for_selector("#app[data-ready=true]")
         shown_ms = (time.perf_counter() - started) * 1000
         page.wait_for_selector("#live.on")
-        target = 'td[data-env="env0"][data-app="app-0500"]'
-        changed.add("env0/app-0500")
+        target = 'td[data-env="env0"][data-app="app-0003"]'
+        changed.add("env0/app-0003")
         started = time.perf_counter()
         monitor.refresh("env0")
         page.wait_for_selector(f"{target} .sync-Drifted")

@@ -64,10 +64,10 @@ function tag(image) {
 
 // -- overview ---------------------------------------------------------------------------
 
-const overview = {envs: [], apps: [], cells: new Map(), drawing: 0};
-// Rows drawn at once: the first screenful shows at once, the rest follow between frames,
-// so 1,000 apps do not hold the page blank while every row is laid out.
-const BATCH = 60;
+const overview = {envs: [], apps: [], cells: new Map(), rows: [], first: -1, rowHeight: 60};
+// Only the rows on screen, and this many on either side, are in the page: 1,000 apps cost
+// what 60 do, and the rest are drawn as they scroll into view.
+const MARGIN = 20;
 
 function cellHtml(cell) {
   if (!cell) return `<span class="muted">—</span>`;
@@ -170,22 +170,41 @@ function matches(app, text, only) {
 function drawRows() {
   const text = document.getElementById("search").value.trim().toLowerCase();
   const only = document.getElementById("only").value;
-  const apps = overview.apps.filter((app) => matches(app, text, only));
-  document.getElementById("shown").textContent = `${apps.length} of ${overview.apps.length} apps`;
-  const tbody = document.querySelector("#overview tbody");
-  tbody.textContent = "";
-  const drawing = ++overview.drawing;
-  let next = 0;
-  const batch = () => {
-    if (drawing !== overview.drawing) return;  // a newer filter took over
-    tbody.insertAdjacentHTML("beforeend", apps.slice(next, next + BATCH).map(rowHtml).join(""));
-    next += BATCH;
-    if (next < apps.length) requestAnimationFrame(batch);
-    else tbody.dataset.complete = "true";
-  };
-  delete tbody.dataset.complete;
-  batch();
+  overview.rows = overview.apps.filter((app) => matches(app, text, only));
+  document.getElementById("shown").textContent =
+    `${overview.rows.length} of ${overview.apps.length} apps`;
+  drawWindow(true);
 }
+
+function drawWindow(force) {
+  const tbody = document.querySelector("#overview tbody");
+  if (!tbody) return;
+  const top = tbody.getBoundingClientRect().top + window.scrollY;
+  const height = overview.rowHeight;
+  const first = Math.max(0, Math.floor((window.scrollY - top) / height) - MARGIN);
+  if (!force && first === overview.first) return;
+  overview.first = first;
+  const last = Math.min(overview.rows.length, first + Math.ceil(window.innerHeight / height) + 2 * MARGIN);
+  const columns = overview.envs.length + 1;
+  tbody.innerHTML = `<tr class="spacer"><td colspan="${columns}"></td></tr>` +
+    overview.rows.slice(first, last).map(rowHtml).join("") +
+    `<tr class="spacer"><td colspan="${columns}"></td></tr>`;
+  const drawn = tbody.rows[1];
+  if (drawn && drawn.classList.length === 0 && drawn.offsetHeight) overview.rowHeight = drawn.offsetHeight;
+  // Set through the CSSOM: the Content-Security-Policy refuses inline style attributes.
+  tbody.rows[0].style.height = `${first * overview.rowHeight}px`;
+  tbody.rows[tbody.rows.length - 1].style.height = `${(overview.rows.length - last) * overview.rowHeight}px`;
+}
+
+let scrolling = false;
+window.addEventListener("scroll", () => {
+  if (scrolling || main.dataset.page !== "overview") return;
+  scrolling = true;
+  requestAnimationFrame(() => {
+    scrolling = false;
+    drawWindow(false);
+  });
+}, {passive: true});
 
 function overviewStatus(event) {
   const key = `${event.env}\u0000${event.app}`;
@@ -198,7 +217,7 @@ function overviewStatus(event) {
   const td = document.querySelector(
     `#overview td[data-env="${CSS.escape(event.env)}"][data-app="${CSS.escape(event.app)}"]`);
   drawCounts();
-  if (!td) return;  // filtered out, or not drawn yet: drawn from the new cell later
+  if (!td) return;  // filtered out, or off screen: drawn from the new cell when shown
   td.querySelector("a").innerHTML = cellHtml(event.cell);
   td.classList.remove("changed");
   void td.offsetWidth;
