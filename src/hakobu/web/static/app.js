@@ -236,6 +236,9 @@ function healthCounts(nodes) {
   return Object.entries(counted).map(([health, n]) => `${badge("health", health)} ${n}`).join(" ");
 }
 
+// Folded lists, by the key their <details> carries, drawn when first opened.
+const folded = new Map();
+
 function treeHtml(nodes) {
   return `<ul class="tree">${nodes.map((node) => `
     <li><button type="button" class="object" data-api="${esc(node.apiVersion)}"
@@ -243,15 +246,23 @@ function treeHtml(nodes) {
         ${badge("health", node.health)} <span class="kind">${esc(node.kind)}</span>
         <span class="name">${esc(node.name)}</span></button>
         ${node.message ? `<span class="message">${esc(node.message)}</span>` : ""}
-        ${childrenHtml(node.children)}</li>`).join("")}</ul>`;
+        ${node.children.length ? listHtml(node.children, `${node.kind}/${node.name}`) : ""}</li>`).join("")}</ul>`;
 }
 
-function childrenHtml(children) {
-  if (!children.length) return "";
-  if (children.length <= OPEN_CHILDREN) return treeHtml(children);
-  const kinds = [...new Set(children.map((c) => c.kind))].join(", ");
-  return `<details class="many" data-count="${children.length}"><summary>${children.length} ${esc(kinds)}
-    objects: ${healthCounts(children)}</summary></details>`;
+// A list of nodes, drawn whole when short, else folded under a line counting them.
+function listHtml(nodes, key) {
+  if (nodes.length <= OPEN_CHILDREN) return treeHtml(nodes);
+  folded.set(key, nodes);
+  const kinds = [...new Set(nodes.map((c) => c.kind))].join(", ");
+  return `<details class="many" data-key="${esc(key)}"><summary>${nodes.length} ${esc(kinds)}
+    objects: ${healthCounts(nodes)}</summary></details>`;
+}
+
+// The app's own objects, by kind: an app of 1,800 ConfigMaps shows one folded line.
+function rootsHtml(nodes) {
+  const kinds = new Map();
+  for (const node of nodes) kinds.set(node.kind, [...(kinds.get(node.kind) || []), node]);
+  return [...kinds.entries()].map(([kind, list]) => listHtml(list, `kind:${kind}`)).join("");
 }
 
 function diffHtml(diffs) {
@@ -279,7 +290,7 @@ async function showApp(env, app) {
       ${can(env, "sync") ? `<button type="button" class="primary" id="sync-app">Sync ${esc(app)}…</button>` : ""}
     </div>
     <div class="columns">
-      <section class="panel"><h2>Objects</h2>${treeHtml(data.tree)}</section>
+      <section class="panel" id="objects"><h2>Objects</h2>${rootsHtml(data.tree)}</section>
       <section class="panel"><h2>Live manifest</h2>
         <pre id="manifest" class="muted">Choose an object.</pre></section>
     </div>
@@ -288,22 +299,14 @@ async function showApp(env, app) {
       ${events ? `<table class="list"><thead><tr><th>When</th><th>Type</th><th>Reason</th>
         <th>Object</th><th>Message</th></tr></thead><tbody>${events}</tbody></table>`
         : `<p class="muted">No recent events.</p>`}</section>`;
-  const folded = new Map();
-  const fold = (nodes) => {
-    for (const node of nodes) {
-      if (node.children.length > OPEN_CHILDREN) folded.set(`${node.kind}/${node.name}`, node.children);
-      fold(node.children);
-    }
-  };
-  fold(data.tree);
-  main.querySelector(".tree")?.addEventListener("toggle", (event) => {
+  const objects = document.getElementById("objects");
+  objects.addEventListener("toggle", (event) => {
     const details = event.target;
     if (!details.open || details.dataset.drawn) return;
-    const owner = details.closest("li").querySelector("button.object").dataset;
-    details.insertAdjacentHTML("beforeend", treeHtml(folded.get(`${owner.kind}/${owner.name}`) || []));
+    details.insertAdjacentHTML("beforeend", treeHtml(folded.get(details.dataset.key) || []));
     details.dataset.drawn = "true";
   }, true);
-  main.querySelector(".tree")?.addEventListener("click", async (event) => {
+  objects.addEventListener("click", async (event) => {
     const button = event.target.closest("button.object");
     if (!button) return;
     const q = new URLSearchParams({apiVersion: button.dataset.api, kind: button.dataset.kind, name: button.dataset.name});
