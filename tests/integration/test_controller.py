@@ -509,3 +509,53 @@ def test_prometheus_scrapes_the_controller(
         log.close()
     assert result[0]["metric"]["job"] == "hakobu"
     assert float(result[0]["value"][1]) >= 1
+
+
+def test_a_cluster_kubeconfig_may_not_run_commands_or_read_the_controllers_files(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "pwned"
+    remote.put("dev", "web", configmap("web", colour="blue"))
+    remote.push("blue")
+    hostile = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [
+            {
+                "name": "u",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1",
+                        "command": "touch",
+                        "args": [str(marker)],
+                        "interactiveMode": "Never",
+                    }
+                },
+            }
+        ],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "c",
+    }
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "elsewhere", "namespace": namespace},
+            "stringData": {"value": json.dumps(hostile)},
+        }
+    )
+    create_delivery(
+        kube,
+        namespace,
+        "shop",
+        repository={"url": str(remote.bare)},
+        environment="dev",
+        cluster={"secretRef": {"name": "elsewhere"}},
+    )
+    stalled = wait_until(
+        "the kubeconfig is refused",
+        functools.partial(holds, kube, namespace, "shop", "Stalled", "True"),
+    )
+    assert stalled["reason"] == "InvalidSecret" and "exec" in stalled["message"]
+    assert not marker.exists()

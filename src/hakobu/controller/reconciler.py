@@ -183,7 +183,9 @@ class DeliveryReconciler:
         file.touch(mode=0o600)
         file.write_text(data["value"])
         try:
-            client = KubeClient(load(file))
+            # Written by whoever may create Secrets in the Delivery's namespace: no command
+            # to run and no file of the controller's to read (its own token) may come of it.
+            client = KubeClient(load(file, interactive=False, local_credentials=False))
         except InvalidInput as e:
             raise InvalidInput(f"{where}: key value: {e.message}") from e
         if self._remote is not None:
