@@ -17,7 +17,7 @@ from hakobu.cluster.errors import Forbidden, NotFound
 from hakobu.health import HealthStatus, assess
 from hakobu.model.objects import Object
 from hakobu.sync import diff_app
-from hakobu.sync.diff import is_secret, masked
+from hakobu.sync.diff import HIDDEN, is_secret, masked
 from hakobu.web.snapshot import EnvSnapshot
 
 # What each kind may own, as the built-in controllers create them.
@@ -30,6 +30,7 @@ _OWNED = {
     "Job": (("v1", "Pod"),),
 }
 _EVENTS = 50
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def app_detail(kube: KubeApi, snapshot: EnvSnapshot, app: str) -> dict[str, Any]:
@@ -65,6 +66,10 @@ def live_manifest(obj: Object) -> Object:
     shown["metadata"].pop("managedFields", None)
     if is_secret(obj):
         shown, _ = masked(shown, shown)
+        # `kubectl apply` keeps the whole Secret, values included, in this annotation.
+        annotations = dict(shown["metadata"].get("annotations") or {})
+        if annotations.pop(_LAST_APPLIED, None) is not None:
+            shown["metadata"]["annotations"] = {**annotations, _LAST_APPLIED: HIDDEN}
     return shown
 
 
