@@ -17,7 +17,7 @@ from hakobu.model.project import load_project
 from hakobu.releases import promote_tier
 from hakobu.render.environment import render_environment, write_environment
 from hakobu.sync import SyncOptions, read_desired, sync, write_record
-from tests.unit.repo.test_rollback import Shop, hakobu
+from tests.unit.releases.test_rollback import Shop, hakobu
 
 pytestmark = pytest.mark.cluster
 

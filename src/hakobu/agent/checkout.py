@@ -16,6 +16,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 from hakobu.errors import InvalidInput
+from hakobu.releases.rollback import RollbackRequest, apply_rollback, plan_rollback
 from hakobu.repo.clone import (
     GitCredentials,
     checked_out,
@@ -27,7 +28,6 @@ from hakobu.repo.clone import (
     tree_id,
 )
 from hakobu.repo.repository import Repository
-from hakobu.repo.rollback import RollbackRequest, apply_rollback, plan_rollback
 
 # Who the agent's commits are by when git has no identity configured for the clone.
 _NAME, _EMAIL = "hakobu agent", "hakobu-agent@localhost"

@@ -56,7 +56,7 @@ from hakobu.cluster.retry import Backoff
 from hakobu.errors import HakobuError, InvalidInput, OperationFailed
 from hakobu.model.objects import ObjectId
 from hakobu.model.project import Environment, Project, load_project
-from hakobu.repo.rollback import RollbackRequest
+from hakobu.releases.rollback import RollbackRequest
 from hakobu.sync import (
     AppState,
     AppStatus,

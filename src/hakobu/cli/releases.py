@@ -14,11 +14,11 @@ from hakobu.errors import InvalidInput
 from hakobu.model.project import find_root, load_project
 from hakobu.model.source import load_documents
 from hakobu.releases import Promotion, PromotionRequest, promote
+from hakobu.releases.appspec import FieldChange
+from hakobu.releases.rollback import RollbackRequest, apply_rollback, plan_rollback
 from hakobu.repo.branches import checked_out_branch, tier_branches
 from hakobu.repo.commit import open_repository
-from hakobu.repo.promote import FieldChange
 from hakobu.repo.revisions import repo_path
-from hakobu.repo.rollback import RollbackRequest, apply_rollback, plan_rollback
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 

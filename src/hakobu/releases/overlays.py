@@ -3,7 +3,7 @@
 Rendering decides, not the lists: the app needs promotion when a container of a workload
 (matched by kind and name, containers by name; namespaces differ between environments)
 runs another image in the target than in the source. The target's kustomization then gets
-the source's image entries (``hakobu.repo.kustomize_images``) and every environment is
+the source's image entries (``hakobu.releases.kustomizeimages``) and every environment is
 rendered again: the target's containers must now run exactly the source's images, and no
 other environment may change (an overlay can build on the target's, or share its
 kustomization). Anything else is refused, since the source's images then come from
@@ -19,11 +19,11 @@ from typing import Any
 from hakobu.errors import OperationFailed
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
+from hakobu.releases.appspec import AppPromotion
+from hakobu.releases.kustomizeimages import promote_images
 from hakobu.render.apps import App, kustomize_root, render_app
 from hakobu.render.inputs import Inputs
 from hakobu.render.kustomize.kustomization import find_file
-from hakobu.repo.kustomize_images import promote_images
-from hakobu.repo.promote import AppPromotion
 
 # Where each workload kind holds its pod spec.
 _POD_SPECS: dict[str, tuple[str, ...]] = {

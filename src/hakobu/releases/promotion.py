@@ -15,7 +15,9 @@ from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.health import HealthStatus
 from hakobu.images.project import references
 from hakobu.model.project import PROJECT_FILE, Environment, Project, load_project
+from hakobu.releases.appspec import AppPromotion, FieldChange, promote_spec
 from hakobu.releases.overlays import promote_overlay
+from hakobu.releases.values import ValuesPromotion, promote_values
 from hakobu.render.apps import App, discover_apps
 from hakobu.render.environment import render_environment
 from hakobu.render.inputs import Inputs
@@ -31,8 +33,6 @@ from hakobu.repo.branches import (
 )
 from hakobu.repo.changes import Replacement, commit_replacements, update_worktree
 from hakobu.repo.commit import open_repository
-from hakobu.repo.promote import AppPromotion, FieldChange, promote_spec
-from hakobu.repo.promote_values import ValuesPromotion, promote_values
 from hakobu.repo.repository import Commit, Repository
 from hakobu.repo.revisions import (
     File,

@@ -45,6 +45,17 @@ def last_change(repo: pygit2.Repository, start: pygit2.Commit, path: str) -> Cha
     return next(_walk(repo, start, path), None)
 
 
+def first_parent(repo: pygit2.Repository, commit_id: str) -> pygit2.Commit | None:
+    """The commit ``commit_id`` was made on top of (its first parent), or None for a root."""
+    parents = repo[commit_id].peel(pygit2.Commit).parents
+    return parents[0] if parents else None
+
+
+def contains(repo: pygit2.Repository, commit: pygit2.Commit, other: str) -> bool:
+    """Whether the history of ``commit`` includes the commit ``other`` (or is it)."""
+    return str(commit.id) == other or repo.descendant_of(commit.id, other)
+
+
 def _walk(repo: pygit2.Repository, start: pygit2.Commit, path: str) -> Iterator[Change]:
     walker = repo.walk(start.id, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME)
     walker.simplify_first_parent()

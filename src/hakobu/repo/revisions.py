@@ -84,6 +84,13 @@ def entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
         return None
 
 
+def path_id(commit: pygit2.Commit, path: str) -> str | None:
+    """The id of what ``commit`` holds at ``path`` (a blob or a tree), or None: equal ids,
+    equal content."""
+    found = entry_id(commit.tree, path)
+    return None if found is None else str(found)
+
+
 def files_at(commit: pygit2.Commit, path: str) -> Files:
     """Every file at or under ``path`` in ``commit`` (none when the path does not exist)."""
     try:

@@ -12,7 +12,7 @@ from pygit2.enums import ConfigLevel
 
 from hakobu.agent.checkout import Checkout
 from hakobu.errors import InvalidInput, OperationFailed
-from hakobu.repo.rollback import RollbackRequest
+from hakobu.releases.rollback import RollbackRequest
 
 
 def git(cwd: Path, *args: str) -> str:

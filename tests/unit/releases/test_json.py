@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.repo.test_rollback import Shop, hakobu
+from tests.unit.releases.test_rollback import Shop, hakobu
 
 
 def test_rollback_of_one_app_names_the_app_not_its_files(

@@ -21,8 +21,8 @@ from typing import Any
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.project import load_project
 from hakobu.model.source import load_one
-from hakobu.repo.overrides import Keys, delete_path, inline, set_path
-from hakobu.repo.promote import FieldChange
+from hakobu.releases.appspec import FieldChange
+from hakobu.releases.overrides import Keys, delete_path, inline, set_path
 
 
 @dataclass(frozen=True)

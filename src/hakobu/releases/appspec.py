@@ -19,7 +19,7 @@ from typing import Any
 
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.appspec import environment_data, load_app
-from hakobu.repo.overrides import Keys, inline, set_override
+from hakobu.releases.overrides import Keys, inline, set_override
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ import yaml
 
 from hakobu.errors import OperationFailed
 from hakobu.model.source import FieldPath, SourceError, compose_one, safe_load_one
-from hakobu.repo.overrides import content_end, inline, is_null
-from hakobu.repo.promote import AppPromotion, FieldChange
+from hakobu.releases.appspec import AppPromotion, FieldChange
+from hakobu.releases.overrides import content_end, inline, is_null
 
 # What an entry sets, in the order a new entry's fields are written when the source's
 # order is not known.

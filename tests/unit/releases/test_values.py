@@ -9,8 +9,8 @@ import pytest
 
 from hakobu.errors import OperationFailed
 from hakobu.model.project import load_project
-from hakobu.repo.promote import FieldChange
-from hakobu.repo.promote_values import ValuesPromotion, promote_values
+from hakobu.releases.appspec import FieldChange
+from hakobu.releases.values import ValuesPromotion, promote_values
 
 FILE = Path("shop/hakobu.yaml")
 

@@ -12,12 +12,12 @@ from hakobu.errors import OperationFailed
 from hakobu.model.project import load_project
 from hakobu.model.source import SourceError
 from hakobu.releases import PromotionRequest, promote
+from hakobu.releases.appspec import AppPromotion, FieldChange
+from hakobu.releases.kustomizeimages import promote_images
 from hakobu.releases.overlays import promote_overlay
 from hakobu.render.apps import discover_apps
 from hakobu.render.inputs import Inputs
-from hakobu.repo.kustomize_images import promote_images
-from hakobu.repo.promote import AppPromotion, FieldChange
-from tests.unit.repo.test_rollback import Shop
+from tests.unit.releases.test_rollback import Shop
 
 SOURCE = Path("apps/cache/overlays/dev/kustomization.yaml")
 TARGET = Path("apps/cache/overlays/prod/kustomization.yaml")

@@ -14,12 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import pygit2
-
 from hakobu.errors import InvalidInput
 from hakobu.repo.changes import Replacement, commit_replacements, update_worktree
-from hakobu.repo.history import Change, changes, last_change
-from hakobu.repo.revisions import changed_locally, entry_id, files_at, head, resolve
+from hakobu.repo.history import Change, changes, contains, first_parent, last_change
+from hakobu.repo.repository import Commit, Repository
+from hakobu.repo.revisions import changed_locally, files_at, head, path_id, resolve
 
 _LISTED = 10
 # git's advice for a subject line; longer ones are cut in most views anyway.
@@ -51,12 +50,12 @@ class RollbackRequest:
     reason: str | None = None
 
 
-def plan_rollback(repo: pygit2.Repository, request: RollbackRequest) -> RollbackPlan:
+def plan_rollback(repo: Repository, request: RollbackRequest) -> RollbackPlan:
     current = head(repo)
     env_path = f"{request.output}/{request.env}"
     path = env_path if request.app is None else f"{env_path}/{request.app}"
     subject = path if request.app is None else f"app {request.app!r} of {request.env}"
-    now = entry_id(current.tree, path)
+    now = path_id(current, path)
     if now is None:
         raise InvalidInput(
             f"nothing to roll back: {path} is not in the current commit",
@@ -64,29 +63,29 @@ def plan_rollback(repo: pygit2.Repository, request: RollbackRequest) -> Rollback
         )
     last = last_change(repo, current, path)
     if request.to is None:
-        if last is None or not _commit(repo, last.id).parents:
+        target = None if last is None else first_parent(repo, last.id)
+        if target is None:
             raise InvalidInput(
                 f"nothing to roll back: {subject} has no earlier state",
                 hint="`hakobu history ENV` lists its revisions; pass one with --to",
             )
-        target = _commit(repo, last.id).parents[0]
         label = target.short_id
     else:
         target = resolve(repo, request.to)
         label = request.to
-    if entry_id(target.tree, env_path) is None:
+    if path_id(target, env_path) is None:
         raise InvalidInput(
             f"environment {request.env!r} did not exist at {label} ({target.short_id}): "
             f"{env_path} is not in that commit",
             hint=f"`hakobu history {request.env}` lists the revisions it can be rolled back to",
         )
-    if entry_id(target.tree, path) is None:
+    if path_id(target, path) is None:
         raise InvalidInput(
             f"{subject} did not exist at {label} ({target.short_id})",
             hint="to remove an app, delete its inputs and render; to roll it back, pick a "
             f"revision from `hakobu history {request.env}`",
         )
-    if entry_id(target.tree, path) == now:
+    if path_id(target, path) == now:
         raise InvalidInput(
             f"nothing to roll back: {path} at {label} ({target.short_id}) is the same as now"
         )
@@ -115,7 +114,7 @@ def plan_rollback(repo: pygit2.Repository, request: RollbackRequest) -> Rollback
     )
 
 
-def apply_rollback(repo: pygit2.Repository, plan: RollbackPlan) -> str:
+def apply_rollback(repo: Repository, plan: RollbackPlan) -> str:
     """Commit the plan on the current branch and show it in the work tree."""
     commit = commit_replacements(repo, head(repo), plan.replacements, plan.message, ref="HEAD")
     if commit is None:
@@ -139,10 +138,6 @@ def rollback_subject(scope: str, short_id: str, target_message: str) -> str:
     return line if len(line) <= _SUBJECT else line[: _SUBJECT - 1].rstrip() + "…"
 
 
-def _commit(repo: pygit2.Repository, commit_id: str) -> pygit2.Commit:
-    return repo[commit_id].peel(pygit2.Commit)
-
-
 def _input_paths(request: RollbackRequest) -> tuple[str, ...]:
     if request.app is None:
         return (request.apps,)
@@ -154,10 +149,10 @@ def _input_paths(request: RollbackRequest) -> tuple[str, ...]:
     )
 
 
-def _until(repo: pygit2.Repository, found: list[Change], target: pygit2.Commit) -> list[Change]:
+def _until(repo: Repository, found: list[Change], target: Commit) -> list[Change]:
     undone = []
     for change in found:
-        if change.id == str(target.id) or repo.descendant_of(target.id, change.id):
+        if contains(repo, target, change.id):
             break
         undone.append(change)
     return undone
@@ -167,7 +162,7 @@ def _message(
     request: RollbackRequest,
     *,
     path: str,
-    target: pygit2.Commit,
+    target: Commit,
     last: Change | None,
     undone: tuple[Change, ...],
     inputs: tuple[str, ...],

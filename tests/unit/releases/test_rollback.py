@@ -13,8 +13,8 @@ import pytest
 from hakobu.cli import releases, sync
 from hakobu.errors import HakobuError
 from hakobu.model.project import load_project
+from hakobu.releases.rollback import rollback_subject
 from hakobu.render.environment import render_environment, write_environment
-from hakobu.repo.rollback import rollback_subject
 
 WEB = """\
 # the storefront

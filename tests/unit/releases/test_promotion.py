@@ -14,9 +14,9 @@ from hakobu.model.appspec import load_app
 from hakobu.model.project import load_project
 from hakobu.model.source import SourceError, load_one
 from hakobu.releases import PromotionRequest, promote
-from hakobu.repo.overrides import inline, set_override
-from hakobu.repo.promote import FieldChange, promote_spec
-from tests.unit.repo.test_rollback import Shop, hakobu
+from hakobu.releases.appspec import FieldChange, promote_spec
+from hakobu.releases.overrides import inline, set_override
+from tests.unit.releases.test_rollback import Shop, hakobu
 
 FILE = Path("apps/web.yaml")
 DIGEST = "sha256:" + "ab" * 32
