@@ -14,7 +14,7 @@ from hakobu.cluster.client import KubeClient
 from hakobu.errors import OperationFailed
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.model.project import load_project
-from hakobu.releases import promote_tier
+from hakobu.releases import apply_promotion, plan_tier
 from hakobu.render.environment import render_environment, write_environment
 from hakobu.sync import SyncOptions, read_desired, sync, write_record
 from tests.unit.releases.test_rollback import Shop, hakobu
@@ -181,15 +181,15 @@ def test_a_tier_branch_advances_only_by_promotion(
         return KubeClient.from_kubeconfig(Path(local_cluster.kubeconfig))
 
     def promote() -> str:
-        result = promote_tier(
+        plan = plan_tier(
             repo,
             project=project,
             source=project.environment("dev"),
             target=project.environment("prod"),
             tiers=tiers,
             push_to="origin",
-            connect=connect,
         )
+        result = apply_promotion(project, plan, connect=connect)
         assert result.advance is not None
         return result.advance.how
 

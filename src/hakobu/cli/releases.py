@@ -13,9 +13,16 @@ from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
 from hakobu.model.project import find_root, load_project
 from hakobu.model.source import load_documents
-from hakobu.releases import Promotion, PromotionRequest, promote
-from hakobu.releases.appspec import FieldChange
-from hakobu.releases.rollback import RollbackRequest, apply_rollback, plan_rollback
+from hakobu.releases import (
+    FieldChange,
+    Promotion,
+    PromotionRequest,
+    RollbackRequest,
+    apply_promotion,
+    apply_rollback,
+    plan_promotion,
+    plan_rollback,
+)
 from hakobu.repo.branches import checked_out_branch, tier_branches
 from hakobu.repo.commit import open_repository
 from hakobu.repo.revisions import repo_path
@@ -160,7 +167,8 @@ def _promote(args: argparse.Namespace) -> int:
     def cluster() -> KubeClient:
         return connect(args)
 
-    result = promote(project, request, connect=None if args.force else cluster)
+    plan = plan_promotion(project, request)
+    result = apply_promotion(project, plan, connect=None if args.force else cluster)
     if args.output == "json":
         print_json(_promotion_json(result))
     else:

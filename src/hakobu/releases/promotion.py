@@ -1,10 +1,17 @@
-"""Promotion: carry the release one environment runs into the next, as a git commit."""
+"""Promotion: carry the release one environment runs into the next, as a git commit.
+
+Planned first, then applied, as a rollback is: ``plan_promotion`` works out everything the
+promotion would do — the commit (every replaced path with its new content, the message),
+or the tier branch to move, the apps, values and images that change, and the health the
+source must show — without touching the repository or a cluster, so it can be shown before
+anything happens; ``apply_promotion`` checks that health and commits exactly that.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
@@ -40,6 +47,7 @@ from hakobu.repo.revisions import (
     export,
     files_at,
     head,
+    lookup,
     repo_path,
 )
 from hakobu.repo.trees import directories
@@ -47,8 +55,8 @@ from hakobu.sync import app_status, observe, read_desired
 from hakobu.sync.status import SyncState
 
 Connect: TypeAlias = Callable[[], KubeClient]
-"""Opens a client to the cluster that runs the source environment. Called only once the
-request is known to apply, so a request refused for its own sake never needs a cluster."""
+"""Opens a client to the cluster that runs the source environment. Called only when a plan
+is applied, so a request refused for its own sake never needs a cluster."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,54 @@ class PromotionRequest:
     push: str | None = None  # push the target's tier branch to this remote (tiers only)
     # Where the sealing keys are, to judge the source's health (None: its keysNamespace).
     keys_namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """What must hold before the promotion is applied: every app of ``env`` (or ``app``)
+    Synced and Healthy at ``revision`` in its cluster."""
+
+    env: str
+    revision: str
+    app: str | None
+    keys_namespace: str | None  # where its sealing keys are; None: its keysNamespace
+
+
+@dataclass(frozen=True)
+class PlannedCommit:
+    """The commit that promotes by editing the target's inputs."""
+
+    parent: str  # the commit it is made on (the current one)
+    ref: str  # ``HEAD``, or ``refs/heads/<branch>`` for a new branch to review
+    replacements: tuple[Replacement, ...]  # each path and every file it holds afterwards
+    message: str
+
+
+@dataclass(frozen=True)
+class BranchMove:
+    """Promotion between tier branches: ``commit`` (the tip of ``source_branch``) goes onto
+    ``branch``: a fast-forward when possible, else a merge commit with ``message``."""
+
+    source_branch: str
+    branch: str
+    commit: str
+    message: str
+    push: str | None  # the remote that receives ``branch`` afterwards
+
+
+@dataclass(frozen=True)
+class PromotionPlan:
+    source: str
+    target: str
+    revision: str  # the revision of the source that is promoted
+    health: HealthCheck
+    branch: str | None  # the new branch for review, or the target's tier branch
+    # What changes; all empty for a tier move, which carries whole commits.
+    apps: tuple[AppPromotion, ...] = ()
+    values: tuple[FieldChange, ...] = ()
+    skipped: tuple[str, ...] = ()
+    commit: PlannedCommit | None = None  # None: the target runs the source's release already
+    move: BranchMove | None = None  # set between tier branches, instead of a commit
 
 
 @dataclass(frozen=True)
@@ -77,12 +133,14 @@ class Promotion:
 
 
 def promote(project: Project, request: PromotionRequest, *, connect: Connect | None) -> Promotion:
+    """Plan the promotion and apply it; ``connect=None`` skips the health check."""
+    return apply_promotion(project, plan_promotion(project, request), connect=connect)
+
+
+def plan_promotion(project: Project, request: PromotionRequest) -> PromotionPlan:
     """Promote by moving commits when both environments track a branch of their own, else
-    by editing the target's inputs. ``connect=None`` skips the health check of the source."""
+    by editing the target's inputs. Refuses, with InvalidInput, what cannot apply."""
     source = project.environment(request.source)
-    if request.keys_namespace is not None:
-        # The source's health is judged with its SealedSecrets opened by these keys.
-        source = dataclasses.replace(source, keys_namespace=request.keys_namespace)
     target = project.environment(request.target)
     if source.name == target.name:
         raise InvalidInput(f"cannot promote {source.name!r} to itself")
@@ -94,14 +152,14 @@ def promote(project: Project, request: PromotionRequest, *, connect: Connect | N
                 "--app and --branch do not apply between tier branches: promotion moves "
                 "whole commits from one tier's branch to the next",
             )
-        return promote_tier(
+        return plan_tier(
             repo,
             project=project,
             source=source,
             target=target,
             tiers=tiers,
             push_to=request.push,
-            connect=connect,
+            keys_namespace=request.keys_namespace,
         )
     if source.name in tiers or target.name in tiers:
         raise InvalidInput(
@@ -109,18 +167,51 @@ def promote(project: Project, request: PromotionRequest, *, connect: Connect | N
             hint="give both a `branch:` in hakobu.yaml to promote by moving commits, or "
             "neither to promote by editing the target's inputs",
         )
-    return promote_inputs(
+    return plan_inputs(
         repo,
         project=project,
         source=source,
         target=target,
         app=request.app,
         branch=request.branch,
-        connect=connect,
+        keys_namespace=request.keys_namespace,
     )
 
 
-def promote_tier(
+def apply_promotion(project: Project, plan: PromotionPlan, *, connect: Connect | None) -> Promotion:
+    """Check the source's health (unless ``connect`` is None), then make the plan's commit
+    or move its branch; the work tree shows a commit made on the current branch."""
+    if connect is not None:
+        require_healthy(connect, project, plan.health)
+    repo = open_repository(project.root)
+    if plan.move is not None:
+        return _move(repo, plan, plan.move)
+    planned = plan.commit
+    commit = None
+    if planned is not None:
+        on_head = planned.ref == "HEAD"
+        if on_head:
+            # Checked again: the health check may have taken a while.
+            _refuse_local_changes(repo, planned.replacements)
+        parent = lookup(repo, planned.parent)
+        commit = commit_replacements(
+            repo, parent, planned.replacements, planned.message, ref=planned.ref
+        )
+        if commit is not None and on_head:
+            update_worktree(repo, planned.replacements)
+    return Promotion(
+        plan.source,
+        plan.target,
+        plan.revision,
+        commit,
+        plan.branch,
+        plan.apps,
+        plan.skipped,
+        values=plan.values,
+    )
+
+
+def plan_tier(
     repo: Repository,
     *,
     project: Project,
@@ -128,31 +219,41 @@ def promote_tier(
     target: Environment,
     tiers: dict[str, str],
     push_to: str | None,
-    connect: Connect | None,
-) -> Promotion:
-    """Move the commit ``source``'s branch holds onto ``target``'s branch."""
+    keys_namespace: str | None = None,
+) -> PromotionPlan:
+    """Plan to move the commit ``source``'s branch holds onto ``target``'s branch."""
     tip = branch_tip(repo, tiers[source.name])
     output = repo_path(repo, project.output_dir)
     _same_apps(tip, output, source.name, target.name)
-    if connect is not None:
-        require_healthy(connect, project, source, str(tip.id), None)
     message = (
         f"promote {source.name} → {target.name}: {tip.short_id}\n\n"
         f"Merges what {source.name} ({tiers[source.name]}) runs at {tip.id} into "
         f"{tiers[target.name]}.\n"
     )
-    moved = advance(repo, tip, tiers[target.name], message)
-    if push_to:
+    revision = str(tip.id)
+    return PromotionPlan(
+        source.name,
+        target.name,
+        revision,
+        HealthCheck(source.name, revision, None, keys_namespace),
+        tiers[target.name],
+        move=BranchMove(tiers[source.name], tiers[target.name], revision, message, push_to),
+    )
+
+
+def _move(repo: Repository, plan: PromotionPlan, move: BranchMove) -> Promotion:
+    moved = advance(repo, lookup(repo, move.commit), move.branch, move.message)
+    if move.push:
         try:
-            push(repo, push_to, tiers[target.name])
+            push(repo, move.push, move.branch)
         except OperationFailed:
             # Nothing is left half-done: the local branch goes back to where it was.
             undo(repo, moved)
             raise
-    return Promotion(source.name, target.name, str(tip.id), None, tiers[target.name], (), (), moved)
+    return Promotion(plan.source, plan.target, plan.revision, None, move.branch, (), (), moved)
 
 
-def promote_inputs(
+def plan_inputs(
     repo: Repository,
     *,
     project: Project,
@@ -160,11 +261,11 @@ def promote_inputs(
     target: Environment,
     app: str | None,
     branch: str | None,
-    connect: Connect | None,
-) -> Promotion:
-    """Write the values ``source`` runs that each app spec declares promotable (``promote``,
-    default the image) into ``target``'s overrides, and each kustomize app's images into
-    ``target``'s overlay; render ``target``, commit."""
+    keys_namespace: str | None = None,
+) -> PromotionPlan:
+    """Plan to write the values ``source`` runs that each app spec declares promotable
+    (``promote``, default the image) into ``target``'s overrides, and each kustomize app's
+    images into ``target``'s overlay; render ``target``; commit both."""
     current = head(repo)
     output = repo_path(repo, project.output_dir)
     apps = _same_apps(current, output, source.name, target.name)
@@ -178,8 +279,8 @@ def promote_inputs(
             f"branch {branch!r} exists already",
             hint="name a new branch; promotion for review starts one from the current commit",
         )
-    if connect is not None:
-        require_healthy(connect, project, source, str(current.id), app)
+    revision = str(current.id)
+    health = HealthCheck(source.name, revision, app, keys_namespace)
     chosen = [app] if app is not None else sorted(apps)
     root = repo_path(repo, project.root)
     with tempfile.TemporaryDirectory(prefix="hakobu-promote-") as scratch:
@@ -189,7 +290,7 @@ def promote_inputs(
         copy = load_project(Path(scratch) / root)
         copy_target = copy.environment(target.name)
         # Image tags as the commit holds them: the scratch copy is no git checkout.
-        images = references(project.root, str(current.id))
+        images = references(project.root, revision)
         _, stale = render_environment(copy, copy_target, only_app=app, images=images)
         if stale.has_changes:
             raise InvalidInput(
@@ -210,7 +311,9 @@ def promote_inputs(
             copy_target = copy.environment(target.name)
         changes = values.changes if values is not None else ()
         if not promoted and not changes:
-            return Promotion(source.name, target.name, str(current.id), None, branch, (), skipped)
+            return PromotionPlan(
+                source.name, target.name, revision, health, branch, skipped=skipped
+            )
         desired, _ = render_environment(copy, copy_target, only_app=app, images=images)
     replacements = [
         Replacement(path, {path: File(text.encode(), files_at(current, path)[path].mode)})
@@ -218,22 +321,35 @@ def promote_inputs(
     ]
     replacements.append(_output_replacement(output, target.name, app, desired))
     if branch is None:
-        dirty = changed_locally(repo, [r.path for r in replacements])
-        if dirty:
-            raise InvalidInput(
-                "the files a promotion writes have local changes: " + ", ".join(dirty[:5]),
-                hint="commit or discard them, or promote onto a new branch with --branch",
-            )
+        _refuse_local_changes(repo, replacements)
     message = _promotion_message(
         source.name, target.name, current, promoted=promoted, skipped=skipped, values=changes
     )
-    ref = "HEAD" if branch is None else f"refs/heads/{branch}"
-    commit = commit_replacements(repo, current, replacements, message, ref=ref)
-    if commit is not None and branch is None:
-        update_worktree(repo, replacements)
-    return Promotion(
-        source.name, target.name, str(current.id), commit, branch, promoted, skipped, values=changes
+    return PromotionPlan(
+        source.name,
+        target.name,
+        revision,
+        health,
+        branch,
+        apps=promoted,
+        values=changes,
+        skipped=skipped,
+        commit=PlannedCommit(
+            revision,
+            "HEAD" if branch is None else f"refs/heads/{branch}",
+            tuple(replacements),
+            message,
+        ),
     )
+
+
+def _refuse_local_changes(repo: Repository, replacements: Sequence[Replacement]) -> None:
+    dirty = changed_locally(repo, [r.path for r in replacements])
+    if dirty:
+        raise InvalidInput(
+            "the files a promotion writes have local changes: " + ", ".join(dirty[:5]),
+            hint="commit or discard them, or promote onto a new branch with --branch",
+        )
 
 
 def _edit_values(project: Project, source: str, target: str) -> ValuesPromotion | None:
@@ -246,15 +362,14 @@ def _edit_values(project: Project, source: str, target: str) -> ValuesPromotion 
     return promote_values(text, file, source, target, project.promoted_values)
 
 
-def require_healthy(
-    connect: Connect,
-    project: Project,
-    env: Environment,
-    revision: str,
-    only_app: str | None,
-) -> None:
-    """Refuse unless every app of ``env`` (or ``only_app``) is Synced and Healthy at
-    ``revision`` in the cluster."""
+def require_healthy(connect: Connect, project: Project, check: HealthCheck) -> None:
+    """Refuse unless every app of the checked environment (or its one app) is Synced and
+    Healthy at the checked revision in the cluster."""
+    env = project.environment(check.env)
+    if check.keys_namespace is not None:
+        # The source's health is judged with its SealedSecrets opened by these keys.
+        env = dataclasses.replace(env, keys_namespace=check.keys_namespace)
+    revision, only_app = check.revision, check.app
     short = revision[:12]
     try:
         kube = connect()

@@ -13,7 +13,14 @@ from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.appspec import load_app
 from hakobu.model.project import load_project
 from hakobu.model.source import SourceError, load_one
-from hakobu.releases import PromotionRequest, promote
+from hakobu.releases import (
+    BranchMove,
+    HealthCheck,
+    PromotionRequest,
+    apply_promotion,
+    plan_promotion,
+    promote,
+)
 from hakobu.releases.appspec import FieldChange, promote_spec
 from hakobu.releases.overrides import inline, set_override
 from tests.unit.releases.test_rollback import Shop, hakobu
@@ -491,6 +498,104 @@ def test_the_cluster_is_asked_only_about_a_request_that_applies(shop: Shop) -> N
     assert asked == ["connect"]
     assert failed.value.hint == "point at one; or pass --force to promote unchecked"
     assert shop.head() == before
+
+
+def test_a_plan_changes_nothing_and_applying_it_makes_exactly_its_commit(shop: Shop) -> None:
+    project = load_project(shop.root)
+    before = shop.head()
+
+    plan = plan_promotion(project, PromotionRequest("dev", "prod", keys_namespace="keys"))
+
+    assert shop.head() == before and shop.git("status", "--porcelain") == ""
+    assert plan.health == HealthCheck("dev", before, None, "keys")
+    assert plan.move is None and plan.branch is None
+    assert [(p.app, p.changes) for p in plan.apps] == [
+        ("api", (FieldChange("image", "api:1", "api:2"),)),
+        ("web", (FieldChange("image", "nginx:1.27", "nginx:1.28"),)),
+    ]
+    assert plan.commit is not None
+    assert (plan.commit.parent, plan.commit.ref) == (before, "HEAD")
+    assert [r.path for r in plan.commit.replacements] == [
+        "apps/api.yaml",
+        "apps/web.yaml",
+        "generated/prod",
+    ]
+    output = plan.commit.replacements[-1].files
+    assert b"image: nginx:1.28" in output["generated/prod/web/deployment-web.yaml"].data
+    assert plan.commit.message.startswith("promote dev → prod: api, web\n")
+
+    result = apply_promotion(project, plan, connect=None)
+
+    assert result.commit == shop.head() and shop.git("rev-parse", "HEAD~1") == before
+    assert shop.git("log", "-1", "--format=%B") + "\n" == plan.commit.message
+    assert shop.git("status", "--porcelain") == ""
+    changed = shop.git("show", "--name-only", "--format=", "HEAD").splitlines()
+    assert {p for p in changed if not p.startswith("generated/prod/")} == {
+        "apps/api.yaml",
+        "apps/web.yaml",
+    }
+    for path, file in output.items():
+        assert shop.read(path).encode() == file.data
+
+
+def test_a_plan_is_not_applied_over_a_commit_made_since(shop: Shop) -> None:
+    project = load_project(shop.root)
+    plan = plan_promotion(project, PromotionRequest("dev", "prod"))
+    shop.write("README.md", "the shop\n")
+    shop.git("add", "README.md")
+    shop.git("commit", "-q", "-m", "a readme")
+    moved = shop.head()
+
+    with pytest.raises(OperationFailed, match="may have moved"):
+        apply_promotion(project, plan, connect=None)
+
+    assert shop.head() == moved and shop.git("status", "--porcelain") == ""
+
+
+def test_a_plan_for_review_names_its_branch_and_one_with_nothing_to_do_no_commit(
+    shop: Shop,
+) -> None:
+    project = load_project(shop.root)
+
+    review = plan_promotion(project, PromotionRequest("dev", "prod", app="web", branch="r1"))
+
+    assert review.commit is not None and review.commit.ref == "refs/heads/r1"
+    assert review.health == HealthCheck("dev", shop.head(), "web", None)
+    assert [r.path for r in review.commit.replacements] == ["apps/web.yaml", "generated/prod/web"]
+    assert shop.git("branch", "--list", "r1") == ""
+
+    promote(project, PromotionRequest("dev", "prod"), connect=None)
+    done = plan_promotion(load_project(shop.root), PromotionRequest("dev", "prod"))
+    assert done.commit is None and done.apps == () and done.values == ()
+
+
+def test_a_plan_between_tier_branches_moves_the_source_branchs_commit(shop: Shop) -> None:
+    shop.write(
+        "hakobu.yaml",
+        shop.read("hakobu.yaml")
+        .replace("{namespace: shop-dev}", "{namespace: shop-dev, branch: main}")
+        .replace("{namespace: shop-prod}", "{namespace: shop-prod, branch: tier-1}"),
+    )
+    first = shop.render_and_commit("tiers")
+    shop.git("branch", "tier-1")
+    shop.set_image("nginx:1.29")
+    tested = shop.render_and_commit("web 1.29")
+    project = load_project(shop.root)
+
+    plan = plan_promotion(project, PromotionRequest("dev", "prod", push="origin"))
+
+    assert plan.commit is None and plan.branch == "tier-1"
+    assert plan.health == HealthCheck("dev", tested, None, None)
+    assert plan.move is not None
+    assert plan.move == BranchMove("main", "tier-1", tested, plan.move.message, "origin")
+    assert plan.move.message.startswith(f"promote dev → prod: {tested[:7]}")
+    assert shop.git("rev-parse", "tier-1") == first
+
+    local = plan_promotion(project, PromotionRequest("dev", "prod"))
+    result = apply_promotion(project, local, connect=None)
+
+    assert result.advance is not None and result.advance.how == "fast-forward"
+    assert shop.git("rev-parse", "tier-1") == tested
 
 
 def test_the_command_reports_each_apps_changed_fields(
