@@ -267,3 +267,39 @@ def test_a_read_only_user_sees_no_actions_and_a_forged_post_is_forbidden(
     finally:
         server.stop()
         board.monitor.stop()
+
+
+def test_a_rollback_through_the_button_commits_and_the_cluster_follows(
+    page: Page, kube: KubeClient, clone: Clone, namespace: str
+) -> None:
+    sync_env(kube, clone.root, "dev")
+    first = clone.git("rev-parse", "HEAD")
+    clone.put("dev", "web", deployment("web", "shop/web:1.1"))
+    clone.commit("web 1.1")
+    sync_env(kube, clone.root, "dev")
+    local = LocalDashboard(load_project(clone.root), kube, port=0, interval=0.2)
+    url = local.start()
+    try:
+        page.goto(url)
+        expect(page.locator("#app[data-ready=true]")).to_be_visible()
+        page.goto(f"http://127.0.0.1:{local.port}/env/dev/history")
+        expect(page.locator("#app[data-ready=true]")).to_be_visible()
+        page.locator(f'tr[data-commit="{first}"] button.rollback').click()
+        dialog = page.locator("#confirm")
+        expect(dialog.locator("pre.commit")).to_contain_text(f"rollback dev to {first[:7]}")
+        expect(dialog.locator("ul.undone")).to_contain_text("web 1.1")
+        screenshot(page, "rollback-preview")
+        dialog.locator("#confirm-ok").click()
+        expect(dialog.locator("#progress[data-result=Succeeded]")).to_be_visible(timeout=60_000)
+        screenshot(page, "rollback-done")
+    finally:
+        local.stop()
+    assert clone.git("log", "-1", "--format=%s").startswith("rollback ")
+    live = kube.get("apps/v1", "Deployment", "web", namespace)
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "shop/web:1.0"
+    audit = [
+        e
+        for e in kube.list("v1", "Event", namespace).items
+        if (e.get("source") or {}).get("component") == "hakobu-web"
+    ]
+    assert {e["reason"] for e in audit} == {"Rollback", "Sync"}

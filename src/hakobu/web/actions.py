@@ -32,6 +32,12 @@ from hakobu.sync.manifests import DesiredState
 from hakobu.sync.record import record_sync
 from hakobu.sync.run import lock_name
 from hakobu.web.events import Broadcast
+from hakobu.web.rollbacks import (
+    RollbackPreview,
+    commit_rollback,
+    plan_rollback_of,
+    rollback_changes,
+)
 from hakobu.web.sessions import User
 
 REQUESTED_BY = "hakobu.dev/requested-by"
@@ -133,6 +139,7 @@ class Operations:
         self._timeout = timeout
         self._lock = threading.Lock()
         self._previews: dict[str, SyncPreview] = {}
+        self._rollbacks: dict[str, RollbackPreview] = {}
         self._ids = itertools.count(1)
         self.threads: list[threading.Thread] = []
 
@@ -155,12 +162,49 @@ class Operations:
             with self._lock:
                 old = self._previews.get(basis)
             raise Stale(what_changed(old, preview))
+        options = SyncOptions(
+            prune=preview.prune,
+            force_conflicts=preview.force,
+            only_app=preview.app,
+            timeout=self._timeout,
+        )
+        return self._start("sync", user, env, desired, options)
+
+    def preview_rollback(self, env: str, to: str, app: str | None) -> RollbackPreview:
+        preview, _ = plan_rollback_of(self._project, env, to, app)
+        with self._lock:
+            self._rollbacks[preview.basis] = preview
+        return preview
+
+    def rollback(self, user: User, env: str, *, to: str, app: str | None, basis: str) -> Operation:
+        """Commit the rollback the preview ``basis`` showed, then sync the environment to
+        that commit; or raise ``Stale``."""
+        preview, plan = plan_rollback_of(self._project, env, to, app)
+        if preview.basis != basis:
+            with self._lock:
+                old = self._rollbacks.get(basis)
+            raise Stale(rollback_changes(old, preview))
+        commit = commit_rollback(self._project, plan)
+        self.audit(
+            env,
+            user.name,
+            "Rollback",
+            f"{preview.path} rolled back to {preview.target[:12]} in {commit[:12]} by {user.name}",
+            None,
+            warning=True,
+        )
+        desired = read_desired(self._project, self._project.environment(env), commit)
+        return self._start("rollback", user, env, desired, SyncOptions(timeout=self._timeout))
+
+    def _start(
+        self, kind: str, user: User, env: str, desired: DesiredState, options: SyncOptions
+    ) -> Operation:
         operation = Operation(
-            f"op-{next(self._ids)}", "sync", env, user.name, datetime.now(UTC).isoformat()
+            f"op-{next(self._ids)}", kind, env, user.name, datetime.now(UTC).isoformat()
         )
         thread = threading.Thread(
             target=self._run_sync,
-            args=(operation, desired, preview),
+            args=(operation, desired, options),
             name=f"hakobu-web-{operation.id}",
             daemon=True,
         )
@@ -169,18 +213,12 @@ class Operations:
         thread.start()
         return operation
 
-    def _run_sync(self, operation: Operation, desired: DesiredState, preview: SyncPreview) -> None:
+    def _run_sync(self, operation: Operation, desired: DesiredState, options: SyncOptions) -> None:
         env = self._project.environment(operation.env)
 
         def progress(line: str) -> None:
             self._broadcast.publish("progress", {"id": operation.id, "line": line})
 
-        options = SyncOptions(
-            prune=preview.prune,
-            force_conflicts=preview.force,
-            only_app=preview.app,
-            timeout=self._timeout,
-        )
         try:
             result = sync(
                 self._kube, self._project, env, desired, options=options, progress=progress
@@ -200,7 +238,7 @@ class Operations:
         except Exception as e:  # noqa: BLE001 (told to the page, not lost with the thread)
             record, outcome, summary, failed = None, "Failed", f"unexpected error: {e!r}", []
         message = (
-            f"sync of {operation.env} at {preview.revision[:12]} requested by "
+            f"sync of {operation.env} at {desired.revision[:12]} requested by "
             f"{operation.user}: {outcome} ({summary})"
         )
         try:

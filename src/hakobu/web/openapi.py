@@ -46,6 +46,15 @@ _SYNC_BODY: dict[str, Any] = {
     },
 }
 
+_ROLLBACK_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["to"],
+    "properties": {
+        "to": {"type": "string", "description": "the revision whose content comes back"},
+        "app": {"type": "string", "description": "only this app"},
+    },
+}
+
 
 def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     content = {"application/json": {"schema": schema or {"type": "object"}}}
@@ -192,6 +201,35 @@ def document(version: str) -> dict[str, Any]:
                     _202=_ok("started; follow it on /api/v1/events"),
                     _409={
                         "description": "the environment changed since the preview",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                ),
+            },
+            "/api/v1/environments/{env}/rollback/preview": {
+                "post": _op(
+                    "the commit a rollback would make: what it restores and undoes, and its basis",
+                    params=[_ENV],
+                    body=_ROLLBACK_BODY,
+                    _200=_ok("the preview"),
+                ),
+            },
+            "/api/v1/environments/{env}/rollback": {
+                "post": _op(
+                    "make the rollback commit a preview showed, then sync to it",
+                    params=[_ENV],
+                    body={
+                        **_ROLLBACK_BODY,
+                        "required": ["to", "basis"],
+                        "properties": {
+                            **_ROLLBACK_BODY["properties"],
+                            "basis": {"type": "string"},
+                        },
+                    },
+                    _202=_ok("committed; the sync is followed on /api/v1/events"),
+                    _409={
+                        "description": "the branch changed since the preview",
                         "content": {
                             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
                         },

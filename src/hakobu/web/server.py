@@ -333,6 +333,27 @@ class _Api:
         )
         return _json({"operation": operation.id}, status=202)
 
+    async def rollback_preview(self, request: Request) -> Response:
+        env = request.path_params["env"]
+        body = await _body(request)
+        await run_in_threadpool(self.require, request, Verb.ROLLBACK, env, "roll back")
+        to = _field(body, "to", str)
+        app = _optional(body, "app", str)
+        preview = await run_in_threadpool(self.board.operations.preview_rollback, env, to, app)
+        return _json(preview.json())
+
+    async def rollback_run(self, request: Request) -> Response:
+        env = request.path_params["env"]
+        body = await _body(request)
+        who = await run_in_threadpool(self.require, request, Verb.ROLLBACK, env, "roll back")
+        to = _field(body, "to", str)
+        app = _optional(body, "app", str)
+        basis = _field(body, "basis", str)
+        operation = await run_in_threadpool(
+            self.board.operations.rollback, who.user, env, to=to, app=app, basis=basis
+        )
+        return _json({"operation": operation.id}, status=202)
+
     async def suspension(self, request: Request) -> Response:
         env = request.path_params["env"]
         suspend = request.url.path.endswith("/suspend")
@@ -380,6 +401,10 @@ def create_app(board: Dashboard) -> Starlette:
         Route("/api/v1/environments/{env}/history", api.history),
         Route("/api/v1/environments/{env}/sync/preview", api.sync_preview, methods=["POST"]),
         Route("/api/v1/environments/{env}/sync", api.sync_run, methods=["POST"]),
+        Route(
+            "/api/v1/environments/{env}/rollback/preview", api.rollback_preview, methods=["POST"]
+        ),
+        Route("/api/v1/environments/{env}/rollback", api.rollback_run, methods=["POST"]),
         Route("/api/v1/environments/{env}/suspend", api.suspension, methods=["POST"]),
         Route("/api/v1/environments/{env}/resume", api.suspension, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(_PACKAGE / "static")), name="static"),

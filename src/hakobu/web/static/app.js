@@ -432,22 +432,70 @@ function chart(syncs) {
   return svg;
 }
 
+async function confirmRollback(env, to) {
+  const dialog = document.getElementById("confirm");
+  const body = document.getElementById("confirm-body");
+  document.getElementById("confirm-title").textContent = `Roll back ${env} to ${to.slice(0, 12)}`;
+  body.innerHTML = `<p class="muted">Planning the rollback commit…</p>`;
+  const ok = document.getElementById("confirm-ok");
+  ok.disabled = true;
+  if (!dialog.open) dialog.showModal();
+  let preview;
+  try {
+    preview = await api(`/api/v1/environments/${encodeURIComponent(env)}/rollback/preview`,
+      {method: "POST", body: {to}});
+  } catch (error) {
+    body.innerHTML = `<p class="error">${esc(error.message)}</p>`;
+    return;
+  }
+  const undone = preview.undone.map((c) => `<li><code>${esc(c.short)}</code> ${esc(c.subject)}
+    <span class="muted">— ${esc(c.author)}</span></li>`).join("");
+  body.innerHTML = `
+    <p>This commit will be made on the branch at <code>${esc(shortRev(preview.head))}</code>,
+       restoring <code>${esc(preview.path)}</code> as it was at
+       <code>${esc(shortRev(preview.target))}</code>; then ${esc(env)} is synced to it.</p>
+    <pre class="commit">${esc(preview.message)}</pre>
+    ${undone ? `<p>It undoes:</p><ul class="undone">${undone}</ul>` : ""}
+    <pre class="log" id="progress" hidden></pre>`;
+  ok.disabled = false;
+  ok.onclick = async () => {
+    ok.disabled = true;
+    try {
+      const started = await api(`/api/v1/environments/${encodeURIComponent(env)}/rollback`,
+        {method: "POST", body: {to, basis: preview.basis}});
+      state.operation = started.operation;
+      const log = document.getElementById("progress");
+      log.hidden = false;
+      log.textContent = `rollback committed; sync ${started.operation} started\n`;
+    } catch (error) {
+      const changes = error.data && error.data.changes ? `<ul>${error.data.changes.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>` : "";
+      body.insertAdjacentHTML("afterbegin", `<div class="error" role="alert">${esc(error.message)}${changes}</div>`);
+    }
+  };
+}
+
 async function showHistory(env) {
   const data = await api(`/api/v1/environments/${encodeURIComponent(env)}/history`);
-  const rows = data.commits.map((c) => `<tr>
+  const rollback = can(env, "rollback");
+  const rows = data.commits.map((c, i) => `<tr data-commit="${esc(c.id)}">
       <td><code>${esc(c.short)}</code></td><td>${esc(c.date.slice(0, 16).replace("T", " "))}</td>
       <td>${esc(c.author)}</td><td>${esc(c.subject)}</td><td>${esc(c.apps.join(", ") || "—")}</td>
       <td>${c.syncs.map((s) => `<span class="badge ${s.result === "Succeeded" ? "health-Healthy" : "health-Degraded"}">` +
         `${esc(s.result)} ${(s.seconds || 0).toFixed(1)}s</span>`).join(" ") || `<span class="muted">not synced</span>`}</td>
+      <td>${rollback && i > 0 ? `<button type="button" class="rollback" data-to="${esc(c.id)}">Roll back to this…</button>` : ""}</td>
     </tr>`).join("");
   main.innerHTML = `
     <div class="toolbar"><h1>History <span class="muted">of ${esc(env)}</span></h1>
       <span class="muted"><code>${esc(data.path)}</code></span></div>
     <section class="panel"><h2>Sync durations and failures</h2><div id="chart"></div></section>
     <section class="panel"><table class="list"><thead><tr><th>Commit</th><th>Date</th>
-      <th>Author</th><th>Subject</th><th>Apps</th><th>Syncs</th></tr></thead>
-      <tbody>${rows || `<tr><td colspan="6" class="muted">No commit changed ${esc(data.path)}.</td></tr>`}</tbody></table></section>`;
+      <th>Author</th><th>Subject</th><th>Apps</th><th>Syncs</th><th></th></tr></thead>
+      <tbody>${rows || `<tr><td colspan="7" class="muted">No commit changed ${esc(data.path)}.</td></tr>`}</tbody></table></section>`;
   document.getElementById("chart").appendChild(chart(data.syncs));
+  main.querySelector("table.list").addEventListener("click", (event) => {
+    const button = event.target.closest("button.rollback");
+    if (button) confirmRollback(env, button.dataset.to);
+  });
 }
 
 // -- promotion --------------------------------------------------------------------------
