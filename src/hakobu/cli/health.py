@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from hakobu.cli.output import print_json
 from hakobu.health import Health, HealthStatus, assess
-from hakobu.model.files import read_stream, read_text
 from hakobu.model.objects import Object, object_ref
-from hakobu.model.source import Document, FieldPath, SourceError, load_documents
+from hakobu.model.readobjects import read_objects
 
 # What lets a command that waits on these objects go on: nothing left to wait for.
 SETTLED = frozenset({HealthStatus.HEALTHY, HealthStatus.SUSPENDED})
-
-STDIN = "<stdin>"
-
-OBJECT_HINT = (
-    "give live objects as `kubectl get -o yaml` prints them: YAML documents or a List, "
-    "each with apiVersion, kind, metadata.name and, usually, a status"
-)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,49 +61,3 @@ def _as_json(result: Assessed) -> dict[str, Any]:
         "status": result.health.status.value,
         "message": result.health.message,
     }
-
-
-def read_objects(filename: str) -> list[Object]:
-    """Every object in ``filename`` (``-``: stdin), Lists flattened, in file order."""
-    file = Path(STDIN if filename == "-" else filename)
-    try:
-        text = read_stream(sys.stdin.buffer, STDIN) if filename == "-" else read_text(file)
-    except FileNotFoundError:
-        raise SourceError(file, "file does not exist") from None
-    except OSError as e:
-        raise SourceError(file, f"cannot be read ({e.strerror})") from None
-    documents = load_documents(file, text)
-    if not documents:
-        # An empty List is a fine answer from a cluster; an empty file is a mistake.
-        raise SourceError(file, "no objects found", hint=OBJECT_HINT)
-    return [obj for document in documents for obj in _objects(document)]
-
-
-def _objects(document: Document) -> Iterator[Object]:
-    data = document.data
-    if isinstance(data, dict) and str(data.get("kind", "")).endswith("List") and "items" in data:
-        items = data["items"]
-        if not isinstance(items, list):
-            raise document.error(("items",), "expected a list of objects", OBJECT_HINT)
-        for index, item in enumerate(items):
-            yield _checked(document, ("items", index), item)
-    else:
-        yield _checked(document, (), data)
-
-
-def _checked(document: Document, path: FieldPath, obj: object) -> Object:
-    if not isinstance(obj, dict):
-        raise document.error(
-            path, f"expected a Kubernetes object, found {type(obj).__name__}", OBJECT_HINT
-        )
-    for key in ("apiVersion", "kind"):
-        if not isinstance(obj.get(key), str) or not obj[key]:
-            raise document.error((*path, key), f"expected {key} to be set", OBJECT_HINT)
-    metadata = obj.get("metadata")
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
-        raise document.error((*path, "metadata"), "expected metadata.name", OBJECT_HINT)
-    if not isinstance(metadata.get("namespace", ""), str):
-        raise document.error(
-            (*path, "metadata", "namespace"), "expected a namespace name (a string)", OBJECT_HINT
-        )
-    return obj
