@@ -88,6 +88,11 @@ def connect(args: argparse.Namespace, *, log: Callable[[str], None] = lambda _: 
     )
 
 
+def client(option: Path | None, *, hint: str = NO_CLUSTER_HINT) -> KubeClient:
+    """A client for ``--kubeconfig`` (read by ``kubeconfig_path``), with the default retries."""
+    return KubeClient.from_kubeconfig(kubeconfig_path(option, hint=hint))
+
+
 def kubeconfig_path(option: Path | None, *, hint: str = NO_CLUSTER_HINT) -> Path:
     """The kubeconfig to use; ``hint`` tells what to do when there is none."""
     if option is not None:

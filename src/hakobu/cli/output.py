@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, is_dataclass
+from pathlib import Path
 from typing import Any
+
+from hakobu.errors import InvalidInput
 
 
 class Progress:
@@ -44,3 +49,30 @@ def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
     raise TypeError(f"{type(value).__name__} cannot be written as JSON")
+
+
+def write_file(text: str, path: Path | None, *, mode: int | None = None) -> None:
+    """``text`` on stdout, or replacing the file at ``path`` whole once it is all written."""
+    if path is None:
+        sys.stdout.write(text)
+        return
+    # Replace the file only once everything is written, never leaving it half-written.
+    directory = path.parent if str(path.parent) else Path()
+    try:
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
+    except OSError as e:
+        raise InvalidInput(f"{path}: cannot be written ({e.strerror})") from None
+    try:
+        with os.fdopen(handle, "w") as output:
+            output.write(text)
+            output.flush()
+            os.fsync(output.fileno())
+        # What is written is meant to be shared (a SealedSecret): keep the mode of the file
+        # it replaces.
+        if mode is None:
+            mode = path.stat().st_mode if path.exists() else 0o644
+        Path(temporary).chmod(mode)
+        Path(temporary).replace(path)
+    except OSError as e:
+        Path(temporary).unlink(missing_ok=True)
+        raise InvalidInput(f"{path}: cannot be written ({e.strerror})") from None

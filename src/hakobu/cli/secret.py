@@ -3,38 +3,34 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import yaml
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-
-from hakobu.cli.kube import add_kubeconfig_option, kubeconfig_path
-from hakobu.cli.output import print_json
+from hakobu.cli.kube import add_kubeconfig_option, client
+from hakobu.cli.output import print_json, write_file
 from hakobu.cluster.client import KubeClient
-from hakobu.cluster.errors import NotFound, ServerError
+from hakobu.cluster.errors import NotFound
 from hakobu.errors import InvalidInput
-from hakobu.model.files import MAX_FILE_BYTES, FileRefused, read_stream, read_text
-from hakobu.model.objects import Object
-from hakobu.model.source import Document, load_documents
 from hakobu.repo.contents import repository_contents
-from hakobu.secrets.certificate import DEFAULT_CONTROLLER_NAME, controller_certificate
+from hakobu.secrets.certificate import DEFAULT_CONTROLLER_NAME
+from hakobu.secrets.certsource import Connect, Controller, private_keys, sealing_certificate
 from hakobu.secrets.check import Skipped, check_contents
-from hakobu.secrets.edit import edit_sealed_secret
-from hakobu.secrets.keys import (
-    DEFAULT_KEY_SIZE,
-    DEFAULT_VALIDITY_DAYS,
-    load_private_key_files,
-    read_input,
+from hakobu.secrets.documents import (
+    dump_object,
+    dump_objects,
+    edit_document,
+    one_sealed_secret,
+    read_secret_documents,
+    seal_documents,
+    unseal_documents,
 )
+from hakobu.secrets.fromflags import SecretItems, build_secret
+from hakobu.secrets.keys import DEFAULT_KEY_SIZE, DEFAULT_VALIDITY_DAYS, load_private_key_files
 from hakobu.secrets.keystore import (
     DEFAULT_NAMESPACE,
     DEFAULT_PREFIX,
@@ -50,10 +46,12 @@ from hakobu.secrets.keystore import (
 )
 from hakobu.secrets.plaintext import remove_stale
 from hakobu.secrets.scope import Scope, parse_scope
-from hakobu.secrets.sealedsecret import KIND, InvalidObject, seal_secret, shown, unseal
+from hakobu.secrets.sealedsecret import seal_secret
 
-STDIN = "-"
-STDIN_NAME = "standard input"
+# Sealing with --cert, and opening with --key, is how to work without a cluster.
+NO_CLUSTER_HINT = (
+    "pass --kubeconfig or set KUBECONFIG; with --cert (and --key) no cluster is needed"
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -306,7 +304,6 @@ def _register_keys(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 def _seal(args: argparse.Namespace) -> int:
     certificate = _sealing_certificate(args)
     scope = parse_scope(args.scope) if args.scope else None
-    sealed: list[Object] = []
     if args.file is not None:
         if args.from_literal or args.from_file or args.type:
             raise InvalidInput(
@@ -314,60 +311,47 @@ def _seal(args: argparse.Namespace) -> int:
                 "combined with -f",
                 hint="add the items to the Secret file, or leave out -f",
             )
-        documents = _read_documents(args.file)
-        for document in documents:
-            secret = _with_identity(document, args.name, args.namespace)
-            with _located(document):
-                sealed.append(
-                    seal_secret(secret, certificate, scope, allow_empty_data=args.allow_empty_data)
-                )
-    else:
-        secret = _secret_from_flags(args)
-        sealed.append(
-            seal_secret(secret, certificate, scope, allow_empty_data=args.allow_empty_data)
+        sealed = seal_documents(
+            read_secret_documents(args.file),
+            certificate,
+            scope,
+            name=args.name,
+            namespace=args.namespace,
+            allow_empty_data=args.allow_empty_data,
         )
-    _write(_dump_all(sealed), args.output_file)
+    else:
+        items = SecretItems(args.name, args.namespace, args.type, args.from_literal, args.from_file)
+        sealed = [
+            seal_secret(
+                build_secret(items), certificate, scope, allow_empty_data=args.allow_empty_data
+            )
+        ]
+    write_file(dump_objects(sealed), args.output_file)
     return 0
 
 
 def _unseal(args: argparse.Namespace) -> int:
     keys = load_private_key_files(args.key)
-    secrets: list[Object] = []
-    for document in _read_documents(args.file):
-        with _located(document):
-            secrets.append(unseal(_mapping(document), keys))
-    _write(_dump_all(secrets), None)
+    write_file(dump_objects(unseal_documents(read_secret_documents(args.file), keys)), None)
     return 0
 
 
 def _edit(args: argparse.Namespace) -> int:
     _remove_stale_plaintext()
-    documents = _read_documents(str(args.file))
-    if len(documents) != 1 or not isinstance(documents[0].data, dict):
-        raise InvalidInput(
-            f"{args.file}: expected exactly one SealedSecret, found {len(documents)} documents",
-            hint="keep one SealedSecret per file to edit it",
-        )
-    document = documents[0]
-    if document.data.get("kind") != KIND:
-        raise document.error(
-            ("kind",), f"expected a {KIND}, found {shown(document.data.get('kind'))}"
-        )
-    with _located(document):
-        result = edit_sealed_secret(
-            document.data, _private_keys(args), lambda: _sealing_certificate(args)
-        )
+    document = one_sealed_secret(read_secret_documents(str(args.file)), args.file)
+    keys = private_keys(args.key, _controller(args), _connect(args))
+    result = edit_document(document, keys, lambda: _sealing_certificate(args))
     if result.sealed is None:
         print(f"{args.file}: no change", file=sys.stderr)
         return 0
-    _write(_dump(result.sealed), args.file)
-    for verb, keys in (
+    write_file(dump_object(result.sealed), args.file)
+    for verb, names in (
         ("changed", result.changed),
         ("added", result.added),
         ("removed", result.removed),
     ):
-        if keys:
-            print(f"{args.file}: {verb} {', '.join(keys)}", file=sys.stderr)
+        if names:
+            print(f"{args.file}: {verb} {', '.join(names)}", file=sys.stderr)
     return 0
 
 
@@ -442,7 +426,7 @@ def _keys_cert(args: argparse.Namespace) -> int:
     if args.output_file is None:
         sys.stdout.write(newest.certificate_pem.decode())
     else:
-        _write(newest.certificate_pem.decode(), args.output_file)
+        write_file(newest.certificate_pem.decode(), args.output_file)
     return 0
 
 
@@ -454,7 +438,7 @@ def _keys_backup(args: argparse.Namespace) -> int:
             f"namespace {args.namespace} holds no sealing key to back up",
             hint="pass --namespace with the controller's namespace",
         )
-    _write(_dump(backup_list(keys)), args.file, mode=0o600)
+    write_file(dump_object(backup_list(keys)), args.file, mode=0o600)
     print(f"{args.file}: {len(keys)} key(s); it opens every SealedSecret, keep it safe")
     return 0
 
@@ -520,29 +504,6 @@ def _warn(message: str, hint: str | None = None) -> None:
         print(f"  hint: {hint}", file=sys.stderr)
 
 
-def _private_keys(args: argparse.Namespace) -> list[RSAPrivateKey]:
-    if args.key:
-        return load_private_key_files(args.key)
-    with _kube(args.kubeconfig) as kube:
-        store = KeyStore(kube, args.controller_namespace)
-        keys = store.read()
-        if not keys:
-            store.newest()  # says there is none, and what to do
-        return [key.private_key for key in keys]
-
-
-def _sealing_certificate(args: argparse.Namespace) -> bytes:
-    """``--cert``, else the controller's own answer, else the newest key in its namespace."""
-    if args.cert is not None:
-        return read_input(args.cert, "the certificate cannot be read")
-    with _kube(args.kubeconfig) as kube:
-        try:
-            return controller_certificate(kube, args.controller_namespace, args.controller_name)
-        except (NotFound, ServerError):
-            # No such Service, or no controller answering behind it: its keys still tell.
-            return KeyStore(kube, args.controller_namespace).newest().certificate_pem
-
-
 @contextmanager
 def _namespace_named(namespace: str) -> Iterator[None]:
     """Creating a key Secret answers 404 only when its namespace is missing: say so."""
@@ -557,146 +518,16 @@ def _namespace_named(namespace: str) -> Iterator[None]:
 
 
 def _kube(option: Path | None) -> KubeClient:
-    hint = "pass --kubeconfig or set KUBECONFIG; with --cert (and --key) no cluster is needed"
-    return KubeClient.from_kubeconfig(kubeconfig_path(option, hint=hint))
+    return client(option, hint=NO_CLUSTER_HINT)
 
 
-def _secret_from_flags(args: argparse.Namespace) -> Object:
-    if not args.name:
-        raise InvalidInput(
-            "a Secret needs a name: give --name (or a Secret file with -f)",
-            hint="e.g. hakobu secret seal --name db --namespace prod "
-            "--from-literal password=… --cert cert.pem",
-        )
-    items: dict[str, bytes] = {}
-    for index, literal in enumerate(args.from_literal, 1):
-        key, equals, value = literal.partition("=")
-        if not equals or not key:
-            # The argument is a value given without its key: it must not be repeated.
-            raise InvalidInput(
-                f"--from-literal (number {index} of them): expected KEY=VALUE",
-                hint="name the item, e.g. --from-literal password=…",
-            )
-        _add_item(items, key, value.encode(), f"--from-literal {key}=…")
-    for source in args.from_file:
-        key, equals, path = source.partition("=")
-        if not equals:
-            key, path = Path(source).name, source
-        if not key or not path:
-            raise InvalidInput(f"--from-file {source!r}: expected [KEY=]PATH")
-        content = read_input(Path(path), "--from-file: cannot be read")
-        _add_item(items, key, content, f"--from-file {source!r}")
-    metadata: Object = {"name": args.name}
-    if args.namespace:
-        metadata["namespace"] = args.namespace
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": metadata,
-        "type": args.type or "Opaque",
-        "data": {key: base64.b64encode(value).decode("ascii") for key, value in items.items()},
-    }
+def _controller(args: argparse.Namespace) -> Controller:
+    return Controller(args.controller_namespace, args.controller_name)
 
 
-def _add_item(items: dict[str, bytes], key: str, value: bytes, origin: str) -> None:
-    if key in items:
-        raise InvalidInput(f"{origin}: the item {key!r} is given twice")
-    items[key] = value
+def _connect(args: argparse.Namespace) -> Connect:
+    return lambda: _kube(args.kubeconfig)
 
 
-def _with_identity(document: Document, name: str | None, namespace: str | None) -> Object:
-    """The document's Secret, with --name/--namespace filled in where it has none."""
-    secret = dict(_mapping(document))
-    metadata = secret.get("metadata")
-    metadata = dict(metadata) if isinstance(metadata, dict) else {}
-    for field, wanted in (("name", name), ("namespace", namespace)):
-        if not wanted:
-            continue
-        present = metadata.get(field)
-        if present and present != wanted:
-            raise document.error(
-                ("metadata", field),
-                f"the Secret's {field} is {shown(present)} but --{field} says {wanted!r}",
-                hint=f"leave out --{field}, or change the file",
-            )
-        metadata[field] = wanted
-    secret["metadata"] = metadata
-    return secret
-
-
-def _mapping(document: Document) -> Object:
-    if not isinstance(document.data, dict):
-        found = type(document.data).__name__
-        raise document.error((), f"expected a Kubernetes object (a mapping), found a {found}")
-    return document.data
-
-
-@contextmanager
-def _located(document: Document) -> Iterator[None]:
-    """Point errors about a field of the document at its file and line."""
-    try:
-        yield
-    except InvalidObject as e:
-        raise document.error(e.field, e.detail, e.hint) from None
-
-
-def _read_documents(name: str) -> list[Document]:
-    if name == STDIN:
-        documents = load_documents(Path("<stdin>"), _read_stdin())
-    else:
-        try:
-            text = read_text(Path(name))
-        except FileNotFoundError:
-            raise InvalidInput(f"{name}: file does not exist") from None
-        except OSError as e:
-            raise InvalidInput(f"{name}: cannot be read ({e.strerror})") from None
-        documents = load_documents(Path(name), text)
-    if not documents:
-        raise InvalidInput(f"{STDIN_NAME if name == STDIN else name}: no YAML documents")
-    return documents
-
-
-def _read_stdin() -> str:
-    binary = getattr(sys.stdin, "buffer", None)
-    if binary is not None:
-        return read_stream(binary, STDIN_NAME)
-    # A text stream put in place of standard input (by a program that embeds the command):
-    # the same bound, counted in characters.
-    text = str(sys.stdin.read(MAX_FILE_BYTES + 1))
-    if len(text) > MAX_FILE_BYTES:
-        raise FileRefused(STDIN_NAME, f"is larger than {MAX_FILE_BYTES >> 20} MiB")
-    return text
-
-
-def _dump_all(objects: list[Object]) -> str:
-    return "---\n".join(_dump(obj) for obj in objects)
-
-
-def _dump(obj: Any) -> str:
-    # Sorted keys as kubeseal writes them; no folding, so a changed value is one diff line.
-    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, width=float("inf"))
-
-
-def _write(text: str, path: Path | None, *, mode: int | None = None) -> None:
-    if path is None:
-        sys.stdout.write(text)
-        return
-    # Replace the file only once everything is sealed, never leaving it half-written.
-    directory = path.parent if str(path.parent) else Path()
-    try:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
-    except OSError as e:
-        raise InvalidInput(f"{path}: cannot be written ({e.strerror})") from None
-    try:
-        with os.fdopen(handle, "w") as output:
-            output.write(text)
-            output.flush()
-            os.fsync(output.fileno())
-        # A SealedSecret is meant to be shared; keep the mode of the file it replaces.
-        if mode is None:
-            mode = path.stat().st_mode if path.exists() else 0o644
-        Path(temporary).chmod(mode)
-        Path(temporary).replace(path)
-    except OSError as e:
-        Path(temporary).unlink(missing_ok=True)
-        raise InvalidInput(f"{path}: cannot be written ({e.strerror})") from None
+def _sealing_certificate(args: argparse.Namespace) -> bytes:
+    return sealing_certificate(args.cert, _controller(args), _connect(args))

@@ -14,6 +14,7 @@ import binascii
 import datetime
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,7 @@ def load_private_keys(data: bytes, source: str) -> list[RSAPrivateKey]:
     return _keys_from_secrets(data, source)
 
 
-def load_private_key_files(paths: list[Path]) -> list[RSAPrivateKey]:
+def load_private_key_files(paths: Sequence[Path]) -> list[RSAPrivateKey]:
     keys: list[RSAPrivateKey] = []
     for path in paths:
         keys += load_private_keys(read_input(path, "cannot read the key file"), str(path))
