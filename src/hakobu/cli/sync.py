@@ -9,32 +9,16 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from hakobu.cli.kube import add_cluster_options, add_keys_namespace_option, connect, duration
 from hakobu.cli.output import Progress, print_json
 from hakobu.cluster.client import KubeClient
-from hakobu.cluster.errors import Unreachable
-from hakobu.errors import InvalidInput
-from hakobu.health import HealthStatus, worst
+from hakobu.health import HealthStatus
 from hakobu.model.project import Environment, Project, find_root, load_project
-from hakobu.repo.branches import branch_tip
-from hakobu.repo.commit import open_repository
-from hakobu.repo.history import Change, changes
-from hakobu.repo.revisions import head, repo_path
-from hakobu.sync import (
-    SyncOptions,
-    SyncResult,
-    app_status,
-    diff_app,
-    history,
-    observe,
-    read_desired,
-    sync,
-)
-from hakobu.sync.manifests import WORKTREE
+from hakobu.releases.history import SyncSummary, environment_history
+from hakobu.sync import SyncOptions, SyncResult, app_status, diff_app, observe, read_desired, sync
 from hakobu.sync.record import record_sync
-from hakobu.sync.run import Outcome
 from hakobu.sync.status import SyncState
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -274,127 +258,59 @@ def _status(args: argparse.Namespace) -> int:
 def _history(args: argparse.Namespace) -> int:
     project = load_project(find_root(args.directory))
     env = project.environment(args.env)
-    repo = open_repository(project.root)
-    path = f"{repo_path(repo, project.output_dir)}/{env.name}"
-    # A tier's history is its own branch's, not the checked-out line's.
-    start = head(repo) if env.branch is None else branch_tip(repo, env.branch)
-    commits = changes(repo, start, path, limit=max(args.limit, 0))
-    cluster = _cluster_history(args, project, env)
-    rows = [_history_row(change, cluster) for change in commits]
-    # Syncs of the work tree, or of revisions outside the listed commits, are shown apart
-    # so no recorded sync is hidden.
-    listed = {change.id for change in commits}
-    others = [
-        {"revision": revision, **_sync_summary(record)}
-        for revision, records in cluster.syncs.items()
-        if revision not in listed
-        for record in records
-    ]
-    code = 3 if cluster.unreachable else 0
+    past = environment_history(project, env, limit=args.limit, connect=lambda: connect(args))
+    code = 3 if past.unreachable else 0
     if args.output == "json":
         print_json(
             {
-                "env": env.name,
-                "path": path,
-                "cluster": cluster.note,
-                "running": cluster.live,
-                "last_sync_failed": cluster.failed_since,
-                "commits": rows,
-                "other_syncs": others,
+                "env": past.env,
+                "path": past.path,
+                "cluster": past.cluster_note,
+                "running": past.running,
+                "last_sync_failed": past.last_sync_failed,
+                "commits": [
+                    {
+                        **asdict(row.change),
+                        "short": row.change.short,
+                        "syncs": [asdict(s) for s in row.syncs],
+                        "running": row.running,
+                        "health": row.health,
+                    }
+                    for row in past.commits
+                ],
+                "other_syncs": [
+                    {"revision": other.revision, **asdict(other.sync)} for other in past.other_syncs
+                ],
             }
         )
         return code
-    if cluster.note:
-        print(f"({cluster.note})")
-    if not rows:
-        print(f"no commit changed {path}")
-    for row in rows:
+    if past.cluster_note:
+        print(f"({past.cluster_note})")
+    if not past.commits:
+        print(f"no commit changed {past.path}")
+    for row in past.commits:
+        change = row.change
         print(
-            f"{row['short']}  {row['date'][:16].replace('T', ' ')}  {row['author']}  "
-            f"{row['subject']}"
+            f"{change.short}  {change.date[:16].replace('T', ' ')}  {change.author}  "
+            f"{change.subject}"
         )
-        print(f"    apps: {', '.join(row['apps']) or '-'}")
-        for record in row["syncs"]:
-            print(f"    synced {record['started']}: {_outcome(record)}")
-        if row["running"]:
-            print(f"    running now: {row['health'] or 'yes'}")
-    if others:
+        print(f"    apps: {', '.join(change.apps) or '-'}")
+        for record in row.syncs:
+            print(f"    synced {record.started}: {_outcome(record)}")
+        if row.running:
+            print(f"    running now: {row.health or 'yes'}")
+    if past.other_syncs:
         print("syncs of revisions not listed above:")
-    for other in others:
-        print(f"  {other['started']}  {str(other['revision'])[:12]}  {_outcome(other)}")
-    if cluster.failed_since:
+    for other in past.other_syncs:
+        print(f"  {other.sync.started}  {other.revision[:12]}  {_outcome(other.sync)}")
+    if past.last_sync_failed:
         print(
-            f"the last sync ({cluster.failed_since}) failed: the cluster may run parts of it"
-            + (f" over {cluster.live[:12]}" if cluster.live else "")
+            f"the last sync ({past.last_sync_failed}) failed: the cluster may run parts of it"
+            + (f" over {past.running[:12]}" if past.running else "")
         )
     return code
 
 
-@dataclass(frozen=True)
-class _ClusterHistory:
-    # revision → the recorded syncs of it, oldest first
-    syncs: dict[str, list[dict[str, Any]]]
-    live: str | None  # the revision of the newest successful sync: what the cluster runs
-    health: str | None  # the environment's health at that revision, now
-    failed_since: str | None  # when the newest sync, which failed, started
-    note: str | None  # why the cluster's part is missing
-    unreachable: bool = False
-
-
-def _cluster_history(
-    args: argparse.Namespace, project: Project, env: Environment
-) -> _ClusterHistory:
-    try:
-        kube = connect(args)
-    except InvalidInput as e:
-        return _ClusterHistory({}, None, None, None, f"no cluster, git history only: {e.message}")
-    try:
-        with kube:
-            records = history(kube, env.namespace, project.name, env.name)
-            syncs: dict[str, list[dict[str, Any]]] = {}
-            for record in records:
-                syncs.setdefault(str(record.get("revision")), []).append(record)
-            succeeded = [r for r in records if r.get("result") == Outcome.SUCCEEDED]
-            live = str(succeeded[-1].get("revision")) if succeeded else None
-            failed_since = None
-            if records and records[-1].get("result") != Outcome.SUCCEEDED:
-                failed_since = str(records[-1].get("started"))
-            health = None
-            if live is not None and live != WORKTREE:
-                desired = read_desired(project, env, live)
-                statuses = [app_status(s) for s in observe(kube, project, env, desired)]
-                health = str(worst(s.health for s in statuses))
-    except Unreachable as e:
-        return _ClusterHistory(
-            {}, None, None, None, f"cluster not reachable, git history only: {e.message}", True
-        )
-    return _ClusterHistory(syncs, live, health, failed_since, None)
-
-
-def _history_row(change: Change, cluster: _ClusterHistory) -> dict[str, Any]:
-    running = change.id == cluster.live
-    return {
-        **asdict(change),
-        "short": change.short,
-        "syncs": [_sync_summary(r) for r in cluster.syncs.get(change.id, [])],
-        "running": running,
-        "health": cluster.health if running else None,
-    }
-
-
-def _sync_summary(record: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "record": record.get("record"),
-        "started": record.get("started"),
-        "result": record.get("result"),
-        "failed_apps": [
-            app.get("app")
-            for app in record.get("apps") or []
-            if app.get("result") != Outcome.SUCCEEDED
-        ],
-    }
-
-
-def _outcome(summary: dict[str, Any]) -> str:
-    failed = summary["failed_apps"]
-    return str(summary["result"]) + (f" (failed: {', '.join(failed)})" if failed else "")
+def _outcome(summary: SyncSummary) -> str:
+    failed = summary.failed_apps
+    return str(summary.result) + (f" (failed: {', '.join(failed)})" if failed else "")
