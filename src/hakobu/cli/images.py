@@ -5,19 +5,15 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from hakobu.cli.output import Progress, print_json
-from hakobu.errors import HakobuError
 from hakobu.images.build import BUILDERS, execute, format_command, plan_builds
-from hakobu.images.project import current_tags, open_project, tags_at
-from hakobu.images.registry import RegistryClient
+from hakobu.images.project import current_tags, open_project
+from hakobu.images.status import RegistryStatus, image_rows, registry_status
 from hakobu.images.tags import TagSet
 from hakobu.model.project import find_root
-
-_REGISTRY_WORKERS = 8
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,32 +77,10 @@ def _common(parser: argparse.ArgumentParser, *, nested: bool) -> None:
     )
 
 
-@dataclass(frozen=True)
-class ImageRow:
-    name: str
-    reference: str
-    tag: str
-    dirty: bool
-    # The tag at HEAD differs from the tag at HEAD~1 (or the image is new).
-    changed: bool
-    # "present", "missing" or "unknown" (offline, unreachable, refused).
-    registry: str
-
-
 def _list(args: argparse.Namespace) -> int:
     project = open_project(find_root(args.directory))
     tags = current_tags(project, require_clean=args.require_clean)
-    previous = tags_at(project, "HEAD~1")
-    at_head = tags if not any(t.dirty for t in tags.tags.values()) else tags_at(project, "HEAD")
-    present = {} if args.offline else _registry_status(tags)
-    rows = []
-    for name in tags.order:
-        tag = tags.tags[name]
-        head = at_head.tags.get(name) if at_head else None
-        before = previous.tags.get(name) if previous else None
-        changed = before is None or head is None or before.tag != head.tag
-        registry = _presence(present.get(name))
-        rows.append(ImageRow(name, tag.reference, tag.tag, tag.dirty, changed, registry))
+    rows = image_rows(project, tags, None if args.offline else _registry_status(tags))
     if args.output == "json":
         print_json([asdict(row) for row in rows])
         return 0
@@ -123,7 +97,7 @@ def _build(args: argparse.Namespace) -> int:
     project = open_project(find_root(args.directory))
     tags = current_tags(project, require_clean=args.require_clean)
     builder = args.builder or ("docker" if shutil.which("docker") else "buildah")
-    present = {} if args.offline else _registry_status(tags)
+    present = {} if args.offline else _registry_status(tags).present
     steps = plan_builds(tags, project.specs, present, builder=builder, push=args.push)
     if args.dry_run:
         print(f"# in {project.root.resolve()}")
@@ -143,29 +117,8 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _registry_status(tags: TagSet) -> dict[str, bool | None]:
-    """Per image: tag present, absent, or None when the registry could not say."""
-    # One failure per registry host is reported; its other images are not asked, so an
-    # offline run costs one timeout per host rather than one per image.
-    failed: dict[str, HakobuError] = {}
-
-    def check(name: str) -> bool | None:
-        tag = tags.tags[name]
-        host = tag.repository.split("/", 1)[0]
-        if host in failed:
-            return None
-        try:
-            return client.has_tag(tag.repository, tag.tag)
-        except HakobuError as e:
-            failed.setdefault(host, e)
-            return None
-
-    with RegistryClient() as client, ThreadPoolExecutor(_REGISTRY_WORKERS) as pool:
-        present = dict(zip(tags.order, pool.map(check, tags.order), strict=True))
-    for error in failed.values():
+def _registry_status(tags: TagSet) -> RegistryStatus:
+    status = registry_status(tags)
+    for error in status.failed:
         print(f"warning: {error.message}; registry status unknown", file=sys.stderr)
-    return present
-
-
-def _presence(state: bool | None) -> str:
-    return "unknown" if state is None else "present" if state else "missing"
+    return status
