@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from hakobu.cli.output import json_text, print_json
-from hakobu.images.project import references
 from hakobu.model.project import find_root, load_project
-from hakobu.releases.rendercommit import changed_inputs, commit_render
-from hakobu.render.cache import RenderCache
-from hakobu.render.environment import (
-    EnvironmentResult,
-    finish_interrupted,
-    render_environment,
-    write_environment,
-)
+from hakobu.releases.rendercommit import RenderRequest, render_project
+from hakobu.render.environment import EnvironmentResult
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,42 +41,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _render(args: argparse.Namespace) -> int:
     project = load_project(find_root(args.directory))
-    envs = [project.environment(name) for name in args.env] if args.env else project.environments
-    cache = None if args.no_cache else RenderCache(project.root)
-    images = references(project.root)
-    if not args.check:
-        for env in envs:
-            finish_interrupted(project, env)
-    # Everything is rendered before anything is written: one broken environment leaves all
-    # of them untouched.
-    planned = [
-        (env, *render_environment(project, env, only_app=args.app, cache=cache, images=images))
-        for env in envs
-    ]
-    results = [result for _, _, result in planned]
-    if args.output == "json":
+    request = RenderRequest(
+        envs=args.env or (),
+        only_app=args.app,
+        check=args.check,
+        commit=args.commit,
+        use_cache=not args.no_cache,
+    )
+
+    def report_first(results: Sequence[EnvironmentResult]) -> None:
         # Produced once before anything is written, so a report that cannot be printed
         # fails the command while the files are still as they were.
-        json_text({"environments": results, "commit": None})
-    inputs: tuple[str, ...] = ()
-    if args.commit and not args.check:
-        inputs = changed_inputs(project, only_app=args.app, every_environment=not args.env)
-    for env, desired, result in planned:
-        if not args.check and result.has_changes:
-            write_environment(project, env, desired, result)
-    commit = None
-    # Output an earlier plain render wrote is committed too: what counts is HEAD.
-    if args.commit and not args.check:
-        commit = commit_render(project, results, inputs)
+        if args.output == "json":
+            json_text({"environments": results, "commit": None})
+
+    rendered = render_project(project, request, before_write=report_first)
     if args.output == "json":
-        print_json({"environments": results, "commit": commit})
+        print_json({"environments": rendered.results, "commit": rendered.commit})
     else:
-        _print(results, check=args.check, commit=commit)
-        if args.commit and not args.check and commit is None:
+        _print(rendered.results, check=args.check, commit=rendered.commit)
+        if args.commit and not args.check and rendered.commit is None:
             print("nothing to commit: the output and its inputs are as HEAD holds them")
-    if args.check and any(r.has_changes for r in results):
-        return 1
-    return 0
+    return 1 if args.check and rendered.stale else 0
 
 
 def _print(results: list[EnvironmentResult], *, check: bool, commit: str | None) -> None:

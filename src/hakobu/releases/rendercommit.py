@@ -1,4 +1,8 @@
-"""``hakobu render --commit``: the rendered output and the inputs it came from, in one commit.
+"""A render of the project, and with ``--commit`` the output and its inputs in one commit.
+
+``render_project`` is the whole of ``hakobu render``: every chosen environment is rendered
+before anything is written, so one broken environment leaves all of them untouched; with
+``check`` nothing is written and the results say what is stale.
 
 A commit that holds output rendered from inputs it does not hold is a commit where
 ``render --check`` fails in CI, where ``rollback --inputs`` would restore inputs from the
@@ -15,14 +19,86 @@ would leave that part stale: the commit is refused, naming the inputs, instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from hakobu.errors import InvalidInput
-from hakobu.images.project import open_project
+from hakobu.images.project import open_project, references
 from hakobu.model.project import Project
-from hakobu.render.environment import EnvironmentResult
+from hakobu.render.cache import RenderCache
+from hakobu.render.environment import (
+    EnvironmentResult,
+    finish_interrupted,
+    render_environment,
+    write_environment,
+)
 from hakobu.repo.commit import commit_paths, open_repository
 from hakobu.repo.revisions import changed_locally, on_disk, repo_path
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    envs: Sequence[str] = ()  # none: every environment
+    only_app: str | None = None
+    check: bool = False  # write nothing; report what is stale
+    commit: bool = False  # commit the output with the changed inputs it came from
+    use_cache: bool = True
+
+
+@dataclass(frozen=True)
+class Rendered:
+    results: list[EnvironmentResult]
+    commit: str | None  # the commit made, None when none was asked for or needed
+
+    @property
+    def stale(self) -> bool:
+        return any(result.has_changes for result in self.results)
+
+
+def render_project(
+    project: Project,
+    request: RenderRequest,
+    *,
+    before_write: Callable[[Sequence[EnvironmentResult]], None] = lambda _: None,
+) -> Rendered:
+    """Render, write (unless ``check``) and commit (with ``commit``) as ``request`` says.
+
+    ``before_write`` sees the results once everything is rendered and nothing written yet,
+    so a report that cannot be produced fails while the files are still as they were.
+    """
+    envs = (
+        [project.environment(name) for name in request.envs]
+        if request.envs
+        else project.environments
+    )
+    cache = RenderCache(project.root) if request.use_cache else None
+    images = references(project.root)
+    if not request.check:
+        for env in envs:
+            finish_interrupted(project, env)
+    planned = [
+        (
+            env,
+            *render_environment(
+                project, env, only_app=request.only_app, cache=cache, images=images
+            ),
+        )
+        for env in envs
+    ]
+    results = [result for _, _, result in planned]
+    before_write(results)
+    committing = request.commit and not request.check
+    inputs: tuple[str, ...] = ()
+    if committing:
+        inputs = changed_inputs(
+            project, only_app=request.only_app, every_environment=not request.envs
+        )
+    for env, desired, result in planned:
+        if not request.check and result.has_changes:
+            write_environment(project, env, desired, result)
+    # Output an earlier plain render wrote is committed too: what counts is HEAD.
+    commit = commit_render(project, results, inputs) if committing else None
+    return Rendered(results, commit)
 
 
 def changed_inputs(
