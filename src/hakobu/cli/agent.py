@@ -13,7 +13,7 @@ from typing import TypeAlias
 
 from hakobu.agent import Agent, AgentOptions, Checkout
 from hakobu.agent.checkout import default_directory
-from hakobu.cli.kube import add_keys_namespace_option, kubeconfig_path
+from hakobu.cli.kube import add_keys_namespace_option, add_kubeconfig_option, kubeconfig_path
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.retry import Backoff, Retrying
 from hakobu.errors import InvalidInput
@@ -53,12 +53,7 @@ def register(subparsers: Subparsers) -> None:
         metavar="SECONDS",
         help="seconds between iterations (default 30)",
     )
-    parser.add_argument(
-        "--kubeconfig",
-        type=Path,
-        default=None,
-        help="default: $KUBECONFIG, else the local cluster started by `hakobu cluster up`",
-    )
+    add_kubeconfig_option(parser)
     add_keys_namespace_option(parser)
     parser.add_argument("--once", action="store_true", help="one iteration, then exit")
     parser.add_argument("--prune", action="store_true", help="delete what git no longer holds")

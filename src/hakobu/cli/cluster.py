@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hakobu.cli.options import add_output_option
 from hakobu.cli.output import Progress, print_json
 from hakobu.errors import OperationFailed
 from hakobu.localcluster import controlplane
@@ -34,14 +35,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up = commands.add_parser("up", help="build (first time only) and start the cluster")
     up.add_argument("--port", type=int, help="API server port on 127.0.0.1 (default: a free one)")
     up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait per component")
-    up.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    add_output_option(up)
     up.set_defaults(handler=_up)
 
     down = commands.add_parser("down", help="stop every process of the cluster, delete its state")
     down.set_defaults(handler=_down)
 
     status = commands.add_parser("status", help="is it running and ready? (exit 1 if not ready)")
-    status.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    add_output_option(status)
     status.set_defaults(handler=_status)
 
     kubeconfig = commands.add_parser("kubeconfig", help="print the admin kubeconfig")

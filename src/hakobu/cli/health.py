@@ -6,6 +6,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
+from hakobu.cli.options import add_output_option
 from hakobu.cli.output import print_json
 from hakobu.health import Health, HealthStatus, assess
 from hakobu.model.objects import Object, object_ref
@@ -31,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help="YAML file of live objects; `-` reads standard input",
     )
-    parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    add_output_option(parser)
     parser.set_defaults(handler=_health)
 
 

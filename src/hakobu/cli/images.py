@@ -6,14 +6,13 @@ import argparse
 import shutil
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
+from hakobu.cli.options import add_output_option, add_project_option, project_root
 from hakobu.cli.output import Progress, print_json
 from hakobu.images.build import BUILDERS, execute, format_command, plan_builds
 from hakobu.images.project import current_tags, open_project
 from hakobu.images.status import RegistryStatus, image_rows, registry_status
 from hakobu.images.tags import TagSet
-from hakobu.model.project import find_root
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "ending in -dirty.",
     )
     _common(parser, nested=False)
-    parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    add_output_option(parser)
     parser.add_argument(
         "--offline", action="store_true", help="do not ask registries (status: unknown)"
     )
@@ -62,13 +61,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _common(parser: argparse.ArgumentParser, *, nested: bool) -> None:
     # Accepted before `build` and after it; a subcommand's own defaults would overwrite
     # what was given before it, so it has none.
-    parser.add_argument(
-        "-C",
-        "--directory",
-        type=Path,
-        default=argparse.SUPPRESS if nested else Path(),
-        help="project directory",
-    )
+    add_project_option(parser, long_name=True, inherited=nested)
     parser.add_argument(
         "--require-clean",
         action="store_true",
@@ -78,7 +71,7 @@ def _common(parser: argparse.ArgumentParser, *, nested: bool) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    project = open_project(find_root(args.directory))
+    project = open_project(project_root(args))
     tags = current_tags(project, require_clean=args.require_clean)
     rows = image_rows(project, tags, None if args.offline else _registry_status(tags))
     if args.output == "json":
@@ -94,7 +87,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    project = open_project(find_root(args.directory))
+    project = open_project(project_root(args))
     tags = current_tags(project, require_clean=args.require_clean)
     builder = args.builder or ("docker" if shutil.which("docker") else "buildah")
     present = {} if args.offline else _registry_status(tags).present

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from pathlib import Path
 
+from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import json_text, print_json
-from hakobu.model.project import find_root, load_project
 from hakobu.releases.rendercommit import RenderRequest, render_project
 from hakobu.render.environment import EnvironmentResult
 
@@ -34,13 +33,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="commit the rendered change to git, with the changed inputs it was rendered from",
     )
     parser.add_argument("--no-cache", action="store_true", help="render every app afresh")
-    parser.add_argument("-C", "--directory", type=Path, default=Path(), help="project directory")
-    parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    add_project_option(parser, long_name=True)
+    add_output_option(parser)
     parser.set_defaults(handler=_render)
 
 
 def _render(args: argparse.Namespace) -> int:
-    project = load_project(find_root(args.directory))
+    project = load(args)
     request = RenderRequest(
         envs=args.env or (),
         only_app=args.app,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.cli.kube import add_kubeconfig_option, client
+from hakobu.cli.options import add_output_option
 from hakobu.cli.output import print_json, write_file
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
@@ -160,7 +161,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument(
         "--history", action="store_true", help="also scan every commit reachable from any ref"
     )
-    check.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    add_output_option(check)
     check.set_defaults(handler=_check)
 
     _register_keys(commands)
@@ -266,7 +267,7 @@ def _register_keys(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     rotate.set_defaults(handler=_keys_rotate)
 
     listing = action("list", "list the sealing keys, newest first", "List the key Secrets.")
-    listing.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    add_output_option(listing)
     check_backup(listing)
     listing.set_defaults(handler=_keys_list)
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TypeAlias
 
 from hakobu.cli.kube import add_cluster_options, add_keys_namespace_option, connect, duration
+from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import Progress, print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.health import HealthStatus
-from hakobu.model.project import Environment, Project, find_root, load_project
+from hakobu.model.project import Environment, Project
 from hakobu.releases.history import SyncSummary, environment_history
 from hakobu.sync import SyncOptions, SyncResult, app_status, diff_app, observe, read_desired, sync
 from hakobu.sync.record import record_sync
@@ -128,16 +128,9 @@ def _command(
         name, help=help_text, description=description
     )
     parser.add_argument("env", metavar="ENV", help="the environment, as named in hakobu.yaml")
-    parser.add_argument(
-        "-C",
-        dest="directory",
-        type=Path,
-        default=Path(),
-        metavar="DIR",
-        help="the project directory (default: the current one, or a parent with hakobu.yaml)",
-    )
+    add_project_option(parser)
     add_cluster_options(parser)
-    parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    add_output_option(parser)
     return parser
 
 
@@ -159,7 +152,7 @@ class _Context:
 
 
 def _context(args: argparse.Namespace) -> _Context:
-    project = load_project(find_root(args.directory))
+    project = load(args)
     env = project.environment(args.env)
     return _Context(project, env, connect(args, log=Progress()))
 
@@ -256,7 +249,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    project = load_project(find_root(args.directory))
+    project = load(args)
     env = project.environment(args.env)
     past = environment_history(project, env, limit=args.limit, connect=lambda: connect(args))
     code = 3 if past.unreachable else 0
