@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from hakobu.cli.kube import add_cluster_options, add_keys_namespace_option, connect
+from hakobu.cli.options import add_output_option, add_project_option
 from hakobu.cli.output import print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
@@ -81,15 +82,8 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-C",
-        dest="directory",
-        type=Path,
-        default=Path(),
-        metavar="DIR",
-        help="the project directory (default: the current one, or a parent with hakobu.yaml)",
-    )
-    parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    add_project_option(parser)
+    add_output_option(parser)
 
 
 # ---------------------------------------------------------------------------------------
