@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TypeAlias
 
 from hakobu.cli.kube import add_cluster_options, connect, kubeconfig_path
+from hakobu.cli.options import add_output_option
 from hakobu.cli.output import print_json
 from hakobu.cluster import kubeconfig
 from hakobu.cluster.client import KubeClient
@@ -101,7 +102,7 @@ def register(subparsers: Subparsers) -> None:
     scope.add_argument(
         "-A", "--all-namespaces", action="store_true", help="list in every namespace"
     )
-    listing.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    add_output_option(listing)
     add_cluster_options(listing)
     listing.set_defaults(handler=_list)
 
