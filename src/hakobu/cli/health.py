@@ -8,12 +8,9 @@ from typing import Any
 
 from hakobu.cli.options import add_output_option
 from hakobu.cli.output import print_json
-from hakobu.health import Health, HealthStatus, assess
+from hakobu.health import Health, assess, settled
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.readobjects import read_objects
-
-# What lets a command that waits on these objects go on: nothing left to wait for.
-SETTLED = frozenset({HealthStatus.HEALTHY, HealthStatus.SUSPENDED})
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,7 +47,7 @@ def _health(args: argparse.Namespace) -> int:
         for result in results:
             line = f"{result.health.status} {object_ref(result.obj)}"
             print(f"{line} — {result.health.message}" if result.health.message else line)
-    return 0 if all(result.health.status in SETTLED for result in results) else 1
+    return 0 if all(settled(result.health.status) for result in results) else 1
 
 
 def _as_json(result: Assessed) -> dict[str, Any]:

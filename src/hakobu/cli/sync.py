@@ -14,12 +14,10 @@ from hakobu.cli.kube import add_cluster_options, add_keys_namespace_option, conn
 from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import Progress, print_json
 from hakobu.cluster.client import KubeClient
-from hakobu.health import HealthStatus
 from hakobu.model.project import Environment, Project
 from hakobu.releases.history import SyncSummary, environment_history
 from hakobu.sync import SyncOptions, SyncResult, app_status, diff_app, observe, read_desired, sync
 from hakobu.sync.record import record_sync
-from hakobu.sync.status import SyncState
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -234,10 +232,7 @@ def _status(args: argparse.Namespace) -> int:
             ctx.kube, ctx.project, ctx.env, desired, keys_namespace=args.keys_namespace
         )
         statuses = [app_status(s) for s in states]
-    good = all(
-        s.sync is SyncState.SYNCED and s.health in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED)
-        for s in statuses
-    )
+    good = all(s.good for s in statuses)
     if args.output == "json":
         print_json([asdict(s) for s in statuses])
         return 0 if good else 1

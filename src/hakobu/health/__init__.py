@@ -8,6 +8,6 @@ conventions (observedGeneration; Stalled, Reconciling, Ready conditions) for the
 """
 
 from hakobu.health.assess import assess
-from hakobu.health.status import Health, HealthStatus, severity, worst
+from hakobu.health.status import Health, HealthStatus, settled, severity, worst
 
-__all__ = ["Health", "HealthStatus", "assess", "severity", "worst"]
+__all__ = ["Health", "HealthStatus", "assess", "settled", "severity", "worst"]

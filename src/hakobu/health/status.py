@@ -46,6 +46,14 @@ _ORDER = (
 _RANK = {status: rank for rank, status in enumerate(_ORDER)}
 
 
+# Nothing left to wait for: what lets a command that waits on objects go on.
+SETTLED = frozenset({HealthStatus.HEALTHY, HealthStatus.SUSPENDED})
+
+
+def settled(status: HealthStatus) -> bool:
+    return status in SETTLED
+
+
 def severity(status: HealthStatus) -> int:
     """0 for Healthy, growing as things get worse: a sort key."""
     return _RANK[status]

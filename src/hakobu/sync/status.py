@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from hakobu.health import HealthStatus, assess, worst
+from hakobu.health import HealthStatus, assess, settled, worst
 from hakobu.sync.observe import AppState
 from hakobu.sync.plan import Action
 from hakobu.sync.waiting import gates_rollout
@@ -32,6 +32,11 @@ class AppStatus:
     health: HealthStatus
     differing: tuple[str, ...]
     unhealthy: tuple[str, ...]
+
+    @property
+    def good(self) -> bool:
+        """Synced, and Healthy or Suspended: nothing to do and nothing wrong."""
+        return self.sync is SyncState.SYNCED and settled(self.health)
 
 
 _ALWAYS_COUNTED = frozenset({HealthStatus.DEGRADED, HealthStatus.MISSING})

@@ -8,11 +8,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hakobu import health
-from hakobu.health import Health, HealthStatus, assess, severity, worst
+from hakobu.health import Health, HealthStatus, assess, settled, severity, worst
 
 
 def test_the_public_names() -> None:
-    assert sorted(health.__all__) == ["Health", "HealthStatus", "assess", "severity", "worst"]
+    assert sorted(health.__all__) == [
+        "Health",
+        "HealthStatus",
+        "assess",
+        "settled",
+        "severity",
+        "worst",
+    ]
+
+
+def test_healthy_and_suspended_are_settled_nothing_else() -> None:
+    assert [status for status in HealthStatus if settled(status)] == [
+        HealthStatus.HEALTHY,
+        HealthStatus.SUSPENDED,
+    ]
 
 
 def test_status_values_are_the_words_people_see() -> None:
