@@ -41,9 +41,8 @@ from hakobu.secrets.keystore import (
     backup_list,
     backup_predates,
     new_key,
-    newest_backup,
     read_backup,
-    rotation_due,
+    stale_backup,
 )
 from hakobu.secrets.plaintext import remove_stale
 from hakobu.secrets.scope import Scope, parse_scope
@@ -386,18 +385,23 @@ def _keys_rotate(args: argparse.Namespace) -> int:
         raise InvalidInput(f"--period-days must be at least 1, not {args.period_days}")
     with _kube(args.kubeconfig) as kube:
         store = KeyStore(kube, args.namespace)
-        keys = store.read()
-        period = datetime.timedelta(days=args.period_days)
-        if not args.force and not rotation_due(keys, period, datetime.datetime.now(datetime.UTC)):
+        rotation = store.rotate(
+            lambda: _generated_key(args),
+            datetime.timedelta(days=args.period_days),
+            datetime.datetime.now(datetime.UTC),
+            force=args.force,
+            prefix=args.prefix,
+        )
+        if rotation.created is None:
+            newest = rotation.before[0]
             print(
-                f"the newest key {keys[0].name} is from {keys[0].not_before:%Y-%m-%d}, "
+                f"the newest key {newest.name} is from {newest.not_before:%Y-%m-%d}, "
                 f"within {args.period_days} days: not renewed (--force renews anyway)"
             )
         else:
-            created = store.add(_generated_key(args), prefix=args.prefix)
             print(
-                f"created Secret/{args.namespace}/{created.name}: it seals from now on; "
-                f"{len(keys)} older key(s) kept for opening"
+                f"created Secret/{args.namespace}/{rotation.created.name}: it seals from now "
+                f"on; {len(rotation.before)} older key(s) kept for opening"
             )
         _warn_stale_backup(args.check_backup, store.read())
     return 0
@@ -483,10 +487,8 @@ def _key_summary(key: SealingKey, newest: bool) -> dict[str, Any]:
 
 
 def _warn_stale_backup(paths: list[Path], keys: tuple[SealingKey, ...]) -> None:
-    if not paths or not keys:
-        return
-    path, backup = newest_backup([(path, read_backup(path)) for path in paths])
-    if backup_predates(backup, keys):
+    path = stale_backup(paths, keys)
+    if path is not None:
         _warn(
             f"the newest backup, {path}, predates the newest key {keys[0].name} "
             f"({keys[0].not_before:%Y-%m-%d})",

@@ -18,7 +18,7 @@ import base64
 import binascii
 import datetime
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -216,6 +216,14 @@ def newest_backup(
     return max(backups, key=lambda b: (newest_first(b[1])[0].not_before, str(b[0])))
 
 
+def stale_backup(paths: Sequence[Path], keys: Sequence[SealingKey]) -> Path | None:
+    """The newest of the backup files ``paths``, when it lacks the newest of ``keys``."""
+    if not paths or not keys:
+        return None
+    path, backup = newest_backup([(path, read_backup(path)) for path in paths])
+    return path if backup_predates(backup, keys) else None
+
+
 def rotation_due(
     keys: Sequence[SealingKey], period: datetime.timedelta, now: datetime.datetime
 ) -> bool:
@@ -236,6 +244,12 @@ def new_key(
         common_name, validity_days, key_size=key_size, now=now
     )
     return _sealing_key("", "", private_pem, certificate_pem, "new key")
+
+
+@dataclass(frozen=True)
+class Rotation:
+    created: SealingKey | None  # None: the newest key was recent enough
+    before: tuple[SealingKey, ...]  # the keys there were, newest first; they stay
 
 
 @dataclass(frozen=True)
@@ -277,6 +291,22 @@ class KeyStore:
     def add(self, key: SealingKey, *, prefix: str = DEFAULT_PREFIX) -> SealingKey:
         created = self.api.create(key_secret(key, self.namespace, name=None, prefix=prefix))
         return parse_key_secret(created, f"Secret/{self.namespace}")
+
+    def rotate(
+        self,
+        make_key: Callable[[], SealingKey],
+        period: datetime.timedelta,
+        now: datetime.datetime,
+        *,
+        force: bool = False,
+        prefix: str = DEFAULT_PREFIX,
+    ) -> Rotation:
+        """Add a key made by ``make_key`` when the newest is ``period`` old (or ``force``),
+        as the controller renews its own; nothing is deleted."""
+        keys = self.read()
+        if not force and not rotation_due(keys, period, now):
+            return Rotation(None, keys)
+        return Rotation(self.add(make_key(), prefix=prefix), keys)
 
     def restore(self, backup: Sequence[SealingKey], *, prefix: str = DEFAULT_PREFIX) -> Restored:
         present = self.read()
