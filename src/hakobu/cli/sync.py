@@ -16,8 +16,10 @@ from hakobu.cli.output import Progress, print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.model.project import Environment, Project
 from hakobu.releases.history import SyncSummary, environment_history
-from hakobu.sync import SyncOptions, SyncResult, app_status, diff_app, observe, read_desired, sync
+from hakobu.sync import SyncOptions, SyncResult, read_desired, sync
+from hakobu.sync.diff import environment_diff
 from hakobu.sync.record import record_sync
+from hakobu.sync.status import environment_status
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -158,16 +160,14 @@ def _context(args: argparse.Namespace) -> _Context:
 def _diff(args: argparse.Namespace) -> int:
     ctx = _context(args)
     with ctx.kube:
-        desired = read_desired(ctx.project, ctx.env, args.rev)
-        states = observe(
+        diffs = environment_diff(
             ctx.kube,
             ctx.project,
             ctx.env,
-            desired,
+            revision=args.rev,
             only_app=args.app,
             keys_namespace=args.keys_namespace,
         )
-        diffs = [d for state in states for d in diff_app(ctx.kube, state)]
     if args.output == "json":
         print_json([asdict(d) for d in diffs])
     else:
@@ -227,11 +227,9 @@ def _print_result(result: SyncResult) -> None:
 def _status(args: argparse.Namespace) -> int:
     ctx = _context(args)
     with ctx.kube:
-        desired = read_desired(ctx.project, ctx.env)
-        states = observe(
-            ctx.kube, ctx.project, ctx.env, desired, keys_namespace=args.keys_namespace
+        statuses = environment_status(
+            ctx.kube, ctx.project, ctx.env, keys_namespace=args.keys_namespace
         )
-        statuses = [app_status(s) for s in states]
     good = all(s.good for s in statuses)
     if args.output == "json":
         print_json([asdict(s) for s in statuses])

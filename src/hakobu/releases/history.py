@@ -27,9 +27,10 @@ from hakobu.repo.branches import branch_tip
 from hakobu.repo.commit import open_repository
 from hakobu.repo.history import Change, changes
 from hakobu.repo.revisions import head, repo_path
-from hakobu.sync import app_status, history, observe, read_desired
+from hakobu.sync import history
 from hakobu.sync.manifests import WORKTREE
 from hakobu.sync.run import Outcome
+from hakobu.sync.status import environment_status
 
 # Opens the cluster's client (a ``KubeClient``); ``InvalidInput`` when none is configured.
 Connect = Callable[[], AbstractContextManager[KubeApi]]
@@ -159,8 +160,7 @@ def _cluster_part(project: Project, env: Environment, connect: Connect) -> _Clus
                 failed_since = str(records[-1].get("started"))
             health = None
             if live is not None and live != WORKTREE:
-                desired = read_desired(project, env, live)
-                statuses = [app_status(s) for s in observe(kube, project, env, desired)]
+                statuses = environment_status(kube, project, env, revision=live)
                 health = str(worst(s.health for s in statuses))
     except Unreachable as e:
         return _ClusterPart(

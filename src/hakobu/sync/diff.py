@@ -23,10 +23,12 @@ import yaml
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import ApiError, Conflict, NotFound
 from hakobu.model.objects import Object, object_ref
+from hakobu.model.project import Environment, Project
 from hakobu.sync.apply import Applied, conflict_message, dry_run_recreate
 from hakobu.sync.compare import comparable
 from hakobu.sync.fieldsets import owned_by, project, union
-from hakobu.sync.observe import AppState
+from hakobu.sync.manifests import read_desired
+from hakobu.sync.observe import AppState, observe
 from hakobu.sync.ownership import FIELD_MANAGER
 from hakobu.sync.plan import Action, Step
 
@@ -41,6 +43,21 @@ class ObjectDiff:
     change: str
     text: str
     note: str = ""
+
+
+def environment_diff(
+    kube: KubeApi,
+    project: Project,
+    env: Environment,
+    *,
+    revision: str | None = None,
+    only_app: str | None = None,
+    keys_namespace: str | None = None,
+) -> list[ObjectDiff]:
+    """What a sync of ``env`` (the work tree, or ``revision``) would change, app by app."""
+    desired = read_desired(project, env, revision)
+    states = observe(kube, project, env, desired, only_app=only_app, keys_namespace=keys_namespace)
+    return [diff for state in states for diff in diff_app(kube, state)]
 
 
 def diff_app(kube: KubeApi, state: AppState) -> list[ObjectDiff]:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from hakobu.cluster.api import KubeApi
 from hakobu.health import HealthStatus, assess, settled, worst
-from hakobu.sync.observe import AppState
+from hakobu.model.project import Environment, Project
+from hakobu.sync.manifests import read_desired
+from hakobu.sync.observe import AppState, observe
 from hakobu.sync.plan import Action
 from hakobu.sync.waiting import gates_rollout
 
@@ -40,6 +43,20 @@ class AppStatus:
 
 
 _ALWAYS_COUNTED = frozenset({HealthStatus.DEGRADED, HealthStatus.MISSING})
+
+
+def environment_status(
+    kube: KubeApi,
+    project: Project,
+    env: Environment,
+    *,
+    revision: str | None = None,
+    keys_namespace: str | None = None,
+) -> list[AppStatus]:
+    """Every app of ``env`` as git has it (the work tree, or ``revision``) against the cluster."""
+    desired = read_desired(project, env, revision)
+    states = observe(kube, project, env, desired, keys_namespace=keys_namespace)
+    return [app_status(state) for state in states]
 
 
 def app_status(state: AppState) -> AppStatus:
