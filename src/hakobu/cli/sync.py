@@ -15,9 +15,9 @@ from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import Progress, print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.model.project import Environment, Project
-from hakobu.releases.history import SyncSummary, environment_history
 from hakobu.sync import SyncOptions, SyncResult, read_desired, sync
 from hakobu.sync.diff import environment_diff
+from hakobu.sync.history import SyncSummary, environment_history
 from hakobu.sync.record import record_sync
 from hakobu.sync.status import environment_status
 

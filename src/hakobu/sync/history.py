@@ -27,8 +27,8 @@ from hakobu.repo.branches import branch_tip
 from hakobu.repo.commit import open_repository
 from hakobu.repo.history import Change, changes
 from hakobu.repo.revisions import head, repo_path
-from hakobu.sync import history
 from hakobu.sync.manifests import WORKTREE
+from hakobu.sync.record import history
 from hakobu.sync.run import Outcome
 from hakobu.sync.status import environment_status
 
