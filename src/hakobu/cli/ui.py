@@ -6,11 +6,10 @@ import argparse
 import signal
 import threading
 import webbrowser
-from pathlib import Path
 from types import FrameType
 
 from hakobu.cli.kube import add_cluster_options, connect
-from hakobu.model.project import find_root, load_project
+from hakobu.cli.options import add_project_option, load
 from hakobu.web.local import LocalDashboard
 
 
@@ -24,14 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "The URL printed holds a one-time key that signs the browser in; anyone else on "
         "this machine without it gets the sign-in page. Stop with Ctrl-C.",
     )
-    parser.add_argument(
-        "-C",
-        dest="directory",
-        type=Path,
-        default=Path(),
-        metavar="DIR",
-        help="the project directory (default: the current one, or a parent with hakobu.yaml)",
-    )
+    add_project_option(parser)
     add_cluster_options(parser)
     parser.add_argument(
         "--port", type=int, default=8765, help="the port (default 8765; 0 picks a free one)"
@@ -57,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _ui(args: argparse.Namespace) -> int:
-    project = load_project(find_root(args.directory))
+    project = load(args)
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
