@@ -11,7 +11,7 @@ from hakobu.errors import InvalidInput
 from hakobu.model.project import load_project
 from hakobu.releases.rendercommit import RenderRequest, render_project
 from hakobu.render.environment import EnvironmentResult
-from tests.unit.repo.test_rollback import Shop
+from tests.unit.releases.test_rollback import Shop
 
 DEPLOYMENT = "generated/dev/web/deployment-web.yaml"
 

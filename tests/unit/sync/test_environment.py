@@ -11,7 +11,7 @@ from hakobu.model.project import load_project
 from hakobu.sync.diff import environment_diff
 from hakobu.sync.status import SyncState, environment_status
 from tests.fakes.kube import FakeKube
-from tests.unit.repo.test_rollback import Shop
+from tests.unit.releases.test_rollback import Shop
 
 
 def test_an_environment_never_synced_is_out_of_sync_and_would_be_created(

@@ -14,7 +14,7 @@ from hakobu.sync.history import environment_history
 from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
 from hakobu.sync.record import RECORD_LABEL
 from tests.fakes.kube import FakeKube
-from tests.unit.repo.test_rollback import Shop
+from tests.unit.releases.test_rollback import Shop
 
 
 def record(kube: FakeKube, name: str, revision: str, result: str, **extra: Any) -> None:
