@@ -26,12 +26,14 @@ from hakobu.controller.deliveries import DeliveryNotFound, set_suspended
 from hakobu.controller.delivery import API_VERSION, KIND, DeliveryRef
 from hakobu.errors import HakobuError, OperationFailed
 from hakobu.model.project import Project
+from hakobu.releases import Connect, apply_promotion
 from hakobu.sync import SyncOptions, diff_app, observe, read_desired, sync
 from hakobu.sync.diff import DELETE
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.record import record_sync
 from hakobu.sync.run import lock_name
 from hakobu.web.events import Broadcast
+from hakobu.web.promotions import PromotePreview, plan_promotion_of, promotion_changes
 from hakobu.web.rollbacks import (
     RollbackPreview,
     commit_rollback,
@@ -130,6 +132,7 @@ class Operations:
         delivery_of: Callable[[str], DeliveryRef | None],
         after: Callable[[], None] = lambda: None,
         timeout: float = 300.0,
+        connect: Connect | None = None,
     ) -> None:
         self._kube = kube
         self._project = project
@@ -137,9 +140,12 @@ class Operations:
         self._delivery_of = delivery_of
         self._after = after
         self._timeout = timeout
+        # A client of its own for the promotion's health check, which closes it.
+        self._connect = connect
         self._lock = threading.Lock()
         self._previews: dict[str, SyncPreview] = {}
         self._rollbacks: dict[str, RollbackPreview] = {}
+        self._promotions: dict[str, PromotePreview] = {}
         self._ids = itertools.count(1)
         self.threads: list[threading.Thread] = []
 
@@ -195,6 +201,44 @@ class Operations:
         )
         desired = read_desired(self._project, self._project.environment(env), commit)
         return self._start("rollback", user, env, desired, SyncOptions(timeout=self._timeout))
+
+    def preview_promotion(self, source: str, target: str, app: str | None) -> PromotePreview:
+        preview, _ = plan_promotion_of(self._project, source, target, app)
+        with self._lock:
+            self._promotions[preview.basis] = preview
+        return preview
+
+    def promote(
+        self, user: User, source: str, target: str, *, app: str | None, basis: str
+    ) -> Operation | None:
+        """Apply the promotion the preview ``basis`` showed (FROM must be Synced and
+        Healthy), then sync TO to it; None when TO runs FROM's release already. Raises
+        ``Stale`` when the plan changed."""
+        if self._connect is None:
+            raise OperationFailed(
+                f"cannot tell whether {source} is healthy: this server has no cluster client for it"
+            )
+        preview, plan = plan_promotion_of(self._project, source, target, app)
+        if preview.basis != basis:
+            with self._lock:
+                old = self._promotions.get(basis)
+            raise Stale(promotion_changes(old, preview))
+        done = apply_promotion(self._project, plan, connect=self._connect)
+        if done.commit is None and done.advance is None:
+            return None
+        made = done.commit or target
+        self.audit(
+            target,
+            user.name,
+            "Promote",
+            f"{source} at {done.revision[:12]} promoted to {target} ({made[:12]}) by {user.name}",
+            None,
+        )
+        environment = self._project.environment(target)
+        # A tier follows its branch; any other environment, the commit just made.
+        revision = None if environment.branch is not None else done.commit
+        desired = read_desired(self._project, environment, revision)
+        return self._start("promote", user, target, desired, SyncOptions(timeout=self._timeout))
 
     def _start(
         self, kind: str, user: User, env: str, desired: DesiredState, options: SyncOptions

@@ -26,7 +26,12 @@ class LocalDashboard:
         access = local_access(kube, kube.connection.context_name)
         self.key = access.key
         self.board: Dashboard = dashboard(
-            project, kube, access, interval=interval, shard_namespace=shard_namespace
+            project,
+            kube,
+            access,
+            interval=interval,
+            shard_namespace=shard_namespace,
+            connect=lambda: KubeClient(kube.connection),
         )
         self._server = Server(create_app(self.board), HOST, port)
         self.port = 0

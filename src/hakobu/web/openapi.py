@@ -55,6 +55,15 @@ _ROLLBACK_BODY: dict[str, Any] = {
     },
 }
 
+_PROMOTE_BODY: dict[str, Any] = {
+    "type": "object",
+    "properties": {"app": {"type": "string", "description": "only this app"}},
+}
+_PAIR = [
+    {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+    for n in ("source", "target")
+]
+
 
 def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     content = {"application/json": {"schema": schema or {"type": "object"}}}
@@ -122,6 +131,27 @@ def document(version: str) -> dict[str, Any]:
                 ),
             },
             "/api/v1/promotions/{source}/{target}": {
+                "post": _op(
+                    "apply the promotion a preview showed (FROM Synced and Healthy), then "
+                    "sync TO to it",
+                    params=_PAIR,
+                    body={
+                        **_PROMOTE_BODY,
+                        "required": ["basis"],
+                        "properties": {
+                            **_PROMOTE_BODY["properties"],
+                            "basis": {"type": "string"},
+                        },
+                    },
+                    _200=_ok("TO runs FROM's release already: nothing to do"),
+                    _202=_ok("promoted; the sync is followed on /api/v1/events"),
+                    _409={
+                        "description": "the promotion changed since the preview",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                ),
                 "get": _op(
                     "per app, what FROM runs beside what TO runs; the promoted values of both",
                     params=[
@@ -129,6 +159,14 @@ def document(version: str) -> dict[str, Any]:
                         for n in ("source", "target")
                     ],
                     _200=_ok("the comparison"),
+                ),
+            },
+            "/api/v1/promotions/{source}/{target}/preview": {
+                "post": _op(
+                    "the commit a promotion would make in TO, and its basis",
+                    params=_PAIR,
+                    body=_PROMOTE_BODY,
+                    _200=_ok("the preview"),
                 ),
             },
             "/api/v1/events": {

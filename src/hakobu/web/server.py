@@ -34,6 +34,7 @@ from hakobu.cluster.errors import NotFound
 from hakobu.controller.deliveries import DeliveryNotFound
 from hakobu.errors import HakobuError, InvalidInput, OperationFailed
 from hakobu.model.project import Project
+from hakobu.releases import Connect
 from hakobu.web.access import ACTIONS, Access, Target, Verb
 from hakobu.web.actions import Operations, Stale
 from hakobu.web.appview import app_detail, live_manifest
@@ -85,11 +86,14 @@ def dashboard(
     interval: float = 0.5,
     secure: bool = False,
     shard_namespace: str | None = None,
+    connect: Connect | None = None,
 ) -> Dashboard:
     broadcast = Broadcast()
     monitor = Monitor(kube, project, broadcast, interval=interval)
     deliveries = DeliveryIndex(kube, project)
-    operations = Operations(kube, project, broadcast, delivery_of=deliveries, after=monitor.poke)
+    operations = Operations(
+        kube, project, broadcast, delivery_of=deliveries, after=monitor.poke, connect=connect
+    )
     return Dashboard(
         project,
         kube,
@@ -289,6 +293,31 @@ class _Api:
         after = await run_in_threadpool(self.board.monitor.snapshot, target)
         return _json(promotion(self.board.project, before, after))
 
+    async def promote_preview(self, request: Request) -> Response:
+        source, target = request.path_params["source"], request.path_params["target"]
+        body = await _body(request)
+        await run_in_threadpool(self.require, request, Verb.VIEW, source)
+        await run_in_threadpool(self.require, request, Verb.PROMOTE, target, "promote to")
+        app = _optional(body, "app", str)
+        preview = await run_in_threadpool(
+            self.board.operations.preview_promotion, source, target, app
+        )
+        return _json(preview.json())
+
+    async def promote_run(self, request: Request) -> Response:
+        source, target = request.path_params["source"], request.path_params["target"]
+        body = await _body(request)
+        await run_in_threadpool(self.require, request, Verb.VIEW, source)
+        who = await run_in_threadpool(self.require, request, Verb.PROMOTE, target, "promote to")
+        app = _optional(body, "app", str)
+        basis = _field(body, "basis", str)
+        operation = await run_in_threadpool(
+            self.board.operations.promote, who.user, source, target, app=app, basis=basis
+        )
+        if operation is None:
+            return _json({"operation": None, "message": f"{target} runs it already"})
+        return _json({"operation": operation.id}, status=202)
+
     async def controller(self, request: Request) -> Response:
         who = await run_in_threadpool(self.caller, request)
         if who is None:
@@ -394,7 +423,11 @@ def create_app(board: Dashboard) -> Starlette:
         Route("/api/v1/session", api.session_delete, methods=["DELETE"]),
         Route("/api/v1/overview", api.overview),
         Route("/api/v1/controller", api.controller),
-        Route("/api/v1/promotions/{source}/{target}", api.promotion),
+        Route("/api/v1/promotions/{source}/{target}", api.promotion, methods=["GET"]),
+        Route(
+            "/api/v1/promotions/{source}/{target}/preview", api.promote_preview, methods=["POST"]
+        ),
+        Route("/api/v1/promotions/{source}/{target}", api.promote_run, methods=["POST"]),
         Route("/api/v1/events", api.events),
         Route("/api/v1/environments/{env}/apps/{app}", api.app_page),
         Route("/api/v1/environments/{env}/objects", api.live_object),

@@ -511,6 +511,59 @@ function valueHtml(value) {
   return value.absent ? `<span class="muted">absent</span>` : `<code>${esc(JSON.stringify(value.value))}</code>`;
 }
 
+async function confirmPromotion(source, target) {
+  const dialog = document.getElementById("confirm");
+  const body = document.getElementById("confirm-body");
+  document.getElementById("confirm-title").textContent = `Promote ${source} → ${target}`;
+  body.innerHTML = `<p class="muted">Planning the promotion…</p>`;
+  const ok = document.getElementById("confirm-ok");
+  ok.disabled = true;
+  if (!dialog.open) dialog.showModal();
+  const path = `/api/v1/promotions/${encodeURIComponent(source)}/${encodeURIComponent(target)}`;
+  let preview;
+  try {
+    preview = await api(`${path}/preview`, {method: "POST", body: {}});
+  } catch (error) {
+    body.innerHTML = `<p class="error">${esc(error.message)}</p>`;
+    return;
+  }
+  const fields = [
+    ...preview.apps.flatMap((a) => a.changes.map((c) => ({where: a.app, ...c}))),
+    ...preview.values.map((v) => ({where: "hakobu.yaml", ...v})),
+  ].map((c) => `<tr><td>${esc(c.where)}</td><td><code>${esc(c.field)}</code></td>
+      <td><code>${esc(c.before)}</code></td><td><code>${esc(c.after)}</code></td></tr>`).join("");
+  if (!preview.message) {
+    body.innerHTML = `<p>${esc(target)} runs what ${esc(source)} runs at
+      <code>${esc(shortRev(preview.revision))}</code> already: nothing to promote.</p>`;
+    return;
+  }
+  body.innerHTML = `
+    <p>${esc(source)} at <code>${esc(shortRev(preview.revision))}</code> must be Synced and
+       Healthy; then this is committed and ${esc(target)} is synced to it.</p>
+    ${fields ? `<table class="list changes"><thead><tr><th>In</th><th>Field</th><th>${esc(target)} now</th>
+      <th>becomes</th></tr></thead><tbody>${fields}</tbody></table>` : ""}
+    <pre class="commit">${esc(preview.message)}</pre>
+    <pre class="log" id="progress" hidden></pre>`;
+  ok.disabled = false;
+  ok.onclick = async () => {
+    ok.disabled = true;
+    try {
+      const started = await api(path, {method: "POST", body: {basis: preview.basis}});
+      const log = document.getElementById("progress");
+      log.hidden = false;
+      if (!started.operation) {
+        log.textContent = started.message;
+        return;
+      }
+      state.operation = started.operation;
+      log.textContent = `promoted; sync ${started.operation} of ${target} started\n`;
+    } catch (error) {
+      const changes = error.data && error.data.changes ? `<ul>${error.data.changes.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>` : "";
+      body.insertAdjacentHTML("afterbegin", `<div class="error" role="alert">${esc(error.message)}${changes}</div>`);
+    }
+  };
+}
+
 async function showPromotion(source, target) {
   const data = await api(`/api/v1/promotions/${encodeURIComponent(source)}/${encodeURIComponent(target)}`);
   const rows = data.apps.map((a) => `<tr data-app="${esc(a.app)}" class="${a.same_images ? "" : "differs"}">
@@ -521,13 +574,15 @@ async function showPromotion(source, target) {
   main.innerHTML = `
     <div class="toolbar"><h1>Promote <span class="muted">${esc(source)} → ${esc(target)}</span></h1>
       <span class="muted">git <code>${esc(shortRev(data.from.revision))}</code> →
-        <code>${esc(shortRev(data.to.revision))}</code></span></div>
+        <code>${esc(shortRev(data.to.revision))}</code></span>
+      ${can(target, "promote") ? `<button type="button" class="primary" id="promote">Promote…</button>` : ""}</div>
     <section class="panel"><h2>Apps</h2><table class="list"><thead><tr><th>App</th>
       <th>${esc(source)} runs</th><th>${esc(target)} runs</th><th></th></tr></thead>
       <tbody>${rows}</tbody></table></section>
     <section class="panel"><h2>Values promote carries</h2>
       ${values ? `<table class="list"><thead><tr><th>Path</th><th>${esc(source)}</th><th>${esc(target)}</th></tr></thead>
         <tbody>${values}</tbody></table>` : `<p class="muted">hakobu.yaml names no values to promote (<code>promote: {values: […]}</code>).</p>`}</section>`;
+  document.getElementById("promote")?.addEventListener("click", () => confirmPromotion(source, target));
 }
 
 // -- controller -------------------------------------------------------------------------
