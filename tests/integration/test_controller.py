@@ -142,6 +142,27 @@ def test_drift_is_repaired_by_the_watch_not_the_poll(
         ),
         seconds=10,
     )
+    assert "hakobu_held_deliveries 0.0" not in controller.metrics()
+    # kubectl scale writes through the scale subresource, and its entry has no time.
+    remote.put("dev", "api", _deployment("api", "registry.example/api:1"))
+    second = remote.push("api")
+    controller.hook("github", push_body(str(remote.bare), second))
+    wait_until(
+        "the api is applied",
+        lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == second,
+    )
+    kube.request(
+        "PATCH",
+        f"/apis/apps/v1/namespaces/{namespace}/deployments/api/scale",
+        params={"fieldManager": "kubectl"},
+        body={"spec": {"replicas": 3}},
+        content_type="application/merge-patch+json",
+    )
+    wait_until(
+        "the scale is put back",
+        lambda: kube.get("apps/v1", "Deployment", "api", namespace)["spec"]["replicas"] == 1,
+        seconds=15,
+    )
 
 
 def test_webhooks_with_a_bad_signature_or_an_unknown_repository(

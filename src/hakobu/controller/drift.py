@@ -2,15 +2,16 @@
 
 Polling finds a hand edit only at the next interval; a watch finds it within a second. One
 watch per kind the held Deliveries deploy, across namespaces, selecting the objects hakobu
-labelled; an event is drift when the object was deleted, or when its newest change was made
-by a field manager other than hakobu's on the object itself (a controller writing
-``status`` is no drift). The event names the Delivery through the object's project and
-environment labels.
+labelled; an event is drift when the object was deleted, or when a field manager other
+than hakobu's wrote to it (``DriftSeen``; a controller writing ``status`` is no drift).
+The event names the Delivery through the object's project and environment labels. Such
+an event only asks for a pass: the pass compares with git, and syncs only what differs.
 
-Repairs are rate limited per Delivery: the first follows within a second, and each further
-one within ``window`` waits twice as long as the one before (up to a minute), so a fight
-with another controller over a field does not loop hot. From the third in a window the
-Delivery reports the fight, naming the other field manager.
+Passes for drift are rate limited per Delivery: the first follows within a second, and each
+further one within ``window`` waits twice as long as the one before (up to a minute), so
+a fight with another controller over a field does not loop hot. From the third pass in a
+window that had to repair something, the Delivery reports the fight, naming the field
+manager that changed it.
 """
 
 from __future__ import annotations
@@ -38,28 +39,65 @@ class Drift:
     manager: str | None
 
 
-def drift_in(event_type: str, obj: dict[str, Any]) -> Drift | None:
-    """The drift a watch event shows, if any."""
-    metadata = obj.get("metadata") or {}
-    labels = metadata.get("labels") or {}
-    project, env = labels.get(PROJECT_LABEL), labels.get(ENVIRONMENT_LABEL)
-    if not project or not env:
-        return None
-    namespace = metadata.get("namespace")
-    where = f"{namespace}/" if namespace else ""
-    what = f"{obj.get('kind')} {where}{metadata.get('name')}"
-    if event_type == "DELETED":
-        return Drift((project, env), f"{what} was deleted", None)
-    if event_type != "MODIFIED" or metadata.get("deletionTimestamp"):
-        return None
-    entries = [e for e in metadata.get("managedFields") or [] if isinstance(e, dict)]
-    if not entries:
-        return None
-    newest = max(entries, key=lambda e: str(e.get("time", "")))
-    manager = str(newest.get("manager", ""))
-    if manager == FIELD_MANAGER or newest.get("subresource"):
-        return None
-    return Drift((project, env), f"{what} was changed by {manager}", manager)
+_Entry = tuple[str, str, str]  # (manager, operation, time) of a managedFields entry
+
+
+class DriftSeen:
+    """Tells drift from a watch event by what changed in the object's managed fields since
+    the last event of it: a field manager's entry that is new, or newer, is someone's
+    write. Entries of status writes and hakobu's own are left out. An entry may carry no
+    time (``kubectl scale`` writes through the scale subresource without one), so entries
+    are compared as a whole rather than ordered by time."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, frozenset[_Entry]] = {}
+
+    def judge(self, event_type: str, obj: dict[str, Any]) -> Drift | None:
+        metadata = obj.get("metadata") or {}
+        labels = metadata.get("labels") or {}
+        project, env = labels.get(PROJECT_LABEL), labels.get(ENVIRONMENT_LABEL)
+        uid = str(metadata.get("uid", ""))
+        if event_type == "DELETED":
+            self._entries.pop(uid, None)
+        if not project or not env:
+            return None
+        namespace = metadata.get("namespace")
+        where = f"{namespace}/" if namespace else ""
+        what = f"{obj.get('kind')} {where}{metadata.get('name')}"
+        if event_type == "DELETED":
+            return Drift((project, env), f"{what} was deleted", None)
+        entries = _others(metadata.get("managedFields"))
+        previous = self._entries.get(uid)
+        self._entries[uid] = entries
+        if event_type != "MODIFIED" or metadata.get("deletionTimestamp"):
+            return None
+        if previous is None:
+            # First seen changing: drift when another manager wrote last, or wrote
+            # without saying when.
+            timed = [e for e in _all(metadata.get("managedFields")) if e[2]]
+            newest = max(timed, key=lambda e: e[2]) if timed else None
+            untimed = [e for e in entries if not e[2]]
+            culprit = untimed[0] if untimed else newest
+            if culprit is None or culprit[0] == FIELD_MANAGER:
+                return None
+        else:
+            changed = sorted(entries - previous)
+            if not changed:
+                return None
+            culprit = changed[0]
+        return Drift((project, env), f"{what} was changed by {culprit[0]}", culprit[0])
+
+
+def _all(fields: Any) -> list[_Entry]:
+    return [
+        (str(e.get("manager", "")), str(e.get("operation", "")), str(e.get("time", "")))
+        for e in fields or []
+        if isinstance(e, dict) and e.get("subresource") != "status"
+    ]
+
+
+def _others(fields: Any) -> frozenset[_Entry]:
+    return frozenset(e for e in _all(fields) if e[0] != FIELD_MANAGER)
 
 
 class DriftLimiter:
@@ -75,23 +113,34 @@ class DriftLimiter:
         self._first, self._longest, self._window = first, longest, window
         self._fight_after, self._clock = fight_after, clock
         self._seen: dict[Any, collections.deque[float]] = {}
+        self._repairs: dict[Any, collections.deque[float]] = {}
 
     def delay(self, key: Any) -> float:
-        """Record a drift of ``key``; how long to wait before repairing it."""
-        now = self._clock()
-        seen = self._seen.setdefault(key, collections.deque())
-        while seen and seen[0] < now - self._window:
-            seen.popleft()
-        seen.append(now)
-        return float(min(self._first * 2 ** (len(seen) - 1), self._longest))
+        """Record a drift of ``key``; how long to wait before the pass that looks at it."""
+        return float(min(self._first * 2 ** (self._record(self._seen, key) - 1), self._longest))
+
+    def repaired(self, key: Any) -> None:
+        """Record that a pass for drift of ``key`` had to sync."""
+        self._record(self._repairs, key)
 
     def fighting(self, key: Any) -> bool:
-        seen = self._seen.get(key)
+        repairs = self._repairs.get(key)
         now = self._clock()
-        return seen is not None and sum(t >= now - self._window for t in seen) >= self._fight_after
+        return repairs is not None and sum(t >= now - self._window for t in repairs) >= (
+            self._fight_after
+        )
 
     def forget(self, key: Any) -> None:
         self._seen.pop(key, None)
+        self._repairs.pop(key, None)
+
+    def _record(self, times: dict[Any, collections.deque[float]], key: Any) -> int:
+        now = self._clock()
+        seen = times.setdefault(key, collections.deque())
+        while seen and seen[0] < now - self._window:
+            seen.popleft()
+        seen.append(now)
+        return len(seen)
 
 
 class DriftWatch:
@@ -102,6 +151,8 @@ class DriftWatch:
         self._kinds: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._seen = DriftSeen()
+        self._seen_lock = threading.Lock()
 
     def follow(self, kinds: Iterable[tuple[str, str]]) -> None:
         with self._lock:
@@ -131,7 +182,8 @@ class DriftWatch:
                     failures = 0
                     metadata = event.object.get("metadata") or {}
                     version = metadata.get("resourceVersion", version)
-                    drift = drift_in(event.type, event.object)
+                    with self._seen_lock:
+                        drift = self._seen.judge(event.type, event.object)
                     if drift is not None:
                         self._found(drift)
                     if self._stop.is_set():

@@ -91,10 +91,13 @@ class Controller:
         self._reconcilers: dict[DeliveryRef, DeliveryReconciler] = {}
         self._failures: dict[DeliveryRef, int] = {}
         self._fights: dict[DeliveryRef, str] = {}
+        # The last drift another field manager caused, per Delivery, to name in a fight.
+        self._drifters: dict[DeliveryRef, Drift] = {}
         self._limiter = DriftLimiter()
         self._drift = DriftWatch(kube, self._drifted, log)
         self.synced = threading.Event()  # the first list of Deliveries has arrived
         self._threads: list[threading.Thread] = []
+        metrics.held_deliveries.set_function(self._held)
 
     # -- running --------------------------------------------------------------------------
 
@@ -107,8 +110,16 @@ class Controller:
         stop.wait()
         self.queue.close()
         self._drift.stop()
+        # The shards are given up and passes finish; the watches end with the process (a
+        # watch waits for the server's next event, which may be minutes away).
         for thread in self._threads:
-            thread.join(timeout=30)
+            if thread.name != "deliveries":
+                thread.join(timeout=30)
+
+    def _held(self) -> float:
+        with self._cache_lock:
+            refs = list(self._cache)
+        return float(sum(self.ownership.owns(ref) for ref in refs))
 
     def alive(self) -> bool:
         return all(thread.is_alive() for thread in self._threads)
@@ -194,22 +205,20 @@ class Controller:
     def _shards_changed(self, _held: frozenset[int]) -> None:
         with self._cache_lock:
             refs = list(self._cache)
-        held = 0
         for ref in refs:
             if self.ownership.owns(ref):
-                held += 1
                 if ref not in self._reconcilers:
                     self.queue.add(ref, "shard taken")
             elif ref in self._reconcilers:
                 self._log("shard given up", delivery=str(ref))
                 self._forget(ref)
-        self.metrics.held_deliveries.set(held)
 
     def _forget(self, ref: DeliveryRef) -> None:
         self.queue.forget(ref)
         self._reconcilers.pop(ref, None)
         self._failures.pop(ref, None)
         self._fights.pop(ref, None)
+        self._drifters.pop(ref, None)
         self._limiter.forget(ref)
         self.metrics.forget(str(ref))
 
@@ -220,11 +229,8 @@ class Controller:
             if reconciler.owner != drift.owner or not self.ownership.owns(ref):
                 continue
             delay = self._limiter.delay(ref)
-            if drift.manager is not None and self._limiter.fighting(ref):
-                self._fights[ref] = (
-                    f"{drift.manager} keeps changing what git declares ({drift.what}); "
-                    f"repairs are slowed to one every {delay:.0f}s"
-                )
+            if drift.manager is not None:
+                self._drifters[ref] = drift
             self.queue.add(ref, f"drift: {drift.what}", after=delay)
 
     # -- passes ---------------------------------------------------------------------------
@@ -276,12 +282,24 @@ class Controller:
             )
         self._log(f"pass started: {reason}", delivery=name, environment=delivery.environment)
         report = reconciler.reconcile(delivery, reason)
-        if ref in self._fights and not self._limiter.fighting(ref):
-            del self._fights[ref]
+        self._judge_fight(ref, reason, reconciler.synced)
         report = _with_fight(report, self._fights.get(ref))
         self._drift.follow(reconciler.kinds())
         self._write_status(ref, obj, report)
         self._schedule(ref, delivery, report)
+
+    def _judge_fight(self, ref: DeliveryRef, reason: str, synced: bool) -> None:
+        """A fight: passes for drift that keep having to put back what someone changed."""
+        if reason.startswith("drift") and synced:
+            self._limiter.repaired(ref)
+        drifter = self._drifters.get(ref)
+        if drifter is not None and drifter.manager is not None and self._limiter.fighting(ref):
+            self._fights[ref] = (
+                f"{drifter.manager} keeps changing what git declares ({drifter.what}); "
+                "repairs are slowed down to at most one a minute"
+            )
+        else:
+            self._fights.pop(ref, None)
 
     def _schedule(self, ref: DeliveryRef, delivery: Delivery, report: PassReport) -> None:
         if report.suspended:

@@ -91,6 +91,8 @@ class DeliveryReconciler:
         self._agent: tuple[_Followed, Agent, _TimedCheckout] | None = None
         self._health: str | None = None
         self._remote: tuple[str, KubeClient] | None = None
+        # Whether the last pass ran a sync (it found something to change).
+        self.synced = False
 
     @property
     def owner(self) -> tuple[str, str] | None:
@@ -130,12 +132,14 @@ class DeliveryReconciler:
             return replace(report, problem=problem)
         checkout.credentials = credentials
         started = time.monotonic()
+        self.synced = False
         try:
             iteration = agent.iterate()
         except HakobuError as e:
             problem = self._problem(e, checkout)
             self._log(problem.message, level="error", delivery=name, reason=problem.reason)
             return replace(report, statuses=agent.statuses, problem=problem)
+        self.synced = iteration.result is not None
         report = replace(
             report,
             revision=iteration.revision,
