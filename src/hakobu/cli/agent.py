@@ -111,7 +111,9 @@ def _agent(args: argparse.Namespace) -> int:
         keys_namespace=args.keys_namespace,
     )
     retrying = Retrying(Backoff(patience=max(30.0, args.interval)), log)
-    with KubeClient.from_kubeconfig(kubeconfig_path(args.kubeconfig), retry=retrying) as kube:
+    with KubeClient.from_kubeconfig(
+        kubeconfig_path(args.kubeconfig), args.context, retry=retrying
+    ) as kube:
         agent = Agent(checkout, kube, options, log)
         if args.once:
             return 0 if agent.try_iterate() else 1

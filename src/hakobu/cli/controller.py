@@ -80,12 +80,14 @@ def _controller(args: argparse.Namespace) -> int:
         if value < 1:
             raise InvalidInput(f"{option} {value}: expected 1 or more")
     retry = Retrying(Backoff(patience=float("inf")), lambda m: logs.log(m, level="warning"))
-    in_pod = args.kubeconfig is None and incluster.in_pod()
+    in_pod = args.kubeconfig is None and args.context is None and incluster.in_pod()
     if in_pod:
         kube = KubeClient(incluster.connection(), retry=retry)
         lease_namespace = args.shard_namespace or incluster.namespace()
     else:
-        kube = KubeClient.from_kubeconfig(kubeconfig_path(args.kubeconfig), retry=retry)
+        kube = KubeClient.from_kubeconfig(
+            kubeconfig_path(args.kubeconfig), args.context, retry=retry
+        )
         lease_namespace = args.shard_namespace or DEFAULT_NAMESPACE
     xdg = os.environ.get("XDG_STATE_HOME")
     workdir = args.workdir or (

@@ -252,7 +252,7 @@ def _context_namespace(args: argparse.Namespace) -> str:
         path = kubeconfig_path(args.kubeconfig)
     except InvalidInput:
         return DEFAULT_NAMESPACE
-    return kubeconfig.load(path).namespace or DEFAULT_NAMESPACE
+    return kubeconfig.load(path, args.context).namespace or DEFAULT_NAMESPACE
 
 
 def _age(created: str, now: datetime) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hakobu.cluster.client import KubeClient
+from hakobu.cluster.kubeconfig import kubeconfig_paths
 from hakobu.cluster.retry import Backoff, Retrying
 from hakobu.errors import InvalidInput
 from hakobu.secrets.keystore import DEFAULT_NAMESPACE as DEFAULT_KEYS_NAMESPACE
@@ -44,11 +45,19 @@ def duration(text: str) -> float:
 
 
 def add_kubeconfig_option(parser: argparse.ArgumentParser) -> None:
+    """``--kubeconfig`` and ``--context``; read back with ``connect`` or ``client``."""
     parser.add_argument(
         "--kubeconfig",
         type=Path,
         default=None,
-        help="default: $KUBECONFIG, else the local cluster started by `hakobu cluster up`",
+        help="default: the files of $KUBECONFIG merged as kubectl merges them, else the local "
+        "cluster started by `hakobu cluster up`",
+    )
+    parser.add_argument(
+        "--context",
+        default=None,
+        metavar="NAME",
+        help="the kubeconfig context to use (default: its current-context)",
     )
 
 
@@ -84,22 +93,28 @@ def connect(args: argparse.Namespace, *, log: Callable[[str], None] = lambda _: 
     timeout: float = args.request_timeout
     retry = Retrying(Backoff(), log, reach=timeout)
     return KubeClient.from_kubeconfig(
-        kubeconfig_path(args.kubeconfig), retry=retry, connect_timeout=max(timeout, 0.001)
+        kubeconfig_path(args.kubeconfig),
+        args.context,
+        retry=retry,
+        connect_timeout=max(timeout, 0.001),
     )
 
 
-def client(option: Path | None, *, hint: str = NO_CLUSTER_HINT) -> KubeClient:
-    """A client for ``--kubeconfig`` (read by ``kubeconfig_path``), with the default retries."""
-    return KubeClient.from_kubeconfig(kubeconfig_path(option, hint=hint))
+def client(
+    option: Path | None, context: str | None = None, *, hint: str = NO_CLUSTER_HINT
+) -> KubeClient:
+    """A client for ``--kubeconfig`` (read by ``kubeconfig_path``) and ``--context``, with
+    the default retries."""
+    return KubeClient.from_kubeconfig(kubeconfig_path(option, hint=hint), context)
 
 
-def kubeconfig_path(option: Path | None, *, hint: str = NO_CLUSTER_HINT) -> Path:
-    """The kubeconfig to use; ``hint`` tells what to do when there is none."""
+def kubeconfig_path(option: Path | None, *, hint: str = NO_CLUSTER_HINT) -> Path | list[Path]:
+    """The kubeconfig file, or the files of ``$KUBECONFIG`` (merged by the loader as kubectl
+    merges them); ``hint`` tells what to do when there is none."""
     if option is not None:
         return option
     if os.environ.get("KUBECONFIG"):
-        # One file is read, not kubectl's merge of the whole list: the first.
-        return Path(os.environ["KUBECONFIG"].split(os.pathsep)[0])
+        return kubeconfig_paths()
     # Only here: the control plane's module (certificates, processes) costs a command
     # that is told its cluster a tenth of a second to import.
     from hakobu.localcluster.controlplane import default_state_dir, read_info  # noqa: PLC0415

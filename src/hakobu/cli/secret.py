@@ -372,7 +372,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
-    with _kube(args.kubeconfig) as kube, _namespace_named(args.namespace):
+    with _kube(args) as kube, _namespace_named(args.namespace):
         store = KeyStore(kube, args.namespace)
         created = store.add(_generated_key(args), prefix=args.prefix)
         print(f"created Secret/{args.namespace}/{created.name}: it seals from now on")
@@ -383,7 +383,7 @@ def _keys_create(args: argparse.Namespace) -> int:
 def _keys_rotate(args: argparse.Namespace) -> int:
     if args.period_days < 1:
         raise InvalidInput(f"--period-days must be at least 1, not {args.period_days}")
-    with _kube(args.kubeconfig) as kube:
+    with _kube(args) as kube:
         store = KeyStore(kube, args.namespace)
         rotation = store.rotate(
             lambda: _generated_key(args),
@@ -408,7 +408,7 @@ def _keys_rotate(args: argparse.Namespace) -> int:
 
 
 def _keys_list(args: argparse.Namespace) -> int:
-    with _kube(args.kubeconfig) as kube:
+    with _kube(args) as kube:
         keys = KeyStore(kube, args.namespace).read()
     if args.output == "json":
         print_json([_key_summary(key, i == 0) for i, key in enumerate(keys)])
@@ -426,7 +426,7 @@ def _keys_list(args: argparse.Namespace) -> int:
 
 
 def _keys_cert(args: argparse.Namespace) -> int:
-    with _kube(args.kubeconfig) as kube:
+    with _kube(args) as kube:
         newest = KeyStore(kube, args.namespace).newest()
     if args.output_file is None:
         sys.stdout.write(newest.certificate_pem.decode())
@@ -436,7 +436,7 @@ def _keys_cert(args: argparse.Namespace) -> int:
 
 
 def _keys_backup(args: argparse.Namespace) -> int:
-    with _kube(args.kubeconfig) as kube:
+    with _kube(args) as kube:
         keys = KeyStore(kube, args.namespace).read()
     if not keys:
         raise InvalidInput(
@@ -450,7 +450,7 @@ def _keys_backup(args: argparse.Namespace) -> int:
 
 def _keys_restore(args: argparse.Namespace) -> int:
     backup = read_backup(args.backup)
-    with _kube(args.kubeconfig) as kube, _namespace_named(args.namespace):
+    with _kube(args) as kube, _namespace_named(args.namespace):
         store = KeyStore(kube, args.namespace)
         restored = store.restore(backup, prefix=args.prefix)
         keys = store.read()
@@ -520,8 +520,8 @@ def _namespace_named(namespace: str) -> Iterator[None]:
         ) from None
 
 
-def _kube(option: Path | None) -> KubeClient:
-    return client(option, hint=NO_CLUSTER_HINT)
+def _kube(args: argparse.Namespace) -> KubeClient:
+    return client(args.kubeconfig, args.context, hint=NO_CLUSTER_HINT)
 
 
 def _controller(args: argparse.Namespace) -> Controller:
@@ -529,7 +529,7 @@ def _controller(args: argparse.Namespace) -> Controller:
 
 
 def _connect(args: argparse.Namespace) -> Connect:
-    return lambda: _kube(args.kubeconfig)
+    return lambda: _kube(args)
 
 
 def _sealing_certificate(args: argparse.Namespace) -> bytes:
