@@ -292,6 +292,12 @@ def test_a_rollback_through_the_button_commits_and_the_cluster_follows(
         dialog.locator("#confirm-ok").click()
         expect(dialog.locator("#progress[data-result=Succeeded]")).to_be_visible(timeout=60_000)
         screenshot(page, "rollback-done")
+        page.goto(f"http://127.0.0.1:{local.port}/env/dev/history")
+        expect(page.locator("table.list tbody tr").first).to_contain_text("Succeeded")
+        # The sync the rollback ran names who asked for it: the kubeconfig's user.
+        user = page.locator("#user").inner_text()
+        assert user
+        expect(page.locator("table.list tbody tr").first).to_contain_text(f"· {user}")
     finally:
         local.stop()
     assert clone.git("log", "-1", "--format=%s").startswith("rollback ")

@@ -481,7 +481,7 @@ async function showHistory(env) {
       <td><code>${esc(c.short)}</code></td><td>${esc(c.date.slice(0, 16).replace("T", " "))}</td>
       <td>${esc(c.author)}</td><td>${esc(c.subject)}</td><td>${esc(c.apps.join(", ") || "—")}</td>
       <td>${c.syncs.map((s) => `<span class="badge ${s.result === "Succeeded" ? "health-Healthy" : "health-Degraded"}">` +
-        `${esc(s.result)} ${(s.seconds || 0).toFixed(1)}s</span>`).join(" ") || `<span class="muted">not synced</span>`}</td>
+        `${esc(s.result)} ${(s.seconds || 0).toFixed(1)}s${s.by ? ` · ${esc(s.by)}` : ""}</span>`).join(" ") || `<span class="muted">not synced</span>`}</td>
       <td>${rollback && i > 0 ? `<button type="button" class="rollback" data-to="${esc(c.id)}">Roll back to this…</button>` : ""}</td>
     </tr>`).join("");
   main.innerHTML = `
