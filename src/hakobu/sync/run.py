@@ -403,7 +403,11 @@ class _AppSync:
                     self._delete(step.resource.obj)
         failures = [w for w in waited if not w.ok]
         for w in failures:
-            reason = "failed" if w.health.status is HealthStatus.DEGRADED else "timed out"
+            reason = (
+                "failed"
+                if w.health.status in (HealthStatus.DEGRADED, HealthStatus.MISSING)
+                else "timed out"
+            )
             self.messages.append(f"{w.ref} {reason}: {w.health.status} {w.health.message}".rstrip())
         if failures:
             raise _PhaseFailed

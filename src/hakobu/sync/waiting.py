@@ -29,6 +29,8 @@ from hakobu.model.objects import Object, object_ref
 SETTLED = frozenset({HealthStatus.HEALTHY, HealthStatus.SUSPENDED})
 FINAL = SETTLED | {HealthStatus.DEGRADED}
 MISSING = Health(HealthStatus.MISSING, "not found in the cluster")
+_GONE = Health(HealthStatus.MISSING, "deleted in the cluster while the sync waited for it")
+_GONE_AFTER = 3
 
 
 # (group, kind) whose health depends on a controller outside the rollout.
@@ -84,9 +86,18 @@ def wait_settled(
         for obj, live in zip(objects, readings, strict=True)
     ]
     reported: set[int] = set()
+    # How many reads in a row found each object missing. Once applied, an object that is
+    # not found again and again was deleted meanwhile: waiting for it to become healthy
+    # would hold the environment's lock until the timeout, for nothing. One miss is not
+    # enough: a LIST may answer from a cache a moment behind the apply.
+    missing = [0] * len(current)
     pause = min(interval, 0.05)
     while True:
-        pending = [i for i, waited in enumerate(current) if waited.health.status not in FINAL]
+        pending = [
+            i
+            for i, waited in enumerate(current)
+            if waited.health.status not in FINAL and missing[i] < _GONE_AFTER
+        ]
         if not pending or time.monotonic() >= deadline:
             return current
         for i in pending:
@@ -103,8 +114,11 @@ def wait_settled(
         pause = min(interval, pause * 2)
         again = read_again(kube, [objects[i] for i in pending], selector, pool)
         for i, live in zip(pending, again, strict=True):
+            missing[i] = missing[i] + 1 if live is None else 0
             current[i] = (
-                Waited(live, assess(live)) if live is not None else Waited(objects[i], MISSING)
+                Waited(live, assess(live))
+                if live is not None
+                else Waited(objects[i], MISSING if missing[i] < _GONE_AFTER else _GONE)
             )
 
 

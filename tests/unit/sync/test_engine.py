@@ -5,6 +5,8 @@ tests/integration/test_sync*.py."""
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import Invalid
 from hakobu.errors import InvalidInput
+from hakobu.health.status import HealthStatus
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
 from hakobu.sync import observe, sync
@@ -20,6 +23,7 @@ from hakobu.sync.manifests import AppManifests, DesiredState, Manifest
 from hakobu.sync.ownership import inventory_name
 from hakobu.sync.run import Outcome, SyncOptions, SyncResult
 from hakobu.sync.status import SyncState, app_status
+from hakobu.sync.waiting import wait_settled
 from tests.fakes.kube import FakeKube
 
 NS = "shop-dev"
@@ -271,3 +275,21 @@ def test_a_hook_deleted_on_failure_is_gone_and_the_phase_still_fails() -> None:
 
     assert result.result is Outcome.FAILED
     assert names(kube, "Job") == set()
+
+
+def test_an_object_deleted_while_the_sync_waits_for_it_fails_the_wait_at_once() -> None:
+    kube = FakeKube()
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "labels": {"a": "b"}},
+        "spec": {"replicas": 1},
+    }
+    started = time.monotonic()
+    with ThreadPoolExecutor(2) as pool:
+        waited = wait_settled(
+            kube, [deployment], [None], time.monotonic() + 60, pool=pool, selector="a=b"
+        )
+    assert time.monotonic() - started < 10
+    assert waited[0].health.status is HealthStatus.MISSING
+    assert "deleted" in waited[0].health.message
