@@ -470,6 +470,11 @@ class Agent:
             remove=frozenset() if self.options.prune else added(bad_state, desired),
         )
 
+    def recheck(self) -> None:
+        """Forget what the last sync left settled: the cluster changed since (an object was
+        deleted or edited), so what differs is worth a sync again."""
+        self._settled = None
+
     def desired_kinds(self) -> frozenset[tuple[str, str]]:
         """``(apiVersion, kind)`` of every object the last revision read declares."""
         if self._desired is None:

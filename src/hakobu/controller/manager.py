@@ -68,6 +68,8 @@ class ControllerOptions:
     namespace: str | None = None
     # Retries after a failed pass start here and double up to the Delivery's interval.
     first_retry: float = 2.0
+    # How often Deliveries of ours with nothing queued are found and queued.
+    resync: float = 30.0
 
 
 class Controller:
@@ -107,7 +109,8 @@ class Controller:
         self._start("deliveries", lambda: self._watch_deliveries(stop))
         for number in range(self.options.workers):
             self._start(f"worker {number}", self._work)
-        stop.wait()
+        while not stop.wait(self.options.resync):
+            self._resync()
         self.queue.close()
         self._drift.stop()
         # The shards are given up and passes finish; the watches end with the process (a
@@ -212,6 +215,16 @@ class Controller:
             elif ref in self._reconcilers:
                 self._log("shard given up", delivery=str(ref))
                 self._forget(ref)
+
+    def _resync(self) -> None:
+        """Queue a pass for every Delivery of ours that nothing is queued for: one whose
+        pass was dropped while its shard's Lease was late being renewed (the set of shards
+        held did not change, so nothing else would ask again)."""
+        with self._cache_lock:
+            objects = dict(self._cache)
+        for ref, obj in objects.items():
+            if self.ownership.owns(ref) and not self.queue.has(ref) and not _parked(obj):
+                self.queue.add(ref, "resync")
 
     def _forget(self, ref: DeliveryRef) -> None:
         self.queue.forget(ref)
@@ -379,6 +392,16 @@ class Controller:
 def _ref(obj: dict[str, Any]) -> DeliveryRef:
     metadata = obj["metadata"]
     return DeliveryRef(metadata.get("namespace", ""), metadata["name"])
+
+
+def _parked(obj: dict[str, Any]) -> bool:
+    """A Delivery that waits for its spec to change (suspended, or a spec that cannot be
+    followed), as its status for the current generation says: no pass is due for it."""
+    status = obj.get("status") or {}
+    if status.get("observedGeneration") != obj["metadata"].get("generation"):
+        return False
+    reasons = [c.get("reason") for c in status.get("conditions") or [] if c.get("type") == "Ready"]
+    return bool(reasons) and reasons[0] in ("Suspended", "InvalidSpec")
 
 
 def _wants_pass(previous: dict[str, Any] | None, obj: dict[str, Any]) -> bool:

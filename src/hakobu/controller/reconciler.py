@@ -131,6 +131,10 @@ class DeliveryReconciler:
             self._log(problem.message, level="error", delivery=name, reason=problem.reason)
             return replace(report, problem=problem)
         checkout.credentials = credentials
+        if reason.startswith("drift"):
+            # The drift may have happened while the last sync ran, after it applied: what
+            # that sync left is not settled any more.
+            agent.recheck()
         started = time.monotonic()
         self.synced = False
         try:

@@ -81,6 +81,11 @@ class WorkQueue(Generic[K]):
             self._closed = True
             self._changed.notify_all()
 
+    def has(self, key: K) -> bool:
+        """Whether ``key`` is queued, waiting for its time, or in a pass."""
+        with self._changed:
+            return key in self._ready or key in self._due or key in self._busy
+
     def __len__(self) -> int:
         with self._changed:
             return len(self._ready) + len(self._due)
