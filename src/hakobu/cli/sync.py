@@ -17,9 +17,9 @@ from hakobu.cluster.client import KubeClient
 from hakobu.model.project import Environment, Project
 from hakobu.sync import SyncOptions, SyncResult, read_desired, sync
 from hakobu.sync.diff import environment_diff
-from hakobu.sync.history import SyncSummary, environment_history
 from hakobu.sync.record import record_sync
 from hakobu.sync.status import environment_status
+from hakobu.sync.timeline import SyncSummary, environment_history
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 

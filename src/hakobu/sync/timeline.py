@@ -118,7 +118,7 @@ def environment_history(
 
 
 def summary(record: dict[str, Any]) -> SyncSummary:
-    """A sync record (``hakobu.sync.history``'s) in short."""
+    """A sync record, as ``hakobu.sync.history()`` returns it, in short."""
     return SyncSummary(
         record=_text(record.get("record")),
         started=_text(record.get("started")),
