@@ -69,6 +69,19 @@ def remote(tmp_path: Path, namespace: str) -> Remote:
     return Remote(tmp_path, namespace)
 
 
+def delivered(kube: KubeClient, remote: Remote, namespace: str) -> str:
+    """A Delivery ``shop`` of ``dev`` with one ConfigMap, applied; the revision."""
+    remote.put("dev", "web", configmap("web", colour="blue"))
+    revision = remote.push("blue")
+    create_delivery(
+        kube, namespace, "shop", repository={"url": str(remote.bare)}, environment="dev"
+    )
+    wait_until(
+        "applied", lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == revision
+    )
+    return revision
+
+
 def test_a_push_webhook_is_applied_in_seconds_and_reported_in_status(
     controller: Controller, kube: KubeClient, remote: Remote, namespace: str
 ) -> None:
@@ -113,14 +126,7 @@ def test_a_push_webhook_is_applied_in_seconds_and_reported_in_status(
 def test_drift_is_repaired_by_the_watch_not_the_poll(
     controller: Controller, kube: KubeClient, remote: Remote, namespace: str
 ) -> None:
-    remote.put("dev", "web", configmap("web", colour="blue"))
-    revision = remote.push("blue")
-    create_delivery(
-        kube, namespace, "shop", repository={"url": str(remote.bare)}, environment="dev"
-    )
-    wait_until(
-        "applied", lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == revision
-    )
+    delivered(kube, remote, namespace)
     kube.request(
         "PATCH",
         f"/api/v1/namespaces/{namespace}/configmaps/web",
@@ -168,14 +174,7 @@ def test_drift_is_repaired_by_the_watch_not_the_poll(
 def test_webhooks_with_a_bad_signature_or_an_unknown_repository(
     controller: Controller, kube: KubeClient, remote: Remote, namespace: str
 ) -> None:
-    remote.put("dev", "web", configmap("web", colour="blue"))
-    revision = remote.push("blue")
-    create_delivery(
-        kube, namespace, "shop", repository={"url": str(remote.bare)}, environment="dev"
-    )
-    wait_until(
-        "applied", lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == revision
-    )
+    revision = delivered(kube, remote, namespace)
     before = kube.get(API_VERSION, "Delivery", "shop", namespace)["metadata"]
     bad = controller.hook("github", push_body(str(remote.bare), revision), secret="wrong")
     assert bad.status_code == 401
@@ -487,14 +486,7 @@ def test_prometheus_scrapes_the_controller(
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.fail("prometheus is not installed: `apt-get install prometheus`")
-    remote.put("dev", "web", configmap("web", colour="blue"))
-    revision = remote.push("blue")
-    create_delivery(
-        kube, namespace, "shop", repository={"url": str(remote.bare)}, environment="dev"
-    )
-    wait_until(
-        "applied", lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == revision
-    )
+    delivered(kube, remote, namespace)
     target = controller.url.removeprefix("http://")
     config = {
         "global": {"scrape_interval": "1s"},
