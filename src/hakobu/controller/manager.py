@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import ApiError, Gone, NotFound, Unreachable
+from hakobu.cluster.events import record_event
 from hakobu.controller.delivery import (
     API_VERSION,
     KIND,
@@ -41,7 +42,6 @@ from hakobu.controller.drift import Drift, DriftLimiter, DriftWatch
 from hakobu.controller.metrics import Metrics
 from hakobu.controller.reconciler import DeliveryReconciler, Emit
 from hakobu.controller.status import PassReport, Problem, build_status
-from hakobu.controller.status import now as now_rfc3339
 from hakobu.controller.workqueue import WorkQueue
 from hakobu.images.availability import ImageAvailability
 
@@ -340,28 +340,22 @@ class Controller:
         """A Kubernetes Event on the Delivery, so ``kubectl describe delivery`` and
         ``kubectl get events`` tell what happened, as every controller's do."""
         ref = delivery.ref
-        warning = kind in ("sync-failed", "health-degraded", "rollback-committed")
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"generateName": f"{ref.name}.", "namespace": ref.namespace},
-            "involvedObject": {
-                "apiVersion": API_VERSION,
-                "kind": KIND,
-                "name": ref.name,
-                "namespace": ref.namespace,
-                "uid": self._uid(ref),
-            },
-            "reason": "".join(part.capitalize() for part in kind.split("-")),
-            "message": f"{message} (revision {revision[:12]})",
-            "type": "Warning" if warning else "Normal",
-            "source": {"component": "hakobu-controller"},
-            "firstTimestamp": now_rfc3339(),
-            "lastTimestamp": now_rfc3339(),
-            "count": 1,
+        involved = {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "name": ref.name,
+            "namespace": ref.namespace,
+            "uid": self._uid(ref),
         }
         try:
-            self.kube.create(event)
+            record_event(
+                self.kube,
+                involved,
+                reason="".join(part.capitalize() for part in kind.split("-")),
+                message=f"{message} (revision {revision[:12]})",
+                component="hakobu-controller",
+                warning=kind in ("sync-failed", "health-degraded", "rollback-committed"),
+            )
         except (Unreachable, ApiError) as e:
             self._log(f"event not recorded: {e}", level="warning", delivery=str(ref))
 

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from hakobu.cluster.api import KubeApi
+from hakobu.cluster.events import record_event
 from hakobu.controller.deliveries import DeliveryNotFound, set_suspended
 from hakobu.controller.delivery import API_VERSION, KIND, DeliveryRef
 from hakobu.errors import HakobuError, OperationFailed
@@ -354,22 +355,12 @@ class Operations:
                 "kind": "Lease",
                 "name": lock_name(env),
             }
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {
-                "generateName": f"{involved['name']}.",
-                "namespace": namespace,
-                "annotations": {REQUESTED_BY: user},
-            },
-            "involvedObject": {**involved, "namespace": namespace},
-            "reason": reason,
-            "message": message,
-            "type": "Warning" if warning else "Normal",
-            "source": {"component": "hakobu-web"},
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
-        }
-        self._kube.create(event)
+        record_event(
+            self._kube,
+            {**involved, "namespace": namespace},
+            reason=reason,
+            message=message,
+            component="hakobu-web",
+            warning=warning,
+            annotations={REQUESTED_BY: user},
+        )

@@ -158,11 +158,15 @@ def recent_events(kube: KubeApi, namespace: str, about: set[tuple[str, str]]) ->
 
 
 def _when(event: Object) -> str:
-    return str(
+    """When it last happened, to the second: ``eventTime`` (events.k8s.io) carries
+    microseconds the other timestamps do not, and mixed they read unevenly."""
+    when = str(
         event.get("lastTimestamp")
         or event.get("eventTime")
         or event["metadata"].get("creationTimestamp", "")
     )
+    seconds, dot, _ = when.partition(".")
+    return f"{seconds}Z" if dot else when
 
 
 def _uid(obj: Object) -> str:
