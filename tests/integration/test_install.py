@@ -89,7 +89,9 @@ def test_dry_run_prints_objects_the_api_server_accepts(
     for obj in objects:
         if obj["kind"] == "Namespace":
             continue  # the test's namespace stands in for it: a dry run creates nothing
-        stored = kube.apply(obj, field_manager="hakobu-install", dry_run=True)
+        # Forced: the cluster-wide roles have fixed names, and another test may have
+        # applied them for another namespace; a dry run takes nothing over.
+        stored = kube.apply(obj, field_manager="hakobu-install", dry_run=True, force=True)
         assert stored["metadata"]["name"] == obj["metadata"]["name"]
     with pytest.raises(NotFound):
         kube.get("apps/v1", "Deployment", NAME, namespace)
