@@ -11,7 +11,10 @@ log line naming the revision and the reason, so a broken environment is never si
 After a sync that succeeded, the cluster is read again: what still differs from git is
 what this sync does not remove (without ``--prune``, objects git no longer holds). It is
 reported once, in the log and in the sync record, and is no reason to sync again
-(``decide.Settled``) — only a change in git or in the cluster is.
+(``decide.Settled``) — only a change in git or in the cluster is. Differences other than
+those (a field set back, an object deleted) are settled only when two syncs in a row of
+the same tree leave them: the first time, someone may have changed it while the sync
+ran, and the next pass syncs again.
 
 The state carried between iterations is the tree id of ``generated/<env>/`` last synced
 and the manifests read at it, what was settled, the failures of the current revision, and
@@ -145,6 +148,8 @@ class Agent:
         self._desired: _Desired | None = None
         self._quiet_revision: str | None = None
         self._settled: Settled | None = None
+        # The tree and the differences the last successful sync left.
+        self._last_left: tuple[str | None, frozenset[str]] | None = None
         # The tree whose syncs failed last, and how many times in a row.
         self._failed: tuple[str | None, int] = (None, 0)
         # What the next retry is about, for its log line.
@@ -307,7 +312,13 @@ class Agent:
         self._quiet_revision = commit
         self._log_sync(result, reason)
         self._settled = None
-        if left:
+        left_before, self._last_left = self._last_left, (tree, differences(left))
+        if left and not _unremovable(left) and left_before != self._last_left:
+            # What it applied differs again: changed or deleted while the sync ran. The
+            # next pass syncs again; only what two syncs in a row leave is settled (another
+            # controller setting a field back, not a person's edit at an unlucky moment).
+            self._log(f"{name}: changed while the sync ran, syncing again: {self._left_text(left)}")
+        elif left:
             count = sum(len(s.differing) for s in left)
             self._settled = Settled(
                 tree,
@@ -354,10 +365,13 @@ class Agent:
         )
         return Iteration(desired.revision, None, result, gave_up=True)
 
+    def _left_text(self, left: list[AppStatus]) -> str:
+        return "; ".join(f"{s.app}: {item}" for s in left for item in s.differing)
+
     def _left(self, left: list[AppStatus]) -> str:
-        items = [f"{s.app}: {item}" for s in left for item in s.differing]
-        text = "; ".join(items)
-        if not self.options.prune and any(item.endswith("(prune)") for item in items):
+        text = self._left_text(left)
+        pruned = any(item.endswith("(prune)") for s in left for item in s.differing)
+        if not self.options.prune and pruned:
             text += " (objects git no longer holds stay: the agent runs without --prune)"
         return text + "; not syncing for them again until git or the cluster changes"
 
@@ -524,6 +538,12 @@ class Agent:
         for app in failed:
             for message in app.messages:
                 self._log(f"  {app.app}: {message}")
+
+
+def _unremovable(left: list[AppStatus]) -> bool:
+    """Whether all a sync left is what no sync removes: objects git dropped, kept without
+    ``--prune``."""
+    return all(item.endswith("(prune)") for s in left for item in s.differing)
 
 
 def _noting_left(result: SyncResult, left: list[AppStatus]) -> SyncResult:
