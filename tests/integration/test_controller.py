@@ -85,15 +85,7 @@ def delivered(kube: KubeClient, remote: Remote, namespace: str) -> str:
 def test_a_push_webhook_is_applied_in_seconds_and_reported_in_status(
     controller: Controller, kube: KubeClient, remote: Remote, namespace: str
 ) -> None:
-    remote.put("dev", "web", configmap("web", colour="blue"))
-    first = remote.push("blue")
-    create_delivery(
-        kube, namespace, "shop", repository={"url": str(remote.bare)}, environment="dev"
-    )
-    wait_until(
-        "the first revision is applied",
-        lambda: status(kube, namespace, "shop").get("lastAppliedRevision") == first,
-    )
+    delivered(kube, remote, namespace)
     ready = condition(kube, namespace, "shop", "Ready")
     assert ready["status"] == "True", ready
     assert status(kube, namespace, "shop")["apps"] == [
