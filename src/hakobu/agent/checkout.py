@@ -12,10 +12,10 @@ the remote as it is; the next fetch drops the local commit.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path, PurePosixPath
 
 from hakobu.errors import InvalidInput
+from hakobu.model.usercache import state_root
 from hakobu.releases.rollback import RollbackRequest, apply_rollback, plan_rollback
 from hakobu.repo.clone import (
     GitCredentials,
@@ -57,10 +57,8 @@ def _is_local(source: str) -> bool:
 
 def default_directory(url: str, branch: str) -> Path:
     """``$XDG_STATE_HOME/hakobu/agent/<digest of URL and branch>``: one clone per source."""
-    xdg = os.environ.get("XDG_STATE_HOME")
-    root = Path(xdg) if xdg else Path.home() / ".local" / "state"
     key = hashlib.sha256(f"{remote_url(url)}\0{branch}".encode()).hexdigest()[:16]
-    return root / "hakobu" / "agent" / key
+    return state_root() / "agent" / key
 
 
 class Checkout:

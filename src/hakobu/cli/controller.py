@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import threading
 from pathlib import Path
@@ -16,6 +15,7 @@ from hakobu.cluster.retry import Backoff, Retrying
 from hakobu.controller import logs
 from hakobu.controller.service import ServiceSettings, serve
 from hakobu.errors import InvalidInput
+from hakobu.model.usercache import state_root
 
 DEFAULT_NAMESPACE = "hakobu-system"
 
@@ -89,10 +89,7 @@ def _controller(args: argparse.Namespace) -> int:
             kubeconfig_path(args.kubeconfig), args.context, retry=retry
         )
         lease_namespace = args.shard_namespace or DEFAULT_NAMESPACE
-    xdg = os.environ.get("XDG_STATE_HOME")
-    workdir = args.workdir or (
-        (Path(xdg) if xdg else Path.home() / ".local" / "state") / "hakobu" / "controller"
-    )
+    workdir = args.workdir or state_root() / "controller"
     settings = ServiceSettings(
         lease_namespace=lease_namespace,
         workdir=workdir,

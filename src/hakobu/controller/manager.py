@@ -369,6 +369,8 @@ class Controller:
         # A merge patch of status alone: no resourceVersion, so a user's concurrent edit of
         # the spec never makes it fail, and the spec is never touched.
         status = build_status(obj.get("status") or {}, report)
+        if status == obj.get("status"):
+            return  # a poll that found nothing new writes nothing (no event for watchers)
         try:
             written = self.kube.request(
                 "PATCH", path, body={"status": status}, content_type="application/merge-patch+json"

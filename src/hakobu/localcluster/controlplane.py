@@ -28,7 +28,7 @@ from hakobu.localcluster.gobuild import BuiltTool, Progress, ensure_tool, is_bui
 from hakobu.localcluster.kubeconfigs import write_kubeconfig
 from hakobu.localcluster.pki import ADMIN, CONTROLLER_MANAGER, SCHEDULER, Pki, create_pki
 from hakobu.localcluster.toolchain import CONTROL_PLANE_TOOLS, ETCD, KUBERNETES, KWOK, GoTool
-from hakobu.model.usercache import cache_root
+from hakobu.model.usercache import cache_root, state_root
 
 CONTEXT_NAME = "hakobu-local"
 NODE_NAMES = ("kwok-node-0",)
@@ -41,8 +41,7 @@ def default_state_dir() -> Path:
     explicit = os.environ.get("HAKOBU_CLUSTER_DIR")
     if explicit:
         return Path(explicit)
-    xdg = os.environ.get("XDG_STATE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "hakobu" / "cluster"
+    return state_root() / "cluster"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,13 @@ def cache_root() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "hakobu"
 
 
+def state_root() -> Path:
+    """``$XDG_STATE_HOME/hakobu``, else ``~/.local/state/hakobu``: what hakobu keeps that it
+    cannot compute again (a local cluster, the clones an agent or controller follows)."""
+    xdg = os.environ.get("XDG_STATE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "hakobu"
+
+
 def project_cache(root: Path, name: str) -> Path:
     """The cache directory ``name`` (``render``, ``images``) of the project at ``root``."""
     digest = hashlib.sha256(os.fsencode(root.resolve())).hexdigest()[:24]
