@@ -57,7 +57,7 @@ class PassReport:
     handled_reconcile_at: str | None = None
 
 
-def now() -> str:
+def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -81,7 +81,7 @@ def build_status(
     previous: dict[str, Any], report: PassReport, *, at: str | None = None
 ) -> dict[str, Any]:
     """The new ``status``, keeping from ``previous`` what this pass did not learn."""
-    at = at or now()
+    at = at or _now()
     status: dict[str, Any] = {"observedGeneration": report.generation}
     applied = previous.get("lastAppliedRevision")
     if report.revision is not None:
