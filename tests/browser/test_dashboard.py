@@ -137,6 +137,9 @@ def test_overview_drift_app_page_and_sync_through_the_button(
         screenshot(page, "sync-preview")
         dialog.locator("#confirm-ok").click()
         expect(dialog.locator("#progress[data-result=Succeeded]")).to_be_visible(timeout=60_000)
+        # Done: nothing is left to confirm or to cancel.
+        expect(dialog.locator("#confirm-ok")).to_be_hidden()
+        expect(dialog.locator("#confirm-cancel")).to_have_text("Close")
         screenshot(page, "sync-done")
         live = kube.get("v1", "ConfigMap", "web-settings", namespace)
         assert live["data"] == {"colour": "blue"}

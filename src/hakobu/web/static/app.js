@@ -280,7 +280,7 @@ async function showApp(env, app) {
   const data = await api(`/api/v1/environments/${encodeURIComponent(env)}/apps/${encodeURIComponent(app)}`);
   const cell = overview.cells.get(`${env}\u0000${app}`);
   const events = data.events.map((e) => `<tr class="${e.type === "Warning" ? "warning" : ""}">
-      <td>${esc(e.last)}</td><td>${esc(e.type)}</td><td>${esc(e.reason)}</td>
+      <td class="when">${esc(e.last)}</td><td>${esc(e.type)}</td><td>${esc(e.reason)}</td>
       <td>${esc(e.object)}</td><td>${esc(e.message)}</td></tr>`).join("");
   main.innerHTML = `
     <div class="toolbar">
@@ -330,7 +330,7 @@ async function confirmSync(env, app, prune = false, force = false) {
   body.innerHTML = `<p class="muted">Computing what the sync would change…</p>`;
   const ok = document.getElementById("confirm-ok");
   ok.disabled = true;
-  if (!dialog.open) dialog.showModal();
+  openConfirm(dialog);
   let preview;
   try {
     preview = await api(`/api/v1/environments/${encodeURIComponent(env)}/sync/preview`,
@@ -367,6 +367,13 @@ async function confirmSync(env, app, prune = false, force = false) {
   };
 }
 
+// A dialog asks before it acts; once the action is done there is nothing left to cancel.
+function openConfirm(dialog) {
+  document.getElementById("confirm-cancel").textContent = "Cancel";
+  document.getElementById("confirm-ok").hidden = false;
+  if (!dialog.open) dialog.showModal();
+}
+
 function operationEvent(event) {
   if (event.id !== state.operation) return;
   const log = document.getElementById("progress");
@@ -374,6 +381,8 @@ function operationEvent(event) {
   if (event.state === "done") {
     log.textContent += `${event.result}: ${event.summary}\n${(event.messages || []).join("\n")}`;
     log.dataset.result = event.result;
+    document.getElementById("confirm-cancel").textContent = "Close";
+    document.getElementById("confirm-ok").hidden = true;
   }
 }
 
@@ -439,7 +448,7 @@ async function confirmRollback(env, to) {
   body.innerHTML = `<p class="muted">Planning the rollback commit…</p>`;
   const ok = document.getElementById("confirm-ok");
   ok.disabled = true;
-  if (!dialog.open) dialog.showModal();
+  openConfirm(dialog);
   let preview;
   try {
     preview = await api(`/api/v1/environments/${encodeURIComponent(env)}/rollback/preview`,
@@ -518,7 +527,7 @@ async function confirmPromotion(source, target) {
   body.innerHTML = `<p class="muted">Planning the promotion…</p>`;
   const ok = document.getElementById("confirm-ok");
   ok.disabled = true;
-  if (!dialog.open) dialog.showModal();
+  openConfirm(dialog);
   const path = `/api/v1/promotions/${encodeURIComponent(source)}/${encodeURIComponent(target)}`;
   let preview;
   try {
