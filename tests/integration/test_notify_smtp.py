@@ -14,7 +14,7 @@ from tests.unit.controller.notify.receivers import receiving
 from tests.unit.controller.notify.smtpserver import smtp_server
 from tests.unit.controller.notify.test_notifier import (
     KEY,
-    QUICK,
+    PATIENT,
     REVISION,
     Lines,
     event,
@@ -64,7 +64,7 @@ def test_mail_and_webhooks_from_secrets_in_the_deliverys_namespace(
             },
         )
         secret(kube, namespace, "audit", {"url": first.url, "key": KEY.decode()})
-        notifier = Notifier(kube_secrets(kube), log=lines, policy=QUICK)
+        notifier = Notifier(kube_secrets(kube), log=lines, policy=PATIENT)
         try:
             notifier.notify(event(EventKind.ROLLBACK_COMMITTED, delivery=delivery), config)
             [message] = mail.messages(1)

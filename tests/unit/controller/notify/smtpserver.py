@@ -22,7 +22,7 @@ class SmtpServer:
     port: int
     maildir: Path
 
-    def messages(self, count: int, timeout: float = 10.0) -> list[mailbox.MaildirMessage]:
+    def messages(self, count: int, timeout: float = 30.0) -> list[mailbox.MaildirMessage]:
         """The first ``count`` messages, once that many arrived."""
         deadline = time.monotonic() + timeout
         while True:

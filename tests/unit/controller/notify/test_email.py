@@ -11,7 +11,7 @@ from hakobu.localcluster.pki import create_pki
 from tests.unit.controller.notify.receivers import closed_port
 from tests.unit.controller.notify.smtpserver import SmtpServer, smtp_server
 from tests.unit.controller.notify.test_notifier import (
-    QUICK,
+    PATIENT,
     REVISION,
     Lines,
     Secrets,
@@ -36,12 +36,12 @@ def mail_items(server: SmtpServer, **more: bytes) -> dict[str, bytes]:
 
 def send(secrets: Secrets, kind: EventKind = EventKind.ROLLBACK_COMMITTED) -> Lines:
     lines = Lines()
-    notifier = Notifier(secrets, log=lines, policy=QUICK)
+    notifier = Notifier(secrets, log=lines, policy=PATIENT)
     notifier.notify(
         event(kind, message="web turned Degraded; rolled back"),
         settings(target("mail", "email"), commit_url=LINK),
     )
-    notifier.close(timeout=10)
+    notifier.close(timeout=60)
     return lines
 
 
@@ -56,8 +56,8 @@ def test_a_message_arrives_with_subject_sender_recipients_and_the_commit_link(
 ) -> None:
     with smtp_server(tmp_path) as server:
         lines = send(Secrets(mail=mail_items(server)))
+        assert lines.lines == []
         [message] = server.messages(1)
-    assert lines.lines == []
     assert message["Subject"] == "Rolled back: shop/production (production) at 0123456789ab"
     assert message["From"] == "hakobu@shop.example"
     assert message["To"] == "ops@shop.example, dev@shop.example"
@@ -76,6 +76,7 @@ def test_starttls_with_the_servers_own_certificate_authority(tmp_path: Path) -> 
     with smtp_server(tmp_path, *tls) as server:
         items = mail_items(server, starttls=b"true", ca=pki.ca_cert.read_bytes())
         lines = send(Secrets(mail=items))
+        assert lines.lines == []
         [message] = server.messages(1)
         # Without the CA the server's certificate is not trusted: refused, not retried.
         untrusted = send(Secrets(mail=mail_items(server, starttls=b"true")))

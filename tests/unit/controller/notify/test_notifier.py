@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from hakobu.cluster.retry import Backoff
@@ -22,6 +23,8 @@ REVISION = "0123456789abcdef0123456789abcdef01234567"
 KEY = b"webhook-signing-key-7f3a"
 # Quick retries: the schedule, not its length, is under test.
 QUICK = Policy(attempts=3, backoff=Backoff(first=0.01, factor=2.0, longest=0.05), timeout=2.0)
+# For real server processes: a TLS handshake on a loaded machine can take seconds.
+PATIENT = replace(QUICK, timeout=30.0)
 
 
 def event(kind: EventKind = EventKind.SYNC_FAILED, **changes: object) -> Event:
