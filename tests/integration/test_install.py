@@ -150,6 +150,9 @@ def test_install_grants_what_the_controller_needs_and_uninstall_takes_it_back(
         assert allowed(verb, "leases.coordination.k8s.io", ctl), verb
     assert allowed("create", "tokenreviews.authentication.k8s.io")
     assert allowed("create", "subjectaccessreviews.authorization.k8s.io")
+    # The dashboard's session key: made in the controller's own namespace, never changed.
+    assert allowed("create", "secrets", ctl)
+    assert allowed("get", "secrets", ctl)
     # What Deliveries deploy: anything, but only in the namespaces it was given.
     for verb, resource in (("create", "deployments.apps"), ("delete", "configmaps")):
         assert allowed(verb, resource, namespace), (verb, resource)
@@ -157,6 +160,8 @@ def test_install_grants_what_the_controller_needs_and_uninstall_takes_it_back(
     assert not allowed("list", "secrets", elsewhere)
     assert not allowed("watch", "secrets", elsewhere)
     assert not allowed("create", "secrets", elsewhere)
+    for verb in ("update", "patch", "delete", "list"):
+        assert not allowed(verb, "secrets", ctl), verb
     assert not allowed("create", "leases.coordination.k8s.io", elsewhere)
     assert not allowed("delete", "deliveries.hakobu.dev", elsewhere)
     assert not allowed("create", "deliveries.hakobu.dev", elsewhere)

@@ -13,9 +13,11 @@ from hakobu.cluster import incluster
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.retry import Backoff, Retrying
 from hakobu.controller import logs
+from hakobu.controller.delivery import DeliveryRef
 from hakobu.controller.service import ServiceSettings, serve
 from hakobu.errors import InvalidInput
 from hakobu.model.usercache import state_root
+from hakobu.web.incluster import ControllerDashboard, DashboardSettings, controller_dashboard
 
 DEFAULT_NAMESPACE = "hakobu-system"
 
@@ -46,8 +48,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--listen",
         default="0.0.0.0:8080",
         metavar="HOST:PORT",
-        help="where webhooks, /metrics, /healthz and /readyz are served (default "
-        "0.0.0.0:8080; port 0 picks a free one)",
+        help="where webhooks, /metrics, /healthz, /readyz and the dashboard are served "
+        "(default 0.0.0.0:8080; port 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--dashboard",
+        default="auto",
+        metavar="auto|off|NAMESPACE/NAME",
+        help="the web dashboard and its HTTP API, signed in to with a token the API server "
+        "accepts: auto (the default) shows the repository every Delivery follows; "
+        "NAMESPACE/NAME the repository of that Delivery; off serves none",
     )
     parser.add_argument("--workers", type=int, default=4, help="passes run at once (default 4)")
     parser.add_argument(
@@ -99,6 +109,7 @@ def _controller(args: argparse.Namespace) -> int:
         shards=args.shards,
         namespace=args.namespace,
     )
+    board = _dashboard(args.dashboard, kube, settings)
     stop = threading.Event()
 
     def request_stop(signum: int, _: FrameType | None) -> None:
@@ -108,5 +119,34 @@ def _controller(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     with kube:
-        serve(kube, settings, stop)
+        try:
+            serve(kube, settings, stop, routes=[board.route] if board else [])
+        finally:
+            if board is not None:
+                board.close()
     return 0
+
+
+def _dashboard(
+    choice: str, kube: KubeClient, settings: ServiceSettings
+) -> ControllerDashboard | None:
+    if choice == "off":
+        return None
+    ref = None
+    if choice != "auto":
+        namespace, slash, name = choice.partition("/")
+        if not slash or not namespace or not name or "/" in name:
+            raise InvalidInput(
+                f"--dashboard {choice}: expected auto, off or a Delivery as NAMESPACE/NAME"
+            )
+        ref = DeliveryRef(namespace, name)
+    return controller_dashboard(
+        kube,
+        DashboardSettings(
+            workdir=settings.workdir,
+            namespace=settings.lease_namespace,
+            choice=ref,
+            deliveries_namespace=settings.namespace,
+        ),
+        lambda message: logs.log(message, component="dashboard"),
+    )

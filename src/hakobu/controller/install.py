@@ -13,8 +13,11 @@ Two identities of privilege, kept apart so each can be read and narrowed on its 
   controller needs for itself — read and watch Deliveries, patch them and write their
   status, record Events, read the git Secrets Deliveries name (in any namespace a Delivery
   may live in, hence cluster-wide ``get``, never ``list``), hold its Leases in its own
-  namespace only, and ask the API server who a web API caller is (TokenReview) and what
-  they may do (SubjectAccessReview).
+  namespace only, and ask the API server who a dashboard caller is (TokenReview) and what
+  they may do (SubjectAccessReview) — what ``system:auth-delegator`` grants, without its
+  binding's breadth. The first replica to start makes the Secret holding the dashboard's
+  session key in its own namespace (``create`` there only; reading it is the ``get``
+  above), so install never prints or overwrites it.
 - ``hakobu-deployer`` (ClusterRole): what the Deliveries deploy. A GitOps controller applies
   whatever git declares, so by default it may do anything, bound cluster-wide (as Argo CD's
   application controller is); with a namespaced scope it is bound by RoleBindings in the
@@ -46,6 +49,8 @@ NAME = "hakobu-controller"
 DEPLOYER = "hakobu-deployer"
 CRD_NAME = f"{PLURAL}.{GROUP}"
 PORT = 8080
+# Holds the dashboard's session key; made by the controller (see hakobu.web.sessionkey).
+SESSION_SECRET = "hakobu-dashboard-session"  # noqa: S105 (a Secret's name)
 # Where the controller keeps its git clones; HOME and XDG_STATE_HOME point here, since the
 # root file system is read-only.
 STATE_DIR = "/var/lib/hakobu"
@@ -161,7 +166,10 @@ LEASE_RULES: list[dict[str, Any]] = [
         "apiGroups": ["coordination.k8s.io"],
         "resources": ["leases"],
         "verbs": ["get", "list", "watch", "create", "update", "delete"],
-    }
+    },
+    # The dashboard's session key, made by the first replica (create cannot be narrowed by
+    # name: RBAC knows no name before the object exists).
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
 ]
 DEPLOYER_RULES: list[dict[str, Any]] = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
 
@@ -377,6 +385,7 @@ def uninstall(
         Target(_RBAC, "ClusterRole", DEPLOYER, None),
         Target(_RBAC, "ClusterRole", NAME, None),
         Target("v1", "ServiceAccount", NAME, namespace),
+        Target("v1", "Secret", SESSION_SECRET, namespace),
     ]
     if delete_deliveries:
         targets.append(Target(_CRD_API, "CustomResourceDefinition", CRD_NAME, None))

@@ -116,7 +116,7 @@ class DeliveryReconciler:
         if delivery.suspend:
             return replace(report, suspended=True)
         try:
-            credentials = self._credentials(delivery)
+            credentials = git_credentials(self.kube, delivery)
             target = self._target(delivery)
         except HakobuError as e:
             problem = Problem("InvalidSecret", e.message, stalled=True)
@@ -158,27 +158,11 @@ class DeliveryReconciler:
             report = replace(report, sync_failure=why or "the sync failed", applied=False)
         return report
 
-    def _credentials(self, delivery: Delivery) -> GitCredentials | None:
-        """The git credentials in the Delivery's Secret (read each pass: a rotated token is
-        used at once), or None when it names none."""
-        if delivery.secret_name is None:
-            return None
-        data = self._secret(delivery, delivery.secret_name)
-        if "password" in data:
-            return GitCredentials(data.get("username", "git"), data["password"])
-        if "identity" in data:
-            raise InvalidInput(
-                f"Secret {delivery.ref.namespace}/{delivery.secret_name}: SSH keys (identity) "
-                "are not supported yet",
-                hint="use an HTTPS URL with a token: keys username and password",
-            )
-        return None
-
     def _target(self, delivery: Delivery) -> tuple[str, KubeClient] | None:
         """The client for the cluster a Delivery names in ``spec.cluster`` (None: ours)."""
         if delivery.cluster_secret is None:
             return None
-        data = self._secret(delivery, delivery.cluster_secret)
+        data = secret_data(self.kube, delivery, delivery.cluster_secret)
         where = f"Secret {delivery.ref.namespace}/{delivery.cluster_secret}"
         if "value" not in data:
             raise InvalidInput(f"{where}: expected a kubeconfig in key value")
@@ -200,21 +184,6 @@ class DeliveryReconciler:
             self._remote[1].close()
         self._remote = (digest, client)
         return self._remote
-
-    def _secret(self, delivery: Delivery, name: str) -> dict[str, str]:
-        try:
-            secret = self.kube.get("v1", "Secret", name, delivery.ref.namespace)
-        except NotFound:
-            raise InvalidInput(
-                f"Secret {delivery.ref.namespace}/{name}, named by the Delivery, does not exist"
-            ) from None
-        data = secret.get("data") or {}
-        try:
-            return {key: base64.b64decode(value).decode() for key, value in data.items()}
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidInput(
-                f"Secret {delivery.ref.namespace}/{name}: a value is not base64 text"
-            ) from None
 
     def _agent_for(
         self, delivery: Delivery, target: tuple[str, KubeClient] | None
@@ -323,3 +292,36 @@ class DeliveryReconciler:
                     self._emit("health-degraded", revision, f"{name} is Degraded", apps)
                 elif previous == "Degraded":
                     self._emit("health-recovered", revision, f"{name} is {health} again", apps)
+
+
+def git_credentials(kube: KubeApi, delivery: Delivery) -> GitCredentials | None:
+    """The git credentials in the Delivery's Secret (read each pass: a rotated token is
+    used at once), or None when it names none."""
+    if delivery.secret_name is None:
+        return None
+    data = secret_data(kube, delivery, delivery.secret_name)
+    if "password" in data:
+        return GitCredentials(data.get("username", "git"), data["password"])
+    if "identity" in data:
+        raise InvalidInput(
+            f"Secret {delivery.ref.namespace}/{delivery.secret_name}: SSH keys (identity) "
+            "are not supported yet",
+            hint="use an HTTPS URL with a token: keys username and password",
+        )
+    return None
+
+
+def secret_data(kube: KubeApi, delivery: Delivery, name: str) -> dict[str, str]:
+    try:
+        secret = kube.get("v1", "Secret", name, delivery.ref.namespace)
+    except NotFound:
+        raise InvalidInput(
+            f"Secret {delivery.ref.namespace}/{name}, named by the Delivery, does not exist"
+        ) from None
+    data = secret.get("data") or {}
+    try:
+        return {key: base64.b64decode(value).decode() for key, value in data.items()}
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(
+            f"Secret {delivery.ref.namespace}/{name}: a value is not base64 text"
+        ) from None

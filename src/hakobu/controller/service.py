@@ -4,8 +4,11 @@ its webhook receiver wired together, until told to stop."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from starlette.routing import BaseRoute
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.lease import RETRY_PERIOD
@@ -39,8 +42,15 @@ class ServiceSettings:
     identity: str | None = None
 
 
-def serve(kube: KubeClient, settings: ServiceSettings, stop: threading.Event) -> None:
-    """Run until ``stop`` is set; then give up every shard and stop serving."""
+def serve(
+    kube: KubeClient,
+    settings: ServiceSettings,
+    stop: threading.Event,
+    *,
+    routes: Sequence[BaseRoute] = (),
+) -> None:
+    """Run until ``stop`` is set; then give up every shard and stop serving. ``routes``
+    (the dashboard's) are served after the controller's own."""
     metrics = Metrics()
     # A client of its own, answering within a retry period and never retried: one request
     # hanging must not hold up a whole pass of renewals (ownership is judged by the clock
@@ -96,7 +106,7 @@ def serve(kube: KubeClient, settings: ServiceSettings, stop: threading.Event) ->
             metrics.registry,
             alive=controller.alive,
             ready=controller.synced.is_set,
-            routes=webhook_routes(receiver),
+            routes=[*webhook_routes(receiver), *routes],
         )
         server = Server(app, settings.host, settings.port)
         port = server.start()

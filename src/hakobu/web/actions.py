@@ -44,6 +44,9 @@ from hakobu.web.rollbacks import (
 from hakobu.web.sessions import User
 
 REQUESTED_BY = "hakobu.dev/requested-by"
+# Makes a commit the dashboard made known where the cluster's delivery reads git: (commit,
+# the tier branch a promotion moved, or None for the branch the clone follows).
+Publish = Callable[[str, str | None], None]
 # Previews kept to say what changed when a confirmation comes back stale.
 _KEPT = 200
 
@@ -134,6 +137,7 @@ class Operations:
         after: Callable[[], None] = lambda: None,
         timeout: float = 300.0,
         connect: Connect | None = None,
+        publish: Publish | None = None,
     ) -> None:
         self._kube = kube
         self._project = project
@@ -143,6 +147,8 @@ class Operations:
         self._timeout = timeout
         # A client of its own for the promotion's health check, which closes it.
         self._connect = connect
+        # None (``hakobu ui``): commits stay in the clone, for its user to push.
+        self._publish = publish
         self._lock = threading.Lock()
         self._previews: dict[str, SyncPreview] = {}
         self._rollbacks: dict[str, RollbackPreview] = {}
@@ -192,6 +198,8 @@ class Operations:
                 old = self._rollbacks.get(basis)
             raise Stale(rollback_changes(old, preview))
         commit = commit_rollback(self._project, plan)
+        if self._publish is not None:
+            self._publish(commit, None)
         self.audit(
             env,
             user.name,
@@ -227,6 +235,11 @@ class Operations:
         done = apply_promotion(self._project, plan, connect=self._connect)
         if done.commit is None and done.advance is None:
             return None
+        if self._publish is not None:
+            if done.advance is not None:
+                self._publish(done.advance.after, done.advance.branch)
+            elif done.commit is not None:
+                self._publish(done.commit, None)
         made = done.commit or target
         self.audit(
             target,

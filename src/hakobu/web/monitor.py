@@ -19,7 +19,7 @@ from hakobu.web.snapshot import EnvSnapshot, read_snapshot
 Read = Callable[[KubeApi, Project, str], EnvSnapshot]
 
 
-def _read(kube: KubeApi, project: Project, env: str) -> EnvSnapshot:
+def read_environment(kube: KubeApi, project: Project, env: str) -> EnvSnapshot:
     return read_snapshot(kube, project, project.environment(env))
 
 
@@ -31,7 +31,7 @@ class Monitor:
         broadcast: Broadcast,
         *,
         interval: float = 0.5,
-        read: Read = _read,
+        read: Read = read_environment,
     ) -> None:
         self._kube = kube
         self.project = project

@@ -36,13 +36,13 @@ from hakobu.errors import HakobuError, InvalidInput, OperationFailed
 from hakobu.model.project import Project
 from hakobu.releases import Connect
 from hakobu.web.access import ACTIONS, Access, Target, Verb
-from hakobu.web.actions import Operations, Stale
+from hakobu.web.actions import Operations, Publish, Stale
 from hakobu.web.appview import app_detail, live_manifest
 from hakobu.web.controllerview import leases
 from hakobu.web.deliveryindex import DeliveryIndex
 from hakobu.web.events import Broadcast
 from hakobu.web.history import env_history
-from hakobu.web.monitor import Monitor
+from hakobu.web.monitor import Monitor, Read, read_environment
 from hakobu.web.openapi import document
 from hakobu.web.promotionview import promotion
 from hakobu.web.sessions import COOKIE, Session, Signer, User, token_expiry
@@ -87,12 +87,20 @@ def dashboard(
     secure: bool = False,
     shard_namespace: str | None = None,
     connect: Connect | None = None,
+    publish: Publish | None = None,
+    read: Read = read_environment,
 ) -> Dashboard:
     broadcast = Broadcast()
-    monitor = Monitor(kube, project, broadcast, interval=interval)
+    monitor = Monitor(kube, project, broadcast, interval=interval, read=read)
     deliveries = DeliveryIndex(kube, project)
     operations = Operations(
-        kube, project, broadcast, delivery_of=deliveries, after=monitor.poke, connect=connect
+        kube,
+        project,
+        broadcast,
+        delivery_of=deliveries,
+        after=monitor.poke,
+        connect=connect,
+        publish=publish,
     )
     return Dashboard(
         project,

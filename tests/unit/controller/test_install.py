@@ -153,8 +153,10 @@ def test_the_controller_role_holds_only_its_own_needs() -> None:
     assert ("hakobu.dev", "deliveries/status", "patch") in granted
     assert not any("*" in entry for entry in granted)
     assert not any(resource == "leases" for _, resource, _ in granted)
-    (lease_rule,) = rules_of(objects, "Role", NAME)
+    (lease_rule, secret_rule) = rules_of(objects, "Role", NAME)
     assert lease_rule["resources"] == ["leases"]
+    # In its own namespace, only to make the dashboard's session key.
+    assert (secret_rule["resources"], secret_rule["verbs"]) == (["secrets"], ["create"])
 
 
 def test_deploy_scope_cluster_binds_the_deployer_cluster_wide() -> None:
