@@ -18,7 +18,7 @@ from hakobu.errors import InvalidInput
 from hakobu.model.usercache import state_root
 from hakobu.releases.rollback import RollbackRequest, apply_rollback, plan_rollback
 from hakobu.repo.clone import (
-    GitCredentials,
+    Credentials,
     checked_out,
     ensure_identity,
     fetch_branch,
@@ -67,7 +67,7 @@ class Checkout:
         url: str,
         branch: str,
         directory: Path,
-        credentials: GitCredentials | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         self.url = remote_url(url)
         self.branch = branch

@@ -3,13 +3,17 @@
 The clone's work tree is detached at the fetched commit and belongs to whoever made the
 clone, so a forced checkout there can lose nothing. A push is never forced.
 
-Credentials, when given, are offered only when the remote asks for them: a user name and a
-password (or a token as the password) over HTTPS, as Flux's GitRepository secrets hold
-them. They are never written to the clone's configuration or into a message.
+Credentials, when given, are offered only when the remote asks for them, as Flux's
+GitRepository secrets hold them: a user name and a password (or a token as the password)
+over HTTPS; a private key over SSH, after the server's host key was found in the
+credentials' ``known_hosts`` (``hakobu.repo.ssh``). They are never written to the clone's
+configuration or into a message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -17,39 +21,108 @@ import pygit2
 from pygit2.enums import ResetMode
 
 from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.repo.ssh import SshCredentials, keypair, known_hosts_home, ssh_endpoint
 
 REMOTE = "origin"
 
 
 @dataclass(frozen=True)
 class GitCredentials:
+    """A user name and a password (or token) for HTTPS."""
+
     username: str
     password: str = field(repr=False)
 
 
-class _Callbacks(pygit2.RemoteCallbacks):
-    """Offers the credentials once; a remote asking again has refused them."""
+Credentials = GitCredentials | SshCredentials
 
-    def __init__(self, credentials: GitCredentials | None) -> None:
+
+class _Callbacks(pygit2.RemoteCallbacks):
+    """Offers the credentials once (a remote asking again has refused them), and trusts a
+    server's certificate or host key only when it was verified."""
+
+    def __init__(self, url: str, credentials: Credentials | None) -> None:
         super().__init__()
+        self._url = url
         self._credentials = credentials
         self.offered = False
+        self.rejected_host = False
         self.messages: list[str] = []
+
+    def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:
+        # pygit2 would let any SSH host key through; libgit2 has checked it against
+        # known_hosts by now and says so in ``valid`` (for HTTPS: the TLS verification).
+        self.rejected_host = not valid
+        return valid
 
     def credentials(
         self, url: str, username_from_url: str | None, allowed_types: object
-    ) -> pygit2.UserPass:
-        if self._credentials is None:
+    ) -> pygit2.UserPass | pygit2.Username | pygit2.KeypairFromMemory:
+        credentials = self._credentials
+        if credentials is None:
             raise pygit2.GitError(f"{_redacted(url)} asks for credentials and none are configured")
+        if isinstance(credentials, SshCredentials):
+            if username_from_url is None:
+                # libgit2 asks for the user name first when the URL names none.
+                return pygit2.Username("git")
+            if self.offered:
+                raise pygit2.GitError(
+                    f"{_redacted(url)} refused the key (identity) in {credentials.origin} "
+                    f"for user {username_from_url}"
+                )
+            self.offered = True
+            return keypair(credentials, username_from_url)
         if self.offered:
             raise pygit2.GitError(f"{_redacted(url)} refused the configured credentials")
         self.offered = True
-        return pygit2.UserPass(self._credentials.username, self._credentials.password)
+        return pygit2.UserPass(credentials.username, credentials.password)
 
     def push_update_reference(self, refname: str, message: str | None) -> None:
         # A remote server reports a refused update here rather than as an error.
         if message is not None:
             self.messages.append(f"{refname}: {message}")
+
+    @contextmanager
+    def connection(self) -> Iterator[None]:
+        """Around one operation on the remote: SSH host keys are checked against the
+        credentials' known_hosts, and a refused host key or an unreadable key is named."""
+        credentials = self._credentials
+        trust: AbstractContextManager[None] = (
+            known_hosts_home(credentials)
+            if isinstance(credentials, SshCredentials)
+            else nullcontext()
+        )
+        with trust:
+            try:
+                yield
+            except pygit2.GitError as e:
+                if self.rejected_host:
+                    raise OperationFailed(self._unknown_host(), hint=_KEYSCAN) from e
+                if isinstance(credentials, SshCredentials) and "private key" in str(e):
+                    raise OperationFailed(
+                        f"the private key (identity) in {credentials.origin} could not be "
+                        f"used: {e}",
+                        hint="check the key and, for an encrypted key, its password",
+                    ) from e
+                raise
+
+    def _unknown_host(self) -> str:
+        endpoint = ssh_endpoint(self._url)
+        where = str(endpoint) if endpoint is not None else _redacted(self._url)
+        if isinstance(self._credentials, SshCredentials):
+            listed = f"known_hosts in {self._credentials.origin}"
+        else:
+            listed = "the known_hosts of the user running hakobu"
+        return (
+            f"the SSH host key of {where} is not listed in {listed}: the host is unknown, "
+            "or its key changed (someone may be intercepting the connection)"
+        )
+
+
+_KEYSCAN = (
+    "add the host's key to known_hosts (`ssh-keyscan -p PORT HOST`), after checking its "
+    "fingerprint against one you trust"
+)
 
 
 def _redacted(url: str) -> str:
@@ -85,12 +158,14 @@ def open_clone(directory: Path, url: str) -> pygit2.Repository:
 
 
 def remote_tip(
-    repo: pygit2.Repository, url: str, branch: str, credentials: GitCredentials | None = None
+    repo: pygit2.Repository, url: str, branch: str, credentials: Credentials | None = None
 ) -> str | None:
     """The commit ``branch`` points at on the remote (None: it has no such branch), asked
     without fetching anything: what a poll needs to know whether to fetch."""
+    callbacks = _Callbacks(url, credentials)
     try:
-        heads = repo.remotes[REMOTE].list_heads(callbacks=_Callbacks(credentials))
+        with callbacks.connection():
+            heads = repo.remotes[REMOTE].list_heads(callbacks=callbacks)
     except (pygit2.GitError, KeyError) as e:
         raise OperationFailed(
             f"cannot read the branches of {_redacted(url)}: {e}",
@@ -108,14 +183,14 @@ def checked_out(repo: pygit2.Repository) -> str | None:
 
 
 def fetch_branch(
-    repo: pygit2.Repository, url: str, branch: str, credentials: GitCredentials | None = None
+    repo: pygit2.Repository, url: str, branch: str, credentials: Credentials | None = None
 ) -> str:
     """Fetch ``branch``, check its newest commit out (detached), and return that commit's id."""
     tracking = f"refs/remotes/{REMOTE}/{branch}"
+    callbacks = _Callbacks(url, credentials)
     try:
-        repo.remotes[REMOTE].fetch(
-            [f"+refs/heads/{branch}:{tracking}"], callbacks=_Callbacks(credentials)
-        )
+        with callbacks.connection():
+            repo.remotes[REMOTE].fetch([f"+refs/heads/{branch}:{tracking}"], callbacks=callbacks)
     except (pygit2.GitError, KeyError) as e:
         raise OperationFailed(
             f"cannot fetch branch {branch!r} from {_redacted(url)}: {e}",
@@ -167,14 +242,15 @@ def push_branch(
     url: str,
     branch: str,
     commit: str,
-    credentials: GitCredentials | None = None,
+    credentials: Credentials | None = None,
 ) -> None:
     """Make ``commit`` the remote branch's tip; refused unless it is a fast forward."""
     local = f"refs/heads/{branch}"
     repo.references.create(local, pygit2.Oid(hex=commit), force=True)
-    refused = _Callbacks(credentials)
+    refused = _Callbacks(url, credentials)
     try:
-        repo.remotes[REMOTE].push([f"{local}:{local}"], callbacks=refused)
+        with refused.connection():
+            repo.remotes[REMOTE].push([f"{local}:{local}"], callbacks=refused)
     except pygit2.GitError as e:
         refused.messages.append(str(e))
     if refused.messages:
