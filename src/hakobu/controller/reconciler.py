@@ -23,11 +23,12 @@ from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
 from hakobu.cluster.kubeconfig import load
 from hakobu.controller.delivery import Delivery
+from hakobu.controller.gitsecret import git_credentials as credentials_in
 from hakobu.controller.metrics import Metrics
 from hakobu.controller.status import PassReport, Problem, summary_health
 from hakobu.errors import HakobuError, InvalidInput
 from hakobu.images.availability import ImageAvailability, deployed_images
-from hakobu.repo.clone import GitCredentials
+from hakobu.repo.clone import Credentials
 from hakobu.sync import DesiredState
 from hakobu.sync.run import Outcome
 
@@ -294,21 +295,14 @@ class DeliveryReconciler:
                     self._emit("health-recovered", revision, f"{name} is {health} again", apps)
 
 
-def git_credentials(kube: KubeApi, delivery: Delivery) -> GitCredentials | None:
-    """The git credentials in the Delivery's Secret (read each pass: a rotated token is
-    used at once), or None when it names none."""
+def git_credentials(kube: KubeApi, delivery: Delivery) -> Credentials | None:
+    """The git credentials in the Delivery's Secret (read each pass: a rotated token or key
+    is used at once), or None when it names none."""
     if delivery.secret_name is None:
         return None
     data = secret_data(kube, delivery, delivery.secret_name)
-    if "password" in data:
-        return GitCredentials(data.get("username", "git"), data["password"])
-    if "identity" in data:
-        raise InvalidInput(
-            f"Secret {delivery.ref.namespace}/{delivery.secret_name}: SSH keys (identity) "
-            "are not supported yet",
-            hint="use an HTTPS URL with a token: keys username and password",
-        )
-    return None
+    where = f"Secret {delivery.ref.namespace}/{delivery.secret_name}"
+    return credentials_in(data, where, delivery.url)
 
 
 def secret_data(kube: KubeApi, delivery: Delivery, name: str) -> dict[str, str]:
