@@ -43,6 +43,8 @@ from tests.integration.controllerkit import (
 )
 from tests.integration.test_agent import Remote
 from tests.integration.test_sync import configmap
+from tests.sshserver import keypair
+from tests.sshserver import serve as serve_ssh
 from tests.unit.agent.test_retry import closed_port
 from tests.unit.images.test_registry import free_port, start_registry
 
@@ -397,6 +399,63 @@ def test_credentials_from_the_secret_and_another_cluster_from_its_kubeconfig(
     assert stalled["reason"] == "FetchFailed" and "credentials" in stalled["message"]
     assert "wrong" not in stalled["message"]
     assert "wrong" not in controller.log.read_text()
+
+
+def test_a_delivery_fetches_over_ssh_only_from_a_host_its_known_hosts_lists(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str, tmp_path: Path
+) -> None:
+    remote.put("dev", "web", configmap("web", colour="blue"))
+    revision = remote.push("blue")
+    key = keypair(tmp_path / "keys", "deploy", passphrase="key passphrase")
+    impostor = keypair(tmp_path / "keys", "impostor").public.split()[:2]
+    with serve_ssh(tmp_path / "sshd", [key.public]) as server:
+        name = server.known_hosts.split()[0]
+        for delivery, known_hosts in (
+            ("shop", server.known_hosts),
+            ("intercepted", f"{name} {impostor[0]} {impostor[1]}\n"),
+        ):
+            kube.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": f"{delivery}-ssh", "namespace": namespace},
+                    "stringData": {
+                        "identity": key.private,
+                        "identity.pub": key.public,
+                        "known_hosts": known_hosts,
+                        "password": "key passphrase",
+                    },
+                }
+            )
+            kube.create(
+                {
+                    "apiVersion": API_VERSION,
+                    "kind": "Delivery",
+                    "metadata": {"name": delivery, "namespace": namespace},
+                    "spec": {
+                        "repository": {"url": server.url(remote.bare)},
+                        "environment": "dev",
+                        "secretRef": {"name": f"{delivery}-ssh"},
+                    },
+                }
+            )
+        ready = wait_until(
+            "applied over SSH", functools.partial(holds, kube, namespace, "shop", "Ready", "True")
+        )
+        assert status(kube, namespace, "shop")["lastAppliedRevision"] == revision, ready
+        stalled = wait_until(
+            "an unlisted host key stalls",
+            functools.partial(holds, kube, namespace, "intercepted", "Stalled", "True"),
+        )
+    assert stalled["reason"] == "FetchFailed"
+    assert (
+        f"the SSH host key of {server.address} port {server.port} is not listed in known_hosts "
+        f"in Secret {namespace}/intercepted-ssh" in stalled["message"]
+    )
+    body = "".join(key.private.strip().splitlines()[1:-1])
+    for shown in (stalled["message"], controller.log.read_text()):
+        assert "key passphrase" not in shown
+        assert body[:40] not in shown and body[-40:] not in shown
 
 
 class Receiver:
