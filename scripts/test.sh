@@ -54,6 +54,8 @@ main() {
     require buildah buildah "a real image builder for the image build tests"
     require prometheus prometheus "a real Prometheus scraping the controller's metrics"
     require chromium chromium "a real browser for the dashboard tests (Playwright drives it)"
+    # sshd lives in /usr/sbin, which an ordinary user's PATH may lack.
+    PATH="$PATH:/usr/sbin" require sshd openssh-server "a real SSH server for git over SSH"
 
     local start
     start=$(date +%s)
