@@ -8,8 +8,9 @@ subresource, so a user's edit of ``spec`` and the controller's report never conf
 
 The Secret a Delivery names (``spec.secretRef``) lives in the Delivery's namespace and may
 hold, as Flux's GitRepository secrets do: ``username`` and ``password`` (or a token as the
-password) for HTTPS; ``identity`` (a private key), ``identity.pub`` and ``known_hosts`` for
-SSH; and ``webhookSecret``, the shared secret push webhooks are signed with.
+password) for HTTPS; ``identity`` (a private key), ``identity.pub``, ``known_hosts`` and
+``password`` (the key's passphrase) for SSH (``gitsecret.py``); and ``webhookSecret``, the
+shared secret push webhooks are signed with.
 """
 
 from __future__ import annotations
