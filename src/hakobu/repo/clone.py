@@ -97,7 +97,7 @@ class _Callbacks(pygit2.RemoteCallbacks):
                 yield
             except pygit2.GitError as e:
                 if self.rejected_host:
-                    raise OperationFailed(self._unknown_host(), hint=_KEYSCAN) from e
+                    raise self._untrusted() from e
                 if isinstance(credentials, SshCredentials) and "private key" in str(e):
                     raise OperationFailed(
                         f"the private key (identity) in {credentials.origin} could not be "
@@ -106,23 +106,24 @@ class _Callbacks(pygit2.RemoteCallbacks):
                     ) from e
                 raise
 
-    def _unknown_host(self) -> str:
+    def _untrusted(self) -> OperationFailed:
         endpoint = ssh_endpoint(self._url)
-        where = str(endpoint) if endpoint is not None else _redacted(self._url)
+        if endpoint is None:
+            return OperationFailed(
+                f"the TLS certificate of {_redacted(self._url)} could not be verified",
+                hint="the server must present a certificate signed by an authority the "
+                "system trusts",
+            )
         if isinstance(self._credentials, SshCredentials):
             listed = f"known_hosts in {self._credentials.origin}"
         else:
             listed = "the known_hosts of the user running hakobu"
-        return (
-            f"the SSH host key of {where} is not listed in {listed}: the host is unknown, "
-            "or its key changed (someone may be intercepting the connection)"
+        return OperationFailed(
+            f"the SSH host key of {endpoint} is not listed in {listed}: the host is unknown, "
+            "or its key changed (someone may be intercepting the connection)",
+            hint="add the host's key to known_hosts (`ssh-keyscan -p PORT HOST`), after "
+            "checking its fingerprint against one you trust",
         )
-
-
-_KEYSCAN = (
-    "add the host's key to known_hosts (`ssh-keyscan -p PORT HOST`), after checking its "
-    "fingerprint against one you trust"
-)
 
 
 def _redacted(url: str) -> str:

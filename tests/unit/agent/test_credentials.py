@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
+import ssl
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -72,3 +75,24 @@ def test_missing_or_wrong_credentials_fail_clearly_without_the_secret(
     message = str(failed.value)
     assert "credentials" in message
     assert TOKEN not in message and "wrong" not in message
+
+
+def test_a_server_certificate_no_authority_vouches_for_is_refused(
+    tmp_path: Path, key_pair: tuple[Path, Path]
+) -> None:
+    key, certificate = key_pair
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{server.server_port}/shop.git"
+        checkout = Checkout(url, "main", tmp_path / "clone", GitCredentials("git", TOKEN))
+        with pytest.raises(OperationFailed) as failed:
+            checkout.fetch()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(failed.value.message) == f"the TLS certificate of {url} could not be verified"

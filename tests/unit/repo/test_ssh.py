@@ -117,6 +117,20 @@ def test_a_listed_host_and_an_authorized_key_fetch_and_push(
     assert git(bare, "rev-parse", "main") == str(commit)
 
 
+def test_a_hashed_known_hosts_entry_is_matched(
+    server: SshServer, keys: dict[str, KeyPair], bare: Path, tmp_path: Path
+) -> None:
+    file = tmp_path / "known_hosts"
+    file.write_text(server.known_hosts)
+    subprocess.run(["ssh-keygen", "-q", "-H", "-f", str(file)], check=True, capture_output=True)
+    hashed = file.read_text()
+    assert hashed.startswith("|1|") and server.address not in hashed
+    check_known_hosts(hashed, ORIGIN)
+    repo = open_clone(tmp_path / "clone", server.url(bare))
+    given = credentials(keys["ed25519"], hashed)
+    assert remote_tip(repo, server.url(bare), "main", given) == git(bare, "rev-parse", "main")
+
+
 def test_a_host_key_known_hosts_does_not_list_is_refused_before_any_key_is_offered(
     server: SshServer, keys: dict[str, KeyPair], bare: Path, tmp_path: Path
 ) -> None:
