@@ -206,6 +206,8 @@ class ControllerDashboard:
         if built is None:
             await _unavailable(scope)(scope, receive, send)
             return
+        # Links are built by the dashboard's own routes, not the controller's.
+        scope = {key: value for key, value in scope.items() if key != "router"}
         path = str(scope.get("path", ""))
         if scope["type"] != "http" or path.startswith(_UNGATED):
             await built.app(scope, receive, send)

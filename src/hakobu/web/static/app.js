@@ -279,6 +279,7 @@ function diffHtml(diffs) {
 async function showApp(env, app) {
   const data = await api(`/api/v1/environments/${encodeURIComponent(env)}/apps/${encodeURIComponent(app)}`);
   const cell = overview.cells.get(`${env}\u0000${app}`);
+  const after = following(env);
   const events = data.events.map((e) => `<tr class="${e.type === "Warning" ? "warning" : ""}">
       <td class="when">${esc(e.last)}</td><td>${esc(e.type)}</td><td>${esc(e.reason)}</td>
       <td>${esc(e.object)}</td><td>${esc(e.message)}</td></tr>`).join("");
@@ -288,6 +289,8 @@ async function showApp(env, app) {
       ${cell ? `${badge("sync", cell.sync)} ${badge("health", cell.health)}` : ""}
       <span class="muted">git <code>${esc(shortRev(data.revision))}</code> · ${data.objects} objects</span>
       ${can(env, "sync") ? `<button type="button" class="primary" id="sync-app">Sync ${esc(app)}…</button>` : ""}
+      ${can(env, "rollback") ? `<button type="button" id="rollback-app">Roll back ${esc(app)}…</button>` : ""}
+      ${after && can(after, "promote") ? `<button type="button" id="promote-app">Promote ${esc(app)} → ${esc(after)}…</button>` : ""}
     </div>
     <div class="columns">
       <section class="panel" id="objects"><h2>Objects</h2>${rootsHtml(data.tree)}</section>
@@ -319,6 +322,31 @@ async function showApp(env, app) {
     }
   });
   document.getElementById("sync-app")?.addEventListener("click", () => confirmSync(env, app));
+  document.getElementById("rollback-app")?.addEventListener("click", () => rollbackApp(env, app));
+  document.getElementById("promote-app")?.addEventListener("click", () => confirmPromotion(env, after, app));
+}
+
+// The environment after ``env`` among those this user may see, in the project's order.
+function following(env) {
+  const names = Object.keys(state.session.can);
+  const at = names.indexOf(env);
+  return at >= 0 && at + 1 < names.length ? names[at + 1] : null;
+}
+
+// Undo the last commit that changed ``app`` in ``env``: back to the one that changed it before.
+async function rollbackApp(env, app) {
+  const data = await api(`/api/v1/environments/${encodeURIComponent(env)}/history`);
+  const changed = data.commits.filter((c) => c.apps.includes(app));
+  if (changed.length < 2) {
+    const dialog = document.getElementById("confirm");
+    document.getElementById("confirm-title").textContent = `Roll back ${app} in ${env}`;
+    document.getElementById("confirm-body").innerHTML =
+      `<p>No earlier commit changed ${esc(app)} in ${esc(env)}: there is nothing to roll back to.</p>`;
+    openConfirm(dialog);
+    document.getElementById("confirm-ok").hidden = true;
+    return;
+  }
+  await confirmRollback(env, changed[1].id, app);
 }
 
 // -- sync -------------------------------------------------------------------------------
@@ -441,10 +469,11 @@ function chart(syncs) {
   return svg;
 }
 
-async function confirmRollback(env, to) {
+async function confirmRollback(env, to, app = null) {
   const dialog = document.getElementById("confirm");
   const body = document.getElementById("confirm-body");
-  document.getElementById("confirm-title").textContent = `Roll back ${env} to ${to.slice(0, 12)}`;
+  document.getElementById("confirm-title").textContent =
+    `Roll back ${app ? `${app} in ` : ""}${env} to ${to.slice(0, 12)}`;
   body.innerHTML = `<p class="muted">Planning the rollback commit…</p>`;
   const ok = document.getElementById("confirm-ok");
   ok.disabled = true;
@@ -452,7 +481,7 @@ async function confirmRollback(env, to) {
   let preview;
   try {
     preview = await api(`/api/v1/environments/${encodeURIComponent(env)}/rollback/preview`,
-      {method: "POST", body: {to}});
+      {method: "POST", body: {to, app}});
   } catch (error) {
     body.innerHTML = `<p class="error">${esc(error.message)}</p>`;
     return;
@@ -471,7 +500,7 @@ async function confirmRollback(env, to) {
     ok.disabled = true;
     try {
       const started = await api(`/api/v1/environments/${encodeURIComponent(env)}/rollback`,
-        {method: "POST", body: {to, basis: preview.basis}});
+        {method: "POST", body: {to, app, basis: preview.basis}});
       state.operation = started.operation;
       const log = document.getElementById("progress");
       log.hidden = false;
@@ -520,10 +549,11 @@ function valueHtml(value) {
   return value.absent ? `<span class="muted">absent</span>` : `<code>${esc(JSON.stringify(value.value))}</code>`;
 }
 
-async function confirmPromotion(source, target) {
+async function confirmPromotion(source, target, app = null) {
   const dialog = document.getElementById("confirm");
   const body = document.getElementById("confirm-body");
-  document.getElementById("confirm-title").textContent = `Promote ${source} → ${target}`;
+  document.getElementById("confirm-title").textContent =
+    `Promote ${app ? `${app} from ` : ""}${source} → ${target}`;
   body.innerHTML = `<p class="muted">Planning the promotion…</p>`;
   const ok = document.getElementById("confirm-ok");
   ok.disabled = true;
@@ -531,7 +561,7 @@ async function confirmPromotion(source, target) {
   const path = `/api/v1/promotions/${encodeURIComponent(source)}/${encodeURIComponent(target)}`;
   let preview;
   try {
-    preview = await api(`${path}/preview`, {method: "POST", body: {}});
+    preview = await api(`${path}/preview`, {method: "POST", body: {app}});
   } catch (error) {
     body.innerHTML = `<p class="error">${esc(error.message)}</p>`;
     return;
@@ -557,7 +587,7 @@ async function confirmPromotion(source, target) {
   ok.onclick = async () => {
     ok.disabled = true;
     try {
-      const started = await api(path, {method: "POST", body: {basis: preview.basis}});
+      const started = await api(path, {method: "POST", body: {app, basis: preview.basis}});
       const log = document.getElementById("progress");
       log.hidden = false;
       if (!started.operation) {
@@ -575,9 +605,11 @@ async function confirmPromotion(source, target) {
 
 async function showPromotion(source, target) {
   const data = await api(`/api/v1/promotions/${encodeURIComponent(source)}/${encodeURIComponent(target)}`);
+  const promote = can(target, "promote");
   const rows = data.apps.map((a) => `<tr data-app="${esc(a.app)}" class="${a.same_images ? "" : "differs"}">
       <th scope="row">${esc(a.app)}</th><td>${imagesHtml(a.from)}</td><td>${imagesHtml(a.to)}</td>
-      <td>${a.same_images ? `<span class="muted">same images</span>` : `<strong>would change</strong>`}</td></tr>`).join("");
+      <td>${a.same_images ? `<span class="muted">same images</span>` : `<strong>would change</strong>`}</td>
+      <td>${promote && a.from ? `<button type="button" class="promote-app" data-app="${esc(a.app)}">Promote ${esc(a.app)}…</button>` : ""}</td></tr>`).join("");
   const values = data.values.map((v) => `<tr class="${v.same ? "" : "differs"}"><td><code>${esc(v.path)}</code></td>
       <td>${valueHtml(v.from)}</td><td>${valueHtml(v.to)}</td></tr>`).join("");
   main.innerHTML = `
@@ -586,12 +618,16 @@ async function showPromotion(source, target) {
         <code>${esc(shortRev(data.to.revision))}</code></span>
       ${can(target, "promote") ? `<button type="button" class="primary" id="promote">Promote…</button>` : ""}</div>
     <section class="panel"><h2>Apps</h2><table class="list"><thead><tr><th>App</th>
-      <th>${esc(source)} runs</th><th>${esc(target)} runs</th><th></th></tr></thead>
+      <th>${esc(source)} runs</th><th>${esc(target)} runs</th><th></th><th></th></tr></thead>
       <tbody>${rows}</tbody></table></section>
     <section class="panel"><h2>Values promote carries</h2>
       ${values ? `<table class="list"><thead><tr><th>Path</th><th>${esc(source)}</th><th>${esc(target)}</th></tr></thead>
         <tbody>${values}</tbody></table>` : `<p class="muted">hakobu.yaml names no values to promote (<code>promote: {values: […]}</code>).</p>`}</section>`;
   document.getElementById("promote")?.addEventListener("click", () => confirmPromotion(source, target));
+  main.querySelector("table.list").addEventListener("click", (event) => {
+    const button = event.target.closest("button.promote-app");
+    if (button) confirmPromotion(source, target, button.dataset.app);
+  });
 }
 
 // -- controller -------------------------------------------------------------------------
