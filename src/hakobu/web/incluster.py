@@ -57,7 +57,7 @@ _RETRY = 5.0
 _UNGATED = ("/api/v1/events", "/static/")
 
 
-class _Gate:
+class CloneGate:
     """Many readers of the clone at once, or one fetch. Readers always get in while no
     fetch runs (a request's read may nest inside another of its own), so a fetch waits for
     a moment when nobody reads."""
@@ -117,7 +117,7 @@ class _Built:
         log: Log,
     ) -> None:
         self.kube, self.delivery, self.settings, self._log = kube, delivery, settings, log
-        self.gate = _Gate()
+        self.gate = CloneGate()
         digest = hashlib.sha256(f"{delivery.url}\0{delivery.branch}".encode()).hexdigest()[:16]
         self.checkout = Checkout(
             delivery.url,
@@ -259,29 +259,33 @@ class ControllerDashboard:
             self._log(f"no dashboard: {problem}")
 
     def _chosen(self) -> Delivery | str:
-        """The Delivery whose repository is shown, or why there is none."""
         found = []
         for obj in list_deliveries(self._kube, self._settings.deliveries_namespace):
             try:
                 found.append(parse(obj))
             except InvalidDelivery:
                 continue
-        choice = self._settings.choice
-        if choice is not None:
-            named = [d for d in found if d.ref == choice]
-            if not named:
-                return f"Delivery {choice}, named by --dashboard, does not exist (yet)"
-            return named[0]
-        sources = sorted({(d.url, d.branch, d.path) for d in found})
-        if not sources:
-            return "no Delivery exists yet: the dashboard shows the repository Deliveries follow"
-        if len(sources) > 1:
-            listed = ", ".join(f"{url} ({branch}, {path})" for url, branch, path in sources)
-            return (
-                f"the Deliveries follow {len(sources)} repositories ({listed}): choose the "
-                "one to show with `hakobu controller --dashboard NAMESPACE/NAME`"
-            )
-        return found[0]
+        return chosen(found, self._settings.choice)
+
+
+def chosen(found: list[Delivery], choice: DeliveryRef | None) -> Delivery | str:
+    """The Delivery whose repository is shown, or why there is none: the one ``choice``
+    names, else the first of those that all follow one repository (URL, branch, path)."""
+    if choice is not None:
+        named = [d for d in found if d.ref == choice]
+        if not named:
+            return f"Delivery {choice}, named by --dashboard, does not exist (yet)"
+        return named[0]
+    sources = sorted({(d.url, d.branch, d.path) for d in found})
+    if not sources:
+        return "no Delivery exists yet: the dashboard shows the repository Deliveries follow"
+    if len(sources) > 1:
+        listed = ", ".join(f"{url} ({branch}, {path})" for url, branch, path in sources)
+        return (
+            f"the Deliveries follow {len(sources)} repositories ({listed}): choose the "
+            "one to show with `hakobu controller --dashboard NAMESPACE/NAME`"
+        )
+    return min(found, key=lambda d: (d.ref.namespace, d.ref.name))
 
 
 def controller_dashboard(
