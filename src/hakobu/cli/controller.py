@@ -54,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--dashboard",
         default="auto",
-        metavar="auto|off|NAMESPACE/NAME",
+        metavar="{auto,off,NAMESPACE/NAME}",
         help="the web dashboard and its HTTP API, signed in to with a token the API server "
         "accepts: auto (the default) shows the repository every Delivery follows; "
         "NAMESPACE/NAME the repository of that Delivery; off serves none",

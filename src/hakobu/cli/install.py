@@ -30,12 +30,14 @@ def register(subparsers: Subparsers) -> None:
         description="Apply (server-side, field manager hakobu-install) the namespace, the "
         "Delivery CustomResourceDefinition (waiting until it is Established), the "
         "controller's ServiceAccount and RBAC, its Deployment, Service (port 80 to the "
-        "Pods' 8080: /hooks/<provider>, /metrics, /healthz, /readyz) and "
+        "Pods' 8080: the dashboard and its API, /hooks/<provider>, /metrics, /healthz, "
+        "/readyz) and "
         "PodDisruptionBudget. The Pods run `hakobu "
         + " ".join(controller_args("NAMESPACE"))
         + "`. Running it again updates the installation in place. Two ClusterRoles: "
         "hakobu-controller (Deliveries, their status, Events, the git Secrets they name, "
-        "TokenReviews and SubjectAccessReviews; Leases only in NAMESPACE) and "
+        "TokenReviews and SubjectAccessReviews; Leases, and creating the dashboard's "
+        "session-key Secret, only in NAMESPACE) and "
         "hakobu-deployer (what Deliveries deploy: everything, cluster-wide by default).",
     )
     parser.add_argument(

@@ -113,8 +113,8 @@ class InstallOptions:
 
 def controller_args(namespace: str) -> list[str]:
     """What the Deployment runs (after the image's ``hakobu`` entry point): the controller,
-    sharding Deliveries among the replicas through Leases in ``namespace``, serving
-    /hooks, /metrics, /healthz and /readyz on every address of the Pod."""
+    sharding Deliveries among the replicas through Leases in ``namespace``, serving the
+    dashboard, /hooks, /metrics, /healthz and /readyz on every address of the Pod."""
     return ["controller", "--shard-namespace", namespace, "--listen", f"0.0.0.0:{PORT}"]
 
 
