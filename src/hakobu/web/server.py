@@ -234,7 +234,7 @@ class _Api:
             max_age=max(0, int(session.expires - time.time())),
             httponly=True,
             samesite="strict",
-            secure=self.board.secure,
+            secure=self.board.secure or _over_https(request),
             path="/",
         )
         return response
@@ -488,6 +488,14 @@ def _check_origin(request: Request) -> None:
     own = f"{request.url.scheme}://{request.headers.get('host', '')}"
     if origin != own:
         raise ApiProblem(403, "forbidden", f"requests from {origin} are not accepted")
+
+
+def _over_https(request: Request) -> bool:
+    """Whether the browser reached this server over HTTPS, here or at a proxy in front
+    (an Ingress terminating TLS says so in X-Forwarded-Proto). A client can use the header
+    only to make its own cookie Secure, never to take that away."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
 
 
 def _check_csrf(request: Request, who: Caller) -> None:

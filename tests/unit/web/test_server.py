@@ -73,6 +73,16 @@ def test_a_wrong_token_is_401_and_the_right_one_sets_a_strict_cookie(tmp_path: P
     assert overview["environments"][0]["apps"]["web"]["images"] == ["shop/web:1.0"]
 
 
+def test_behind_a_proxy_terminating_tls_the_cookie_is_secure(tmp_path: Path) -> None:
+    http = client(tmp_path, LocalAccess("admin", KEY))
+    plain = http.post("/api/v1/session", json={"token": KEY})
+    assert "secure" not in plain.headers["set-cookie"].lower()
+    proxied = http.post(
+        "/api/v1/session", json={"token": KEY}, headers={"X-Forwarded-Proto": "https"}
+    )
+    assert "; secure" in proxied.headers["set-cookie"].lower()
+
+
 def test_a_bearer_token_needs_no_cookie(tmp_path: Path) -> None:
     http = client(tmp_path, LocalAccess("admin", KEY))
     response = http.get("/api/v1/overview", headers={"Authorization": f"Bearer {KEY}"})
