@@ -103,6 +103,9 @@ class DashboardSettings:
     deliveries_namespace: str | None = None
     interval: float = 1.0
     fetch_interval: float = 10.0
+    # With no page open and no request for this long, the dashboard stops reading the
+    # cluster (every environment, every interval) until the next request builds it again.
+    idle: float = 300.0
 
 
 class _Built:
@@ -114,9 +117,12 @@ class _Built:
         delivery: Delivery,
         settings: DashboardSettings,
         key: bytes,
+        *,
         log: Log,
+        idle: Callable[[], bool],
     ) -> None:
         self.kube, self.delivery, self.settings, self._log = kube, delivery, settings, log
+        self._idle = idle
         self.gate = CloneGate()
         digest = hashlib.sha256(f"{delivery.url}\0{delivery.branch}".encode()).hexdigest()[:16]
         self.checkout = Checkout(
@@ -141,7 +147,9 @@ class _Built:
             read=self._read,
         )
         self.app: ASGIApp = create_app(self.board)
+        # Set, with why, when this dashboard has ended and the next request builds anew.
         self.stale = threading.Event()
+        self.why = ""
         self._stop = threading.Event()
         self._fetcher = threading.Thread(target=self._follow, name="hakobu-web-fetch", daemon=True)
 
@@ -164,6 +172,11 @@ class _Built:
 
     def _follow(self) -> None:
         while not self._stop.wait(self.settings.fetch_interval):
+            if self._idle():
+                self.board.monitor.stop()
+                idle = self.settings.idle
+                self._end(f"no page open for {idle:g}s: the dashboard stops reading the cluster")
+                return
             try:
                 # Read each time: a rotated token is used at once.
                 self.checkout.credentials = git_credentials(self.kube, self.delivery)
@@ -172,9 +185,13 @@ class _Built:
                 self._log(f"fetching {self.delivery.url} failed, showing what was fetched: {e}")
                 continue
             if not self.checkout.unchanged and _project_text(self.root) != self.project_text:
-                self.stale.set()
+                self._end(f"{PROJECT_FILE} changed: the next request builds the dashboard again")
                 return
             self.board.monitor.poke()
+
+    def _end(self, why: str) -> None:
+        self.why = why
+        self.stale.set()
 
     def _publish(self, commit: str, branch: str | None) -> None:
         credentials = git_credentials(self.kube, self.delivery)
@@ -195,6 +212,9 @@ class ControllerDashboard:
         self._built: _Built | None = None
         self._problem = ""
         self._tried = -_RETRY
+        self._used = time.monotonic()
+        # Requests in progress, open event streams (pages) among them.
+        self._looking = 0
 
     @property
     def route(self) -> Mount:
@@ -202,6 +222,15 @@ class ControllerDashboard:
         return Mount("", app=self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Counted as looking from the request's start to its end (a stream: while open).
+        self._looking += 1
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            self._looking -= 1
+            self._used = time.monotonic()
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         built = await run_in_threadpool(self._current)
         if built is None:
             await _unavailable(scope)(scope, receive, send)
@@ -227,9 +256,10 @@ class ControllerDashboard:
     def _current(self) -> _Built | None:
         with self._lock:
             if self._built is not None and self._built.stale.is_set():
-                self._log(f"{PROJECT_FILE} changed: the dashboard is built again from it")
+                self._log(self._built.why)
                 self._built.stop()
                 self._built = None
+                self._tried = -_RETRY
             if self._built is not None or time.monotonic() - self._tried < _RETRY:
                 return self._built
             self._tried = time.monotonic()
@@ -238,7 +268,9 @@ class ControllerDashboard:
                 if isinstance(delivery, str):
                     self._tell(delivery)
                     return None
-                built = _Built(self._kube, delivery, self._settings, self._key, self._log)
+                built = _Built(
+                    self._kube, delivery, self._settings, self._key, log=self._log, idle=self._idle
+                )
             except HakobuError as e:
                 self._tell(f"the dashboard cannot read its project: {e}")
                 return None
@@ -249,6 +281,9 @@ class ControllerDashboard:
                 f"as Delivery {delivery.ref} follows it"
             )
             return built
+
+    def _idle(self) -> bool:
+        return self._looking == 0 and time.monotonic() - self._used > self._settings.idle
 
     def _tell(self, problem: str) -> None:
         """Log why there is no dashboard, once per reason: callers see only that there is
