@@ -313,6 +313,17 @@ step "The replica that holds its shard fetched, synced and reported" \
 step "kubectl sees the same" \
     hakobu cluster kubectl get deliveries -A
 
+step "Who may look: a ServiceAccount, and a Role to get evaluation's Delivery (in its namespace)" \
+    hakobu cluster kubectl -n deliveries create serviceaccount viewer
+more "hakobu cluster kubectl -n shop-eval create role delivery-viewer --verb=get --resource=deliveries.hakobu.dev"
+more "hakobu cluster kubectl -n shop-eval create rolebinding viewer --role=delivery-viewer --serviceaccount=deliveries:viewer"
+typed "Every replica serves the dashboard and its API: the overview, as the viewer's token may see it" \
+    'token=$(hakobu cluster kubectl -n deliveries create token viewer)'
+more "curl -sS --fail-with-body -H \"Authorization: Bearer \$token\" 127.0.0.1:${ports[1]}/api/v1/overview | python3 -c 'import json, sys; [print(e[\"env\"], e[\"revision\"][:12], app, c[\"sync\"], c[\"health\"]) for e in json.load(sys.stdin)[\"environments\"] for app, c in sorted(e[\"apps\"].items())]'"
+typed "A sync asked with that token is refused: the cluster's RBAC gives it get, not patch" \
+    "curl -sS -w ' (HTTP %{http_code})\n' -H \"Authorization: Bearer \$token\" -X POST -d '{}' 127.0.0.1:${ports[0]}/api/v1/environments/evaluation/sync/preview"
+note "In a browser: http://127.0.0.1:${ports[0]}/ (either replica), signed in with such a token."
+
 # A push webhook as GitHub sends it: a JSON body naming the repository, branch and new
 # revision, signed with HMAC-SHA256 of the body under the shared secret.
 webhook() {
