@@ -108,7 +108,9 @@ step "Start a local Kubernetes control plane (built from source on first run)" \
     hakobu cluster up
 step "It is real Kubernetes" \
     hakobu cluster kubectl version
-# A walk-through run before left its namespaces behind: start from none.
+# A walk-through run before left its controller and namespaces behind: start from none.
+# (Uninstalling first also frees its Delivery of the controller's finalizer.)
+hakobu uninstall >/dev/null
 hakobu cluster kubectl delete namespace shop-eval shop deliveries --ignore-not-found --wait >/dev/null
 
 # The example repository, and beside it what the delivery service part keeps: its git

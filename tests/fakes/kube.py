@@ -15,6 +15,8 @@ What it models:
   existence);
 - deletes with propagation: Foreground and Background delete dependents found through
   ``ownerReferences`` at once, Orphan drops the reference;
+- JSON patches (``test``, ``add``, ``replace``, ``remove`` of object members), a failed
+  ``test`` refused with Invalid;
 - failures injected per verb and object (``fail``); ``before_write``, run once before the
   next write, for a writer that races in between a read and a write; and ``controllers``:
   callbacks that change a stored object after each write, standing in for the controllers
@@ -39,7 +41,7 @@ from typing import Any
 
 from hakobu.cluster.client import ObjectList, PropagationPolicy
 from hakobu.cluster.discovery import ApiResource
-from hakobu.cluster.errors import AlreadyExists, ApiError, Conflict, NotFound
+from hakobu.cluster.errors import AlreadyExists, ApiError, Conflict, Invalid, NotFound
 from hakobu.model.objects import Object
 
 Key = tuple[str, str, str, str]
@@ -266,6 +268,13 @@ class FakeKube:
         if method == "DELETE" and name:
             self.delete(api_version, resource.kind, name, namespace)
             return {"kind": "Status", "status": "Success"}
+        if method == "PATCH" and name and content_type == "application/json-patch+json":
+            with self._lock:
+                live = self.get(api_version, resource.kind, name, namespace)
+                for operation in body:
+                    _json_patch(live, operation)
+                self._count("PATCH", "patch", resource.kind, name)
+                return self._store(self._key_of(live), live)
         raise ApiError(405, "MethodNotAllowed", f"{method} {path}", {})
 
     # -- the store ------------------------------------------------------------------------
@@ -345,6 +354,21 @@ class FakeKube:
             if (resource.group, resource.version, resource.plural) == (group, version, rest[0]):
                 return resource, namespace, rest[1] if len(rest) > 1 else None
         raise not_found(path)
+
+
+def _json_patch(obj: Object, operation: dict[str, Any]) -> None:
+    """One RFC 6902 operation on a member of nested objects (not of lists)."""
+    *parents, last = operation["path"].strip("/").split("/")
+    target: Any = obj
+    for part in parents:
+        target = target.setdefault(part, {})
+    op = operation["op"]
+    if op == "test" and target.get(last) != operation["value"]:
+        raise Invalid(422, "Invalid", f"the test of {operation['path']} failed", {})
+    if op in ("add", "replace"):
+        target[last] = copy.deepcopy(operation["value"])
+    elif op == "remove":
+        target.pop(last, None)
 
 
 # -- field sets (FieldsV1 of maps; lists and scalars are leaves) ----------------------------

@@ -72,6 +72,7 @@ from hakobu.sync import (
     sync,
     write_record,
 )
+from hakobu.sync.ownership import delete_empty_inventories, namespace_ending
 from hakobu.sync.record import record_sync
 from hakobu.sync.run import Outcome
 
@@ -483,6 +484,43 @@ class Agent:
             # With --prune the sync deletes all of it anyway.
             remove=frozenset() if self.options.prune else added(bad_state, desired),
         )
+
+    def delete_deployed(self) -> SyncResult | None:
+        """Delete everything the environment holds of the project, as a sync with prune does
+        when every app has left git; then the emptied inventories. What git declares is not
+        read: only what hakobu's inventories list, so nothing hakobu did not apply goes.
+        None when the environment's namespace is gone or going: Kubernetes deletes what it
+        holds, and no sync can take its lock there."""
+        commit = self.checkout.fetch()
+        project = load_project(self.checkout.directory / PurePosixPath(self.options.project_path))
+        env = project.environment(self.options.env)
+        if namespace_ending(self.kube, env.namespace):
+            self._log(f"namespace {env.namespace} is being deleted, and with it what it holds")
+            return None
+        name = f"{env.name} revision={commit[:12]}"
+        self._log(f"deleting what {env.name} deployed")
+        options = SyncOptions(
+            prune=True,
+            allow_empty=True,
+            timeout=self.options.timeout,
+            workers=self.options.workers,
+            keys_namespace=self.options.keys_namespace,
+            wait_lock=LEASE_DURATION + 2 * RETRY_PERIOD,
+        )
+        result = sync(
+            self.kube,
+            project,
+            env,
+            DesiredState(env.name, commit, ()),
+            options=options,
+            progress=lambda message: self._log(f"delete {name}: {message}"),
+            guard=self._guard,
+        )
+        record_sync(self.kube, env.namespace, result)
+        self._log_sync(result, "the Delivery was deleted")
+        if result.succeeded:
+            delete_empty_inventories(self.kube, env.namespace, project.name, env.name)
+        return result
 
     def recheck(self) -> None:
         """Forget what the last sync left settled: the cluster changed since (an object was

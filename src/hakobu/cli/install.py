@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TypeAlias
 
-from hakobu.cli.kube import add_cluster_options, connect
+from hakobu.cli.kube import add_cluster_options, connect, duration
 from hakobu.cli.output import Progress, print_json
 from hakobu.controller.install import (
     DEFAULT_IMAGE,
@@ -94,8 +94,10 @@ def register(subparsers: Subparsers) -> None:
         description="Delete the controller's Deployment, Service, PodDisruptionBudget, "
         "ServiceAccount and RBAC, and its namespace if install created it. Only objects "
         "labelled app.kubernetes.io/managed-by=hakobu-install are deleted; nothing the "
-        "Deliveries deployed is touched. The CRD stays unless --delete-deliveries: deleting "
-        "it deletes every Delivery in the cluster.",
+        "Deliveries deployed is touched unless --cascade, and the Deliveries lose the "
+        "controller's finalizer so deleting one later does not wait for a controller. The "
+        "CRD stays unless --delete-deliveries: deleting it deletes every Delivery in the "
+        "cluster.",
     )
     remove.add_argument(
         "--namespace",
@@ -106,6 +108,19 @@ def register(subparsers: Subparsers) -> None:
         "--delete-deliveries",
         action="store_true",
         help="also delete the Delivery CRD, and so every Delivery",
+    )
+    remove.add_argument(
+        "--cascade",
+        action="store_true",
+        help="first delete every Delivery while the controller runs, so that each one with "
+        "prune (and not suspended) deletes what it deployed; implies --delete-deliveries",
+    )
+    remove.add_argument(
+        "--timeout",
+        type=duration,
+        default=300.0,
+        help="how long to wait for the Deliveries (with --cascade) and the namespace to go "
+        "(default 5m)",
     )
     add_cluster_options(remove)
     remove.set_defaults(handler=_uninstall)
@@ -155,9 +170,14 @@ def _install(args: argparse.Namespace) -> int:
 def _uninstall(args: argparse.Namespace) -> int:
     with connect(args) as kube:
         deleted = uninstall(
-            kube, args.namespace, Progress(), delete_deliveries=args.delete_deliveries
+            kube,
+            args.namespace,
+            Progress(),
+            delete_deliveries=args.delete_deliveries,
+            cascade=args.cascade,
+            timeout=args.timeout,
         )
     print(f"deleted {len(deleted)} objects" if deleted else "nothing to delete")
-    if not args.delete_deliveries:
+    if not (args.delete_deliveries or args.cascade):
         print("kept the Delivery CRD and every Delivery (--delete-deliveries deletes them)")
     return 0

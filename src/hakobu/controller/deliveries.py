@@ -20,6 +20,7 @@ from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
 from hakobu.controller.delivery import (
     API_VERSION,
+    FINALIZER,
     GROUP,
     KIND,
     PLURAL,
@@ -33,6 +34,7 @@ from hakobu.model.identity import identity_problem
 from hakobu.model.objects import Object
 
 MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
 FIELD_MANAGER = "hakobu"
 INSTALL_HINT = "install the Delivery CRD and the controller with `hakobu install`"
 
@@ -94,6 +96,25 @@ def set_suspended(kube: KubeApi, ref: DeliveryRef, suspended: bool) -> Object:
         body={"spec": {"suspend": suspended}},
         content_type=MERGE_PATCH,
     )
+    return result
+
+
+def set_finalizer(kube: KubeApi, obj: Object, present: bool) -> Object:
+    """Add (or remove) hakobu's finalizer on the Delivery ``obj``. A JSON patch that first
+    tests the resourceVersion it read: a finalizer someone else changed meanwhile is never
+    dropped (the patch is refused with Invalid or Conflict, and the caller reads the
+    Delivery again). Returns the Delivery as stored."""
+    metadata = obj["metadata"]
+    ref = DeliveryRef(metadata.get("namespace", ""), metadata["name"])
+    finalizers: list[str] = list(metadata.get("finalizers") or [])
+    wanted = [f for f in finalizers if f != FINALIZER] + ([FINALIZER] if present else [])
+    if wanted == finalizers:
+        return obj
+    body = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": metadata["resourceVersion"]},
+        {"op": "add", "path": "/metadata/finalizers", "value": wanted},
+    ]
+    result: Object = kube.request("PATCH", delivery_path(ref), body=body, content_type=JSON_PATCH)
     return result
 
 

@@ -33,6 +33,12 @@ PLURAL = "deliveries"
 # asks for a pass now, as Flux's reconcile.fluxcd.io/requestedAt does.
 RECONCILE_REQUESTED_AT = "hakobu.dev/reconcile-requested-at"
 
+# On every Delivery the controller handles, so that deleting one waits for the controller:
+# with prune (and not suspended) it deletes what the Delivery deployed first, as Flux does
+# for a Kustomization with prune. `hakobu uninstall` removes it, so nothing waits on a
+# controller that is gone.
+FINALIZER = "finalizers.hakobu.dev"
+
 DEFAULT_INTERVAL = 180.0
 DEFAULT_TIMEOUT = 300.0
 

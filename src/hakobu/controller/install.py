@@ -34,9 +34,15 @@ from typing import Any, NamedTuple
 
 from hakobu import __version__
 from hakobu.cluster.api import KubeApi
-from hakobu.cluster.errors import NotFound
+from hakobu.cluster.errors import Conflict, Invalid, NotFound
 from hakobu.controller.crd import delivery_crd
-from hakobu.controller.delivery import GROUP, PLURAL
+from hakobu.controller.deliveries import (
+    NotInstalled,
+    delivery_path,
+    list_deliveries,
+    set_finalizer,
+)
+from hakobu.controller.delivery import FINALIZER, GROUP, PLURAL, DeliveryRef
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.identity import identity_problem
 from hakobu.model.objects import Object
@@ -368,11 +374,23 @@ def _deployer_role_bindings(kube: KubeApi) -> list[Target]:
 
 
 def uninstall(
-    kube: KubeApi, namespace: str, log: Log, *, delete_deliveries: bool = False
+    kube: KubeApi,
+    namespace: str,
+    log: Log,
+    *,
+    delete_deliveries: bool = False,
+    cascade: bool = False,
+    timeout: float = 300.0,
 ) -> list[Target]:
     """Delete what install created in ``namespace``; returns what was deleted. The CRD
     (and with it every Delivery) only with ``delete_deliveries``; the namespace only if
-    install created it. Nothing a Delivery deployed is touched."""
+    install created it. Nothing a Delivery deployed is touched, unless ``cascade``: then
+    every Delivery is deleted first, while the controller still runs, and each one with
+    prune has what it deployed deleted by the controller before it goes (as deleting it
+    with kubectl does). Deliveries still there after ``timeout`` fail the uninstall before
+    anything else is removed."""
+    if cascade:
+        _delete_every_delivery(kube, log, timeout)
     targets = [
         Target("apps/v1", "Deployment", NAME, namespace),
         Target("policy/v1", "PodDisruptionBudget", NAME, namespace),
@@ -387,11 +405,101 @@ def uninstall(
         Target("v1", "ServiceAccount", NAME, namespace),
         Target("v1", "Secret", SESSION_SECRET, namespace),
     ]
-    if delete_deliveries:
-        targets.append(Target(_CRD_API, "CustomResourceDefinition", CRD_NAME, None))
-    # Last: a namespace install created (one that existed before was never labelled).
-    targets.append(Target("v1", "Namespace", namespace, None))
-    return [target for target in targets if _delete(kube, target, log)]
+    deleted = [target for target in targets if _delete(kube, target, log)]
+    # No controller is left to handle hakobu's finalizer (and without its roles, one still
+    # stopping cannot add it back): a Delivery deleted from now on must not wait for one.
+    _release_deliveries(kube, log)
+    last = [Target("v1", "Namespace", namespace, None)]
+    if delete_deliveries or cascade:
+        last.insert(0, Target(_CRD_API, "CustomResourceDefinition", CRD_NAME, None))
+    deleted += [target for target in last if _delete(kube, target, log)]
+    # As kubectl delete waits: an install right after must not meet a terminating namespace.
+    _wait_gone(kube, [t for t in deleted if t.kind == "Namespace"], log, timeout)
+    return deleted
+
+
+def _wait_gone(kube: KubeApi, targets: list[Target], log: Log, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for target in targets:
+        while True:
+            try:
+                kube.get(target.api_version, target.kind, target.name, target.namespace)
+            except NotFound:
+                log(f"{target} is gone")
+                break
+            if time.monotonic() > deadline:
+                raise OperationFailed(
+                    f"{target} is still being deleted after {timeout:g}s",
+                    hint=f"`kubectl get {target.kind.lower()} {target.name} -o yaml` shows "
+                    "what it waits for",
+                )
+            time.sleep(0.2)
+
+
+def _delete_every_delivery(kube: KubeApi, log: Log, timeout: float) -> None:
+    try:
+        deliveries = list_deliveries(kube, None)
+    except NotInstalled:
+        return
+    for obj in deliveries:
+        ref = _ref(obj)
+        try:
+            kube.request("DELETE", delivery_path(ref))
+        except NotFound:
+            continue
+        log(f"deleting Delivery {ref}")
+    deadline = time.monotonic() + timeout
+    while True:
+        left = list_deliveries(kube, None)
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            waiting = "; ".join(f"{_ref(obj)}: {_ready_message(obj)}" for obj in left)
+            raise OperationFailed(
+                f"{len(left)} Deliveries were not deleted within {timeout:g}s, so nothing "
+                f"else was removed: {waiting}",
+                hint="a Delivery with prune deletes what it deployed first; fix what its "
+                "message says and run uninstall again, or set its spec.prune to false to keep "
+                "what it deployed",
+            )
+        time.sleep(0.5)
+
+
+def _release_deliveries(kube: KubeApi, log: Log) -> None:
+    """Remove hakobu's finalizer from every Delivery; each one and what it deployed stay."""
+    try:
+        deliveries = list_deliveries(kube, None)
+    except NotInstalled:
+        return
+    for obj in deliveries:
+        if FINALIZER in (obj["metadata"].get("finalizers") or []):
+            _release(kube, obj)
+            log(f"removed the finalizer of Delivery {_ref(obj)}")
+
+
+def _release(kube: KubeApi, obj: Object) -> None:
+    current = obj
+    for _ in range(5):
+        try:
+            set_finalizer(kube, current, present=False)
+        except NotFound:
+            return
+        except (Conflict, Invalid):
+            current = kube.request("GET", delivery_path(_ref(obj)))
+        else:
+            return
+    raise OperationFailed(f"Delivery {_ref(obj)} kept changing: its finalizer stays")
+
+
+def _ref(obj: Object) -> DeliveryRef:
+    return DeliveryRef(obj["metadata"]["namespace"], obj["metadata"]["name"])
+
+
+def _ready_message(obj: Object) -> str:
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return str(condition.get("message") or condition.get("reason") or "")
+    return "no status yet"
 
 
 def _delete(kube: KubeApi, target: Target, log: Log) -> bool:

@@ -29,8 +29,10 @@ from typing import Any, Protocol
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import ApiError, Gone, NotFound, Unreachable
 from hakobu.cluster.events import record_event
+from hakobu.controller.deliveries import set_finalizer
 from hakobu.controller.delivery import (
     API_VERSION,
+    FINALIZER,
     KIND,
     PLURAL,
     Delivery,
@@ -44,6 +46,7 @@ from hakobu.controller.reconciler import DeliveryReconciler, Emit
 from hakobu.controller.status import PassReport, Problem, build_status
 from hakobu.controller.workqueue import WorkQueue
 from hakobu.images.availability import ImageAvailability
+from hakobu.sync.ownership import namespace_ending
 
 Log = Callable[..., None]
 # What a pass tells the team: (Delivery, event kind, revision, message, apps).
@@ -273,6 +276,9 @@ class Controller:
             obj = self._cache.get(ref)
         if obj is None or not self.ownership.owns(ref):
             return
+        if obj["metadata"].get("deletionTimestamp"):
+            self._finalize(ref, obj)
+            return
         name = str(ref)
         try:
             delivery = parse(obj)
@@ -282,6 +288,17 @@ class Controller:
             self._log(e.message, level="error", delivery=name, reason="InvalidSpec")
             self._write_status(ref, obj, PassReport(generation, None, (), problem=problem))
             return  # nothing to retry until the spec changes
+        obj = self._set_finalizer(ref, obj)
+        reconciler = self._reconciler(ref, delivery)
+        self._log(f"pass started: {reason}", delivery=name, environment=delivery.environment)
+        report = reconciler.reconcile(delivery, reason)
+        self._judge_fight(ref, reason, reconciler.synced)
+        report = _with_fight(report, self._fights.get(ref))
+        self._drift.follow(reconciler.kinds())
+        self._write_status(ref, obj, report)
+        self._schedule(ref, delivery, report)
+
+    def _reconciler(self, ref: DeliveryRef, delivery: Delivery) -> DeliveryReconciler:
         reconciler = self._reconcilers.get(ref)
         if reconciler is None:
             reconciler = self._reconcilers[ref] = DeliveryReconciler(
@@ -293,13 +310,62 @@ class Controller:
                 emit=self._emitter(delivery),
                 availability=self._availability,
             )
-        self._log(f"pass started: {reason}", delivery=name, environment=delivery.environment)
-        report = reconciler.reconcile(delivery, reason)
-        self._judge_fight(ref, reason, reconciler.synced)
-        report = _with_fight(report, self._fights.get(ref))
-        self._drift.follow(reconciler.kinds())
-        self._write_status(ref, obj, report)
-        self._schedule(ref, delivery, report)
+        return reconciler
+
+    # -- deletion -------------------------------------------------------------------------
+
+    def _set_finalizer(
+        self, ref: DeliveryRef, obj: dict[str, Any], *, present: bool = True
+    ) -> dict[str, Any]:
+        """``obj`` with hakobu's finalizer added (or removed), as stored; unchanged when the
+        write failed (the next pass tries again)."""
+        try:
+            written = set_finalizer(self.kube, obj, present)
+        except NotFound:
+            return obj
+        except (Unreachable, ApiError) as e:
+            # Conflict or Invalid: changed since it was read; the watch brings it anew.
+            self._log(f"finalizer not written: {e}", level="warning", delivery=str(ref))
+            return obj
+        with self._cache_lock:
+            if ref in self._cache and written is not obj:
+                self._cache[ref] = written
+        return written
+
+    def _finalize(self, ref: DeliveryRef, obj: dict[str, Any]) -> None:
+        """A Delivery being deleted: with prune (and not suspended), delete what it deployed
+        first; then let it go. Until that succeeds the finalizer stays and it is retried."""
+        if FINALIZER not in (obj["metadata"].get("finalizers") or []):
+            return
+        name = str(ref)
+        try:
+            delivery: Delivery | None = parse(obj)
+        except InvalidDelivery:
+            delivery = None
+        if delivery is not None and delivery.prune and not delivery.suspend:
+            self._log("deleted: deleting what it deployed", delivery=name)
+            problem = self._reconciler(ref, delivery).delete_deployed(delivery)
+            if problem is not None and namespace_ending(self.kube, ref.namespace):
+                # Its Secrets are going with it: no later try could do better.
+                self._log(
+                    f"its namespace is being deleted; what it deployed stays: {problem.message}",
+                    level="warning",
+                    delivery=name,
+                )
+            elif problem is not None:
+                report = PassReport(delivery.generation, None, (), problem=problem)
+                self._write_status(ref, obj, report)
+                self._schedule(ref, delivery, report)
+                return
+        else:
+            why = (
+                "its spec cannot be followed"
+                if delivery is None
+                else ("it is suspended" if delivery.suspend else "prune is off")
+            )
+            self._log(f"deleted: what it deployed stays ({why})", delivery=name)
+        if self._set_finalizer(ref, obj, present=False) is obj:
+            self.queue.add(ref, "finalizer not removed", after=self.options.first_retry)
 
     def _judge_fight(self, ref: DeliveryRef, reason: str, synced: bool) -> None:
         """A fight: passes for drift that keep having to put back what someone changed."""
@@ -408,6 +474,8 @@ def _why(previous: dict[str, Any] | None, obj: dict[str, Any]) -> str:
     if previous is None:
         return "found"
     before, after = previous["metadata"], obj["metadata"]
+    if after.get("deletionTimestamp") and not before.get("deletionTimestamp"):
+        return "deleted"
     if before.get("generation") != after.get("generation"):
         return "spec changed"
     key = "hakobu.dev/reconcile-requested-at"

@@ -29,7 +29,7 @@ from hakobu.controller.status import PassReport, Problem, summary_health
 from hakobu.errors import HakobuError, InvalidInput
 from hakobu.images.availability import ImageAvailability, deployed_images
 from hakobu.repo.clone import Credentials
-from hakobu.sync import DesiredState
+from hakobu.sync import DesiredState, SyncResult
 from hakobu.sync.run import Outcome
 
 Log = Callable[..., None]
@@ -154,10 +154,34 @@ class DeliveryReconciler:
         )
         self._account(delivery, iteration, reason, time.monotonic() - started)
         if iteration.result is not None and not iteration.result.succeeded:
-            failed = [a for a in iteration.result.apps if a.result is not Outcome.SUCCEEDED]
-            why = "; ".join(f"{a.app}: {'; '.join(a.messages)}" for a in failed)
-            report = replace(report, sync_failure=why or "the sync failed", applied=False)
+            report = replace(report, sync_failure=_why_failed(iteration.result), applied=False)
         return report
+
+    def delete_deployed(self, delivery: Delivery) -> Problem | None:
+        """Delete what the Delivery deployed (it is being deleted, with prune); None once
+        done, else why not (the finalizer stays and the deletion is retried)."""
+        name = str(delivery.ref)
+        try:
+            credentials = git_credentials(self.kube, delivery)
+            target = self._target(delivery)
+            agent, checkout = self._agent_for(delivery, target)
+        except HakobuError as e:
+            return Problem("DeletionFailed", f"deleting what it deployed: {e.message}", False)
+        checkout.credentials = credentials
+        try:
+            result = agent.delete_deployed()
+        except HakobuError as e:
+            problem = self._problem(e, checkout)
+            message = f"deleting what it deployed: {problem.message}"
+            self._log(message, level="error", delivery=name, reason="DeletionFailed")
+            return Problem("DeletionFailed", message, False)
+        if result is None:
+            return None
+        if not result.succeeded:
+            message = f"deleting what it deployed: {_why_failed(result)}"
+            return Problem("DeletionFailed", message, False)
+        self._log(f"deleted what it deployed: {result.pruned} objects", delivery=name)
+        return None
 
     def _target(self, delivery: Delivery) -> tuple[str, KubeClient] | None:
         """The client for the cluster a Delivery names in ``spec.cluster`` (None: ours)."""
@@ -319,3 +343,8 @@ def secret_data(kube: KubeApi, delivery: Delivery, name: str) -> dict[str, str]:
         raise InvalidInput(
             f"Secret {delivery.ref.namespace}/{name}: a value is not base64 text"
         ) from None
+
+
+def _why_failed(result: SyncResult) -> str:
+    failed = [a for a in result.apps if a.result is not Outcome.SUCCEEDED]
+    return "; ".join(f"{a.app}: {'; '.join(a.messages)}" for a in failed) or "the sync failed"

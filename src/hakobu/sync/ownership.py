@@ -114,6 +114,22 @@ def read_inventories(
     return inventories, found.resource_version
 
 
+def delete_empty_inventories(kube: KubeApi, namespace: str, project: str, env: str) -> int:
+    """Delete the inventories of this project and environment that list nothing (what is
+    left once everything an app deployed was pruned); how many went."""
+    inventories, _ = read_inventories(kube, namespace, project, env)
+    deleted = 0
+    for app, inventory in sorted(inventories.items()):
+        if inventory.entries:
+            continue
+        try:
+            kube.delete("v1", "ConfigMap", inventory_name(app), namespace)
+        except NotFound:
+            continue
+        deleted += 1
+    return deleted
+
+
 def write_inventory(
     kube: KubeApi,
     namespace: str,
@@ -171,6 +187,15 @@ def _parse(app: str, configmap: Object) -> Inventory:
     )
     annotations = (configmap.get("metadata") or {}).get("annotations") or {}
     return Inventory(app, entries, str(annotations.get(DIGEST_ANNOTATION, "")))
+
+
+def namespace_ending(kube: KubeApi, namespace: str) -> bool:
+    """Whether ``namespace`` is gone or being deleted (nothing can be created in it)."""
+    try:
+        live = kube.get("v1", "Namespace", namespace)
+    except NotFound:
+        return True
+    return bool(live["metadata"].get("deletionTimestamp"))
 
 
 def ensure_namespace(kube: KubeApi, project: str, env: str, namespace: str) -> bool:

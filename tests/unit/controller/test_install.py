@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from hakobu.cluster.discovery import ApiResource
+from hakobu.controller.delivery import FINALIZER
 from hakobu.controller.install import (
     DEPLOYER,
     NAME,
@@ -37,6 +38,7 @@ RESOURCES = (
     ApiResource(RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
     ApiResource(RBAC, "v1", "Role", "roles", namespaced=True),
     ApiResource(RBAC, "v1", "RoleBinding", "rolebindings", namespaced=True),
+    ApiResource("hakobu.dev", "v1alpha1", "Delivery", "deliveries", namespaced=True),
 )
 
 
@@ -314,3 +316,70 @@ def test_install_into_a_namespace_being_deleted_says_so() -> None:
     )
     with pytest.raises(OperationFailed, match="namespace hakobu-system is being deleted"):
         install(kube, InstallOptions(), lambda _: None)
+
+
+def delivery(kube: FakeKube, name: str, *finalizers: str, ready: str = "") -> None:
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    status = {"conditions": [{"type": "Ready", "status": "False", "message": ready}]}
+    kube.create(
+        {
+            "apiVersion": "hakobu.dev/v1alpha1",
+            "kind": "Delivery",
+            "metadata": {"name": name, "namespace": name, "finalizers": list(finalizers)},
+            "spec": {},
+            "status": status,
+        }
+    )
+
+
+def test_uninstall_takes_the_controllers_finalizer_off_every_delivery_and_keeps_them() -> None:
+    kube = cluster()
+    install(kube, InstallOptions(), lambda _: None)
+    delivery(kube, "shop", FINALIZER, "example.com/theirs")
+    delivery(kube, "blog", FINALIZER)
+    logged: list[str] = []
+    uninstall(kube, "hakobu-system", logged.append)
+    finalizers = {
+        name: kube.get("hakobu.dev/v1alpha1", "Delivery", name, name)["metadata"]["finalizers"]
+        for name in ("shop", "blog")
+    }
+    assert finalizers == {"shop": ["example.com/theirs"], "blog": []}
+    assert "removed the finalizer of Delivery shop/shop" in logged
+    # The controller's roles went first: a replica still stopping cannot put it back.
+    assert logged.index("removed the finalizer of Delivery shop/shop") > logged.index(
+        f"deleted ClusterRole {NAME}"
+    )
+
+
+class HeldDeliveries(FakeKube):
+    """Deliveries whose finalizer is never removed (no controller acts on them)."""
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        if method == "DELETE" and "/deliveries/" in path:
+            return {"kind": "Status", "status": "Success"}
+        return super().request(method, path, **kwargs)
+
+
+def test_cascade_removes_nothing_while_a_delivery_stays() -> None:
+    kube = HeldDeliveries(RESOURCES)
+    kube.controllers.extend(cluster().controllers)
+    install(kube, InstallOptions(), lambda _: None)
+    delivery(kube, "shop", FINALIZER, ready="deleting what it deployed: fetching failed")
+    with pytest.raises(OperationFailed) as raised:
+        uninstall(kube, "hakobu-system", lambda _: None, cascade=True, timeout=0.2)
+    assert raised.value.message == (
+        "1 Deliveries were not deleted within 0.2s, so nothing else was removed: shop/shop: "
+        "deleting what it deployed: fetching failed"
+    )
+    assert ("Deployment", "hakobu-system", NAME) in names(kube)
+
+
+def test_cascade_deletes_every_delivery_before_the_controller() -> None:
+    kube = cluster()
+    install(kube, InstallOptions(), lambda _: None)
+    delivery(kube, "shop", FINALIZER)
+    logged: list[str] = []
+    uninstall(kube, "hakobu-system", logged.append, cascade=True)
+    assert logged[0] == "deleting Delivery shop/shop"
+    assert logged[1] == f"deleted Deployment hakobu-system/{NAME}"
+    assert not [key for key in names(kube) if key[0] in ("Delivery", "CustomResourceDefinition")]
