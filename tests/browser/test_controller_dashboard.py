@@ -1,12 +1,13 @@
 """The dashboard ``hakobu controller`` serves, as a Pod runs it: signed in to with
 ServiceAccount tokens the API server accepts, every action authorized by the cluster's RBAC
 on the Delivery, a session good at every replica, and a rollback from it pushed to the
-Delivery's remote, which the cluster then runs."""
+Delivery's remote, which the cluster then runs; so is a promotion through the API."""
 
 from __future__ import annotations
 
 import base64
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from hakobu.cluster.client import KubeClient
+from hakobu.controller.deliveries import request_reconcile
+from hakobu.controller.delivery import DeliveryRef
 from hakobu.controller.install import MANAGED_BY, SESSION_SECRET
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.web.sessionkey import KEY
@@ -33,6 +36,7 @@ from tests.integration.controllerkit import (
     wait_until,
 )
 from tests.integration.test_sync import configmap
+from tests.unit.releases.test_rollback import Shop
 
 pytestmark = pytest.mark.cluster
 
@@ -221,3 +225,110 @@ def test_a_session_signed_by_one_replica_is_good_at_another(stage: Stage) -> Non
     assert len(base64.b64decode(key)) == 32
     for log in (first.log, second.log):
         assert key not in log.read_text()
+
+
+def role(kube: KubeClient, namespace: str, account: str, verbs: list[str]) -> None:
+    """``verbs`` on Deliveries in ``namespace`` for ServiceAccount ``account``."""
+    where, name = account.split("/")
+    kube.create(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": f"{name}-deliveries", "namespace": namespace},
+            "rules": [{"apiGroups": ["hakobu.dev"], "resources": ["deliveries"], "verbs": verbs}],
+        }
+    )
+    kube.create(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": f"{name}-deliveries", "namespace": namespace},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": f"{name}-deliveries",
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": where}],
+        }
+    )
+
+
+@pytest.fixture
+def shop(tmp_path: Path, namespace: str, kube: KubeClient) -> Iterator[Shop]:
+    prod = f"{namespace}-prod"
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": prod}})
+    yield Shop(tmp_path / "shop", dev=namespace, prod=prod)
+    kube.delete("v1", "Namespace", prod, propagation="Background")
+
+
+def test_a_promotion_from_the_controllers_dashboard_is_pushed_and_followed(
+    local_cluster: ClusterInfo, kube: KubeClient, shop: Shop, namespace: str, tmp_path: Path
+) -> None:
+    prod = f"{namespace}-prod"
+    identity = install_rbac(kube, Path(local_cluster.kubeconfig), tmp_path / "serviceaccount")
+    shop.render_and_commit("web 1.27")
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    shop.git("remote", "add", "origin", str(bare))
+    shop.git("push", "-q", "origin", "main")
+    for where, env in ((namespace, "dev"), (prod, "prod")):
+        create_delivery(kube, where, f"shop-{env}", repository={"url": str(bare)}, environment=env)
+    token = token_for(kube, namespace, "releaser")
+    role(kube, namespace, f"{namespace}/releaser", ["get"])
+    role(kube, prod, f"{namespace}/releaser", ["get", "promote"])
+    controller = start_controller(
+        local_cluster.server,
+        identity,
+        tmp_path / "replica",
+        args=["--dashboard", f"{namespace}/shop-dev"],
+    )
+    api = httpx.Client(
+        base_url=controller.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
+    try:
+        shop.write(
+            "apps/web.yaml",
+            shop.read("apps/web.yaml").replace(
+                "environments:\n", "environments:\n  dev: {image: 'nginx:1.28'}\n"
+            ),
+        )
+        revision = shop.render_and_commit("dev runs 1.28")
+        shop.git("push", "-q", "origin", "main")
+        request_reconcile(kube, DeliveryRef(namespace, "shop-dev"))
+        wait_until(
+            "dev runs 1.28",
+            lambda: status(kube, namespace, "shop-dev").get("lastAppliedRevision") == revision,
+            seconds=120,
+        )
+
+        def fetched() -> bool:
+            envs = api.get("/api/v1/overview").json()["environments"]
+            return any(e["env"] == "dev" and e["revision"] == revision for e in envs)
+
+        wait_until("the dashboard's clone has the commit", fetched, seconds=60)
+        path = "/api/v1/promotions/dev/prod"
+        preview = api.post(f"{path}/preview", json={"app": "web"})
+        assert preview.status_code == 200, preview.text
+        assert "nginx:1.28" in str(preview.json()["apps"])
+        started = api.post(path, json={"app": "web", "basis": preview.json()["basis"]})
+        assert started.status_code == 202, started.text
+        wait_until(
+            "prod runs 1.28",
+            lambda: image_of(kube, prod) == "nginx:1.28",
+            seconds=120,
+        )
+    finally:
+        api.close()
+        controller.stop()
+    pushed = subprocess.run(
+        ["git", "-C", str(bare), "log", "-1", "--format=%s", "main"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert pushed.startswith("promote dev → prod"), pushed
+
+
+def image_of(kube: KubeClient, namespace: str) -> str:
+    live = kube.get("apps/v1", "Deployment", "web", namespace)
+    return str(live["spec"]["template"]["spec"]["containers"][0]["image"])

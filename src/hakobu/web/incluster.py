@@ -187,7 +187,8 @@ class _Built:
             if not self.checkout.unchanged and _project_text(self.root) != self.project_text:
                 self._end(f"{PROJECT_FILE} changed: the next request builds the dashboard again")
                 return
-            self.board.monitor.poke()
+            if not self.checkout.unchanged:
+                self.board.monitor.poke()
 
     def _end(self, why: str) -> None:
         self.why = why
