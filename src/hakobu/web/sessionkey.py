@@ -13,7 +13,7 @@ import base64
 import secrets
 
 from hakobu.cluster.api import KubeApi
-from hakobu.cluster.errors import AlreadyExists, NotFound
+from hakobu.cluster.errors import AlreadyExists, Forbidden, NotFound
 from hakobu.controller.install import SESSION_SECRET as SECRET
 from hakobu.errors import OperationFailed
 
@@ -41,6 +41,12 @@ def shared_key(kube: KubeApi, namespace: str, labels: dict[str, str] | None = No
     except AlreadyExists:
         # Another replica made it first: its key is the one.
         return _read(kube, namespace)
+    except Forbidden as e:
+        raise OperationFailed(
+            f"cannot create Secret {namespace}/{SECRET}, the dashboard's session key: {e.message}",
+            hint="run `hakobu install` again (its Role lets the controller create it), or "
+            "start the controller with --dashboard off",
+        ) from e
     return base64.b64decode(made)
 
 

@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from hakobu.cluster.errors import NotFound
+from hakobu.cluster.errors import Forbidden, NotFound
 from hakobu.controller.install import SESSION_SECRET
 from hakobu.errors import OperationFailed
 from hakobu.model.objects import Object
@@ -78,3 +78,12 @@ def test_a_key_too_short_is_refused_with_how_to_make_a_new_one() -> None:
         shared_key(api, NAMESPACE)
     assert f"Secret {NAMESPACE}/{SESSION_SECRET}" in failed.value.message
     assert "kubectl delete secret" in (failed.value.hint or "")
+
+
+def test_an_installation_without_the_right_to_make_it_says_what_to_do() -> None:
+    api = kube()
+    api.fail("create", "Secret", SESSION_SECRET, Forbidden(403, "Forbidden", "no", {}))
+    with pytest.raises(OperationFailed) as failed:
+        shared_key(api, NAMESPACE)
+    assert "hakobu install" in (failed.value.hint or "")
+    assert "--dashboard off" in (failed.value.hint or "")
