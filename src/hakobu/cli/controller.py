@@ -17,7 +17,7 @@ from hakobu.controller.delivery import DeliveryRef
 from hakobu.controller.service import ServiceSettings, serve
 from hakobu.errors import InvalidInput
 from hakobu.model.usercache import state_root
-from hakobu.web.incluster import ControllerDashboard, DashboardSettings, controller_dashboard
+from hakobu.web.incluster import DashboardSettings, controller_dashboard
 
 DEFAULT_NAMESPACE = "hakobu-system"
 
@@ -89,6 +89,7 @@ def _controller(args: argparse.Namespace) -> int:
     for option, value in (("--workers", args.workers), ("--shards", args.shards)):
         if value < 1:
             raise InvalidInput(f"{option} {value}: expected 1 or more")
+    shown = _shown(args.dashboard)
     retry = Retrying(Backoff(patience=float("inf")), lambda m: logs.log(m, level="warning"))
     in_pod = args.kubeconfig is None and args.context is None and incluster.in_pod()
     if in_pod:
@@ -109,7 +110,6 @@ def _controller(args: argparse.Namespace) -> int:
         shards=args.shards,
         namespace=args.namespace,
     )
-    board = _dashboard(args.dashboard, kube, settings)
     stop = threading.Event()
 
     def request_stop(signum: int, _: FrameType | None) -> None:
@@ -119,6 +119,18 @@ def _controller(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     with kube:
+        board = None
+        if args.dashboard != "off":
+            board = controller_dashboard(
+                kube,
+                DashboardSettings(
+                    workdir=workdir,
+                    namespace=lease_namespace,
+                    choice=shown,
+                    deliveries_namespace=args.namespace,
+                ),
+                lambda message: logs.log(message, component="dashboard"),
+            )
         try:
             serve(kube, settings, stop, routes=[board.route] if board else [])
         finally:
@@ -127,26 +139,13 @@ def _controller(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dashboard(
-    choice: str, kube: KubeClient, settings: ServiceSettings
-) -> ControllerDashboard | None:
-    if choice == "off":
+def _shown(choice: str) -> DeliveryRef | None:
+    """The Delivery --dashboard names; None for auto (and off)."""
+    if choice in ("auto", "off"):
         return None
-    ref = None
-    if choice != "auto":
-        namespace, slash, name = choice.partition("/")
-        if not slash or not namespace or not name or "/" in name:
-            raise InvalidInput(
-                f"--dashboard {choice}: expected auto, off or a Delivery as NAMESPACE/NAME"
-            )
-        ref = DeliveryRef(namespace, name)
-    return controller_dashboard(
-        kube,
-        DashboardSettings(
-            workdir=settings.workdir,
-            namespace=settings.lease_namespace,
-            choice=ref,
-            deliveries_namespace=settings.namespace,
-        ),
-        lambda message: logs.log(message, component="dashboard"),
-    )
+    namespace, slash, name = choice.partition("/")
+    if not slash or not namespace or not name or "/" in name:
+        raise InvalidInput(
+            f"--dashboard {choice}: expected auto, off or a Delivery as NAMESPACE/NAME"
+        )
+    return DeliveryRef(namespace, name)

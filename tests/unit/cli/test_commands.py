@@ -73,6 +73,12 @@ def test_invalid_port_is_exit_code_two(tmp_path: Path) -> None:
     assert "not a TCP port" in result.stderr
 
 
+def test_a_dashboard_that_names_no_delivery_is_exit_code_two() -> None:
+    result = hakobu("controller", "--dashboard", "shop", "--listen", "127.0.0.1:0")
+    assert result.returncode == 2
+    assert "--dashboard shop: expected auto, off or a Delivery as NAMESPACE/NAME" in result.stderr
+
+
 def test_every_command_is_found_by_its_own_module() -> None:
     # main.py imports only the module of the command being run; a command missing from its
     # table would still work, but slowly, and a wrong entry would break it.
