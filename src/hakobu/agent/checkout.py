@@ -12,6 +12,7 @@ the remote as it is; the next fetch drops the local commit.
 from __future__ import annotations
 
 import hashlib
+from contextlib import AbstractContextManager
 from pathlib import Path, PurePosixPath
 
 from hakobu.errors import InvalidInput
@@ -27,7 +28,7 @@ from hakobu.repo.clone import (
     remote_tip,
     tree_id,
 )
-from hakobu.repo.repository import Repository
+from hakobu.repo.repository import Repository, releasing
 
 # Who the agent's commits are by when git has no identity configured for the clone.
 _NAME, _EMAIL = "hakobu agent", "hakobu-agent@localhost"
@@ -81,33 +82,38 @@ class Checkout:
         """Fetch the branch, check its newest commit out, and return that commit's id. The
         remote is asked first where its branch points: when that is the commit checked out,
         nothing is fetched (a poll of an unchanged branch costs one round trip)."""
-        repo = self._open()
-        current = checked_out(repo)
-        if (
-            current is not None
-            and remote_tip(repo, self.url, self.branch, self.credentials) == current
-        ):
-            self.unchanged = True
-            return current
-        self.unchanged = False
-        return fetch_branch(repo, self.url, self.branch, self.credentials)
+        with self._opened() as repo:
+            current = checked_out(repo)
+            if (
+                current is not None
+                and remote_tip(repo, self.url, self.branch, self.credentials) == current
+            ):
+                self.unchanged = True
+                return current
+            self.unchanged = False
+            return fetch_branch(repo, self.url, self.branch, self.credentials)
 
     def tree_id(self, commit: str, path: PurePosixPath) -> str | None:
         """The id of the tree at ``path`` in ``commit`` (None where there is none, or no
         such commit); equal ids mean equal contents."""
-        return tree_id(self._open(), commit, path)
+        with self._opened() as repo:
+            return tree_id(repo, commit, path)
 
     def commit_rollback(self, request: RollbackRequest) -> str:
         """Commit ``request`` on top of the checked-out commit; the work tree follows."""
-        repo = self._open()
-        ensure_identity(repo, _NAME, _EMAIL)
-        return apply_rollback(repo, plan_rollback(repo, request))
+        with self._opened() as repo:
+            ensure_identity(repo, _NAME, _EMAIL)
+            return apply_rollback(repo, plan_rollback(repo, request))
 
     def push(self, commit: str) -> None:
         """Make ``commit`` the remote branch's tip; refused unless it is a fast forward."""
-        push_branch(self._open(), self.url, self.branch, commit, self.credentials)
+        with self._opened() as repo:
+            push_branch(repo, self.url, self.branch, commit, self.credentials)
 
-    def _open(self) -> Repository:
+    def _opened(self) -> AbstractContextManager[Repository]:
+        # Released after each use: a controller holds a clone per Delivery, and an open
+        # clone keeps its index, object cache and pack mappings (megabytes each) between
+        # passes that may be an hour apart.
         if self._repo is None:
             self._repo = open_clone(self.directory, self.url)
-        return self._repo
+        return releasing(self._repo)

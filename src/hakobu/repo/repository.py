@@ -7,6 +7,8 @@ only to hand it back to functions here; what they read from one comes back as pl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pygit2
@@ -19,6 +21,24 @@ def discover(path: Path) -> Repository | None:
     """The repository ``path`` is in (its work tree or its git directory), or None."""
     found = pygit2.discover_repository(str(path))
     return None if found is None else pygit2.Repository(found)
+
+
+def release(repo: Repository) -> None:
+    """Let go of what ``repo`` holds of the repository now: its index, its cache of parsed
+    objects, its open pack files and their mappings — megabytes for a tree of thousands of
+    files. A pygit2 ``Repository`` sits in reference cycles, so dropping it frees nothing
+    until the cyclic collector runs, which in a long-lived process holding many clones may
+    be minutes away. ``repo`` stays usable: what it needs again is read again."""
+    repo.free()
+
+
+@contextmanager
+def releasing(repo: Repository) -> Iterator[Repository]:
+    """``repo``, released (``release``) when the block ends."""
+    try:
+        yield repo
+    finally:
+        release(repo)
 
 
 def work_tree(repo: Repository) -> Path | None:

@@ -6,7 +6,7 @@ came from, so every later message can point at it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from hakobu.model.objects import Object, ObjectId, group_of, object_id
 from hakobu.model.project import Environment, Project
 from hakobu.model.source import Document, load_documents
 from hakobu.repo.branches import branch_tip, checked_out_branch
-from hakobu.repo.repository import Commit, Repository, discover, work_tree
+from hakobu.repo.repository import Commit, Repository, discover, releasing, work_tree
 from hakobu.repo.revisions import UnknownRevision, clean_head, lookup, repo_path
 from hakobu.repo.trees import blobs, directories
 
@@ -71,12 +71,21 @@ def read_desired(project: Project, env: Environment, revision: str | None = None
     if revision is None and env.branch is not None:
         revision = _branch_revision(project.root, env.branch)
     if revision is None:
-        files = _worktree_files(project.root, env_dir)
+        apps = _by_app(_worktree_files(project.root, env_dir), env)
         label = _clean_head(project.root, env_dir) or WORKTREE
     else:
         repo, commit = _commit(project.root, revision)
         label = str(commit.id)
-        files = _tree_files(repo, commit, env_dir)
+        with releasing(repo):
+            apps = _by_app(_tree_files(repo, commit, env_dir), env)
+    return DesiredState(
+        env.name,
+        label,
+        tuple(AppManifests(name, tuple(apps[name])) for name in sorted(apps)),
+    )
+
+
+def _by_app(files: Iterable[tuple[str, Path, str]], env: Environment) -> dict[str, list[Manifest]]:
     apps: dict[str, list[Manifest]] = {}
     seen: dict[ObjectId, str] = {}
     for app, path, text in files:
@@ -90,11 +99,7 @@ def read_desired(project: Project, env: Environment, revision: str | None = None
                 )
             seen[oid] = str(path)
             apps.setdefault(app, []).append(Manifest(obj, str(path)))
-    return DesiredState(
-        env.name,
-        label,
-        tuple(AppManifests(name, tuple(apps[name])) for name in sorted(apps)),
-    )
+    return apps
 
 
 def _branch_revision(root: Path, branch: str) -> str | None:
@@ -105,19 +110,23 @@ def _branch_revision(root: Path, branch: str) -> str | None:
             f"the environment follows branch {branch!r}, but {root} is not in a git repository",
             hint="run hakobu inside the repository that holds the branch",
         )
-    if checked_out_branch(repo) == branch:
-        return None
-    return str(branch_tip(repo, branch).id)
+    with releasing(repo):
+        if checked_out_branch(repo) == branch:
+            return None
+        return str(branch_tip(repo, branch).id)
 
 
 def _clean_head(root: Path, env_dir: Path) -> str | None:
     """HEAD's id when the work tree's copy of ``env_dir`` is exactly HEAD's, so a sync of
     committed files is recorded against their commit (and shows in history)."""
     repo = discover(root)
-    workdir = None if repo is None else work_tree(repo)
-    if repo is None or workdir is None:
+    if repo is None:
         return None
-    return clean_head(repo, env_dir.resolve().relative_to(workdir).as_posix())
+    with releasing(repo):
+        workdir = work_tree(repo)
+        if workdir is None:
+            return None
+        return clean_head(repo, env_dir.resolve().relative_to(workdir).as_posix())
 
 
 def _worktree_files(root: Path, env_dir: Path) -> Iterator[tuple[str, Path, str]]:
