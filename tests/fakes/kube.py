@@ -15,6 +15,7 @@ What it models:
   existence);
 - deletes with propagation: Foreground and Background delete dependents found through
   ``ownerReferences`` at once, Orphan drops the reference;
+- deprecation warnings per (apiVersion, kind), set by a test in ``deprecations``;
 - JSON patches (``test``, ``add``, ``replace``, ``remove`` of object members), a failed
   ``test`` refused with Invalid;
 - failures injected per verb and object (``fail``); ``before_write``, run once before the
@@ -71,6 +72,8 @@ class FakeKube:
         self.objects: dict[Key, Object] = {}
         self.version = 0
         self.controllers: list[Controller] = []
+        # What reading a kind in an API version warns of, as a server's deprecation does.
+        self.deprecations: dict[tuple[str, str], tuple[str, ...]] = {}
         self.requests: Counter[str] = Counter()
         self.before_write: Callable[[], None] = lambda: None
         self._failures: dict[tuple[str, str, str], Exception] = {}
@@ -102,6 +105,10 @@ class FakeKube:
 
     def refresh_discovery(self) -> dict[tuple[str, str], ApiResource]:
         return dict(self.resources)
+
+    def api_warnings(self, api_version: str, kind: str) -> tuple[str, ...]:
+        self.resource(api_version, kind)
+        return self.deprecations.get((api_version, kind), ())
 
     # -- verbs ----------------------------------------------------------------------------
 
@@ -254,13 +261,10 @@ class FakeKube:
         counted_as: str | None = None,
     ) -> Any:
         """GET, POST, PUT and DELETE by REST path, as the Lease and raw callers send them."""
+        if method == "GET":
+            return self._read(path)
         resource, namespace, name = self._route(path)
         api_version = resource.api_version
-        if method == "GET" and name:
-            return self.get(api_version, resource.kind, name, namespace)
-        if method == "GET":
-            found = self.list(api_version, resource.kind, namespace)
-            return {"items": found.items, "metadata": {"resourceVersion": found.resource_version}}
         if method == "POST":
             return self.create({"apiVersion": api_version, "kind": resource.kind, **body})
         if method == "PUT":
@@ -276,6 +280,15 @@ class FakeKube:
                 self._count("PATCH", "patch", resource.kind, name)
                 return self._store(self._key_of(live), live)
         raise ApiError(405, "MethodNotAllowed", f"{method} {path}", {})
+
+    def _read(self, path: str) -> Any:
+        if path == "/version":
+            return {"major": "1", "minor": "36", "gitVersion": "v1.36.0"}
+        resource, namespace, name = self._route(path)
+        if name:
+            return self.get(resource.api_version, resource.kind, name, namespace)
+        found = self.list(resource.api_version, resource.kind, namespace)
+        return {"items": found.items, "metadata": {"resourceVersion": found.resource_version}}
 
     # -- the store ------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ allows them up to 30 s).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -81,6 +82,9 @@ class KubeClient:
         self._resources: dict[tuple[str, str], ApiResource] | None = None
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()
+        # What the server warned of when a resource was read, by (group, version, plural):
+        # deprecated API versions. A read validates no object, so these are the resource's.
+        self._read_warnings: dict[tuple[str, str, str], dict[str, None]] = {}
 
     @classmethod
     def from_kubeconfig(
@@ -133,6 +137,8 @@ class KubeClient:
                 response = self._http.request(
                     method, path, params=params, content=content, headers=headers
                 )
+                if method == "GET" and "warning" in response.headers:
+                    self._remember_warnings(path, response.headers.get_list("warning"))
             except httpx.TransportError as e:
                 raise Unreachable(
                     f"cannot reach the API server at {self.connection.server}: {e}",
@@ -143,6 +149,24 @@ class KubeClient:
         if self._retry is None or not retried:
             return send()
         return self._retry(send, f"{method} {path}")
+
+    def _remember_warnings(self, path: str, values: list[str]) -> None:
+        key = resource_key(path)
+        if key is None:
+            return
+        with self._lock:
+            seen = self._read_warnings.setdefault(key, {})
+            for value in values:
+                seen[warning_text(value)] = None
+
+    def api_warnings(self, api_version: str, kind: str) -> tuple[str, ...]:
+        """What the server said when ``kind`` was last read in ``api_version`` (its
+        deprecation: "… is deprecated in v1.X+, unavailable in v1.Y+; use …"); empty if it
+        said nothing, or it was not read."""
+        resource = self.resource(api_version, kind)
+        with self._lock:
+            seen = self._read_warnings.get((resource.group, resource.version, resource.plural))
+            return tuple(seen) if seen else ()
 
     # -- discovery ------------------------------------------------------------------------
 
@@ -336,3 +360,27 @@ def _decode(response: httpx.Response) -> Any:
     if response.status_code >= 400:
         raise error_for(response.status_code, body)
     return body
+
+
+def resource_key(path: str) -> tuple[str, str, str] | None:
+    """(group, version, plural) of a REST path: ``/api/v1/namespaces/ns/pods/x`` →
+    ``("", "v1", "pods")``; None for a path that names no resource (``/version``)."""
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    if parts[0] == "api" and len(parts) >= 3:
+        group, version, rest = "", parts[1], parts[2:]
+    elif parts[0] == "apis" and len(parts) >= 4:
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        rest = rest[2:]
+    return group, version, rest[0]
+
+
+def warning_text(value: str) -> str:
+    """The text of an HTTP ``Warning`` header as the API server sends it (RFC 7234:
+    ``299 - "text"``); the value as it is when it has another form."""
+    match = re.fullmatch(r'\s*\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?\s*', value)
+    if match is None:
+        return value.strip()
+    return re.sub(r"\\(.)", r"\1", match.group(1))

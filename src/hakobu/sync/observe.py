@@ -42,6 +42,7 @@ from hakobu.sync.sealed import (
     opens_sealed,
     read_keys,
 )
+from hakobu.sync.served import Served
 
 # Up to this many objects of one kind and namespace that the labelled LIST did not find
 # are read one by one; more are found with one LIST of everything of that kind there,
@@ -68,6 +69,8 @@ class AppState:
     blocked: tuple[Blocked, ...] = ()
     # Existing Secrets annotated as managed by Sealed Secrets that hakobu takes over.
     taken_over: frozenset[ObjectId] = frozenset()
+    # The server's deprecation warnings for kinds the app declares, with their files.
+    warnings: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -144,13 +147,14 @@ def _observe(
     live = read_live(
         kube, (item for w in wanted.values() for item in w.items()), selector, version, workers
     )
+    served = Served(kube, desired)
     states = []
     for name in names:
         owner = Owner(project.name, env.name, name)
         inventory = inventories.get(name)
         app_live = {oid: live.get(oid) for oid in wanted[name]}
         theirs, taken_over = foreign(opened[name].secrets, app_live, owner)
-        blocked = (*opened[name].blocked, *theirs)
+        blocked = (*opened[name].blocked, *theirs, *served.blocked(resources[name]))
         left_out = {b.id for b in blocked}
         # Of git's manifests, never of opened Secrets: the inventory must not hold a
         # digest of secret values.
@@ -162,7 +166,10 @@ def _observe(
             [e for e in (inventory.entries if inventory else ()) if e.id not in left_out],
             git_changed=inventory is None or inventory.digest != app_digest,
         )
-        states.append(AppState(plan, inventory, app_live, app_digest, blocked, taken_over))
+        warnings = tuple(served.warnings(resources[name]))
+        states.append(
+            AppState(plan, inventory, app_live, app_digest, blocked, taken_over, warnings)
+        )
     return states
 
 

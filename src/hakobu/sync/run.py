@@ -271,6 +271,9 @@ class _AppSync:
         if self.state.blocked:
             # Nothing is applied, not even the inventory: the cluster stays as it was.
             return self._result(failed=True, messages=[b.message for b in self.state.blocked])
+        for warning in self.state.warnings:
+            self.progress(f"warning: {warning}")
+            self.messages.append(f"warning: {warning}")
         failed = False
         try:
             self._announce()

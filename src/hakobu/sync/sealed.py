@@ -36,7 +36,8 @@ _HAKOBU_ANNOTATIONS = "hakobu.dev/"
 
 @dataclass(frozen=True)
 class Blocked:
-    """Why an app is not synced: ``id`` is the Secret that ``ref`` (in git) stands for."""
+    """Why an app is not synced: ``id`` is the object that ``ref`` (in git) stands for (for
+    a SealedSecret, the Secret it opens to)."""
 
     ref: str
     id: ObjectId
