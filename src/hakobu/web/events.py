@@ -19,6 +19,8 @@ import orjson
 _QUEUE = 1000
 # A comment line keeps proxies from closing an idle stream and lets a closed one be seen.
 _KEEPALIVE = 15.0
+# Queued to end a stream (never sent).
+_END = b""
 
 
 class Broadcast:
@@ -28,7 +30,14 @@ class Broadcast:
         self._ids = itertools.count()
 
     def publish(self, event: str, data: Any) -> None:
-        message = b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+        self._send(b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n")
+
+    def close(self) -> None:
+        """End every open stream: a page's EventSource connects again, to whatever serves
+        the dashboard then, and draws itself anew."""
+        self._send(_END)
+
+    def _send(self, message: bytes) -> None:
         with self._lock:
             subscribers = list(self._subscribers.values())
         for loop, queue in subscribers:
@@ -51,9 +60,12 @@ class Broadcast:
             yield b"retry: 1000\nevent: hello\ndata: {}\n\n"
             while True:
                 try:
-                    yield await asyncio.wait_for(queue.get(), _KEEPALIVE)
+                    message = await asyncio.wait_for(queue.get(), _KEEPALIVE)
                 except TimeoutError:
-                    yield b": keepalive\n\n"
+                    message = b": keepalive\n\n"
+                if message is _END:
+                    return
+                yield message
         finally:
             with self._lock:
                 self._subscribers.pop(key, None)

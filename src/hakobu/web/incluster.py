@@ -193,6 +193,8 @@ class _Built:
     def _end(self, why: str) -> None:
         self.why = why
         self.stale.set()
+        # Open pages reconnect, and their request builds the dashboard again.
+        self.board.broadcast.close()
 
     def _publish(self, commit: str, branch: str | None) -> None:
         credentials = git_credentials(self.kube, self.delivery)

@@ -155,3 +155,27 @@ def test_an_idle_dashboard_stops_and_the_next_request_builds_it_again(tmp_path: 
         assert sum(line.startswith("dashboard of") for line in logs) == 2
     finally:
         board.close()
+
+
+def test_a_fetched_change_of_the_project_file_builds_the_dashboard_again(tmp_path: Path) -> None:
+    logs: list[str] = []
+    board = served(tmp_path, DeliveryRef("team", "shop"), logs)
+    http = TestClient(Starlette(routes=[board.route]))
+    try:
+        assert http.get("/api/v1/overview").status_code == 401
+        source = tmp_path / "shop"
+        text = (source / "hakobu.yaml").read_text()
+        (source / "hakobu.yaml").write_text(text.replace("shop-dev", "shop-dev2"))
+        subprocess.run(
+            ["git", "-C", str(source), "-c", "user.name=CI", "-c", "user.email=ci@example.com",
+             "commit", "-q", "-am", "dev moves"],
+            check=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while not any(line.startswith("hakobu.yaml changed") for line in logs):
+            assert time.monotonic() < deadline, logs
+            http.get("/static/style.css")
+            time.sleep(0.1)
+        assert sum(line.startswith("dashboard of") for line in logs) == 2
+    finally:
+        board.close()

@@ -1,0 +1,30 @@
+"""The event stream: what a page receives, and its end when the dashboard is replaced."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hakobu.web.events import Broadcast
+
+
+def test_a_closed_broadcast_ends_its_streams_after_what_was_published() -> None:
+    async def run() -> list[bytes]:
+        broadcast = Broadcast()
+        received: list[bytes] = []
+
+        async def read() -> None:
+            async for message in broadcast.stream():
+                received.append(message)
+
+        reader = asyncio.create_task(read())
+        while broadcast.subscribers == 0:
+            await asyncio.sleep(0.01)
+        broadcast.publish("status", {"app": "web"})
+        broadcast.close()
+        await asyncio.wait_for(reader, 5)
+        assert broadcast.subscribers == 0
+        return received
+
+    received = asyncio.run(run())
+    assert received[0].startswith(b"retry: 1000\nevent: hello")
+    assert received[1:] == [b'event: status\ndata: {"app":"web"}\n\n']
