@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from hakobu.cluster.errors import NotFound, TooManyRequests
 from hakobu.controller import install
 from hakobu.controller.delivery import API_VERSION
 from hakobu.localcluster import podprocess
+from hakobu.localcluster.controlplane import ClusterInfo
 from tests.integration.test_agent import Remote
 from tests.unit.images.test_registry import free_port
 
@@ -132,6 +134,19 @@ def start_controller(
     running = Controller(process, f"http://127.0.0.1:{port}", log)
     wait_until("the controller is ready", running.ready, seconds=60)
     return running
+
+
+@contextmanager
+def running_controller(cluster: ClusterInfo, directory: Path) -> Iterator[Controller]:
+    """The RBAC install grants and one replica with it, stopped on exit."""
+    kubeconfig = Path(cluster.kubeconfig)
+    with KubeClient.from_kubeconfig(kubeconfig) as kube:
+        identity = install_rbac(kube, kubeconfig, directory / "serviceaccount")
+    running = start_controller(cluster.server, identity, directory)
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 def create_delivery(kube: KubeClient, namespace: str, name: str, **spec: Any) -> None:

@@ -35,9 +35,8 @@ from tests.integration.controllerkit import (
     create_delivery,
     data,
     holds,
-    install_rbac,
     push_body,
-    start_controller,
+    running_controller,
     status,
     wait_until,
 )
@@ -55,15 +54,8 @@ pytestmark = pytest.mark.cluster
 def controller(
     local_cluster: ClusterInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Controller]:
-    tmp = tmp_path_factory.mktemp("controller")
-    kubeconfig = Path(local_cluster.kubeconfig)
-    with KubeClient.from_kubeconfig(kubeconfig) as kube:
-        identity = install_rbac(kube, kubeconfig, tmp / "serviceaccount")
-    running = start_controller(local_cluster.server, identity, tmp)
-    try:
+    with running_controller(local_cluster, tmp_path_factory.mktemp("controller")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

@@ -29,8 +29,7 @@ from tests.integration.controllerkit import (
     Controller,
     create_delivery,
     data,
-    install_rbac,
-    start_controller,
+    running_controller,
     status,
     wait_until,
 )
@@ -44,15 +43,8 @@ pytestmark = pytest.mark.cluster
 def controller(
     local_cluster: ClusterInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Controller]:
-    tmp = tmp_path_factory.mktemp("controller")
-    kubeconfig = Path(local_cluster.kubeconfig)
-    with KubeClient.from_kubeconfig(kubeconfig) as kube:
-        identity = install_rbac(kube, kubeconfig, tmp / "serviceaccount")
-    running = start_controller(local_cluster.server, identity, tmp)
-    try:
+    with running_controller(local_cluster, tmp_path_factory.mktemp("controller")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def deliver(kube: KubeClient, remote: Remote, namespace: str, name: str, **spec: object) -> None:
@@ -152,12 +144,8 @@ def test_uninstall_leaves_no_delivery_waiting_and_cascade_deletes_what_they_depl
 
         # A plain uninstall: the Delivery and what it deployed stay, and deleting the
         # Delivery afterwards does not wait for a controller.
-        identity = install_rbac(kube, kubeconfig, tmp_path / "first" / "serviceaccount")
-        running = start_controller(own_cluster.server, identity, tmp_path / "first")
-        try:
+        with running_controller(own_cluster, tmp_path / "first"):
             deliver(kube, Remote(tmp_path / "blog", "blog"), "blog", "blog", prune=True)
-        finally:
-            running.stop()
         assert main(["uninstall", "--namespace", SYSTEM, *cluster]) == 0
         assert "finalizers" not in kube.get(API_VERSION, "Delivery", "blog", "blog")["metadata"]
         kube.delete(API_VERSION, "Delivery", "blog", "blog", propagation="Background")
@@ -165,15 +153,11 @@ def test_uninstall_leaves_no_delivery_waiting_and_cascade_deletes_what_they_depl
         assert data(kube, "blog", "web") == {"colour": "blog"}
 
         # --cascade: each Delivery with prune deletes what it deployed, then the rest goes.
-        identity = install_rbac(kube, kubeconfig, tmp_path / "second" / "serviceaccount")
-        running = start_controller(own_cluster.server, identity, tmp_path / "second")
-        try:
+        with running_controller(own_cluster, tmp_path / "second"):
             deliver(kube, Remote(tmp_path / "shop", "shop"), "shop", "shop", prune=True)
             deliver(kube, Remote(tmp_path / "kept", "blog"), "blog", "kept")
             capsys.readouterr()
             assert main(["uninstall", "--namespace", SYSTEM, "--cascade", *cluster]) == 0
-        finally:
-            running.stop()
         err = capsys.readouterr().err
         assert "deleting Delivery shop/shop" in err and "deleting Delivery blog/kept" in err
         assert data(kube, "shop", "web") is None and inventories(kube, "shop") == []

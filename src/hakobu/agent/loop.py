@@ -270,25 +270,12 @@ class Agent:
         name = f"{env.name} revision={commit[:12]}"
         self._log(f"sync {name} started: {reason}")
         self._started(commit, reason)
-        options = SyncOptions(
-            prune=self.options.prune,
-            # Git is the truth the agent enforces: fields someone changed by hand are taken
-            # back, which is what repairing drift means.
-            force_conflicts=True,
-            timeout=self.options.timeout,
-            workers=self.options.workers,
-            keys_namespace=self.options.keys_namespace,
-            # A sync killed mid-way leaves the environment's lock held, and its expiry is
-            # judged on the waiting side's clock from when it first read it: without a wait
-            # past the lease duration every later pass would give up on it, forever.
-            wait_lock=LEASE_DURATION + 2 * RETRY_PERIOD,
-        )
         result = sync(
             self.kube,
             project,
             env,
             desired,
-            options=options,
+            options=self._sync_options(prune=self.options.prune),
             progress=lambda message: self._log(f"sync {name}: {message}"),
             guard=self._guard,
         )
@@ -499,20 +486,12 @@ class Agent:
             return None
         name = f"{env.name} revision={commit[:12]}"
         self._log(f"deleting what {env.name} deployed")
-        options = SyncOptions(
-            prune=True,
-            allow_empty=True,
-            timeout=self.options.timeout,
-            workers=self.options.workers,
-            keys_namespace=self.options.keys_namespace,
-            wait_lock=LEASE_DURATION + 2 * RETRY_PERIOD,
-        )
         result = sync(
             self.kube,
             project,
             env,
             DesiredState(env.name, commit, ()),
-            options=options,
+            options=self._sync_options(prune=True, allow_empty=True),
             progress=lambda message: self._log(f"delete {name}: {message}"),
             guard=self._guard,
         )
@@ -521,6 +500,22 @@ class Agent:
         if result.succeeded:
             delete_empty_inventories(self.kube, env.namespace, project.name, env.name)
         return result
+
+    def _sync_options(self, *, prune: bool, allow_empty: bool = False) -> SyncOptions:
+        return SyncOptions(
+            prune=prune,
+            allow_empty=allow_empty,
+            # Git is the truth the agent enforces: fields someone changed by hand are taken
+            # back, which is what repairing drift means.
+            force_conflicts=True,
+            timeout=self.options.timeout,
+            workers=self.options.workers,
+            keys_namespace=self.options.keys_namespace,
+            # A sync killed mid-way leaves the environment's lock held, and its expiry is
+            # judged on the waiting side's clock from when it first read it: without a wait
+            # past the lease duration every later pass would give up on it, forever.
+            wait_lock=LEASE_DURATION + 2 * RETRY_PERIOD,
+        )
 
     def recheck(self) -> None:
         """Forget what the last sync left settled: the cluster changed since (an object was
