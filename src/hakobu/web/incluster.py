@@ -43,6 +43,7 @@ from hakobu.controller.reconciler import git_credentials
 from hakobu.errors import HakobuError
 from hakobu.model.project import PROJECT_FILE, Project, load_project
 from hakobu.repo.clone import open_clone, push_branch
+from hakobu.repo.repository import releasing
 from hakobu.web.access import ClusterAccess
 from hakobu.web.monitor import read_environment
 from hakobu.web.server import Dashboard, create_app, dashboard
@@ -198,9 +199,9 @@ class _Built:
 
     def _publish(self, commit: str, branch: str | None) -> None:
         credentials = git_credentials(self.kube, self.delivery)
-        repo = open_clone(self.checkout.directory, self.checkout.url)
         target = branch or self.delivery.branch
-        push_branch(repo, self.checkout.url, target, commit, credentials)
+        with releasing(open_clone(self.checkout.directory, self.checkout.url)) as repo:
+            push_branch(repo, self.checkout.url, target, commit, credentials)
 
 
 class ControllerDashboard:
