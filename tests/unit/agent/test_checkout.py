@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 import subprocess
 from pathlib import Path, PurePosixPath
@@ -75,6 +76,37 @@ def test_the_tree_id_changes_only_with_the_environment_directory(tmp_path: Path)
     assert checkout.tree_id(first, dev) == checkout.tree_id(other, dev)
     assert checkout.tree_id(changed, dev) != checkout.tree_id(other, dev)
     assert checkout.tree_id(changed, PurePosixPath("generated/staging")) is None
+
+
+def _held_pack_files(clone: Path) -> set[str]:
+    """The files of the clone's object packs this process has open or mapped."""
+    pack = str((clone / ".git" / "objects" / "pack").resolve())
+    held = {line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines()}
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            held.add(str(fd.readlink()))
+        except OSError:  # closed since it was listed
+            continue
+    return {path for path in held if path.startswith(pack)}
+
+
+def test_the_clone_is_let_go_of_between_operations(tmp_path: Path) -> None:
+    # A controller holds a clone per Delivery: one kept open keeps its pack files mapped
+    # (and its index and object cache allocated) from one pass to the next.
+    remote = Remote(tmp_path)
+    commit = remote.push({f"generated/dev/web/{n}.yaml": f"n: {n}\n" for n in range(50)}, "all")
+    clone = tmp_path / "clone"
+    Checkout(str(remote.bare), "main", clone).fetch()
+    assert list((clone / ".git" / "objects" / "pack").glob("*.pack"))
+    # As after a restart: nothing of the clone in memory, its objects read from the pack.
+    checkout = Checkout(str(remote.bare), "main", clone)
+    gc.disable()  # what is let go of must not wait for the cyclic collector
+    try:
+        assert checkout.fetch() == commit
+        assert checkout.tree_id(commit, PurePosixPath("generated/dev")) is not None
+        assert _held_pack_files(clone) == set()
+    finally:
+        gc.enable()
 
 
 def test_an_existing_clone_is_reused_across_restarts(tmp_path: Path) -> None:
