@@ -74,6 +74,7 @@ from hakobu.cluster.errors import ApiError, NotFound, Unreachable  # noqa: E402
 from hakobu.cluster.kubeconfig import load  # noqa: E402
 from hakobu.cluster.retry import Backoff, Retrying  # noqa: E402
 from hakobu.controller.delivery import API_VERSION, RECONCILE_REQUESTED_AT, DeliveryRef  # noqa: E402
+from hakobu.controller.install import release_deliveries  # noqa: E402
 from hakobu.controller.sharding import shard_lease_name  # noqa: E402
 from hakobu.controller.shards import shard_of  # noqa: E402
 from hakobu.localcluster import controlplane  # noqa: E402
@@ -203,6 +204,8 @@ class Campaign:
             replica.process.terminate()
         for replica in self.replicas:
             replica.stop()
+        # No replica is left to let the Deliveries go when their namespace is deleted.
+        release_deliveries(self.kube, lambda _: None, self.namespace)
         for ns in (self.namespace, *self.envs.values()):
             try:
                 self.kube.delete("v1", "Namespace", ns, propagation="Background")

@@ -19,6 +19,7 @@ import pytest
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
 from hakobu.cluster.kubeconfig import load
+from hakobu.controller.install import release_deliveries
 from hakobu.localcluster import controlplane
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.model.usercache import cache_root
@@ -64,6 +65,8 @@ def namespace(kube: KubeClient, request: pytest.FixtureRequest) -> Iterator[str]
                 raise
             time.sleep(0.1)
     yield name
+    # Its Deliveries go with it even when no controller runs any more to let them go.
+    release_deliveries(kube, lambda _: None, name)
     kube.delete("v1", "Namespace", name, propagation="Background")
 
 

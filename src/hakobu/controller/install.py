@@ -408,7 +408,7 @@ def uninstall(
     deleted = [target for target in targets if _delete(kube, target, log)]
     # No controller is left to handle hakobu's finalizer (and without its roles, one still
     # stopping cannot add it back): a Delivery deleted from now on must not wait for one.
-    _release_deliveries(kube, log)
+    release_deliveries(kube, log)
     last = [Target("v1", "Namespace", namespace, None)]
     if delete_deliveries or cascade:
         last.insert(0, Target(_CRD_API, "CustomResourceDefinition", CRD_NAME, None))
@@ -465,10 +465,11 @@ def _delete_every_delivery(kube: KubeApi, log: Log, timeout: float) -> None:
         time.sleep(0.5)
 
 
-def _release_deliveries(kube: KubeApi, log: Log) -> None:
-    """Remove hakobu's finalizer from every Delivery; each one and what it deployed stay."""
+def release_deliveries(kube: KubeApi, log: Log, namespace: str | None = None) -> None:
+    """Remove hakobu's finalizer from every Delivery (of ``namespace``, or of the cluster):
+    each one and what it deployed stay, and deleting it no longer waits for a controller."""
     try:
-        deliveries = list_deliveries(kube, None)
+        deliveries = list_deliveries(kube, namespace)
     except NotInstalled:
         return
     for obj in deliveries:
