@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from hakobu.web.events import Broadcast
 
@@ -25,6 +26,9 @@ def test_a_closed_broadcast_ends_its_streams_after_what_was_published() -> None:
         assert broadcast.subscribers == 0
         return received
 
-    received = asyncio.run(run())
+    # A loop of its own, in a thread of its own: a browser test in the same process leaves
+    # Playwright's loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        received = pool.submit(asyncio.run, run()).result(timeout=10)
     assert received[0].startswith(b"retry: 1000\nevent: hello")
     assert received[1:] == [b'event: status\ndata: {"app":"web"}\n\n']
