@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hakobu.model.appspec_schema import OVERRIDABLE, RESERVED_LABEL_PREFIX, SCHEMA, app_schema
+from hakobu.model.dependencies import Declared, parse_declared
 from hakobu.model.identity import identity_problem
 from hakobu.model.objects import Object
 from hakobu.model.schemacheck import SUPPORTED_KEYWORDS, SchemaViolation, check, shown, suggest
@@ -259,6 +260,8 @@ class AppSpec:
     patches: tuple[Patch, ...] = ()
     # What promotion carries: paths of keys into the spec's data.
     promote: tuple[tuple[str, ...], ...] = (("image",),)
+    # The apps this one is synced after; None: it depends on none.
+    depends_on: Declared | None = None
     environments: Mapping[str, AppSpec] = field(default_factory=dict)
 
     @property
@@ -284,12 +287,20 @@ def load_app(file: Path, text: str | None = None) -> AppSpec:
     document = load_one(file, text)
     base, overrides = _split(_checked(document, document.data, {}, ""))
     spec = _build(document, base, {}, "")
+    depends_on = (
+        parse_declared(document, ("dependsOn",), spec.name, base["dependsOn"])
+        if base.get("dependsOn")
+        else None
+    )
+    spec = replace(spec, depends_on=depends_on)
     environments: dict[str, AppSpec] = {}
     for env_name, override in overrides.items():
         origins: _Origins = {}
         merged = _overlay(base, override, (), ("environments", env_name), origins)
         _checked(document, merged, origins, env_name)
-        environments[env_name] = _build(document, merged, origins, env_name)
+        environments[env_name] = replace(
+            _build(document, merged, origins, env_name), depends_on=depends_on
+        )
     return replace(spec, environments=environments)
 
 

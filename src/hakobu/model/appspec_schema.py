@@ -526,11 +526,20 @@ _PROPERTIES: dict[str, Any] = {
         ),
         default=["image"],
     ),
+    "dependsOn": _list(
+        "Apps of the same project this app depends on: a sync applies this app only after "
+        "every one of them is Healthy, and skips it when one fails. A name must be another "
+        "app of the project, and dependencies may not form a cycle. The same in every "
+        "environment.",
+        _string("the name of another app of the project", minLength=1),
+        default=[],
+    ),
 }
 
-# Fields an environment may not change: the name is the identity of every object, and what
-# promotion carries must not depend on which environment is promoted.
-_NOT_OVERRIDABLE = {"name", "promote"}
+# Fields an environment may not change: the name is the identity of every object, what
+# promotion carries must not depend on which environment is promoted, and the order in which
+# apps are synced is the same in every environment a release passes through.
+_NOT_OVERRIDABLE = {"name", "promote", "dependsOn"}
 
 OVERRIDABLE = tuple(key for key in _PROPERTIES if key not in _NOT_OVERRIDABLE)
 

@@ -26,6 +26,8 @@
       commitUrl: https://git.example/shop/commit/{revision}
       targets:
       - {name: team-chat, provider: slack, secretRef: {name: shop-chat}}
+    dependsOn:                    # apps without an app spec: synced after these are Healthy
+      web: [redis]
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hakobu.model.dependencies import Declared, parse_declared
 from hakobu.model.notifications import Notifications, parse_notifications
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
 
@@ -53,6 +56,7 @@ _TOP_FIELDS = (
     "images",
     "promote",
     "notifications",
+    "dependsOn",
 )
 _ENV_FIELDS = (
     "namespace",
@@ -102,6 +106,8 @@ class Project:
     promoted_values: tuple[tuple[str, ...], ...] = ()
     # Who hears about syncs, health, rollbacks and promotions (``model.notifications``).
     notifications: Notifications = field(default_factory=Notifications)
+    # ``dependsOn`` of the apps that have no app spec to say it (kustomize, templates).
+    depends_on: dict[str, Declared] = field(default_factory=dict)
 
     @property
     def file(self) -> Path:
@@ -200,7 +206,21 @@ def load_project(root: Path, text: str | None = None) -> Project:
         secrets_dir,
         promoted,
         notifications,
+        _depends_on(doc, data.get("dependsOn")),
     )
+
+
+def _depends_on(doc: Document, value: Any) -> dict[str, Declared]:
+    """``dependsOn: {web: [redis]}``: app → the apps it depends on."""
+    if value is None:
+        return {}
+    data = _mapping(doc, ("dependsOn",), value)
+    declared = {}
+    for app, names in data.items():
+        if not isinstance(app, str) or not app:
+            raise doc.error(("dependsOn",), f"expected app names as keys, found {app!r}")
+        declared[app] = parse_declared(doc, ("dependsOn", app), app, names)
+    return declared
 
 
 def _promoted_values(doc: Document, value: Any) -> tuple[tuple[str, ...], ...]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from hakobu.model.appspec import load_app
+from hakobu.model.dependencies import Declared
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
 from hakobu.model.source import SourceError
@@ -114,6 +115,24 @@ def render_app(
         images=images,
         deadline=deadline,
     )
+
+
+def declared_dependencies(app: App, project: Project, inputs: Inputs) -> Declared | None:
+    """``app``'s ``dependsOn``: from its app spec, else from the project file."""
+    declared = project.depends_on.get(app.name)
+    if app.kind != "spec":
+        return declared
+    inputs = inputs.within(project.root)
+    spec_file = app.path if inputs.is_file(app.path) else app.path / "app.yaml"
+    if declared is not None:
+        raise SourceError(
+            project.file,
+            f"app {app.name!r} has an app spec: its dependencies are listed there",
+            line=declared.lines[0] if declared.lines else None,
+            field=("dependsOn", app.name),
+            hint=f"move the list to dependsOn in {spec_file}",
+        )
+    return load_app(spec_file, inputs.read_text(spec_file)).depends_on
 
 
 def _directory_kind(path: Path, inputs: Inputs) -> AppKind:

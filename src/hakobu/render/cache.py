@@ -40,7 +40,9 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def entry_key(env: Environment, app: str, images: Mapping[str, str]) -> str:
+def entry_key(
+    env: Environment, app: str, images: Mapping[str, str], depends_on: tuple[str, ...]
+) -> str:
     settings = json.dumps(
         {
             "code": code_fingerprint(),
@@ -51,6 +53,8 @@ def entry_key(env: Environment, app: str, images: Mapping[str, str]) -> str:
             "app": app,
             # Any image's new tag may be what this app refers to.
             "images": dict(images),
+            # What the project file says the app depends on (an app spec says it itself).
+            "dependsOn": list(depends_on),
         },
         sort_keys=True,
         default=str,
@@ -77,17 +81,22 @@ class AppOutput:
     ids: tuple[ObjectId, ...]
     digests: dict[str, str]
     consumers: dict[str, Consumer]
+    # The apps it depends on, as its objects' annotation says.
+    depends_on: tuple[str, ...] = ()
 
 
 class RenderCache:
     def __init__(self, root: Path) -> None:
         self.directory = project_cache(root, "render")
 
-    def lookup(self, env: Environment, app: str, images: Mapping[str, str]) -> AppOutput | None:
+    def lookup(
+        self, env: Environment, app: str, images: Mapping[str, str], depends_on: tuple[str, ...]
+    ) -> AppOutput | None:
+        """``depends_on``: what the project file says ``app`` depends on."""
         path = self._path(env, app)
         try:
             entry = json.loads(path.read_text())
-            if entry.get("key") != entry_key(env, app, images):
+            if entry.get("key") != entry_key(env, app, images, depends_on):
                 return None
             inputs = tuple(Input(**item) for item in entry["inputs"])
             if not still_valid(inputs):
@@ -100,6 +109,7 @@ class RenderCache:
                     name: Consumer(c["object"], tuple(c["refs"]), c["checksum"])
                     for name, c in entry["consumers"].items()
                 },
+                depends_on=tuple(str(name) for name in entry["dependsOn"]),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             # Unreadable or not in this module's shape: render afresh.
@@ -112,16 +122,19 @@ class RenderCache:
         images: Mapping[str, str],
         inputs: tuple[Input, ...],
         output: AppOutput,
+        *,
+        depends_on: tuple[str, ...],
     ) -> None:
         path = self._path(env, app)
         path.parent.mkdir(parents=True, exist_ok=True)
         entry = {
-            "key": entry_key(env, app, images),
+            "key": entry_key(env, app, images, depends_on),
             "inputs": [asdict(item) for item in inputs],
             "files": output.files,
             "ids": [astuple(ident) for ident in output.ids],
             "digests": output.digests,
             "consumers": {name: asdict(c) for name, c in output.consumers.items()},
+            "dependsOn": list(output.depends_on),
         }
         # Written whole or not at all: a torn entry must not be mistaken for a valid one.
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

@@ -15,11 +15,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hakobu.errors import InvalidInput
+from hakobu.model.dependencies import Declared, annotated, check_graph
 from hakobu.model.generated import read_environment
 from hakobu.model.objects import object_id
 from hakobu.model.project import Environment, Project
+from hakobu.model.source import SourceError
 from hakobu.model.yamlbounds import shared_limit
-from hakobu.render.apps import App, discover_apps, render_app
+from hakobu.render.apps import App, declared_dependencies, discover_apps, render_app
 from hakobu.render.cache import AppOutput, Consumer, RenderCache
 from hakobu.render.checks import (
     check_no_plaintext_secrets,
@@ -83,7 +85,8 @@ def render_environment(
     deadline = time.monotonic() + TEMPLATE_SECONDS
     with shared_limit(MAX_NODES):
         for app in apps:
-            output = cache.lookup(env, app.name, images) if cache else None
+            listed = _listed(project, app.name)
+            output = cache.lookup(env, app.name, images, listed) if cache else None
             if output is None:
                 fresh[app.name] = Inputs()
                 output = render_app_output(
@@ -91,11 +94,20 @@ def render_environment(
                 )
             outputs[app.name] = output
     check_unique({name: output.ids for name, output in outputs.items()})
+    by_name = {app.name: app for app in apps}
+    _check_dependencies(project, env, by_name, outputs)
     digests = {ref: d for output in outputs.values() for ref, d in output.digests.items()}
     outputs = {name: _with_checksums(output, digests) for name, output in outputs.items()}
     if cache is not None:
         for name, inputs in fresh.items():
-            cache.store(env, name, images, inputs.snapshot(), outputs[name])
+            cache.store(
+                env,
+                name,
+                images,
+                inputs.snapshot(),
+                outputs[name],
+                depends_on=_listed(project, name),
+            )
     current = read_environment(project.output_dir / env.name, project.root)
     if only_app is None:
         desired = {name: output.files for name, output in outputs.items()}
@@ -137,8 +149,12 @@ def render_app_output(
     *,
     deadline: float | None = None,
 ) -> AppOutput:
+    declared = declared_dependencies(app, project, inputs)
+    depends_on = tuple(sorted(declared.names)) if declared is not None else ()
     objects = render_app(app, env, project, inputs, images, deadline=deadline)
     objects += environment_secrets(project, env, app.name, inputs)
+    # Sync reads only the committed objects, so they carry what the app waits for.
+    objects = annotated(objects, depends_on)
     check_objects(app.name, objects)
     objects = default_namespace(objects, env.namespace)
     check_sealed_namespaces(app.name, env, objects)
@@ -156,7 +172,43 @@ def render_app_output(
         refs = references(obj)
         if refs:
             consumers[name] = Consumer(obj, refs, None)
-    return AppOutput(dict(sorted(files.items())), ids, digests, consumers)
+    return AppOutput(dict(sorted(files.items())), ids, digests, consumers, depends_on)
+
+
+def _listed(project: Project, app: str) -> tuple[str, ...]:
+    declared = project.depends_on.get(app)
+    return declared.names if declared is not None else ()
+
+
+def _check_dependencies(
+    project: Project, env: Environment, apps: Mapping[str, App], outputs: Mapping[str, AppOutput]
+) -> None:
+    """Dependencies name apps of the environment and make no cycle; the project file lists
+    only apps that exist."""
+    for name, listed in project.depends_on.items():
+        if name not in apps:
+            raise SourceError(
+                project.file,
+                f"no app named {name!r} in {project.apps_dir.name}/",
+                line=listed.lines[0] if listed.lines else None,
+                field=("dependsOn", name),
+                hint=f"the apps are: {', '.join(sorted(apps)) or 'none'}",
+            )
+
+    def declared(name: str) -> Declared:
+        found = declared_dependencies(apps[name], project, Inputs())
+        if found is None:
+            raise InvalidInput(
+                f"app {name!r}: its dependencies changed while it was rendered",
+                hint="render again",
+            )
+        return found
+
+    check_graph(
+        {name: output.depends_on for name, output in outputs.items()},
+        declared,
+        where=f"environment {env.name!r}",
+    )
 
 
 def _with_checksums(output: AppOutput, digests: dict[str, str]) -> AppOutput:

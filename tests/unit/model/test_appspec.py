@@ -668,7 +668,12 @@ def test_promote_paths_are_parsed_into_keys(tmp_path: Path) -> None:
 def test_only_overridable_fields_are_promotable() -> None:
     schema = app_schema()
     overridable = schema["properties"]["environments"]["additionalProperties"]["properties"]
-    assert set(schema["properties"]) - set(overridable) == {"name", "promote", "environments"}
+    assert set(schema["properties"]) - set(overridable) == {
+        "name",
+        "promote",
+        "dependsOn",
+        "environments",
+    }
     assert schema["properties"]["promote"]["default"] == ["image"]
 
 
