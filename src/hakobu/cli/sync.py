@@ -236,6 +236,8 @@ def _status(args: argparse.Namespace) -> int:
         return 0 if good else 1
     for s in statuses:
         print(f"{s.app}: {s.sync}, {s.health}")
+        if s.waiting_for:
+            print(f"  waiting for {', '.join(s.waiting_for)}")
         for line in (*s.differing, *s.unhealthy):
             print(f"  {line}")
     return 0 if good else 1

@@ -142,4 +142,3 @@ def annotation_of(obj: Object) -> tuple[str, ...]:
     if not isinstance(value, str) or not value.strip():
         return ()
     return tuple(sorted({name.strip() for name in value.split(",") if name.strip()}))
-

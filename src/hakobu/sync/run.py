@@ -1,11 +1,13 @@
 """A whole sync: plan → PreSync hooks → waves → PostSync hooks → prune, per app.
 
 Each wave is applied and then waited on until its objects are Healthy (or Suspended)
-before the next begins. Apps are independent of each other, so they are synced at the
-same time; their requests share one pool of ``workers`` threads, which keeps the load on
-the API server the same however many apps there are. When a phase fails, the app's
-SyncFail hooks run and the app fails; the other apps are still synced. Nothing here
-interprets exit codes or prints: the result says what happened.
+before the next begins. Apps are synced at the same time, except that an app with
+``dependsOn`` starts only once every app it depends on has finished its sync Healthy
+(``dependencies``); when one fails, the app is skipped, and so is whatever waits for it,
+while the apps that wait for nothing that failed go on. Their requests share one pool of
+``workers`` threads, which keeps the load on the API server the same however many apps
+there are. When a phase fails, the app's SyncFail hooks run and the app fails. Nothing
+here interprets exit codes or prints: the result says what happened.
 
 A sync (not a dry run) holds the environment's lock, a Lease ``hakobu-sync-<env>`` in the
 environment's namespace, from before it reads the cluster until it ends, so two syncs of
@@ -20,7 +22,7 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -30,9 +32,12 @@ from hakobu.cluster.errors import ApiError, NotFound
 from hakobu.cluster.lease import Lease, held
 from hakobu.errors import OperationFailed
 from hakobu.health import HealthStatus
+from hakobu.model.dependencies import Graph
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
 from hakobu.sync.apply import Applied, apply_objects, dry_run_recreate
+from hakobu.sync.awaiting import unready_dependencies
+from hakobu.sync.dependencies import desired_graph, prerequisites, removed_graph
 from hakobu.sync.gcpause import gc_paused
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.observe import AppState, observe
@@ -59,6 +64,8 @@ class Outcome(enum.StrEnum):
 
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
+    # Not synced: an app it depends on did not become Healthy.
+    SKIPPED = "Skipped"
 
 
 Progress = Callable[[str], None]
@@ -93,6 +100,8 @@ class AppResult:
     durations: dict[str, float] = field(default_factory=dict)
     # Objects that left git and stay, since the sync was not asked to prune.
     left: int = 0
+    # The apps whose sync this one waited for and that did not end Healthy.
+    waiting_for: tuple[str, ...] = ()
 
     @property
     def applied(self) -> int:
@@ -178,6 +187,8 @@ def _sync(
     started_at = datetime.now(UTC)
     started = time.monotonic()
     deadline = started + options.timeout
+    # Checked before the cluster is read: a cycle or unknown app is bad input.
+    graph = desired_graph(desired)
     states = observe(
         kube,
         project,
@@ -195,13 +206,29 @@ def _sync(
             options.allow_empty,
         )
     planned = time.monotonic() - started
+    waits, waited = _order(graph, desired, states)
+    outside = _outside(
+        kube,
+        project,
+        env,
+        desired,
+        graph=graph,
+        states=states,
+        options=options,
+        deadline=deadline,
+        progress=progress,
+    )
     with (
         ThreadPoolExecutor(max_workers=max(1, options.workers)) as requests,
         ThreadPoolExecutor(max_workers=max(1, min(APPS_AT_ONCE, len(states)))) as runners,
     ):
-        apps = list(
-            runners.map(
-                lambda state: _AppSync(
+        apps = _in_order(
+            states,
+            waits,
+            waited,
+            lambda state: (
+                outside.get(state.name)
+                or _AppSync(
                     kube,
                     env,
                     state,
@@ -210,9 +237,11 @@ def _sync(
                     requests=requests,
                     progress=progress,
                     guard=guard,
-                ).run(),
-                states,
-            )
+                ).run()
+            ),
+            runners,
+            options=options,
+            progress=progress,
         )
     result = (
         Outcome.SUCCEEDED if all(a.result is Outcome.SUCCEEDED for a in apps) else Outcome.FAILED
@@ -230,6 +259,141 @@ def _sync(
         unchanged=sum(a.unchanged for a in apps),
         apps=tuple(apps),
         durations={"plan": round(planned, 3), "total": round(time.monotonic() - started, 3)},
+    )
+
+
+def _order(graph: Graph, desired: DesiredState, states: list[AppState]) -> tuple[_Waits, _Waits]:
+    """What each app of the run waits for, and who waits for it: apps in git after their
+    dependencies, apps removed from git after the removed apps that depended on them."""
+    in_git = {app.name for app in desired.apps}
+    removed = removed_graph(
+        {
+            state.name: [c.live for c in state.plan.prunes if c.live is not None]
+            for state in states
+            if state.name not in in_git
+        }
+    )
+    return prerequisites({**graph, **removed}, (state.name for state in states))
+
+
+_Waits = dict[str, set[str]]
+
+
+def _outside(
+    kube: KubeApi,
+    project: Project,
+    env: Environment,
+    desired: DesiredState,
+    *,
+    graph: Graph,
+    states: list[AppState],
+    options: SyncOptions,
+    deadline: float,
+    progress: Progress,
+) -> dict[str, AppResult]:
+    """With ``--app``, the dependencies this run does not sync must be Healthy already: the
+    app's skipped result when they are not (none when they are, or there are none)."""
+    if options.only_app is None or len(states) != 1:
+        return {}
+    (state,) = states
+    names = list(graph.get(state.name, ()))
+    if not names:
+        return {}
+    unready = unready_dependencies(
+        kube,
+        project,
+        env,
+        desired,
+        names,
+        deadline=deadline,
+        wait=not options.dry_run,
+        workers=options.workers,
+        keys_namespace=options.keys_namespace,
+        progress=lambda message: progress(f"{state.name}: {message}"),
+    )
+    if not unready:
+        return {}
+    return {
+        state.name: _skipped(
+            state,
+            options,
+            tuple(line.split(":", 1)[0] for line in unready),
+            [f"waiting for {line}" for line in unready]
+            + ["sync those apps first, or sync without --app"],
+        )
+    }
+
+
+def _in_order(
+    states: list[AppState],
+    waits: _Waits,
+    waited: _Waits,
+    run: Callable[[AppState], AppResult],
+    runners: Executor,
+    *,
+    options: SyncOptions,
+    progress: Progress,
+) -> list[AppResult]:
+    """Each app started once what it waits for has finished; skipped when that failed."""
+    by_name = {state.name: state for state in states}
+    pending = {name: set(before) for name, before in waits.items()}
+    results: dict[str, AppResult] = {}
+    running: dict[Future[AppResult], str] = {}
+
+    def start(name: str) -> None:
+        running[runners.submit(run, by_name[name])] = name
+
+    def finished(name: str, result: AppResult) -> None:
+        results[name] = result
+        for other in sorted(waited[name]):
+            if other in results:
+                continue
+            pending[other].discard(name)
+            if result.result is not Outcome.SUCCEEDED:
+                finished(other, _skipped_after(by_name[other], options, name, result))
+            elif not pending[other]:
+                start(other)
+
+    for name in sorted(pending):
+        if pending[name]:
+            progress(f"{name}: waiting for {', '.join(sorted(pending[name]))}")
+        else:
+            start(name)
+    while running:
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            finished(running.pop(future), future.result())
+    return [results[state.name] for state in states]
+
+
+def _skipped_after(
+    state: AppState, options: SyncOptions, dependency: str, outcome: AppResult
+) -> AppResult:
+    why = f" ({outcome.messages[0]})" if outcome.messages else ""
+    if state.plan.steps:
+        message = f"waiting for {dependency}: {outcome.result}{why}"
+    else:
+        message = (
+            f"not pruned: waiting for {dependency}, which depended on it: {outcome.result}{why}"
+        )
+    return _skipped(state, options, (dependency,), [message])
+
+
+def _skipped(
+    state: AppState, options: SyncOptions, waiting_for: tuple[str, ...], messages: list[str]
+) -> AppResult:
+    """Nothing of the app was applied, pruned or recorded: the cluster stays as it was."""
+    return AppResult(
+        app=state.name,
+        result=Outcome.SKIPPED,
+        created=0,
+        updated=0,
+        unchanged=state.plan.count(Action.UNCHANGED),
+        pruned=0,
+        hooks=0,
+        messages=tuple(messages),
+        left=0 if options.prune else len(state.plan.prunes),
+        waiting_for=waiting_for,
     )
 
 

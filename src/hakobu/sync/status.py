@@ -8,11 +8,13 @@ manifests and has since been changed by someone else.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hakobu.cluster.api import KubeApi
 from hakobu.health import HealthStatus, assess, settled, worst
+from hakobu.model.dependencies import Graph
 from hakobu.model.project import Environment, Project
+from hakobu.sync.dependencies import desired_graph
 from hakobu.sync.manifests import read_desired
 from hakobu.sync.observe import AppState, observe
 from hakobu.sync.plan import Action
@@ -35,6 +37,10 @@ class AppStatus:
     health: HealthStatus
     differing: tuple[str, ...]
     unhealthy: tuple[str, ...]
+    # The apps it is synced after (dependsOn), and of those the ones that are not Synced
+    # and Healthy, while it is not Synced itself: what a sync of it waits for.
+    depends_on: tuple[str, ...] = ()
+    waiting_for: tuple[str, ...] = ()
 
     @property
     def good(self) -> bool:
@@ -55,8 +61,28 @@ def environment_status(
 ) -> list[AppStatus]:
     """Every app of ``env`` as git has it (the work tree, or ``revision``) against the cluster."""
     desired = read_desired(project, env, revision)
+    graph = desired_graph(desired)
     states = observe(kube, project, env, desired, keys_namespace=keys_namespace)
-    return [app_status(state) for state in states]
+    return with_dependencies([app_status(state) for state in states], graph)
+
+
+def with_dependencies(statuses: list[AppStatus], graph: Graph) -> list[AppStatus]:
+    """``statuses`` with what each app depends on and, unless it is Synced, waits for."""
+    by_app = {s.app: s for s in statuses}
+    result = []
+    for status in statuses:
+        names = graph.get(status.app, ())
+        waiting = (
+            tuple(
+                f"{name} ({by_app[name].sync}, {by_app[name].health})"
+                for name in names
+                if name in by_app and not by_app[name].good
+            )
+            if status.sync is not SyncState.SYNCED
+            else ()
+        )
+        result.append(replace(status, depends_on=names, waiting_for=waiting))
+    return result
 
 
 def app_status(state: AppState) -> AppStatus:

@@ -57,7 +57,7 @@ def test_find_cycle(graph: dict[str, tuple[str, ...]], cycle: list[str] | None) 
 
 
 def test_a_cycle_is_an_error_that_names_it_at_its_line() -> None:
-    graph = {"api": ("db",), "db": ("api",)}
+    graph: dict[str, tuple[str, ...]] = {"api": ("db",), "db": ("api",)}
     found = declared(graph)
     with pytest.raises(SourceError) as caught:
         check_graph(graph, found.__getitem__)
@@ -68,7 +68,7 @@ def test_a_cycle_is_an_error_that_names_it_at_its_line() -> None:
 
 
 def test_an_unknown_app_is_an_error_that_lists_the_apps() -> None:
-    graph = {"web": ("cache", "db"), "cache": ()}
+    graph: dict[str, tuple[str, ...]] = {"web": ("cache", "db"), "cache": ()}
     with pytest.raises(SourceError) as caught:
         check_graph(graph, declared(graph).__getitem__, where="environment 'dev'")
     assert caught.value.message == (
@@ -144,4 +144,3 @@ def test_the_annotation_round_trips_sorted() -> None:
     assert "annotations" not in obj["metadata"]
     assert annotated([obj], ()) == [obj]
     assert annotation_of(obj) == ()
-
