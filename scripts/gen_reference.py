@@ -25,6 +25,7 @@ from hakobu.model import images as images_model
 from hakobu.model import notifications as notifications_model
 from hakobu.model import project as project_model
 from hakobu.model.appspec_schema import app_schema
+from hakobu.model.dependencies import ANNOTATION as DEPENDS_ON_ANNOTATION
 from hakobu.render.rollout import CHECKSUM_ANNOTATION
 from hakobu.sync import ownership
 from hakobu.sync.ordering import Phase
@@ -360,6 +361,10 @@ _PROJECT_FIELDS = {
     "only); a path inside another listed one is refused",
     "notifications": "messages about syncs, health, rollbacks and promotions (below); a "
     "Delivery's `spec.notifications` has the same form and goes over it",
+    "dependsOn": "a mapping of app → the apps it depends on (`{web: [redis]}`), for apps "
+    "without an app spec (kustomize trees, templates; an app spec says it in its own "
+    "`dependsOn`): a sync applies the app only after each of those is Healthy, and skips "
+    "it when one fails. Every name is an app of the project; a cycle is refused, named",
 }
 
 _NOTIFICATIONS_FIELDS = {
@@ -522,6 +527,12 @@ def annotations_page() -> str:
             code(RECORD_LABEL),
             "label",
             "marks a sync record: a ConfigMap per sync that changed anything, newest 20",
+        ),
+        (
+            code(DEPENDS_ON_ANNOTATION),
+            "annotation",
+            "on every object of an app with `dependsOn`: the apps it depends on, "
+            "comma-separated; render writes it, sync reads its order from it",
         ),
         (
             code(CHECKSUM_ANNOTATION),
