@@ -72,9 +72,11 @@ from hakobu.sync import (
     sync,
     write_record,
 )
+from hakobu.sync.dependencies import desired_graph
 from hakobu.sync.ownership import delete_empty_inventories, namespace_ending
 from hakobu.sync.record import record_sync
 from hakobu.sync.run import Outcome
+from hakobu.sync.status import with_dependencies
 
 Log = Callable[[str], None]
 
@@ -223,7 +225,7 @@ class Agent:
         reason = env_changed(self._synced_tree, tree)
         if reason is None:
             states = self._observe(project, env, desired)
-            statuses = [app_status(s) for s in states]
+            statuses = _statuses(states, desired)
             del states
             self.statuses = tuple(statuses)
             reason = cluster_reason(statuses)
@@ -287,7 +289,7 @@ class Agent:
             if removed:
                 result = with_removed(result, removed)
                 states = self._observe(project, env, desired)
-            self.statuses = tuple(map(app_status, states))
+            self.statuses = tuple(_statuses(states, desired))
             left = [s for s in self.statuses if s.differing]
             del states
         if left:
@@ -342,7 +344,7 @@ class Agent:
             self._retrying = f"sync of {name} (attempt {count + 1} of {attempts}) after: {problem}"
             return Iteration(desired.revision, None, result)
         states = self._observe(project, env, desired)
-        statuses = [app_status(s) for s in states]
+        statuses = _statuses(states, desired)
         del states
         self.statuses = tuple(statuses)
         why = f"gave up on {desired.revision[:12]} after {count} failed syncs"
@@ -592,3 +594,8 @@ def _noting_left(result: SyncResult, left: list[AppStatus]) -> SyncResult:
         for app in result.apps
     )
     return dataclasses.replace(result, apps=apps)
+
+
+def _statuses(states: list[AppState], desired: DesiredState) -> list[AppStatus]:
+    """Each app's status, with what it waits for (``dependsOn``)."""
+    return with_dependencies([app_status(s) for s in states], desired_graph(desired))

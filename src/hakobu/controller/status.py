@@ -115,7 +115,11 @@ def build_status(
 
 def _app(status: AppStatus) -> dict[str, str]:
     entry = {"name": status.app, "sync": str(status.sync), "health": str(status.health)}
-    notes = [*status.differing, *status.unhealthy]
+    notes = [
+        *(f"waiting for {name}" for name in status.waiting_for),
+        *status.differing,
+        *status.unhealthy,
+    ]
     if notes:
         entry["message"] = _clip("; ".join(notes))
     return entry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from hakobu.controller.status import PassReport, Problem, build_status
@@ -106,3 +107,14 @@ def test_waiting_suspended_and_fighting() -> None:
         {}, PassReport(1, REVISION, synced, applied=True, fighting="hpa keeps changing")
     )
     assert conditions(fight)["Synced"] == ("False", "DriftFight")
+
+
+def test_an_app_says_what_it_waits_for() -> None:
+    web = replace(
+        app("web", SyncState.OUT_OF_SYNC, HealthStatus.MISSING, "Deployment/web (create)"),
+        depends_on=("db",),
+        waiting_for=("db (Synced, Degraded)",),
+    )
+    report = PassReport(1, REVISION, [web], sync_failure="web: waiting for db: Failed")
+    (entry,) = build_status({}, report)["apps"]
+    assert entry["message"] == "waiting for db (Synced, Degraded); Deployment/web (create)"
