@@ -138,7 +138,15 @@ def annotated(objects: Iterable[Object], names: tuple[str, ...]) -> list[Object]
 
 def annotation_of(obj: Object) -> tuple[str, ...]:
     """The dependencies ``obj``'s annotation names (none when it has none)."""
-    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION)
+    return parse_annotation(annotation_text(obj))
+
+
+def annotation_text(obj: Object) -> object:
+    """The annotation's value as written (None when absent), to compare without parsing."""
+    return ((obj.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION)
+
+
+def parse_annotation(value: object) -> tuple[str, ...]:
     if not isinstance(value, str) or not value.strip():
         return ()
     return tuple(sorted({name.strip() for name in value.split(",") if name.strip()}))

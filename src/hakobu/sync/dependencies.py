@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from hakobu.errors import InvalidInput
-from hakobu.model.dependencies import ANNOTATION, Graph, annotation_of, find_cycle
+from hakobu.model.dependencies import (
+    ANNOTATION,
+    Graph,
+    annotation_of,
+    annotation_text,
+    find_cycle,
+    parse_annotation,
+)
 from hakobu.model.objects import Object
 from hakobu.sync.manifests import DesiredState
 
@@ -27,14 +34,16 @@ def desired_graph(desired: DesiredState) -> dict[str, tuple[str, ...]]:
             graph[app.name] = ()
             continue
         first, *rest = app.manifests
-        names = annotation_of(first.obj)
+        # Render writes the same text on each object: compared as written, parsed once.
+        text = annotation_text(first.obj)
         for manifest in rest:
-            if annotation_of(manifest.obj) != names:
+            if annotation_text(manifest.obj) != text:
                 raise InvalidInput(
                     f"{manifest.source}: its {ANNOTATION} annotation differs from that of "
                     f"{first.source}; every object of app {app.name!r} says the same",
                     hint="render again: render writes the app's dependsOn on each object",
                 )
+        names = parse_annotation(text)
         graph[app.name] = names
     for dependent, names in sorted(graph.items()):
         for name in names:
