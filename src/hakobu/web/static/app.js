@@ -108,8 +108,12 @@ function drawCounts() {
   }
 }
 
-async function showOverview() {
-  const data = await api("/api/v1/overview");
+function overviewData() {
+  return api("/api/v1/overview");
+}
+
+async function showOverview(fetched = null) {
+  const data = fetched || await overviewData();
   overview.envs = data.environments;
   const names = new Set();
   for (const env of data.environments) {
@@ -261,7 +265,10 @@ function listHtml(nodes, key) {
 // The app's own objects, by kind: an app of 1,800 ConfigMaps shows one folded line.
 function rootsHtml(nodes) {
   const kinds = new Map();
-  for (const node of nodes) kinds.set(node.kind, [...(kinds.get(node.kind) || []), node]);
+  for (const node of nodes) {
+    if (!kinds.has(node.kind)) kinds.set(node.kind, []);
+    kinds.get(node.kind).push(node);
+  }
   return [...kinds.entries()].map(([kind, list]) => listHtml(list, `kind:${kind}`)).join("");
 }
 
@@ -276,8 +283,12 @@ function diffHtml(diffs) {
       }).join("\n")}</pre></section>`).join("");
 }
 
-async function showApp(env, app) {
-  const data = await api(`/api/v1/environments/${encodeURIComponent(env)}/apps/${encodeURIComponent(app)}`);
+function appDetail(env, app) {
+  return api(`/api/v1/environments/${encodeURIComponent(env)}/apps/${encodeURIComponent(app)}`);
+}
+
+async function showApp(env, app, fetched = null) {
+  const data = fetched || await appDetail(env, app);
   const cell = overview.cells.get(`${env}\u0000${app}`);
   const after = following(env);
   const events = data.events.map((e) => `<tr class="${e.type === "Warning" ? "warning" : ""}">
@@ -691,6 +702,10 @@ function listen() {
 }
 
 async function start() {
+  const {page, env, app} = main.dataset;
+  // The page asks for its data at once, beside the session, not after it.
+  const early = page === "app" ? appDetail(env, app) : page === "overview" ? overviewData() : null;
+  early?.catch(() => {});
   state.session = await api("/api/v1/session");
   state.csrf = state.session.csrf;
   document.getElementById("user").textContent = state.session.user;
@@ -702,10 +717,9 @@ async function start() {
   });
   document.getElementById("confirm-cancel").addEventListener("click", () => document.getElementById("confirm").close());
   listen();
-  const {page, env, app} = main.dataset;
   try {
-    if (page === "overview") await showOverview();
-    else if (page === "app") await showApp(env, app);
+    if (page === "overview") await showOverview(await early);
+    else if (page === "app") await showApp(env, app, await early);
     else if (page === "history") await showHistory(env);
     else if (page === "sync") await showSync(env);
     else if (page === "controller") await showController();
