@@ -16,6 +16,9 @@ What it models:
 - deletes with propagation: Foreground and Background delete dependents found through
   ``ownerReferences`` at once, Orphan drops the reference;
 - deprecation warnings per (apiVersion, kind), set by a test in ``deprecations``;
+- fields set only at creation, per kind in ``immutable`` (``{"Job": {("spec",
+  "template")}}``): an apply that changes one of an existing object is refused with
+  Invalid, "field is immutable", as the real server refuses a Job's new template;
 - JSON patches (``test``, ``add``, ``replace``, ``remove`` of object members), a failed
   ``test`` refused with Invalid;
 - failures injected per verb and object (``fail``); ``before_write``, run once before the
@@ -76,6 +79,8 @@ class FakeKube:
         self.deprecations: dict[tuple[str, str], tuple[str, ...]] = {}
         self.requests: Counter[str] = Counter()
         self.before_write: Callable[[], None] = lambda: None
+        # Per kind, the paths an apply may not change once the object exists.
+        self.immutable: dict[str, set[Path]] = {}
         self._failures: dict[tuple[str, str, str], Exception] = {}
         self._lock = threading.RLock()
 
@@ -188,6 +193,7 @@ class FakeKube:
                     for m in merged["metadata"].get("managedFields") or []
                     if m["manager"] != field_manager or m["operation"] != "Apply"
                 ]
+                self._check_immutable(obj, live)
                 others = {path: m["manager"] for m in managers for path in _leaves(m["fieldsV1"])}
                 if not force:
                     self._check_conflicts(obj, live, applied, others)
@@ -334,6 +340,19 @@ class FakeKube:
                 {"details": {"causes": causes}},
             )
 
+    def _check_immutable(self, obj: Object, live: Object) -> None:
+        for path in sorted(self.immutable.get(obj["kind"], ())):
+            if _at(obj, path) is not None and _at(obj, path) != _at(live, path):
+                field = ".".join(path)
+                raise Invalid(
+                    422,
+                    "Invalid",
+                    f"{obj['kind']}.{obj['apiVersion'].rpartition('/')[0] or 'core'} "
+                    f'"{obj["metadata"]["name"]}" is invalid: {field}: Invalid value: '
+                    "field is immutable",
+                    {"details": {"causes": [{"field": field, "message": "field is immutable"}]}},
+                )
+
     def _count(self, method: str, verb: str, kind: str, name: str) -> None:
         self.requests[method] += 1
         failure = self._failures.get((verb, kind, name))
@@ -397,7 +416,11 @@ def _fields_of(obj: Object) -> dict[str, Any]:
             here = (*path, name)
             if here in _IDENTITY or (path == ("metadata",) and name in _SERVER_SET):
                 continue
-            fields[f"f:{name}"] = walk(sub, here) if isinstance(sub, dict) and sub else {}
+            if not (isinstance(sub, dict) and sub):
+                fields[f"f:{name}"] = {}
+            elif inner := walk(sub, here):
+                fields[f"f:{name}"] = inner
+            # else: only identity below (a metadata of name and namespace): nothing owned.
         return fields
 
     return walk({k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "status")}, ())

@@ -212,7 +212,8 @@ def _print_result(result: SyncResult) -> None:
         phases = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in app.durations.items())
         print(
             f"  {app.app}: {app.result} — {app.created} created, {app.updated} updated, "
-            f"{app.unchanged} unchanged, {app.pruned} pruned, {app.hooks} hooks"
+            + (f"{app.recreated} recreated, " if app.recreated else "")
+            + f"{app.unchanged} unchanged, {app.pruned} pruned, {app.hooks} hooks"
             + (f" ({phases})" if phases else "")
         )
         for message in app.messages:

@@ -6,10 +6,18 @@ kind (the definition's own Established condition, which turns True within moment
 creation, is what counts: its health reads Degraded until then). A field-manager conflict
 names the managers that own the fields; ``force`` takes them over, as
 ``kubectl apply --server-side --force-conflicts`` does.
+
+A change the server refuses as Invalid, to an object it would accept if it were new, is a
+change of a field set only at creation (a Job's template, a Deployment's selector, a
+Service's clusterIP): ``recreate_refused`` deletes and creates such an object again when it
+opts in (``hakobu.dev/recreate``), and otherwise says how to opt in. Unlike
+``kubectl apply --force`` and Flux, which recreate on any Invalid answer, the create dry run
+keeps a manifest that is simply wrong from costing the live object.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Collection, Sequence
@@ -17,9 +25,11 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from hakobu.cluster.api import KubeApi
-from hakobu.cluster.errors import ApiError, Conflict, NotFound
+from hakobu.cluster.errors import ApiError, Conflict, Invalid, NotFound
 from hakobu.model.objects import Object, ObjectId, object_id, object_ref
 from hakobu.sync.ownership import FIELD_MANAGER
+from hakobu.sync.policy import RECREATE_ANNOTATION
+from hakobu.sync.waiting import wait_gone
 
 FOUNDATION_KINDS = frozenset({"Namespace", "CustomResourceDefinition"})
 _MANAGER = re.compile(r'conflict with "([^"]+)"')
@@ -32,6 +42,11 @@ class Applied:
     error: str | None = None
     # The object's namespace or kind does not exist yet: a dry run cannot check it.
     unverifiable: bool = False
+    # The server refused it as Invalid (422).
+    invalid: bool = False
+    # Deleted and created again, since the server refused its change as immutable (in a
+    # dry run: checked as the creation it would be).
+    recreated: bool = False
 
 
 def apply_objects(
@@ -125,9 +140,64 @@ def apply_one(kube: KubeApi, obj: Object, *, force: bool, dry_run: bool) -> Appl
         return Applied(ref, None, conflict_message(ref, e))
     except NotFound as e:
         return Applied(ref, None, f"{ref}: {e.message}", unverifiable=dry_run)
+    except Invalid as e:
+        return Applied(ref, None, f"{ref}: the server rejected it: {e.message}", invalid=True)
     except ApiError as e:
         return Applied(ref, None, f"{ref}: the server rejected it: {e.message}")
     return Applied(ref, live)
+
+
+def recreate_refused(
+    kube: KubeApi,
+    obj: Object,
+    refused: Applied,
+    *,
+    allowed: bool,
+    deadline: float,
+    dry_run: bool,
+) -> Applied:
+    """What becomes of an existing object whose update the server ``refused`` as Invalid.
+
+    When the server would accept the same manifest as a new object, the refusal is of a
+    change it allows only at creation: with ``allowed`` the object is deleted (its
+    dependents first: a Job's Pods, a Deployment's ReplicaSets) and created again once it
+    is gone; without, it fails with the server's message and the annotation that would
+    allow it. Anything else the server refused stays refused as it was."""
+    ref = refused.ref
+    fresh = dry_run_recreate(kube, obj)
+    if fresh.error:
+        return refused
+    if not allowed:
+        return dataclasses.replace(
+            refused,
+            error=f"{refused.error} — the server takes this change only by deleting and "
+            f'creating {ref} again: annotate it {RECREATE_ANNOTATION}: "true" (or put that '
+            "in its app spec's annotations) to let a sync do so",
+        )
+    if dry_run:
+        return Applied(ref, fresh.live, recreated=True)
+    meta = obj["metadata"]
+    try:
+        kube.delete(
+            obj["apiVersion"],
+            obj["kind"],
+            meta["name"],
+            meta.get("namespace"),
+            propagation="Foreground",
+        )
+    except NotFound:
+        pass
+    except ApiError as e:
+        return Applied(ref, None, f"{ref}: cannot delete it to create it again: {e.message}")
+    if not wait_gone(kube, obj, deadline):
+        return Applied(
+            ref,
+            None,
+            f"{ref}: deleted to be created again, but still being deleted when the sync "
+            "timed out (a finalizer, or dependents that do not go)",
+        )
+    created = apply_one(kube, obj, force=False, dry_run=False)
+    return dataclasses.replace(created, recreated=created.live is not None)
 
 
 def conflict_message(ref: str, error: Conflict) -> str:

@@ -8,7 +8,10 @@ shown as deletions (done by ``sync --prune``).
 
 Hooks are shown when a sync would run them (their app changes): ``run`` for a hook with no
 copy in the cluster, ``recreate`` for one whose previous copy a sync deletes first, diffed
-against that copy and checked by the server as the creation it will be.
+against that copy and checked by the server as the creation it will be. An object whose
+change the server refuses as immutable is shown as ``recreate`` when it opts in
+(``hakobu.dev/recreate``), checked the same way; without, as rejected, with the annotation
+that would allow it.
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ from typing import Any
 import yaml
 
 from hakobu.cluster.api import KubeApi
-from hakobu.cluster.errors import ApiError, Conflict, NotFound
+from hakobu.cluster.errors import ApiError, Conflict, Invalid, NotFound
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
-from hakobu.sync.apply import Applied, conflict_message, dry_run_recreate
+from hakobu.sync.apply import Applied, conflict_message, dry_run_recreate, recreate_refused
 from hakobu.sync.compare import comparable
 from hakobu.sync.fieldsets import owned_by, project, union
 from hakobu.sync.manifests import read_desired
@@ -79,6 +82,7 @@ def _diffs(kube: KubeApi, state: AppState) -> Iterator[ObjectDiff]:
                 step.resource.obj,
                 state.live.get(step.resource.id),
                 force=step.resource.id in state.taken_over,
+                recreate=step.resource.recreate,
             )
             if found is not None:
                 yield found
@@ -92,7 +96,7 @@ def _diffs(kube: KubeApi, state: AppState) -> Iterator[ObjectDiff]:
 
 
 def _applied_diff(
-    kube: KubeApi, app: str, obj: Object, live: Object | None, *, force: bool
+    kube: KubeApi, app: str, obj: Object, live: Object | None, *, force: bool, recreate: bool
 ) -> ObjectDiff | None:
     ref = object_ref(obj)
     secret = is_secret(obj)
@@ -108,6 +112,8 @@ def _applied_diff(
     except NotFound as e:
         # Its namespace or kind is created by the same sync: nothing to ask the server yet.
         dry, note = None, f"not checked by the server: {e.message}"
+    except Invalid as e:
+        return _refused_diff(kube, app, obj, live, e, recreate=recreate)
     except ApiError as e:
         return ObjectDiff(app, ref, REJECTED, "", f"the server rejects it: {e.message}")
     if live is None:
@@ -121,6 +127,28 @@ def _applied_diff(
     if before == after:
         return None
     return ObjectDiff(app, ref, UPDATE, unified(ref, before, after, secret=secret), note)
+
+
+def _refused_diff(
+    kube: KubeApi, app: str, obj: Object, live: Object | None, error: Invalid, *, recreate: bool
+) -> ObjectDiff:
+    """An apply the server refused as Invalid: a change of a field set only at creation
+    (``recreate`` when the object opts in), or a manifest it rejects."""
+    ref = object_ref(obj)
+    refused = Applied(ref, None, f"the server rejects it: {error.message}", invalid=True)
+    if live is None:
+        return ObjectDiff(app, ref, REJECTED, "", refused.error or "")
+    checked = recreate_refused(kube, obj, refused, allowed=recreate, deadline=0.0, dry_run=True)
+    if not checked.recreated:
+        return ObjectDiff(app, ref, REJECTED, "", checked.error or "")
+    fields = owned_by(live, FIELD_MANAGER)
+    before = project(live, fields) if fields else comparable(live)
+    text = unified(ref, before, comparable(obj), secret=is_secret(obj))
+    note = (
+        f"the server refuses this change as immutable ({error.message}); a sync deletes it "
+        "and creates it again"
+    )
+    return ObjectDiff(app, ref, RECREATE, text, note)
 
 
 def _hook_diff(kube: KubeApi, app: str, step: Step, live: Object | None) -> ObjectDiff:

@@ -66,6 +66,15 @@ def selected(items: list[Any], fields: FieldSet) -> list[tuple[Any, FieldSet]]:
     return kept
 
 
+def item_fields(items: list[Any], fields: FieldSet) -> list[FieldSet | None]:
+    """For each item of a list, the part of ``fields`` that names it (None if none does)."""
+    children = [(key, sub) for key, sub in fields.items() if key != "."]
+    return [
+        next((sub for key, sub in children if _selects(key, index, item)), None)
+        for index, item in enumerate(items)
+    ]
+
+
 def _selects(key: str, index: int, item: Any) -> bool:
     kind, _, rest = key.partition(":")
     if kind == "k":

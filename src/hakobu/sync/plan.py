@@ -6,6 +6,7 @@ Annotations on a manifest steer its place in the sync::
     hakobu.dev/hook-delete-policy: BeforeHookCreation, HookSucceeded, HookFailed
     hakobu.dev/hook-policy: OnChange | Always                 when a hook runs (OnChange)
     hakobu.dev/sync-wave: "N"                                 lower waves first (default 0)
+    hakobu.dev/ssa, hakobu.dev/recreate                       how it is applied (see policy)
 
 A hook runs when its app changes: when the sync creates or updates one of the app's
 objects, prunes one, or git's manifests of the app (hooks included) differ from those
@@ -18,6 +19,7 @@ time it runs; with no delete policy, its previous copy is deleted first
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -28,6 +30,13 @@ from hakobu.sync.compare import in_sync
 from hakobu.sync.manifests import Manifest
 from hakobu.sync.ordering import Phase, SyncKey, deletion_order, sync_key
 from hakobu.sync.ownership import FIELD_MANAGER, InventoryEntry, Owner, stamp
+from hakobu.sync.policy import (
+    RECREATE_ANNOTATION,
+    SSA_ANNOTATION,
+    ApplyPolicy,
+    ignored_live,
+    merged_view,
+)
 from hakobu.sync.prune import Verdict, verdict
 
 HOOK_ANNOTATION = "hakobu.dev/hook"
@@ -37,7 +46,14 @@ HOOK_POLICY_ANNOTATION = "hakobu.dev/hook-policy"
 
 
 _STEERING = frozenset(
-    {HOOK_ANNOTATION, DELETE_POLICY_ANNOTATION, WAVE_ANNOTATION, HOOK_POLICY_ANNOTATION}
+    {
+        HOOK_ANNOTATION,
+        DELETE_POLICY_ANNOTATION,
+        WAVE_ANNOTATION,
+        HOOK_POLICY_ANNOTATION,
+        SSA_ANNOTATION,
+        RECREATE_ANNOTATION,
+    }
 )
 
 
@@ -79,6 +95,9 @@ class Resource:
     delete_policies: frozenset[DeletePolicy]
     # A hook that runs on every sync, not only when its app changes.
     always: bool = False
+    policy: ApplyPolicy = ApplyPolicy.OVERRIDE
+    # Deleted and created again when the server refuses a change as immutable.
+    recreate: bool = False
 
     @property
     def key(self) -> SyncKey:
@@ -142,6 +161,7 @@ def resource_of(manifest: Manifest, owner: Owner) -> Resource:
             f"{where}: {HOOK_POLICY_ANNOTATION} is set but the object is not a hook",
             hint=f"add {HOOK_ANNOTATION}: <phase>, or remove {HOOK_POLICY_ANNOTATION}",
         )
+    apply_policy, recreate = _apply_policy(where, annotations, hook=hook_value is not None)
     return Resource(
         stamp(obj, owner),
         manifest.id,
@@ -151,7 +171,38 @@ def resource_of(manifest: Manifest, owner: Owner) -> Resource:
         hook_value is not None,
         frozenset(policies),
         always=policy is HookPolicy.ALWAYS,
+        policy=apply_policy,
+        recreate=recreate,
     )
+
+
+def _apply_policy(
+    where: str, annotations: Mapping[str, object], *, hook: bool
+) -> tuple[ApplyPolicy, bool]:
+    """The object's apply policy, and whether it may be recreated."""
+    ssa_value = annotations.get(SSA_ANNOTATION, ApplyPolicy.OVERRIDE.value)
+    try:
+        apply_policy = ApplyPolicy(ssa_value)
+    except ValueError:
+        raise InvalidInput(
+            f"{where}: {SSA_ANNOTATION}: {ssa_value!r} is not an apply policy",
+            hint=f"use one of: {', '.join(p.value for p in ApplyPolicy)}",
+        ) from None
+    recreate_value = str(annotations.get(RECREATE_ANNOTATION, "false")).lower()
+    if recreate_value not in ("true", "false"):
+        raise InvalidInput(
+            f'{where}: {RECREATE_ANNOTATION}: {recreate_value!r} is neither "true" nor "false"',
+            hint=f'write {RECREATE_ANNOTATION}: "true" to allow it, or remove the annotation',
+        )
+    if hook and (
+        apply_policy in (ApplyPolicy.MERGE, ApplyPolicy.IF_NOT_PRESENT) or recreate_value == "true"
+    ):
+        raise InvalidInput(
+            f"{where}: a hook is created afresh each time it runs, so "
+            f"{SSA_ANNOTATION}: {apply_policy.value} and {RECREATE_ANNOTATION} do not apply",
+            hint=f"remove them (a hook may only be {SSA_ANNOTATION}: Ignore)",
+        )
+    return apply_policy, recreate_value == "true"
 
 
 @dataclass(frozen=True)
@@ -176,6 +227,8 @@ class AppPlan:
     # Whether git's manifests of the app (hooks included) differ from those last synced
     # successfully, or the app was never synced.
     git_changed: bool = True
+    # In git but left alone: annotated (in git or in the cluster) hakobu.dev/ssa: Ignore.
+    ignored: tuple[Resource, ...] = ()
 
     def changes(self, *, pruning: bool) -> bool:
         """Whether a sync (pruning or not) has something to do for the app: then its
@@ -226,10 +279,20 @@ def plan_app(
     """``live`` holds the live object (or None) of every resource (hooks included) and
     inventory entry; ``git_changed``: see ``AppPlan.git_changed``."""
     steps = []
+    ignored = []
     desired_ids = set()
-    for resource in sorted(resources, key=lambda r: r.key):
-        desired_ids.add(resource.id)
-        current = live.get(resource.id)
+    for given in sorted(resources, key=lambda r: r.key):
+        desired_ids.add(given.id)
+        current = live.get(given.id)
+        if given.policy is ApplyPolicy.IGNORE or ignored_live(current):
+            ignored.append(given)
+            continue
+        resource = given
+        if given.policy is ApplyPolicy.MERGE and current is not None:
+            # Fields another manager now owns are theirs: neither applied nor compared.
+            resource = dataclasses.replace(
+                given, obj=merged_view(given.obj, current, FIELD_MANAGER)
+            )
         if resource.hook:
             recreate = (
                 current is not None
@@ -238,7 +301,9 @@ def plan_app(
             action = Action.RECREATE if recreate else Action.RUN
         elif current is None:
             action = Action.CREATE
-        elif in_sync(resource.obj, current, FIELD_MANAGER):
+        elif resource.policy is ApplyPolicy.IF_NOT_PRESENT or in_sync(
+            resource.obj, current, FIELD_MANAGER
+        ):
             action = Action.UNCHANGED
         else:
             action = Action.UPDATE
@@ -252,4 +317,4 @@ def plan_app(
             continue
         candidate = PruneCandidate(by_id[oid], current, verdict(current, owner))
         (prunes if candidate.verdict.prune else kept).append(candidate)
-    return AppPlan(owner, tuple(steps), tuple(prunes), tuple(kept), git_changed)
+    return AppPlan(owner, tuple(steps), tuple(prunes), tuple(kept), git_changed, tuple(ignored))

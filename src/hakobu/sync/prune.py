@@ -6,7 +6,7 @@ An object is pruned only when all of these hold, checked on the live object itse
 2. it still carries this project's, environment's and app's labels — an object another
    app or tool took over is theirs now;
 3. it has no ownerReferences — a controller made it and will clean it up;
-4. it is not annotated ``hakobu.dev/prune: "false"``;
+4. it is not annotated ``hakobu.dev/prune: "false"``, nor ``hakobu.dev/ssa: Ignore``;
 5. it is not already being deleted.
 
 A sync never prunes an environment to nothing because git holds nothing for it (a wrong
@@ -24,6 +24,7 @@ from hakobu.cluster.errors import ApiError, NotFound
 from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object, object_ref
 from hakobu.sync.ownership import Owner
+from hakobu.sync.policy import SSA_ANNOTATION, ignored_live
 
 PRUNE_ANNOTATION = "hakobu.dev/prune"
 
@@ -45,6 +46,8 @@ def verdict(live: Object, owner: Owner) -> Verdict:
         return Verdict(False, f"owned by {owners}")
     if str((metadata.get("annotations") or {}).get(PRUNE_ANNOTATION, "")).lower() == "false":
         return Verdict(False, f'annotated {PRUNE_ANNOTATION}: "false"')
+    if ignored_live(live):
+        return Verdict(False, f"annotated {SSA_ANNOTATION}: Ignore")
     if metadata.get("deletionTimestamp"):
         return Verdict(False, "already being deleted")
     return Verdict(True, "not in git")

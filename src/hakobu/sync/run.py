@@ -35,7 +35,7 @@ from hakobu.health import HealthStatus
 from hakobu.model.dependencies import Graph
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
-from hakobu.sync.apply import Applied, apply_objects, dry_run_recreate
+from hakobu.sync.apply import Applied, apply_objects, dry_run_recreate, recreate_refused
 from hakobu.sync.awaiting import unready_dependencies
 from hakobu.sync.dependencies import desired_graph, prerequisites, removed_graph
 from hakobu.sync.gcpause import gc_paused
@@ -102,10 +102,12 @@ class AppResult:
     left: int = 0
     # The apps whose sync this one waited for and that did not end Healthy.
     waiting_for: tuple[str, ...] = ()
+    # Objects deleted and created again: the server refused their change as immutable.
+    recreated: int = 0
 
     @property
     def applied(self) -> int:
-        return self.created + self.updated
+        return self.created + self.updated + self.recreated
 
 
 @dataclass(frozen=True)
@@ -424,7 +426,7 @@ class _AppSync:
         self.app = self.plan.owner.app
         self.messages: list[str] = []
         self.durations: dict[str, float] = {}
-        self.created = self.updated = self.pruned = self.hooks = 0
+        self.created = self.updated = self.recreated = self.pruned = self.hooks = 0
         self.pruned_entries: set[InventoryEntry] = set()
         self._progress = progress
 
@@ -481,6 +483,7 @@ class _AppSync:
             messages=tuple(messages),
             durations=self.durations,
             left=0 if self.options.prune else len(self.plan.prunes),
+            recreated=self.recreated,
         )
 
     def _timed(self, name: str, body: Callable[[], None]) -> None:
@@ -533,10 +536,30 @@ class _AppSync:
             dry_run_recreate(self.kube, s.resource.obj) if r else next(applied)
             for s, r in zip(steps, recreated, strict=True)
         ]
+        results = [
+            recreate_refused(
+                self.kube,
+                s.resource.obj,
+                r,
+                allowed=s.resource.recreate,
+                deadline=self.deadline,
+                dry_run=dry_run,
+            )
+            if r.invalid and s.action is Action.UPDATE
+            else r
+            for s, r in zip(steps, results, strict=True)
+        ]
         for step, result in zip(steps, results, strict=True):
             if result.live is None and not result.unverifiable:
                 continue
-            if step.action is Action.CREATE:
+            if result.recreated:
+                self.recreated += 1
+                done = "would be deleted and created again" if dry_run else "recreated"
+                self.progress(f"{result.ref} {done}: the server refuses its change as immutable")
+                self.messages.append(
+                    f"{result.ref} {done}: the server refuses its change as immutable"
+                )
+            elif step.action is Action.CREATE:
                 self.created += 1
             elif step.action is Action.UPDATE:
                 self.updated += 1
