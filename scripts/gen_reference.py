@@ -37,6 +37,7 @@ from hakobu.sync.plan import (
     DeletePolicy,
     HookPolicy,
 )
+from hakobu.sync.policy import RECREATE_ANNOTATION, SSA_ANNOTATION, ApplyPolicy
 from hakobu.sync.prune import PRUNE_ANNOTATION
 from hakobu.sync.record import RECORD_LABEL
 
@@ -507,6 +508,23 @@ def annotations_page() -> str:
             code(PRUNE_ANNOTATION),
             '`"false"`',
             "never prune this object, even with `--prune`",
+        ),
+        (
+            code(SSA_ANNOTATION),
+            values(ApplyPolicy),
+            "how a sync applies the object. Override (default): git's fields win, and a "
+            "change someone else makes to them is drift; Merge: fields another field manager "
+            "has taken over (an autoscaler's replicas, a `kubectl edit`) stay theirs and are "
+            "not drift; IfNotPresent: created when missing, never updated; Ignore: neither "
+            "applied nor pruned (also when set on the live object)",
+        ),
+        (
+            code(RECREATE_ANNOTATION),
+            '`"true"`',
+            "when the server refuses a change as immutable (a Job's template, a Deployment's "
+            "selector, a Service's clusterIP), delete the object with its dependents and "
+            "create it again; without it such a change fails the object. In an app spec's "
+            "`annotations`, it covers every object the spec generates",
         ),
     ]
     written = [

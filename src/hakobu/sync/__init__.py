@@ -6,12 +6,14 @@
     observe    read the cluster (inventories, live objects) and plan every app
       sealed     with ``sealedSecrets: hakobu``, SealedSecrets opened into their Secrets
       plan       desired vs live → create / update / unchanged / prune, hooks and waves
+      policy     per object: Override / Merge / IfNotPresent / Ignore, and recreate
       ordering   phase → wave → kind → name, one comparison; deletion in reverse
       compare    is a live object what git says, on hakobu's own fields (managedFields)
       prune      which objects may be deleted, and deleting them
     run        execute: PreSync → waves (each waited Healthy) → PostSync → prune;
                SyncFail hooks when a phase fails; one app's failure spares the others
-      apply      server-side apply of a wave, namespaces and CRDs first
+      apply      server-side apply of a wave, namespaces and CRDs first; recreating
+                 what the server refuses as immutable, for objects that opt in
       waiting    until objects are Healthy, Suspended or Degraded
       ownership  labels on applied objects, the per-app inventory ConfigMap
     diff       server dry runs shown as unified YAML diffs
