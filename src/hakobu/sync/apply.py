@@ -141,10 +141,32 @@ def apply_one(kube: KubeApi, obj: Object, *, force: bool, dry_run: bool) -> Appl
     except NotFound as e:
         return Applied(ref, None, f"{ref}: {e.message}", unverifiable=dry_run)
     except Invalid as e:
-        return Applied(ref, None, f"{ref}: the server rejected it: {e.message}", invalid=True)
+        return Applied(
+            ref, None, f"{ref}: the server rejected it: {invalid_message(e)}", invalid=True
+        )
     except ApiError as e:
         return Applied(ref, None, f"{ref}: the server rejected it: {e.message}")
     return Applied(ref, live)
+
+
+# Longer than this, a refused value (a Job's whole pod template) hides the reason after it.
+_READABLE_VALUE = 100
+
+
+def invalid_message(error: Invalid) -> str:
+    """The server's message, each refused field with its reason, leaving out values too
+    long to read."""
+    causes = (error.status.get("details") or {}).get("causes") or []
+    head, said, _ = error.message.partition(" is invalid: ")
+    if not causes or not said:
+        return error.message
+    parts = []
+    for cause in causes:
+        message = str(cause.get("message", ""))
+        if message.startswith("Invalid value: ") and len(message) > _READABLE_VALUE:
+            message = f"Invalid value: …: {message.rpartition(': ')[2]}"
+        parts.append(f"{cause['field']}: {message}" if cause.get("field") else message)
+    return f"{head} is invalid: {'; '.join(parts)}"
 
 
 def recreate_refused(

@@ -27,7 +27,13 @@ from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import ApiError, Conflict, Invalid, NotFound
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
-from hakobu.sync.apply import Applied, conflict_message, dry_run_recreate, recreate_refused
+from hakobu.sync.apply import (
+    Applied,
+    conflict_message,
+    dry_run_recreate,
+    invalid_message,
+    recreate_refused,
+)
 from hakobu.sync.compare import comparable
 from hakobu.sync.fieldsets import owned_by, project, union
 from hakobu.sync.manifests import read_desired
@@ -135,7 +141,8 @@ def _refused_diff(
     """An apply the server refused as Invalid: a change of a field set only at creation
     (``recreate`` when the object opts in), or a manifest it rejects."""
     ref = object_ref(obj)
-    refused = Applied(ref, None, f"the server rejects it: {error.message}", invalid=True)
+    message = invalid_message(error)
+    refused = Applied(ref, None, f"the server rejects it: {message}", invalid=True)
     if live is None:
         return ObjectDiff(app, ref, REJECTED, "", refused.error or "")
     checked = recreate_refused(kube, obj, refused, allowed=recreate, deadline=0.0, dry_run=True)
@@ -145,7 +152,7 @@ def _refused_diff(
     before = project(live, fields) if fields else comparable(live)
     text = unified(ref, before, comparable(obj), secret=is_secret(obj))
     note = (
-        f"the server refuses this change as immutable ({error.message}); a sync deletes it "
+        f"the server refuses this change as immutable ({message}); a sync deletes it "
         "and creates it again"
     )
     return ObjectDiff(app, ref, RECREATE, text, note)

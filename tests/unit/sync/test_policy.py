@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from hakobu.cluster.errors import Invalid
 from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object
 from hakobu.sync import diff_app, observe
+from hakobu.sync.apply import invalid_message
 from hakobu.sync.run import Outcome
 from hakobu.sync.status import SyncState, app_status
 from tests.fakes.kube import FakeKube
@@ -198,3 +200,31 @@ def test_a_bad_policy_annotation_names_the_file_and_the_values(
     with pytest.raises(InvalidInput, match=expected) as raised:
         run(FakeKube(), desired(configmap("odd", annotations)))
     assert "web/odd.yaml: ConfigMap/shop-dev/odd" in str(raised.value)
+
+
+def test_a_refusal_names_each_field_and_reason_without_a_value_too_long_to_read() -> None:
+    template = "{" + ", ".join(f'"Field{i}": null' for i in range(40)) + "}"
+    error = Invalid(
+        422,
+        "Invalid",
+        f'Job.batch "seed" is invalid: spec.template: Invalid value: {template}: field is '
+        "immutable",
+        {
+            "details": {
+                "causes": [
+                    {
+                        "field": "spec.template",
+                        "message": f"Invalid value: {template}: field is immutable",
+                    },
+                    {"field": "spec.replicas", "message": "Invalid value: -1: must be >= 0"},
+                ]
+            }
+        },
+    )
+
+    assert invalid_message(error) == (
+        'Job.batch "seed" is invalid: spec.template: Invalid value: …: field is immutable; '
+        "spec.replicas: Invalid value: -1: must be >= 0"
+    )
+    plain = Invalid(422, "Invalid", "refused by a webhook", {})
+    assert invalid_message(plain) == "refused by a webhook"
