@@ -20,6 +20,8 @@
         sealedSecrets: controller # or hakobu: sync unseals with the cluster's key store
         keysNamespace: kube-system  # where that key store is (with sealedSecrets: hakobu)
         autoRollback: {window: 300}  # the agent rolls back a sync that turns Degraded
+        syncWindows:              # when syncs may run (model.syncwindows)
+        - {kind: deny, schedule: "0 22 * * *", duration: 8h, timeZone: Europe/Berlin}
     promote:
       values: [release, features.checkout]  # what `hakobu promote` carries between them
     notifications:                # messages about syncs, health, rollbacks, promotions
@@ -40,6 +42,7 @@ from typing import Any
 from hakobu.model.dependencies import Declared, parse_declared
 from hakobu.model.notifications import Notifications, parse_notifications
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
+from hakobu.model.syncwindows import SyncWindow, parse_sync_windows
 
 PROJECT_FILE = "hakobu.yaml"
 API_VERSION = "hakobu.dev/v1alpha1"
@@ -66,6 +69,7 @@ _ENV_FIELDS = (
     "sealedSecrets",
     "keysNamespace",
     "autoRollback",
+    "syncWindows",
 )
 SEALED_SECRETS_MODES = ("controller", "hakobu")
 # What `git check-ref-format --branch` accepts, minus the rarely used corners.
@@ -90,6 +94,9 @@ class Environment:
     # Where the sealing keys are kept, for sealedSecrets: hakobu (None: the controller's
     # default namespace, kube-system).
     keys_namespace: str | None = None
+    # When syncs may run: automatic ones only in an open window, manual ones there or with
+    # an override (``hakobu.sync.windows``); none: always.
+    sync_windows: tuple[SyncWindow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -188,6 +195,7 @@ def load_project(root: Path, text: str | None = None) -> Project:
                 sealed,
                 _auto_rollback(doc, (*path, "autoRollback"), env.get("autoRollback")),
                 _keys_namespace(doc, (*path, "keysNamespace"), env.get("keysNamespace")),
+                parse_sync_windows(doc, (*path, "syncWindows"), env.get("syncWindows")),
             )
         )
     promoted = _promoted_values(doc, data.get("promote"))

@@ -54,10 +54,11 @@ def write_record(kube: KubeApi, namespace: str, result: SyncResult) -> str:
 def record_sync(kube: KubeApi, namespace: str, result: SyncResult) -> str | None:
     """Record ``result`` unless it changed nothing at the revision recorded last: a sync
     that brings a new revision (a rollback that only restores what runs) is history even
-    when it writes nothing, a repeated no-op is not. Returns the record's name, if any."""
+    when it writes nothing, a repeated no-op is not, unless it overrode a sync window.
+    Returns the record's name, if any."""
     if result.dry_run:
         return None
-    if not result.changed:
+    if not result.changed and result.window_override is None:
         recorded = history(kube, namespace, result.project, result.env)
         if recorded and recorded[-1].get("revision") == result.revision:
             return None

@@ -52,6 +52,7 @@ from hakobu.sync.ownership import (
 from hakobu.sync.plan import Action, DeletePolicy, Step
 from hakobu.sync.prune import check_not_emptying, delete_all
 from hakobu.sync.waiting import gates_rollout, wait_gone, wait_settled
+from hakobu.sync.windows import WindowOverride
 
 # Apps syncing at once. Their threads mostly wait — on the shared request pool, or for
 # objects to become Healthy — so there can be more of them than request workers; the
@@ -124,6 +125,8 @@ class SyncResult:
     apps: tuple[AppResult, ...]
     durations: dict[str, float] = field(default_factory=dict)
     left: int = 0
+    # Who ran it inside a closed sync window, and why.
+    window_override: WindowOverride | None = None
 
     @property
     def succeeded(self) -> bool:

@@ -44,6 +44,8 @@ class SyncSummary:
     started: str | None
     result: str | None
     failed_apps: tuple[str, ...]
+    # Who ran it inside a closed sync window, and why: ``by alice: hotfix``.
+    window_override: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,14 @@ def summary(record: dict[str, Any]) -> SyncSummary:
             for app in record.get("apps") or []
             if app.get("result") != Outcome.SUCCEEDED
         ),
+        window_override=_override(record.get("window_override")),
     )
+
+
+def _override(value: object) -> str | None:
+    if not isinstance(value, dict):
+        return None
+    return f"by {value.get('by')}: {value.get('reason')}"
 
 
 @dataclass(frozen=True)
