@@ -51,7 +51,7 @@ def test_windows_with_their_defaults(tmp_path: Path) -> None:
 
 
 def test_no_windows_is_an_empty_tuple(tmp_path: Path) -> None:
-    (tmp_path / "hakobu.yaml").write_text(PROJECT.split("    syncWindows:")[0])
+    (tmp_path / "hakobu.yaml").write_text(PROJECT.split("    syncWindows:", maxsplit=1)[0])
     assert load_project(tmp_path).environment("production").sync_windows == ()
 
 
