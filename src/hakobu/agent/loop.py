@@ -28,6 +28,12 @@ refused the next iteration fetches first: if the environment's output is still t
 one the rollback is made again on top of what arrived, else the newer commit wins. The
 rollback's sync also deletes what the failed revision added (``restore``), with or
 without ``--prune``: a rollback restores the last good state exactly.
+
+An environment's sync windows (``hakobu.sync.windows``) hold every sync the loop would
+start, rollbacks included, while they close it: the iteration says which window and when it
+opens again (``Iteration.held``), logs that once, and the loop wakes then rather than after
+a whole interval. Git and the cluster are still read, so the sync at the opening is of the
+newest commit.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from hakobu.agent.autorollback import (
@@ -77,6 +84,7 @@ from hakobu.sync.ownership import delete_empty_inventories, namespace_ending
 from hakobu.sync.record import record_sync
 from hakobu.sync.run import Outcome
 from hakobu.sync.status import with_dependencies
+from hakobu.sync.windows import WindowState, window_state
 
 Log = Callable[[str], None]
 
@@ -113,6 +121,8 @@ class Iteration:
     gave_up: bool = False
     # Why the revision waits instead of being applied (the gate's answer).
     waiting: str | None = None
+    # The sync windows that hold the sync this iteration would have run.
+    held: WindowState | None = None
 
     @property
     def ok(self) -> bool:
@@ -138,10 +148,15 @@ class Agent:
         guard: Callable[[], None] = lambda: None,
         gate: Gate | None = None,
         started: Callable[[str, str], None] = lambda _revision, _reason: None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.checkout, self.kube, self.options = checkout, kube, options
         self._log = log
         self._guard, self._gate, self._started = guard, gate, started
+        self._now = now
+        # The sync windows holding the last iteration's sync, if they did.
+        self.held: WindowState | None = None
+        self._held_message: str | None = None
         # Each app's sync and health as last read from the cluster, for a status report.
         self.statuses: tuple[AppStatus, ...] = ()
         # (project, environment) as the labels on what it syncs name them, once known.
@@ -185,6 +200,10 @@ class Agent:
             )
             if failures:
                 self._log(f"retrying {self._retrying} in {delay:.1f}s")
+            elif self.held is not None and self.held.reopens is not None:
+                # The sync waits for its window: wake as it opens, not an interval later.
+                opens = (self.held.reopens - self._now()).total_seconds()
+                delay = min(delay, max(opens, 1.0))
             stop.wait(delay)
         self._log("stopped")
 
@@ -211,6 +230,7 @@ class Agent:
         tree = self.checkout.tree_id(commit, env_path)
         if not self._recalled:
             self._recall(project, env, env_path)
+        self.held = None
         pending = self._pending
         if pending is not None:
             if tree == pending.bad.tree:
@@ -245,6 +265,17 @@ class Agent:
                 if decision is not None:
                     return self._roll_back(project, env, decision)
                 return Iteration(commit, None, None)
+        return (
+            self._hold(env, commit)
+            or self._gated(project, env, desired, tree)
+            or self._sync(project, env, desired, tree=tree, reason=reason)
+        )
+
+    def _gated(
+        self, project: Project, env: Environment, desired: DesiredState, tree: str | None
+    ) -> Iteration | None:
+        """An iteration waiting at the gate (images their registry lacks), or None."""
+        commit = desired.revision
         if self._gate is not None and tree != self._synced_tree:
             # A revision not yet applied; a repair of the one applied needs no new image.
             waiting = self._gate(project.root, desired)
@@ -254,7 +285,21 @@ class Agent:
                 self._waiting = waiting
                 return Iteration(commit, None, None, waiting=waiting)
         self._waiting = None
-        return self._sync(project, env, desired, tree=tree, reason=reason)
+        return None
+
+    def _hold(self, env: Environment, commit: str) -> Iteration | None:
+        """An iteration held by the environment's sync windows, or None when they let the
+        sync run. Logged once per closing, not on every pass."""
+        state = window_state(env.sync_windows, self._now())
+        if state.automatic:
+            self._held_message = None
+            return None
+        self.held = state
+        message = state.message()
+        if message != self._held_message:
+            self._held_message = message
+            self._log(f"{env.name} revision={commit[:12]} waits: {message}")
+        return Iteration(commit, None, None, held=state)
 
     def _sync(
         self,
@@ -427,7 +472,12 @@ class Agent:
         return None
 
     def _roll_back(self, project: Project, env: Environment, decision: RollBack) -> Iteration:
-        """Commit the rollback on top of the fetched commit, push it, and sync it."""
+        """Commit the rollback on top of the fetched commit, push it, and sync it; while
+        the sync windows close the environment, keep it for the first pass they let run."""
+        held = self._hold(env, decision.bad.revision)
+        if held is not None:
+            self._pending = decision
+            return held
         self._pending = None
         bad, to = decision.bad.revision, decision.to.revision
         env_path = self._relative(project.output_dir / env.name)

@@ -11,7 +11,8 @@ Threads, each doing one thing:
 - workers take passes from the queue (one Delivery is never in two passes at once) and
   write each pass's report into the Delivery's status; the next poll is queued after the
   interval plus up to a tenth of it (jitter, so Deliveries created together do not poll
-  together), sooner after a failure (2 s doubling up to the interval);
+  together), sooner after a failure (2 s doubling up to the interval) or as the sync
+  window that held its sync opens;
 - the drift watch queues a rate-limited pass when what a Delivery deployed is changed;
 - the HTTP server answers webhooks, ``/metrics``, ``/healthz`` and ``/readyz``.
 """
@@ -23,6 +24,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -386,7 +388,14 @@ class Controller:
         if report.problem is None and report.sync_failure is None and report.waiting is None:
             self._failures.pop(ref, None)
             jitter = random.uniform(0, delivery.interval / 10)  # noqa: S311 (not a secret)
-            self.queue.add(ref, "poll", after=delivery.interval + jitter)
+            after = delivery.interval + jitter
+            if report.reopens is not None:
+                # Held by a sync window: the next pass as it opens, if before the poll.
+                opens = (report.reopens - datetime.now(UTC)).total_seconds()
+                if opens < after:
+                    self.queue.add(ref, "sync window opens", after=max(opens, 1.0))
+                    return
+            self.queue.add(ref, "poll", after=after)
             return
         failures = self._failures[ref] = self._failures.get(ref, 0) + 1
         delay = min(self.options.first_retry * 2 ** (failures - 1), delivery.interval)

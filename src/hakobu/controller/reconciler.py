@@ -150,7 +150,11 @@ class DeliveryReconciler:
             revision=iteration.revision,
             statuses=agent.statuses,
             waiting=iteration.waiting,
-            applied=iteration.waiting is None and (iteration.result is None or iteration.ok),
+            held=None if iteration.held is None else iteration.held.message(),
+            reopens=None if iteration.held is None else iteration.held.reopens,
+            applied=iteration.waiting is None
+            and iteration.held is None
+            and (iteration.result is None or iteration.ok),
         )
         self._account(delivery, iteration, reason, time.monotonic() - started)
         if iteration.result is not None and not iteration.result.succeeded:

@@ -48,6 +48,10 @@ class PassReport:
     sync_failure: str | None = None
     # The revision waits for something (images their registry lacks).
     waiting: str | None = None
+    # A sync window holds the sync: which, and when syncs may run again (None: not
+    # within the horizon the windows are read for).
+    held: str | None = None
+    reopens: datetime | None = None
     problem: Problem | None = None
     suspended: bool = False
     # Whether the revision is now what the cluster runs (synced, or already in sync).
@@ -139,6 +143,8 @@ def _conditions(report: PassReport, status: dict[str, Any]) -> list[tuple[str, s
         ready = ("False", problem.reason, problem.message)
     elif report.waiting is not None:
         ready = ("False", "Waiting", report.waiting)
+    elif report.held is not None:
+        ready = ("False", "SyncWindowClosed", report.held)
     elif synced[0] != "True":
         ready = synced
     elif healthy[0] != "True":
@@ -159,6 +165,8 @@ def _synced(report: PassReport, status: dict[str, Any]) -> tuple[str, str, str]:
         return ("False", "SyncFailed", report.sync_failure)
     if report.fighting is not None:
         return ("False", "DriftFight", report.fighting)
+    if report.held is not None:
+        return ("False", "SyncWindowClosed", report.held)
     if sync == SyncState.SYNCED:
         return ("True", "Synced", f"the cluster holds revision {status.get('revision')}")
     if sync is None:

@@ -118,3 +118,18 @@ def test_an_app_says_what_it_waits_for() -> None:
     report = PassReport(1, REVISION, [web], sync_failure="web: waiting for db: Failed")
     (entry,) = build_status({}, report)["apps"]
     assert entry["message"] == "waiting for db (Synced, Degraded); Deployment/web (create)"
+
+
+def test_a_sync_held_by_a_window_says_which_and_until_when() -> None:
+    behind = [app("web", SyncState.OUT_OF_SYNC, HealthStatus.HEALTHY)]
+    why = (
+        "deny window syncWindows[0] ('0 22 * * *' for 1h) is open from 2026-12-03 22:00 UTC "
+        "to 2026-12-03 23:00 UTC; syncs run again at 2026-12-03 23:00 UTC"
+    )
+    held = build_status({}, PassReport(1, REVISION, behind, held=why))
+    assert conditions(held)["Ready"] == ("False", "SyncWindowClosed")
+    assert conditions(held)["Synced"] == ("False", "SyncWindowClosed")
+    ready = next(c for c in held["conditions"] if c["type"] == "Ready")
+    assert ready["message"] == why
+    assert conditions(held)["Stalled"][0] == "False"
+    assert "lastAppliedRevision" not in held
