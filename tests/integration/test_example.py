@@ -58,7 +58,7 @@ def test_the_example_project_is_healthy_on_the_bundled_cluster(
         while True:
             for env in ("evaluation", "production"):
                 status = hakobu(root, "status", env, "-o", "json", *kubeconfig)
-                apps = {app["app"]: app for app in json.loads(status.stdout)}
+                apps = {app["app"]: app for app in json.loads(status.stdout)["apps"]}
                 assert sorted(apps) == ["redis", "web", "worker"]
                 for app in apps.values():
                     assert (app["sync"], app["health"]) == ("Synced", "Healthy"), app

@@ -30,7 +30,7 @@ def status(
     code = main(
         ["status", "dev", "-C", str(repo.root), "--kubeconfig", info.kubeconfig, "-o", "json"]
     )
-    listed = json.loads(capsys.readouterr().out)
+    listed = json.loads(capsys.readouterr().out)["apps"]
     return code, {str(app["app"]): app for app in listed}
 
 

@@ -7,19 +7,24 @@ failed sync; 2 bad input; 3 the cluster could not be reached (``--request-timeou
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import getpass
 from dataclasses import asdict, dataclass
-from typing import TypeAlias
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
 
 from hakobu.cli.kube import add_cluster_options, add_keys_namespace_option, connect, duration
 from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import Progress, print_json
 from hakobu.cluster.client import KubeClient
+from hakobu.errors import InvalidInput
 from hakobu.model.project import Environment, Project
 from hakobu.sync import SyncOptions, SyncResult, read_desired, sync
 from hakobu.sync.diff import environment_diff
 from hakobu.sync.record import record_sync
 from hakobu.sync.status import environment_status
 from hakobu.sync.timeline import SyncSummary, environment_history
+from hakobu.sync.windows import WindowOverride, WindowState, admit_manual, window_state
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -51,9 +56,12 @@ def register(subparsers: Subparsers) -> None:
         "only for an app that changes (annotation `hakobu.dev/hook-policy: Always` runs one "
         "on every sync). A sync holds the environment's lock (Lease hakobu-sync-<env> in its "
         "namespace) while it runs; another sync of the environment fails at once naming the "
-        "holder, or waits with --wait-lock. One app failing does not stop the others; the "
-        "exit code is 1 if any failed (or the lock is held), 3 when the cluster cannot be "
-        "reached.",
+        "holder, or waits with --wait-lock. Inside a closed sync window (`syncWindows` of "
+        "the environment) the sync is refused, naming the window, unless the window says "
+        "`manualSync: true` or --override-window gives a reason, which the sync record keeps "
+        "with the user's name. One app failing does not stop the others; the exit code is 1 "
+        "if any failed (or the lock is held, or a window refused it), 3 when the cluster "
+        "cannot be reached.",
     )
     _revision_args(run)
     add_keys_namespace_option(run)
@@ -89,6 +97,13 @@ def register(subparsers: Subparsers) -> None:
         "release its lock (default: fail at once, naming the holder); a lock whose holder "
         "died is taken over 15s after it was last renewed",
     )
+    run.add_argument(
+        "--override-window",
+        default=None,
+        metavar="REASON",
+        help="sync even though a sync window closes the environment; REASON and the user's "
+        "name are kept in the sync record and shown by `hakobu history`",
+    )
     run.set_defaults(handler=_sync)
 
     status = _command(
@@ -97,7 +112,9 @@ def register(subparsers: Subparsers) -> None:
         "per app: Synced, OutOfSync or Drifted, and its health",
         "For each app of the environment, say whether the cluster matches git (Synced), "
         "git has changes not yet synced (OutOfSync), or the cluster was changed since the "
-        "last sync of these manifests (Drifted), and how healthy its objects are. Exits 0 "
+        "last sync of these manifests (Drifted), and how healthy its objects are; and, when "
+        "the environment has sync windows, whether they let syncs run now, which closes it "
+        "and until when. Exits 0 "
         "when every app is Synced and Healthy (or Suspended), 1 otherwise, 3 when the "
         "cluster cannot be reached.",
     )
@@ -151,10 +168,28 @@ class _Context:
     kube: KubeClient
 
 
-def _context(args: argparse.Namespace) -> _Context:
-    project = load(args)
+def _context(args: argparse.Namespace, project: Project | None = None) -> _Context:
+    project = project or load(args)
     env = project.environment(args.env)
     return _Context(project, env, connect(args, log=Progress()))
+
+
+def _admitted(args: argparse.Namespace, env: Environment) -> WindowOverride | None:
+    """The window override to record, None when the windows let the sync run; exits 1
+    through ``WindowClosed`` when one closes the environment and nobody overrides it."""
+    if args.dry_run:
+        return None
+    reason = args.override_window
+    if reason is not None and not reason.strip():
+        raise InvalidInput("--override-window needs a reason: it is kept in the sync record")
+    return admit_manual(
+        env,
+        datetime.now(UTC),
+        override=None if reason is None else (getpass.getuser(), reason.strip()),
+        hint=f"to sync now all the same, run `hakobu sync {env.name} --override-window "
+        "'<why>'`: the sync record keeps the reason and your user name (a window with "
+        "`manualSync: true` lets manual syncs through)",
+    )
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -179,7 +214,9 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    ctx = _context(args)
+    project = load(args)
+    override = _admitted(args, project.environment(args.env))
+    ctx = _context(args, project)
     options = SyncOptions(
         prune=args.prune,
         dry_run=args.dry_run,
@@ -193,6 +230,9 @@ def _sync(args: argparse.Namespace) -> int:
     with ctx.kube:
         desired = read_desired(ctx.project, ctx.env, args.rev)
         result = sync(ctx.kube, ctx.project, ctx.env, desired, options=options, progress=Progress())
+        if override is not None:
+            result = dataclasses.replace(result, window_override=override)
+            Progress()(f"sync window overridden by {override.by}: {override.reason}")
         record_sync(ctx.kube, ctx.env.namespace, result)
     if args.output == "json":
         print_json(result)
@@ -232,9 +272,18 @@ def _status(args: argparse.Namespace) -> int:
             ctx.kube, ctx.project, ctx.env, keys_namespace=args.keys_namespace
         )
     good = all(s.good for s in statuses)
+    windows = window_state(ctx.env.sync_windows, datetime.now(UTC))
     if args.output == "json":
-        print_json([asdict(s) for s in statuses])
+        print_json(
+            {
+                "env": ctx.env.name,
+                "apps": [asdict(s) for s in statuses],
+                "syncWindows": _windows_json(ctx.env, windows),
+            }
+        )
         return 0 if good else 1
+    if ctx.env.sync_windows:
+        print(_windows_text(windows))
     for s in statuses:
         print(f"{s.app}: {s.sync}, {s.health}")
         if s.waiting_for:
@@ -242,6 +291,43 @@ def _status(args: argparse.Namespace) -> int:
         for line in (*s.differing, *s.unhealthy):
             print(f"  {line}")
     return 0 if good else 1
+
+
+def _windows_text(state: WindowState) -> str:
+    if state.automatic:
+        names = ", ".join(o.window.name for o in state.open)
+        return "sync windows: open" + (f" ({names})" if names else "")
+    manual = (
+        "manual syncs allowed (manualSync)"
+        if state.manual
+        else "manual syncs need --override-window"
+    )
+    return f"sync windows: closed — {state.message()}; {manual}"
+
+
+def _windows_json(env: Environment, state: WindowState) -> dict[str, Any]:
+    return {
+        "state": "open" if state.automatic else "closed",
+        "manualSync": state.manual,
+        "reason": state.reason,
+        "reopens": None if state.reopens is None else state.reopens.isoformat(),
+        "open": [
+            {"window": o.window.name, "start": o.start.isoformat(), "end": o.end.isoformat()}
+            for o in state.open
+        ],
+        "closing": [w.name for w in state.closing],
+        "windows": [
+            {
+                "window": w.name,
+                "kind": str(w.kind),
+                "schedule": w.schedule,
+                "duration": w.duration,
+                "timeZone": w.time_zone,
+                "manualSync": w.manual_sync,
+            }
+            for w in env.sync_windows
+        ],
+    }
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -286,12 +372,16 @@ def _history(args: argparse.Namespace) -> int:
         print(f"    apps: {', '.join(change.apps) or '-'}")
         for record in row.syncs:
             print(f"    synced {record.started}: {_outcome(record)}")
+            if record.window_override:
+                print(f"      sync window overridden {record.window_override}")
         if row.running:
             print(f"    running now: {row.health or 'yes'}")
     if past.other_syncs:
         print("syncs of revisions not listed above:")
     for other in past.other_syncs:
         print(f"  {other.sync.started}  {other.revision[:12]}  {_outcome(other.sync)}")
+        if other.sync.window_override:
+            print(f"    sync window overridden {other.sync.window_override}")
     if past.last_sync_failed:
         print(
             f"the last sync ({past.last_sync_failed}) failed: the cluster may run parts of it"
