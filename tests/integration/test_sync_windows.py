@@ -25,10 +25,10 @@ def project(tmp_path: Path, namespace: str) -> Repo:
     return Repo(tmp_path / "project", namespace)
 
 
-def deny_now(repo: Repo, *, manual: bool = False) -> None:
+def deny_now(root: Path, *, manual: bool = False) -> None:
     """A daily deny window in Europe/Berlin that opened five minutes ago, for an hour."""
     opened = datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin")) - timedelta(minutes=5)
-    project = yaml.safe_load((repo.root / "hakobu.yaml").read_text())
+    project = yaml.safe_load((root / "hakobu.yaml").read_text())
     project["environments"]["dev"]["syncWindows"] = [
         {
             "kind": "deny",
@@ -38,7 +38,7 @@ def deny_now(repo: Repo, *, manual: bool = False) -> None:
             "manualSync": manual,
         }
     ]
-    (repo.root / "hakobu.yaml").write_text(yaml.safe_dump(project))
+    (root / "hakobu.yaml").write_text(yaml.safe_dump(project))
 
 
 def test_a_sync_in_a_deny_window_is_refused_until_overridden_and_the_record_says_who(
@@ -49,7 +49,7 @@ def test_a_sync_in_a_deny_window_is_refused_until_overridden_and_the_record_says
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo = project
-    deny_now(repo)
+    deny_now(repo.root)
     repo.put("web", configmap("web-settings", mode="fast"))
     repo.commit("web, and a deny window")
     capsys.readouterr()
@@ -84,7 +84,7 @@ def test_a_sync_in_a_deny_window_is_refused_until_overridden_and_the_record_says
     assert f"sync window overridden by {getpass.getuser()}: the checkout is down" in shown
 
     # A window that lets manual syncs through needs no override; automatic ones still wait.
-    deny_now(repo, manual=True)
+    deny_now(repo.root, manual=True)
     repo.put("web", configmap("web-settings", mode="slow"))
     repo.commit("slower, in a window open to manual syncs")
     assert cli(local_cluster, repo, "status") == 1

@@ -7,10 +7,16 @@ if the basis differs (a new commit, someone's hand edit, another sync), the acti
 refused with what changed, never run on what the user did not see. A confirmed sync runs
 in a thread, its progress published line by line; it is recorded like any other sync,
 with who asked for it, and told as a Kubernetes Event.
+
+Syncs from here are manual syncs, held to the environment's sync windows as ``hakobu sync``
+is: inside a closed window one is refused (``WindowClosed``) unless the window says
+``manualSync: true`` or the request gives ``override_window``, a reason kept in the sync
+record with the user's name. A rollback or promotion is refused before it commits.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import threading
@@ -25,7 +31,7 @@ from hakobu.cluster.api import KubeApi
 from hakobu.cluster.events import record_event
 from hakobu.controller.deliveries import DeliveryNotFound, set_suspended
 from hakobu.controller.delivery import API_VERSION, KIND, DeliveryRef
-from hakobu.errors import HakobuError, OperationFailed
+from hakobu.errors import HakobuError, InvalidInput, OperationFailed
 from hakobu.model.project import Project
 from hakobu.releases import Connect, apply_promotion
 from hakobu.sync import SyncOptions, diff_app, observe, read_desired, sync
@@ -33,6 +39,7 @@ from hakobu.sync.diff import DELETE
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.record import record_sync
 from hakobu.sync.run import lock_name
+from hakobu.sync.windows import WindowOverride, admit_manual
 from hakobu.web.events import Broadcast
 from hakobu.web.promotions import PromotePreview, plan_promotion_of, promotion_changes
 from hakobu.web.rollbacks import (
@@ -124,6 +131,22 @@ class Operation:
     started: str
 
 
+def admit(
+    project: Project, env: str, user: User, reason: str | None, *, at: datetime | None = None
+) -> WindowOverride | None:
+    """The override to record when ``env``'s sync windows close it and ``reason`` is given;
+    None when they let a manual sync run; ``WindowClosed`` otherwise."""
+    if reason is not None and not reason.strip():
+        raise InvalidInput("override_window needs a reason: it is kept in the sync record")
+    return admit_manual(
+        project.environment(env),
+        at or datetime.now(UTC),
+        override=None if reason is None else (user.name, reason.strip()),
+        hint="to sync now all the same, give override_window a reason: the sync record "
+        "keeps it with your name",
+    )
+
+
 class Operations:
     """The actions run from the dashboard, each in its own thread."""
 
@@ -165,9 +188,19 @@ class Operations:
         return preview
 
     def sync(
-        self, user: User, env: str, app: str | None, *, prune: bool, force: bool, basis: str
+        self,
+        user: User,
+        env: str,
+        app: str | None,
+        *,
+        prune: bool,
+        force: bool,
+        basis: str,
+        override_window: str | None = None,
     ) -> Operation:
-        """Start the sync the preview ``basis`` showed, or raise ``Stale``."""
+        """Start the sync the preview ``basis`` showed, or raise ``Stale`` (or
+        ``WindowClosed``)."""
+        override = admit(self._project, env, user, override_window)
         preview, desired = preview_sync(
             self._kube, self._project, env, app, prune=prune, force=force
         )
@@ -181,7 +214,9 @@ class Operations:
             only_app=preview.app,
             timeout=self._timeout,
         )
-        return self._start("sync", user, env, desired, options)
+        return self._start(
+            "sync", user=user, env=env, desired=desired, options=options, override=override
+        )
 
     def preview_rollback(self, env: str, to: str, app: str | None) -> RollbackPreview:
         preview, _ = plan_rollback_of(self._project, env, to, app)
@@ -189,9 +224,19 @@ class Operations:
             self._rollbacks[preview.basis] = preview
         return preview
 
-    def rollback(self, user: User, env: str, *, to: str, app: str | None, basis: str) -> Operation:
+    def rollback(
+        self,
+        user: User,
+        env: str,
+        *,
+        to: str,
+        app: str | None,
+        basis: str,
+        override_window: str | None = None,
+    ) -> Operation:
         """Commit the rollback the preview ``basis`` showed, then sync the environment to
-        that commit; or raise ``Stale``."""
+        that commit; or raise ``Stale`` (or ``WindowClosed``, before committing)."""
+        override = admit(self._project, env, user, override_window)
         preview, plan = plan_rollback_of(self._project, env, to, app)
         if preview.basis != basis:
             with self._lock:
@@ -209,7 +254,10 @@ class Operations:
             warning=True,
         )
         desired = read_desired(self._project, self._project.environment(env), commit)
-        return self._start("rollback", user, env, desired, SyncOptions(timeout=self._timeout))
+        options = SyncOptions(timeout=self._timeout)
+        return self._start(
+            "rollback", user=user, env=env, desired=desired, options=options, override=override
+        )
 
     def preview_promotion(self, source: str, target: str, app: str | None) -> PromotePreview:
         preview, _ = plan_promotion_of(self._project, source, target, app)
@@ -218,11 +266,20 @@ class Operations:
         return preview
 
     def promote(
-        self, user: User, source: str, target: str, *, app: str | None, basis: str
+        self,
+        user: User,
+        source: str,
+        target: str,
+        *,
+        app: str | None,
+        basis: str,
+        override_window: str | None = None,
     ) -> Operation | None:
         """Apply the promotion the preview ``basis`` showed (FROM must be Synced and
         Healthy), then sync TO to it; None when TO runs FROM's release already. Raises
-        ``Stale`` when the plan changed."""
+        ``Stale`` when the plan changed, ``WindowClosed`` (before committing) when TO's
+        sync windows close it."""
+        override = admit(self._project, target, user, override_window)
         if self._connect is None:
             raise OperationFailed(
                 f"cannot tell whether {source} is healthy: this server has no cluster client for it"
@@ -252,17 +309,27 @@ class Operations:
         # A tier follows its branch; any other environment, the commit just made.
         revision = None if environment.branch is not None else done.commit
         desired = read_desired(self._project, environment, revision)
-        return self._start("promote", user, target, desired, SyncOptions(timeout=self._timeout))
+        options = SyncOptions(timeout=self._timeout)
+        return self._start(
+            "promote", user=user, env=target, desired=desired, options=options, override=override
+        )
 
     def _start(
-        self, kind: str, user: User, env: str, desired: DesiredState, options: SyncOptions
+        self,
+        kind: str,
+        *,
+        user: User,
+        env: str,
+        desired: DesiredState,
+        options: SyncOptions,
+        override: WindowOverride | None = None,
     ) -> Operation:
         operation = Operation(
             f"op-{next(self._ids)}", kind, env, user.name, datetime.now(UTC).isoformat()
         )
         thread = threading.Thread(
             target=self._run_sync,
-            args=(operation, desired, options),
+            args=(operation, desired, options, override),
             name=f"hakobu-web-{operation.id}",
             daemon=True,
         )
@@ -271,7 +338,13 @@ class Operations:
         thread.start()
         return operation
 
-    def _run_sync(self, operation: Operation, desired: DesiredState, options: SyncOptions) -> None:
+    def _run_sync(
+        self,
+        operation: Operation,
+        desired: DesiredState,
+        options: SyncOptions,
+        override: WindowOverride | None,
+    ) -> None:
         env = self._project.environment(operation.env)
 
         def progress(line: str) -> None:
@@ -281,6 +354,8 @@ class Operations:
             result = sync(
                 self._kube, self._project, env, desired, options=options, progress=progress
             )
+            if override is not None:
+                result = dataclasses.replace(result, window_override=override)
             record = record_sync(self._kube, env.namespace, result)
             if record is not None:
                 self._mark(env.namespace, record, operation.user)

@@ -34,6 +34,12 @@ _PROBLEMS = {
         "404": "no such environment, app or object",
     }.items()
 }
+# A manual sync inside a closed sync window is refused (409, window-closed) without it.
+_OVERRIDE: dict[str, Any] = {
+    "type": "string",
+    "description": "sync even though a sync window closes the environment: the reason, "
+    "kept in the sync record with the user's name",
+}
 _SYNC_BODY: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -43,6 +49,7 @@ _SYNC_BODY: dict[str, Any] = {
             "type": "boolean",
             "description": "take over fields another field manager changed",
         },
+        "override_window": _OVERRIDE,
     },
 }
 
@@ -52,12 +59,16 @@ _ROLLBACK_BODY: dict[str, Any] = {
     "properties": {
         "to": {"type": "string", "description": "the revision whose content comes back"},
         "app": {"type": "string", "description": "only this app"},
+        "override_window": _OVERRIDE,
     },
 }
 
 _PROMOTE_BODY: dict[str, Any] = {
     "type": "object",
-    "properties": {"app": {"type": "string", "description": "only this app"}},
+    "properties": {
+        "app": {"type": "string", "description": "only this app"},
+        "override_window": _OVERRIDE,
+    },
 }
 _PAIR = [
     {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -146,7 +157,8 @@ def document(version: str) -> dict[str, Any]:
                     _200=_ok("TO runs FROM's release already: nothing to do"),
                     _202=_ok("promoted; the sync is followed on /api/v1/events"),
                     _409={
-                        "description": "the promotion changed since the preview",
+                        "description": "the promotion changed since the preview, or a "
+                        "sync window closes TO (window-closed)",
                         "content": {
                             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
                         },
@@ -238,7 +250,8 @@ def document(version: str) -> dict[str, Any]:
                     },
                     _202=_ok("started; follow it on /api/v1/events"),
                     _409={
-                        "description": "the environment changed since the preview",
+                        "description": "the environment changed since the preview, or a "
+                        "sync window closes it (window-closed)",
                         "content": {
                             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
                         },
@@ -267,7 +280,8 @@ def document(version: str) -> dict[str, Any]:
                     },
                     _202=_ok("committed; the sync is followed on /api/v1/events"),
                     _409={
-                        "description": "the branch changed since the preview",
+                        "description": "the branch changed since the preview, or a sync "
+                        "window closes the environment (window-closed)",
                         "content": {
                             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
                         },

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import time
 from dataclasses import dataclass
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from hakobu.controller.deliveries import DeliveryNotFound
 from hakobu.errors import HakobuError, InvalidInput, OperationFailed
 from hakobu.model.project import Project
 from hakobu.releases import Connect
+from hakobu.sync.windows import WindowClosed
 from hakobu.web.access import ACTIONS, Access, Target, Verb
 from hakobu.web.actions import Operations, Publish, Stale
 from hakobu.web.appview import app_detail, live_manifest
@@ -320,7 +322,15 @@ class _Api:
         app = _optional(body, "app", str)
         basis = _field(body, "basis", str)
         operation = await run_in_threadpool(
-            self.board.operations.promote, who.user, source, target, app=app, basis=basis
+            partial(
+                self.board.operations.promote,
+                who.user,
+                source,
+                target,
+                app=app,
+                basis=basis,
+                override_window=_optional(body, "override_window", str),
+            )
         )
         if operation is None:
             return _json({"operation": None, "message": f"{target} runs it already"})
@@ -366,7 +376,16 @@ class _Api:
         force = bool(_optional(body, "force_conflicts", bool))
         basis = _field(body, "basis", str)
         operation = await run_in_threadpool(
-            self.board.operations.sync, who.user, env, app, prune=prune, force=force, basis=basis
+            partial(
+                self.board.operations.sync,
+                who.user,
+                env,
+                app,
+                prune=prune,
+                force=force,
+                basis=basis,
+                override_window=_optional(body, "override_window", str),
+            )
         )
         return _json({"operation": operation.id}, status=202)
 
@@ -387,7 +406,15 @@ class _Api:
         app = _optional(body, "app", str)
         basis = _field(body, "basis", str)
         operation = await run_in_threadpool(
-            self.board.operations.rollback, who.user, env, to=to, app=app, basis=basis
+            partial(
+                self.board.operations.rollback,
+                who.user,
+                env,
+                to=to,
+                app=app,
+                basis=basis,
+                override_window=_optional(body, "override_window", str),
+            )
         )
         return _json({"operation": operation.id}, status=202)
 
@@ -569,6 +596,9 @@ async def _error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Stale):
         body = {"error": "stale", "message": exc.message, "changes": exc.changes}
         return JSONResponse(body, status_code=409)
+    if isinstance(exc, WindowClosed):
+        closed = {"error": "window-closed", "message": exc.message, "hint": exc.hint or ""}
+        return JSONResponse(closed, status_code=409)
     if isinstance(exc, NotFound | DeliveryNotFound):
         return JSONResponse({"error": "not-found", "message": str(exc)}, status_code=404)
     if isinstance(exc, InvalidInput):
