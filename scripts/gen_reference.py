@@ -24,6 +24,7 @@ from hakobu.cli.main import build_parser
 from hakobu.model import images as images_model
 from hakobu.model import notifications as notifications_model
 from hakobu.model import project as project_model
+from hakobu.model import syncwindows as syncwindows_model
 from hakobu.model.appspec_schema import app_schema
 from hakobu.model.dependencies import ANNOTATION as DEPENDS_ON_ANNOTATION
 from hakobu.render.rollout import CHECKSUM_ANNOTATION
@@ -409,6 +410,27 @@ _ENVIRONMENT_FIELDS = {
     "autoRollback": "`{window: S}` (seconds, 1 to 86400, default 300): the agent answers a "
     "failed sync or a Degraded app within S seconds of a new revision with a rollback "
     "commit; absent or `false`: never",
+    "syncWindows": "when syncs may run (below): while a deny window is open, or outside "
+    "every allow window when there are any, automatic syncs wait and `hakobu sync` is "
+    "refused unless the window says `manualSync: true` or `--override-window` gives a reason; "
+    "absent: always",
+}
+
+_WINDOW_FIELDS = {
+    "kind": "required: "
+    + " or ".join(f"`{k.value}`" for k in syncwindows_model.WindowKind)
+    + "; a deny window wins over an allow window open at the same time",
+    "schedule": "required: when the window opens, a cron schedule of five fields (minute "
+    "hour day-of-month month day-of-week, names such as `MON` and `JAN` allowed), read as "
+    "Debian's cron reads it: an opening in the hour a clock skips happens as the clock "
+    "resumes, one in the hour a clock repeats happens once",
+    "duration": "required: how long the window stays open, as `30m`, `1h30m` or `10h` (1m to "
+    "366 days); elapsed time, so a 2h window opening at 01:00 on the night the clocks go "
+    "forward closes at 04:00",
+    "timeZone": "the zone the schedule is read in, from the IANA database (default `UTC`)",
+    "manualSync": "`true` lets `hakobu sync` and the dashboard sync while this window closes "
+    "the environment, without an override (default `false`); automatic syncs wait all the "
+    "same",
 }
 
 _IMAGE_FIELDS = {
@@ -426,6 +448,7 @@ def project_page() -> str:
     accepted = {
         "hakobu.yaml": (project_model._TOP_FIELDS, _PROJECT_FIELDS),
         "environments.<env>": (project_model._ENV_FIELDS, _ENVIRONMENT_FIELDS),
+        "environments.<env>.syncWindows[]": (syncwindows_model._FIELDS, _WINDOW_FIELDS),
         "images[]": (images_model._FIELDS, _IMAGE_FIELDS),
         "notifications": (notifications_model._FIELDS, _NOTIFICATIONS_FIELDS),
         "notifications.targets[]": (notifications_model._TARGET_FIELDS, _TARGET_FIELDS),

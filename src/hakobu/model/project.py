@@ -20,7 +20,7 @@
         sealedSecrets: controller # or hakobu: sync unseals with the cluster's key store
         keysNamespace: kube-system  # where that key store is (with sealedSecrets: hakobu)
         autoRollback: {window: 300}  # the agent rolls back a sync that turns Degraded
-        syncWindows:              # when syncs may run (model.syncwindows)
+        syncWindows:              # no automatic sync from 22:00 to 06:00, Berlin time
         - {kind: deny, schedule: "0 22 * * *", duration: 8h, timeZone: Europe/Berlin}
     promote:
       values: [release, features.checkout]  # what `hakobu promote` carries between them
