@@ -19,13 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from cronsim import CronSim, CronSimError
+from typing import TYPE_CHECKING, Any
 
 from hakobu.model.duration import parse_duration
 from hakobu.model.source import Document, FieldPath
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 _FIELDS = ("kind", "schedule", "duration", "timeZone", "manualSync")
 # A window longer than this would be open for good; a deny window like that is a
@@ -52,6 +52,8 @@ class SyncWindow:
 
     @property
     def zone(self) -> ZoneInfo:
+        from zoneinfo import ZoneInfo  # noqa: PLC0415 (see parse_sync_windows)
+
         return ZoneInfo(self.time_zone)
 
     @property
@@ -65,7 +67,10 @@ class SyncWindow:
 
 
 def parse_sync_windows(doc: Document, path: FieldPath, value: Any) -> tuple[SyncWindow, ...]:
-    """``syncWindows:`` of an environment; each error names its file, line and field."""
+    """``syncWindows:`` of an environment; each error names its file, line and field.
+
+    The zone database and the cron reader are imported only for a project that has
+    windows: every command loads the project, and most never ask about them."""
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -92,6 +97,8 @@ def _window(doc: Document, path: FieldPath, index: int, value: Any) -> SyncWindo
 
 
 def _zone(doc: Document, path: FieldPath, value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415
+
     if not isinstance(value, str) or not value:
         raise doc.error(path, f"expected a time zone such as Europe/Berlin, found {value!r}")
     try:
@@ -106,6 +113,10 @@ def _zone(doc: Document, path: FieldPath, value: Any) -> str:
 
 
 def _schedule(doc: Document, path: FieldPath, value: Any, zone: str) -> str:
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from cronsim import CronSim, CronSimError  # noqa: PLC0415
+
     example = "expected a cron schedule of five fields (minute hour day month weekday)"
     if not isinstance(value, str):
         raise doc.error(path, f"{example}, such as '0 22 * * *', found {value!r}")

@@ -21,8 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cronsim import CronSim
-
 from hakobu.errors import OperationFailed
 from hakobu.model.project import Environment
 from hakobu.model.syncwindows import SyncWindow, WindowKind
@@ -74,6 +72,10 @@ class WindowState:
 
 def opening(window: SyncWindow, at: datetime) -> Opening | None:
     """The opening of ``window`` that ``at`` falls in, if any."""
+    # Imported here, as in model.syncwindows: only environments with windows need it, and
+    # every sync imports this module.
+    from cronsim import CronSim  # noqa: PLC0415
+
     zone = window.zone
     # Openings fall on whole seconds: the latest at or before ``at`` is the first one
     # before the next whole second.
@@ -88,6 +90,8 @@ def opening(window: SyncWindow, at: datetime) -> Opening | None:
 
 def next_opening(window: SyncWindow, after: datetime) -> datetime | None:
     """When ``window`` opens next, strictly after ``after`` (UTC)."""
+    from cronsim import CronSim  # noqa: PLC0415
+
     local = after.astimezone(window.zone).replace(microsecond=0)
     try:
         return next(CronSim(window.schedule, local)).astimezone(UTC)
