@@ -130,7 +130,7 @@ def test_web_is_applied_once_db_is_healthy(
         )
         == 0
     )
-    statuses = {s["app"]: s for s in json.loads(capsys.readouterr().out)}
+    statuses = {s["app"]: s for s in json.loads(capsys.readouterr().out)["apps"]}
     assert statuses["web"]["depends_on"] == ["db"]
     assert statuses["web"]["waiting_for"] == []
 
