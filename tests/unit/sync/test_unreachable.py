@@ -16,8 +16,10 @@ import pytest
 import yaml
 
 TIMEOUT = 2.0
-# Starting the interpreter and importing the command, on a busy machine.
-STARTUP = 3.0
+# Starting the interpreter and importing the command: up to 8.6 s was seen on 2 cores at
+# load average 14. The default patience is 60 s, so the bound still tells whether the
+# timeout given was honoured.
+STARTUP = 10.0
 
 
 def kubeconfig(directory: Path, port: int) -> Path:
