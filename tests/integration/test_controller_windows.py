@@ -17,8 +17,7 @@ from tests.integration.controllerkit import (
     Controller,
     condition,
     create_delivery,
-    install_rbac,
-    start_controller,
+    running_controller,
     status,
     wait_until,
 )
@@ -32,15 +31,8 @@ pytestmark = pytest.mark.cluster
 def controller(
     local_cluster: ClusterInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Controller]:
-    tmp = tmp_path_factory.mktemp("controller")
-    kubeconfig = Path(local_cluster.kubeconfig)
-    with KubeClient.from_kubeconfig(kubeconfig) as kube:
-        identity = install_rbac(kube, kubeconfig, tmp / "serviceaccount")
-    running = start_controller(local_cluster.server, identity, tmp)
-    try:
+    with running_controller(local_cluster, tmp_path_factory.mktemp("controller")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_a_delivery_waits_for_its_sync_window_and_syncs_as_it_closes(
