@@ -59,6 +59,8 @@ SPEC: dict[str, Any] = {
     "component": "frontend",
     "partOf": "shop",
     "replicas": 2,
+    # Synced only once the app db (a plain manifest, below) is Healthy.
+    "dependsOn": ["db"],
     "ports": [
         {"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"},
         {"name": "metrics", "port": 9090},
@@ -314,6 +316,10 @@ def project(root: Path, namespace: str) -> Path:
     (root / "services" / "web" / "web").write_text("#!/bin/sh\n")
     (root / "apps").mkdir()
     (root / "apps" / "web.yaml").write_text(yaml.safe_dump(SPEC, sort_keys=False))
+    (root / "apps" / "db").mkdir()
+    (root / "apps" / "db" / "settings.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db-settings\ndata:\n  size: small\n"
+    )
     git(root, "init", "-q", "-b", "main")
     git(root, "-c", "user.email=ci@example.test", "-c", "user.name=CI", "add", "-A")
     git(root, "-c", "user.email=ci@example.test", "-c", "user.name=CI", "commit", "-qm", "web")
