@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.cli.main import build_parser
+from hakobu.model import ignoredifferences as ignore_model
 from hakobu.model import images as images_model
 from hakobu.model import notifications as notifications_model
 from hakobu.model import project as project_model
@@ -367,6 +368,8 @@ _PROJECT_FIELDS = {
     "without an app spec (kustomize trees, templates; an app spec says it in its own "
     "`dependsOn`): a sync applies the app only after each of those is Healthy, and skips "
     "it when one fails. Every name is an app of the project; a cycle is refused, named",
+    "ignoreDifferences": "fields of live objects a sync neither applies nor compares once "
+    "the object exists, for every environment (rules below; an environment may add its own)",
 }
 
 _NOTIFICATIONS_FIELDS = {
@@ -410,6 +413,7 @@ _ENVIRONMENT_FIELDS = {
     "autoRollback": "`{window: S}` (seconds, 1 to 86400, default 300): the agent answers a "
     "failed sync or a Degraded app within S seconds of a new revision with a rollback "
     "commit; absent or `false`: never",
+    "ignoreDifferences": "more rules for this environment, after the project's (below)",
     "syncWindows": "when syncs may run (below): while a deny window is open, or outside "
     "every allow window when there are any, automatic syncs wait and `hakobu sync` is "
     "refused unless the window says `manualSync: true` or `--override-window` gives a reason; "
@@ -433,6 +437,19 @@ _WINDOW_FIELDS = {
     "same",
 }
 
+_IGNORE_FIELDS = {
+    "kind": "required: the kind of the objects the rule is about",
+    "group": "their API group (default `\"\"`, the core group)",
+    "name": "only the object of this name (default: every object of the kind)",
+    "namespace": "only objects in this namespace",
+    "jsonPointers": "fields as RFC 6901 pointers (`/spec/replicas`, "
+    "`/spec/template/spec/containers/0/image`, `~1` for a `/` in a key); of metadata only "
+    "one label or annotation, not hakobu's own",
+    "managedFieldsManagers": "every field these field managers own in the live object (as "
+    "`metadata.managedFields` lists them, subresources included: an autoscaler or "
+    "`kubectl scale` writes replicas through `scale`)",
+}
+
 _IMAGE_FIELDS = {
     "name": "required: the image's name; its repository is `<registry>/<name>`, and app "
     'specs (`image: {name: …}`) and templates (`tag("…")`) refer to it by this name',
@@ -449,6 +466,7 @@ def project_page() -> str:
         "hakobu.yaml": (project_model._TOP_FIELDS, _PROJECT_FIELDS),
         "environments.<env>": (project_model._ENV_FIELDS, _ENVIRONMENT_FIELDS),
         "environments.<env>.syncWindows[]": (syncwindows_model._FIELDS, _WINDOW_FIELDS),
+        "ignoreDifferences[]": (ignore_model._FIELDS, _IGNORE_FIELDS),
         "images[]": (images_model._FIELDS, _IMAGE_FIELDS),
         "notifications": (notifications_model._FIELDS, _NOTIFICATIONS_FIELDS),
         "notifications.targets[]": (notifications_model._TARGET_FIELDS, _TARGET_FIELDS),

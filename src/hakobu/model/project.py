@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.model.dependencies import Declared, parse_declared
+from hakobu.model.ignoredifferences import IgnoreRule, parse_ignore_differences
 from hakobu.model.notifications import Notifications, parse_notifications
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
 from hakobu.model.syncwindows import SyncWindow, parse_sync_windows
@@ -60,6 +61,7 @@ _TOP_FIELDS = (
     "promote",
     "notifications",
     "dependsOn",
+    "ignoreDifferences",
 )
 _ENV_FIELDS = (
     "namespace",
@@ -70,6 +72,7 @@ _ENV_FIELDS = (
     "keysNamespace",
     "autoRollback",
     "syncWindows",
+    "ignoreDifferences",
 )
 SEALED_SECRETS_MODES = ("controller", "hakobu")
 # What `git check-ref-format --branch` accepts, minus the rarely used corners.
@@ -97,6 +100,9 @@ class Environment:
     # When syncs may run: automatic ones only in an open window, manual ones there or with
     # an override (``hakobu.sync.windows``); none: always.
     sync_windows: tuple[SyncWindow, ...] = ()
+    # Fields of live objects a sync neither applies nor compares: the project's rules, then
+    # the environment's.
+    ignore_differences: tuple[IgnoreRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,7 @@ def load_project(root: Path, text: str | None = None) -> Project:
     envs_data = _mapping(doc, ("environments",), data.get("environments"))
     if not envs_data:
         raise doc.error(("environments",), "at least one environment is required")
+    ignored = parse_ignore_differences(doc, ("ignoreDifferences",), data.get("ignoreDifferences"))
     environments: list[Environment] = []
     for env_name in sorted(envs_data):
         path: FieldPath = ("environments", env_name)
@@ -196,6 +203,10 @@ def load_project(root: Path, text: str | None = None) -> Project:
                 _auto_rollback(doc, (*path, "autoRollback"), env.get("autoRollback")),
                 _keys_namespace(doc, (*path, "keysNamespace"), env.get("keysNamespace")),
                 parse_sync_windows(doc, (*path, "syncWindows"), env.get("syncWindows")),
+                ignored
+                + parse_ignore_differences(
+                    doc, (*path, "ignoreDifferences"), env.get("ignoreDifferences")
+                ),
             )
         )
     promoted = _promoted_values(doc, data.get("promote"))

@@ -165,6 +165,7 @@ def _observe(
             app_live,
             [e for e in (inventory.entries if inventory else ()) if e.id not in left_out],
             git_changed=inventory is None or inventory.digest != app_digest,
+            ignore=env.ignore_differences,
         )
         warnings = tuple(served.warnings(resources[name]))
         states.append(

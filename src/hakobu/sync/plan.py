@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hakobu.errors import InvalidInput
+from hakobu.model.ignoredifferences import IgnoreRule
 from hakobu.model.objects import Object, ObjectId, object_ref
 from hakobu.sync.compare import in_sync
+from hakobu.sync.ignoring import ignoring
 from hakobu.sync.manifests import Manifest
 from hakobu.sync.ordering import Phase, SyncKey, deletion_order, sync_key
 from hakobu.sync.ownership import FIELD_MANAGER, InventoryEntry, Owner, stamp
@@ -275,9 +277,11 @@ def plan_app(
     inventory: Iterable[InventoryEntry],
     *,
     git_changed: bool = True,
+    ignore: Sequence[IgnoreRule] = (),
 ) -> AppPlan:
     """``live`` holds the live object (or None) of every resource (hooks included) and
-    inventory entry; ``git_changed``: see ``AppPlan.git_changed``."""
+    inventory entry; ``git_changed``: see ``AppPlan.git_changed``; ``ignore``: the
+    environment's ``ignoreDifferences``."""
     steps = []
     ignored = []
     desired_ids = set()
@@ -293,6 +297,8 @@ def plan_app(
             resource = dataclasses.replace(
                 given, obj=merged_view(given.obj, current, FIELD_MANAGER)
             )
+        if ignore and current is not None and not resource.hook:
+            resource = dataclasses.replace(resource, obj=ignoring(resource.obj, current, ignore))
         if resource.hook:
             recreate = (
                 current is not None

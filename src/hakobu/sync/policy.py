@@ -34,6 +34,7 @@ already use it, rather than Flux's ``force``, which in hakobu means taking over 
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from typing import Any
 
 from hakobu.model.objects import Object
@@ -76,11 +77,24 @@ def others_fields(live: Object, manager: str) -> FieldSet:
 def merged_view(desired: Object, live: Object, manager: str) -> Object:
     """``desired`` without the fields (outside metadata) another manager owns in ``live``
     and ``manager`` does not: what a sync applies, and compares, under ``Merge``."""
-    theirs = others_fields(live, manager)
+    return without_fields(desired, others_fields(live, manager))
+
+
+def managers_fields(live: Object, managers: Collection[str]) -> FieldSet:
+    """Every field ``managers`` own in ``live``, subresources included."""
+    owned: FieldSet = {}
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") in managers:
+            owned = union(owned, entry.get("fieldsV1") or {})
+    return owned
+
+
+def without_fields(desired: Object, fields: FieldSet) -> Object:
+    """``desired`` less ``fields`` outside its identity and metadata."""
     trimmed = {
         key: value
-        if key in ("apiVersion", "kind", "metadata") or f"f:{key}" not in theirs
-        else _without(value, theirs[f"f:{key}"])
+        if key in ("apiVersion", "kind", "metadata") or f"f:{key}" not in fields
+        else _without(value, fields[f"f:{key}"])
         for key, value in desired.items()
     }
     return {k: v for k, v in trimmed.items() if v is not _GONE}
