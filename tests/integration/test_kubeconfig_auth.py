@@ -296,6 +296,8 @@ def auth_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthClust
                 ],
             }
         )
+        # The authorizer learns of a new binding from its informer, a moment later.
+        _wait_until_readers_may_view(admin)
     admin_config = yaml.safe_load(Path(info.kubeconfig).read_text())
     ca = base64.b64decode(admin_config["clusters"][0]["cluster"]["certificate-authority-data"])
     _wait_for_the_issuer(info.server, ca, issuer)
@@ -310,6 +312,28 @@ def auth_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthClust
     )
     controlplane.down(state_dir)
     issuer.close()
+
+
+def _wait_until_readers_may_view(admin: KubeClient) -> None:
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {
+            "user": "probe",
+            "groups": [READERS],
+            "resourceAttributes": {
+                "verb": "list",
+                "resource": "configmaps",
+                "namespace": "kube-system",
+            },
+        },
+    }
+    deadline = time.monotonic() + 30
+    path = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+    while not admin.request("POST", path, body=review)["status"].get("allowed"):
+        if time.monotonic() > deadline:
+            raise AssertionError("the view binding of the readers never took effect")
+        time.sleep(0.2)
 
 
 def _wait_for_the_issuer(server: str, ca: bytes, issuer: OidcIssuer) -> None:
