@@ -324,11 +324,17 @@ def test_a_key_created_by_hakobu_seals_for_the_controller(
     newest = KeyStore(kube, controller.namespace).newest()
     assert newest.name == created
     assert newest.certificate_pem != before
-    # The controller watches key Secrets and moves to the newest.
-    eventually(
-        "the controller to seal with hakobu's key",
-        lambda: controller.certificate() == newest.certificate_pem,
-    )
+    # The controller watches key Secrets and moves to the newest (its informer may take a
+    # while on a busy machine; its log says what it saw when it does not).
+    try:
+        eventually(
+            "the controller to seal with hakobu's key",
+            lambda: controller.certificate() == newest.certificate_pem,
+            timeout=150,
+        )
+    except AssertionError as e:
+        log = controller.log.read_text(errors="replace")[-4000:]
+        raise AssertionError(f"{e}; the controller's log ends:\n{log}") from None
 
     # No controller Service of this name: the certificate comes from the key store.
     target = tmp_path / "sealed.yaml"
