@@ -113,6 +113,7 @@ def create_pki(directory: Path) -> Pki:
             ca_name,
             serving_key.public_key(),
             now,
+            ca_key.public_key(),
         )
         .add_extension(
             x509.SubjectAlternativeName(
@@ -134,7 +135,7 @@ def create_pki(directory: Path) -> Pki:
         ]
         subject.append(x509.NameAttribute(NameOID.COMMON_NAME, identity.user))
         cert = (
-            _builder(x509.Name(subject), ca_name, key.public_key(), now)
+            _builder(x509.Name(subject), ca_name, key.public_key(), now, ca_key.public_key())
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
             .sign(ca_key, hashes.SHA256())
         )
@@ -156,7 +157,9 @@ def _builder(
     issuer: x509.Name,
     public_key: ec.EllipticCurvePublicKey,
     now: datetime.datetime,
+    issuer_key: ec.EllipticCurvePublicKey | None = None,
 ) -> x509.CertificateBuilder:
+    # Key identifiers, as strict X.509 verification (Python 3.13's default) requires.
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -165,6 +168,11 @@ def _builder(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + _VALIDITY)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key or public_key),
+            critical=False,
+        )
     )
 
 
