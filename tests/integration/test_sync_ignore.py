@@ -12,6 +12,7 @@ import yaml
 from hakobu.cluster.client import KubeClient
 from hakobu.localcluster.controlplane import ClusterInfo
 from tests.integration.test_sync import Repo, cli, deployment, live
+from tests.integration.test_sync_policy import scale_web
 
 pytestmark = pytest.mark.cluster
 
@@ -44,13 +45,7 @@ def test_replicas_scaled_by_another_stay_while_git_applies_the_rest(
     repo.commit("web")
     assert cli(local_cluster, repo, "sync") == 0
     assert live(kube, namespace, "Deployment", "web")["spec"]["replicas"] == 2
-    kube.request(
-        "PATCH",
-        f"/apis/apps/v1/namespaces/{namespace}/deployments/web/scale",
-        params={"fieldManager": "kubectl-scale"},
-        body={"spec": {"replicas": 3}},
-        content_type="application/merge-patch+json",
-    )
+    scale_web(kube, namespace, 3)
     capsys.readouterr()
     cli(local_cluster, repo, "status")
     assert "web: Synced" in capsys.readouterr().out

@@ -45,6 +45,18 @@ def annotated(obj: dict[str, Any], **annotations: str) -> dict[str, Any]:
     return obj
 
 
+def scale_web(kube: KubeClient, namespace: str, replicas: int) -> None:
+    """What `kubectl scale` (or an autoscaler) does to Deployment web: the scale
+    subresource, as field manager kubectl-scale."""
+    kube.request(
+        "PATCH",
+        f"/apis/apps/v1/namespaces/{namespace}/deployments/web/scale",
+        params={"fieldManager": "kubectl-scale"},
+        body={"spec": {"replicas": replicas}},
+        content_type="application/merge-patch+json",
+    )
+
+
 def uid(kube: KubeClient, namespace: str, kind: str, name: str) -> str:
     return str(live(kube, namespace, kind, name)["metadata"]["uid"])
 
@@ -191,14 +203,7 @@ def test_merge_leaves_replicas_to_whoever_scaled_and_applies_the_rest(
     repo.put("web", deployment("web", "nginx:1.27", **{"hakobu.dev/ssa": "Merge"}))
     repo.commit("web")
     assert cli(local_cluster, repo, "sync") == 0
-    # What `kubectl scale` (or an autoscaler) does: the scale subresource.
-    kube.request(
-        "PATCH",
-        f"/apis/apps/v1/namespaces/{namespace}/deployments/web/scale",
-        params={"fieldManager": "kubectl-scale"},
-        body={"spec": {"replicas": 3}},
-        content_type="application/merge-patch+json",
-    )
+    scale_web(kube, namespace, 3)
     capsys.readouterr()
     # Synced (not Drifted), though maybe still Progressing towards 3 replicas.
     cli(local_cluster, repo, "status")
