@@ -57,6 +57,8 @@ def app_detail(kube: KubeApi, snapshot: EnvSnapshot, app: str) -> dict[str, Any]
             "env": snapshot.env,
             "app": app,
             "revision": snapshot.revision,
+            # Its sync state, health and what it waits for, as the overview's cell has them.
+            "status": snapshot.apps[app].json(),
             "tree": tree,
             "objects": _count(tree),
             "diff": diffs.result(),

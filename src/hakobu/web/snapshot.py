@@ -15,7 +15,9 @@ from hakobu.errors import HakobuError
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
 from hakobu.sync import AppState, app_status, history, observe, read_desired
+from hakobu.sync.dependencies import desired_graph
 from hakobu.sync.manifests import AppManifests
+from hakobu.sync.status import with_dependencies
 
 # Kinds whose pod template names the images an app runs.
 _POD_TEMPLATES = {
@@ -35,6 +37,8 @@ class AppCell:
     images: tuple[str, ...]
     differing: tuple[str, ...]
     unhealthy: tuple[str, ...]
+    # The apps (dependsOn) a sync of it waits for, each with its state: as `hakobu status`.
+    waiting_for: tuple[str, ...] = ()
 
     def json(self) -> dict[str, Any]:
         return {
@@ -43,6 +47,7 @@ class AppCell:
             "images": list(self.images),
             "differing": list(self.differing),
             "unhealthy": list(self.unhealthy),
+            "waiting_for": list(self.waiting_for),
         }
 
 
@@ -78,20 +83,23 @@ def read_snapshot(kube: KubeApi, project: Project, env: Environment) -> EnvSnaps
         desired = read_desired(project, env)
         states = observe(kube, project, env, desired)
         records = history(kube, env.namespace, project.name, env.name)
+        graph = desired_graph(desired)
     except HakobuError as e:
         return EnvSnapshot(env.name, env.namespace, "", None, error=str(e))
     succeeded = [r for r in records if r.get("result") == "Succeeded"]
     synced = str(succeeded[-1].get("revision")) if succeeded else None
-    cells = {}
-    for state in states:
-        status = app_status(state)
-        cells[state.name] = AppCell(
+    statuses = with_dependencies([app_status(state) for state in states], graph)
+    cells = {
+        status.app: AppCell(
             str(status.sync),
             str(status.health),
-            images_of(desired.app(state.name)),
+            images_of(desired.app(status.app)),
             status.differing,
             status.unhealthy,
+            status.waiting_for,
         )
+        for status in statuses
+    }
     return EnvSnapshot(
         env.name,
         env.namespace,

@@ -51,6 +51,7 @@ def test_a_reread_publishes_each_changed_cell_and_nothing_else(tmp_path: Path) -
                     "images": [],
                     "differing": [],
                     "unhealthy": [],
+                    "waiting_for": [],
                 },
             },
         )

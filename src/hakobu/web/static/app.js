@@ -72,8 +72,16 @@ const MARGIN = 20;
 function cellHtml(cell) {
   if (!cell) return `<span class="muted">—</span>`;
   const images = cell.images.map((i) => `<span class="image" title="${esc(i)}">${esc(tag(i))}</span>`);
-  return `${badge("sync", cell.sync)} ${badge("health", cell.health)}` +
+  // Inline, so a row keeps the height the overview's scrolling counts on.
+  const waiting = cell.waiting_for.length
+    ? ` <span class="waiting" title="${waitingText(cell)}">waits for ${cell.waiting_for.map((w) => esc(w.split(" ")[0])).join(", ")}</span>`
+    : "";
+  return `${badge("sync", cell.sync)} ${badge("health", cell.health)}${waiting}` +
     (images.length ? `<div class="images">${images.join(" ")}</div>` : "");
+}
+
+function waitingText(cell) {
+  return `waiting for ${cell.waiting_for.map(esc).join(", ")}`;
 }
 
 function rowHtml(app) {
@@ -289,7 +297,7 @@ function appDetail(env, app) {
 
 async function showApp(env, app, fetched = null) {
   const data = fetched || await appDetail(env, app);
-  const cell = overview.cells.get(`${env}\u0000${app}`);
+  const cell = overview.cells.get(`${env}\u0000${app}`) || data.status;
   const after = following(env);
   const events = data.events.map((e) => `<tr class="${e.type === "Warning" ? "warning" : ""}">
       <td class="when">${esc(e.last)}</td><td>${esc(e.type)}</td><td>${esc(e.reason)}</td>
@@ -299,6 +307,7 @@ async function showApp(env, app, fetched = null) {
       <h1>${esc(app)} <span class="muted">in ${esc(env)}</span></h1>
       ${cell ? `${badge("sync", cell.sync)} ${badge("health", cell.health)}` : ""}
       <span class="muted">git <code>${esc(shortRev(data.revision))}</code> · ${data.objects} objects</span>
+      ${cell && cell.waiting_for.length ? `<span class="waiting">${waitingText(cell)}</span>` : ""}
       ${can(env, "sync") ? `<button type="button" class="primary" id="sync-app">Sync ${esc(app)}…</button>` : ""}
       ${can(env, "rollback") ? `<button type="button" id="rollback-app">Roll back ${esc(app)}…</button>` : ""}
       ${after && can(after, "promote") ? `<button type="button" id="promote-app">Promote ${esc(app)} → ${esc(after)}…</button>` : ""}
@@ -390,20 +399,42 @@ async function confirmSync(env, app, prune = false, force = false) {
   document.getElementById("prune").addEventListener("change", (e) => confirmSync(env, app, e.target.checked, force));
   document.getElementById("force").addEventListener("change", (e) => confirmSync(env, app, prune, e.target.checked));
   ok.disabled = false;
-  ok.onclick = async () => {
-    ok.disabled = true;
+  const run = async (override) => {
     try {
       const started = await api(`/api/v1/environments/${encodeURIComponent(env)}/sync`,
-        {method: "POST", body: {app: app || null, prune, force_conflicts: force, basis: preview.basis}});
+        {method: "POST", body: {app: app || null, prune, force_conflicts: force, basis: preview.basis,
+          ...override}});
       state.operation = started.operation;
       const log = document.getElementById("progress");
       log.hidden = false;
       log.textContent = `sync ${started.operation} started\n`;
     } catch (error) {
-      const changes = error.data && error.data.changes ? `<ul>${error.data.changes.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>` : "";
-      body.insertAdjacentHTML("afterbegin", `<div class="error" role="alert">${esc(error.message)}${changes}</div>`);
+      actionFailed(body, error, run);
     }
   };
+  ok.onclick = () => { ok.disabled = true; run({}); };
+}
+
+// An action the server refused, shown atop its dialog. Inside a closed sync window the
+// dialog asks for a reason instead, and ``run`` tries again with it: the reason and the
+// user go into the sync record, as with `hakobu sync --override-window`.
+function actionFailed(body, error, run) {
+  body.querySelector(".action-error")?.remove();
+  const changes = error.data && error.data.changes ? `<ul>${error.data.changes.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>` : "";
+  const closed = error.data && error.data.error === "window-closed";
+  body.insertAdjacentHTML("afterbegin", `<div class="error action-error" role="alert">${esc(error.message)}${changes}
+    ${closed ? `<form class="override"><label>Override the sync window; reason (kept in the sync record):
+      <input type="text" name="reason" required maxlength="500" autocomplete="off"></label>
+      <button type="submit" class="danger">Override and go on</button></form>` : ""}</div>`);
+  const form = body.querySelector("form.override");
+  if (!form) return;
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const reason = form.elements.reason.value.trim();
+    if (!reason) return;
+    form.querySelector("button").disabled = true;
+    run({override_window: reason});
+  });
 }
 
 // A dialog asks before it acts; once the action is done there is nothing left to cancel.
@@ -507,20 +538,19 @@ async function confirmRollback(env, to, app = null) {
     ${undone ? `<p>It undoes:</p><ul class="undone">${undone}</ul>` : ""}
     <pre class="log" id="progress" hidden></pre>`;
   ok.disabled = false;
-  ok.onclick = async () => {
-    ok.disabled = true;
+  const run = async (override) => {
     try {
       const started = await api(`/api/v1/environments/${encodeURIComponent(env)}/rollback`,
-        {method: "POST", body: {to, app, basis: preview.basis}});
+        {method: "POST", body: {to, app, basis: preview.basis, ...override}});
       state.operation = started.operation;
       const log = document.getElementById("progress");
       log.hidden = false;
       log.textContent = `rollback committed; sync ${started.operation} started\n`;
     } catch (error) {
-      const changes = error.data && error.data.changes ? `<ul>${error.data.changes.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>` : "";
-      body.insertAdjacentHTML("afterbegin", `<div class="error" role="alert">${esc(error.message)}${changes}</div>`);
+      actionFailed(body, error, run);
     }
   };
+  ok.onclick = () => { ok.disabled = true; run({}); };
 }
 
 async function showHistory(env) {
@@ -595,10 +625,9 @@ async function confirmPromotion(source, target, app = null) {
     <pre class="commit">${esc(preview.message)}</pre>
     <pre class="log" id="progress" hidden></pre>`;
   ok.disabled = false;
-  ok.onclick = async () => {
-    ok.disabled = true;
+  const run = async (override) => {
     try {
-      const started = await api(path, {method: "POST", body: {app, basis: preview.basis}});
+      const started = await api(path, {method: "POST", body: {app, basis: preview.basis, ...override}});
       const log = document.getElementById("progress");
       log.hidden = false;
       if (!started.operation) {
@@ -608,10 +637,10 @@ async function confirmPromotion(source, target, app = null) {
       state.operation = started.operation;
       log.textContent = `promoted; sync ${started.operation} of ${target} started\n`;
     } catch (error) {
-      const changes = error.data && error.data.changes ? `<ul>${error.data.changes.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>` : "";
-      body.insertAdjacentHTML("afterbegin", `<div class="error" role="alert">${esc(error.message)}${changes}</div>`);
+      actionFailed(body, error, run);
     }
   };
+  ok.onclick = () => { ok.disabled = true; run({}); };
 }
 
 async function showPromotion(source, target) {
