@@ -13,6 +13,7 @@ import yaml
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import OperationFailed
 from hakobu.localcluster.controlplane import ClusterInfo
+from hakobu.model.clusters import Cluster
 from hakobu.model.project import load_project
 from hakobu.releases import apply_promotion, plan_tier
 from hakobu.render.environment import render_environment, write_environment
@@ -177,7 +178,8 @@ def test_a_tier_branch_advances_only_by_promotion(
     repo = pygit2.Repository(str(shop.root))
     tiers = {"dev": "main", "prod": "tier-1"}
 
-    def connect() -> KubeClient:
+    def connect(cluster: Cluster | None) -> KubeClient:
+        assert cluster is None
         return KubeClient.from_kubeconfig(Path(local_cluster.kubeconfig))
 
     def promote() -> str:

@@ -14,6 +14,7 @@ from hakobu.cluster.client import KubeClient
 from hakobu.cluster.kubeconfig import kubeconfig_paths
 from hakobu.cluster.retry import Backoff, Retrying
 from hakobu.errors import InvalidInput
+from hakobu.model.clusters import Cluster
 from hakobu.secrets.keystore import DEFAULT_NAMESPACE as DEFAULT_KEYS_NAMESPACE
 
 NO_CLUSTER_HINT = "pass --kubeconfig, set KUBECONFIG, or start one with `hakobu cluster up`"
@@ -90,11 +91,25 @@ def connect(args: argparse.Namespace, *, log: Callable[[str], None] = lambda _: 
     """A client for the options of ``add_cluster_options``. A server that has answered is
     ridden out through a restart; one that never answered is given up on after the
     request timeout (``Unreachable``, exit 3)."""
+    return _client(args, args.context, log)
+
+
+def connect_cluster(
+    args: argparse.Namespace, cluster: Cluster, *, log: Callable[[str], None] = lambda _: None
+) -> KubeClient:
+    """A client for one of an environment's ``clusters``: its context in the kubeconfig of
+    ``add_cluster_options``, with its request timeout."""
+    return _client(args, cluster.context, log)
+
+
+def _client(
+    args: argparse.Namespace, context: str | None, log: Callable[[str], None]
+) -> KubeClient:
     timeout: float = args.request_timeout
     retry = Retrying(Backoff(), log, reach=timeout)
     return KubeClient.from_kubeconfig(
         kubeconfig_path(args.kubeconfig),
-        args.context,
+        context,
         retry=retry,
         connect_timeout=max(timeout, 0.001),
     )

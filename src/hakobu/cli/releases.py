@@ -7,11 +7,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from hakobu.cli.kube import add_cluster_options, add_keys_namespace_option, connect
+from hakobu.cli.kube import (
+    add_cluster_options,
+    add_keys_namespace_option,
+    connect,
+    connect_cluster,
+)
 from hakobu.cli.options import add_output_option, add_project_option
 from hakobu.cli.output import print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
+from hakobu.model.clusters import Cluster
 from hakobu.model.project import find_root, load_project
 from hakobu.model.source import load_documents
 from hakobu.releases import (
@@ -158,8 +164,8 @@ def _promote(args: argparse.Namespace) -> int:
         keys_namespace=args.keys_namespace,
     )
 
-    def cluster() -> KubeClient:
-        return connect(args)
+    def cluster(named: Cluster | None) -> KubeClient:
+        return connect(args) if named is None else connect_cluster(args, named)
 
     plan = plan_promotion(project, request)
     result = apply_promotion(project, plan, connect=None if args.force else cluster)

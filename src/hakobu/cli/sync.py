@@ -2,6 +2,10 @@
 
 Exit codes: 0 in sync (and, for ``status``, healthy); 1 differences, an unhealthy app or a
 failed sync; 2 bad input; 3 the cluster could not be reached (``--request-timeout``).
+
+An environment that lists ``clusters`` is acted on in each of them at once (``--cluster``
+picks one); the output is grouped per cluster, and the exit code is 0 only when every
+cluster's part is, 3 when none could be reached, else 1.
 """
 
 from __future__ import annotations
@@ -9,24 +13,34 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import getpass
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
-from hakobu.cli.kube import add_cluster_options, add_keys_namespace_option, connect, duration
+from hakobu.cli.kube import (
+    add_cluster_options,
+    add_keys_namespace_option,
+    connect,
+    connect_cluster,
+    duration,
+)
 from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import Progress, print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
+from hakobu.model.clusters import Cluster
 from hakobu.model.project import Environment, Project
-from hakobu.sync import SyncOptions, SyncResult, read_desired, sync
-from hakobu.sync.diff import environment_diff
+from hakobu.sync import DesiredState, SyncOptions, SyncResult, read_desired, sync
+from hakobu.sync.diff import ObjectDiff, environment_diff
+from hakobu.sync.fanout import ClusterOutcome, Reach, each_cluster, fan_out
 from hakobu.sync.record import record_sync
-from hakobu.sync.status import environment_status
-from hakobu.sync.timeline import SyncSummary, environment_history
+from hakobu.sync.status import AppStatus, environment_status
+from hakobu.sync.timeline import EnvironmentHistory, SyncSummary, environment_history
 from hakobu.sync.windows import WindowOverride, WindowState, admit_manual, window_state
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+T = TypeVar("T")
 
 
 def register(subparsers: Subparsers) -> None:
@@ -147,6 +161,13 @@ def _command(
     parser.add_argument("env", metavar="ENV", help="the environment, as named in hakobu.yaml")
     add_project_option(parser)
     add_cluster_options(parser)
+    parser.add_argument(
+        "--cluster",
+        default=None,
+        metavar="NAME",
+        help="only this one of the environment's clusters (`clusters` in hakobu.yaml; "
+        "default: every one, in parallel)",
+    )
     add_output_option(parser)
     return parser
 
@@ -174,6 +195,80 @@ def _context(args: argparse.Namespace, project: Project | None = None) -> _Conte
     return _Context(project, env, connect(args, log=Progress()))
 
 
+def _clusters(args: argparse.Namespace, env: Environment) -> tuple[Cluster, ...]:
+    """The clusters of ``env`` the command acts on; none for an environment of one cluster
+    (the kubeconfig's current context, or ``--context``)."""
+    if not env.clusters:
+        if args.cluster is not None:
+            raise InvalidInput(
+                f"--cluster {args.cluster}: environment {env.name!r} lists no clusters",
+                hint="it goes to the kubeconfig's current context (or --context); list its "
+                f"clusters under environments.{env.name}.clusters in hakobu.yaml",
+            )
+        return ()
+    if args.context is not None:
+        raise InvalidInput(
+            f"--context: environment {env.name!r} names the contexts of its clusters in "
+            "hakobu.yaml",
+            hint="pick one of them with --cluster NAME",
+        )
+    if args.cluster is not None:
+        return (env.cluster(args.cluster),)
+    return env.clusters
+
+
+def _fanned(
+    args: argparse.Namespace,
+    clusters: tuple[Cluster, ...],
+    work: Callable[[Cluster, KubeClient, Callable[[str], None]], T],
+) -> list[ClusterOutcome[T]]:
+    """``work`` on each cluster at once, its progress lines marked with the cluster's name."""
+    progress = Progress()
+
+    def marked(cluster: Cluster) -> Callable[[str], None]:
+        return lambda message: progress(f"[{cluster.name}] {message}")
+
+    return fan_out(
+        clusters,
+        lambda cluster: connect_cluster(args, cluster, log=marked(cluster)),
+        lambda cluster, kube: work(cluster, kube, marked(cluster)),
+    )
+
+
+def _fanned_code(outcomes: list[ClusterOutcome[T]], good: Callable[[T], bool]) -> int:
+    if all(o.reach is Reach.UNREACHABLE for o in outcomes):
+        return 3
+    done = all(o.reach is Reach.DONE and o.value is not None and good(o.value) for o in outcomes)
+    return 0 if done else 1
+
+
+def _cluster_heading(outcome: ClusterOutcome[Any]) -> str:
+    cluster = outcome.cluster
+    where = f"cluster {cluster.name} (context {cluster.context})"
+    if outcome.reach is Reach.DONE:
+        return f"{where}:"
+    return f"{where}: {outcome.reach} — {outcome.error}"
+
+
+def _clusters_json(
+    env: Environment, outcomes: list[ClusterOutcome[T]], body: Callable[[T], dict[str, Any]]
+) -> dict[str, Any]:
+    """``{"env", "clusters": [{"cluster", "context", "reach", "error", …body}]}``."""
+    return {
+        "env": env.name,
+        "clusters": [
+            {
+                "cluster": o.cluster.name,
+                "context": o.cluster.context,
+                "reach": str(o.reach),
+                "error": o.error,
+                **({} if o.value is None else body(o.value)),
+            }
+            for o in outcomes
+        ],
+    }
+
+
 def _admitted(args: argparse.Namespace, env: Environment) -> WindowOverride | None:
     """The window override to record, None when the windows let the sync run; exits 1
     through ``WindowClosed`` when one closes the environment and nobody overrides it."""
@@ -193,30 +288,60 @@ def _admitted(args: argparse.Namespace, env: Environment) -> WindowOverride | No
 
 
 def _diff(args: argparse.Namespace) -> int:
-    ctx = _context(args)
+    project = load(args)
+    env = project.environment(args.env)
+    clusters = _clusters(args, env)
+    if clusters:
+        return _diff_clusters(args, project, env, clusters)
+    ctx = _context(args, project)
     with ctx.kube:
-        diffs = environment_diff(
-            ctx.kube,
-            ctx.project,
-            ctx.env,
-            revision=args.rev,
-            only_app=args.app,
-            keys_namespace=args.keys_namespace,
-        )
+        diffs = _diff_one(args, ctx.kube, project, env)
     if args.output == "json":
         print_json([asdict(d) for d in diffs])
     else:
-        for d in diffs:
-            print(f"# {d.app}: {d.change} {d.ref}" + (f" — {d.note}" if d.note else ""))
-            if d.text:
-                print(d.text, end="" if d.text.endswith("\n") else "\n")
+        _print_diffs(diffs)
     return 1 if diffs else 0
+
+
+def _diff_one(
+    args: argparse.Namespace, kube: KubeClient, project: Project, env: Environment
+) -> list[ObjectDiff]:
+    return environment_diff(
+        kube,
+        project,
+        env,
+        revision=args.rev,
+        only_app=args.app,
+        keys_namespace=args.keys_namespace,
+    )
+
+
+def _diff_clusters(
+    args: argparse.Namespace, project: Project, env: Environment, clusters: tuple[Cluster, ...]
+) -> int:
+    outcomes = _fanned(args, clusters, lambda _, kube, __: _diff_one(args, kube, project, env))
+    if args.output == "json":
+        print_json(_clusters_json(env, outcomes, lambda diffs: {"diffs": diffs}))
+    else:
+        for outcome in outcomes:
+            print(_cluster_heading(outcome))
+            if outcome.value is not None:
+                _print_diffs(outcome.value)
+    return _fanned_code(outcomes, lambda diffs: not diffs)
+
+
+def _print_diffs(diffs: list[ObjectDiff]) -> None:
+    for d in diffs:
+        print(f"# {d.app}: {d.change} {d.ref}" + (f" — {d.note}" if d.note else ""))
+        if d.text:
+            print(d.text, end="" if d.text.endswith("\n") else "\n")
 
 
 def _sync(args: argparse.Namespace) -> int:
     project = load(args)
-    override = _admitted(args, project.environment(args.env))
-    ctx = _context(args, project)
+    env = project.environment(args.env)
+    clusters = _clusters(args, env)
+    override = _admitted(args, env)
     options = SyncOptions(
         prune=args.prune,
         dry_run=args.dry_run,
@@ -227,18 +352,59 @@ def _sync(args: argparse.Namespace) -> int:
         keys_namespace=args.keys_namespace,
         wait_lock=args.wait_lock,
     )
+    if clusters:
+        desired = read_desired(project, env, args.rev)
+        outcomes = _fanned(
+            args,
+            clusters,
+            lambda _, kube, progress: _sync_one(
+                kube,
+                project,
+                env,
+                desired,
+                options=options,
+                override=override,
+                progress=progress,
+            ),
+        )
+        if args.output == "json":
+            print_json(_clusters_json(env, outcomes, lambda result: {"sync": result}))
+        else:
+            for outcome in outcomes:
+                print(_cluster_heading(outcome))
+                if outcome.value is not None:
+                    _print_result(outcome.value)
+        return _fanned_code(outcomes, lambda result: result.succeeded)
+    ctx = _context(args, project)
     with ctx.kube:
         desired = read_desired(ctx.project, ctx.env, args.rev)
-        result = sync(ctx.kube, ctx.project, ctx.env, desired, options=options, progress=Progress())
-        if override is not None:
-            result = dataclasses.replace(result, window_override=override)
-            Progress()(f"sync window overridden by {override.by}: {override.reason}")
-        record_sync(ctx.kube, ctx.env.namespace, result)
+        result = _sync_one(
+            ctx.kube, project, env, desired, options=options, override=override, progress=Progress()
+        )
     if args.output == "json":
         print_json(result)
     else:
         _print_result(result)
     return 0 if result.succeeded else 1
+
+
+def _sync_one(
+    kube: KubeClient,
+    project: Project,
+    env: Environment,
+    desired: DesiredState,
+    *,
+    options: SyncOptions,
+    override: WindowOverride | None,
+    progress: Callable[[str], None],
+) -> SyncResult:
+    """One cluster's sync, recorded in that cluster."""
+    result = sync(kube, project, env, desired, options=options, progress=progress)
+    if override is not None:
+        result = dataclasses.replace(result, window_override=override)
+        progress(f"sync window overridden by {override.by}: {override.reason}")
+    record_sync(kube, env.namespace, result)
+    return result
 
 
 def _print_result(result: SyncResult) -> None:
@@ -266,13 +432,41 @@ def _print_result(result: SyncResult) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
-    ctx = _context(args)
+    project = load(args)
+    env = project.environment(args.env)
+    clusters = _clusters(args, env)
+    windows = window_state(env.sync_windows, datetime.now(UTC))
+    if clusters:
+        outcomes = _fanned(
+            args,
+            clusters,
+            lambda _, kube, __: environment_status(
+                kube, project, env, keys_namespace=args.keys_namespace
+            ),
+        )
+        if args.output == "json":
+            print_json(
+                {
+                    **_clusters_json(
+                        env, outcomes, lambda statuses: {"apps": [asdict(s) for s in statuses]}
+                    ),
+                    "syncWindows": _windows_json(env, windows),
+                }
+            )
+        else:
+            if env.sync_windows:
+                print(_windows_text(windows))
+            for outcome in outcomes:
+                print(_cluster_heading(outcome))
+                if outcome.value is not None:
+                    _print_statuses(outcome.value, indent="  ")
+        return _fanned_code(outcomes, lambda statuses: all(s.good for s in statuses))
+    ctx = _context(args, project)
     with ctx.kube:
         statuses = environment_status(
             ctx.kube, ctx.project, ctx.env, keys_namespace=args.keys_namespace
         )
     good = all(s.good for s in statuses)
-    windows = window_state(ctx.env.sync_windows, datetime.now(UTC))
     if args.output == "json":
         print_json(
             {
@@ -284,13 +478,17 @@ def _status(args: argparse.Namespace) -> int:
         return 0 if good else 1
     if ctx.env.sync_windows:
         print(_windows_text(windows))
-    for s in statuses:
-        print(f"{s.app}: {s.sync}, {s.health}")
-        if s.waiting_for:
-            print(f"  waiting for {', '.join(s.waiting_for)}")
-        for line in (*s.differing, *s.unhealthy):
-            print(f"  {line}")
+    _print_statuses(statuses)
     return 0 if good else 1
+
+
+def _print_statuses(statuses: list[AppStatus], indent: str = "") -> None:
+    for s in statuses:
+        print(f"{indent}{s.app}: {s.sync}, {s.health}")
+        if s.waiting_for:
+            print(f"{indent}  waiting for {', '.join(s.waiting_for)}")
+        for line in (*s.differing, *s.unhealthy):
+            print(f"{indent}  {line}")
 
 
 def _windows_text(state: WindowState) -> str:
@@ -333,32 +531,71 @@ def _windows_json(env: Environment, state: WindowState) -> dict[str, Any]:
 def _history(args: argparse.Namespace) -> int:
     project = load(args)
     env = project.environment(args.env)
+    clusters = _clusters(args, env)
+    if clusters:
+        return _history_clusters(args, project, env, clusters)
     past = environment_history(project, env, limit=args.limit, connect=lambda: connect(args))
     code = 3 if past.unreachable else 0
     if args.output == "json":
+        print_json(_history_json(past))
+        return code
+    _print_history(past)
+    return code
+
+
+def _history_clusters(
+    args: argparse.Namespace, project: Project, env: Environment, clusters: tuple[Cluster, ...]
+) -> int:
+    """The git history joined with each cluster's own sync records."""
+    pasts = each_cluster(
+        clusters,
+        lambda cluster: environment_history(
+            project, env, limit=args.limit, connect=lambda: connect_cluster(args, cluster)
+        ),
+    )
+    if args.output == "json":
         print_json(
             {
-                "env": past.env,
-                "path": past.path,
-                "cluster": past.cluster_note,
-                "running": past.running,
-                "last_sync_failed": past.last_sync_failed,
-                "commits": [
-                    {
-                        **asdict(row.change),
-                        "short": row.change.short,
-                        "syncs": [asdict(s) for s in row.syncs],
-                        "running": row.running,
-                        "health": row.health,
-                    }
-                    for row in past.commits
-                ],
-                "other_syncs": [
-                    {"revision": other.revision, **asdict(other.sync)} for other in past.other_syncs
+                "env": env.name,
+                "clusters": [
+                    {"cluster": cluster.name, "context": cluster.context, **_history_json(past)}
+                    for cluster, past in zip(clusters, pasts, strict=True)
                 ],
             }
         )
-        return code
+    else:
+        for cluster, past in zip(clusters, pasts, strict=True):
+            print(f"cluster {cluster.name} (context {cluster.context}):")
+            _print_history(past)
+    if all(past.unreachable for past in pasts):
+        return 3
+    return 1 if any(past.unreachable for past in pasts) else 0
+
+
+def _history_json(past: EnvironmentHistory) -> dict[str, Any]:
+    return {
+        "env": past.env,
+        "path": past.path,
+        "cluster": past.cluster_note,
+        "running": past.running,
+        "last_sync_failed": past.last_sync_failed,
+        "commits": [
+            {
+                **asdict(row.change),
+                "short": row.change.short,
+                "syncs": [asdict(s) for s in row.syncs],
+                "running": row.running,
+                "health": row.health,
+            }
+            for row in past.commits
+        ],
+        "other_syncs": [
+            {"revision": other.revision, **asdict(other.sync)} for other in past.other_syncs
+        ],
+    }
+
+
+def _print_history(past: EnvironmentHistory) -> None:
     if past.cluster_note:
         print(f"({past.cluster_note})")
     if not past.commits:
@@ -387,7 +624,6 @@ def _history(args: argparse.Namespace) -> int:
             f"the last sync ({past.last_sync_failed}) failed: the cluster may run parts of it"
             + (f" over {past.running[:12]}" if past.running else "")
         )
-    return code
 
 
 def _outcome(summary: SyncSummary) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -31,6 +32,7 @@ from hakobu.localcluster.toolchain import CONTROL_PLANE_TOOLS, ETCD, KUBERNETES,
 from hakobu.model.usercache import cache_root, state_root
 
 CONTEXT_NAME = "hakobu-local"
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 NODE_NAMES = ("kwok-node-0",)
 SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/16"
 _STATE_FILE = "state.json"
@@ -42,6 +44,18 @@ def default_state_dir() -> Path:
     if explicit:
         return Path(explicit)
     return state_root() / "cluster"
+
+
+def named_state_dir(name: str) -> Path:
+    """Where the cluster called ``name`` keeps its state: ``$XDG_STATE_HOME/hakobu/clusters/
+    <name>``, beside the default cluster's, so several run side by side."""
+    if not _NAME.match(name) or len(name) > 63:
+        raise InvalidInput(
+            f"--name {name!r}: expected a DNS label (lower-case letters, digits and '-', "
+            "at most 63)",
+            hint="the name becomes the kubeconfig context of the cluster",
+        )
+    return state_root() / "clusters" / name
 
 
 @dataclass(frozen=True)
@@ -135,6 +149,7 @@ def up(
     timeout: float = 120.0,
     token_auth_file: Path | None = None,
     authentication_config: Path | None = None,
+    context: str = CONTEXT_NAME,
 ) -> tuple[ClusterInfo, bool]:
     """Start the cluster unless a healthy one runs; return its info and whether it started.
 
@@ -143,7 +158,8 @@ def up(
     ServiceAccount tokens: for testing other credentials. ``authentication_config`` (an
     ``AuthenticationConfiguration``: JWT issuers such as an OIDC provider) likewise. They
     are read once at start; a cluster already running keeps the authenticators it was
-    started with."""
+    started with. ``context`` names the cluster, its admin and its context in the admin
+    kubeconfig, so the kubeconfigs of clusters running side by side merge."""
     if port is not None and not 1 <= port <= 65535:
         raise InvalidInput(f"--port {port} is not a TCP port (expected 1-65535)")
     current = status(state_dir)
@@ -195,7 +211,7 @@ def up(
                 server=server,
                 pki=layout.pki,
                 identity=identity,
-                context=CONTEXT_NAME,
+                context=context,
                 embed=embed,
             )
         with KubeClient(load_kubeconfig(layout.admin_kubeconfig), timeout=5.0) as client:

@@ -37,12 +37,15 @@ def write_kubeconfig(
             "client-certificate": str(pki.client_cert(identity)),
             "client-key": str(pki.client_key(identity)),
         }
+    # Named after the context too: kubectl merges the files of KUBECONFIG=a:b by name, the
+    # first file's entry winning, so two clusters' admins must not share one.
+    user_name = f"{identity.user}@{context}"
     config = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": context, "cluster": cluster}],
-        "users": [{"name": identity.user, "user": user}],
-        "contexts": [{"name": context, "context": {"cluster": context, "user": identity.user}}],
+        "users": [{"name": user_name, "user": user}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": user_name}}],
         "current-context": context,
         "preferences": {},
     }

@@ -22,6 +22,9 @@
         autoRollback: {window: 300}  # the agent rolls back a sync that turns Degraded
         syncWindows:              # no automatic sync from 22:00 to 06:00, Berlin time
         - {kind: deny, schedule: "0 22 * * *", duration: 8h, timeZone: Europe/Berlin}
+        clusters:                 # optional: sync to each (default: the current context)
+        - {name: eu, context: prod-eu}
+        - {name: us, context: prod-us}
     promote:
       values: [release, features.checkout]  # what `hakobu promote` carries between them
     notifications:                # messages about syncs, health, rollbacks, promotions
@@ -39,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hakobu.errors import InvalidInput
+from hakobu.model.clusters import Cluster, parse_clusters
 from hakobu.model.dependencies import Declared, parse_declared
 from hakobu.model.ignoredifferences import IgnoreRule, parse_ignore_differences
 from hakobu.model.notifications import Notifications, parse_notifications
@@ -73,6 +78,7 @@ _ENV_FIELDS = (
     "autoRollback",
     "syncWindows",
     "ignoreDifferences",
+    "clusters",
 )
 SEALED_SECRETS_MODES = ("controller", "hakobu")
 # What `git check-ref-format --branch` accepts, minus the rarely used corners.
@@ -103,6 +109,19 @@ class Environment:
     # Fields of live objects a sync neither applies nor compares: the project's rules, then
     # the environment's.
     ignore_differences: tuple[IgnoreRule, ...] = ()
+    # The clusters a sync fans out to; none: the one cluster the kubeconfig (or the
+    # controller's own) points at.
+    clusters: tuple[Cluster, ...] = ()
+
+    def cluster(self, name: str) -> Cluster:
+        for cluster in self.clusters:
+            if cluster.name == name:
+                return cluster
+        known = ", ".join(c.name for c in self.clusters) or "none (it uses one cluster)"
+        raise InvalidInput(
+            f"environment {self.name!r} has no cluster named {name!r}",
+            hint=f"its clusters in hakobu.yaml: {known}",
+        )
 
 
 @dataclass(frozen=True)
@@ -207,6 +226,7 @@ def load_project(root: Path, text: str | None = None) -> Project:
                 + parse_ignore_differences(
                     doc, (*path, "ignoreDifferences"), env.get("ignoreDifferences")
                 ),
+                parse_clusters(doc, (*path, "clusters"), env.get("clusters")),
             )
         )
     promoted = _promoted_values(doc, data.get("promote"))

@@ -21,6 +21,7 @@ from hakobu.cluster.errors import Unreachable
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.health import HealthStatus
 from hakobu.images.project import references
+from hakobu.model.clusters import Cluster
 from hakobu.model.project import PROJECT_FILE, Environment, Project, load_project
 from hakobu.releases.appspec import AppPromotion, FieldChange, promote_spec
 from hakobu.releases.overlays import promote_overlay
@@ -51,12 +52,30 @@ from hakobu.repo.revisions import (
     repo_path,
 )
 from hakobu.repo.trees import directories
-from hakobu.sync import app_status, observe, read_desired
+from hakobu.sync import DesiredState, app_status, observe, read_desired
+from hakobu.sync.fanout import Reach, fan_out
 from hakobu.sync.status import SyncState
 
-Connect: TypeAlias = Callable[[], KubeClient]
-"""Opens a client to the cluster that runs the source environment. Called only when a plan
-is applied, so a request refused for its own sake never needs a cluster."""
+Connect: TypeAlias = Callable[[Cluster | None], KubeClient]
+"""Opens a client to a cluster that runs the source environment: one of its ``clusters``,
+or None for an environment of one cluster. Called only when a plan is applied, so a request
+refused for its own sake never needs a cluster."""
+
+
+def one_cluster(open_client: Callable[[], KubeClient]) -> Connect:
+    """A ``Connect`` that reaches one cluster only, and says so for an environment that
+    names clusters of its own."""
+
+    def connect(cluster: Cluster | None) -> KubeClient:
+        if cluster is not None:
+            raise InvalidInput(
+                f"only one cluster is reachable from here, not cluster {cluster.name!r}",
+                hint="promote with `hakobu promote`, which reaches each cluster through its "
+                "kubeconfig context",
+            )
+        return open_client()
+
+    return connect
 
 
 @dataclass(frozen=True)
@@ -364,40 +383,69 @@ def _edit_values(project: Project, source: str, target: str) -> ValuesPromotion 
 
 def require_healthy(connect: Connect, project: Project, check: HealthCheck) -> None:
     """Refuse unless every app of the checked environment (or its one app) is Synced and
-    Healthy at the checked revision in the cluster."""
+    Healthy at the checked revision in the cluster: in every one of its clusters, when it
+    names them."""
     env = project.environment(check.env)
     if check.keys_namespace is not None:
         # The source's health is judged with its SealedSecrets opened by these keys.
         env = dataclasses.replace(env, keys_namespace=check.keys_namespace)
-    revision, only_app = check.revision, check.app
-    short = revision[:12]
+    short = check.revision[:12]
+    desired = read_desired(project, env, check.revision)
+    hint = (
+        f"sync {env.name} (`hakobu sync {env.name} --rev {short}`) and wait until it is "
+        "Healthy, or pass --force"
+    )
+    if env.clusters:
+        outcomes = fan_out(
+            env.clusters,
+            connect,
+            lambda _, kube: _problems(kube, project, env, desired, check.app),
+        )
+        refusals = [
+            f"cluster {o.cluster.name}: "
+            + ("; ".join(o.value or ()) if o.reach is Reach.DONE else f"{o.reach}: {o.error}")
+            for o in outcomes
+            if o.reach is not Reach.DONE or o.value
+        ]
+        if refusals:
+            raise OperationFailed(
+                f"{env.name} is not Synced and Healthy at {short} in every cluster — "
+                + " | ".join(refusals),
+                hint=hint,
+            )
+        return
     try:
-        kube = connect()
+        kube = connect(None)
     except InvalidInput as e:
         raise OperationFailed(
             f"cannot tell whether {env.name} is healthy at {short}: {e.message}",
             hint=f"{e.hint or 'point at the cluster'}; or pass --force to promote unchecked",
         ) from e
-    desired = read_desired(project, env, revision)
     try:
         with kube:
-            states = observe(kube, project, env, desired, only_app=only_app)
+            problems = _problems(kube, project, env, desired, check.app)
     except Unreachable as e:
         raise Unreachable(
             f"cannot tell whether {env.name} is healthy at {short}: {e.message}",
             hint="start or point at the cluster, or pass --force to promote unchecked",
         ) from e
-    problems = [
+    if problems:
+        raise OperationFailed(
+            f"{env.name} is not Synced and Healthy at {short}: " + "; ".join(problems),
+            hint=hint,
+        )
+
+
+def _problems(
+    kube: KubeClient, project: Project, env: Environment, desired: DesiredState, app: str | None
+) -> list[str]:
+    """The apps of ``env`` that are not Synced and Healthy in the cluster, in words."""
+    states = observe(kube, project, env, desired, only_app=app)
+    return [
         f"{s.app}: {s.sync}, {s.health}"
         for s in map(app_status, states)
         if s.sync is not SyncState.SYNCED or s.health is not HealthStatus.HEALTHY
     ]
-    if problems:
-        raise OperationFailed(
-            f"{env.name} is not Synced and Healthy at {short}: " + "; ".join(problems),
-            hint=f"sync {env.name} (`hakobu sync {env.name} --rev {short}`) and wait until "
-            "it is Healthy, or pass --force",
-        )
 
 
 def _same_apps(commit: Commit, output: str, source: str, target: str) -> set[str]:

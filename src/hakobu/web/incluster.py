@@ -42,6 +42,7 @@ from hakobu.controller.install import MANAGED_BY
 from hakobu.controller.reconciler import git_credentials
 from hakobu.errors import HakobuError
 from hakobu.model.project import PROJECT_FILE, Project, load_project
+from hakobu.releases import one_cluster
 from hakobu.repo.clone import open_clone, push_branch
 from hakobu.repo.repository import releasing
 from hakobu.web.access import ClusterAccess
@@ -143,7 +144,7 @@ class _Built:
             signer=Signer(key),
             interval=settings.interval,
             shard_namespace=settings.namespace,
-            connect=lambda: KubeClient(kube.connection),
+            connect=one_cluster(lambda: KubeClient(kube.connection)),
             publish=self._publish,
             read=self._read,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hakobu.cluster.client import KubeClient
 from hakobu.controller.server import Server
 from hakobu.model.project import Project
+from hakobu.releases import one_cluster
 from hakobu.web.access import local_access
 from hakobu.web.server import Dashboard, create_app, dashboard
 
@@ -31,7 +32,7 @@ class LocalDashboard:
             access,
             interval=interval,
             shard_namespace=shard_namespace,
-            connect=lambda: KubeClient(kube.connection),
+            connect=one_cluster(lambda: KubeClient(kube.connection)),
         )
         self._server = Server(create_app(self.board), HOST, port)
         self.port = 0

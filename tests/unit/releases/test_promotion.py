@@ -11,6 +11,7 @@ import yaml
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.appspec import load_app
+from hakobu.model.clusters import Cluster
 from hakobu.model.project import load_project
 from hakobu.model.source import SourceError, load_one
 from hakobu.releases import (
@@ -485,7 +486,8 @@ def test_the_cluster_is_asked_only_about_a_request_that_applies(shop: Shop) -> N
     before = shop.head()
     asked: list[str] = []
 
-    def connect() -> KubeClient:
+    def connect(cluster: Cluster | None) -> KubeClient:
+        assert cluster is None
         asked.append("connect")
         raise InvalidInput("no cluster here", hint="point at one")
 
