@@ -558,7 +558,7 @@ def _history_clusters(
             {
                 "env": env.name,
                 "clusters": [
-                    {"cluster": cluster.name, "context": cluster.context, **_history_json(past)}
+                    _cluster_history_json(cluster, past)
                     for cluster, past in zip(clusters, pasts, strict=True)
                 ],
             }
@@ -569,7 +569,15 @@ def _history_clusters(
             _print_history(past)
     if all(past.unreachable for past in pasts):
         return 3
-    return 1 if any(past.unreachable for past in pasts) else 0
+    # A cluster named in hakobu.yaml that cannot be asked is a failure, not a git-only view.
+    return 1 if any(past.cluster_note is not None for past in pasts) else 0
+
+
+def _cluster_history_json(cluster: Cluster, past: EnvironmentHistory) -> dict[str, Any]:
+    # "cluster" names the cluster here; why its part is missing is the "note".
+    history = _history_json(past)
+    note = history.pop("cluster")
+    return {"cluster": cluster.name, "context": cluster.context, "note": note, **history}
 
 
 def _history_json(past: EnvironmentHistory) -> dict[str, Any]:

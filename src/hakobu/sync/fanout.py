@@ -11,15 +11,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import Unreachable
 from hakobu.errors import HakobuError
 from hakobu.model.clusters import Cluster
 
 T = TypeVar("T")
+# A client of one cluster (a KubeClient), opened and closed around the work.
+C = TypeVar("C")
 
 
 class Reach(enum.StrEnum):
@@ -42,8 +44,8 @@ class ClusterOutcome(Generic[T]):
 
 def fan_out(
     clusters: Sequence[Cluster],
-    connect: Callable[[Cluster], KubeClient],
-    work: Callable[[Cluster, KubeClient], T],
+    connect: Callable[[Cluster], AbstractContextManager[C]],
+    work: Callable[[Cluster, C], T],
 ) -> list[ClusterOutcome[T]]:
     """``work`` on a client of each cluster, all at once; outcomes in the order given."""
     return each_cluster(clusters, lambda cluster: _one(cluster, connect, work))
@@ -63,8 +65,8 @@ def each_cluster(clusters: Sequence[Cluster], work: Callable[[Cluster], T]) -> l
 
 def _one(
     cluster: Cluster,
-    connect: Callable[[Cluster], KubeClient],
-    work: Callable[[Cluster, KubeClient], T],
+    connect: Callable[[Cluster], AbstractContextManager[C]],
+    work: Callable[[Cluster, C], T],
 ) -> ClusterOutcome[T]:
     try:
         with connect(cluster) as kube:

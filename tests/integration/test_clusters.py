@@ -1,0 +1,319 @@
+"""One environment delivered to two real control planes side by side: `hakobu sync`,
+`status` and `history` per cluster, a cluster that cannot be reached failing only its
+part, and promotion refused while one cluster of the source is Degraded."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hakobu.cli.main import main
+from hakobu.cluster.client import KubeClient
+from hakobu.cluster.errors import NotFound
+from hakobu.cluster.kubeconfig import load
+from hakobu.errors import OperationFailed
+from hakobu.localcluster import controlplane
+from hakobu.localcluster.controlplane import ClusterInfo
+from hakobu.model.clusters import Cluster
+from hakobu.model.project import load_project
+from hakobu.model.usercache import cache_root
+from hakobu.releases import HealthCheck, require_healthy
+
+pytestmark = pytest.mark.cluster
+
+FIRST, SECOND = "hakobu-local", "hakobu-second"
+# A label only the first cluster's node carries: pods that ask for it stay Pending in the
+# second one.
+ZONE = "hakobu.dev/test-zone"
+
+
+@pytest.fixture(scope="module")
+def second_cluster() -> Iterator[ClusterInfo]:
+    """A second control plane beside the session's, with its own state and context."""
+    first = Path(os.environ.get("HAKOBU_TEST_CLUSTER_DIR", cache_root() / "test-cluster"))
+    state_dir = first.with_name(first.name + "-second")
+    controlplane.down(state_dir)
+    info, _ = controlplane.up(
+        state_dir, lambda m: print(f"[second cluster] {m}", file=sys.stderr), context=SECOND
+    )
+    yield info
+    controlplane.down(state_dir)
+
+
+@pytest.fixture
+def kube_two(second_cluster: ClusterInfo) -> Iterator[KubeClient]:
+    with KubeClient(load(Path(second_cluster.kubeconfig))) as client:
+        yield client
+
+
+@pytest.fixture
+def kubeconfigs(
+    local_cluster: ClusterInfo,
+    second_cluster: ClusterInfo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """KUBECONFIG of both clusters' files, and a third whose context `gone` reaches nothing."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gone = tmp_path / "gone.kubeconfig"
+    gone.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "gone"}}],
+                "clusters": [
+                    {
+                        "name": "gone",
+                        "cluster": {
+                            "server": f"https://127.0.0.1:{port}",
+                            "insecure-skip-tls-verify": True,
+                        },
+                    }
+                ],
+                "users": [{"name": "gone", "user": {"token": "t"}}],
+            }
+        )
+    )
+    files = (local_cluster.kubeconfig, second_cluster.kubeconfig, str(gone))
+    monkeypatch.setenv("KUBECONFIG", os.pathsep.join(files))
+
+
+@pytest.fixture
+def both(namespace: str, kube_two: KubeClient) -> Iterator[str]:
+    """The namespace of the test in the second cluster too (sync would create it; this
+    deletes it after)."""
+    yield namespace
+    with contextlib.suppress(NotFound):
+        kube_two.delete("v1", "Namespace", namespace, propagation="Background")
+
+
+def project(root: Path, namespace: str, clusters: list[dict[str, str]]) -> Path:
+    root.mkdir()
+    (root / "hakobu.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "hakobu.dev/v1alpha1",
+                "kind": "Project",
+                "name": "shop",
+                "environments": {"dev": {"namespace": namespace, "clusters": clusters}},
+            }
+        )
+    )
+    git(root, "init", "-q", "-b", "main")
+    return root
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(root), "-c", "user.email=ci@example.com", "-c", "user.name=CI", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def commit(root: Path, objects: dict[str, dict[str, Any]], message: str) -> str:
+    for app, obj in objects.items():
+        directory = root / "generated" / "dev" / app
+        directory.mkdir(parents=True, exist_ok=True)
+        name = f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
+        (directory / name).write_text(yaml.safe_dump(obj))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
+def deployment(name: str, *, zone: bool = False) -> dict[str, Any]:
+    pod: dict[str, Any] = {"containers": [{"name": name, "image": "nginx:1.27"}]}
+    if zone:
+        pod["nodeSelector"] = {ZONE: "ready"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            # Pods that cannot be scheduled turn the Deployment Degraded within moments.
+            "progressDeadlineSeconds": 5,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": pod},
+        },
+    }
+
+
+def absent(kube: KubeClient, kind: str, name: str, namespace: str) -> bool:
+    try:
+        kube.get("apps/v1", kind, name, namespace)
+    except NotFound:
+        return True
+    return False
+
+
+def hakobu(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not {what} after {timeout:.0f}s")
+        time.sleep(0.2)
+
+
+@pytest.mark.usefixtures("kubeconfigs")
+def test_one_environment_syncs_to_both_clusters_with_status_and_history_per_cluster(
+    kube: KubeClient,
+    kube_two: KubeClient,
+    both: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = project(
+        tmp_path / "shop",
+        both,
+        [{"name": "one", "context": FIRST}, {"name": "two", "context": SECOND}],
+    )
+    revision = commit(root, {"web": deployment("web")}, "web")
+    cwd = ("-C", str(root))
+
+    code, out, err = hakobu(capsys, "sync", "dev", *cwd, "-o", "json")
+    assert code == 0, out + err
+    synced = json.loads(out)
+    assert [(c["cluster"], c["reach"], c["sync"]["result"]) for c in synced["clusters"]] == [
+        ("one", "Done", "Succeeded"),
+        ("two", "Done", "Succeeded"),
+    ]
+    assert {c["sync"]["revision"] for c in synced["clusters"]} == {revision}
+    # Each cluster's progress lines say which cluster they are about.
+    assert "[one] " in err and "[two] " in err
+    for client in (kube, kube_two):
+        assert client.get("apps/v1", "Deployment", "web", both)["metadata"]["name"] == "web"
+
+    code, out, _ = hakobu(capsys, "status", "dev", *cwd, "-o", "json")
+    assert code == 0, out
+    statuses = json.loads(out)["clusters"]
+    assert [
+        (c["cluster"], [(a["app"], a["sync"], a["health"]) for a in c["apps"]]) for c in statuses
+    ] == [("one", [("web", "Synced", "Healthy")]), ("two", [("web", "Synced", "Healthy")])]
+
+    # One cluster changed by hand: only its status says so.
+    kube_two.delete("apps/v1", "Deployment", "web", both)
+    wait_for("deleted", lambda: absent(kube_two, "Deployment", "web", both))
+    code, out, _ = hakobu(capsys, "status", "dev", *cwd)
+    assert code == 1
+    assert out.splitlines() == [
+        f"cluster one (context {FIRST}):",
+        "  web: Synced, Healthy",
+        f"cluster two (context {SECOND}):",
+        "  web: Drifted, Missing",
+        f"    Deployment/{both}/web (create)",
+        f"    Deployment/{both}/web Missing",
+    ]
+
+    # Only the second cluster is synced again: the history of each has its own syncs.
+    assert hakobu(capsys, "sync", "dev", *cwd, "--cluster", "two")[0] == 0
+    code, out, _ = hakobu(capsys, "history", "dev", *cwd, "-o", "json")
+    assert code == 0, out
+    history = {c["cluster"]: c for c in json.loads(out)["clusters"]}
+    assert [len(history[name]["commits"][0]["syncs"]) for name in ("one", "two")] == [1, 2]
+    assert history["one"]["running"] == history["two"]["running"] == revision
+    assert history["two"]["commits"][0]["health"] == "Healthy"
+
+
+@pytest.mark.usefixtures("kubeconfigs")
+def test_a_cluster_that_cannot_be_reached_fails_only_its_part(
+    kube: KubeClient, namespace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project(
+        tmp_path / "shop",
+        namespace,
+        [{"name": "one", "context": FIRST}, {"name": "gone"}],
+    )
+    commit(root, {"web": deployment("web")}, "web")
+    cwd = ("-C", str(root), "--request-timeout", "2s")
+
+    started = time.monotonic()
+    code, out, err = hakobu(capsys, "sync", "dev", *cwd)
+    assert code == 1, out + err
+    assert time.monotonic() - started < 60
+    lines = out.splitlines()
+    assert lines[0] == f"cluster one (context {FIRST}):"
+    assert ": Succeeded — 1 applied" in lines[1]
+    [gone] = [line for line in lines if line.startswith("cluster gone")]
+    assert gone.startswith("cluster gone (context gone): Unreachable — ")
+    assert "127.0.0.1" in gone
+    assert kube.get("apps/v1", "Deployment", "web", namespace)["metadata"]["name"] == "web"
+
+    code, out, _ = hakobu(capsys, "status", "dev", *cwd, "-o", "json")
+    assert code == 1
+    reached = [(c["cluster"], c["reach"], "apps" in c) for c in json.loads(out)["clusters"]]
+    assert reached == [("one", "Done", True), ("gone", "Unreachable", False)]
+
+    code, out, _ = hakobu(capsys, "history", "dev", *cwd)
+    assert code == 1
+    assert "cluster not reachable, git history only" in out
+
+
+@pytest.mark.usefixtures("kubeconfigs")
+def test_promotion_is_refused_while_one_cluster_of_the_source_is_degraded(
+    kube: KubeClient,
+    kube_two: KubeClient,
+    both: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Pods of web are scheduled only where a node has the zone label: in the first cluster.
+    kube.request(
+        "PATCH",
+        "/api/v1/nodes/kwok-node-0",
+        body={"metadata": {"labels": {ZONE: "ready"}}},
+        content_type="application/merge-patch+json",
+    )
+    try:
+        root = project(
+            tmp_path / "shop",
+            both,
+            [{"name": "one", "context": FIRST}, {"name": "two", "context": SECOND}],
+        )
+        revision = commit(root, {"web": deployment("web", zone=True)}, "web")
+        code, out, err = hakobu(capsys, "sync", "dev", "-C", str(root), "--timeout", "60")
+        assert code == 1, out + err
+        assert ": Succeeded" in out.splitlines()[1]
+        assert "  web: Failed" in out.split(f"cluster two (context {SECOND}):")[1]
+
+        loaded = load_project(root)
+
+        def connect(cluster: Cluster | None) -> KubeClient:
+            assert cluster is not None
+            path = os.environ["KUBECONFIG"].split(os.pathsep)
+            return KubeClient.from_kubeconfig([Path(p) for p in path], cluster.context)
+
+        with pytest.raises(OperationFailed) as refused:
+            require_healthy(connect, loaded, HealthCheck("dev", revision, None, None))
+        assert "dev is not Synced and Healthy" in refused.value.message
+        assert "cluster two: web: Synced, Degraded" in refused.value.message
+        assert "cluster one" not in refused.value.message
+    finally:
+        kube.request(
+            "PATCH",
+            "/api/v1/nodes/kwok-node-0",
+            body={"metadata": {"labels": {ZONE: None}}},
+            content_type="application/merge-patch+json",
+        )
