@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.cli.main import build_parser
+from hakobu.model import clusters as clusters_model
 from hakobu.model import ignoredifferences as ignore_model
 from hakobu.model import images as images_model
 from hakobu.model import notifications as notifications_model
@@ -414,10 +415,22 @@ _ENVIRONMENT_FIELDS = {
     "failed sync or a Degraded app within S seconds of a new revision with a rollback "
     "commit; absent or `false`: never",
     "ignoreDifferences": "more rules for this environment, after the project's (below)",
+    "clusters": "the clusters the environment is delivered to (below): `sync`, `diff`, "
+    "`status` and `history` act on each at once (`--cluster` picks one), a cluster that "
+    "cannot be reached fails only its part, and promotion requires every one to be Synced "
+    "and Healthy; absent: the one cluster of the kubeconfig's current context or `--context`. "
+    "A Delivery delivers to one cluster: one per cluster, each with `spec.cluster.secretRef`",
     "syncWindows": "when syncs may run (below): while a deny window is open, or outside "
     "every allow window when there are any, automatic syncs wait and `hakobu sync` is "
     "refused unless the window says `manualSync: true` or `--override-window` gives a reason; "
     "absent: always",
+}
+
+_CLUSTER_FIELDS = {
+    "name": "required: a DNS label, unique in the environment; output and messages name the "
+    "cluster by it, and `--cluster` picks it",
+    "context": "the kubeconfig context that reaches it from the command line (default: the "
+    "name)",
 }
 
 _WINDOW_FIELDS = {
@@ -465,6 +478,7 @@ def project_page() -> str:
     accepted = {
         "hakobu.yaml": (project_model._TOP_FIELDS, _PROJECT_FIELDS),
         "environments.<env>": (project_model._ENV_FIELDS, _ENVIRONMENT_FIELDS),
+        "environments.<env>.clusters[]": (clusters_model._FIELDS, _CLUSTER_FIELDS),
         "environments.<env>.syncWindows[]": (syncwindows_model._FIELDS, _WINDOW_FIELDS),
         "ignoreDifferences[]": (ignore_model._FIELDS, _IGNORE_FIELDS),
         "images[]": (images_model._FIELDS, _IMAGE_FIELDS),

@@ -106,6 +106,10 @@ class AgentOptions:
     auto_rollback_window: int | None = None
     # Who the rollback commits and log lines say acted.
     actor: str = "hakobu agent"
+    # Set where the agent was given no cluster of its own choosing (a Delivery without
+    # spec.cluster): what to do instead of syncing an environment that names its clusters
+    # into this one. None: it syncs the cluster it was given, one agent per cluster.
+    several_clusters_hint: str | None = None
 
 
 # Why a revision must not be applied yet (images its registry lacks), or None to go ahead.
@@ -223,6 +227,14 @@ class Agent:
         self._revision = commit
         project = load_project(self.checkout.directory / PurePosixPath(self.options.project_path))
         env = project.environment(self.options.env)
+        hint = self.options.several_clusters_hint
+        if env.clusters and hint is not None:
+            names = ", ".join(c.name for c in env.clusters)
+            raise InvalidInput(
+                f"environment {env.name} names its clusters in hakobu.yaml ({names}): not "
+                "delivered to the cluster this runs in",
+                hint=hint,
+            )
         self.owner = (project.name, env.name)
         if self.options.auto_rollback_window is not None:
             env = dataclasses.replace(env, auto_rollback_window=self.options.auto_rollback_window)

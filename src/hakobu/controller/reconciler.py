@@ -248,6 +248,11 @@ class DeliveryReconciler:
             keys_namespace=delivery.keys_namespace,
             auto_rollback_window=None if window is None else max(1, round(window)),
             actor=f"hakobu controller (Delivery {name})",
+            several_clusters_hint=None
+            if target is not None
+            else "make one Delivery per cluster, each naming the Secret with its kubeconfig "
+            "in spec.cluster.secretRef, or sync them with `hakobu sync "
+            f"{delivery.environment}`",
         )
         agent = Agent(
             checkout,

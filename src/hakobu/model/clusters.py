@@ -11,8 +11,9 @@
         - name: us
 
 An environment without ``clusters`` goes to one cluster: the kubeconfig's current context,
-or the one ``--context`` names. With them, a sync fans out to every cluster listed; the
-controller finds each one's credentials in a Secret labelled ``hakobu.dev/cluster: <name>``.
+or the one ``--context`` names. With them, a sync from the command line fans out to every
+cluster listed (``hakobu.sync.fanout``); a Delivery delivers to one cluster, the one its
+``spec.cluster.secretRef`` names, so each cluster gets a Delivery of its own.
 """
 
 from __future__ import annotations
