@@ -29,6 +29,15 @@ from hakobu.model.clusters import Cluster
 from hakobu.model.project import load_project
 from hakobu.model.usercache import cache_root
 from hakobu.releases import HealthCheck, require_healthy
+from tests.integration.controllerkit import (
+    Controller,
+    condition,
+    create_delivery,
+    running_controller,
+    status,
+    wait_until,
+)
+from tests.integration.test_agent import Remote
 
 pytestmark = pytest.mark.cluster
 
@@ -317,3 +326,65 @@ def test_promotion_is_refused_while_one_cluster_of_the_source_is_degraded(
             body={"metadata": {"labels": {ZONE: None}}},
             content_type="application/merge-patch+json",
         )
+
+
+@pytest.fixture(scope="module")
+def controller(
+    local_cluster: ClusterInfo, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Controller]:
+    with running_controller(local_cluster, tmp_path_factory.mktemp("controller")) as running:
+        yield running
+
+
+@pytest.mark.usefixtures("controller")
+def test_a_delivery_delivers_to_each_cluster_and_reports_each(
+    kube: KubeClient,
+    kube_two: KubeClient,
+    both: str,
+    *,
+    local_cluster: ClusterInfo,
+    second_cluster: ClusterInfo,
+    tmp_path: Path,
+) -> None:
+    remote = Remote(tmp_path, both)
+    project = yaml.safe_load((remote.work / "hakobu.yaml").read_text())
+    # Cluster three has no Secret with its kubeconfig: only its part fails.
+    project["environments"]["dev"]["clusters"] = [{"name": n} for n in ("one", "two", "three")]
+    (remote.work / "hakobu.yaml").write_text(yaml.safe_dump(project))
+    remote.put("dev", "web", deployment("web"))
+    revision = remote.push("web")
+    for name, info in (("one", local_cluster), ("two", second_cluster)):
+        kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": f"hakobu-cluster-{name}", "namespace": both},
+                "stringData": {"value": Path(info.kubeconfig).read_text()},
+            }
+        )
+    create_delivery(kube, both, "shop", repository={"url": str(remote.bare)}, environment="dev")
+
+    def reported() -> dict[str, dict[str, str]]:
+        return {c["name"]: c for c in status(kube, both, "shop").get("clusters") or []}
+
+    def both_applied() -> bool:
+        clusters = reported()
+        return all(
+            clusters.get(name, {}).get("lastAppliedRevision") == revision
+            and clusters[name].get("health") == "Healthy"
+            for name in ("one", "two")
+        )
+
+    wait_until("applied to clusters one and two", both_applied, seconds=120)
+    for client in (kube, kube_two):
+        assert client.get("apps/v1", "Deployment", "web", both)["metadata"]["name"] == "web"
+    clusters = reported()
+    assert [clusters[n]["sync"] for n in ("one", "two")] == ["Synced", "Synced"]
+    assert "revision" not in clusters["three"]
+    assert f"Secret {both}/hakobu-cluster-three" in clusters["three"]["message"]
+    ready = condition(kube, both, "shop", "Ready")
+    assert ready["status"] == "False"
+    assert ready["message"].startswith("cluster three: ")
+    assert "cluster one" not in ready["message"] and "cluster two" not in ready["message"]
+    apps = {a["name"]: a for a in status(kube, both, "shop")["apps"]}
+    assert apps["one/web"]["health"] == apps["two/web"]["health"] == "Healthy"

@@ -64,6 +64,7 @@ from hakobu.cluster.api import KubeApi
 from hakobu.cluster.lease import LEASE_DURATION, RETRY_PERIOD
 from hakobu.cluster.retry import Backoff
 from hakobu.errors import HakobuError, InvalidInput, OperationFailed
+from hakobu.model.clusters import Cluster
 from hakobu.model.objects import ObjectId
 from hakobu.model.project import Environment, Project, load_project
 from hakobu.releases.rollback import RollbackRequest
@@ -106,14 +107,27 @@ class AgentOptions:
     auto_rollback_window: int | None = None
     # Who the rollback commits and log lines say acted.
     actor: str = "hakobu agent"
-    # Set where the agent was given no cluster of its own choosing (a Delivery without
-    # spec.cluster): what to do instead of syncing an environment that names its clusters
-    # into this one. None: it syncs the cluster it was given, one agent per cluster.
-    several_clusters_hint: str | None = None
+    # Refuse an environment that names its clusters (``NamesClusters``) rather than sync
+    # it into the cluster given: for an agent given no cluster of its own choosing (a
+    # Delivery without spec.cluster), whose caller delivers to each cluster instead.
+    # False: it syncs the cluster it was given, one agent per cluster.
+    refuse_clusters: bool = False
 
 
 # Why a revision must not be applied yet (images its registry lacks), or None to go ahead.
 Gate = Callable[[Path, DesiredState], str | None]
+
+
+class NamesClusters(InvalidInput):
+    """The environment names its clusters, and the agent was told to sync none of them."""
+
+    def __init__(self, env: str, clusters: tuple[Cluster, ...]) -> None:
+        names = ", ".join(c.name for c in clusters)
+        super().__init__(
+            f"environment {env} names its clusters in hakobu.yaml ({names}): not delivered "
+            "to the cluster this agent was given"
+        )
+        self.clusters = clusters
 
 
 @dataclass(frozen=True)
@@ -227,14 +241,8 @@ class Agent:
         self._revision = commit
         project = load_project(self.checkout.directory / PurePosixPath(self.options.project_path))
         env = project.environment(self.options.env)
-        hint = self.options.several_clusters_hint
-        if env.clusters and hint is not None:
-            names = ", ".join(c.name for c in env.clusters)
-            raise InvalidInput(
-                f"environment {env.name} names its clusters in hakobu.yaml ({names}): not "
-                "delivered to the cluster this runs in",
-                hint=hint,
-            )
+        if env.clusters and self.options.refuse_clusters:
+            raise NamesClusters(env.name, env.clusters)
         self.owner = (project.name, env.name)
         if self.options.auto_rollback_window is not None:
             env = dataclasses.replace(env, auto_rollback_window=self.options.auto_rollback_window)
@@ -545,6 +553,8 @@ class Agent:
         commit = self.checkout.fetch()
         project = load_project(self.checkout.directory / PurePosixPath(self.options.project_path))
         env = project.environment(self.options.env)
+        if env.clusters and self.options.refuse_clusters:
+            raise NamesClusters(env.name, env.clusters)
         if namespace_ending(self.kube, env.namespace):
             self._log(f"namespace {env.namespace} is being deleted, and with it what it holds")
             return None

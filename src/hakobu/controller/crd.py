@@ -103,6 +103,22 @@ _STATUS: dict[str, Any] = {
         "sync": {"type": "string"},
         "health": {"type": "string"},
         "lastHandledReconcileAt": {"type": "string"},
+        "clusters": {
+            "type": "array",
+            "description": "per cluster of an environment that names its clusters",
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "lastAppliedRevision": {"type": "string"},
+                    "revision": {"type": "string"},
+                    "sync": {"type": "string"},
+                    "health": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
         "apps": {
             "type": "array",
             "items": {

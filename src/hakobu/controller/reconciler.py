@@ -5,11 +5,17 @@ the controller's state directory, the shard's Lease as the sync's guard (checked
 every write) and, when the project declares images, the registry gate. A pass never raises:
 whatever went wrong becomes a ``Problem`` in the report, so one broken Delivery cannot stop
 the others.
+
+A Delivery of an environment that names its clusters (and no ``spec.cluster``) is delivered
+to each of them at once, by a reconciler per cluster whose kubeconfig is in the Secret
+``hakobu-cluster-<name>`` of the Delivery's namespace (read by name: the controller never
+lists Secrets); one cluster failing fails only its part of the pass.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import time
 from collections.abc import Callable
@@ -17,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hakobu.agent.checkout import Checkout
-from hakobu.agent.loop import Agent, AgentOptions, Gate, Iteration
+from hakobu.agent.loop import Agent, AgentOptions, Gate, Iteration, NamesClusters
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
@@ -25,14 +31,18 @@ from hakobu.cluster.kubeconfig import load
 from hakobu.controller.delivery import Delivery
 from hakobu.controller.gitsecret import git_credentials as credentials_in
 from hakobu.controller.metrics import Metrics
-from hakobu.controller.status import PassReport, Problem, summary_health
+from hakobu.controller.status import ClusterPass, PassReport, Problem, combine, summary_health
 from hakobu.errors import HakobuError, InvalidInput
 from hakobu.images.availability import ImageAvailability, deployed_images
+from hakobu.model.clusters import Cluster
 from hakobu.repo.clone import Credentials
 from hakobu.sync import DesiredState, SyncResult
+from hakobu.sync.fanout import each_cluster
 from hakobu.sync.run import Outcome
 
 Log = Callable[..., None]
+# Where the kubeconfig of each cluster of an environment is, in the Delivery's namespace.
+CLUSTER_KUBECONFIG_NAME = "hakobu-cluster-{cluster}"
 # What a pass tells the team: (event kind, revision, message, apps).
 Emit = Callable[[str, str, str, tuple[str, ...]], None]
 
@@ -84,8 +94,14 @@ class DeliveryReconciler:
         guard: Callable[[], None],
         emit: Emit,
         availability: ImageAvailability | None = None,
+        cluster: str | None = None,
     ) -> None:
         self.kube, self.workdir = kube, workdir
+        # The one cluster of the environment's this reconciler delivers to (None: the
+        # Delivery's spec.cluster, else the controller's own), and one reconciler per
+        # cluster for an environment that names them.
+        self._cluster = cluster
+        self._children: dict[str, DeliveryReconciler] = {}
         self._metrics, self._log, self._guard = metrics, log, guard
         self._emit = emit
         self._availability = availability
@@ -140,11 +156,14 @@ class DeliveryReconciler:
         self.synced = False
         try:
             iteration = agent.iterate()
+        except NamesClusters as e:
+            return self._each_cluster(delivery, reason, e.clusters)
         except HakobuError as e:
             problem = self._problem(e, checkout)
             self._log(problem.message, level="error", delivery=name, reason=problem.reason)
             return replace(report, statuses=agent.statuses, problem=problem)
         self.synced = iteration.result is not None
+        self._let_go(())
         report = replace(
             report,
             revision=iteration.revision,
@@ -161,6 +180,62 @@ class DeliveryReconciler:
             report = replace(report, sync_failure=_why_failed(iteration.result), applied=False)
         return report
 
+    def _each_cluster(
+        self, delivery: Delivery, reason: str, clusters: tuple[Cluster, ...]
+    ) -> PassReport:
+        """The pass on each of the environment's clusters at once, summed up."""
+        children = self._children_for(delivery, clusters)
+        passes = each_cluster(
+            clusters, lambda c: ClusterPass(c.name, children[c.name].reconcile(delivery, reason))
+        )
+        self.synced = any(child.synced for child in children.values())
+        return combine(delivery.generation, delivery.reconcile_requested_at, passes)
+
+    def _children_for(
+        self, delivery: Delivery, clusters: tuple[Cluster, ...]
+    ) -> dict[str, DeliveryReconciler]:
+        self._let_go({c.name for c in clusters})
+        for cluster in clusters:
+            if cluster.name in self._children:
+                continue
+            name = cluster.name
+            self._children[name] = DeliveryReconciler(
+                self.kube,
+                self.workdir / delivery.ref.namespace / delivery.ref.name / "clusters" / name,
+                metrics=self._metrics,
+                log=functools.partial(self._log, cluster=name),
+                guard=self._guard,
+                emit=functools.partial(self._emit_in, name),
+                availability=self._availability,
+                cluster=name,
+            )
+        return self._children
+
+    def _delete_on_each(self, delivery: Delivery, clusters: tuple[Cluster, ...]) -> Problem | None:
+        children = self._children_for(delivery, clusters)
+        problems = each_cluster(
+            clusters, lambda c: (c.name, children[c.name].delete_deployed(delivery))
+        )
+        failed = "; ".join(f"cluster {n}: {p.message}" for n, p in problems if p is not None)
+        return Problem("DeletionFailed", failed, False) if failed else None
+
+    def _emit_in(
+        self, cluster: str, kind: str, revision: str, message: str, apps: tuple[str, ...]
+    ) -> None:
+        self._emit(kind, revision, f"{message} in cluster {cluster}", apps)
+
+    def _let_go(self, keep: set[str] | tuple[()]) -> None:
+        """Forget the reconcilers of clusters the environment no longer names."""
+        for name in [n for n in self._children if n not in keep]:
+            self._children.pop(name).close()
+
+    def close(self) -> None:
+        """Close the clients of other clusters this reconciler holds."""
+        self._let_go(())
+        if self._remote is not None:
+            self._remote[1].close()
+            self._remote = None
+
     def delete_deployed(self, delivery: Delivery) -> Problem | None:
         """Delete what the Delivery deployed (it is being deleted, with prune); None once
         done, else why not (the finalizer stays and the deletion is retried)."""
@@ -174,6 +249,8 @@ class DeliveryReconciler:
         checkout.credentials = credentials
         try:
             result = agent.delete_deployed()
+        except NamesClusters as e:
+            return self._delete_on_each(delivery, e.clusters)
         except HakobuError as e:
             problem = self._problem(e, checkout)
             message = f"deleting what it deployed: {problem.message}"
@@ -188,11 +265,23 @@ class DeliveryReconciler:
         return None
 
     def _target(self, delivery: Delivery) -> tuple[str, KubeClient] | None:
-        """The client for the cluster a Delivery names in ``spec.cluster`` (None: ours)."""
-        if delivery.cluster_secret is None:
+        """The client for this reconciler's cluster of the environment, or the one a
+        Delivery names in ``spec.cluster`` (None: ours)."""
+        secret = delivery.cluster_secret
+        if self._cluster is not None:
+            secret = CLUSTER_KUBECONFIG_NAME.format(cluster=self._cluster)
+            try:
+                data = secret_data(self.kube, delivery, secret)
+            except InvalidInput as e:
+                raise InvalidInput(
+                    f"cluster {self._cluster} of environment {delivery.environment}: "
+                    f"{e.message}; it is to hold the cluster's kubeconfig in key value"
+                ) from e
+        elif secret is None:
             return None
-        data = secret_data(self.kube, delivery, delivery.cluster_secret)
-        where = f"Secret {delivery.ref.namespace}/{delivery.cluster_secret}"
+        else:
+            data = secret_data(self.kube, delivery, secret)
+        where = f"Secret {delivery.ref.namespace}/{secret}"
         if "value" not in data:
             raise InvalidInput(f"{where}: expected a kubeconfig in key value")
         digest = hashlib.sha256(data["value"].encode()).hexdigest()
@@ -248,11 +337,7 @@ class DeliveryReconciler:
             keys_namespace=delivery.keys_namespace,
             auto_rollback_window=None if window is None else max(1, round(window)),
             actor=f"hakobu controller (Delivery {name})",
-            several_clusters_hint=None
-            if target is not None
-            else "make one Delivery per cluster, each naming the Secret with its kubeconfig "
-            "in spec.cluster.secretRef, or sync them with `hakobu sync "
-            f"{delivery.environment}`",
+            refuse_clusters=target is None,
         )
         agent = Agent(
             checkout,

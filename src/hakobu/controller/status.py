@@ -8,8 +8,8 @@ the project lacks). A condition's ``lastTransitionTime`` moves only when its sta
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,6 +59,44 @@ class PassReport:
     # Another field manager keeps changing what git declares.
     fighting: str | None = None
     handled_reconcile_at: str | None = None
+    # An environment that names its clusters: each one's own pass (the fields above then
+    # sum them up, naming the cluster of each trouble).
+    clusters: tuple[ClusterPass, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClusterPass:
+    name: str
+    report: PassReport
+
+
+def combine(generation: int, handled: str | None, passes: Sequence[ClusterPass]) -> PassReport:
+    """One report of a pass over several clusters: apps named ``<cluster>/<app>``, and each
+    trouble said with the cluster it is in, so Ready names the failing cluster."""
+
+    def named(said: Callable[[PassReport], str | None]) -> str | None:
+        parts = [f"cluster {p.name}: {said(p.report)}" for p in passes if said(p.report)]
+        return "; ".join(parts) or None
+
+    troubled = [p.report.problem for p in passes if p.report.problem is not None]
+    problem = None
+    if troubled:
+        message = named(lambda r: r.problem.message if r.problem is not None else None)
+        problem = Problem(troubled[0].reason, message or "", any(t.stalled for t in troubled))
+    reopens = [p.report.reopens for p in passes if p.report.reopens is not None]
+    return PassReport(
+        generation,
+        next((p.report.revision for p in passes if p.report.revision is not None), None),
+        tuple(replace(s, app=f"{p.name}/{s.app}") for p in passes for s in p.report.statuses),
+        sync_failure=named(lambda r: r.sync_failure),
+        waiting=named(lambda r: r.waiting),
+        held=named(lambda r: r.held),
+        reopens=max(reopens) if reopens else None,
+        problem=problem,
+        applied=all(p.report.applied for p in passes),
+        handled_reconcile_at=handled,
+        clusters=tuple(passes),
+    )
 
 
 def _now() -> str:
@@ -109,12 +147,42 @@ def build_status(
         for key in ("apps", "sync", "health"):
             if key in previous:
                 status[key] = previous[key]
+    if report.clusters:
+        status["clusters"] = _clusters(previous, report.clusters)
     old = {c.get("type"): c for c in previous.get("conditions") or []}
     status["conditions"] = [
         _condition(old.get(kind), report.generation, at, (kind, value, reason, message))
         for kind, value, reason, message in _conditions(report, status)
     ]
     return status
+
+
+def _clusters(previous: dict[str, Any], passes: Sequence[ClusterPass]) -> list[dict[str, str]]:
+    """Each cluster's revision, sync and health, and what is wrong there; what a pass did
+    not learn (a cluster it could not read) kept from the previous status."""
+    before = {c.get("name"): c for c in previous.get("clusters") or []}
+    entries = []
+    for one in passes:
+        report, old = one.report, before.get(one.name) or {}
+        entry = {"name": one.name}
+        applied = report.revision if report.applied else old.get("lastAppliedRevision")
+        if applied:
+            entry["lastAppliedRevision"], entry["revision"] = applied, applied[:12]
+        if report.statuses:
+            entry["sync"] = summary_sync(report.statuses)
+            entry["health"] = summary_health(report.statuses)
+        else:
+            entry.update({key: old[key] for key in ("sync", "health") if key in old})
+        trouble = (
+            (report.problem.message if report.problem is not None else None)
+            or report.sync_failure
+            or report.held
+            or report.waiting
+        )
+        if trouble:
+            entry["message"] = _clip(trouble)
+        entries.append(entry)
+    return entries
 
 
 def _app(status: AppStatus) -> dict[str, str]:

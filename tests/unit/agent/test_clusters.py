@@ -10,9 +10,8 @@ import pytest
 import yaml
 
 from hakobu.agent.checkout import Checkout
-from hakobu.agent.loop import Agent, AgentOptions
+from hakobu.agent.loop import Agent, AgentOptions, NamesClusters
 from hakobu.cluster.api import KubeApi
-from hakobu.errors import InvalidInput
 from tests.unit.agent.test_checkout import Remote
 
 
@@ -35,9 +34,11 @@ def test_an_environment_with_clusters_is_refused_before_the_cluster_is_touched(
     agent = Agent(
         Checkout(str(remote.bare), "main", tmp_path / "clone"),
         cast(KubeApi, Untouched()),
-        AgentOptions(env="dev", interval=1.0, several_clusters_hint="one Delivery per cluster"),
+        AgentOptions(env="dev", interval=1.0, refuse_clusters=True),
         lambda _: None,
     )
-    with pytest.raises(InvalidInput, match=r"environment dev names its clusters .*\(eu, us\)") as e:
+    with pytest.raises(
+        NamesClusters, match=r"environment dev names its clusters .*\(eu, us\)"
+    ) as e:
         agent.iterate()
-    assert e.value.hint == "one Delivery per cluster"
+    assert [c.name for c in e.value.clusters] == ["eu", "us"]
