@@ -147,14 +147,23 @@ def build_status(
         for key in ("apps", "sync", "health"):
             if key in previous:
                 status[key] = previous[key]
-    if report.clusters:
-        status["clusters"] = _clusters(previous, report.clusters)
+    if report.clusters or "clusters" in previous:
+        status["clusters"] = _clusters_of(previous, report)
     old = {c.get("type"): c for c in previous.get("conditions") or []}
     status["conditions"] = [
         _condition(old.get(kind), report.generation, at, (kind, value, reason, message))
         for kind, value, reason, message in _conditions(report, status)
     ]
     return status
+
+
+def _clusters_of(previous: dict[str, Any], report: PassReport) -> list[dict[str, str]] | None:
+    if report.clusters:
+        return _clusters(previous, report.clusters)
+    # A pass that read the project found one cluster: the environment names none any more
+    # (status is written as a merge patch, where null removes the list). One that failed
+    # before it knew keeps what was known.
+    return None if report.revision is not None else list(previous["clusters"])
 
 
 def _clusters(previous: dict[str, Any], passes: Sequence[ClusterPass]) -> list[dict[str, str]]:

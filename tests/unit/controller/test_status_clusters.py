@@ -83,3 +83,15 @@ def test_a_cluster_in_trouble_is_named_and_the_others_keep_their_part() -> None:
     assert said["Synced"]["message"] == "cluster eu: web: Deployment/shop/web Degraded"
     assert said["Healthy"]["message"] == "eu/web: Deployment/shop/web: deadline exceeded"
     assert status["lastHandledReconcileAt"] == AT
+
+
+def test_a_pass_that_fails_early_keeps_the_clusters_and_one_cluster_again_drops_them() -> None:
+    healthy = PassReport(3, NEW, [web(SyncState.SYNCED, HealthStatus.HEALTHY)], applied=True)
+    previous = build_status({}, combine(3, None, [ClusterPass("eu", healthy)]), at=AT)
+
+    failed = PassReport(4, None, (), problem=Problem("FetchFailed", "no answer", True))
+    assert build_status(previous, failed, at=AT)["clusters"] == previous["clusters"]
+
+    single = PassReport(5, NEW, [web(SyncState.SYNCED, HealthStatus.HEALTHY)], applied=True)
+    assert build_status(previous, single, at=AT)["clusters"] is None
+    assert "clusters" not in build_status({}, single, at=AT)
