@@ -5,6 +5,7 @@ part, and promotion refused while one cluster of the source is Degraded."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -22,6 +23,8 @@ from hakobu.cli.main import main
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
 from hakobu.cluster.kubeconfig import load
+from hakobu.controller.deliveries import request_reconcile
+from hakobu.controller.delivery import API_VERSION, DeliveryRef
 from hakobu.errors import OperationFailed
 from hakobu.localcluster import controlplane
 from hakobu.localcluster.controlplane import ClusterInfo
@@ -33,6 +36,7 @@ from tests.integration.controllerkit import (
     Controller,
     condition,
     create_delivery,
+    holds,
     running_controller,
     status,
     wait_until,
@@ -362,7 +366,9 @@ def test_a_delivery_delivers_to_each_cluster_and_reports_each(
                 "stringData": {"value": Path(info.kubeconfig).read_text()},
             }
         )
-    create_delivery(kube, both, "shop", repository={"url": str(remote.bare)}, environment="dev")
+    create_delivery(
+        kube, both, "shop", repository={"url": str(remote.bare)}, environment="dev", prune=True
+    )
 
     def reported() -> dict[str, dict[str, str]]:
         return {c["name"]: c for c in status(kube, both, "shop").get("clusters") or []}
@@ -388,3 +394,28 @@ def test_a_delivery_delivers_to_each_cluster_and_reports_each(
     assert "cluster one" not in ready["message"] and "cluster two" not in ready["message"]
     apps = {a["name"]: a for a in status(kube, both, "shop")["apps"]}
     assert apps["one/web"]["health"] == apps["two/web"]["health"] == "Healthy"
+
+    # Without cluster three, every cluster is delivered to: Ready.
+    project["environments"]["dev"]["clusters"] = [{"name": "one"}, {"name": "two"}]
+    (remote.work / "hakobu.yaml").write_text(yaml.safe_dump(project))
+    remote.push("two clusters")
+    request_reconcile(kube, DeliveryRef(both, "shop"))
+    wait_until("Ready", functools.partial(holds, kube, both, "shop", "Ready", "True"), seconds=120)
+    assert [c["name"] for c in status(kube, both, "shop")["clusters"]] == ["one", "two"]
+
+    # Deleted with prune: what it deployed goes from each cluster before the Delivery goes.
+    kube.delete(API_VERSION, "Delivery", "shop", both, propagation="Background")
+    wait_until(
+        "deleted from both clusters",
+        lambda: all(absent(c, "Deployment", "web", both) for c in (kube, kube_two)),
+        seconds=120,
+    )
+    wait_until("the Delivery is gone", lambda: absent_delivery(kube, both, "shop"), seconds=60)
+
+
+def absent_delivery(kube: KubeClient, namespace: str, name: str) -> bool:
+    try:
+        kube.get(API_VERSION, "Delivery", name, namespace)
+    except NotFound:
+        return True
+    return False
