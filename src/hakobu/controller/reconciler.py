@@ -18,7 +18,7 @@ import base64
 import functools
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -163,7 +163,7 @@ class DeliveryReconciler:
             self._log(problem.message, level="error", delivery=name, reason=problem.reason)
             return replace(report, statuses=agent.statuses, problem=problem)
         self.synced = iteration.result is not None
-        self._let_go(())
+        self._let_go()
         report = replace(
             report,
             revision=iteration.revision,
@@ -224,14 +224,14 @@ class DeliveryReconciler:
     ) -> None:
         self._emit(kind, revision, f"{message} in cluster {cluster}", apps)
 
-    def _let_go(self, keep: set[str] | tuple[()]) -> None:
+    def _let_go(self, keep: Collection[str] = ()) -> None:
         """Forget the reconcilers of clusters the environment no longer names."""
         for name in [n for n in self._children if n not in keep]:
             self._children.pop(name).close()
 
     def close(self) -> None:
         """Close the clients of other clusters this reconciler holds."""
-        self._let_go(())
+        self._let_go()
         if self._remote is not None:
             self._remote[1].close()
             self._remote = None
