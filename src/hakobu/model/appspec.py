@@ -31,11 +31,52 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hakobu.model.appspec_schema import OVERRIDABLE, RESERVED_LABEL_PREFIX, SCHEMA, app_schema
+from hakobu.model.container import (
+    Container,
+    ContainerPort,
+    ContainerSecurity,
+    EnvFrom,
+    EnvVar,
+    FieldRef,
+    Image,
+    KeyRef,
+    Mount,
+    Port,
+    Resources,
+    parse_container,
+    parse_env_from,
+    parse_env_var,
+    parse_image,
+    parse_mounts,
+    parse_resources,
+)
 from hakobu.model.dependencies import Declared, parse_declared
 from hakobu.model.identity import identity_problem
 from hakobu.model.objects import Object
+from hakobu.model.podspec import (
+    CONFIG_VOLUME,
+    Scheduling,
+    Security,
+    Volume,
+    check_containers,
+    check_mounts,
+    check_volumes,
+    parse_scheduling,
+    parse_security,
+    parse_volumes,
+)
 from hakobu.model.schemacheck import SUPPORTED_KEYWORDS, SchemaViolation, check, shown, suggest
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
+from hakobu.model.workload import (
+    ClaimTemplate,
+    CronJobSpec,
+    JobSpec,
+    Workload,
+    check_fields,
+    parse_claim_templates,
+    parse_cron_job,
+    parse_job,
+)
 
 # ---------------------------------------------------------------------------------------
 # Per-environment overrides
@@ -86,84 +127,6 @@ def _origin(origins: _Origins, path: FieldPath) -> FieldPath:
 
 
 @dataclass(frozen=True)
-class Image:
-    repository: str
-    tag: str | None
-    digest: str | None
-    pull_policy: str | None = None
-    # Set when the spec names an image declared in hakobu.yaml: repository and tag are then
-    # unknown until render time (see ``resolved``).
-    declared: str | None = None
-    location: str = field(default="", compare=False)  # file:line, for errors when rendering
-
-    def resolved(self, images: Mapping[str, str]) -> Image:
-        """This image with a declared name replaced by its built reference."""
-        if self.declared is None:
-            return self
-        reference = images.get(self.declared)
-        if reference is None:
-            known = ", ".join(sorted(images)) or "none"
-            raise SchemaViolation(
-                ("image", "name"),
-                f"no image named {self.declared!r} is declared in hakobu.yaml (images: {known})",
-                "declare it under images: in hakobu.yaml, or give repository and tag",
-            )
-        repository, _, tag = reference.rpartition(":")
-        return Image(repository, tag, self.digest, self.pull_policy)
-
-    @property
-    def reference(self) -> str:
-        """What the container's ``image`` field says: ``repository[:tag][@digest]``."""
-        text = self.repository
-        if self.tag:
-            text += f":{self.tag}"
-        if self.digest:
-            text += f"@{self.digest}"
-        return text
-
-
-@dataclass(frozen=True)
-class Port:
-    name: str
-    port: int
-    target_port: int
-    protocol: str
-
-
-@dataclass(frozen=True)
-class KeyRef:
-    source: Literal["configMap", "secret"]
-    name: str
-    key: str
-    optional: bool | None = None
-
-
-@dataclass(frozen=True)
-class FieldRef:
-    field_path: str
-
-
-@dataclass(frozen=True)
-class EnvVar:
-    name: str
-    value: str | KeyRef | FieldRef
-
-
-@dataclass(frozen=True)
-class EnvFrom:
-    source: Literal["configMap", "secret"]
-    name: str
-    prefix: str | None = None
-    optional: bool | None = None
-
-
-@dataclass(frozen=True)
-class Resources:
-    requests: Mapping[str, str]
-    limits: Mapping[str, str]
-
-
-@dataclass(frozen=True)
 class Autoscaling:
     min_replicas: int
     max_replicas: int
@@ -194,13 +157,54 @@ class Probes:
 
 
 @dataclass(frozen=True)
-class Ingress:
-    host: str
+class IngressPath:
     path: str
     path_type: str
     port: str
+
+
+@dataclass(frozen=True)
+class IngressRule:
+    host: str
+    paths: tuple[IngressPath, ...]
+
+
+@dataclass(frozen=True)
+class IngressTLS:
+    hosts: tuple[str, ...]
+    secret_name: str
+
+
+@dataclass(frozen=True)
+class Ingress:
+    rules: tuple[IngressRule, ...]
+    tls: tuple[IngressTLS, ...]
     class_name: str | None
-    tls_secret: str | None
+    annotations: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    """The app's own Service, made from its ports."""
+
+    type: str = "ClusterIP"
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    name: str
+    port: int
+    target_port: int | str
+    protocol: str
+    node_port: int | None
+
+
+@dataclass(frozen=True)
+class ExtraService:
+    name: str
+    type: str
+    ports: tuple[ServicePort, ...]
     annotations: Mapping[str, str]
 
 
@@ -253,6 +257,18 @@ class AppSpec:
     disruption_budget: DisruptionBudget | None = None
     config_files: ConfigFiles | None = None
     service_account: ServiceAccount | None = None
+    workload: Workload = "Deployment"
+    sidecars: tuple[Container, ...] = ()
+    init_containers: tuple[Container, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    security: Security | None = None
+    scheduling: Scheduling = field(default_factory=Scheduling)
+    service: ServiceOptions = field(default_factory=ServiceOptions)
+    services: tuple[ExtraService, ...] = ()
+    job: JobSpec | None = None
+    cron_job: CronJobSpec | None = None
+    claim_templates: tuple[ClaimTemplate, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
     pod_annotations: Mapping[str, str] = field(default_factory=dict)
@@ -374,10 +390,12 @@ def _build(
 
 def _typed(data: dict[str, Any], file: Path, where: Callable[[FieldPath], str]) -> AppSpec:
     name: str = data["name"]
+    workload: Workload = data.get("workload", "Deployment")
+    check_fields(workload, data)
     return AppSpec(
         file=file,
         name=name,
-        image=replace(_image(data["image"]), location=where(("image",))),
+        image=replace(parse_image(data["image"]), location=where(("image",))),
         component=data.get("component"),
         part_of=data.get("partOf"),
         replicas=data.get("replicas", 1),
@@ -392,15 +410,30 @@ def _typed(data: dict[str, Any], file: Path, where: Callable[[FieldPath], str]) 
         ),
         command=tuple(data["command"]) if "command" in data else None,
         args=tuple(data["args"]) if "args" in data else None,
-        env=tuple(_env_var(k, v) for k, v in data.get("env", {}).items()),
-        env_from=tuple(_env_from(item) for item in data.get("envFrom", [])),
-        resources=_resources(data["resources"]) if "resources" in data else None,
+        env=tuple(parse_env_var(k, v) for k, v in data.get("env", {}).items()),
+        env_from=tuple(parse_env_from(item) for item in data.get("envFrom", [])),
+        resources=parse_resources(data["resources"]) if "resources" in data else None,
         autoscaling=_autoscaling(data.get("autoscaling")),
         probes=Probes(**{k: _probe(v) for k, v in data.get("probes", {}).items()}),
         ingress=_ingress(data, data["ingress"]) if "ingress" in data else None,
         disruption_budget=_budget(data.get("podDisruptionBudget")),
         config_files=_config_files(data.get("configFiles")),
         service_account=_service_account(name, data.get("serviceAccount")),
+        workload=workload,
+        sidecars=_containers(data, "sidecars", where),
+        init_containers=_containers(data, "initContainers", where),
+        volumes=parse_volumes(data.get("volumes", [])),
+        mounts=parse_mounts(data.get("mounts", [])),
+        security=parse_security(data.get("securityContext")),
+        scheduling=parse_scheduling(data),
+        service=ServiceOptions(
+            data.get("service", {}).get("type", "ClusterIP"),
+            data.get("service", {}).get("annotations", {}),
+        ),
+        services=tuple(_extra_service(item) for item in data.get("services", [])),
+        job=parse_job(data.get("job")) if workload in ("Job", "CronJob") else None,
+        cron_job=parse_cron_job(data["cronJob"]) if "cronJob" in data else None,
+        claim_templates=parse_claim_templates(data.get("volumeClaimTemplates", [])),
         labels=data.get("labels", {}),
         annotations=data.get("annotations", {}),
         pod_annotations=data.get("podAnnotations", {}),
@@ -416,30 +449,6 @@ def _typed(data: dict[str, Any], file: Path, where: Callable[[FieldPath], str]) 
         ),
         promote=_promote(data.get("promote", ["image"])),
     )
-
-
-def _image(value: str | dict[str, Any]) -> Image:
-    if isinstance(value, dict) and "name" in value:
-        return Image("", None, value.get("digest"), value.get("pullPolicy"), value["name"])
-    if isinstance(value, dict):
-        image = Image(
-            value["repository"], value.get("tag"), value.get("digest"), value.get("pullPolicy")
-        )
-    else:
-        rest, _, digest = value.partition("@")
-        slash = rest.rfind("/")
-        colon = rest.rfind(":")
-        if colon > slash:
-            image = Image(rest[:colon], rest[colon + 1 :], digest or None)
-        else:
-            image = Image(rest, None, digest or None)
-    if not image.tag and not image.digest:
-        raise SchemaViolation(
-            ("image",),
-            f"image {shown(image.repository)} has no tag or digest",
-            "pin a tag (repository:tag) so that every render deploys the same image",
-        )
-    return image
 
 
 def _promote(paths: list[str]) -> tuple[tuple[str, ...], ...]:
@@ -468,37 +477,6 @@ def _promote(paths: list[str]) -> tuple[tuple[str, ...], ...]:
                 )
         parsed.append(path)
     return tuple(parsed)
-
-
-def _env_var(name: str, value: Any) -> EnvVar:
-    if isinstance(value, dict):
-        if "fieldRef" in value:
-            return EnvVar(name, FieldRef(value["fieldRef"]["fieldPath"]))
-        source: Literal["configMap", "secret"] = (
-            "configMap" if "configMapKeyRef" in value else "secret"
-        )
-        ref = value[f"{source}KeyRef"]
-        return EnvVar(name, KeyRef(source, ref["name"], ref["key"], ref.get("optional")))
-    if isinstance(value, bool):
-        return EnvVar(name, "true" if value else "false")
-    return EnvVar(name, str(value))
-
-
-def _env_from(item: dict[str, Any]) -> EnvFrom:
-    source: Literal["configMap", "secret"] = "configMap" if "configMapRef" in item else "secret"
-    ref = item[f"{source}Ref"]
-    return EnvFrom(source, ref["name"], item.get("prefix"), ref.get("optional"))
-
-
-def _quantity(value: str | float) -> str:
-    return value if isinstance(value, str) else str(value)
-
-
-def _resources(value: dict[str, Any]) -> Resources:
-    return Resources(
-        {k: _quantity(v) for k, v in value.get("requests", {}).items()},
-        {k: _quantity(v) for k, v in value.get("limits", {}).items()},
-    )
 
 
 def _autoscaling(value: dict[str, Any] | None) -> Autoscaling | None:
@@ -541,14 +519,96 @@ def _ingress(data: dict[str, Any], value: dict[str, Any]) -> Ingress:
             "an ingress needs a port to route to",
             "add the port the app serves HTTP on to ports",
         )
-    return Ingress(
-        host=value["host"],
-        path=value.get("path", "/"),
-        path_type=value.get("pathType", "Prefix"),
-        port=value.get("port", ports[0]["name"]),
-        class_name=value.get("className"),
-        tls_secret=value["tls"]["secretName"] if "tls" in value else None,
+    names = [p["name"] for p in ports]
+    port = value.get("port", names[0])
+    if port not in names:
+        raise SchemaViolation(
+            ("ingress", "port"), f"no port is named {port!r}", f"use one of: {', '.join(names)}"
+        )
+    if "host" in value:
+        host = value["host"]
+        rules: tuple[IngressRule, ...] = (
+            IngressRule(
+                host,
+                (IngressPath(value.get("path", "/"), value.get("pathType", "Prefix"), port),),
+            ),
+        )
+        tls: tuple[IngressTLS, ...] = (
+            (IngressTLS((host,), value["tls"]["secretName"]),) if "tls" in value else ()
+        )
+    else:
+        for key in ("path", "pathType", "tls"):
+            if key in value:
+                raise SchemaViolation(
+                    ("ingress", key),
+                    f"{key} is for a single host; with hosts, each host has its own",
+                    "move it into the entries of hosts (paths, tls)",
+                )
+        rules, tls = _ingress_hosts(value["hosts"], port, names)
+    return Ingress(rules, tls, value.get("className"), value.get("annotations", {}))
+
+
+def _ingress_hosts(
+    hosts: list[dict[str, Any]], port: str, names: list[str]
+) -> tuple[tuple[IngressRule, ...], tuple[IngressTLS, ...]]:
+    rules: list[IngressRule] = []
+    # Hosts that share a certificate share one TLS entry, in the order first written.
+    secured: dict[str, list[str]] = {}
+    for index, entry in enumerate(hosts):
+        host = entry["host"]
+        if any(rule.host == host for rule in rules):
+            raise SchemaViolation(
+                ("ingress", "hosts", index, "host"),
+                f"host {host!r} is listed twice",
+                "list each host once, with all its paths",
+            )
+        paths = entry.get("paths", [{"path": "/"}])
+        for p, path in enumerate(paths):
+            if path.get("port", port) not in names:
+                raise SchemaViolation(
+                    ("ingress", "hosts", index, "paths", p, "port"),
+                    f"no port is named {path['port']!r}",
+                    f"use one of: {', '.join(names)}",
+                )
+        rules.append(
+            IngressRule(
+                host,
+                tuple(
+                    IngressPath(p["path"], p.get("pathType", "Prefix"), p.get("port", port))
+                    for p in paths
+                ),
+            )
+        )
+        if "tls" in entry:
+            secured.setdefault(entry["tls"]["secretName"], []).append(host)
+    tls = tuple(IngressTLS(tuple(names), secret) for secret, names in secured.items())
+    return tuple(rules), tls
+
+
+def _extra_service(value: dict[str, Any]) -> ExtraService:
+    return ExtraService(
+        name=value["name"],
+        type=value.get("type", "ClusterIP"),
+        ports=tuple(
+            ServicePort(
+                p["name"],
+                p["port"],
+                p.get("targetPort", p["name"]),
+                p.get("protocol", "TCP"),
+                p.get("nodePort"),
+            )
+            for p in value["ports"]
+        ),
         annotations=value.get("annotations", {}),
+    )
+
+
+def _containers(
+    data: dict[str, Any], key: str, where: Callable[[FieldPath], str]
+) -> tuple[Container, ...]:
+    return tuple(
+        parse_container(item, where((key, index, "image")))
+        for index, item in enumerate(data.get(key, []))
     )
 
 
@@ -581,12 +641,8 @@ def _cross_check(spec: AppSpec) -> None:
     """What the schema cannot say: relations between fields."""
     _check_ports(spec)
     _check_probes(spec)
-    if spec.ingress and spec.ingress.port not in {p.name for p in spec.ports}:
-        raise SchemaViolation(
-            ("ingress", "port"),
-            f"no port is named {spec.ingress.port!r}",
-            f"use one of: {', '.join(p.name for p in spec.ports)}",
-        )
+    _check_services(spec)
+    _check_pod(spec)
     if spec.autoscaling:
         _check_autoscaling(spec.autoscaling, spec.resources)
     for key in spec.labels:
@@ -679,6 +735,53 @@ def _check_metadata(spec: AppSpec) -> None:
             )
 
 
+def _check_services(spec: AppSpec) -> None:
+    own = (
+        {spec.name, headless_service_name(spec.name)}
+        if spec.workload == "StatefulSet"
+        else {spec.name}
+    )
+    names = {p.name for p in spec.ports}
+    seen: set[str] = set()
+    for index, service in enumerate(spec.services):
+        if service.name in own or service.name in seen:
+            raise SchemaViolation(
+                ("services", index, "name"),
+                f"{service.name!r} is the name of the app's own Service"
+                if service.name in own
+                else f"Service {service.name!r} is listed twice",
+                "name the Service after what it offers, such as web-public",
+            )
+        seen.add(service.name)
+        for p, port in enumerate(service.ports):
+            if isinstance(port.target_port, str) and port.target_port not in names:
+                raise SchemaViolation(
+                    ("services", index, "ports", p, "targetPort"),
+                    f"no port of the app is named {port.target_port!r}",
+                    f"use one of: {', '.join(sorted(names)) or 'none (add ports)'}, or a number",
+                )
+
+
+def headless_service_name(app: str) -> str:
+    """The Service that gives a StatefulSet's pods their stable names."""
+    return f"{app}-headless"
+
+
+def _check_pod(spec: AppSpec) -> None:
+    """Containers, volumes and mounts of the pod fit together."""
+    check_containers(spec.name, spec.sidecars, spec.init_containers)
+    taken = {t.name: f"volumeClaimTemplates[{i}]" for i, t in enumerate(spec.claim_templates)}
+    if spec.config_files is not None:
+        taken[CONFIG_VOLUME] = "the configFiles volume"
+    check_volumes(spec.volumes, taken)
+    declared = [*taken, *(v.name for v in spec.volumes)]
+    config_path = [spec.config_files.mount_path] if spec.config_files else []
+    check_mounts(("mounts",), spec.mounts, declared, config_path)
+    for key, containers in (("sidecars", spec.sidecars), ("initContainers", spec.init_containers)):
+        for index, container in enumerate(containers):
+            check_mounts((key, index, "mounts"), container.mounts, declared)
+
+
 def _check_ports(spec: AppSpec) -> None:
     seen_names: set[str] = set()
     seen_ports: set[tuple[int, str]] = set()
@@ -751,22 +854,40 @@ __all__ = [
     "SUPPORTED_KEYWORDS",
     "AppSpec",
     "Autoscaling",
+    "ClaimTemplate",
     "ConfigFiles",
+    "Container",
+    "ContainerPort",
+    "ContainerSecurity",
+    "CronJobSpec",
     "DisruptionBudget",
     "EnvFrom",
     "EnvVar",
+    "ExtraService",
     "FieldRef",
     "Image",
     "Ingress",
+    "IngressPath",
+    "IngressRule",
+    "IngressTLS",
+    "JobSpec",
     "KeyRef",
+    "Mount",
     "Patch",
     "Port",
     "Probe",
     "ProbeSpec",
     "Probes",
     "Resources",
+    "Scheduling",
+    "Security",
     "ServiceAccount",
+    "ServiceOptions",
+    "ServicePort",
+    "Volume",
+    "Workload",
     "app_schema",
     "environment_data",
+    "headless_service_name",
     "load_app",
 ]

@@ -142,6 +142,11 @@ _DEFS: dict[str, Any] = {
             _string("a percentage from '0%' to '100%'", pattern=_PERCENT),
         ],
     },
+    "labelKey": _string(
+        "a label key: an optional DNS subdomain prefix and '/', then a name of letters, "
+        "digits, '-', '_' or '.'",
+        pattern=_LABEL_KEY,
+    ),
     "labels": _map(
         "Kubernetes labels",
         _string(
@@ -251,51 +256,484 @@ _IMAGE_STRING = _string(
     pattern=f"^{_IMAGE_REPOSITORY}(:{_IMAGE_TAG})?(@{_IMAGE_DIGEST})?$",
 )
 
+_ENV = _map(
+    "Environment variables: NAME: value, or NAME: {configMapKeyRef|secretKeyRef: "
+    "{name, key}} or NAME: {fieldRef: {fieldPath}}. Kept in the order written, so a "
+    "value may refer to an earlier variable as $(NAME).",
+    _string(
+        "an environment variable name: letters, digits, '-', '_' or '.', not starting with a digit",
+        pattern=_ENV_NAME,
+    ),
+    _ref("envValue"),
+)
+
+_ENV_FROM = _list(
+    "Every key of a ConfigMap or Secret as environment variables.",
+    _object(
+        "a ConfigMap or Secret; set exactly one of configMapRef or secretRef",
+        {
+            "configMapRef": _object(
+                "a ConfigMap",
+                {
+                    "name": _ref("dnsSubdomain", "the ConfigMap's name"),
+                    "optional": _boolean("start the pod even if it does not exist"),
+                },
+                required=("name",),
+            ),
+            "secretRef": _object(
+                "a Secret",
+                {
+                    "name": _ref("dnsSubdomain", "the Secret's name"),
+                    "optional": _boolean("start the pod even if it does not exist"),
+                },
+                required=("name",),
+            ),
+            "prefix": _string(
+                "a prefix for every variable's name: letters, digits, '-', '_' or '.', not "
+                "starting with a digit",
+                pattern=_ENV_NAME,
+            ),
+        },
+        oneOf=_exactly_one_of("configMapRef", "secretRef"),
+    ),
+)
+
+_RESOURCES = _object(
+    "What the container is guaranteed (requests) and may use at most (limits).",
+    {
+        "requests": _RESOURCE_AMOUNTS,
+        "limits": _RESOURCE_AMOUNTS,
+    },
+)
+
+_IMAGE = {
+    "description": "The container image, as 'repository:tag', as {repository, tag}, or as "
+    "{name} of an image declared in hakobu.yaml (its content-addressed tag is filled in "
+    "at render time). A tag or digest is required so that every render deploys the same "
+    "image; the tag becomes the app.kubernetes.io/version label.",
+    "anyOf": [
+        _IMAGE_STRING,
+        _object(
+            "the image in parts",
+            {
+                "repository": _string(
+                    "a repository: lowercase letters, digits and separators, such as "
+                    "example.test/team/web",
+                    pattern=f"^{_IMAGE_REPOSITORY}$",
+                ),
+                "tag": _string(
+                    "a tag: at most 128 letters, digits, '_', '.' or '-', such as 1.4.2 "
+                    "(quote tags YAML would read as numbers)",
+                    pattern=f"^{_IMAGE_TAG}$",
+                ),
+                "digest": _string(
+                    "a digest, algorithm:hex such as sha256:…; pins the image even if the tag "
+                    "moves",
+                    pattern=f"^{_IMAGE_DIGEST}$",
+                ),
+                "name": _ref(
+                    "dnsLabel",
+                    "an image declared under images: in hakobu.yaml; hakobu fills in its "
+                    "registry, repository and content-addressed tag",
+                ),
+                "pullPolicy": _string(
+                    "when the node pulls the image (Kubernetes' default if unset)",
+                    enum=["Always", "IfNotPresent", "Never"],
+                ),
+            },
+            oneOf=_exactly_one_of("repository", "name"),
+        ),
+    ],
+}
+
+_CAPABILITY = r"^[A-Z][A-Z0-9_]*$"
+
+_CONTAINER_SECURITY: dict[str, Any] = {
+    "readOnlyRootFilesystem": _boolean(
+        "mount the container's root filesystem read-only (default false); write to volumes "
+        "(an emptyDir) instead"
+    ),
+    "allowPrivilegeEscalation": _boolean(
+        "let a process gain more privileges than its parent, through setuid binaries "
+        "(default false)"
+    ),
+    "runAsUser": _integer("the user id the container's processes run as", 0),
+    "runAsGroup": _integer("the primary group id of the container's processes", 0),
+    "capabilities": _object(
+        "Linux capabilities: every one is dropped (ALL); add names the few the container "
+        "needs back",
+        {
+            "add": _list(
+                "capabilities to keep, such as NET_BIND_SERVICE",
+                _string(
+                    "a capability name without CAP_, such as NET_BIND_SERVICE", pattern=_CAPABILITY
+                ),
+            )
+        },
+    ),
+}
+
+_KEY_TO_PATH = _list(
+    "only these keys, each written to its own path (every key otherwise, named as the key)",
+    _object(
+        "a key and the file it becomes",
+        {
+            "key": _string("the key", pattern=_CONFIG_KEY, maxLength=253),
+            "path": _string("the file's path inside the volume, relative", pattern=r"^[^/]"),
+        },
+        required=("key", "path"),
+    ),
+    minItems=1,
+)
+
+_FILE_MODE = _integer("the files' permission bits, such as 0o440 written as 288", 0, maximum=0o777)
+
+_PROJECTED_SOURCE = _object(
+    "one source of a projected volume; set exactly one of secret, configMap, downwardAPI or "
+    "serviceAccountToken",
+    {
+        "secret": _object(
+            "keys of a Secret",
+            {
+                "name": _ref("dnsSubdomain", "the Secret's name"),
+                "items": _KEY_TO_PATH,
+                "optional": _boolean("start the pod even if it does not exist"),
+            },
+            required=("name",),
+        ),
+        "configMap": _object(
+            "keys of a ConfigMap",
+            {
+                "name": _ref("dnsSubdomain", "the ConfigMap's name"),
+                "items": _KEY_TO_PATH,
+                "optional": _boolean("start the pod even if it does not exist"),
+            },
+            required=("name",),
+        ),
+        "downwardAPI": _object(
+            "fields of the pod as files",
+            {
+                "items": _list(
+                    "the files",
+                    _object(
+                        "a field of the pod written to a file",
+                        {
+                            "path": _string("the file's path, relative", pattern=r"^[^/]"),
+                            "fieldRef": _object(
+                                "the field",
+                                {"fieldPath": _string("the field's path, such as metadata.labels")},
+                                required=("fieldPath",),
+                            ),
+                        },
+                        required=("path", "fieldRef"),
+                    ),
+                    minItems=1,
+                )
+            },
+            required=("items",),
+        ),
+        "serviceAccountToken": _object(
+            "a token of the pod's ServiceAccount, renewed before it expires",
+            {
+                "path": _string("the file's path, relative", pattern=r"^[^/]"),
+                "audience": _string("who the token is meant for (the API server if unset)"),
+                "expirationSeconds": _integer(
+                    "how long the token is valid (at least 600; default 3600)", 600
+                ),
+            },
+            required=("path",),
+        ),
+    },
+    oneOf=_exactly_one_of("secret", "configMap", "downwardAPI", "serviceAccountToken"),
+)
+
+_VOLUME = _object(
+    "a volume; set exactly one of emptyDir, persistentVolumeClaim, secret, configMap or projected",
+    {
+        "name": _ref("dnsLabel", "the volume's name, which mounts refer to"),
+        "emptyDir": _object(
+            "an empty directory that lives as long as the pod",
+            {
+                "medium": _string(
+                    "Memory for a tmpfs (default: the node's disk)", enum=["", "Memory"]
+                ),
+                "sizeLimit": _ref("quantity", "the most it may hold, such as 1Gi"),
+            },
+        ),
+        "persistentVolumeClaim": _object(
+            "an existing PersistentVolumeClaim",
+            {
+                "claimName": _ref("dnsSubdomain", "the claim's name"),
+                "readOnly": _boolean("mount it read-only"),
+            },
+            required=("claimName",),
+        ),
+        "secret": _object(
+            "the keys of a Secret as files",
+            {
+                "secretName": _ref("dnsSubdomain", "the Secret's name"),
+                "items": _KEY_TO_PATH,
+                "optional": _boolean("start the pod even if it does not exist"),
+                "defaultMode": _FILE_MODE,
+            },
+            required=("secretName",),
+        ),
+        "configMap": _object(
+            "the keys of a ConfigMap as files",
+            {
+                "name": _ref("dnsSubdomain", "the ConfigMap's name"),
+                "items": _KEY_TO_PATH,
+                "optional": _boolean("start the pod even if it does not exist"),
+                "defaultMode": _FILE_MODE,
+            },
+            required=("name",),
+        ),
+        "projected": _object(
+            "several Secrets, ConfigMaps, pod fields and tokens in one directory",
+            {
+                "sources": _list("what the directory holds", _PROJECTED_SOURCE, minItems=1),
+                "defaultMode": _FILE_MODE,
+            },
+            required=("sources",),
+        ),
+    },
+    required=("name",),
+    oneOf=_exactly_one_of("emptyDir", "persistentVolumeClaim", "secret", "configMap", "projected"),
+)
+
+_MOUNTS = _list(
+    "Volumes mounted into the container, by name: one of volumes, of volumeClaimTemplates "
+    "(a StatefulSet), or config (the configFiles volume).",
+    _object(
+        "a mount",
+        {
+            "name": _ref("dnsLabel", "the volume's name"),
+            "mountPath": _string("an absolute directory, such as /var/cache/web", pattern=r"^/"),
+            "subPath": _string(
+                "mount only this path inside the volume, relative", pattern=r"^[^/]"
+            ),
+            "readOnly": _boolean("mount it read-only (default false)"),
+        },
+        required=("name", "mountPath"),
+    ),
+)
+
+_CONTAINER = _object(
+    "a container of the pod besides the app's own",
+    {
+        "name": _ref("dnsLabel", "the container's name: unique in the pod, and not the app's"),
+        "image": {
+            **_IMAGE,
+            "description": "the container image, in any form the app's image takes",
+        },
+        "command": _list("replaces the image's entrypoint", {"type": "string"}),
+        "args": _list("replaces the image's command arguments", {"type": "string"}),
+        "env": {**_ENV, "description": "environment variables, as the app's env"},
+        "envFrom": {**_ENV_FROM, "description": "ConfigMaps and Secrets, as the app's envFrom"},
+        "ports": _list(
+            "the ports the container listens on (no Service routes to them)",
+            _object(
+                "a port",
+                {
+                    "name": _ref("portName", "the port's name"),
+                    "containerPort": _ref("portNumber", "the port"),
+                    "protocol": _string("the protocol (default TCP)", enum=["TCP", "UDP", "SCTP"]),
+                },
+                required=("name", "containerPort"),
+            ),
+        ),
+        "resources": {**_RESOURCES, "description": "requests and limits, as the app's"},
+        "mounts": _MOUNTS,
+        "securityContext": _object(
+            "overrides of the app's securityContext for this container; writing it turns on "
+            "the safe defaults for this container",
+            _CONTAINER_SECURITY,
+        ),
+    },
+    required=("name", "image"),
+)
+
+_WORKLOADS = ["Deployment", "StatefulSet", "Worker", "Job", "CronJob"]
+
+_TOLERATION = _object(
+    "a taint the pods tolerate",
+    {
+        "key": _string("the taint's key (every key if unset, with operator Exists)"),
+        "operator": _string("Equal (default) or Exists", enum=["Equal", "Exists"]),
+        "value": _string("the taint's value, with operator Equal"),
+        "effect": _string(
+            "the taint's effect (every effect if unset)",
+            enum=["NoSchedule", "PreferNoSchedule", "NoExecute"],
+        ),
+        "tolerationSeconds": _integer("how long a NoExecute taint is tolerated before eviction", 0),
+    },
+)
+
+_SPREAD = _object(
+    "spread the app's pods across a topology (nodes, zones): the pods are selected by the "
+    "app's selector labels",
+    {
+        "maxSkew": _integer("the most the count of pods may differ between domains", 1),
+        "topologyKey": _ref(
+            "labelKey", "the node label that names the domain, such as topology.kubernetes.io/zone"
+        ),
+        "whenUnsatisfiable": _string(
+            "DoNotSchedule (default) or ScheduleAnyway",
+            enum=["DoNotSchedule", "ScheduleAnyway"],
+        ),
+        "minDomains": _integer("the fewest domains to count (DoNotSchedule only)", 1),
+    },
+    required=("maxSkew", "topologyKey"),
+)
+
+_SERVICE_TYPE = _string(
+    "ClusterIP (default), NodePort or LoadBalancer",
+    enum=["ClusterIP", "NodePort", "LoadBalancer"],
+)
+
+_EXTRA_SERVICE = _object(
+    "a Service besides the app's own, selecting the same pods",
+    {
+        "name": _ref("dns1035Label", "the Service's name: not the app's, nor another's"),
+        "type": _SERVICE_TYPE,
+        "ports": _list(
+            "the Service's ports",
+            _object(
+                "a port",
+                {
+                    "name": _ref("portName", "the port's name"),
+                    "port": _ref("portNumber", "the Service's port"),
+                    "targetPort": {
+                        "description": "the container port: a name from ports, or a number "
+                        "(default the port's name)",
+                        "anyOf": [_ref("portNumber"), _ref("portName")],
+                    },
+                    "protocol": _string("the protocol (default TCP)", enum=["TCP", "UDP", "SCTP"]),
+                    "nodePort": _integer(
+                        "the port on every node (NodePort and LoadBalancer types; allocated "
+                        "if unset)",
+                        1,
+                        maximum=65535,
+                    ),
+                },
+                required=("name", "port"),
+            ),
+            minItems=1,
+        ),
+        "annotations": _ref("annotations", "annotations for this Service only"),
+    },
+    required=("name", "ports"),
+)
+
+_INGRESS_HOST = _object(
+    "a host, its paths and its certificate",
+    {
+        "host": _string(
+            "a host name, such as web.example.test (a leading '*.' makes a wildcard)",
+            pattern=_HOST,
+            maxLength=253,
+        ),
+        "paths": _list(
+            "the paths to route (default / to the default port)",
+            _object(
+                "a path",
+                {
+                    "path": _string("a path beginning with /", pattern=r"^/"),
+                    "pathType": _string(
+                        "how path matches (default Prefix)",
+                        enum=["Prefix", "Exact", "ImplementationSpecific"],
+                    ),
+                    "port": _ref("portName", "the Service port to route to (default ingress.port)"),
+                },
+                required=("path",),
+            ),
+            minItems=1,
+        ),
+        "tls": _object(
+            "serve HTTPS for this host with the certificate in a Secret (hosts that name the "
+            "same Secret share one TLS entry)",
+            {"secretName": _ref("dnsSubdomain", "the kubernetes.io/tls Secret's name")},
+            required=("secretName",),
+        ),
+    },
+    required=("host",),
+)
+
+_JOB = _object(
+    "How a Job (workload Job, or each run of a CronJob) runs its pods.",
+    {
+        "backoffLimit": _integer("retries before the Job fails (Kubernetes' default 6)", 0),
+        "activeDeadlineSeconds": _integer("seconds the Job may run at most", 1),
+        "completions": _integer("successful pods that complete the Job (default 1)", 1),
+        "parallelism": _integer("pods that run at once (default 1)", 0),
+        "restartPolicy": _string(
+            "OnFailure (default: restart the container in its pod) or Never (a new pod)",
+            enum=["OnFailure", "Never"],
+        ),
+    },
+)
+
+_CRON_JOB = _object(
+    "When and how a CronJob starts its Jobs; required for workload CronJob.",
+    {
+        "schedule": _string(
+            "a cron schedule of five fields (minute hour day month weekday), such as "
+            "'*/15 * * * *', or @hourly, @daily, @weekly, @monthly, @yearly",
+            minLength=1,
+        ),
+        "timeZone": _string(
+            "the IANA time zone the schedule is read in, such as Europe/Berlin (the "
+            "controller's if unset)",
+            minLength=1,
+        ),
+        "concurrencyPolicy": _string(
+            "what a run does while the last one still runs: Forbid (default: skip this run), "
+            "Allow (run both) or Replace (stop the last one)",
+            enum=["Forbid", "Allow", "Replace"],
+        ),
+        "successfulJobsHistoryLimit": _integer("finished Jobs kept (default 3)", 0),
+        "failedJobsHistoryLimit": _integer("failed Jobs kept (default 1)", 0),
+        "startingDeadlineSeconds": _integer("seconds a missed run may still start late", 0),
+        "suspend": _boolean("start no new runs (default false)"),
+    },
+    required=("schedule",),
+)
+
+_CLAIM_TEMPLATE = _object(
+    "a PersistentVolumeClaim made for each pod of a StatefulSet, kept when the pod goes",
+    {
+        "name": _ref("dnsLabel", "the claim's name, which mounts refer to"),
+        "size": _ref("quantity", "the storage requested, such as 10Gi"),
+        "accessModes": _list(
+            "how the volume may be mounted (default [ReadWriteOnce])",
+            _string(
+                "an access mode",
+                enum=["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"],
+            ),
+            minItems=1,
+        ),
+        "storageClassName": _string(
+            "the StorageClass (the cluster's default if unset)", minLength=1
+        ),
+    },
+    required=("name", "size"),
+)
+
 _PROPERTIES: dict[str, Any] = {
     "name": _ref(
         "dns1035Label",
         "The app's name: the name of its Deployment, Service and other objects, and of its "
         "container. A Service's name must start with a letter.",
     ),
-    "image": {
-        "description": "The container image, as 'repository:tag', as {repository, tag}, or as "
-        "{name} of an image declared in hakobu.yaml (its content-addressed tag is filled in "
-        "at render time). A tag or digest is required so that every render deploys the same "
-        "image; the tag becomes the app.kubernetes.io/version label.",
-        "anyOf": [
-            _IMAGE_STRING,
-            _object(
-                "the image in parts",
-                {
-                    "repository": _string(
-                        "a repository: lowercase letters, digits and separators, such as "
-                        "example.test/team/web",
-                        pattern=f"^{_IMAGE_REPOSITORY}$",
-                    ),
-                    "tag": _string(
-                        "a tag: at most 128 letters, digits, '_', '.' or '-', such as 1.4.2 "
-                        "(quote tags YAML would read as numbers)",
-                        pattern=f"^{_IMAGE_TAG}$",
-                    ),
-                    "digest": _string(
-                        "a digest, algorithm:hex such as sha256:…; pins the image even if the tag "
-                        "moves",
-                        pattern=f"^{_IMAGE_DIGEST}$",
-                    ),
-                    "name": _ref(
-                        "dnsLabel",
-                        "an image declared under images: in hakobu.yaml; hakobu fills in its "
-                        "registry, repository and content-addressed tag",
-                    ),
-                    "pullPolicy": _string(
-                        "when the node pulls the image (Kubernetes' default if unset)",
-                        enum=["Always", "IfNotPresent", "Never"],
-                    ),
-                },
-                oneOf=_exactly_one_of("repository", "name"),
-            ),
-        ],
-    },
+    "image": _IMAGE,
+    "workload": _string(
+        "What runs the app's pods: Deployment (default), StatefulSet (stable names and a "
+        "PersistentVolumeClaim per pod), Worker (a Deployment without a Service, for "
+        "queue consumers), Job (runs once to completion) or CronJob (runs on a schedule). "
+        "The same in every environment.",
+        enum=_WORKLOADS,
+        default="Deployment",
+    ),
     "component": _ref(
         "dnsLabel", "The app.kubernetes.io/component label, such as frontend or worker."
     ),
@@ -321,54 +759,9 @@ _PROPERTIES: dict[str, Any] = {
     ),
     "command": _list("Replaces the image's entrypoint.", {"type": "string"}),
     "args": _list("Replaces the image's command arguments.", {"type": "string"}),
-    "env": _map(
-        "Environment variables: NAME: value, or NAME: {configMapKeyRef|secretKeyRef: "
-        "{name, key}} or NAME: {fieldRef: {fieldPath}}. Kept in the order written, so a "
-        "value may refer to an earlier variable as $(NAME).",
-        _string(
-            "an environment variable name: letters, digits, '-', '_' or '.', not starting "
-            "with a digit",
-            pattern=_ENV_NAME,
-        ),
-        _ref("envValue"),
-    ),
-    "envFrom": _list(
-        "Every key of a ConfigMap or Secret as environment variables.",
-        _object(
-            "a ConfigMap or Secret; set exactly one of configMapRef or secretRef",
-            {
-                "configMapRef": _object(
-                    "a ConfigMap",
-                    {
-                        "name": _ref("dnsSubdomain", "the ConfigMap's name"),
-                        "optional": _boolean("start the pod even if it does not exist"),
-                    },
-                    required=("name",),
-                ),
-                "secretRef": _object(
-                    "a Secret",
-                    {
-                        "name": _ref("dnsSubdomain", "the Secret's name"),
-                        "optional": _boolean("start the pod even if it does not exist"),
-                    },
-                    required=("name",),
-                ),
-                "prefix": _string(
-                    "a prefix for every variable's name: letters, digits, '-', '_' or '.', not "
-                    "starting with a digit",
-                    pattern=_ENV_NAME,
-                ),
-            },
-            oneOf=_exactly_one_of("configMapRef", "secretRef"),
-        ),
-    ),
-    "resources": _object(
-        "What the container is guaranteed (requests) and may use at most (limits).",
-        {
-            "requests": _RESOURCE_AMOUNTS,
-            "limits": _RESOURCE_AMOUNTS,
-        },
-    ),
+    "env": _ENV,
+    "envFrom": _ENV_FROM,
+    "resources": _RESOURCES,
     "autoscaling": _object(
         "Scale between minReplicas and maxReplicas on cpu (and optionally memory) use, with "
         "an autoscaling/v2 HorizontalPodAutoscaler. While on, the Deployment has no replicas "
@@ -402,7 +795,9 @@ _PROPERTIES: dict[str, Any] = {
         },
     ),
     "ingress": _object(
-        "Route HTTP(S) for a host to the Service with a networking.k8s.io/v1 Ingress.",
+        "Route HTTP(S) to the Service with a networking.k8s.io/v1 Ingress: one host (host, "
+        "path, tls) or several (hosts, each with its paths and tls); set exactly one of "
+        "host or hosts.",
         {
             "host": _string(
                 "a host name, such as web.example.test (a leading '*.' makes a wildcard)",
@@ -428,9 +823,12 @@ _PROPERTIES: dict[str, Any] = {
                 {"secretName": _ref("dnsSubdomain", "the kubernetes.io/tls Secret's name")},
                 required=("secretName",),
             ),
+            "hosts": _list(
+                "several hosts, each with its own paths and TLS", _INGRESS_HOST, minItems=1
+            ),
             "annotations": _ref("annotations", "annotations for the Ingress only"),
         },
-        required=("host",),
+        oneOf=_exactly_one_of("host", "hosts"),
     ),
     "podDisruptionBudget": _object(
         "Limit how many pods voluntary disruptions (node drains) may take down at once, with "
@@ -469,6 +867,82 @@ _PROPERTIES: dict[str, Any] = {
             "name": _ref("dnsSubdomain", "its name (default the app's name)"),
             "annotations": _ref("annotations", "annotations for the ServiceAccount only"),
         },
+    ),
+    "sidecars": _list(
+        "Containers that run beside the app's own in every pod, such as a log shipper or a "
+        "proxy. They share the pod's volumes and securityContext.",
+        _ref("container"),
+    ),
+    "initContainers": _list(
+        "Containers that run to completion, one after another, before the pod's other "
+        "containers start, such as a schema migration or a file download.",
+        _ref("container"),
+    ),
+    "volumes": _list(
+        "Volumes of the pod, mounted by name with mounts (of the app or of a sidecar or "
+        "init container). The name config is taken when configFiles is set.",
+        _VOLUME,
+    ),
+    "mounts": {
+        **_MOUNTS,
+        "description": "Volumes mounted into the app's container, by name: "
+        "one of volumes, of volumeClaimTemplates (a StatefulSet), or config (the "
+        "configFiles volume, which configFiles mounts already).",
+    },
+    "securityContext": _object(
+        "Run the pods with least privilege. Writing this field (even {}) turns on safe "
+        "defaults for the pod and every container: runAsNonRoot true, seccompProfile "
+        "RuntimeDefault, allowPrivilegeEscalation false, every capability dropped; the "
+        "fields below change them. Without it, nothing is set and the image's and "
+        "cluster's defaults apply.",
+        {
+            "runAsNonRoot": _boolean(
+                "refuse to start a container whose user is root (default true)"
+            ),
+            "runAsUser": _integer("the user id every container's processes run as", 0),
+            "runAsGroup": _integer("the primary group id of every container's processes", 0),
+            "fsGroup": _integer("the group that owns the pod's volumes", 0),
+            "seccompProfile": _string(
+                "the seccomp profile: RuntimeDefault (default) or Unconfined",
+                enum=["RuntimeDefault", "Unconfined"],
+            ),
+            **{k: v for k, v in _CONTAINER_SECURITY.items() if not k.startswith("runAs")},
+        },
+    ),
+    "nodeSelector": _ref("labels", "Run the pods only on nodes with these labels."),
+    "affinity": _object(
+        "Attract the pods to nodes or to other pods, or keep them apart, as Kubernetes' "
+        "affinity field (passed through as written; the API server checks it).",
+        {
+            "nodeAffinity": {"type": "object", "description": "rules on node labels"},
+            "podAffinity": {"type": "object", "description": "run near pods like these"},
+            "podAntiAffinity": {"type": "object", "description": "run away from pods like these"},
+        },
+    ),
+    "tolerations": _list("Taints of nodes the pods may run on.", _TOLERATION),
+    "topologySpreadConstraints": _list("Spread the app's pods across nodes or zones.", _SPREAD),
+    "priorityClassName": _ref(
+        "dnsSubdomain",
+        "The pods' PriorityClass: which pods the scheduler preempts first when the cluster "
+        "is full. The PriorityClass must exist.",
+    ),
+    "service": _object(
+        "The app's own Service (made from ports; Deployment and StatefulSet only).",
+        {
+            "type": _SERVICE_TYPE,
+            "annotations": _ref("annotations", "annotations for this Service only"),
+        },
+    ),
+    "services": _list(
+        "More Services selecting the app's pods, such as a LoadBalancer for one port "
+        "(Deployment and StatefulSet only).",
+        _EXTRA_SERVICE,
+    ),
+    "job": _JOB,
+    "cronJob": _CRON_JOB,
+    "volumeClaimTemplates": _list(
+        "A PersistentVolumeClaim per pod, mounted by name with mounts (StatefulSet only).",
+        _CLAIM_TEMPLATE,
     ),
     "labels": _ref(
         "labels",
@@ -536,10 +1010,11 @@ _PROPERTIES: dict[str, Any] = {
     ),
 }
 
-# Fields an environment may not change: the name is the identity of every object, what
-# promotion carries must not depend on which environment is promoted, and the order in which
-# apps are synced is the same in every environment a release passes through.
-_NOT_OVERRIDABLE = {"name", "promote", "dependsOn"}
+# Fields an environment may not change: the name is the identity of every object, the
+# workload their kind, what promotion carries must not depend on which environment is
+# promoted, and the order in which apps are synced is the same in every environment a
+# release passes through.
+_NOT_OVERRIDABLE = {"name", "workload", "promote", "dependsOn"}
 
 OVERRIDABLE = tuple(key for key in _PROPERTIES if key not in _NOT_OVERRIDABLE)
 
@@ -557,11 +1032,14 @@ _PROPERTIES["environments"] = _map(
     },
 )
 
+_DEFS["container"] = _CONTAINER
+
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "hakobu app spec",
-    "description": "One app: hakobu expands it into a Deployment and, as needed, a Service, "
-    "HorizontalPodAutoscaler, PodDisruptionBudget, Ingress, ConfigMap and ServiceAccount.",
+    "description": "One app: hakobu expands it into a Deployment (or the StatefulSet, Job or "
+    "CronJob its workload names) and, as needed, Services, HorizontalPodAutoscaler, "
+    "PodDisruptionBudget, Ingress, ConfigMap and ServiceAccount.",
     "type": "object",
     "properties": _PROPERTIES,
     "required": ["name", "image"],

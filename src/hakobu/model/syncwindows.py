@@ -17,10 +17,10 @@ once. Whether a sync may run at a moment is decided by ``hakobu.sync.windows``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from hakobu.model.cron import FIVE_FIELDS, ZONE_HINT, schedule_problem, zone_problem
 from hakobu.model.duration import parse_duration
 from hakobu.model.source import Document, FieldPath
 
@@ -97,39 +97,20 @@ def _window(doc: Document, path: FieldPath, index: int, value: Any) -> SyncWindo
 
 
 def _zone(doc: Document, path: FieldPath, value: Any) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415
-
     if not isinstance(value, str) or not value:
         raise doc.error(path, f"expected a time zone such as Europe/Berlin, found {value!r}")
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise doc.error(
-            path,
-            f"{value!r} is not a time zone of the IANA database",
-            hint="use a name such as UTC, Europe/Berlin or America/New_York",
-        ) from None
+    problem = zone_problem(value)
+    if problem is not None:
+        raise doc.error(path, problem, hint=ZONE_HINT)
     return value
 
 
 def _schedule(doc: Document, path: FieldPath, value: Any, zone: str) -> str:
-    from zoneinfo import ZoneInfo  # noqa: PLC0415
-
-    from cronsim import CronSim, CronSimError  # noqa: PLC0415
-
-    example = "expected a cron schedule of five fields (minute hour day month weekday)"
     if not isinstance(value, str):
-        raise doc.error(path, f"{example}, such as '0 22 * * *', found {value!r}")
-    fields = len(value.split())
-    if fields != 5:
-        raise doc.error(path, f"{example}; {value!r} has {fields}")
-    try:
-        # The first opening proves the schedule opens at all (31 2 * * * never does).
-        next(CronSim(value, datetime(2000, 1, 1, tzinfo=UTC).astimezone(ZoneInfo(zone))))
-    except CronSimError as e:
-        raise doc.error(path, f"{value!r}: {str(e).lower()} field; {example}") from None
-    except StopIteration:
-        raise doc.error(path, f"{value!r} never opens: no date matches it") from None
+        raise doc.error(path, f"{FIVE_FIELDS}, such as '0 22 * * *', found {value!r}")
+    problem = schedule_problem(value, zone)
+    if problem is not None:
+        raise doc.error(path, problem)
     return value
 
 

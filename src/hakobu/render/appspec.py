@@ -31,19 +31,26 @@ from dataclasses import replace
 from hakobu.errors import InvalidInput
 from hakobu.model.appspec import (
     AppSpec,
+    Container,
+    CronJobSpec,
     EnvFrom,
     EnvVar,
     FieldRef,
+    Image,
     KeyRef,
     Patch,
     Port,
     Probe,
     ProbeSpec,
+    Resources,
+    headless_service_name,
 )
 from hakobu.model.identity import identity_problem
 from hakobu.model.objects import Object, ObjectId, object_id, object_ref
 from hakobu.model.schemacheck import SchemaViolation
 from hakobu.model.source import format_field
+from hakobu.model.workload import BATCH, SERVING
+from hakobu.render import pod
 from hakobu.render.patch import PatchError, strategic_merge
 
 # Old ReplicaSets are kept for `kubectl rollout undo`; git history is the real rollback, so
@@ -72,11 +79,13 @@ def expand_app(
             hint="use at most 63 lowercase letters, digits or '-'",
         )
     spec = app.for_environment(environment)
-    try:
-        spec = replace(spec, image=spec.image.resolved(images or {}))
-    except SchemaViolation as e:
-        where = spec.image.location or str(spec.file)
-        raise InvalidInput(f"{where}: {format_field(e.path)}: {e.message}", hint=e.hint) from None
+    known = images or {}
+    spec = replace(
+        spec,
+        image=_resolved(spec.image, known, spec, ("image",)),
+        sidecars=tuple(_resolved_container(c, known, spec) for c in spec.sidecars),
+        init_containers=tuple(_resolved_container(c, known, spec) for c in spec.init_containers),
+    )
     expansion = _Expansion(spec, namespace)
     generated = [
         obj
@@ -84,7 +93,9 @@ def expand_app(
             expansion.service_account(),
             expansion.config_map(),
             expansion.service(),
-            expansion.deployment(),
+            expansion.headless_service(),
+            *expansion.extra_services(),
+            expansion.workload(),
             expansion.autoscaler(),
             expansion.disruption_budget(),
             expansion.ingress(),
@@ -93,6 +104,23 @@ def expand_app(
     ]
     generated = apply_patches(generated, spec.patches)
     return generated + _extra_objects(spec, generated, namespace)
+
+
+def _resolved(
+    image: Image, images: Mapping[str, str], spec: AppSpec, path: tuple[str, ...]
+) -> Image:
+    try:
+        return image.resolved(images)
+    except SchemaViolation as e:
+        where = image.location or str(spec.file)
+        field = format_field((*path, *e.path[1:]))
+        raise InvalidInput(f"{where}: {field}: {e.message}", hint=e.hint) from None
+
+
+def _resolved_container(
+    container: Container, images: Mapping[str, str], spec: AppSpec
+) -> Container:
+    return replace(container, image=_resolved(container.image, images, spec, ("image",)))
 
 
 def selector_labels(spec: AppSpec) -> dict[str, str]:
@@ -156,14 +184,14 @@ class _Expansion:
         }
 
     def service(self) -> Object | None:
-        if not self.spec.ports:
+        if not self.spec.ports or self.spec.workload not in SERVING:
             return None
         return {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": self.metadata(self.spec.name),
+            "metadata": self.metadata(self.spec.name, dict(self.spec.service.annotations)),
             "spec": {
-                "type": "ClusterIP",
+                "type": self.spec.service.type,
                 "selector": selector_labels(self.spec),
                 "ports": [
                     {
@@ -175,6 +203,136 @@ class _Expansion:
                     for port in self.spec.ports
                 ],
             },
+        }
+
+    def headless_service(self) -> Object | None:
+        """A StatefulSet's governing Service: a DNS name for each pod, ready or not."""
+        if self.spec.workload != "StatefulSet":
+            return None
+        service_spec: Object = {
+            "clusterIP": "None",
+            "publishNotReadyAddresses": True,
+            "selector": selector_labels(self.spec),
+        }
+        if self.spec.ports:
+            service_spec["ports"] = [
+                {
+                    "name": port.name,
+                    "port": port.port,
+                    "targetPort": port.name,
+                    "protocol": port.protocol,
+                }
+                for port in self.spec.ports
+            ]
+        return {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": self.metadata(headless_service_name(self.spec.name)),
+            "spec": service_spec,
+        }
+
+    def extra_services(self) -> list[Object]:
+        services: list[Object] = []
+        for service in self.spec.services:
+            ports: list[Object] = []
+            for port in service.ports:
+                rendered: Object = {
+                    "name": port.name,
+                    "port": port.port,
+                    "targetPort": port.target_port,
+                    "protocol": port.protocol,
+                }
+                if port.node_port is not None:
+                    rendered["nodePort"] = port.node_port
+                ports.append(rendered)
+            services.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": self.metadata(service.name, dict(service.annotations)),
+                    "spec": {
+                        "type": service.type,
+                        "selector": selector_labels(self.spec),
+                        "ports": ports,
+                    },
+                }
+            )
+        return services
+
+    def workload(self) -> Object:
+        workload = self.spec.workload
+        if workload == "StatefulSet":
+            return self.stateful_set()
+        if workload == "Job":
+            return {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "metadata": self.metadata(self.spec.name),
+                "spec": self.job_spec(),
+            }
+        if self.spec.cron_job is not None:
+            # Written for a CronJob only, and always for one (the loader checks both).
+            return self.cron_job(self.spec.cron_job)
+        return self.deployment()
+
+    def stateful_set(self) -> Object:
+        spec = self.spec
+        set_spec: Object = {}
+        if spec.autoscaling is None:
+            set_spec["replicas"] = spec.replicas
+        set_spec.update(
+            {
+                "revisionHistoryLimit": REVISION_HISTORY_LIMIT,
+                "selector": {"matchLabels": selector_labels(spec)},
+                "serviceName": headless_service_name(spec.name),
+                "updateStrategy": {"type": "RollingUpdate"},
+                "template": {"metadata": self.pod_metadata(), "spec": self.pod_spec()},
+            }
+        )
+        if spec.claim_templates:
+            set_spec["volumeClaimTemplates"] = [pod.claim_template(t) for t in spec.claim_templates]
+        return {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": self.metadata(spec.name),
+            "spec": set_spec,
+        }
+
+    def job_spec(self) -> Object:
+        job = self.spec.job
+        rendered: Object = {}
+        if job is not None:
+            for key, value in (
+                ("backoffLimit", job.backoff_limit),
+                ("activeDeadlineSeconds", job.active_deadline_seconds),
+                ("completions", job.completions),
+                ("parallelism", job.parallelism),
+            ):
+                if value is not None:
+                    rendered[key] = value
+        rendered["template"] = {"metadata": self.pod_metadata(), "spec": self.pod_spec()}
+        return rendered
+
+    def cron_job(self, cron: CronJobSpec) -> Object:
+        cron_spec: Object = {"schedule": cron.schedule}
+        if cron.time_zone is not None:
+            cron_spec["timeZone"] = cron.time_zone
+        cron_spec["concurrencyPolicy"] = cron.concurrency_policy
+        cron_spec["successfulJobsHistoryLimit"] = cron.successful_jobs_history_limit
+        cron_spec["failedJobsHistoryLimit"] = cron.failed_jobs_history_limit
+        if cron.starting_deadline_seconds is not None:
+            cron_spec["startingDeadlineSeconds"] = cron.starting_deadline_seconds
+        if cron.suspend is not None:
+            cron_spec["suspend"] = cron.suspend
+        cron_spec["jobTemplate"] = {
+            "metadata": {"labels": dict(self.labels)},
+            "spec": self.job_spec(),
+        }
+        return {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": self.metadata(self.spec.name),
+            "spec": cron_spec,
         }
 
     def deployment(self) -> Object:
@@ -210,14 +368,32 @@ class _Expansion:
         return meta
 
     def pod_spec(self) -> Object:
-        pod: Object = {}
-        account = self.spec.service_account
+        spec = self.spec
+        rendered: Object = {}
+        account = spec.service_account
         if account is not None:
-            pod["serviceAccountName"] = account.name
-        pod["containers"] = [self.container()]
-        if self.spec.config_files is not None:
-            pod["volumes"] = [{"name": "config", "configMap": {"name": self.config_map_name()}}]
-        return pod
+            rendered["serviceAccountName"] = account.name
+        rendered.update(pod.scheduling(spec.scheduling, selector_labels(spec)))
+        if spec.security is not None:
+            rendered["securityContext"] = pod.pod_security(spec.security)
+        if spec.job is not None:
+            rendered["restartPolicy"] = spec.job.restart_policy
+        if spec.init_containers:
+            rendered["initContainers"] = [self.other_container(c) for c in spec.init_containers]
+        rendered["containers"] = [
+            self.container(),
+            *(self.other_container(c) for c in spec.sidecars),
+        ]
+        volumes: list[Object] = []
+        if spec.config_files is not None:
+            volumes.append({"name": "config", "configMap": {"name": self.config_map_name()}})
+        volumes.extend(pod.volume(v) for v in spec.volumes)
+        if volumes:
+            rendered["volumes"] = volumes
+        return rendered
+
+    def other_container(self, container: Container) -> Object:
+        return pod.container(container, self.spec.security, _env_var, _env_from, _resources)
 
     def container(self) -> Object:
         spec = self.spec
@@ -234,17 +410,8 @@ class _Expansion:
             container["env"] = [_env_var(var) for var in spec.env]
         if spec.env_from:
             container["envFrom"] = [_env_from(item) for item in spec.env_from]
-        if spec.resources is not None:
-            resources = {
-                key: dict(amounts)
-                for key, amounts in (
-                    ("requests", spec.resources.requests),
-                    ("limits", spec.resources.limits),
-                )
-                if amounts
-            }
-            if resources:
-                container["resources"] = resources
+        if spec.resources is not None and (resources := _resources(spec.resources)):
+            container["resources"] = resources
         for kind, probe in (
             ("readiness", spec.probes.readiness),
             ("liveness", spec.probes.liveness),
@@ -253,10 +420,17 @@ class _Expansion:
             rendered = self.probe(kind, probe)
             if rendered is not None:
                 container[f"{kind}Probe"] = rendered
+        mounts: list[Object] = []
         if spec.config_files is not None:
-            container["volumeMounts"] = [
+            mounts.append(
                 {"name": "config", "mountPath": spec.config_files.mount_path, "readOnly": True}
-            ]
+            )
+        mounts.extend(pod.mount(m) for m in spec.mounts)
+        if mounts:
+            container["volumeMounts"] = mounts
+        security = pod.container_security(spec.security, None)
+        if security is not None:
+            container["securityContext"] = security
         return container
 
     def probe(self, kind: str, probe: Probe) -> Object | None:
@@ -266,7 +440,12 @@ class _Expansion:
         if probe is None:
             # Only readiness and liveness have a default, and only for a TCP main port
             # (the loader refuses an explicit probe that could not check anything).
-            if kind == "startup" or main is None or main.protocol != "TCP":
+            if (
+                kind == "startup"
+                or main is None
+                or main.protocol != "TCP"
+                or self.spec.workload in BATCH
+            ):
                 return None
             probe = ProbeSpec()
         return _probe(probe, main)
@@ -293,7 +472,7 @@ class _Expansion:
             "spec": {
                 "scaleTargetRef": {
                     "apiVersion": "apps/v1",
-                    "kind": "Deployment",
+                    "kind": "StatefulSet" if self.spec.workload == "StatefulSet" else "Deployment",
                     "name": self.spec.name,
                 },
                 "minReplicas": scaling.min_replicas,
@@ -326,26 +505,30 @@ class _Expansion:
         ingress_spec: Object = {}
         if ingress.class_name:
             ingress_spec["ingressClassName"] = ingress.class_name
-        if ingress.tls_secret:
-            ingress_spec["tls"] = [{"hosts": [ingress.host], "secretName": ingress.tls_secret}]
+        if ingress.tls:
+            ingress_spec["tls"] = [
+                {"hosts": list(tls.hosts), "secretName": tls.secret_name} for tls in ingress.tls
+            ]
         ingress_spec["rules"] = [
             {
-                "host": ingress.host,
+                "host": rule.host,
                 "http": {
                     "paths": [
                         {
-                            "path": ingress.path,
-                            "pathType": ingress.path_type,
+                            "path": path.path,
+                            "pathType": path.path_type,
                             "backend": {
                                 "service": {
                                     "name": self.spec.name,
-                                    "port": {"name": ingress.port},
+                                    "port": {"name": path.port},
                                 }
                             },
                         }
+                        for path in rule.paths
                     ]
                 },
             }
+            for rule in ingress.rules
         ]
         return {
             "apiVersion": "networking.k8s.io/v1",
@@ -357,6 +540,15 @@ class _Expansion:
 
 def _container_port(port: Port) -> Object:
     return {"name": port.name, "containerPort": port.target_port, "protocol": port.protocol}
+
+
+def _resources(resources: Resources) -> Object | None:
+    rendered = {
+        key: dict(amounts)
+        for key, amounts in (("requests", resources.requests), ("limits", resources.limits))
+        if amounts
+    }
+    return rendered or None
 
 
 def _env_var(var: EnvVar) -> Object:

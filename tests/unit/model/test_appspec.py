@@ -670,6 +670,7 @@ def test_only_overridable_fields_are_promotable() -> None:
     overridable = schema["properties"]["environments"]["additionalProperties"]["properties"]
     assert set(schema["properties"]) - set(overridable) == {
         "name",
+        "workload",
         "promote",
         "dependsOn",
         "environments",
