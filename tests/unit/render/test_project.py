@@ -125,6 +125,30 @@ def test_invalid_input_writes_nothing(project: Path) -> None:
     assert snapshot(project / "generated") == before
 
 
+@pytest.mark.parametrize(
+    ("addition", "expected"),
+    [
+        ("sidecars: [{name: web, image: proxy:1}]\n", "sidecars[0].name: 'web' is the name"),
+        (
+            "mounts: [{name: cache, mountPath: /cache}]\n",
+            "mounts[0].name: no volume is named 'cache'",
+        ),
+    ],
+)
+def test_an_invalid_app_spec_field_writes_nothing(
+    project: Path, addition: str, expected: str
+) -> None:
+    assert hakobu(project, "render").returncode == 0
+    before = snapshot(project / "generated")
+    web = project / "apps" / "web.yaml"
+    lines = len(web.read_text().splitlines())
+    web.write_text(web.read_text().replace("1.4.2", "1.5.0") + addition)
+    result = hakobu(project, "render")
+    assert result.returncode == 2
+    assert f"apps/web.yaml:{lines + 1}: {expected}" in result.stderr, result.stderr
+    assert snapshot(project / "generated") == before
+
+
 def test_two_apps_defining_one_object_is_an_error(project: Path) -> None:
     (project / "apps" / "web-copy").mkdir()
     (project / "apps" / "web-copy" / "service.yaml").write_text(
