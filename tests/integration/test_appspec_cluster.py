@@ -1,17 +1,21 @@
-"""An app spec that uses every field of its schema, rendered and synced to the real API server.
+"""App specs that together use every field of their schema, rendered and synced to the real
+API server: a Deployment with sidecars, volumes, a security context and scheduling, a
+StatefulSet with a claim per pod, a Worker, a Job and a CronJob.
 
 The API server is the judge of what an app spec expands to: every object must be accepted
 as rendered (no validation error, no field dropped), and the controllers must find what
-the objects point at (the autoscaler its Deployment, the disruption budget its pods). A
-coverage check ties the spec to the schema, so a field added to the schema without being
-exercised here fails this test.
+the objects point at (the autoscaler its Deployment, the disruption budget its pods, the
+StatefulSet's claims their volumes). A coverage check ties the specs to the schema, so a
+field added to the schema without being exercised here fails this test.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +56,213 @@ READER: list[dict[str, Any]] = [
 
 # Every generated Service: no metadata.name.
 STICKY = {"kind": "Service", "spec": {"sessionAffinity": "ClientIP"}}
+
+# Made by the test, outside the project: the scheduler's and the volume binder's world.
+PRIORITY_CLASS = "appspec-high"
+STORAGE_CLASS = "appspec-manual"
+
+WEB_POD: dict[str, Any] = {
+    "sidecars": [
+        {
+            "name": "proxy",
+            "image": {
+                "repository": "example.test/shop/proxy",
+                "tag": "2.1",
+                "digest": "sha256:" + "cd" * 32,
+                "pullPolicy": "IfNotPresent",
+            },
+            "command": ["/proxy"],
+            "args": ["--upstream=127.0.0.1:8080"],
+            "env": {
+                "MODE": "sidecar",
+                "TOKEN": {"secretKeyRef": {"name": "proxy", "key": "token", "optional": True}},
+            },
+            "envFrom": [
+                {"configMapRef": {"name": "proxy-defaults", "optional": True}, "prefix": "P_"},
+                {"secretRef": {"name": "proxy-tokens", "optional": True}},
+            ],
+            "ports": [{"name": "proxy", "containerPort": 8443, "protocol": "TCP"}],
+            "resources": {
+                "requests": {"cpu": "50m", "memory": "32Mi"},
+                "limits": {"cpu": "200m", "memory": "64Mi"},
+            },
+            "mounts": [
+                {"name": "cache", "mountPath": "/cache", "subPath": "proxy", "readOnly": False}
+            ],
+            "securityContext": {
+                "readOnlyRootFilesystem": False,
+                "allowPrivilegeEscalation": False,
+                "runAsUser": 1001,
+                "runAsGroup": 1001,
+                "capabilities": {"add": ["NET_BIND_SERVICE"]},
+            },
+        }
+    ],
+    # The image built from services/web, as the app's own in evaluation.
+    "initContainers": [
+        {
+            "name": "warm-cache",
+            "image": {"name": "web"},
+            "mounts": [{"name": "cache", "mountPath": "/cache"}],
+        }
+    ],
+    "volumes": [
+        {"name": "cache", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
+        {
+            "name": "uploads",
+            "persistentVolumeClaim": {"claimName": "web-uploads", "readOnly": True},
+        },
+        {
+            "name": "certs",
+            "secret": {
+                "secretName": "web-certs",
+                "items": [{"key": "tls.crt", "path": "cert.pem"}],
+                "optional": True,
+                "defaultMode": 0o440,
+            },
+        },
+        {
+            "name": "templates",
+            "configMap": {
+                "name": "web-templates",
+                "items": [{"key": "page.html", "path": "page.html"}],
+                "optional": True,
+                "defaultMode": 0o444,
+            },
+        },
+        {
+            "name": "bundle",
+            "projected": {
+                "defaultMode": 0o440,
+                "sources": [
+                    {
+                        "secret": {
+                            "name": "web-certs",
+                            "items": [{"key": "ca.crt", "path": "ca.pem"}],
+                            "optional": True,
+                        }
+                    },
+                    {
+                        "configMap": {
+                            "name": "web-templates",
+                            "items": [{"key": "page.html", "path": "page.html"}],
+                            "optional": True,
+                        }
+                    },
+                    {
+                        "downwardAPI": {
+                            "items": [
+                                {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}
+                            ]
+                        }
+                    },
+                    {
+                        "serviceAccountToken": {
+                            "path": "token",
+                            "audience": "vault",
+                            "expirationSeconds": 3600,
+                        }
+                    },
+                ],
+            },
+        },
+    ],
+    "mounts": [
+        {"name": "cache", "mountPath": "/var/cache/web", "subPath": "web", "readOnly": False},
+        {"name": "uploads", "mountPath": "/uploads", "readOnly": True},
+        {"name": "certs", "mountPath": "/etc/certs"},
+        {"name": "templates", "mountPath": "/srv/templates"},
+        {"name": "bundle", "mountPath": "/var/run/bundle"},
+    ],
+    "securityContext": {
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+        "runAsGroup": 1000,
+        "fsGroup": 2000,
+        "seccompProfile": "RuntimeDefault",
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"add": ["NET_BIND_SERVICE"]},
+    },
+    "nodeSelector": {"kubernetes.io/os": "linux"},
+    "affinity": {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]}
+                        ]
+                    }
+                ]
+            }
+        },
+        "podAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 10,
+                    "podAffinityTerm": {
+                        "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "store"}},
+                        "topologyKey": "kubernetes.io/hostname",
+                    },
+                }
+            ]
+        },
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 50,
+                    "podAffinityTerm": {
+                        "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "web"}},
+                        "topologyKey": "kubernetes.io/hostname",
+                    },
+                }
+            ]
+        },
+    },
+    "tolerations": [
+        {"key": "dedicated", "operator": "Equal", "value": "shop", "effect": "NoSchedule"},
+        {
+            "key": "node.kubernetes.io/unreachable",
+            "operator": "Exists",
+            "effect": "NoExecute",
+            "tolerationSeconds": 60,
+        },
+    ],
+    "topologySpreadConstraints": [
+        {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway",
+        },
+        {
+            "maxSkew": 2,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "DoNotSchedule",
+            "minDomains": 1,
+        },
+    ],
+    "priorityClassName": PRIORITY_CLASS,
+    "service": {"type": "NodePort", "annotations": {"example.test/exposed": "node"}},
+    "services": [
+        {
+            "name": "web-public",
+            "type": "LoadBalancer",
+            "annotations": {"example.test/lb": "external"},
+            # project() picks a nodePort per namespace, so that runs never collide.
+            "ports": [
+                {
+                    "name": "https",
+                    "port": 443,
+                    "targetPort": "http",
+                    "protocol": "TCP",
+                    "nodePort": 30443,
+                }
+            ],
+        },
+        {"name": "web-metrics", "ports": [{"name": "metrics", "port": 9090, "targetPort": 9090}]},
+    ],
+}
 
 SPEC: dict[str, Any] = {
     "name": "web",
@@ -128,6 +339,7 @@ SPEC: dict[str, Any] = {
     "labels": {"team": "storefront"},
     "annotations": {"example.test/owner": "storefront@example.test"},
     "podAnnotations": {"example.test/scrape": "true"},
+    **WEB_POD,
     "extraObjects": READER,
     "patches": [
         {
@@ -149,7 +361,24 @@ SPEC: dict[str, Any] = {
             "env": {"LOG_LEVEL": "warn", "DEBUG": None},
             "autoscaling": {"maxReplicas": 8},
             "podDisruptionBudget": {"minAvailable": None, "maxUnavailable": "25%"},
-            "ingress": {"host": "shop.example.test"},
+            # Several hosts in production: the single host's fields make way.
+            "ingress": {
+                "host": None,
+                "path": None,
+                "pathType": None,
+                "tls": None,
+                "hosts": [
+                    {
+                        "host": "shop.example.test",
+                        "paths": [
+                            {"path": "/", "pathType": "Prefix", "port": "http"},
+                            {"path": "/metrics", "pathType": "Exact", "port": "metrics"},
+                        ],
+                        "tls": {"secretName": "shop-tls"},
+                    },
+                    {"host": "www.shop.example.test", "tls": {"secretName": "shop-tls"}},
+                ],
+            },
             "component": "storefront",
             "partOf": None,
             "replicas": 3,
@@ -194,6 +423,73 @@ SPEC: dict[str, Any] = {
         },
     },
 }
+
+
+# A StatefulSet whose claim binds a volume the test makes.
+STORE: dict[str, Any] = {
+    "name": "store",
+    "image": "example.test/shop/store:7.2",
+    "workload": "StatefulSet",
+    "dependsOn": ["db"],
+    "replicas": 1,
+    "ports": [{"name": "redis", "port": 6379}],
+    "volumeClaimTemplates": [
+        {
+            "name": "data",
+            "size": "1Gi",
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": STORAGE_CLASS,
+        }
+    ],
+    "mounts": [{"name": "data", "mountPath": "/data"}],
+    "securityContext": {},
+    "podDisruptionBudget": {"maxUnavailable": 1},
+}
+
+# A queue consumer: pods, no Service.
+QUEUE: dict[str, Any] = {
+    "name": "queue",
+    "image": "example.test/shop/queue:3",
+    "workload": "Worker",
+    "replicas": 2,
+    "ports": [{"name": "metrics", "port": 9100}],
+    "securityContext": {"readOnlyRootFilesystem": True},
+    "volumes": [{"name": "tmp", "emptyDir": {}}],
+    "mounts": [{"name": "tmp", "mountPath": "/scratch"}],
+}
+
+# Runs once; the sync waits until it has completed.
+MIGRATE: dict[str, Any] = {
+    "name": "migrate",
+    "image": "example.test/shop/migrate:5",
+    "workload": "Job",
+    "args": ["--to=latest"],
+    "job": {
+        "backoffLimit": 2,
+        "activeDeadlineSeconds": 600,
+        "completions": 1,
+        "parallelism": 1,
+        "restartPolicy": "Never",
+    },
+}
+
+NIGHTLY: dict[str, Any] = {
+    "name": "nightly",
+    "image": "example.test/shop/report:1",
+    "workload": "CronJob",
+    "cronJob": {
+        "schedule": "30 3 * * *",
+        "timeZone": "Europe/Berlin",
+        "concurrencyPolicy": "Forbid",
+        "successfulJobsHistoryLimit": 2,
+        "failedJobsHistoryLimit": 1,
+        "startingDeadlineSeconds": 300,
+        "suspend": False,
+    },
+    "job": {"backoffLimit": 1, "restartPolicy": "OnFailure"},
+}
+
+APPS = {"web": SPEC, "store": STORE, "queue": QUEUE, "migrate": MIGRATE, "nightly": NIGHTLY}
 
 
 def _ref(defs: dict[str, Any], node: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -278,12 +574,16 @@ def spec_fields(schema: dict[str, Any], spec: dict[str, Any]) -> set[str]:
     return found
 
 
-def test_the_spec_here_uses_every_field_of_the_schema() -> None:
+def test_the_specs_here_use_every_field_of_the_schema() -> None:
     schema = app_schema()
     described = schema_fields(schema)
     assert set(schema["properties"]) <= described
     assert {"#probe.path", "#keyRef.optional", "ingress.tls.secretName"} <= described
-    missing = described - spec_fields(schema, SPEC)
+    assert {"#container.image.digest", "volumes[].projected.sources[].secret.items[].path"} <= (
+        described
+    )
+    used = set().union(*(spec_fields(schema, spec) for spec in APPS.values()))
+    missing = described - used
     assert not missing, f"fields of the app spec schema this test does not use: {sorted(missing)}"
 
 
@@ -315,15 +615,75 @@ def project(root: Path, namespace: str) -> Path:
     (root / "services" / "web" / "Dockerfile").write_text("FROM scratch\nCOPY web /bin/web\n")
     (root / "services" / "web" / "web").write_text("#!/bin/sh\n")
     (root / "apps").mkdir()
-    (root / "apps" / "web.yaml").write_text(yaml.safe_dump(SPEC, sort_keys=False))
+    web = copy.deepcopy(SPEC)
+    web["services"][0]["ports"][0]["nodePort"] = node_port(namespace)
+    for name, spec in {**APPS, "web": web}.items():
+        (root / "apps" / f"{name}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     (root / "apps" / "db").mkdir()
     (root / "apps" / "db" / "settings.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db-settings\ndata:\n  size: small\n"
+    )
+    # The claim web mounts, bound to a volume the test makes.
+    (root / "apps" / "db" / "uploads.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "web-uploads"},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "storageClassName": STORAGE_CLASS,
+                    "resources": {"requests": {"storage": "1Gi"}},
+                },
+            }
+        )
     )
     git(root, "init", "-q", "-b", "main")
     git(root, "-c", "user.email=ci@example.test", "-c", "user.name=CI", "add", "-A")
     git(root, "-c", "user.email=ci@example.test", "-c", "user.name=CI", "commit", "-qm", "web")
     return root
+
+
+def node_port(namespace: str) -> int:
+    return 30000 + int(hashlib.sha256(namespace.encode()).hexdigest(), 16) % 2700
+
+
+def volume_for(namespace: str, claim: str) -> Object:
+    """A volume bound ahead to one claim of ``namespace``: no provisioner runs here."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": f"{namespace}-{claim}"[:63]},
+        "spec": {
+            "capacity": {"storage": "1Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": STORAGE_CLASS,
+            "hostPath": {"path": f"/var/lib/volumes/{namespace}/{claim}"},
+            "claimRef": {"namespace": namespace, "name": claim},
+        },
+    }
+
+
+@pytest.fixture
+def cluster_world(kube: KubeClient, namespace: str) -> Iterator[None]:
+    """The PriorityClass web asks for and the volumes of the claims: what a platform team
+    provides outside the project."""
+    kube.apply(
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": PRIORITY_CLASS},
+            "value": 1000,
+        },
+        field_manager="appspec-test",
+    )
+    volumes = [volume_for(namespace, claim) for claim in ("web-uploads", "data-store-0")]
+    for volume in volumes:
+        kube.apply(volume, field_manager="appspec-test")
+    yield
+    for volume in volumes:
+        kube.delete("v1", "PersistentVolume", volume["metadata"]["name"])
 
 
 def contained(wanted: object, live: object, path: str = "") -> list[str]:
@@ -357,6 +717,59 @@ def eventually(what: str, probe: Callable[[], Any], timeout: float = 60) -> Any:
     return result
 
 
+def assert_least_privilege(pod: Object) -> None:
+    """The safe defaults, on the pod and on every container."""
+    container, proxy = pod["containers"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    for each in (container, proxy, *pod["initContainers"]):
+        assert each["securityContext"]["allowPrivilegeEscalation"] is False
+        assert each["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert proxy["securityContext"]["runAsUser"] == 1001
+    # The init container runs the image built from services/web.
+    assert pod["initContainers"][0]["image"].startswith("example.test/shop/web:")
+
+
+def assert_routes(live: dict[str, Object], namespace: str) -> None:
+    # The Services: the app's own as a NodePort, and the extra ones on its pods.
+    assert live["Service/web"]["spec"]["type"] == "NodePort"
+    public = live["Service/web-public"]["spec"]
+    assert public["type"] == "LoadBalancer"
+    assert public["ports"][0]["nodePort"] == node_port(namespace)
+    assert public["selector"] == live["Deployment/web"]["spec"]["selector"]["matchLabels"]
+
+    # The Ingress routes the environment's hosts, over TLS, to ports the Service has.
+    ingress = live["Ingress/web"]["spec"]
+    assert ingress["tls"] == [
+        {"hosts": ["shop.example.test", "www.shop.example.test"], "secretName": "shop-tls"}
+    ]
+    assert [rule["host"] for rule in ingress["rules"]] == [
+        "shop.example.test",
+        "www.shop.example.test",
+    ]
+    ports = {port["name"] for port in live["Service/web"]["spec"]["ports"]}
+    for rule in ingress["rules"]:
+        for route in rule["http"]["paths"]:
+            assert route["backend"]["service"]["name"] == "web"
+            assert route["backend"]["service"]["port"]["name"] in ports
+
+
+def assert_state_and_runs(kube: KubeClient, live: dict[str, Object], namespace: str) -> None:
+    # The StatefulSet's pod has its claim, bound to the volume made for it.
+    stateful = live["StatefulSet/store"]
+    assert stateful["spec"]["serviceName"] == "store-headless"
+    assert live["Service/store-headless"]["spec"]["clusterIP"] == "None"
+    claim = kube.get("v1", "PersistentVolumeClaim", "data-store-0", namespace)
+    assert claim["status"]["phase"] == "Bound"
+    assert claim["spec"]["volumeName"] == f"{namespace}-data-store-0"
+
+    # The Job ran to completion before the sync ended; the CronJob waits for its hour.
+    assert live["Job/migrate"]["status"]["succeeded"] == 1
+    assert live["CronJob/nightly"]["spec"]["timeZone"] == "Europe/Berlin"
+
+
+@pytest.mark.usefixtures("cluster_world")
 def test_every_field_renders_to_objects_the_api_server_accepts(
     kube: KubeClient,
     namespace: str,
@@ -366,23 +779,34 @@ def test_every_field_renders_to_objects_the_api_server_accepts(
 ) -> None:
     root = project(tmp_path / "shop", namespace)
     assert main(["render", "-C", str(root)]) == 0, capsys.readouterr().err
-    rendered: list[Object] = [
-        yaml.safe_load(path.read_text())
-        for path in sorted((root / "generated" / ENV / "web").glob("*.yaml"))
-    ]
-    kinds = sorted(obj["kind"] for obj in rendered)
-    assert kinds == [
-        "ConfigMap",
-        "ConfigMap",
-        "Deployment",
-        "HorizontalPodAutoscaler",
-        "Ingress",
-        "PodDisruptionBudget",
-        "Role",
-        "RoleBinding",
-        "Service",
-        "ServiceAccount",
-    ]
+    rendered: dict[str, list[Object]] = {
+        app: [
+            yaml.safe_load(path.read_text())
+            for path in sorted((root / "generated" / ENV / app).glob("*.yaml"))
+        ]
+        for app in APPS
+    }
+    kinds = {app: sorted(obj["kind"] for obj in objects) for app, objects in rendered.items()}
+    assert kinds == {
+        "web": [
+            "ConfigMap",
+            "ConfigMap",
+            "Deployment",
+            "HorizontalPodAutoscaler",
+            "Ingress",
+            "PodDisruptionBudget",
+            "Role",
+            "RoleBinding",
+            "Service",
+            "Service",
+            "Service",
+            "ServiceAccount",
+        ],
+        "store": ["PodDisruptionBudget", "Service", "Service", "StatefulSet"],
+        "queue": ["Deployment"],
+        "migrate": ["Job"],
+        "nightly": ["CronJob"],
+    }
     capsys.readouterr()
 
     code = main(["sync", ENV, "-C", str(root), "--kubeconfig", local_cluster.kubeconfig])
@@ -391,7 +815,7 @@ def test_every_field_renders_to_objects_the_api_server_accepts(
 
     # Accepted as rendered: every field the render set is stored as it was set.
     live: dict[str, Object] = {}
-    for obj in rendered:
+    for obj in (obj for objects in rendered.values() for obj in objects):
         meta = obj["metadata"]
         assert meta["namespace"] == namespace
         stored = kube.get(obj["apiVersion"], obj["kind"], meta["name"], namespace)
@@ -401,7 +825,7 @@ def test_every_field_renders_to_objects_the_api_server_accepts(
     # The overrides of the environment are what was applied.
     deployment = live["Deployment/web"]
     pod = deployment["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
+    container = pod["containers"][0]
     assert container["image"] == "example.test/shop/web:1.5.0@sha256:" + "ab" * 32
     assert container["command"] == ["/bin/web", "--production"]
     assert pod["terminationGracePeriodSeconds"] == 60
@@ -413,22 +837,17 @@ def test_every_field_renders_to_objects_the_api_server_accepts(
     }
     assert live["Service/web"]["spec"]["sessionAffinity"] == "ClientIP"
 
-    # The Ingress routes the environment's host, over TLS, to a port the Service has.
-    ingress = live["Ingress/web"]["spec"]
-    assert ingress["tls"] == [{"hosts": ["shop.example.test"], "secretName": "web-tls"}]
-    (rule,) = ingress["rules"]
-    assert rule["host"] == "shop.example.test"
-    (route,) = rule["http"]["paths"]
-    assert route["backend"]["service"]["name"] == "web"
-    ports = {port["name"] for port in live["Service/web"]["spec"]["ports"]}
-    assert route["backend"]["service"]["port"]["name"] in ports
+    assert_least_privilege(pod)
+    assert_routes(live, namespace)
+    assert_state_and_runs(kube, live, namespace)
 
-    # Healthy, object by object. The sync waited for what gates a rollout (the Deployment's
-    # pods available). An autoscaler without a metrics server turns Degraded once it has
-    # tried to read them, and an Ingress stays Progressing without an ingress controller:
-    # the autoscaler is checked for having found its Deployment instead, the Ingress above.
+    # Healthy, object by object. The sync waited for what gates a rollout (the workloads'
+    # pods available, the Job complete). An autoscaler without a metrics server turns
+    # Degraded once it has tried to read them, and an Ingress or a LoadBalancer Service
+    # stays Progressing without a controller that publishes addresses: the autoscaler is
+    # checked for having found its Deployment instead, the Ingress and Services above.
     for ref, stored in live.items():
-        if ref.startswith(("HorizontalPodAutoscaler/", "Ingress/")):
+        if ref.startswith(("HorizontalPodAutoscaler/", "Ingress/")) or ref == "Service/web-public":
             continue
         assert assess(stored).status is HealthStatus.HEALTHY, (ref, assess(stored))
 

@@ -75,8 +75,9 @@ def mount(item: Mount) -> Object:
     rendered: Object = {"name": item.name, "mountPath": item.mount_path}
     if item.sub_path is not None:
         rendered["subPath"] = item.sub_path
-    if item.read_only is not None:
-        rendered["readOnly"] = item.read_only
+    # The API server stores readOnly: false as no field at all; so is it rendered.
+    if item.read_only:
+        rendered["readOnly"] = True
     return rendered
 
 
