@@ -707,6 +707,12 @@ def _check_metadata(spec: AppSpec) -> None:
         (("podAnnotations",), spec.pod_annotations),
         (("ingress", "annotations"), ingress),
         (("serviceAccount", "annotations"), account),
+        (("service", "annotations"), spec.service.annotations),
+        (("nodeSelector",), spec.scheduling.node_selector),
+        *(
+            (("services", index, "annotations"), service.annotations)
+            for index, service in enumerate(spec.services)
+        ),
     ]
     for path, keys in maps:
         for key in keys:
@@ -723,6 +729,11 @@ def _check_metadata(spec: AppSpec) -> None:
         (("podAnnotations",), dict(spec.pod_annotations)),
         (("ingress", "annotations"), {**spec.annotations, **ingress}),
         (("serviceAccount", "annotations"), {**spec.annotations, **account}),
+        (("service", "annotations"), {**spec.annotations, **spec.service.annotations}),
+        *(
+            (("services", index, "annotations"), {**spec.annotations, **service.annotations})
+            for index, service in enumerate(spec.services)
+        ),
     ]
     for path, written in on_objects:
         size = sum(len(k.encode()) + len(v.encode()) for k, v in written.items())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from hakobu.model.cron import FIVE_FIELDS, ZONE_HINT, schedule_problem, zone_problem
 from hakobu.model.schemacheck import SchemaViolation
@@ -87,11 +87,7 @@ def check_fields(workload: str, data: Mapping[str, Any]) -> None:
     """Refuse the fields written in ``data`` that ``workload`` has no use for."""
     for key, (workloads, why) in _ONLY_FOR.items():
         if key in data and workload not in workloads:
-            fits = ", ".join(
-                w
-                for w in ("Deployment", "StatefulSet", "Worker", "Job", "CronJob")
-                if w in workloads
-            )
+            fits = ", ".join(w for w in get_args(Workload) if w in workloads)
             raise SchemaViolation(
                 (key,),
                 f"{key} does not apply to a {workload}: {why}",

@@ -280,6 +280,12 @@ BASE = "name: web\nimage: web:1\n"
             id="ingress-host-and-hosts",
         ),
         pytest.param(
+            BASE + f"service: {{annotations: {{{'a' * 64}: x}}}}\n",
+            f"web.yaml:3: service.annotations.{'a' * 57}...: the key's name is 64 characters",
+            None,
+            id="service-annotation-key",
+        ),
+        pytest.param(
             BASE + "securityContext: {capabilities: {add: [cap_net_raw]}}\n",
             "web.yaml:3: securityContext.capabilities.add[0]: 'cap_net_raw' is not valid",
             None,
