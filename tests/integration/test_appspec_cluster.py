@@ -454,8 +454,19 @@ QUEUE: dict[str, Any] = {
     "replicas": 2,
     "ports": [{"name": "metrics", "port": 9100}],
     "securityContext": {"readOnlyRootFilesystem": True},
-    "volumes": [{"name": "tmp", "emptyDir": {}}],
-    "mounts": [{"name": "tmp", "mountPath": "/scratch"}],
+    # Written with the values the API server stores as no field: the render leaves them out.
+    "dependsOn": ["db"],
+    "volumes": [
+        {"name": "tmp", "emptyDir": {"medium": ""}},
+        {
+            "name": "uploads",
+            "persistentVolumeClaim": {"claimName": "web-uploads", "readOnly": False},
+        },
+    ],
+    "mounts": [
+        {"name": "tmp", "mountPath": "/scratch"},
+        {"name": "uploads", "mountPath": "/uploads"},
+    ],
 }
 
 # Runs once; the sync waits until it has completed.

@@ -81,8 +81,17 @@ def mount(item: Mount) -> Object:
     return rendered
 
 
+# Values the API server stores as no field at all (Go's omitempty): rendered the same way, so
+# that what is applied is what is read back.
+_STORED_AS_ABSENT = {("persistentVolumeClaim", "readOnly"): False, ("emptyDir", "medium"): ""}
+
+
 def volume(item: Volume) -> Object:
-    return {"name": item.name, **copy.deepcopy(item.source)}
+    rendered: Object = {"name": item.name, **copy.deepcopy(item.source)}
+    for (source, key), absent in _STORED_AS_ABSENT.items():
+        if source in rendered and rendered[source].get(key, None) == absent:
+            del rendered[source][key]
+    return rendered
 
 
 def scheduling(found: Scheduling, selector: dict[str, str]) -> Object:

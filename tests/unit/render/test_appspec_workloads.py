@@ -172,6 +172,8 @@ def test_sidecars_init_containers_volumes_and_mounts(tmp_path: Path) -> None:
         - {name: certs, secret: {secretName: tls, items: [{key: tls.crt, path: cert.pem}],
            defaultMode: 0o440}}
         - {name: shared, persistentVolumeClaim: {claimName: shared, readOnly: true}}
+        - {name: scratch, emptyDir: {medium: ""}}
+        - {name: writable, persistentVolumeClaim: {claimName: writable, readOnly: false}}
         - {name: all, projected: {sources: [{configMap: {name: c}},
            {serviceAccountToken: {path: token, audience: vault}}]}}
         mounts:
@@ -232,6 +234,9 @@ def test_sidecars_init_containers_volumes_and_mounts(tmp_path: Path) -> None:
             },
         },
         {"name": "shared", "persistentVolumeClaim": {"claimName": "shared", "readOnly": True}},
+        # As the API server stores them: the default values are no field.
+        {"name": "scratch", "emptyDir": {}},
+        {"name": "writable", "persistentVolumeClaim": {"claimName": "writable"}},
         {
             "name": "all",
             "projected": {
