@@ -386,7 +386,12 @@ _KEY_TO_PATH = _list(
     minItems=1,
 )
 
-_FILE_MODE = _integer("the files' permission bits, such as 0o440 written as 288", 0, maximum=0o777)
+_FILE_MODE = _integer(
+    "the files' permission bits, in octal with a leading 0 (0440) or 0o (0o440), or in "
+    "decimal (288)",
+    0,
+    maximum=0o777,
+)
 
 _PROJECTED_SOURCE = _object(
     "one source of a projected volume; set exactly one of secret, configMap, downwardAPI or "
