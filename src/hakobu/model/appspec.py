@@ -11,6 +11,10 @@ One YAML file per app (``apps/web.yaml``)::
     environments:
       production: {autoscaling: {minReplicas: 4}}
 
+``workload`` picks a StatefulSet, a Worker, a Job or a CronJob instead of a Deployment
+(``hakobu.model.workload``); sidecars and init containers (``container``), volumes, the
+security context and scheduling (``podspec``) shape the pod.
+
 The JSON Schema in ``appspec_schema`` (``app_schema``) is the single description of the
 format: ``schemacheck`` interprets it, ``hakobu schema app`` prints it for editors, and its
 descriptions are the reference documentation. What a schema cannot say (ports named

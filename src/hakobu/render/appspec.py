@@ -1,18 +1,25 @@
 """Expand an app spec into the Kubernetes objects a platform team would write by hand.
 
-Every app gets a Deployment; the other objects appear when the spec asks for them::
+Every app gets its workload; the other objects appear when the spec asks for them::
 
     ServiceAccount   serviceAccount (create: true)
     ConfigMap        configFiles                    <name>-config, mounted read-only
-    Service          ports                          ClusterIP, ports by name
-    Deployment       always                         rolling update 25% / 25%
-    HorizontalPodAutoscaler  autoscaling            autoscaling/v2; no Deployment replicas
+    Service          ports (Deployment, StatefulSet) service.type, ports by name
+    Service          StatefulSet                    <name>-headless, the pods' DNS names
+    Service          services                       more Services on the same pods
+    Deployment       workload Deployment or Worker  rolling update 25% / 25%
+    StatefulSet      workload StatefulSet           volumeClaimTemplates
+    Job / CronJob    workload Job or CronJob        job, cronJob
+    HorizontalPodAutoscaler  autoscaling            autoscaling/v2; no workload replicas
     PodDisruptionBudget      podDisruptionBudget    policy/v1
-    Ingress          ingress                        networking.k8s.io/v1
+    Ingress          ingress                        networking.k8s.io/v1, one host or several
     ...extraObjects, as written
 
+The pod's other parts (sidecars, init containers, volumes, security context, scheduling)
+are rendered by ``hakobu.render.pod``.
+
 Every generated object carries the recommended ``app.kubernetes.io/*`` labels and the
-environment's namespace; the Deployment selects on ``name`` and ``instance`` only, because a
+environment's namespace; the workload selects on ``name`` and ``instance`` only, because a
 selector cannot change after creation and the other labels (the version) do.
 
 Patches are merged last, as strategic merge patches exactly as kustomize applies them
