@@ -475,6 +475,8 @@ MIGRATE: dict[str, Any] = {
     "image": "example.test/shop/migrate:5",
     "workload": "Job",
     "args": ["--to=latest"],
+    # A native sidecar: it does not keep the Job from completing.
+    "sidecars": [{"name": "proxy", "image": "example.test/shop/proxy:2.1"}],
     "job": {
         "backoffLimit": 2,
         "activeDeadlineSeconds": 600,
@@ -777,6 +779,8 @@ def assert_state_and_runs(kube: KubeClient, live: dict[str, Object], namespace: 
 
     # The Job ran to completion before the sync ended; the CronJob waits for its hour.
     assert live["Job/migrate"]["status"]["succeeded"] == 1
+    job_pod = live["Job/migrate"]["spec"]["template"]["spec"]
+    assert job_pod["initContainers"][0]["restartPolicy"] == "Always"
     assert live["CronJob/nightly"]["spec"]["timeZone"] == "Europe/Berlin"
 
 

@@ -875,7 +875,9 @@ _PROPERTIES: dict[str, Any] = {
     ),
     "sidecars": _list(
         "Containers that run beside the app's own in every pod, such as a log shipper or a "
-        "proxy. They share the pod's volumes and securityContext.",
+        "proxy. They share the pod's volumes and securityContext. In a Job or CronJob they "
+        "are native sidecars (init containers with restartPolicy Always), so that they stop "
+        "when the app's container has exited and the Job completes.",
         _ref("container"),
     ),
     "initContainers": _list(

@@ -385,12 +385,17 @@ class _Expansion:
             rendered["securityContext"] = pod.pod_security(spec.security)
         if spec.job is not None:
             rendered["restartPolicy"] = spec.job.restart_policy
-        if spec.init_containers:
-            rendered["initContainers"] = [self.other_container(c) for c in spec.init_containers]
-        rendered["containers"] = [
-            self.container(),
-            *(self.other_container(c) for c in spec.sidecars),
-        ]
+        init = [self.other_container(c) for c in spec.init_containers]
+        sidecars = [self.other_container(c) for c in spec.sidecars]
+        if spec.workload in BATCH:
+            # A Job completes when its containers have exited, and a sidecar (a proxy, a log
+            # shipper) never does: Kubernetes' native sidecars, init containers that restart
+            # always, run beside the app's container and stop once it has exited.
+            init.extend({**sidecar, "restartPolicy": "Always"} for sidecar in sidecars)
+            sidecars = []
+        if init:
+            rendered["initContainers"] = init
+        rendered["containers"] = [self.container(), *sidecars]
         volumes: list[Object] = []
         if spec.config_files is not None:
             volumes.append({"name": "config", "configMap": {"name": self.config_map_name()}})

@@ -83,6 +83,23 @@ def test_a_job_runs_once_without_default_probes(tmp_path: Path) -> None:
     assert "livenessProbe" not in container
 
 
+@pytest.mark.parametrize("workload", ["Job", "CronJob"])
+def test_a_batch_workloads_sidecars_are_native_sidecars(tmp_path: Path, workload: str) -> None:
+    schedule = "cronJob: {schedule: '@hourly'}\n" if workload == "CronJob" else ""
+    (obj,) = expand(
+        tmp_path,
+        f"name: web\nimage: web:1\nworkload: {workload}\n{schedule}"
+        "initContainers: [{name: wait-for-db, image: wait:1}]\n"
+        "sidecars: [{name: proxy, image: proxy:1}]\n",
+    )
+    pod = pod_spec(obj)
+    assert [c["name"] for c in pod["containers"]] == ["web"]
+    assert pod["initContainers"] == [
+        {"name": "wait-for-db", "image": "wait:1"},
+        {"name": "proxy", "image": "proxy:1", "restartPolicy": "Always"},
+    ]
+
+
 def test_a_cron_job_has_its_schedule_concurrency_and_history(tmp_path: Path) -> None:
     (cron,) = expand(
         tmp_path,
