@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hakobu.health import Health, HealthStatus, assess
+from hakobu.health import Health, HealthRules, HealthStatus, assess
 from tests.fuzz.profile import FUZZ
 
 KINDS = [
@@ -175,7 +175,7 @@ def live_objects(draw: st.DrawFn) -> Any:
 
 
 def _assessed(obj: Any) -> Health:
-    health = assess(obj)
+    health = assess(obj, HealthRules())
     assert isinstance(health, Health)
     assert isinstance(health.status, HealthStatus)
     assert isinstance(health.message, str)

@@ -24,7 +24,7 @@ import yaml
 
 from hakobu.cli.main import main
 from hakobu.cluster.client import KubeClient
-from hakobu.health import HealthStatus, assess
+from hakobu.health import HealthRules, HealthStatus, assess
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.model.appspec_schema import app_schema
 from hakobu.model.objects import Object
@@ -864,7 +864,10 @@ def test_every_field_renders_to_objects_the_api_server_accepts(
     for ref, stored in live.items():
         if ref.startswith(("HorizontalPodAutoscaler/", "Ingress/")) or ref == "Service/web-public":
             continue
-        assert assess(stored).status is HealthStatus.HEALTHY, (ref, assess(stored))
+        assert assess(stored, HealthRules()).status is HealthStatus.HEALTHY, (
+            ref,
+            assess(stored, HealthRules()),
+        )
 
     def autoscaler_found_its_target() -> bool:
         hpa = kube.get("autoscaling/v2", "HorizontalPodAutoscaler", "web", namespace)

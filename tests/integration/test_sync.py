@@ -15,7 +15,7 @@ from hakobu.cli import sync as sync_cli
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
 from hakobu.errors import HakobuError, InvalidInput
-from hakobu.health import HealthStatus, assess
+from hakobu.health import HealthRules, HealthStatus, assess
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.model.project import load_project
 from hakobu.sync import SyncOptions, SyncResult, read_desired, sync
@@ -158,7 +158,7 @@ def test_first_sync_rollout_and_noop_resync(kube: KubeClient, repo: Repo, namesp
     assert result.revision == first
     assert (result.applied, result.unchanged) == (3, 0)
     web = live(kube, namespace, "Deployment", "web")
-    assert assess(web).status is HealthStatus.HEALTHY
+    assert assess(web, HealthRules()).status is HealthStatus.HEALTHY
     assert web["metadata"]["labels"]["hakobu.dev/app"] == "web"
     inventory = kube.get("v1", "ConfigMap", "hakobu-inventory-web", namespace)
     assert "web-settings" in inventory["data"]["objects"]
@@ -171,7 +171,7 @@ def test_first_sync_rollout_and_noop_resync(kube: KubeClient, repo: Repo, namesp
     assert (rollout.applied, rollout.unchanged) == (1, 2)
     web = live(kube, namespace, "Deployment", "web")
     assert web["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
-    assert assess(web).status is HealthStatus.HEALTHY
+    assert assess(web, HealthRules()).status is HealthStatus.HEALTHY
     assert web["status"]["updatedReplicas"] == 2
 
     before = {verb: kube.requests[verb] for verb in WRITES}
@@ -200,8 +200,11 @@ def test_failing_presync_hook_stops_the_rollout_and_runs_syncfail(
     with pytest.raises(NotFound):
         live(kube, namespace, "Deployment", "api")
     notified = live(kube, namespace, "Job", "notify-failure")
-    assert assess(notified).status is HealthStatus.HEALTHY
-    assert assess(live(kube, namespace, "Job", "migrate")).status is HealthStatus.DEGRADED
+    assert assess(notified, HealthRules()).status is HealthStatus.HEALTHY
+    assert (
+        assess(live(kube, namespace, "Job", "migrate"), HealthRules()).status
+        is HealthStatus.DEGRADED
+    )
 
 
 def test_successful_hooks_run_around_the_waves(
@@ -222,7 +225,10 @@ def test_successful_hooks_run_around_the_waves(
     assert result.succeeded, result
     (app,) = result.apps
     assert app.hooks == 2
-    assert assess(live(kube, namespace, "Job", "migrate")).status is HealthStatus.HEALTHY
+    assert (
+        assess(live(kube, namespace, "Job", "migrate"), HealthRules()).status
+        is HealthStatus.HEALTHY
+    )
     with pytest.raises(NotFound):
         wait_deleted(kube, namespace, "Job", "cleanup")
     first = live(kube, namespace, "ConfigMap", "first")

@@ -13,7 +13,7 @@ import yaml
 from hakobu.cli.main import main
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
-from hakobu.health import HealthStatus, assess
+from hakobu.health import HealthRules, HealthStatus, assess
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.model.project import load_project
 from hakobu.sync import SyncOptions, read_desired, sync
@@ -100,7 +100,7 @@ def test_web_is_applied_once_db_is_healthy(
         progress.append(message)
         if message.startswith("web: Sync wave") and "applying" in message:
             db = kube.get("apps/v1", "Deployment", "db", namespace)
-            db_when_web_applied.append(assess(db).status)
+            db_when_web_applied.append(assess(db, HealthRules()).status)
 
     result = run(kube, root, record)
 
@@ -171,7 +171,7 @@ def test_a_failing_dependency_skips_its_dependents_and_nothing_else(
     for kind, name in (("Deployment", "api"), ("ConfigMap", "report")):
         with pytest.raises(NotFound):
             kube.get("apps/v1" if kind == "Deployment" else "v1", kind, name, namespace)
-    assert assess(kube.get("apps/v1", "Deployment", "cache", namespace)).status is (
+    assert assess(kube.get("apps/v1", "Deployment", "cache", namespace), HealthRules()).status is (
         HealthStatus.HEALTHY
     )
 

@@ -16,7 +16,7 @@ import yaml
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
-from hakobu.health import HealthStatus, assess
+from hakobu.health import HealthRules, HealthStatus, assess
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.secrets.keystore import KeyStore, SealingKey, new_key
 from hakobu.secrets.sealedsecret import seal_secret
@@ -107,7 +107,10 @@ def test_hakobu_opens_updates_and_prunes_the_secret(
     assert secret["metadata"]["labels"]["hakobu.dev/app"] == "api"
     assert secret["metadata"]["labels"]["tier"] == "db"
     assert "ownerReferences" not in secret["metadata"]
-    assert assess(live(kube, namespace, "Deployment", "api")).status is HealthStatus.HEALTHY
+    assert (
+        assess(live(kube, namespace, "Deployment", "api"), HealthRules()).status
+        is HealthStatus.HEALTHY
+    )
     inventory = kube.get("v1", "ConfigMap", "hakobu-inventory-api", namespace)
     assert '"kind": "Secret"' in inventory["data"]["objects"]
     assert "SealedSecret" not in inventory["data"]["objects"]

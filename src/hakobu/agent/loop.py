@@ -64,6 +64,7 @@ from hakobu.cluster.api import KubeApi
 from hakobu.cluster.lease import LEASE_DURATION, RETRY_PERIOD
 from hakobu.cluster.retry import Backoff
 from hakobu.errors import HakobuError, InvalidInput, OperationFailed
+from hakobu.health import HealthRules
 from hakobu.model.clusters import Cluster
 from hakobu.model.objects import ObjectId
 from hakobu.model.project import Environment, Project, load_project
@@ -265,7 +266,7 @@ class Agent:
         reason = env_changed(self._synced_tree, tree)
         if reason is None:
             states = self._observe(project, env, desired)
-            statuses = _statuses(states, desired)
+            statuses = _statuses(states, desired, project.health)
             del states
             self.statuses = tuple(statuses)
             reason = cluster_reason(statuses)
@@ -354,7 +355,7 @@ class Agent:
             if removed:
                 result = with_removed(result, removed)
                 states = self._observe(project, env, desired)
-            self.statuses = tuple(_statuses(states, desired))
+            self.statuses = tuple(_statuses(states, desired, project.health))
             left = [s for s in self.statuses if s.differing]
             del states
         if left:
@@ -409,7 +410,7 @@ class Agent:
             self._retrying = f"sync of {name} (attempt {count + 1} of {attempts}) after: {problem}"
             return Iteration(desired.revision, None, result)
         states = self._observe(project, env, desired)
-        statuses = _statuses(states, desired)
+        statuses = _statuses(states, desired, project.health)
         del states
         self.statuses = tuple(statuses)
         why = f"gave up on {desired.revision[:12]} after {count} failed syncs"
@@ -668,6 +669,6 @@ def _noting_left(result: SyncResult, left: list[AppStatus]) -> SyncResult:
     return dataclasses.replace(result, apps=apps)
 
 
-def _statuses(states: list[AppState], desired: DesiredState) -> list[AppStatus]:
+def _statuses(states: list[AppState], desired: DesiredState, rules: HealthRules) -> list[AppStatus]:
     """Each app's status, with what it waits for (``dependsOn``)."""
-    return with_dependencies([app_status(s) for s in states], desired_graph(desired))
+    return with_dependencies([app_status(s, rules) for s in states], desired_graph(desired))

@@ -33,6 +33,11 @@
       - {name: team-chat, provider: slack, secretRef: {name: shop-chat}}
     dependsOn:                    # apps without an app spec: synced after these are Healthy
       web: [redis]
+    health:                       # CEL rules for custom resources (model.healthrules)
+    - apiVersion: bitnami.com/v1alpha1
+      kind: SealedSecret
+      current: "has(status.conditions) && status.conditions.exists(c, c.type == 'Synced'
+        && c.status == 'True')"
 """
 
 from __future__ import annotations
@@ -43,8 +48,10 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.errors import InvalidInput
+from hakobu.health import HealthRules
 from hakobu.model.clusters import Cluster, parse_clusters
 from hakobu.model.dependencies import Declared, parse_declared
+from hakobu.model.healthrules import parse_health_rules
 from hakobu.model.ignoredifferences import IgnoreRule, parse_ignore_differences
 from hakobu.model.notifications import Notifications, parse_notifications
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
@@ -67,6 +74,7 @@ _TOP_FIELDS = (
     "notifications",
     "dependsOn",
     "ignoreDifferences",
+    "health",
 )
 _ENV_FIELDS = (
     "namespace",
@@ -140,6 +148,8 @@ class Project:
     notifications: Notifications = field(default_factory=Notifications)
     # ``dependsOn`` of the apps that have no app spec to say it (kustomize, templates).
     depends_on: dict[str, Declared] = field(default_factory=dict)
+    # How custom resources' health is judged, before hakobu's own checks and rules.
+    health: HealthRules = field(default_factory=HealthRules)
 
     @property
     def file(self) -> Path:
@@ -246,6 +256,7 @@ def load_project(root: Path, text: str | None = None) -> Project:
         promoted,
         notifications,
         _depends_on(doc, data.get("dependsOn")),
+        parse_health_rules(doc, ("health",), data.get("health")),
     )
 
 

@@ -443,7 +443,7 @@ def _problems(
     states = observe(kube, project, env, desired, only_app=app)
     return [
         f"{s.app}: {s.sync}, {s.health}"
-        for s in map(app_status, states)
+        for s in (app_status(state, project.health) for state in states)
         if s.sync is not SyncState.SYNCED or s.health is not HealthStatus.HEALTHY
     ]
 

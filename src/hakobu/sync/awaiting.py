@@ -42,7 +42,7 @@ def unready_dependencies(
     pending = list(names)
     while True:
         statuses = [
-            app_status(state)
+            app_status(state, project.health)
             for name in pending
             for state in observe(
                 kube,

@@ -31,7 +31,7 @@ from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import ApiError, NotFound
 from hakobu.cluster.lease import Lease, held
 from hakobu.errors import OperationFailed
-from hakobu.health import HealthStatus
+from hakobu.health import HealthRules, HealthStatus
 from hakobu.model.dependencies import Graph
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
@@ -242,6 +242,7 @@ def _sync(
                     requests=requests,
                     progress=progress,
                     guard=guard,
+                    rules=project.health,
                 ).run()
             ),
             runners,
@@ -418,8 +419,10 @@ class _AppSync:
         requests: Executor,
         progress: Progress,
         guard: Callable[[], None],
+        rules: HealthRules,
     ) -> None:
         self.kube, self.env, self.state = kube, env, state
+        self.rules = rules
         # Raises when the environment's lock is no longer safely held: checked before
         # every write.
         self.guard = guard
@@ -587,6 +590,7 @@ class _AppSync:
             self.deadline,
             pool=self.requests,
             selector=self.plan.owner.selector,
+            rules=self.rules,
             progress=self.progress,
         )
         for step, outcome in zip(steps, waited, strict=True):

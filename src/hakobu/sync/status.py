@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass, replace
 
 from hakobu.cluster.api import KubeApi
-from hakobu.health import HealthStatus, assess, settled, worst
+from hakobu.health import HealthRules, HealthStatus, assess, settled, worst
 from hakobu.model.dependencies import Graph
 from hakobu.model.project import Environment, Project
 from hakobu.sync.dependencies import desired_graph
@@ -63,7 +63,7 @@ def environment_status(
     desired = read_desired(project, env, revision)
     graph = desired_graph(desired)
     states = observe(kube, project, env, desired, keys_namespace=keys_namespace)
-    return with_dependencies([app_status(state) for state in states], graph)
+    return with_dependencies([app_status(state, project.health) for state in states], graph)
 
 
 def with_dependencies(statuses: list[AppStatus], graph: Graph) -> list[AppStatus]:
@@ -85,7 +85,8 @@ def with_dependencies(statuses: list[AppStatus], graph: Graph) -> list[AppStatus
     return result
 
 
-def app_status(state: AppState) -> AppStatus:
+def app_status(state: AppState, rules: HealthRules) -> AppStatus:
+    """Where one app stands; its objects' health judged under the project's ``rules``."""
     differing = [
         f"{step.resource.ref} ({step.action})"
         for step in state.plan.steps
@@ -114,7 +115,7 @@ def app_status(state: AppState) -> AppStatus:
         if step.resource.hook:
             continue
         live = state.live.get(step.resource.id)
-        health = assess(live) if live is not None else None
+        health = assess(live, rules) if live is not None else None
         status = health.status if health is not None else HealthStatus.MISSING
         # An Ingress still waiting for an address (or an autoscaler for metrics) is shown,
         # but only its failure counts for the app, as only that would have stopped a sync.

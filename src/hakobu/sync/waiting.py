@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
-from hakobu.health import Health, HealthStatus, assess
+from hakobu.health import Health, HealthRules, HealthStatus, assess
 from hakobu.model.objects import Object, object_ref
 
 SETTLED = frozenset({HealthStatus.HEALTHY, HealthStatus.SUSPENDED})
@@ -75,14 +75,16 @@ def wait_settled(
     *,
     pool: Executor,
     selector: str,
+    rules: HealthRules,
     interval: float = 0.5,
     progress: Callable[[str], None] = lambda _: None,
 ) -> list[Waited]:
     """The health of each object, in the order given, once it is settled or Degraded, or
     as it was at ``deadline``. ``readings`` holds a live copy of each object known without
-    asking (None where there is none); ``selector`` matches the labels they all carry."""
+    asking (None where there is none); ``selector`` matches the labels they all carry;
+    ``rules`` are the project's health rules."""
     current = [
-        Waited(live, assess(live)) if live is not None else Waited(obj, MISSING)
+        Waited(live, assess(live, rules)) if live is not None else Waited(obj, MISSING)
         for obj, live in zip(objects, readings, strict=True)
     ]
     reported: set[int] = set()
@@ -116,7 +118,7 @@ def wait_settled(
         for i, live in zip(pending, again, strict=True):
             missing[i] = missing[i] + 1 if live is None else 0
             current[i] = (
-                Waited(live, assess(live))
+                Waited(live, assess(live, rules))
                 if live is not None
                 else Waited(objects[i], MISSING if missing[i] < _GONE_AFTER else _GONE)
             )

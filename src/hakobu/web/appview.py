@@ -15,7 +15,7 @@ from typing import Any
 
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import Forbidden, NotFound
-from hakobu.health import HealthStatus, assess
+from hakobu.health import HealthRules, HealthStatus, assess
 from hakobu.model.objects import Object
 from hakobu.sync import diff_app
 from hakobu.sync.diff import HIDDEN, is_secret, masked
@@ -52,7 +52,7 @@ def app_detail(kube: KubeApi, snapshot: EnvSnapshot, app: str) -> dict[str, Any]
         diffs = pool.submit(lambda: [asdict(d) for d in diff_app(kube, state)])
         events = pool.submit(_events, kube, snapshot.namespace)
         owned = _owned(kube, snapshot.namespace, present)
-        tree = [_node(obj, owned, live=bool(_uid(obj))) for obj in roots]
+        tree = [_node(obj, owned, snapshot.rules, live=bool(_uid(obj))) for obj in roots]
         return {
             "env": snapshot.env,
             "app": app,
@@ -106,10 +106,12 @@ def _owned(kube: KubeApi, namespace: str, roots: list[Object]) -> dict[str, list
     return owned
 
 
-def _node(obj: Object, owned: dict[str, list[Object]], *, live: bool) -> dict[str, Any]:
+def _node(
+    obj: Object, owned: dict[str, list[Object]], rules: HealthRules, *, live: bool
+) -> dict[str, Any]:
     metadata = obj.get("metadata") or {}
     if live:
-        health = assess(obj)
+        health = assess(obj, rules)
         status, message = (
             (str(health.status), health.message) if health else (str(HealthStatus.HEALTHY), "")
         )
@@ -123,7 +125,7 @@ def _node(obj: Object, owned: dict[str, list[Object]], *, live: bool) -> dict[st
         "apiVersion": obj.get("apiVersion"),
         "health": status,
         "message": message,
-        "children": [_node(child, owned, live=True) for child in children],
+        "children": [_node(child, owned, rules, live=True) for child in children],
     }
 
 

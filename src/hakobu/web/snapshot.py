@@ -12,6 +12,7 @@ from typing import Any
 
 from hakobu.cluster.api import KubeApi
 from hakobu.errors import HakobuError
+from hakobu.health import HealthRules
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
 from hakobu.sync import AppState, app_status, history, observe, read_desired
@@ -65,6 +66,9 @@ class EnvSnapshot:
     # Each app's observation, which an app's page reads rather than observing again: for
     # an app of thousands of objects, reading and planning them is most of the page's cost.
     states: dict[str, AppState] = field(default_factory=dict, compare=False, repr=False)
+    # The project's health rules the snapshot was judged by, for the objects an app's page
+    # reads.
+    rules: HealthRules = field(default_factory=HealthRules, compare=False, repr=False)
 
     def json(self) -> dict[str, Any]:
         return {
@@ -88,7 +92,7 @@ def read_snapshot(kube: KubeApi, project: Project, env: Environment) -> EnvSnaps
         return EnvSnapshot(env.name, env.namespace, "", None, error=str(e))
     succeeded = [r for r in records if r.get("result") == "Succeeded"]
     synced = str(succeeded[-1].get("revision")) if succeeded else None
-    statuses = with_dependencies([app_status(state) for state in states], graph)
+    statuses = with_dependencies([app_status(state, project.health) for state in states], graph)
     cells = {
         status.app: AppCell(
             str(status.sync),
@@ -107,6 +111,7 @@ def read_snapshot(kube: KubeApi, project: Project, env: Environment) -> EnvSnaps
         synced,
         cells,
         states={state.name: state for state in states},
+        rules=project.health,
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hakobu.health import Health, HealthStatus, assess
+from hakobu.health import Health, HealthRules, HealthStatus, assess
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -352,4 +352,4 @@ def test_every_fixture_has_an_expectation_and_every_expectation_a_fixture() -> N
 def test_health_of_live_object(
     key: tuple[str, str, str], expected: tuple[HealthStatus, str]
 ) -> None:
-    assert assess(FIXTURE_OBJECTS[key]) == Health(*expected)
+    assert assess(FIXTURE_OBJECTS[key], HealthRules()) == Health(*expected)

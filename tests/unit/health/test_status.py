@@ -8,14 +8,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hakobu import health
-from hakobu.health import Health, HealthStatus, assess, settled, severity, worst
+from hakobu.health import Health, HealthRules, HealthStatus, assess, settled, severity, worst
 
 
 def test_the_public_names() -> None:
     assert sorted(health.__all__) == [
         "Health",
+        "HealthRule",
+        "HealthRules",
         "HealthStatus",
+        "RuleError",
         "assess",
+        "compile_rule",
         "settled",
         "severity",
         "worst",
@@ -94,14 +98,14 @@ def test_timestamps_already_parsed_by_yaml_compare_with_strings() -> None:
             "lastSuccessfulTime": "2024-05-02T10:00:12Z",
         }
     )
-    assert assess(failed).status is HealthStatus.DEGRADED
+    assert assess(failed, HealthRules()).status is HealthStatus.DEGRADED
     succeeded = cronjob(
         {
             "lastScheduleTime": "2024-05-02T11:00:00",
             "lastSuccessfulTime": datetime(2024, 5, 2, 11, 0, 40, tzinfo=UTC),
         }
     )
-    assert assess(succeeded).status is HealthStatus.HEALTHY
+    assert assess(succeeded, HealthRules()).status is HealthStatus.HEALTHY
 
 
 def test_unquoted_deletion_timestamp_counts() -> None:
@@ -110,13 +114,13 @@ def test_unquoted_deletion_timestamp_counts() -> None:
         "kind": "ConfigMap",
         "metadata": {"name": "old", "deletionTimestamp": datetime(2024, 5, 2, tzinfo=UTC)},
     }
-    assert assess(obj) == Health(HealthStatus.PROGRESSING, "Pending deletion")
+    assert assess(obj, HealthRules()) == Health(HealthStatus.PROGRESSING, "Pending deletion")
 
 
 def test_a_status_that_is_not_a_mapping_is_unknown() -> None:
     obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}
     obj["status"] = ["Running"]
-    assert assess(obj) == Health(
+    assert assess(obj, HealthRules()) == Health(
         HealthStatus.UNKNOWN,
         "cannot assess health: status is ['Running'], expected a mapping",
     )
@@ -129,7 +133,7 @@ def test_a_boolean_is_not_a_replica_count() -> None:
         "metadata": {"name": "web"},
         "spec": {"replicas": True},
     }
-    assert assess(obj).status is HealthStatus.UNKNOWN
+    assert assess(obj, HealthRules()).status is HealthStatus.UNKNOWN
 
 
 def test_a_condition_without_type_is_unknown() -> None:
@@ -139,7 +143,7 @@ def test_a_condition_without_type_is_unknown() -> None:
         "metadata": {"name": "w"},
         "status": {"conditions": [{"status": "True"}]},
     }
-    assert assess(obj).status is HealthStatus.UNKNOWN
+    assert assess(obj, HealthRules()).status is HealthStatus.UNKNOWN
 
 
 def test_a_container_that_restarted_cleanly_still_marks_an_unready_pod_degraded() -> None:
@@ -155,9 +159,9 @@ def test_a_container_that_restarted_cleanly_still_marks_an_unready_pod_degraded(
             },
         }
 
-    assert assess(pod({"exitCode": 0})) == Health(
+    assert assess(pod({"exitCode": 0}), HealthRules()) == Health(
         HealthStatus.DEGRADED, "container 'web' restarted"
     )
-    assert assess(pod({"exitCode": 0, "reason": "Completed"})) == Health(
+    assert assess(pod({"exitCode": 0, "reason": "Completed"}), HealthRules()) == Health(
         HealthStatus.DEGRADED, "container 'web' restarted (Completed)"
     )

@@ -239,7 +239,8 @@ def test_status_says_what_an_app_waits_for() -> None:
     assert run(kube, state, only_app="db", timeout=0.2).result is Outcome.FAILED
 
     statuses = with_dependencies(
-        [app_status(s) for s in observe(kube, PROJECT, ENV, state)], desired_graph(state)
+        [app_status(s, PROJECT.health) for s in observe(kube, PROJECT, ENV, state)],
+        desired_graph(state),
     )
 
     db, web = statuses

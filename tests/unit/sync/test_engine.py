@@ -143,7 +143,7 @@ def test_after_a_failure_the_inventory_keeps_what_was_announced_and_the_app_is_o
 
     # Everything this sync might have created stays known, so a later prune finds it.
     assert inventory(kube) == {"first", "later"}
-    (status,) = [app_status(s) for s in observe(kube, PROJECT, ENV, state)]
+    (status,) = [app_status(s, PROJECT.health) for s in observe(kube, PROJECT, ENV, state)]
     assert status.sync is SyncState.OUT_OF_SYNC
 
 
@@ -157,7 +157,7 @@ def test_a_second_sync_of_the_same_revision_writes_nothing() -> None:
 
     assert result.succeeded and result.applied == 0 and result.apps[0].unchanged == 2
     assert kube.requests["PATCH"] == 0
-    (status,) = [app_status(s) for s in observe(kube, PROJECT, ENV, state)]
+    (status,) = [app_status(s, PROJECT.health) for s in observe(kube, PROJECT, ENV, state)]
     assert status.sync is SyncState.SYNCED
 
 
@@ -166,7 +166,7 @@ def test_a_change_by_another_manager_is_drift_and_a_conflict_unless_forced() -> 
     state = desired(configmap("a", key="git"))
     run(kube, state)
     kube.apply(configmap("a", key="by hand"), field_manager="kubectl", force=True)
-    (status,) = [app_status(s) for s in observe(kube, PROJECT, ENV, state)]
+    (status,) = [app_status(s, PROJECT.health) for s in observe(kube, PROJECT, ENV, state)]
     assert status.sync is SyncState.DRIFTED
 
     kube.apply(configmap("a", key="again"), field_manager="kubectl")
@@ -288,7 +288,13 @@ def test_an_object_deleted_while_the_sync_waits_for_it_fails_the_wait_at_once() 
     started = time.monotonic()
     with ThreadPoolExecutor(2) as pool:
         waited = wait_settled(
-            kube, [deployment], [None], time.monotonic() + 60, pool=pool, selector="a=b"
+            kube,
+            [deployment],
+            [None],
+            time.monotonic() + 60,
+            pool=pool,
+            selector="a=b",
+            rules=PROJECT.health,
         )
     assert time.monotonic() - started < 10
     assert waited[0].health.status is HealthStatus.MISSING

@@ -73,7 +73,7 @@ def test_an_ignored_field_is_set_at_creation_then_left_to_whoever_owns_it() -> N
         scaled_by_autoscaler(kube, 5)
         env = dataclasses.replace(ENV, ignore_differences=(rule,))
         [state] = observe(kube, PROJECT, env, desired(deployment(2)))
-        assert app_status(state).sync is SyncState.SYNCED
+        assert app_status(state, PROJECT.health).sync is SyncState.SYNCED
         # A new image is applied; the autoscaler's replicas stay, even with force.
         result = run(kube, desired(deployment(2, "web:2")), rule, force_conflicts=True)
         assert result.succeeded, result
@@ -87,7 +87,7 @@ def test_without_a_rule_the_same_change_is_drift_and_taken_back() -> None:
     run(kube, desired(deployment(2)))
     scaled_by_autoscaler(kube, 5)
     [state] = observe(kube, PROJECT, ENV, desired(deployment(2)))
-    assert app_status(state).sync is not SyncState.SYNCED
+    assert app_status(state, PROJECT.health).sync is not SyncState.SYNCED
     run(kube, desired(deployment(2)), force_conflicts=True)
     assert live_replicas(kube) == 2
 

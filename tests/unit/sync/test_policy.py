@@ -28,7 +28,7 @@ def configmap(name: str, annotations: dict[str, str] | None = None, **data: str)
 
 def status(kube: FakeKube, *objects: Object, revision: str = "r1") -> SyncState:
     (state,) = observe(kube, PROJECT, ENV, desired(*objects, revision=revision))
-    return app_status(state).sync
+    return app_status(state, PROJECT.health).sync
 
 
 def data(kube: FakeKube, name: str) -> Any:
