@@ -22,6 +22,7 @@ guess: Flux fails the check in the same case. A ``match`` that fails is false.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,12 +39,24 @@ _KUBERNETES_GROUPS = frozenset(
     {"", "apps", "batch", "policy", "autoscaling", "extensions", "events", "metrics"}
 )
 _MAX_MESSAGE = 300
-# The conditions whose message explains each verdict, most telling first.
-_SPEAKING = {
-    HealthStatus.HEALTHY: ("Ready", "Synced"),
-    HealthStatus.SUSPENDED: ("Paused", "Ready"),
-    HealthStatus.PROGRESSING: ("Reconciling", "Issuing", "Ready", "Synced"),
-    HealthStatus.DEGRADED: ("Stalled", "Ready", "Synced", "Fallback"),
+_VERSION = re.compile(r"^(\*|v[0-9]+((alpha|beta)[0-9]+)?)$")
+# The conditions whose message explains each verdict, most telling first, each with the
+# status it must have to speak for it (None: any).
+_SPEAKING: dict[HealthStatus, tuple[tuple[str, str | None], ...]] = {
+    HealthStatus.HEALTHY: (("Ready", "True"), ("Synced", "True")),
+    HealthStatus.SUSPENDED: (("Paused", "True"), ("Ready", None)),
+    HealthStatus.PROGRESSING: (
+        ("Reconciling", "True"),
+        ("Issuing", "True"),
+        ("Ready", None),
+        ("Synced", None),
+    ),
+    HealthStatus.DEGRADED: (
+        ("Stalled", "True"),
+        ("Fallback", "True"),
+        ("Ready", "False"),
+        ("Synced", "False"),
+    ),
 }
 
 
@@ -182,7 +195,7 @@ def _group(api_version: str) -> str:
     if api_version == ANY:
         return ANY
     group, slash, version = api_version.rpartition("/")
-    if not version or (slash and not group) or " " in api_version:
+    if not _VERSION.match(version) or (slash and not group) or " " in group:
         raise RuleError(
             "apiVersion",
             f"expected group/version (cert-manager.io/v1), group/* or '*', found {api_version!r}",
@@ -197,8 +210,10 @@ def _message(obj: Payload, status: HealthStatus) -> str:
     if isinstance(found, str) and found:
         return found[:_MAX_MESSAGE]
     by_type = {c.type: c for c in conditions(obj)}
-    for kind in _SPEAKING[status]:
+    for kind, required in _SPEAKING[status]:
         said = by_type.get(kind)
-        if said is not None and (said.message or said.reason):
+        if said is None or required not in (None, said.status):
+            continue
+        if said.message or said.reason:
             return (said.message or said.reason)[:_MAX_MESSAGE]
     return ""

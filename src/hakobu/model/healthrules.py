@@ -54,10 +54,10 @@ def parse_health_rules(doc: Document, path: FieldPath, value: Any) -> HealthRule
                 origin=f"{doc.file.name} {format_field(at)}",
             )
         except RuleError as e:
-            field = (*at, e.field) if e.field in item else at
+            present = e.field in item
             raise doc.error(
-                field,
-                e.message,
+                (*at, e.field) if present else at,
+                e.message if present else f"{e.field} {e.message}",
                 hint="CEL as Flux's healthCheckExprs take it: the object's fields are "
                 "variables (status.conditions, metadata.generation); guard optional "
                 "fields with has()",

@@ -203,3 +203,75 @@ def test_file_is_required(capsys: pytest.CaptureFixture[str]) -> None:
         run("health")
     assert exited.value.code == 2
     assert "-f/--filename" in capsys.readouterr().err
+
+
+# As `kubectl get certificates,widgets -o yaml` prints them.
+CUSTOM_LIST = """\
+apiVersion: v1
+kind: List
+items:
+- apiVersion: cert-manager.io/v1
+  kind: Certificate
+  metadata: {name: tls, namespace: shop, generation: 1}
+  status:
+    conditions:
+    - {type: Ready, status: "True", message: Certificate is up to date and has not expired}
+- apiVersion: example.com/v1
+  kind: Widget
+  metadata: {name: w, namespace: shop, generation: 3}
+  status: {observedGeneration: 3, phase: Jammed}
+"""
+WIDGET_RULES = """\
+apiVersion: hakobu.dev/v1alpha1
+kind: Project
+name: shop
+environments:
+  production: {namespace: shop}
+health:
+- apiVersion: example.com/v1
+  kind: Widget
+  failed: "status.phase == 'Jammed'"
+  current: "status.phase == 'Turning'"
+"""
+
+
+def test_custom_resources_under_the_project_rules_around(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "hakobu.yaml").write_text(WIDGET_RULES)
+    (tmp_path / "apps").mkdir()
+    path = write(tmp_path, CUSTOM_LIST)
+    monkeypatch.chdir(tmp_path / "apps")
+    assert run("health", "-f", str(path)) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "Healthy Certificate/shop/tls — Certificate is up to date and has not expired",
+        "Degraded Widget/shop/w",
+    ]
+
+
+def test_outside_a_project_only_hakobus_rules_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, CUSTOM_LIST)
+    monkeypatch.chdir(tmp_path)
+    assert run("health", "-f", str(path)) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "Healthy Widget/shop/w"
+
+
+def test_the_project_named_by_c(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = tmp_path / "shop"
+    project.mkdir()
+    (project / "hakobu.yaml").write_text(WIDGET_RULES)
+    path = write(tmp_path, CUSTOM_LIST)
+    assert run("health", "-f", str(path), "-C", str(project)) == 1
+    assert capsys.readouterr().out.splitlines()[1] == "Degraded Widget/shop/w"
+    assert_invalid(["health", "-f", str(path), "-C", str(tmp_path)], "no hakobu.yaml here")
+
+
+def test_a_rule_that_does_not_compile(tmp_path: Path) -> None:
+    (tmp_path / "hakobu.yaml").write_text(WIDGET_RULES.replace("'Jammed'", "'Jammed"))
+    path = write(tmp_path, CUSTOM_LIST)
+    assert_invalid(
+        ["health", "-f", str(path), "-C", str(tmp_path)],
+        "hakobu.yaml:9: health[0].failed: does not compile as CEL",
+    )
