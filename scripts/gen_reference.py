@@ -22,6 +22,7 @@ from typing import Any
 
 from hakobu.cli.main import build_parser
 from hakobu.model import clusters as clusters_model
+from hakobu.model import healthrules as healthrules_model
 from hakobu.model import ignoredifferences as ignore_model
 from hakobu.model import images as images_model
 from hakobu.model import notifications as notifications_model
@@ -371,6 +372,9 @@ _PROJECT_FIELDS = {
     "it when one fails. Every name is an app of the project; a cycle is refused, named",
     "ignoreDifferences": "fields of live objects a sync neither applies nor compares once "
     "the object exists, for every environment (rules below; an environment may add its own)",
+    "health": "rules that judge custom resources' health with CEL expressions, in the shape "
+    "of Flux's `healthCheckExprs` (below); consulted before hakobu's own checks and rules, "
+    "the first that applies decides",
 }
 
 _NOTIFICATIONS_FIELDS = {
@@ -452,7 +456,7 @@ _WINDOW_FIELDS = {
 
 _IGNORE_FIELDS = {
     "kind": "required: the kind of the objects the rule is about",
-    "group": "their API group (default `\"\"`, the core group)",
+    "group": 'their API group (default `""`, the core group)',
     "name": "only the object of this name (default: every object of the kind)",
     "namespace": "only objects in this namespace",
     "jsonPointers": "fields as RFC 6901 pointers (`/spec/replicas`, "
@@ -461,6 +465,19 @@ _IGNORE_FIELDS = {
     "managedFieldsManagers": "every field these field managers own in the live object (as "
     "`metadata.managedFields` lists them, subresources included: an autoscaler or "
     "`kubectl scale` writes replicas through `scale`)",
+}
+
+_HEALTH_FIELDS = {
+    "apiVersion": "required: `group/version`, `group/*` or `*`; only the group is compared, "
+    "and `*` is every group of custom resources (not `apps`, `batch`, `*.k8s.io`, …)",
+    "kind": "required: the kind, or `*` for every kind of the group",
+    "current": "required: a CEL expression, true when the object is Healthy",
+    "inProgress": "true when it is Progressing; read first of the three, once the object's "
+    "`status.observedGeneration` (if any) is its `metadata.generation`",
+    "failed": "true when it is Degraded; read after `inProgress`, before `current`",
+    "suspended": "true when it is Suspended; read before everything else (hakobu's, not Flux's)",
+    "match": "true for the objects of the kind the rule is for; an error counts as false "
+    "(hakobu's, not Flux's)",
 }
 
 _IMAGE_FIELDS = {
@@ -481,6 +498,7 @@ def project_page() -> str:
         "environments.<env>.clusters[]": (clusters_model._FIELDS, _CLUSTER_FIELDS),
         "environments.<env>.syncWindows[]": (syncwindows_model._FIELDS, _WINDOW_FIELDS),
         "ignoreDifferences[]": (ignore_model._FIELDS, _IGNORE_FIELDS),
+        "health[]": (healthrules_model._FIELDS, _HEALTH_FIELDS),
         "images[]": (images_model._FIELDS, _IMAGE_FIELDS),
         "notifications": (notifications_model._FIELDS, _NOTIFICATIONS_FIELDS),
         "notifications.targets[]": (notifications_model._TARGET_FIELDS, _TARGET_FIELDS),

@@ -34,10 +34,10 @@
     dependsOn:                    # apps without an app spec: synced after these are Healthy
       web: [redis]
     health:                       # CEL rules for custom resources (model.healthrules)
-    - apiVersion: bitnami.com/v1alpha1
-      kind: SealedSecret
-      current: "has(status.conditions) && status.conditions.exists(c, c.type == 'Synced'
-        && c.status == 'True')"
+    - apiVersion: db.example.com/v1
+      kind: Database
+      failed: "has(status.phase) && status.phase == 'Failed'"
+      current: "has(status.phase) && status.phase == 'Available'"
 """
 
 from __future__ import annotations
