@@ -4,6 +4,7 @@ tests/integration/test_sync*.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ import pytest
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import Invalid
 from hakobu.errors import InvalidInput
+from hakobu.health import HealthRules, compile_rule
 from hakobu.health.status import HealthStatus
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
@@ -299,3 +301,26 @@ def test_an_object_deleted_while_the_sync_waits_for_it_fails_the_wait_at_once() 
     assert time.monotonic() - started < 10
     assert waited[0].health.status is HealthStatus.MISSING
     assert "deleted" in waited[0].health.message
+
+
+def test_the_projects_health_rules_decide_waits_and_status() -> None:
+    # A rule may judge any kind: here ConfigMaps whose data says they are broken.
+    rule = compile_rule(
+        "v1",
+        "ConfigMap",
+        {"failed": "has(data.broken)", "current": "!has(data.broken)"},
+        origin="hakobu.yaml health[0]",
+    )
+    project = dataclasses.replace(PROJECT, health=HealthRules((rule,)))
+    kube = FakeKube()
+    state = desired(configmap("good"), configmap("bad", broken="yes", wave=1))
+
+    result = sync(kube, project, ENV, state, options=SyncOptions(timeout=5, workers=2))
+
+    assert result.result is Outcome.FAILED
+    assert any("ConfigMap/shop-dev/bad" in m and "Degraded" in m for m in result.apps[0].messages)
+    (status,) = [app_status(s, project.health) for s in observe(kube, project, ENV, state)]
+    assert status.health is HealthStatus.DEGRADED
+    assert status.unhealthy == ("ConfigMap/shop-dev/bad Degraded",)
+    (plain,) = [app_status(s, PROJECT.health) for s in observe(kube, PROJECT, ENV, state)]
+    assert plain.health is HealthStatus.HEALTHY
