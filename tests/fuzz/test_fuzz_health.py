@@ -23,6 +23,11 @@ KINDS = [
     ("autoscaling/v1", "HorizontalPodAutoscaler"), ("apiregistration.k8s.io/v1", "APIService"),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"), ("v1", "Namespace"),
     ("example.test/v1", "Widget"), ("v1", "ConfigMap"),
+    # Judged by the rules hakobu ships (CEL).
+    ("argoproj.io/v1alpha1", "Rollout"), ("argoproj.io/v1alpha1", "Workflow"),
+    ("cert-manager.io/v1", "Certificate"), ("source.toolkit.fluxcd.io/v1", "GitRepository"),
+    ("bitnami.com/v1alpha1", "SealedSecret"), ("keda.sh/v1alpha1", "ScaledObject"),
+    ("serving.knative.dev/v1", "Service"),
 ]  # fmt: skip
 
 _WORDS = st.sampled_from(
@@ -35,7 +40,8 @@ _WORDS = st.sampled_from(
         "OOMKilled", "Established", "NamesAccepted", "NonStructuralSchema", "ReplicaFailure",
         "PodScheduled", "Always", "Never", "2026-01-02T03:04:05Z", "2026-01-02", "not a time",
         "[]", "[{}]", '[{"type": "AbleToScale", "status": "False"}]', "{", "", "10.0.0.1",
-        "[" * 5000, "1" * 5000, "x" * 10000,
+        "[" * 5000, "1" * 5000, "x" * 10000, "Synced", "Issuing", "Paused", "Fallback",
+        "Healthy", "Degraded", "Error",
     ]
 )  # fmt: skip
 _ODD = st.one_of(
@@ -66,7 +72,7 @@ _STATUS_FIELDS = [
     "succeeded", "failed", "lastScheduleTime", "lastSuccessfulTime",
 ]  # fmt: skip
 _SPEC_FIELDS = ["replicas", "paused", "suspend", "type", "restartPolicy", "volumeName",
-                "updateStrategy"]  # fmt: skip
+                "updateStrategy", "compositionRef", "resourceRef"]  # fmt: skip
 
 _CONDITION = st.fixed_dictionaries(
     {},
