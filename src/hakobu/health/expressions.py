@@ -24,6 +24,16 @@ if TYPE_CHECKING:
 # A rule is a line or a few in a project file; a bound keeps a hostile one cheap to compile.
 MAX_EXPRESSION_LENGTH = 4096
 _ALWAYS_BOUND = ("metadata", "spec", "status")
+# The library's functions (its macros — has, all, exists, exists_one, map, filter — and
+# operators are not calls). Extension libraries (strings, math, lists) are not included.
+FUNCTIONS = frozenset(
+    {
+        "size", "contains", "startsWith", "endsWith", "matches", "int", "uint", "double",
+        "string", "bytes", "timestamp", "duration", "type", "dyn", "getFullYear", "getMonth",
+        "getDate", "getDayOfMonth", "getDayOfWeek", "getDayOfYear", "getHours", "getMinutes",
+        "getSeconds", "getMilliseconds",
+    }
+)  # fmt: skip
 
 
 class ExpressionError(Exception):
@@ -44,9 +54,21 @@ def compile_expression(source: str) -> Expression:
     import cel  # noqa: PLC0415 — see the module docstring
 
     try:
-        return Expression(source, cel.compile(source))
+        program = cel.compile(source)
     except ValueError as e:
         raise ExpressionError(_first_error(str(e))) from None
+    # The library resolves functions only when it calls them: an unknown one (a typo, or
+    # an extension such as lowerAscii) would compile and fail on every object. cel-go
+    # refuses it when compiling, and so do we.
+    unknown = sorted(
+        name for name in program.functions() if name[0].isalpha() and name not in FUNCTIONS
+    )
+    if unknown:
+        raise ExpressionError(
+            f"calls {', '.join(unknown)}, which CEL here does not have; it has: "
+            f"{', '.join(sorted(FUNCTIONS))}"
+        )
+    return Expression(source, program)
 
 
 def evaluate(expression: Expression, obj: Mapping[str, Any]) -> object:

@@ -115,8 +115,8 @@ class HealthRule:
             if generation is not None and observed is not None and str(observed) != str(generation):
                 return Health(
                     HealthStatus.PROGRESSING,
-                    f"{kind} generation is {generation}, but latest observed generation is "
-                    f"{observed}",
+                    f"{kind} generation is {str(generation)[:40]}, but latest observed "
+                    f"generation is {str(observed)[:40]}",
                 )
             for name, expression, status in (
                 ("inProgress", self.in_progress, HealthStatus.PROGRESSING),
