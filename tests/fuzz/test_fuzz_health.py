@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hakobu.health import Health, HealthRules, HealthStatus, assess
+from hakobu.health import Health, HealthRules, HealthStatus, RuleError, assess, compile_rule
 from tests.fuzz.profile import FUZZ
 
 KINDS = [
@@ -226,3 +226,36 @@ def test_a_malformed_field_is_shown_short() -> None:
 )
 def test_arbitrary_values(obj: Any) -> None:
     _assessed(obj)
+
+
+@settings(FUZZ, max_examples=300)
+@given(st.text(max_size=120) | st.sampled_from(["status.x", "has(", "'\ud800'", "1" * 30]))
+def test_any_expression_compiles_or_is_refused_with_its_field(source: str) -> None:
+    try:
+        compile_rule("example.test/v1", "Widget", {"current": source}, origin="fuzz")
+    except RuleError as e:
+        assert e.field == "current"
+
+
+_EXPRESSIONS = st.sampled_from(
+    [
+        "status.phase == 'Running'",
+        "has(status.conditions) && status.conditions.exists(c, c.type == 'Ready')",
+        "status.conditions.all(c, c.status == 'True')",
+        "size(status) > 1 && metadata.generation > 0",
+        "spec.replicas + 1 > 2",
+        "string(status.observedGeneration) == '1'",
+        "status.message.startsWith('ok')",
+        "timestamp(status.lastScheduleTime) > timestamp('2026-01-01T00:00:00Z')",
+        "status.phase",
+    ]
+)
+
+
+@settings(FUZZ, max_examples=400)
+@given(live_objects(), _EXPRESSIONS, _EXPRESSIONS)
+def test_project_rules_on_any_object(obj: Any, failed: str, current: str) -> None:
+    rule = compile_rule("*", "*", {"failed": failed, "current": current}, origin="fuzz")
+    health = assess(obj, HealthRules((rule,)))
+    assert isinstance(health, Health)
+    assert isinstance(health.message, str)
