@@ -1,13 +1,14 @@
 """``sealedSecrets: hakobu``: a sync opens SealedSecrets itself, against the real control plane.
 
 The sealing key lives in the cluster (a key Secret in the test's namespace, passed as the
-keys namespace); no Sealed Secrets controller runs, and in hakobu mode not even its CRD is
-needed.
+keys namespace); no Sealed Secrets controller runs (in controller mode the test stands in
+for it), and in hakobu mode not even its CRD is needed.
 """
 
 from __future__ import annotations
 
 import base64
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from hakobu.health import HealthRules, HealthStatus, assess
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.secrets.keystore import KeyStore, SealingKey, new_key
 from hakobu.secrets.sealedsecret import seal_secret
-from tests.integration.test_secrets_controller import install_crd
+from tests.integration.test_secrets_controller import eventually, install_crd
 from tests.integration.test_sync import Repo, cli, configmap, live, run_sync, wait_deleted
 
 pytestmark = pytest.mark.cluster
@@ -80,6 +81,14 @@ def reading(name: str, secret: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def _exists(kube: KubeClient, namespace: str, name: str) -> bool:
+    try:
+        kube.get("bitnami.com/v1alpha1", "SealedSecret", name, namespace)
+    except NotFound:
+        return False
+    return True
 
 
 def b64(text: str) -> str:
@@ -260,8 +269,24 @@ def test_controller_mode_applies_the_sealed_secret_as_it_is(
     repo.put("api", sealed(key, namespace, "db", password="x"))
     repo.commit("left to the controller")
 
-    # The command line's client waits out the moments a new kind's storage is starting.
-    assert cli(local_cluster, repo, "sync", "--keys-namespace", namespace) == 0
+    def controller() -> None:
+        # A sync waits until the controller reports the SealedSecret Synced (as Argo CD's
+        # health check for it does); none runs here, so this stands in for it.
+        eventually("the SealedSecret applied", lambda: _exists(kube, namespace, "db"))
+        path = kube.resource("bitnami.com/v1alpha1", "SealedSecret").object_path("db", namespace)
+        synced = {"type": "Synced", "status": "True", "message": "unsealed by the test"}
+        kube.request(
+            "PATCH",
+            f"{path}/status",
+            body={"status": {"conditions": [synced]}},
+            content_type="application/merge-patch+json",
+        )
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        standing_in = pool.submit(controller)
+        # The command line's client waits out the moments a new kind's storage is starting.
+        assert cli(local_cluster, repo, "sync", "--keys-namespace", namespace) == 0
+        standing_in.result()
 
     applied = kube.get("bitnami.com/v1alpha1", "SealedSecret", "db", namespace)
     assert applied["metadata"]["labels"]["hakobu.dev/app"] == "api"
