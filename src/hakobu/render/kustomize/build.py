@@ -25,20 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.errors import HakobuError, InvalidInput
+from hakobu.model.files import decode
 from hakobu.model.objects import Object
 from hakobu.model.source import FieldPath
 from hakobu.render.inputs import REAL_FILES, FileAccess
 from hakobu.render.kustomize import generators, kustomization, patches, transformers
-from hakobu.render.kustomize.fieldspecs import (
-    FieldSpec,
-    builtin,
-    merge_fieldspecs,
-    parse_fieldspecs,
-)
+from hakobu.render.kustomize.fieldspecs import FieldSpec, merge_fieldspecs, parse_fieldspecs
 from hakobu.render.kustomize.hashing import name_hash
 from hakobu.render.kustomize.images import ImageRule, set_images
 from hakobu.render.kustomize.kustomization import Kustomization, scalar_text, string_map
-from hakobu.render.kustomize.loader import ROOT_ONLY, Loader, is_remote, load_objects
+from hakobu.render.kustomize.loader import ROOT_ONLY, Loader, is_remote, load_objects, load_value
 from hakobu.render.kustomize.namereference import fix_name_references
 from hakobu.render.kustomize.ordering import ORDER_FIRST, ORDER_LAST, legacy_order
 from hakobu.render.kustomize.replacements import apply_replacements
@@ -55,6 +51,13 @@ from hakobu.render.kustomize.resource import (
     set_name,
     store_previous_id,
 )
+from hakobu.render.kustomize.transformerconfig import (
+    EMPTY,
+    TransformerConfig,
+    default_config,
+    merge_all,
+    parse_config,
+)
 from hakobu.render.kustomize.vars import resolve_vars, substitute_vars
 
 
@@ -64,6 +67,7 @@ class _Accumulator:
 
     resources: list[Object] = field(default_factory=list)
     var_specs: list[tuple[str, Any]] = field(default_factory=list)
+    config: TransformerConfig = EMPTY
 
     def ids(self) -> set[Any]:
         return {cur_id(existing).key for existing in self.resources}
@@ -103,8 +107,9 @@ def build(
             suffix = name_hash(obj)
             store_previous_id(obj)
             set_name(obj, f"{name_of(obj)}-{suffix}")
-    fix_name_references(resources)
-    resources = _resolve_vars(resources, accumulated.var_specs)
+    config = accumulated.config
+    fix_name_references(resources, config.name_references)
+    resources = _resolve_vars(resources, accumulated.var_specs, config)
     resources = [
         obj for obj in resources if annotations_of(obj).get(LOCAL_CONFIG, "false") == "false"
     ]
@@ -126,6 +131,7 @@ def _accumulate(k: Kustomization, loader: Loader, acc: _Accumulator) -> _Accumul
     for index, entry in enumerate(k.resources):
         path = _entry_path(k, index)
         _accumulate_resource(k, loader, acc, entry, path, known=known)
+    acc.config = merge_all(acc.config, [default_config(), *_configurations(k, loader)], str(k.file))
     _run_generators(k, loader, acc)
     for index, entry in enumerate(k.components):
         where: FieldPath = ("components", index)
@@ -138,7 +144,7 @@ def _accumulate(k: Kustomization, loader: Loader, acc: _Accumulator) -> _Accumul
                 hint="list it under resources, or make it kind: Component",
             )
         acc = _accumulate(component, child, acc)
-    acc.resources = _transform(k, loader, acc.resources)
+    acc.resources = _transform(k, loader, acc.resources, acc.config)
     acc.var_specs.extend((str(k.file), spec) for _, spec in k.items("vars"))
     return acc
 
@@ -180,6 +186,7 @@ def _accumulate_resource(
     built = _accumulate(base, child, _Accumulator())
     acc.append_all(built.resources, f"{k.file}: {entry}", known)
     acc.var_specs.extend(built.var_specs)
+    acc.config = merge_all(acc.config, [built.config], f"{k.file}: {entry}")
 
 
 def _child(k: Kustomization, loader: Loader, entry: str, where: FieldPath) -> Loader:
@@ -272,20 +279,42 @@ class _Absorber:
         self._register(position)
 
 
-def _transform(k: Kustomization, loader: Loader, resources: list[Object]) -> list[Object]:
+def _configurations(k: Kustomization, loader: Loader) -> list[TransformerConfig]:
+    """The transformer configurations the ``configurations:`` files declare."""
+    configs = []
+    for path, entry in k.items("configurations"):
+        if not isinstance(entry, str) or not entry:
+            raise k.error(path, "expected a file path")
+        try:
+            file = loader.resolve_file(entry)
+            data = loader.read_bytes(file)
+        except FileNotFoundError:
+            raise k.error(path, f"configuration file '{entry}' does not exist") from None
+        except HakobuError as e:
+            raise k.error(path, e.message, e.hint) from None
+        configs.append(parse_config(load_value(file, decode(file, data)), str(file)))
+    return configs
+
+
+def _transform(
+    k: Kustomization, loader: Loader, resources: list[Object], config: TransformerConfig
+) -> list[Object]:
     patches.apply_strategic_merge_entries(resources, k, loader)
     patches.apply_patch_entries(resources, k, loader)
-    transformers.set_namespace(resources, k.namespace)
-    transformers.add_name_affix(resources, k.name_prefix, k.name_suffix)
+    transformers.set_namespace(resources, k.namespace, config.section("namespace"))
+    transformers.add_name_prefix(resources, k.name_prefix, config.section("namePrefix"))
+    transformers.add_name_suffix(resources, k.name_suffix, config.section("nameSuffix"))
     for path, label in k.items("labels"):
-        pairs, specs = _label_entry(k, path, label)
+        pairs, specs = _label_entry(k, path, label, config)
         transformers.add_labels(resources, pairs, specs)
-    transformers.add_labels(resources, k.common_labels, builtin("commonLabels"))
-    transformers.add_annotations(resources, k.common_annotations)
+    transformers.add_labels(resources, k.common_labels, config.section("commonLabels"))
+    transformers.add_annotations(
+        resources, k.common_annotations, config.section("commonAnnotations")
+    )
     patches.apply_json6902_entries(resources, k, loader)
     replica_entries = k.items("replicas")
     if replica_entries:
-        replicas = transformers.Replicas(resources)
+        replicas = transformers.Replicas(resources, config.section("replicas"))
         for path, replica in replica_entries:
             name, count = _replica_entry(k, path, replica)
             try:
@@ -295,7 +324,7 @@ def _transform(k: Kustomization, loader: Loader, resources: list[Object]) -> lis
     rules = [
         _image_rule(k, path, image) for path, image in (*k.items("images"), *k.items("imageTags"))
     ]
-    set_images(resources, rules)
+    set_images(resources, rules, config.section("images"))
     replacements = [entry for _, entry in k.items("replacements")]
     if replacements:
         resources = apply_replacements(resources, replacements, where=f"{k.file}: replacements")
@@ -303,7 +332,7 @@ def _transform(k: Kustomization, loader: Loader, resources: list[Object]) -> lis
 
 
 def _label_entry(
-    k: Kustomization, path: FieldPath, label: Any
+    k: Kustomization, path: FieldPath, label: Any, config: TransformerConfig
 ) -> tuple[dict[str, str], tuple[FieldSpec, ...]]:
     known = {
         "pairs",
@@ -320,13 +349,14 @@ def _label_entry(
     pairs = string_map(k.document, label.get("pairs"), (*path, "pairs"))
     try:
         specs = parse_fieldspecs(label.get("fields"), f"{k.file}: {path}")
+        specs = merge_fieldspecs(specs, config.section("labels"))
         if label.get("includeSelectors"):
-            specs = merge_fieldspecs(specs, builtin("commonLabels"))
+            specs = merge_fieldspecs(specs, config.section("commonLabels"))
         else:
             if label.get("includeTemplates"):
-                specs = merge_fieldspecs(specs, builtin("templateLabels"))
+                specs = merge_fieldspecs(specs, config.section("templateLabels"))
             if label.get("includeVolumeClaimTemplates"):
-                specs = merge_fieldspecs(specs, builtin("volumeClaimTemplateLabels"))
+                specs = merge_fieldspecs(specs, config.section("volumeClaimTemplateLabels"))
             specs = merge_fieldspecs(specs, (FieldSpec("metadata/labels", create=True),))
     except HakobuError as e:
         raise k.error(path, e.message, e.hint) from None
@@ -352,9 +382,11 @@ def _image_rule(k: Kustomization, path: FieldPath, image: Any) -> ImageRule:
     )
 
 
-def _resolve_vars(resources: list[Object], var_specs: list[tuple[str, Any]]) -> list[Object]:
+def _resolve_vars(
+    resources: list[Object], var_specs: list[tuple[str, Any]], config: TransformerConfig
+) -> list[Object]:
     if not var_specs:
         return resources
     specs = [spec for _, spec in var_specs]
     values = resolve_vars(resources, specs, where=f"{var_specs[-1][0]}: vars")
-    return substitute_vars(resources, values)
+    return substitute_vars(resources, values, specs=config.section("varReference"))

@@ -24,7 +24,7 @@ from typing import Any
 
 from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object
-from hakobu.render.kustomize.fieldspecs import builtin
+from hakobu.render.kustomize.fieldspecs import FieldSpec, matches_gvk
 
 _REST = re.compile(r"(:[a-zA-Z0-9_.{}-]*)?(@[a-zA-Z0-9]+([.+_-][a-zA-Z0-9]+)*:[a-zA-Z0-9_.{}-]*)?")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_/:@.-]*")
@@ -133,11 +133,12 @@ class ImageIndex:
             start = index + 1
 
 
-def set_images(resources: Sequence[Object], rules: Sequence[ImageRule]) -> None:
+def set_images(
+    resources: Sequence[Object], rules: Sequence[ImageRule], specs: Sequence[FieldSpec]
+) -> None:
     if not rules:
         return
     index = ImageIndex(rules)
-    specs = builtin("images")
     for obj in resources:
         if obj.get("kind") == "CustomResourceDefinition":
             continue
@@ -148,7 +149,8 @@ def set_images(resources: Sequence[Object], rules: Sequence[ImageRule]) -> None:
             passes[(id(holder), key)] += 1
             holders[(id(holder), key)] = holder
         for spec in specs:
-            _collect_spec_fields(obj, spec.parts, passes, holders)
+            if matches_gvk(spec, obj):
+                _collect_spec_fields(obj, spec.parts, passes, holders)
         for slot, count in passes.items():
             holder = holders[slot]
             key = slot[1]

@@ -48,6 +48,7 @@ _SUPPORTED = frozenset(
         "configMapGenerator",
         "secretGenerator",
         "generatorOptions",
+        "configurations",
     }
 )
 
@@ -56,7 +57,6 @@ _SUPPORTED = frozenset(
 _UNSUPPORTED = {
     "openapi": "custom OpenAPI schemas",
     "crds": "CRD schemas for name references",
-    "configurations": "custom transformer configurations",
     "helmGlobals": "Helm chart inflation",
     "helmCharts": "Helm chart inflation",
     "helmChartInflationGenerator": "Helm chart inflation",

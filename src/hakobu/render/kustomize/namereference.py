@@ -62,7 +62,11 @@ def back_references() -> tuple[BackReference, ...]:
         )
         for e in data
     ]
-    # kustomize sorts its configuration by kind (its legacy kind order, then group/version).
+    return sort_back_references(refs)
+
+
+def sort_back_references(refs: Sequence[BackReference]) -> tuple[BackReference, ...]:
+    """kustomize sorts its configuration by kind (its legacy kind order, then group/version)."""
     return tuple(sorted(refs, key=lambda r: _gvk_order(r.target)))
 
 
@@ -78,15 +82,19 @@ def _gvk_order(gvk: Gvk) -> tuple[int, str]:
     return kind_rank(gvk.kind), stable_gvk_string(gvk)
 
 
-def fix_name_references(resources: Sequence[Object]) -> None:
-    """Rewrite every reference to a renamed or moved object, in place."""
+def fix_name_references(resources: Sequence[Object], references: Sequence[BackReference]) -> None:
+    """Rewrite every reference to a renamed or moved object, in place.
+
+    ``references`` are the build's name references: kustomize's table, extended by
+    ``configurations:`` and ``crds:``.
+    """
     index = _Index(resources)
     # Few kinds, many resources: each referrer spec is matched against the kinds.
     by_gvk: dict[Gvk, list[int]] = {}
     for position, original in enumerate(index.original):
         by_gvk.setdefault(original.gvk, []).append(position)
     plan: dict[int, list[tuple[FieldSpec, Gvk]]] = {}
-    for reference in back_references():
+    for reference in references:
         for spec in reference.referrers:
             for gvk, positions in by_gvk.items():
                 if gvk.selected_by(spec.gvk):

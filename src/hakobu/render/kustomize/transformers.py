@@ -13,7 +13,6 @@ from hakobu.model.objects import Object
 from hakobu.render.kustomize.fieldspecs import (
     FieldSpec,
     apply_fieldspec,
-    builtin,
     matches_gvk,
 )
 from hakobu.render.kustomize.resource import (
@@ -33,11 +32,10 @@ _HELM_GENERATED = "kustomize.config.k8s.io/helm-generated"
 _ROLE_BINDINGS = ("RoleBinding", "ClusterRoleBinding")
 
 
-def set_namespace(resources: Sequence[Object], namespace: str) -> None:
-    """Put every namespaced resource (and what refers to namespaces) into ``namespace``."""
+def set_namespace(resources: Sequence[Object], namespace: str, specs: Sequence[FieldSpec]) -> None:
+    """Put every namespaced resource (and the fields ``specs`` name) into ``namespace``."""
     if not namespace:
         return
-    specs = builtin("namespace")
 
     def setter(_: Any) -> Any:
         return namespace
@@ -87,12 +85,14 @@ _PREFIX_SKIP = (
 )
 
 
-def add_name_affix(resources: Sequence[Object], prefix: str, suffix: str) -> None:
-    """namePrefix then nameSuffix, as two passes like kustomize's two transformers."""
+def add_name_prefix(resources: Sequence[Object], prefix: str, specs: Sequence[FieldSpec]) -> None:
     if prefix:
-        _affix(resources, prefix, builtin("namePrefix"), is_prefix=True)
+        _affix(resources, prefix, specs, is_prefix=True)
+
+
+def add_name_suffix(resources: Sequence[Object], suffix: str, specs: Sequence[FieldSpec]) -> None:
     if suffix:
-        _affix(resources, suffix, builtin("nameSuffix"), is_prefix=False)
+        _affix(resources, suffix, specs, is_prefix=False)
 
 
 def _affix(
@@ -125,9 +125,11 @@ def add_labels(
         _set_entries(resources, labels, specs)
 
 
-def add_annotations(resources: Sequence[Object], annotations: Mapping[str, str]) -> None:
+def add_annotations(
+    resources: Sequence[Object], annotations: Mapping[str, str], specs: Sequence[FieldSpec]
+) -> None:
     if annotations:
-        _set_entries(resources, annotations, builtin("commonAnnotations"))
+        _set_entries(resources, annotations, specs)
 
 
 def _set_entries(
@@ -154,8 +156,8 @@ class Replicas:
     earlier ones) are indexed once for all entries instead of once per entry.
     """
 
-    def __init__(self, resources: Sequence[Object]) -> None:
-        self.specs = builtin("replicas")
+    def __init__(self, resources: Sequence[Object], specs: Sequence[FieldSpec]) -> None:
+        self.specs = specs
         self.by_name: dict[str, list[tuple[Object, list[ResId]]]] = {}
         for obj in resources:
             ids = [*prev_ids(obj), cur_id(obj)]

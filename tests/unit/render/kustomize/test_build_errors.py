@@ -43,6 +43,26 @@ def test_unsupported_field_is_refused_not_ignored(tmp_path: Path) -> None:
         build(tmp_path)
 
 
+def test_configuration_with_an_unknown_section_is_named(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "kustomization.yaml": "resources: [a.yaml]\nconfigurations: [fields.yaml]\n",
+            "a.yaml": DEPLOYMENT,
+            "fields.yaml": "namePrefixes:\n- path: spec/x\n",
+        },
+    )
+    with pytest.raises(InvalidInput, match=r"fields.yaml: unknown transformer configuration"):
+        build(tmp_path)
+
+
+def test_missing_configuration_file_names_the_entry(tmp_path: Path) -> None:
+    write(tmp_path, {"kustomization.yaml": "resources: [a.yaml]\nconfigurations: [gone.yaml]\n"})
+    write(tmp_path, {"a.yaml": DEPLOYMENT})
+    with pytest.raises(InvalidInput, match=r"kustomization.yaml:2: configurations\[0\]: .*gone"):
+        build(tmp_path)
+
+
 def test_missing_resource_file(tmp_path: Path) -> None:
     write(tmp_path, {"kustomization.yaml": "resources:\n- a.yaml\n- gone.yaml\n"})
     write(tmp_path, {"a.yaml": DEPLOYMENT})

@@ -65,5 +65,6 @@ def test_corpus_covers_the_features() -> None:
         "vars:",
         "replacements:",
         "allowNameChange:",
+        "configurations:",
     ):
         assert feature in text, feature

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from hakobu.model.objects import Object
 from hakobu.render.kustomize import build
+from hakobu.render.kustomize.fieldspecs import builtin
 from hakobu.render.kustomize.images import ImageIndex, ImageRule, set_images, split_image
 
 
@@ -33,7 +34,7 @@ def test_entries_chain_in_order() -> None:
         ImageRule("b", new_tag="3"),
     ]
     objects = [deployment("x", "a:1")]
-    set_images(objects, rules)
+    set_images(objects, rules, builtin("images"))
     # "b" with tag 2 comes before the rename, so only the third entry applies after it.
     assert objects[0]["spec"]["template"]["spec"]["containers"][0]["image"] == "b:3"
 
