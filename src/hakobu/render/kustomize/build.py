@@ -29,7 +29,13 @@ from hakobu.model.files import decode
 from hakobu.model.objects import Object
 from hakobu.model.source import FieldPath
 from hakobu.render.inputs import REAL_FILES, FileAccess
-from hakobu.render.kustomize import generators, kustomization, patches, transformers
+from hakobu.render.kustomize import (
+    buildmetadata,
+    generators,
+    kustomization,
+    patches,
+    transformers,
+)
 from hakobu.render.kustomize.fieldspecs import FieldSpec, merge_fieldspecs, parse_fieldspecs
 from hakobu.render.kustomize.hashing import name_hash
 from hakobu.render.kustomize.images import ImageRule, set_images
@@ -100,7 +106,8 @@ def build(
         raise top.error(
             ("kind",), "a Component cannot be built on its own", hint="build a kustomization"
         )
-    accumulated = _accumulate(top, loader, _Accumulator())
+    # Origins are tracked (as paths from this directory) only when buildMetadata asks.
+    accumulated = _accumulate(top, loader, _Accumulator(), "" if top.build_metadata else None)
     resources = accumulated.resources
     for obj in resources:
         if is_enabled(obj, NEEDS_HASH_SUFFIX):
@@ -121,18 +128,21 @@ def build(
         )
     for obj in resources:
         remove_build_annotations(obj)
+    buildmetadata.finish(resources, top.build_metadata)
     return resources
 
 
-def _accumulate(k: Kustomization, loader: Loader, acc: _Accumulator) -> _Accumulator:
+def _accumulate(
+    k: Kustomization, loader: Loader, acc: _Accumulator, origin: str | None
+) -> _Accumulator:
     # Nothing renames the accumulated resources while resources are added, so their ids
     # are collected once rather than for every file.
     known = acc.ids()
     for index, entry in enumerate(k.resources):
         path = _entry_path(k, index)
-        _accumulate_resource(k, loader, acc, entry, path, known=known)
+        _accumulate_resource(k, loader, acc, entry, path, known=known, origin=origin)
     acc.config = merge_all(acc.config, [default_config(), *_configurations(k, loader)], str(k.file))
-    _run_generators(k, loader, acc)
+    _run_generators(k, loader, acc, origin)
     for index, entry in enumerate(k.components):
         where: FieldPath = ("components", index)
         child = _child(k, loader, entry, where)
@@ -143,8 +153,8 @@ def _accumulate(k: Kustomization, loader: Loader, acc: _Accumulator) -> _Accumul
                 f"'{entry}' is a Kustomization, not a Component",
                 hint="list it under resources, or make it kind: Component",
             )
-        acc = _accumulate(component, child, acc)
-    acc.resources = _transform(k, loader, acc.resources, acc.config)
+        acc = _accumulate(component, child, acc, _joined(origin, entry))
+    acc.resources = _transform(k, loader, acc.resources, acc.config, origin)
     acc.var_specs.extend((str(k.file), spec) for _, spec in k.items("vars"))
     return acc
 
@@ -165,6 +175,7 @@ def _accumulate_resource(
     where: FieldPath,
     *,
     known: set[Any],
+    origin: str | None,
 ) -> None:
     if is_remote(entry) or not loader.files.is_dir(loader.root / entry):
         try:
@@ -177,13 +188,20 @@ def _accumulate_resource(
                 f"'{entry}' does not exist (relative to {loader.root})",
                 hint="list files, or directories that hold a kustomization",
             )
-        acc.append_all(load_objects(file, loader.files.read_bytes(file)), str(file), known)
+        objects = load_objects(file, loader.files.read_bytes(file))
+        if origin is not None:
+            buildmetadata.set_origin(
+                objects,
+                buildmetadata.Origin(path=buildmetadata.join(origin, entry)),
+                keep_existing=False,
+            )
+        acc.append_all(objects, str(file), known)
         return
     child = _child(k, loader, entry, where)
     base = _load_child(k, child, where)
     if base.is_component:
         raise k.error(where, f"'{entry}' is a Component; list it under components, not resources")
-    built = _accumulate(base, child, _Accumulator())
+    built = _accumulate(base, child, _Accumulator(), _joined(origin, entry))
     acc.append_all(built.resources, f"{k.file}: {entry}", known)
     acc.var_specs.extend(built.var_specs)
     acc.config = merge_all(acc.config, [built.config], f"{k.file}: {entry}")
@@ -204,7 +222,13 @@ def _load_child(k: Kustomization, child: Loader, where: FieldPath) -> Kustomizat
     return kustomization.load(child.root, child.files)
 
 
-def _run_generators(k: Kustomization, loader: Loader, acc: _Accumulator) -> None:
+def _joined(origin: str | None, entry: str) -> str | None:
+    return None if origin is None else buildmetadata.join(origin, entry)
+
+
+def _run_generators(
+    k: Kustomization, loader: Loader, acc: _Accumulator, origin: str | None
+) -> None:
     made: list[tuple[Object, str]] = []
     for key, kind in (("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")):
         entries = [entry for _, entry in k.items(key)]
@@ -217,7 +241,14 @@ def _run_generators(k: Kustomization, loader: Loader, acc: _Accumulator) -> None
                 read=loader.read_bytes,
                 document=k.document,
             )
-            made.extend((g.annotated(), key) for g in generated)
+            objects = [g.annotated() for g in generated]
+            if origin is not None:
+                buildmetadata.set_origin(
+                    objects,
+                    buildmetadata.builtin_origin(origin, k.file.name, f"{kind}Generator"),
+                    keep_existing=True,
+                )
+            made.extend((obj, key) for obj in objects)
     if made:
         _Absorber(k, acc).absorb_all(made)
 
@@ -297,7 +328,11 @@ def _configurations(k: Kustomization, loader: Loader) -> list[TransformerConfig]
 
 
 def _transform(
-    k: Kustomization, loader: Loader, resources: list[Object], config: TransformerConfig
+    k: Kustomization,
+    loader: Loader,
+    resources: list[Object],
+    config: TransformerConfig,
+    origin: str | None,
 ) -> list[Object]:
     patches.apply_strategic_merge_entries(resources, k, loader)
     patches.apply_patch_entries(resources, k, loader)
@@ -328,7 +363,32 @@ def _transform(
     replacements = [entry for _, entry in k.items("replacements")]
     if replacements:
         resources = apply_replacements(resources, replacements, where=f"{k.file}: replacements")
+    if origin is not None:
+        buildmetadata.record_transformations(resources, _transformers_run(k, origin))
     return resources
+
+
+def _transformers_run(k: Kustomization, origin: str) -> list[buildmetadata.Origin]:
+    """The built-in transformers kustomize configures for ``k``, one per instance, in order."""
+    label_count = len(k.items("labels")) + 1 if k.items("labels") or k.common_labels else 0
+    counts = (
+        ("PatchStrategicMergeTransformer", min(len(k.items("patchesStrategicMerge")), 1)),
+        ("PatchTransformer", len(k.items("patches"))),
+        ("NamespaceTransformer", int(bool(k.namespace))),
+        ("PrefixTransformer", int(bool(k.name_prefix))),
+        ("SuffixTransformer", int(bool(k.name_suffix))),
+        ("LabelTransformer", label_count),
+        ("AnnotationsTransformer", int(bool(k.common_annotations))),
+        ("PatchJson6902Transformer", len(k.items("patchesJson6902"))),
+        ("ReplicaCountTransformer", len(k.items("replicas"))),
+        ("ImageTagTransformer", len(k.items("images")) + len(k.items("imageTags"))),
+        ("ReplacementTransformer", min(len(k.items("replacements")), 1)),
+    )
+    return [
+        buildmetadata.builtin_origin(origin, k.file.name, kind)
+        for kind, count in counts
+        for _ in range(count)
+    ]
 
 
 def _label_entry(

@@ -22,6 +22,8 @@ FILE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 KUSTOMIZATION_API = "kustomize.config.k8s.io/v1beta1"
 COMPONENT_API = "kustomize.config.k8s.io/v1alpha1"
 
+BUILD_METADATA_OPTIONS = ("originAnnotations", "transformerAnnotations", "managedByLabel")
+
 _SUPPORTED = frozenset(
     {
         "apiVersion",
@@ -49,6 +51,7 @@ _SUPPORTED = frozenset(
         "secretGenerator",
         "generatorOptions",
         "configurations",
+        "buildMetadata",
     }
 )
 
@@ -63,7 +66,6 @@ _UNSUPPORTED = {
     "generators": "generator plugins",
     "transformers": "transformer plugins",
     "validators": "validator plugins",
-    "buildMetadata": "build metadata annotations",
 }
 
 
@@ -84,6 +86,7 @@ class Kustomization:
     sort_order: str | None
     sort_first: tuple[str, ...] | None
     sort_last: tuple[str, ...] | None
+    build_metadata: tuple[str, ...]
     raw: dict[str, Any] = field(repr=False)
 
     @property
@@ -167,6 +170,7 @@ def load(directory: Path, files: FileAccess) -> Kustomization:
         sort_order=sort_order,
         sort_first=sort_first,
         sort_last=sort_last,
+        build_metadata=_build_metadata(document, data),
         raw=data,
     )
 
@@ -221,6 +225,18 @@ def string_map(document: Document, value: Any, path: FieldPath) -> dict[str, str
 
 def _string_map(document: Document, data: dict[str, Any], path: FieldPath) -> dict[str, str]:
     return string_map(document, data.get(str(path[0])), path)
+
+
+def _build_metadata(document: Document, data: dict[str, Any]) -> tuple[str, ...]:
+    options = _strings(document, data, "buildMetadata")
+    for index, option in enumerate(options):
+        if option not in BUILD_METADATA_OPTIONS:
+            raise document.error(
+                ("buildMetadata", index),
+                f"unknown buildMetadata option {option!r}",
+                hint=f"use {', '.join(BUILD_METADATA_OPTIONS)}",
+            )
+    return options
 
 
 def _sort_options(

@@ -63,6 +63,12 @@ def test_missing_configuration_file_names_the_entry(tmp_path: Path) -> None:
         build(tmp_path)
 
 
+def test_unknown_build_metadata_option_is_named(tmp_path: Path) -> None:
+    write(tmp_path, {"kustomization.yaml": "resources: []\nbuildMetadata: [originAnnotation]\n"})
+    with pytest.raises(InvalidInput, match=r"kustomization.yaml:2: buildMetadata\[0\]: unknown"):
+        build(tmp_path)
+
+
 def test_missing_resource_file(tmp_path: Path) -> None:
     write(tmp_path, {"kustomization.yaml": "resources:\n- a.yaml\n- gone.yaml\n"})
     write(tmp_path, {"a.yaml": DEPLOYMENT})

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from hakobu.localcluster.toolchain import KUSTOMIZE_VERSION
 from hakobu.render.kustomize import LOAD_RESTRICTIONS_NONE, LOAD_RESTRICTIONS_ROOT_ONLY, build
+from hakobu.render.kustomize.buildmetadata import KUSTOMIZE_VERSION as BUILT_LIKE
 from hakobu.render.yamlout import dump_documents
 
 CASES = Path(__file__).parent / "cases"
@@ -66,5 +68,11 @@ def test_corpus_covers_the_features() -> None:
         "replacements:",
         "allowNameChange:",
         "configurations:",
+        "buildMetadata:",
     ):
         assert feature in text, feature
+
+
+def test_managed_by_label_names_the_kustomize_these_cases_run() -> None:
+    # buildMetadata's managed-by label carries this version: the two must move together.
+    assert BUILT_LIKE == KUSTOMIZE_VERSION
