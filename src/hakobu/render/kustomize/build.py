@@ -34,6 +34,7 @@ from hakobu.render.kustomize import (
     generators,
     kustomization,
     patches,
+    plugins,
     transformers,
 )
 from hakobu.render.kustomize.fieldspecs import FieldSpec, merge_fieldspecs, parse_fieldspecs
@@ -249,8 +250,52 @@ def _run_generators(
                     keep_existing=True,
                 )
             made.extend((obj, key) for obj in objects)
+    for config, where in _plugin_configs(k, loader, "generators"):
+        kind = plugins.check(config, plugins.GENERATOR_KINDS, "generators", where)
+        generated = generators.generate(
+            [plugins.generator_entry(config)],
+            kind.removesuffix("Generator"),
+            loader.root,
+            None,
+            read=loader.read_bytes,
+        )
+        made.extend((g.annotated(), "generators") for g in generated)
     if made:
         _Absorber(k, acc).absorb_all(made)
+
+
+def _plugin_configs(k: Kustomization, loader: Loader, key: str) -> list[tuple[Object, str]]:
+    """The plugin configurations a ``transformers:`` or ``generators:`` list holds, in order.
+
+    An entry is an inline document, or a file or a directory (built as a kustomization)
+    holding configurations. As in kustomize, every inline entry comes first, then the
+    configurations read from paths.
+    """
+    found: list[tuple[Object, str]] = []
+    from_paths: list[tuple[Object, str]] = []
+    for path, entry in k.items(key):
+        if not isinstance(entry, str) or not entry.strip():
+            raise k.error(path, "expected an inline configuration or a path")
+        where = f"{k.file}: {key}[{path[1]}]"
+        inline = _inline_configs(entry)
+        if inline is not None:
+            found.extend((config, where) for config in inline)
+            continue
+        held = _Accumulator()
+        _accumulate_resource(k, loader, held, entry, path, known=set(), origin=None)
+        from_paths.extend((config, f"{where} ({entry})") for config in held.resources)
+    return found + from_paths
+
+
+def _inline_configs(text: str) -> list[Object] | None:
+    """An entry's documents when it is written inline (kustomize tells them by a parse)."""
+    if "\n" not in text.strip() and ":" not in text:
+        return None
+    try:
+        objects = load_objects(Path("<inline configuration>"), text.encode())
+    except HakobuError:
+        return None
+    return objects or None
 
 
 class _Absorber:
@@ -363,6 +408,9 @@ def _transform(
     replacements = [entry for _, entry in k.items("replacements")]
     if replacements:
         resources = apply_replacements(resources, replacements, where=f"{k.file}: replacements")
+    for plugin, where in _plugin_configs(k, loader, "transformers"):
+        kind = plugins.check(plugin, plugins.TRANSFORMER_KINDS, "transformers", where)
+        plugins.transform(resources, plugin, kind, where)
     if origin is not None:
         buildmetadata.record_transformations(resources, _transformers_run(k, origin))
     return resources

@@ -52,20 +52,28 @@ _SUPPORTED = frozenset(
         "generatorOptions",
         "configurations",
         "buildMetadata",
+        "transformers",
+        "generators",
     }
+)
+
+_HELM_HINT = (
+    "render the chart with `helm template` into a file and list it under resources, "
+    "or render this directory with kustomize itself"
 )
 
 # Fields kustomize knows that hakobu does not carry out; refusing them beats a build that
 # silently differs from kustomize's.
 _UNSUPPORTED = {
-    "openapi": "custom OpenAPI schemas",
-    "crds": "CRD schemas for name references",
-    "helmGlobals": "Helm chart inflation",
-    "helmCharts": "Helm chart inflation",
-    "helmChartInflationGenerator": "Helm chart inflation",
-    "generators": "generator plugins",
-    "transformers": "transformer plugins",
-    "validators": "validator plugins",
+    "openapi": ("custom OpenAPI schemas", "remove it, or render this directory with kustomize"),
+    "crds": ("CRD schemas for name references", "declare the references in `configurations:`"),
+    "helmGlobals": ("Helm chart inflation", _HELM_HINT),
+    "helmCharts": ("Helm chart inflation", _HELM_HINT),
+    "helmChartInflationGenerator": ("Helm chart inflation", _HELM_HINT),
+    "validators": (
+        "validator plugins, which kustomize has only as exec, Go or container plugins",
+        "remove it and validate the output separately, or render with kustomize itself",
+    ),
 }
 
 
@@ -133,10 +141,9 @@ def load(directory: Path, files: FileAccess) -> Kustomization:
     for key in data:
         key_text = str(key)
         if key_text in _UNSUPPORTED:
+            what, hint = _UNSUPPORTED[key_text]
             raise document.error(
-                (key_text,),
-                f"`{key_text}` ({_UNSUPPORTED[key_text]}) is not supported by hakobu build",
-                hint="remove it, or render this directory with kustomize itself",
+                (key_text,), f"`{key_text}` ({what}) is not supported by hakobu build", hint=hint
             )
         if key_text not in _SUPPORTED:
             raise document.error(

@@ -69,6 +69,36 @@ def test_unknown_build_metadata_option_is_named(tmp_path: Path) -> None:
         build(tmp_path)
 
 
+def test_foreign_plugin_is_refused_naming_the_entry(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "kustomization.yaml": "resources: [a.yaml]\ntransformers: [sops.yaml]\n",
+            "a.yaml": DEPLOYMENT,
+            "sops.yaml": "apiVersion: example.com/v1\nkind: Decrypt\nmetadata:\n  name: d\n",
+        },
+    )
+    with pytest.raises(InvalidInput) as e:
+        build(tmp_path)
+    assert "transformers[0] (sops.yaml): transformers: example.com/v1/Decrypt 'd'" in str(e.value)
+    assert "runs no foreign code" in str(e.value)
+    assert "kustomize itself" in str(e.value.hint)
+
+
+def test_builtin_kind_hakobu_does_not_run_names_the_alternatives(tmp_path: Path) -> None:
+    inline = "apiVersion: builtin\nkind: HelmChartInflationGenerator\nmetadata: {name: h}\n"
+    write(tmp_path, {"kustomization.yaml": f"generators:\n- |\n{textwrap.indent(inline, '  ')}"})
+    with pytest.raises(InvalidInput, match=r"generators\[0\]: generators: built-in kind"):
+        build(tmp_path)
+
+
+def test_validators_are_refused_with_what_to_do(tmp_path: Path) -> None:
+    write(tmp_path, {"kustomization.yaml": "validators: [check.yaml]\n"})
+    with pytest.raises(InvalidInput) as e:
+        build(tmp_path)
+    assert "validators" in str(e.value) and "validate the output" in str(e.value.hint)
+
+
 def test_missing_resource_file(tmp_path: Path) -> None:
     write(tmp_path, {"kustomization.yaml": "resources:\n- a.yaml\n- gone.yaml\n"})
     write(tmp_path, {"a.yaml": DEPLOYMENT})

@@ -69,6 +69,8 @@ def test_corpus_covers_the_features() -> None:
         "allowNameChange:",
         "configurations:",
         "buildMetadata:",
+        "transformers:",
+        "generators:",
     ):
         assert feature in text, feature
 
