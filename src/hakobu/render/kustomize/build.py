@@ -38,7 +38,6 @@ from hakobu.render.kustomize import (
     transformers,
 )
 from hakobu.render.kustomize.fieldspecs import FieldSpec, merge_fieldspecs, parse_fieldspecs
-from hakobu.render.kustomize.hashing import name_hash
 from hakobu.render.kustomize.images import ImageRule, set_images
 from hakobu.render.kustomize.kustomization import Kustomization, scalar_text, string_map
 from hakobu.render.kustomize.loader import ROOT_ONLY, Loader, is_remote, load_objects, load_value
@@ -47,16 +46,11 @@ from hakobu.render.kustomize.ordering import ORDER_FIRST, ORDER_LAST, legacy_ord
 from hakobu.render.kustomize.replacements import apply_replacements
 from hakobu.render.kustomize.resource import (
     LOCAL_CONFIG,
-    NEEDS_HASH_SUFFIX,
     all_ids,
     annotations_of,
     behavior,
     cur_id,
-    is_enabled,
-    name_of,
     remove_build_annotations,
-    set_name,
-    store_previous_id,
 )
 from hakobu.render.kustomize.transformerconfig import (
     EMPTY,
@@ -110,11 +104,7 @@ def build(
     # Origins are tracked (as paths from this directory) only when buildMetadata asks.
     accumulated = _accumulate(top, loader, _Accumulator(), "" if top.build_metadata else None)
     resources = accumulated.resources
-    for obj in resources:
-        if is_enabled(obj, NEEDS_HASH_SUFFIX):
-            suffix = name_hash(obj)
-            store_previous_id(obj)
-            set_name(obj, f"{name_of(obj)}-{suffix}")
+    transformers.add_hash_suffixes(resources)
     config = accumulated.config
     fix_name_references(resources, config.name_references)
     resources = _resolve_vars(resources, accumulated.var_specs, config)
@@ -405,12 +395,12 @@ def _transform(
         _image_rule(k, path, image) for path, image in (*k.items("images"), *k.items("imageTags"))
     ]
     set_images(resources, rules, config.section("images"))
-    replacements = [entry for _, entry in k.items("replacements")]
+    replacements = plugins.replacements(k.items("replacements"), k, loader)
     if replacements:
         resources = apply_replacements(resources, replacements, where=f"{k.file}: replacements")
     for plugin, where in _plugin_configs(k, loader, "transformers"):
         kind = plugins.check(plugin, plugins.TRANSFORMER_KINDS, "transformers", where)
-        plugins.transform(resources, plugin, kind, where)
+        resources = plugins.transform(resources, plugin, kind, where, loader)
     if origin is not None:
         buildmetadata.record_transformations(resources, _transformers_run(k, origin))
     return resources

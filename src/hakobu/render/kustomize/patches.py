@@ -19,7 +19,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -28,7 +28,6 @@ from hakobu.model.files import decode
 from hakobu.model.objects import Object
 from hakobu.model.source import BoundsError, FieldPath
 from hakobu.render.kustomize.index import ResourceIndex
-from hakobu.render.kustomize.kustomization import Kustomization
 from hakobu.render.kustomize.loader import Loader, load_json, load_objects, load_value
 from hakobu.render.kustomize.resource import (
     ALLOW_KIND_CHANGE,
@@ -54,6 +53,15 @@ _INTERNAL_PREFIX = "internal.config.kubernetes.io/"
 _LEGACY_INTERNAL = ("config.kubernetes.io/path", "config.kubernetes.io/index", "config.k8s.io/id")
 
 
+class PatchEntries(Protocol):
+    """Where patch entries come from: a kustomization's fields, or a built-in plugin's
+    configuration. Errors name the entry in it."""
+
+    def items(self, key: str) -> list[tuple[FieldPath, Any]]: ...
+
+    def error(self, path: FieldPath, message: str, hint: str | None = None) -> InvalidInput: ...
+
+
 @dataclass(frozen=True)
 class _Source:
     """The text of one patch and how to name it in messages."""
@@ -63,7 +71,7 @@ class _Source:
 
 
 def apply_strategic_merge_entries(
-    resources: list[Object], kustomization: Kustomization, loader: Loader
+    resources: list[Object], kustomization: PatchEntries, loader: Loader
 ) -> None:
     """The deprecated ``patchesStrategicMerge``: inline patches or files of patches."""
     entries = kustomization.items("patchesStrategicMerge")
@@ -82,7 +90,7 @@ def apply_strategic_merge_entries(
 
 
 def apply_patch_entries(
-    resources: list[Object], kustomization: Kustomization, loader: Loader
+    resources: list[Object], kustomization: PatchEntries, loader: Loader
 ) -> None:
     entries = kustomization.items("patches")
     if not entries:
@@ -133,7 +141,7 @@ def apply_patch_entries(
 
 def _apply_strategic_entry(
     index: ResourceIndex,
-    kustomization: Kustomization,
+    kustomization: PatchEntries,
     path: FieldPath,
     *,
     source: _Source,
@@ -157,7 +165,7 @@ def _apply_strategic_entry(
 
 def _apply_json_entry(
     index: ResourceIndex,
-    kustomization: Kustomization,
+    kustomization: PatchEntries,
     path: FieldPath,
     *,
     source: _Source,
@@ -175,7 +183,7 @@ def _apply_json_entry(
 
 
 def apply_json6902_entries(
-    resources: list[Object], kustomization: Kustomization, loader: Loader
+    resources: list[Object], kustomization: PatchEntries, loader: Loader
 ) -> None:
     """The deprecated ``patchesJson6902``: a target (with a name) and operations."""
     entries = kustomization.items("patchesJson6902")
@@ -204,7 +212,7 @@ def apply_json6902_entries(
 def _selected(
     target: Target,
     index: ResourceIndex,
-    kustomization: Kustomization,
+    kustomization: PatchEntries,
     path: FieldPath,
     where: str,
 ) -> list[Object]:
@@ -219,13 +227,13 @@ def _selected(
     return chosen
 
 
-def _where(kustomization: Kustomization, path: FieldPath) -> str:
+def _where(kustomization: PatchEntries, path: FieldPath) -> str:
     error = kustomization.error(path, "")
     return error.message.rstrip(": ").rstrip()
 
 
 def _patch_source(
-    kustomization: Kustomization, loader: Loader, path: FieldPath, entry: dict[str, Any]
+    kustomization: PatchEntries, loader: Loader, path: FieldPath, entry: dict[str, Any]
 ) -> _Source:
     inline, file = entry.get("patch"), entry.get("path")
     inline_text = inline.strip() if isinstance(inline, str) else ""
@@ -242,7 +250,7 @@ def _patch_source(
     return _Source(inline_text, "the inline patch")
 
 
-def _read(kustomization: Kustomization, loader: Loader, path: FieldPath, file: str) -> _Source:
+def _read(kustomization: PatchEntries, loader: Loader, path: FieldPath, file: str) -> _Source:
     try:
         data = loader.read_bytes(Path(file))
     except FileNotFoundError:
@@ -264,7 +272,7 @@ def _inline_objects(text: str) -> list[Object] | None:
 
 
 def _strategic_patches(
-    kustomization: Kustomization, path: FieldPath, source: _Source
+    kustomization: PatchEntries, path: FieldPath, source: _Source
 ) -> list[Object]:
     try:
         patches = load_objects(Path(source.label), source.text.encode())
@@ -300,7 +308,7 @@ def _try_json6902(text: str) -> list[dict[str, Any]] | None:
     return data or None
 
 
-def _options(kustomization: Kustomization, path: FieldPath, raw: Any) -> tuple[bool, bool]:
+def _options(kustomization: PatchEntries, path: FieldPath, raw: Any) -> tuple[bool, bool]:
     if raw is None:
         return False, False
     if not isinstance(raw, dict) or set(raw) - _OPTIONS:
@@ -311,7 +319,7 @@ def _options(kustomization: Kustomization, path: FieldPath, raw: Any) -> tuple[b
 
 
 def _apply_by_id(
-    index: ResourceIndex, patch: Object, kustomization: Kustomization, path: FieldPath
+    index: ResourceIndex, patch: Object, kustomization: PatchEntries, path: FieldPath
 ) -> None:
     wanted = cur_id(patch)
     matches = index.answering_to(wanted)

@@ -12,19 +12,26 @@ validator), so they are refused too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from hakobu.errors import InvalidInput
+from hakobu.errors import HakobuError, InvalidInput
+from hakobu.model.files import decode
 from hakobu.model.objects import Object
-from hakobu.render.kustomize import transformers
-from hakobu.render.kustomize.fieldspecs import parse_fieldspecs
+from hakobu.model.source import FieldPath
+from hakobu.render.kustomize import patches, transformers
+from hakobu.render.kustomize.fieldspecs import FieldSpec, parse_fieldspecs
 from hakobu.render.kustomize.images import ImageRule, set_images
 from hakobu.render.kustomize.kustomization import scalar_text
+from hakobu.render.kustomize.loader import Loader, load_value
+from hakobu.render.kustomize.replacements import apply_replacements
 from hakobu.render.kustomize.resource import name_of, namespace_of
 
 BUILTIN_API = "builtin"
 _FUNCTION_ANNOTATION = "config.kubernetes.io/function"
+Specs = tuple[FieldSpec, ...]
 
 TRANSFORMER_KINDS = (
     "PrefixSuffixTransformer",
@@ -35,6 +42,11 @@ TRANSFORMER_KINDS = (
     "NamespaceTransformer",
     "ImageTagTransformer",
     "ReplicaCountTransformer",
+    "PatchTransformer",
+    "PatchJson6902Transformer",
+    "PatchStrategicMergeTransformer",
+    "ReplacementTransformer",
+    "HashTransformer",
 )
 GENERATOR_KINDS = ("ConfigMapGenerator", "SecretGenerator")
 
@@ -62,48 +74,172 @@ def check(config: Object, kinds: Sequence[str], field: str, where: str) -> str:
     return kind
 
 
-def transform(resources: list[Object], config: Object, kind: str, where: str) -> None:
-    """Run one built-in transformer configuration over ``resources``."""
+def transform(
+    resources: list[Object], config: Object, kind: str, where: str, loader: Loader
+) -> list[Object]:
+    """``resources`` after one built-in transformer configuration ran over them."""
     label = f"{where}: {describe(config)}"
-    specs = parse_fieldspecs(config.get("fieldSpecs"), f"{label}: fieldSpecs")
-    if kind in ("PrefixSuffixTransformer", "PrefixTransformer"):
-        transformers.add_name_prefix(resources, _text(config, "prefix"), specs)
-    if kind in ("PrefixSuffixTransformer", "SuffixTransformer"):
-        transformers.add_name_suffix(resources, _text(config, "suffix"), specs)
-    if kind == "LabelTransformer":
-        transformers.add_labels(resources, _strings(config, "labels", label), specs)
-    if kind == "AnnotationsTransformer":
-        transformers.add_annotations(resources, _strings(config, "annotations", label), specs)
-    if kind == "NamespaceTransformer":
-        if config.get("unsetOnly") or config.get("setRoleBindingSubjects") not in (
-            None,
-            "",
-            "defaultOnly",
-        ):
-            raise InvalidInput(
-                f"{label}: unsetOnly and setRoleBindingSubjects are not supported by hakobu build",
-                hint="leave them out, or render this directory with kustomize itself",
-            )
-        transformers.set_namespace(resources, namespace_of(config), specs)
-    if kind == "ImageTagTransformer":
-        image = config.get("imageTag") or {}
-        if not isinstance(image, dict):
-            raise InvalidInput(f"{label}: imageTag: expected a mapping")
-        values = {key: scalar_text(image.get(key)) for key in _IMAGE_FIELDS}
-        rule = ImageRule(
-            values["name"],
-            values["newName"],
-            values["newTag"],
-            values["digest"],
-            values["tagSuffix"],
+    entries = _Entries(label, config)
+    if kind == "PatchTransformer":
+        patches.apply_patch_entries(resources, entries, loader)
+    elif kind == "PatchJson6902Transformer":
+        patches.apply_json6902_entries(resources, entries, loader)
+    elif kind == "PatchStrategicMergeTransformer":
+        patches.apply_strategic_merge_entries(resources, entries, loader)
+    elif kind == "HashTransformer":
+        transformers.add_hash_suffixes(resources)
+    elif kind == "ReplacementTransformer":
+        found = replacements(entries.items("replacements"), entries, loader)
+        return apply_replacements(resources, found, where=f"{label}: replacements")
+    else:
+        specs = parse_fieldspecs(config.get("fieldSpecs"), f"{label}: fieldSpecs")
+        _FIELD_TRANSFORMERS[kind](resources, config, label, specs)
+    return resources
+
+
+FieldTransformer = Callable[[list[Object], Object, str, tuple[FieldSpec, ...]], None]
+
+
+def _prefix(resources: list[Object], config: Object, label: str, specs: Specs) -> None:
+    transformers.add_name_prefix(resources, _text(config, "prefix"), specs)
+
+
+def _suffix(resources: list[Object], config: Object, label: str, specs: Specs) -> None:
+    transformers.add_name_suffix(resources, _text(config, "suffix"), specs)
+
+
+def _prefix_suffix(resources: list[Object], config: Object, label: str, specs: Specs) -> None:
+    _prefix(resources, config, label, specs)
+    _suffix(resources, config, label, specs)
+
+
+def _labels(resources: list[Object], config: Object, label: str, specs: Specs) -> None:
+    transformers.add_labels(resources, _strings(config, "labels", label), specs)
+
+
+def _annotations(resources: list[Object], config: Object, label: str, specs: Specs) -> None:
+    transformers.add_annotations(resources, _strings(config, "annotations", label), specs)
+
+
+def _namespace(resources: list[Object], config: Object, label: str, specs: Specs) -> None:
+    if config.get("unsetOnly") or config.get("setRoleBindingSubjects") not in (
+        None,
+        "",
+        "defaultOnly",
+    ):
+        raise InvalidInput(
+            f"{label}: unsetOnly and setRoleBindingSubjects are not supported by hakobu build",
+            hint="leave them out, or render this directory with kustomize itself",
         )
-        set_images(resources, [rule], specs)
-    if kind == "ReplicaCountTransformer":
-        replica = config.get("replica") or {}
-        count = replica.get("count", 0) if isinstance(replica, dict) else None
-        if not isinstance(count, int) or isinstance(count, bool):
-            raise InvalidInput(f"{label}: replica: expected a name and a whole-number count")
+    transformers.set_namespace(resources, namespace_of(config), specs)
+
+
+def _image(resources: list[Object], config: Object, label: str, specs: Specs) -> None:
+    image = config.get("imageTag") or {}
+    if not isinstance(image, dict):
+        raise InvalidInput(f"{label}: imageTag: expected a mapping")
+    values = {key: scalar_text(image.get(key)) for key in _IMAGE_FIELDS}
+    rule = ImageRule(
+        values["name"], values["newName"], values["newTag"], values["digest"], values["tagSuffix"]
+    )
+    set_images(resources, [rule], specs)
+
+
+def _replicas(resources: list[Object], config: Object, label: str, specs: Specs) -> None:
+    replica = config.get("replica") or {}
+    count = replica.get("count", 0) if isinstance(replica, dict) else None
+    if not isinstance(count, int) or isinstance(count, bool):
+        raise InvalidInput(f"{label}: replica: expected a name and a whole-number count")
+    try:
         transformers.Replicas(resources, specs).set(scalar_text(replica.get("name")), count)
+    except HakobuError as e:
+        raise InvalidInput(f"{label}: {e.message}", hint=e.hint) from None
+
+
+_FIELD_TRANSFORMERS: dict[str, FieldTransformer] = {
+    "PrefixSuffixTransformer": _prefix_suffix,
+    "PrefixTransformer": _prefix,
+    "SuffixTransformer": _suffix,
+    "LabelTransformer": _labels,
+    "AnnotationsTransformer": _annotations,
+    "NamespaceTransformer": _namespace,
+    "ImageTagTransformer": _image,
+    "ReplicaCountTransformer": _replicas,
+}
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """A built-in plugin's configuration seen as the kustomization fields it stands for."""
+
+    label: str
+    config: Object
+
+    def items(self, key: str) -> list[tuple[FieldPath, Any]]:
+        config = self.config
+        if key == "patches":
+            fields = ("path", "patch", "target", "options")
+            return [((), {k: config[k] for k in fields if config.get(k) is not None})]
+        if key == "patchesJson6902":
+            entry = {"target": config.get("target"), "path": config.get("path")}
+            if config.get("jsonOp") is not None:
+                entry["patch"] = config["jsonOp"]
+            return [((), {k: v for k, v in entry.items() if v is not None})]
+        if key == "patchesStrategicMerge":
+            paths = config.get("paths") or []
+            if not isinstance(paths, list):
+                raise self.error(("paths",), "expected a list of file paths")
+            found: list[tuple[FieldPath, Any]] = [(("paths", i), p) for i, p in enumerate(paths)]
+            if config.get("patches"):
+                found.append((("patches",), config["patches"]))
+            return found
+        value = config.get(key) or []
+        if not isinstance(value, list):
+            raise self.error((key,), "expected a list")
+        return [((key, index), item) for index, item in enumerate(value)]
+
+    def error(self, path: FieldPath, message: str, hint: str | None = None) -> InvalidInput:
+        field = ".".join(str(part) for part in path)
+        return InvalidInput(f"{self.label}{': ' + field if field else ''}: {message}", hint=hint)
+
+
+def replacements(
+    entries: list[tuple[FieldPath, Any]], source: patches.PatchEntries, loader: Loader
+) -> list[Any]:
+    """Replacements as written, and those read from the files a ``path:`` entry names.
+
+    A file holds one replacement or a list of them, as in kustomize.
+    """
+    found: list[Any] = []
+    for path, entry in entries:
+        if not isinstance(entry, dict) or "path" not in entry:
+            found.append(entry)
+            continue
+        if set(entry) != {"path"}:
+            raise source.error(path, "cannot specify both path and inline replacement")
+        file = entry["path"]
+        if not isinstance(file, str) or not file:
+            raise source.error((*path, "path"), "expected a file path")
+        try:
+            resolved = loader.resolve_file(file)
+            data = loader.read_bytes(Path(file))
+        except FileNotFoundError:
+            raise source.error(
+                (*path, "path"), f"replacement file '{file}' does not exist"
+            ) from None
+        except HakobuError as e:
+            raise source.error((*path, "path"), e.message, e.hint) from None
+        value = load_value(resolved, decode(resolved, data))
+        if isinstance(value, list):
+            found.extend(value)
+        elif isinstance(value, dict):
+            found.append(value)
+        else:
+            raise source.error(
+                (*path, "path"),
+                f"replacement file '{file}' holds neither a replacement nor a list of them",
+            )
+    return found
 
 
 _IMAGE_FIELDS = ("name", "newName", "newTag", "digest", "tagSuffix")

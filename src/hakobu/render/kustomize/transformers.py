@@ -15,7 +15,9 @@ from hakobu.render.kustomize.fieldspecs import (
     apply_fieldspec,
     matches_gvk,
 )
+from hakobu.render.kustomize.hashing import name_hash
 from hakobu.render.kustomize.resource import (
+    NEEDS_HASH_SUFFIX,
     Gvk,
     ResId,
     add_prefix,
@@ -23,8 +25,11 @@ from hakobu.render.kustomize.resource import (
     annotations_of,
     cur_id,
     gvk_of,
+    is_enabled,
+    name_of,
     org_id,
     prev_ids,
+    set_name,
     store_previous_id,
 )
 
@@ -147,6 +152,15 @@ def _set_entries(
     for obj in resources:
         for spec in specs:
             apply_fieldspec(obj, spec, setter, "map")
+
+
+def add_hash_suffixes(resources: Sequence[Object]) -> None:
+    """kustomize's HashTransformer: generated names get their content hash appended."""
+    for obj in resources:
+        if is_enabled(obj, NEEDS_HASH_SUFFIX):
+            suffix = name_hash(obj)
+            store_previous_id(obj)
+            set_name(obj, f"{name_of(obj)}-{suffix}")
 
 
 class Replicas:

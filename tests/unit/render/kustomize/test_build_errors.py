@@ -92,6 +92,37 @@ def test_builtin_kind_hakobu_does_not_run_names_the_alternatives(tmp_path: Path)
         build(tmp_path)
 
 
+def test_builtin_plugin_error_names_the_entry_and_plugin(tmp_path: Path) -> None:
+    plugin = (
+        "apiVersion: builtin\nkind: PatchJson6902Transformer\nmetadata: {name: j}\n"
+        "target: {kind: Deployment}\njsonOp: '[]'\n"
+    )
+    write(
+        tmp_path,
+        {
+            "kustomization.yaml": f"resources: [a.yaml]\ntransformers:\n- |\n"
+            f"{textwrap.indent(plugin, '  ')}",
+            "a.yaml": DEPLOYMENT,
+        },
+    )
+    with pytest.raises(InvalidInput) as e:
+        build(tmp_path)
+    assert "transformers[0]: builtin/PatchJson6902Transformer 'j': target" in str(e.value)
+    assert "must specify the target name" in str(e.value)
+
+
+def test_replacement_file_that_is_missing_is_named(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "kustomization.yaml": "resources: [a.yaml]\nreplacements:\n- path: gone.yaml\n",
+            "a.yaml": DEPLOYMENT,
+        },
+    )
+    with pytest.raises(InvalidInput, match=r"replacements\[0\].path: replacement file 'gone"):
+        build(tmp_path)
+
+
 def test_validators_are_refused_with_what_to_do(tmp_path: Path) -> None:
     write(tmp_path, {"kustomization.yaml": "validators: [check.yaml]\n"})
     with pytest.raises(InvalidInput) as e:
