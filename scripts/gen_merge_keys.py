@@ -19,52 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hakobu.render.patch.schema import compact, resource_types
+
 KYAML_VERSION = "v0.21.2"
 BUNDLE = "openapi/kubernetesapi/data/kubernetes-openapi-union-v1.21.2.bundle-v1.json.gz"
 KUSTOMIZATION_SWAGGER = "openapi/kustomizationapi/swagger.json"
 OUTPUT = Path(__file__).resolve().parent.parent / "src/hakobu/render/patch/openapi_merge.json"
-
-
-def compact(schema: dict[str, Any]) -> dict[str, Any]:
-    """Keep what kyaml's walker reads from one schema node; drop the rest."""
-    ref = schema.get("$ref")
-    if ref:
-        # kyaml replaces a referencing schema by its target, siblings included.
-        return {"$ref": ref.removeprefix("#/definitions/")}
-    out: dict[str, Any] = {}
-    properties = schema.get("properties")
-    if properties:
-        out["properties"] = {name: compact(sub) for name, sub in sorted(properties.items())}
-    additional = schema.get("additionalProperties")
-    if isinstance(additional, dict):
-        out["additionalProperties"] = compact(additional)
-    if schema.get("type") in ("array", ["array"]):
-        out["array"] = True
-        items = schema.get("items")
-        if isinstance(items, dict):
-            out["items"] = compact(items)
-    strategy = schema.get("x-kubernetes-patch-strategy")
-    if strategy is not None:
-        out["strategy"] = strategy
-        # The precedence of kyaml's ResourceSchema.PatchStrategyAndKeyList.
-        if "x-kubernetes-list-map-keys" in schema:
-            out["keys"] = list(schema["x-kubernetes-list-map-keys"])
-        elif "x-kubernetes-patch-merge-key" in schema:
-            out["keys"] = [schema["x-kubernetes-patch-merge-key"]]
-        else:
-            out["keys"] = []
-    return out
-
-
-def resource_types(definitions: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """apiVersion → kind → definition, from ``x-kubernetes-group-version-kind``."""
-    types: dict[str, dict[str, str]] = {}
-    for name in sorted(definitions):
-        for gvk in definitions[name].get("x-kubernetes-group-version-kind", []):
-            group, version = gvk.get("group", ""), gvk["version"]
-            api_version = f"{group}/{version}" if group else version
-            types.setdefault(api_version, {})[gvk["kind"]] = name
-    return {v: dict(sorted(kinds.items())) for v, kinds in sorted(types.items())}
 
 
 def main(argv: list[str]) -> int:

@@ -33,6 +33,7 @@ from hakobu.render.kustomize import (
     buildmetadata,
     generators,
     kustomization,
+    openapi,
     patches,
     plugins,
     transformers,
@@ -60,6 +61,7 @@ from hakobu.render.kustomize.transformerconfig import (
     parse_config,
 )
 from hakobu.render.kustomize.vars import resolve_vars, substitute_vars
+from hakobu.render.patch.schema import schema_scope
 
 
 @dataclass
@@ -101,6 +103,17 @@ def build(
         raise top.error(
             ("kind",), "a Component cannot be built on its own", hint="build a kustomization"
         )
+    with schema_scope() as use_schema:
+        schema_choice = openapi.OpenApi(use_schema)
+        token = openapi.CURRENT.set(schema_choice)
+        try:
+            schema_choice.configure(top, loader, top=True)
+            return _build(top, loader)
+        finally:
+            openapi.CURRENT.reset(token)
+
+
+def _build(top: Kustomization, loader: Loader) -> list[Object]:
     # Origins are tracked (as paths from this directory) only when buildMetadata asks.
     accumulated = _accumulate(top, loader, _Accumulator(), "" if top.build_metadata else None)
     resources = accumulated.resources
@@ -210,7 +223,11 @@ def _load_child(k: Kustomization, child: Loader, where: FieldPath) -> Kustomizat
         kustomization.find_file(child.root, child.files)
     except HakobuError as e:
         raise k.error(where, e.message, e.hint) from None
-    return kustomization.load(child.root, child.files)
+    loaded = kustomization.load(child.root, child.files)
+    schema_choice = openapi.CURRENT.get()
+    if schema_choice is not None:
+        schema_choice.configure(loaded, child, top=False)
+    return loaded
 
 
 def _joined(origin: str | None, entry: str) -> str | None:

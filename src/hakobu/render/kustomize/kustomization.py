@@ -54,6 +54,7 @@ _SUPPORTED = frozenset(
         "buildMetadata",
         "transformers",
         "generators",
+        "openapi",
     }
 )
 
@@ -65,7 +66,6 @@ _HELM_HINT = (
 # Fields kustomize knows that hakobu does not carry out; refusing them beats a build that
 # silently differs from kustomize's.
 _UNSUPPORTED = {
-    "openapi": ("custom OpenAPI schemas", "remove it, or render this directory with kustomize"),
     "crds": ("CRD schemas for name references", "declare the references in `configurations:`"),
     "helmGlobals": ("Helm chart inflation", _HELM_HINT),
     "helmCharts": ("Helm chart inflation", _HELM_HINT),

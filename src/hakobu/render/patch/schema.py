@@ -12,6 +12,9 @@ nested object with ``apiVersion`` and ``kind`` bring its own schema.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -20,23 +23,62 @@ from typing import Any
 _TABLE = "openapi_merge.json"
 
 
+@dataclass(frozen=True, eq=False)
+class SchemaTable:
+    """Compacted definitions by name, and the definition of each resource type."""
+
+    definitions: dict[str, Any]
+    resources: dict[str, dict[str, str]]
+
+    def resolve(self, node: dict[str, Any]) -> Schema | None:
+        seen: set[str] = set()
+        while "$ref" in node:
+            name = node["$ref"]
+            if name in seen or name not in self.definitions:
+                return None
+            seen.add(name)
+            node = self.definitions[name]
+        return Schema(node, self)
+
+    def for_type(self, api_version: str, kind: str) -> Schema | None:
+        name = self.resources.get(api_version, {}).get(kind)
+        if name is None:
+            return None
+        return self.resolve({"$ref": name})
+
+
 @cache
-def _table() -> dict[str, Any]:
+def builtin_table() -> SchemaTable:
     text = resources.files(__package__).joinpath(_TABLE).read_text(encoding="utf-8")
     table: dict[str, Any] = json.loads(text)
-    return table
+    return SchemaTable(table["definitions"], table["resources"])
 
 
-def _resolve(node: dict[str, Any]) -> Schema | None:
-    definitions: dict[str, Any] = _table()["definitions"]
-    seen: set[str] = set()
-    while "$ref" in node:
-        name = node["$ref"]
-        if name in seen or name not in definitions:
-            return None
-        seen.add(name)
-        node = definitions[name]
-    return Schema(node)
+def table_from_swagger(definitions: dict[str, Any]) -> SchemaTable:
+    """A table from an OpenAPI document's ``definitions`` (a custom schema, as kustomize's
+    ``openapi: {path: …}`` gives)."""
+    return SchemaTable(
+        {name: compact(definitions[name]) for name in sorted(definitions)},
+        resource_types(definitions),
+    )
+
+
+_ACTIVE: ContextVar[SchemaTable | None] = ContextVar("schema_table", default=None)
+
+
+@contextmanager
+def schema_scope() -> Iterator[Callable[[SchemaTable], None]]:
+    """A scope whose strategic merges use the built-in schema until the function it yields
+    is given another table (kustomize's custom ``openapi`` schema replaces the built-in)."""
+    token = _ACTIVE.set(None)
+
+    def use(table: SchemaTable) -> None:
+        _ACTIVE.set(table)
+
+    try:
+        yield use
+    finally:
+        _ACTIVE.reset(token)
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,21 +86,22 @@ class Schema:
     """One schema node: object properties, map values, array items, patch strategy."""
 
     node: dict[str, Any]
+    table: SchemaTable
 
     def field(self, name: str) -> Schema | None:
         """The schema of field ``name``: a property, else the map value schema, else none."""
         properties: dict[str, Any] = self.node.get("properties", {})
         if name in properties:
-            return _resolve(properties[name])
+            return self.table.resolve(properties[name])
         if "additionalProperties" in self.node:
-            return _resolve(self.node["additionalProperties"])
+            return self.table.resolve(self.node["additionalProperties"])
         return None
 
     def elements(self) -> Schema | None:
         """The schema of the items, when this is an array schema."""
         if not self.node.get("array") or "items" not in self.node:
             return None
-        return _resolve(self.node["items"])
+        return self.table.resolve(self.node["items"])
 
     @property
     def strategy(self) -> str:
@@ -77,9 +120,47 @@ class Schema:
 
 
 def schema_for_type(api_version: str, kind: str) -> Schema | None:
-    """The schema of a resource type, or ``None`` when kustomize has none (CRDs)."""
-    resources_by_version: dict[str, dict[str, str]] = _table()["resources"]
-    name = resources_by_version.get(api_version, {}).get(kind)
-    if name is None:
-        return None
-    return _resolve({"$ref": name})
+    """The schema of a resource type, or ``None`` when there is none (CRDs by default)."""
+    return (_ACTIVE.get() or builtin_table()).for_type(api_version, kind)
+
+
+def compact(schema: dict[str, Any]) -> dict[str, Any]:
+    """Keep what kyaml's walker reads from one schema node; drop the rest."""
+    ref = schema.get("$ref")
+    if ref:
+        # kyaml replaces a referencing schema by its target, siblings included.
+        return {"$ref": ref.removeprefix("#/definitions/")}
+    out: dict[str, Any] = {}
+    properties = schema.get("properties")
+    if properties:
+        out["properties"] = {name: compact(sub) for name, sub in sorted(properties.items())}
+    additional = schema.get("additionalProperties")
+    if isinstance(additional, dict):
+        out["additionalProperties"] = compact(additional)
+    if schema.get("type") in ("array", ["array"]):
+        out["array"] = True
+        items = schema.get("items")
+        if isinstance(items, dict):
+            out["items"] = compact(items)
+    strategy = schema.get("x-kubernetes-patch-strategy")
+    if strategy is not None:
+        out["strategy"] = strategy
+        # The precedence of kyaml's ResourceSchema.PatchStrategyAndKeyList.
+        if "x-kubernetes-list-map-keys" in schema:
+            out["keys"] = list(schema["x-kubernetes-list-map-keys"])
+        elif "x-kubernetes-patch-merge-key" in schema:
+            out["keys"] = [schema["x-kubernetes-patch-merge-key"]]
+        else:
+            out["keys"] = []
+    return out
+
+
+def resource_types(definitions: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """apiVersion → kind → definition, from ``x-kubernetes-group-version-kind``."""
+    types: dict[str, dict[str, str]] = {}
+    for name in sorted(definitions):
+        for gvk in definitions[name].get("x-kubernetes-group-version-kind", []):
+            group, version = gvk.get("group", ""), gvk["version"]
+            api_version = f"{group}/{version}" if group else version
+            types.setdefault(api_version, {})[gvk["kind"]] = name
+    return {v: dict(sorted(kinds.items())) for v, kinds in sorted(types.items())}

@@ -123,6 +123,25 @@ def test_replacement_file_that_is_missing_is_named(tmp_path: Path) -> None:
         build(tmp_path)
 
 
+def test_openapi_schema_without_definitions_is_refused(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "kustomization.yaml": "resources: [a.yaml]\nopenapi:\n  path: schema.json\n",
+            "a.yaml": DEPLOYMENT,
+            "schema.json": '{"swagger": "2.0"}',
+        },
+    )
+    with pytest.raises(InvalidInput, match=r":3: openapi.path: schema file 'schema.json' has no"):
+        build(tmp_path)
+
+
+def test_openapi_version_that_is_not_built_in_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, {"kustomization.yaml": "resources: []\nopenapi:\n  version: v1.30.0\n"})
+    with pytest.raises(InvalidInput, match=r"OpenAPI version 'v1.30.0' is not built in"):
+        build(tmp_path)
+
+
 def test_validators_are_refused_with_what_to_do(tmp_path: Path) -> None:
     write(tmp_path, {"kustomization.yaml": "validators: [check.yaml]\n"})
     with pytest.raises(InvalidInput) as e:

@@ -71,6 +71,7 @@ def test_corpus_covers_the_features() -> None:
         "buildMetadata:",
         "transformers:",
         "generators:",
+        "openapi:",
     ):
         assert feature in text, feature
 
