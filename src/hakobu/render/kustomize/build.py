@@ -31,6 +31,7 @@ from hakobu.model.source import FieldPath
 from hakobu.render.inputs import REAL_FILES, FileAccess
 from hakobu.render.kustomize import (
     buildmetadata,
+    crds,
     generators,
     kustomization,
     openapi,
@@ -363,20 +364,34 @@ class _Absorber:
 
 
 def _configurations(k: Kustomization, loader: Loader) -> list[TransformerConfig]:
-    """The transformer configurations the ``configurations:`` files declare."""
+    """The transformer configurations the ``configurations:`` files, then the ``crds:``
+    files, declare."""
     configs = []
     for path, entry in k.items("configurations"):
-        if not isinstance(entry, str) or not entry:
-            raise k.error(path, "expected a file path")
-        try:
-            file = loader.resolve_file(entry)
-            data = loader.read_bytes(file)
-        except FileNotFoundError:
-            raise k.error(path, f"configuration file '{entry}' does not exist") from None
-        except HakobuError as e:
-            raise k.error(path, e.message, e.hint) from None
-        configs.append(parse_config(load_value(file, decode(file, data)), str(file)))
+        file, text = _read_text(k, loader, path, entry, "configuration file")
+        configs.append(parse_config(load_value(file, text), str(file)))
+    for path, entry in k.items("crds"):
+        file, text = _read_text(k, loader, path, entry, "CRD definitions file")
+        definitions = crds.parse_definitions(
+            text, lambda body, file=file: load_value(file, body), str(file)
+        )
+        configs.append(crds.config_from_definitions(definitions))
     return configs
+
+
+def _read_text(
+    k: Kustomization, loader: Loader, path: FieldPath, entry: Any, what: str
+) -> tuple[Path, str]:
+    if not isinstance(entry, str) or not entry:
+        raise k.error(path, "expected a file path")
+    try:
+        file = loader.resolve_file(entry)
+        data = loader.read_bytes(file)
+    except FileNotFoundError:
+        raise k.error(path, f"{what} '{entry}' does not exist") from None
+    except HakobuError as e:
+        raise k.error(path, e.message, e.hint) from None
+    return file, decode(file, data)
 
 
 def _transform(

@@ -55,6 +55,7 @@ _SUPPORTED = frozenset(
         "transformers",
         "generators",
         "openapi",
+        "crds",
     }
 )
 
@@ -66,7 +67,6 @@ _HELM_HINT = (
 # Fields kustomize knows that hakobu does not carry out; refusing them beats a build that
 # silently differs from kustomize's.
 _UNSUPPORTED = {
-    "crds": ("CRD schemas for name references", "declare the references in `configurations:`"),
     "helmGlobals": ("Helm chart inflation", _HELM_HINT),
     "helmCharts": ("Helm chart inflation", _HELM_HINT),
     "helmChartInflationGenerator": ("Helm chart inflation", _HELM_HINT),

@@ -142,6 +142,19 @@ def test_openapi_version_that_is_not_built_in_is_refused(tmp_path: Path) -> None
         build(tmp_path)
 
 
+def test_crds_file_that_is_no_definition_map_is_refused(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "kustomization.yaml": "resources: [a.yaml]\ncrds: [types.yaml]\n",
+            "a.yaml": DEPLOYMENT,
+            "types.yaml": "- not a map\n",
+        },
+    )
+    with pytest.raises(InvalidInput, match=r"types.yaml: unable to parse open API definition"):
+        build(tmp_path)
+
+
 def test_validators_are_refused_with_what_to_do(tmp_path: Path) -> None:
     write(tmp_path, {"kustomization.yaml": "validators: [check.yaml]\n"})
     with pytest.raises(InvalidInput) as e:

@@ -72,6 +72,7 @@ def test_corpus_covers_the_features() -> None:
         "transformers:",
         "generators:",
         "openapi:",
+        "crds:",
     ):
         assert feature in text, feature
 
