@@ -260,6 +260,9 @@ def _run_generators(
             made.extend((obj, key) for obj in objects)
     for config, where in _plugin_configs(k, loader, "generators"):
         kind = plugins.check(config, plugins.GENERATOR_KINDS, "generators", where)
+        if kind == "IAMPolicyGenerator":
+            made.append((plugins.iam_service_account(config, where), "generators"))
+            continue
         generated = generators.generate(
             [plugins.generator_entry(config)],
             kind.removesuffix("Generator"),

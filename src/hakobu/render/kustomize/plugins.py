@@ -48,7 +48,7 @@ TRANSFORMER_KINDS = (
     "ReplacementTransformer",
     "HashTransformer",
 )
-GENERATOR_KINDS = ("ConfigMapGenerator", "SecretGenerator")
+GENERATOR_KINDS = ("ConfigMapGenerator", "SecretGenerator", "IAMPolicyGenerator")
 
 
 def describe(config: Object) -> str:
@@ -69,9 +69,18 @@ def check(config: Object, kinds: Sequence[str], field: str, where: str) -> str:
     if kind not in kinds:
         raise InvalidInput(
             f"{where}: {field}: built-in kind {kind!r} is not supported by hakobu build there",
-            hint=f"use one of {', '.join(kinds)}, or the matching kustomization field",
+            hint=_HINTS.get(kind, f"use one of {', '.join(kinds)}"),
         )
     return kind
+
+
+_HINTS = {
+    "HelmChartInflationGenerator": "render the chart with `helm template` into a file and list "
+    "it under resources, or render this directory with kustomize itself",
+    "SortOrderTransformer": "kustomize cannot load it as a plugin either; use sortOptions",
+    "ValueAddTransformer": "this alpha transformer is not carried out; render this directory "
+    "with kustomize itself",
+}
 
 
 def transform(
@@ -122,16 +131,19 @@ def _annotations(resources: list[Object], config: Object, label: str, specs: Spe
 
 
 def _namespace(resources: list[Object], config: Object, label: str, specs: Specs) -> None:
-    if config.get("unsetOnly") or config.get("setRoleBindingSubjects") not in (
-        None,
-        "",
-        "defaultOnly",
-    ):
+    subjects = config.get("setRoleBindingSubjects") or transformers.SUBJECT_MODES[0]
+    if subjects not in transformers.SUBJECT_MODES:
         raise InvalidInput(
-            f"{label}: unsetOnly and setRoleBindingSubjects are not supported by hakobu build",
-            hint="leave them out, or render this directory with kustomize itself",
+            f"{label}: setRoleBindingSubjects: invalid value {subjects!r}",
+            hint=f"use one of {', '.join(transformers.SUBJECT_MODES)}",
         )
-    transformers.set_namespace(resources, namespace_of(config), specs)
+    transformers.set_namespace(
+        resources,
+        namespace_of(config),
+        specs,
+        unset_only=bool(config.get("unsetOnly")),
+        subjects=str(subjects),
+    )
 
 
 def _image(resources: list[Object], config: Object, label: str, specs: Specs) -> None:
@@ -254,6 +266,31 @@ def _strings(config: Object, key: str, label: str) -> dict[str, str]:
     if not isinstance(value, dict):
         raise InvalidInput(f"{label}: {key}: expected a mapping of strings")
     return {str(k): scalar_text(v) for k, v in value.items()}
+
+
+def iam_service_account(config: Object, where: str) -> Object:
+    """What an IAMPolicyGenerator makes: a ServiceAccount bound to a GKE service account."""
+    label = f"{where}: {describe(config)}"
+    if config.get("cloud") != "gke":
+        raise InvalidInput(
+            f"{label}: cloud provider {config.get('cloud')!r} not supported",
+            hint="IAMPolicyGenerator knows only cloud: gke",
+        )
+    service = config.get("kubernetesService") or {}
+    account = config.get("serviceAccount") or {}
+    if not isinstance(service, dict) or not isinstance(account, dict):
+        raise InvalidInput(f"{label}: kubernetesService and serviceAccount must be mappings")
+    email = (
+        f"{scalar_text(account.get('name'))}@{scalar_text(account.get('projectId'))}"
+        ".iam.gserviceaccount.com"
+    )
+    metadata: dict[str, Any] = {
+        "annotations": {"iam.gke.io/gcp-service-account": email},
+        "name": scalar_text(service.get("name")),
+    }
+    if service.get("namespace"):
+        metadata["namespace"] = scalar_text(service["namespace"])
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
 
 
 def generator_entry(config: Object) -> dict[str, Any]:

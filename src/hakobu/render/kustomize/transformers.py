@@ -5,7 +5,7 @@ built-in field specs name, with kustomize's rules for what is created and what i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hakobu.errors import InvalidInput
@@ -37,12 +37,29 @@ _HELM_GENERATED = "kustomize.config.k8s.io/helm-generated"
 _ROLE_BINDINGS = ("RoleBinding", "ClusterRoleBinding")
 
 
-def set_namespace(resources: Sequence[Object], namespace: str, specs: Sequence[FieldSpec]) -> None:
-    """Put every namespaced resource (and the fields ``specs`` name) into ``namespace``."""
+# How a NamespaceTransformer treats (Cluster)RoleBinding subjects; the first is the default.
+SUBJECT_MODES = ("defaultOnly", "allServiceAccounts", "none")
+
+
+def set_namespace(
+    resources: Sequence[Object],
+    namespace: str,
+    specs: Sequence[FieldSpec],
+    *,
+    unset_only: bool = False,
+    subjects: str = SUBJECT_MODES[0],
+) -> None:
+    """Put every namespaced resource (and the fields ``specs`` name) into ``namespace``.
+
+    ``unset_only`` leaves a namespace already set; ``subjects`` says which binding
+    subjects get the namespace: those named ``default``, every ServiceAccount, or none.
+    """
     if not namespace:
         return
 
-    def setter(_: Any) -> Any:
+    def setter(value: Any) -> Any:
+        if unset_only and value not in (None, ""):
+            return value
         return namespace
 
     seen: dict[Any, Object] = {}
@@ -61,7 +78,7 @@ def set_namespace(resources: Sequence[Object], namespace: str, specs: Sequence[F
         ]
         if gvk.kind in _ROLE_BINDINGS:
             own_specs = [s for s in own_specs if s.path != "subjects/namespace"]
-            _role_binding_subjects(obj, namespace)
+            _role_binding_subjects(obj, subjects, setter)
         for spec in own_specs:
             apply_fieldspec(obj, spec, setter, "scalar")
         key = cur_id(obj).key
@@ -74,13 +91,19 @@ def set_namespace(resources: Sequence[Object], namespace: str, specs: Sequence[F
         seen[key] = obj
 
 
-def _role_binding_subjects(obj: Object, namespace: str) -> None:
+def _role_binding_subjects(obj: Object, mode: str, setter: Callable[[Any], Any]) -> None:
     subjects = obj.get("subjects")
-    if not isinstance(subjects, list):
+    if not isinstance(subjects, list) or mode == "none":
         return
     for subject in subjects:
-        if isinstance(subject, dict) and subject.get("name") == "default":
-            subject["namespace"] = namespace
+        if not isinstance(subject, dict):
+            continue
+        if mode == "allServiceAccounts":
+            chosen = subject.get("kind") == "ServiceAccount"
+        else:
+            chosen = subject.get("name") == "default"
+        if chosen:
+            subject["namespace"] = setter(subject.get("namespace"))
 
 
 _PREFIX_SKIP = (
