@@ -258,43 +258,68 @@ def _run_generators(
                     keep_existing=True,
                 )
             made.extend((obj, key) for obj in objects)
-    for config, where in _plugin_configs(k, loader, "generators"):
+    for plugin in _plugin_configs(k, loader, "generators", origin):
+        config, where = plugin.config, plugin.where
         kind = plugins.check(config, plugins.GENERATOR_KINDS, "generators", where)
         if kind == "IAMPolicyGenerator":
-            made.append((plugins.iam_service_account(config, where), "generators"))
-            continue
-        generated = generators.generate(
-            [plugins.generator_entry(config)],
-            kind.removesuffix("Generator"),
-            loader.root,
-            None,
-            read=loader.read_bytes,
-        )
-        made.extend((g.annotated(), "generators") for g in generated)
+            objects = [plugins.iam_service_account(config, where)]
+        else:
+            generated = generators.generate(
+                [plugins.generator_entry(config)],
+                kind.removesuffix("Generator"),
+                loader.root,
+                None,
+                read=loader.read_bytes,
+            )
+            objects = [g.annotated() for g in generated]
+        if plugin.origin is not None:
+            buildmetadata.set_origin(objects, plugin.origin, keep_existing=True)
+        made.extend((obj, "generators") for obj in objects)
     if made:
         _Absorber(k, acc).absorb_all(made)
 
 
-def _plugin_configs(k: Kustomization, loader: Loader, key: str) -> list[tuple[Object, str]]:
+@dataclass(frozen=True)
+class _PluginConfig:
+    config: Object
+    where: str
+    # What buildMetadata records for what the plugin makes or changes (when tracking).
+    origin: buildmetadata.Origin | None
+
+
+def _plugin_configs(
+    k: Kustomization, loader: Loader, key: str, origin: str | None
+) -> list[_PluginConfig]:
     """The plugin configurations a ``transformers:`` or ``generators:`` list holds, in order.
 
     An entry is an inline document, or a file or a directory (built as a kustomization)
     holding configurations. As in kustomize, every inline entry comes first, then the
     configurations read from paths.
     """
-    found: list[tuple[Object, str]] = []
-    from_paths: list[tuple[Object, str]] = []
+    found: list[_PluginConfig] = []
+    from_paths: list[_PluginConfig] = []
     for path, entry in k.items(key):
         if not isinstance(entry, str) or not entry.strip():
             raise k.error(path, "expected an inline configuration or a path")
         where = f"{k.file}: {key}[{path[1]}]"
         inline = _inline_configs(entry)
         if inline is not None:
-            found.extend((config, where) for config in inline)
+            configured_in = None if origin is None else buildmetadata.join(origin, k.file.name)
+            found.extend(
+                _PluginConfig(c, where, buildmetadata.plugin_origin(c, configured_in))
+                for c in inline
+            )
             continue
         held = _Accumulator()
-        _accumulate_resource(k, loader, held, entry, path, known=set(), origin=None)
-        from_paths.extend((config, f"{where} ({entry})") for config in held.resources)
+        _accumulate_resource(k, loader, held, entry, path, known=set(), origin=origin)
+        from_paths.extend(
+            _PluginConfig(
+                c,
+                f"{where} ({entry})",
+                None if origin is None else buildmetadata.plugin_origin(c, None),
+            )
+            for c in held.resources
+        )
     return found + from_paths
 
 
@@ -433,11 +458,13 @@ def _transform(
     replacements = plugins.replacements(k.items("replacements"), k, loader)
     if replacements:
         resources = apply_replacements(resources, replacements, where=f"{k.file}: replacements")
-    for plugin, where in _plugin_configs(k, loader, "transformers"):
-        kind = plugins.check(plugin, plugins.TRANSFORMER_KINDS, "transformers", where)
-        resources = plugins.transform(resources, plugin, kind, where, loader)
     if origin is not None:
         buildmetadata.record_transformations(resources, _transformers_run(k, origin))
+    for plugin in _plugin_configs(k, loader, "transformers", origin):
+        kind = plugins.check(plugin.config, plugins.TRANSFORMER_KINDS, "transformers", plugin.where)
+        resources = plugins.transform(resources, plugin.config, kind, plugin.where, loader)
+        if plugin.origin is not None:
+            buildmetadata.record_transformations(resources, [plugin.origin])
     return resources
 
 

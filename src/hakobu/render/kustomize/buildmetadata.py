@@ -21,6 +21,8 @@ import posixpath
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import yaml
+
 from hakobu.model.objects import Object
 from hakobu.render.kustomize.kustomization import BUILD_METADATA_OPTIONS
 from hakobu.render.kustomize.resource import (
@@ -52,7 +54,7 @@ class Origin:
 
     path: str = ""
     configured_in: str = ""
-    configured_by: tuple[str, str] = ("", "")  # apiVersion, kind
+    configured_by: tuple[str, ...] = ()  # apiVersion, kind, and name and namespace if any
 
     def lines(self) -> list[str]:
         lines = []
@@ -60,17 +62,41 @@ class Origin:
             lines.append(f"path: {_scalar(self.path)}")
         if self.configured_in:
             lines.append(f"configuredIn: {_scalar(self.configured_in)}")
-        api_version, kind = self.configured_by
-        if api_version or kind:
-            lines.append("configuredBy:")
-            if api_version:
-                lines.append(f"  apiVersion: {_scalar(api_version)}")
-            if kind:
-                lines.append(f"  kind: {_scalar(kind)}")
+        by = [
+            f"  {key}: {_scalar(value)}"
+            for key, value in zip(_IDENTIFIER, self.configured_by, strict=False)
+            if value
+        ]
+        if by:
+            lines.extend(("configuredBy:", *by))
         return lines
 
     def text(self) -> str:
         return "".join(f"{line}\n" for line in self.lines())
+
+
+_IDENTIFIER = ("apiVersion", "kind", "name", "namespace")
+
+
+def plugin_origin(config: Object, configured_in: str | None) -> Origin:
+    """kustomize's OriginFromCustomPlugin: where a plugin's configuration came from.
+
+    ``configured_in`` is given for an inline configuration; one read from a file carries
+    its origin annotation already.
+    """
+    if configured_in is None:
+        recorded = yaml.safe_load(annotations_of(config).get(ORIGIN, "")) or {}
+        configured_in = str(recorded.get("path", "")) if isinstance(recorded, dict) else ""
+    meta = config.get("metadata") or {}
+    return Origin(
+        configured_in=configured_in,
+        configured_by=(
+            str(config.get("apiVersion") or ""),
+            str(config.get("kind") or ""),
+            str(meta.get("name") or ""),
+            str(meta.get("namespace") or ""),
+        ),
+    )
 
 
 def builtin_origin(directory: str, file_name: str, kind: str) -> Origin:
