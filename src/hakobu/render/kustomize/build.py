@@ -20,6 +20,7 @@ internal annotations removed.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,7 @@ def _accumulate(
             )
         acc = _accumulate(component, child, acc, _joined(origin, entry))
     acc.resources = _transform(k, loader, acc.resources, acc.config, origin)
+    acc.resources = _validate(k, loader, acc.resources)
     acc.var_specs.extend((str(k.file), spec) for _, spec in k.items("vars"))
     return acc
 
@@ -465,6 +467,26 @@ def _transform(
         resources = plugins.transform(resources, plugin.config, kind, plugin.where, loader)
         if plugin.origin is not None:
             buildmetadata.record_transformations(resources, [plugin.origin])
+    return resources
+
+
+def _validate(k: Kustomization, loader: Loader, resources: list[Object]) -> list[Object]:
+    """``validators:``: built-in transformers that must change nothing.
+
+    As in kustomize, a validator may only add the ``validated-by`` label, which stays.
+    """
+    for plugin in _plugin_configs(k, loader, "validators", None):
+        kind = plugins.check(plugin.config, plugins.TRANSFORMER_KINDS, "validators", plugin.where)
+        before = copy.deepcopy(resources)
+        resources = plugins.transform(resources, plugin.config, kind, plugin.where, loader)
+        changed = plugins.first_change(before, resources)
+        if changed is not None:
+            raise InvalidInput(
+                f"{plugin.where}: validators: {plugins.describe(plugin.config)} changed "
+                f"{changed}; a validator must not modify the resources",
+                hint="move it to transformers:, or make it change nothing but the "
+                "validated-by label",
+            )
     return resources
 
 

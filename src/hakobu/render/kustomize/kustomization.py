@@ -56,6 +56,7 @@ _SUPPORTED = frozenset(
         "generators",
         "openapi",
         "crds",
+        "validators",
     }
 )
 
@@ -70,10 +71,6 @@ _UNSUPPORTED = {
     "helmGlobals": ("Helm chart inflation", _HELM_HINT),
     "helmCharts": ("Helm chart inflation", _HELM_HINT),
     "helmChartInflationGenerator": ("Helm chart inflation", _HELM_HINT),
-    "validators": (
-        "validator plugins, which kustomize has only as exec, Go or container plugins",
-        "remove it and validate the output separately, or render with kustomize itself",
-    ),
 }
 
 

@@ -12,6 +12,7 @@ validator), so they are refused too.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from hakobu.render.kustomize.images import ImageRule, set_images
 from hakobu.render.kustomize.kustomization import scalar_text
 from hakobu.render.kustomize.loader import Loader, load_value
 from hakobu.render.kustomize.replacements import apply_replacements
-from hakobu.render.kustomize.resource import name_of, namespace_of
+from hakobu.render.kustomize.resource import cur_id, name_of, namespace_of
 
 BUILTIN_API = "builtin"
 _FUNCTION_ANNOTATION = "config.kubernetes.io/function"
@@ -291,6 +292,26 @@ def iam_service_account(config: Object, where: str) -> Object:
     if service.get("namespace"):
         metadata["namespace"] = scalar_text(service["namespace"])
     return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
+
+
+VALIDATED_BY = "validated-by"
+
+
+def first_change(before: Sequence[Object], after: Sequence[Object]) -> str | None:
+    """The first object a validator changed (besides its validated-by label), if any."""
+    if len(before) != len(after):
+        return f"the number of resources ({len(before)} to {len(after)})"
+    for old, new in zip(before, after, strict=True):
+        compared = new
+        labels = (new.get("metadata") or {}).get("labels")
+        if isinstance(labels, dict) and VALIDATED_BY in labels:
+            compared = copy.deepcopy(new)
+            del compared["metadata"]["labels"][VALIDATED_BY]
+            if not compared["metadata"]["labels"]:
+                del compared["metadata"]["labels"]
+        if old != compared:
+            return cur_id(old).describe()
+    return None
 
 
 def generator_entry(config: Object) -> dict[str, Any]:

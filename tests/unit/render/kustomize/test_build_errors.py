@@ -155,11 +155,25 @@ def test_crds_file_that_is_no_definition_map_is_refused(tmp_path: Path) -> None:
         build(tmp_path)
 
 
-def test_validators_are_refused_with_what_to_do(tmp_path: Path) -> None:
-    write(tmp_path, {"kustomization.yaml": "validators: [check.yaml]\n"})
+def test_a_validator_that_changes_a_resource_is_refused(tmp_path: Path) -> None:
+    plugin = (
+        "apiVersion: builtin\nkind: LabelTransformer\nmetadata: {name: tier}\n"
+        "labels: {tier: web}\nfieldSpecs: [{path: metadata/labels, create: true}]\n"
+    )
+    write(
+        tmp_path,
+        {
+            "kustomization.yaml": "resources: [a.yaml]\nvalidators: [tier.yaml]\n",
+            "a.yaml": DEPLOYMENT,
+            "tier.yaml": plugin,
+        },
+    )
     with pytest.raises(InvalidInput) as e:
         build(tmp_path)
-    assert "validators" in str(e.value) and "validate the output" in str(e.value.hint)
+    assert "validators[0] (tier.yaml): validators: builtin/LabelTransformer 'tier' changed" in (
+        str(e.value)
+    )
+    assert "Deployment/web" in str(e.value)
 
 
 def test_missing_resource_file(tmp_path: Path) -> None:

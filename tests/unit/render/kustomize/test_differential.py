@@ -73,6 +73,7 @@ def test_corpus_covers_the_features() -> None:
         "generators:",
         "openapi:",
         "crds:",
+        "validators:",
     ):
         assert feature in text, feature
 
