@@ -1,13 +1,15 @@
-"""``transformers:`` and ``generators:`` entries that configure kustomize's built-in plugins.
+"""``transformers:``, ``generators:`` and ``validators:`` entries that configure kustomize's
+built-in plugins.
 
 An entry is an inline document, or a file or directory whose build gives the plugin
 configurations. A configuration with ``apiVersion: builtin`` names one of kustomize's own
 transformers or generators, and runs the same code as the kustomization field it stands
-behind, with the field specs it gives (a built-in plugin gets no default field specs).
+behind, with the field specs it gives (a built-in plugin gets no default field specs). A
+validator is a built-in transformer that must change nothing but the ``validated-by``
+label.
 
 Anything else is an exec, Go or container plugin (or a KRM function): foreign code, which
-hakobu does not run. ``validators:`` only ever name such plugins (kustomize has no built-in
-validator), so they are refused too.
+hakobu does not run.
 """
 
 from __future__ import annotations
