@@ -4,18 +4,22 @@ For each kustomization, recursively (``accumulate``):
 
 1. resources: files, and directories (bases) built on their own then appended; two
    resources with the same apiVersion, kind, name and namespace are an error;
-2. ``configMapGenerator`` then ``secretGenerator`` (create, or merge into / replace what a
-   base made);
-3. components, applied onto what has been accumulated so far;
-4. transformers: ``patchesStrategicMerge``, ``patches``, ``namespace``, ``namePrefix``,
+2. its transformer configuration: what its bases declared, kustomize's defaults, its
+   ``configurations:`` and ``crds:``;
+3. ``configMapGenerator`` then ``secretGenerator``, then ``generators:`` entries (create,
+   or merge into / replace what a base made);
+4. components, applied onto what has been accumulated so far;
+5. transformers: ``patchesStrategicMerge``, ``patches``, ``namespace``, ``namePrefix``,
    ``nameSuffix``, ``labels`` then ``commonLabels``, ``commonAnnotations``,
-   ``patchesJson6902``, ``replicas``, ``images``, ``replacements``;
-5. its ``vars`` are collected.
+   ``patchesJson6902``, ``replicas``, ``images``, ``replacements``, then ``transformers:``
+   entries; then ``validators:`` entries;
+6. its ``vars`` are collected.
 
 Then, once for the top-level kustomization: content-hash suffixes on generated names,
 name-reference fix-up, vars, objects marked ``config.kubernetes.io/local-config`` dropped,
-the output order (legacy kind order unless ``sortOptions`` says ``fifo``), and the build's
-internal annotations removed.
+the output order (legacy kind order unless ``sortOptions`` says ``fifo``), the build's
+internal annotations removed, and ``buildMetadata`` applied. The whole build sees one
+OpenAPI schema for strategic merges (``openapi``).
 """
 
 from __future__ import annotations
