@@ -8,6 +8,18 @@ Annotations on a manifest steer its place in the sync::
     hakobu.dev/sync-wave: "N"                                 lower waves first (default 0)
     hakobu.dev/ssa, hakobu.dev/recreate                       how it is applied (see policy)
 
+Charts' own annotations are read as Argo CD reads them, when the object has no
+``hakobu.dev/hook`` (which then wins)::
+
+    helm.sh/hook: pre-install, pre-upgrade → PreSync; post-install, post-upgrade → PostSync
+    helm.sh/hook: test, pre-delete, post-delete, pre-/post-rollback → a hook that never runs
+    helm.sh/hook-weight: "N"            the wave, unless hakobu.dev/sync-wave is set
+    helm.sh/hook-delete-policy: before-hook-creation, hook-succeeded, hook-failed
+    helm.sh/resource-policy: keep       never pruned (see ``prune``)
+
+``helm.sh/hook: crd-install`` is not a hook: the object is applied like any other. A hook
+listing both a pre- and a post- event runs once, in PreSync.
+
 A hook runs when its app changes: when the sync creates or updates one of the app's
 objects, prunes one, or git's manifests of the app (hooks included) differ from those
 last synced successfully. A sync with nothing to do runs no hooks, as an automated sync in
@@ -30,7 +42,7 @@ from hakobu.model.objects import Object, ObjectId, object_ref
 from hakobu.sync.compare import in_sync
 from hakobu.sync.ignoring import ignoring
 from hakobu.sync.manifests import Manifest
-from hakobu.sync.ordering import Phase, SyncKey, deletion_order, sync_key
+from hakobu.sync.ordering import PHASES, Phase, SyncKey, deletion_order, sync_key
 from hakobu.sync.ownership import FIELD_MANAGER, InventoryEntry, Owner, stamp
 from hakobu.sync.policy import (
     RECREATE_ANNOTATION,
@@ -45,6 +57,20 @@ HOOK_ANNOTATION = "hakobu.dev/hook"
 DELETE_POLICY_ANNOTATION = "hakobu.dev/hook-delete-policy"
 WAVE_ANNOTATION = "hakobu.dev/sync-wave"
 HOOK_POLICY_ANNOTATION = "hakobu.dev/hook-policy"
+HELM_HOOK_ANNOTATION = "helm.sh/hook"
+HELM_WEIGHT_ANNOTATION = "helm.sh/hook-weight"
+HELM_DELETE_POLICY_ANNOTATION = "helm.sh/hook-delete-policy"
+
+# Helm's hook events Argo CD runs, and the phase it runs them in; every other event
+# (test, pre-delete, post-delete, pre-rollback, post-rollback) names a hook that never runs.
+_HELM_PHASES = {
+    "pre-install": Phase.PRE_SYNC,
+    "pre-upgrade": Phase.PRE_SYNC,
+    "post-install": Phase.POST_SYNC,
+    "post-upgrade": Phase.POST_SYNC,
+}
+# Helm's word for a CustomResourceDefinition applied first, which a sync does anyway.
+_HELM_NOT_A_HOOK = "crd-install"
 
 
 _STEERING = frozenset(
@@ -53,6 +79,9 @@ _STEERING = frozenset(
         DELETE_POLICY_ANNOTATION,
         WAVE_ANNOTATION,
         HOOK_POLICY_ANNOTATION,
+        HELM_HOOK_ANNOTATION,
+        HELM_WEIGHT_ANNOTATION,
+        HELM_DELETE_POLICY_ANNOTATION,
         SSA_ANNOTATION,
         RECREATE_ANNOTATION,
     }
@@ -68,6 +97,13 @@ class DeletePolicy(enum.Enum):
     BEFORE_HOOK_CREATION = "BeforeHookCreation"
     HOOK_SUCCEEDED = "HookSucceeded"
     HOOK_FAILED = "HookFailed"
+
+
+_HELM_DELETE_POLICIES = {
+    "before-hook-creation": DeletePolicy.BEFORE_HOOK_CREATION,
+    "hook-succeeded": DeletePolicy.HOOK_SUCCEEDED,
+    "hook-failed": DeletePolicy.HOOK_FAILED,
+}
 
 
 _NONE: frozenset[DeletePolicy] = frozenset()
@@ -121,6 +157,8 @@ def resource_of(manifest: Manifest, owner: Owner) -> Resource:
     where = f"{manifest.source}: {object_ref(obj)}"
     hook_value = annotations.get(HOOK_ANNOTATION)
     phase = Phase.SYNC
+    # A chart's hook whose events Argo CD does not run is left alone, as Argo CD leaves it.
+    never_runs = False
     if hook_value is not None:
         try:
             phase = Phase(hook_value)
@@ -129,25 +167,13 @@ def resource_of(manifest: Manifest, owner: Owner) -> Resource:
                 f"{where}: {HOOK_ANNOTATION}: {hook_value!r} is not a hook phase",
                 hint=f"use one of: {', '.join(p.value for p in Phase)}",
             ) from None
-    wave_value = annotations.get(WAVE_ANNOTATION, "0")
-    try:
-        wave = int(str(wave_value))
-    except ValueError:
-        raise InvalidInput(
-            f"{where}: {WAVE_ANNOTATION}: {wave_value!r} is not an integer",
-            hint='quote a whole number, e.g. hakobu.dev/sync-wave: "1"',
-        ) from None
-    policies: set[DeletePolicy] = set()
-    for part in str(annotations.get(DELETE_POLICY_ANNOTATION, "")).split(","):
-        if part.strip():
-            try:
-                policies.add(DeletePolicy(part.strip()))
-            except ValueError:
-                raise InvalidInput(
-                    f"{where}: {DELETE_POLICY_ANNOTATION}: {part.strip()!r} is not a policy",
-                    hint=f"use a comma-separated list of: "
-                    f"{', '.join(p.value for p in DeletePolicy)}",
-                ) from None
+    else:
+        helm = _helm_hook(annotations)
+        if helm is not None:
+            hook_value = str(annotations[HELM_HOOK_ANNOTATION])
+            phase, never_runs = helm
+    wave = _wave(where, annotations)
+    policies = _delete_policies(where, annotations)
     if hook_value is not None and not policies:
         policies.add(DeletePolicy.BEFORE_HOOK_CREATION)
     policy_value = annotations.get(HOOK_POLICY_ANNOTATION, HookPolicy.ON_CHANGE.value)
@@ -164,6 +190,8 @@ def resource_of(manifest: Manifest, owner: Owner) -> Resource:
             hint=f"add {HOOK_ANNOTATION}: <phase>, or remove {HOOK_POLICY_ANNOTATION}",
         )
     apply_policy, recreate = _apply_policy(where, annotations, hook=hook_value is not None)
+    if never_runs:
+        apply_policy = ApplyPolicy.IGNORE
     return Resource(
         stamp(obj, owner),
         manifest.id,
@@ -176,6 +204,53 @@ def resource_of(manifest: Manifest, owner: Owner) -> Resource:
         policy=apply_policy,
         recreate=recreate,
     )
+
+
+def _helm_hook(annotations: Mapping[str, object]) -> tuple[Phase, bool] | None:
+    """A chart's hook: its phase, and whether it never runs; None if it is not a hook."""
+    value = annotations.get(HELM_HOOK_ANNOTATION)
+    if value is None or str(value).strip() == _HELM_NOT_A_HOOK:
+        return None
+    phases = [_HELM_PHASES[e] for e in _csv(value) if e in _HELM_PHASES]
+    if not phases:
+        return Phase.SYNC, True
+    return min(phases, key=PHASES.index), False
+
+
+def _wave(where: str, annotations: Mapping[str, object]) -> int:
+    name = WAVE_ANNOTATION if WAVE_ANNOTATION in annotations else HELM_WEIGHT_ANNOTATION
+    value = annotations.get(name, "0")
+    try:
+        return int(str(value))
+    except ValueError:
+        raise InvalidInput(
+            f"{where}: {name}: {value!r} is not an integer",
+            hint=f'quote a whole number, e.g. {name}: "1"',
+        ) from None
+
+
+def _delete_policies(where: str, annotations: Mapping[str, object]) -> set[DeletePolicy]:
+    policies: set[DeletePolicy] = set()
+    for part in _csv(annotations.get(DELETE_POLICY_ANNOTATION, "")):
+        try:
+            policies.add(DeletePolicy(part))
+        except ValueError:
+            raise InvalidInput(
+                f"{where}: {DELETE_POLICY_ANNOTATION}: {part!r} is not a policy",
+                hint=f"use a comma-separated list of: {', '.join(p.value for p in DeletePolicy)}",
+            ) from None
+    for part in _csv(annotations.get(HELM_DELETE_POLICY_ANNOTATION, "")):
+        if part not in _HELM_DELETE_POLICIES:
+            raise InvalidInput(
+                f"{where}: {HELM_DELETE_POLICY_ANNOTATION}: {part!r} is not a policy",
+                hint=f"use a comma-separated list of: {', '.join(_HELM_DELETE_POLICIES)}",
+            )
+        policies.add(_HELM_DELETE_POLICIES[part])
+    return policies
+
+
+def _csv(value: object) -> list[str]:
+    return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
 def _apply_policy(

@@ -6,7 +6,8 @@ An object is pruned only when all of these hold, checked on the live object itse
 2. it still carries this project's, environment's and app's labels — an object another
    app or tool took over is theirs now;
 3. it has no ownerReferences — a controller made it and will clean it up;
-4. it is not annotated ``hakobu.dev/prune: "false"``, nor ``hakobu.dev/ssa: Ignore``;
+4. it is not annotated ``hakobu.dev/prune: "false"``, nor ``hakobu.dev/ssa: Ignore``, nor
+   (a chart's way to say the same, as Argo CD reads it) ``helm.sh/resource-policy: keep``;
 5. it is not already being deleted.
 
 A sync never prunes an environment to nothing because git holds nothing for it (a wrong
@@ -27,6 +28,7 @@ from hakobu.sync.ownership import Owner
 from hakobu.sync.policy import SSA_ANNOTATION, ignored_live
 
 PRUNE_ANNOTATION = "hakobu.dev/prune"
+HELM_RESOURCE_POLICY_ANNOTATION = "helm.sh/resource-policy"
 
 
 @dataclass(frozen=True)
@@ -44,13 +46,24 @@ def verdict(live: Object, owner: Owner) -> Verdict:
             f"{ref.get('kind')}/{ref.get('name')}" for ref in metadata["ownerReferences"]
         )
         return Verdict(False, f"owned by {owners}")
-    if str((metadata.get("annotations") or {}).get(PRUNE_ANNOTATION, "")).lower() == "false":
-        return Verdict(False, f'annotated {PRUNE_ANNOTATION}: "false"')
-    if ignored_live(live):
-        return Verdict(False, f"annotated {SSA_ANNOTATION}: Ignore")
+    kept = _kept_by_annotation(live)
+    if kept:
+        return Verdict(False, f"annotated {kept}")
     if metadata.get("deletionTimestamp"):
         return Verdict(False, "already being deleted")
     return Verdict(True, "not in git")
+
+
+def _kept_by_annotation(live: Object) -> str | None:
+    """The annotation that keeps ``live`` from being pruned, as it is written."""
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    if str(annotations.get(PRUNE_ANNOTATION, "")).lower() == "false":
+        return f'{PRUNE_ANNOTATION}: "false"'
+    if str(annotations.get(HELM_RESOURCE_POLICY_ANNOTATION, "")).strip() == "keep":
+        return f"{HELM_RESOURCE_POLICY_ANNOTATION}: keep"
+    if ignored_live(live):
+        return f"{SSA_ANNOTATION}: Ignore"
+    return None
 
 
 def check_not_emptying(env: str, desired_count: int, prune_count: int, allow_empty: bool) -> None:
