@@ -51,7 +51,9 @@ def _build(args: argparse.Namespace) -> int:
 
 def _build_app(path: Path, env_name: str | None) -> str:
     # Imported here: a plain kustomize build needs none of the project machinery.
+    from hakobu.cli.output import Progress  # noqa: PLC0415
     from hakobu.images.project import references  # noqa: PLC0415
+    from hakobu.localcluster.helmtool import helm_for_render  # noqa: PLC0415
     from hakobu.model.project import find_root, load_project  # noqa: PLC0415
     from hakobu.render.cache import RenderCache  # noqa: PLC0415
     from hakobu.render.environment import app_files  # noqa: PLC0415
@@ -69,5 +71,6 @@ def _build_app(path: Path, env_name: str | None) -> str:
         env_name = project.environments[0].name
     env = project.environment(env_name)
     cache = RenderCache(project.root)
-    files = app_files(project, env, path, cache=cache, images=references(project.root))
+    helm = helm_for_render(Progress())
+    files = app_files(project, env, path, cache=cache, images=references(project.root), helm=helm)
     return "---\n".join(content for _, content in sorted(files.items()))

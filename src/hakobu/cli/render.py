@@ -6,7 +6,8 @@ import argparse
 from collections.abc import Sequence
 
 from hakobu.cli.options import add_output_option, add_project_option, load
-from hakobu.cli.output import json_text, print_json
+from hakobu.cli.output import Progress, json_text, print_json
+from hakobu.localcluster.helmtool import helm_for_render
 from hakobu.releases.rendercommit import RenderRequest, render_project
 from hakobu.render.environment import EnvironmentResult
 
@@ -54,7 +55,9 @@ def _render(args: argparse.Namespace) -> int:
         if args.output == "json":
             json_text({"environments": results, "commit": None})
 
-    rendered = render_project(project, request, before_write=report_first)
+    rendered = render_project(
+        project, request, before_write=report_first, helm=helm_for_render(Progress())
+    )
     if args.output == "json":
         print_json({"environments": rendered.results, "commit": rendered.commit})
     else:

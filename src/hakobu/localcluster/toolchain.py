@@ -20,6 +20,8 @@ KUSTOMIZE_VERSION = "v5.8.2"
 # newest release published under this module path (v0.40 declares a new path that the
 # module proxy does not serve).
 SEALED_SECRETS_VERSION = "v0.36.0"
+# Helm renders chart apps: the newest v3 release, so `helm template`'s output is the output.
+HELM_VERSION = "v3.22.0"
 
 
 @dataclass(frozen=True)
@@ -132,4 +134,18 @@ SEALED_SECRETS = GoTool(
         ("controller", "github.com/bitnami-labs/sealed-secrets/cmd/controller"),
     ),
     ldflags=("-s", "-w", f"-X main.VERSION={SEALED_SECRETS_VERSION}"),
+)
+
+HELM = GoTool(
+    name="helm",
+    module="helm.sh/helm/v3",
+    version=HELM_VERSION,
+    binaries=(("helm", "helm.sh/helm/v3/cmd/helm"),),
+    # Helm's own release build sets its version so `helm version` and `.Capabilities` say it.
+    ldflags=(
+        "-s",
+        "-w",
+        f"-X helm.sh/helm/v3/internal/version.version={HELM_VERSION}",
+        "-X helm.sh/helm/v3/internal/version.gitTreeState=clean",
+    ),
 )

@@ -10,6 +10,7 @@ anything happens; ``apply_promotion`` checks that health and commits exactly tha
 from __future__ import annotations
 
 import dataclasses
+import logging
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from hakobu.cluster.errors import Unreachable
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.health import HealthStatus
 from hakobu.images.project import references
+from hakobu.localcluster.helmtool import helm_for_render
 from hakobu.model.clusters import Cluster
 from hakobu.model.project import PROJECT_FILE, Environment, Project, load_project
 from hakobu.releases.appspec import AppPromotion, FieldChange, promote_spec
@@ -55,6 +57,8 @@ from hakobu.repo.trees import directories
 from hakobu.sync import DesiredState, app_status, observe, read_desired
 from hakobu.sync.fanout import Reach, fan_out
 from hakobu.sync.status import SyncState
+
+_log = logging.getLogger(__name__)
 
 Connect: TypeAlias = Callable[[Cluster | None], KubeClient]
 """Opens a client to a cluster that runs the source environment: one of its ``clusters``,
@@ -310,7 +314,8 @@ def plan_inputs(
         copy_target = copy.environment(target.name)
         # Image tags as the commit holds them: the scratch copy is no git checkout.
         images = references(project.root, revision)
-        _, stale = render_environment(copy, copy_target, only_app=app, images=images)
+        helm = helm_for_render(_log.info)
+        _, stale = render_environment(copy, copy_target, only_app=app, images=images, helm=helm)
         if stale.has_changes:
             raise InvalidInput(
                 f"{output}/{target.name} in the current commit is not what its inputs "
@@ -333,7 +338,7 @@ def plan_inputs(
             return PromotionPlan(
                 source.name, target.name, revision, health, branch, skipped=skipped
             )
-        desired, _ = render_environment(copy, copy_target, only_app=app, images=images)
+        desired, _ = render_environment(copy, copy_target, only_app=app, images=images, helm=helm)
     replacements = [
         Replacement(path, {path: File(text.encode(), files_at(current, path)[path].mode)})
         for path, text in edited.items()

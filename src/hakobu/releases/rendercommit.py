@@ -32,6 +32,7 @@ from hakobu.render.environment import (
     render_environment,
     write_environment,
 )
+from hakobu.render.helm import Helm
 from hakobu.repo.commit import commit_paths, open_repository
 from hakobu.repo.revisions import changed_locally, on_disk, repo_path
 
@@ -60,11 +61,13 @@ def render_project(
     request: RenderRequest,
     *,
     before_write: Callable[[Sequence[EnvironmentResult]], None] = lambda _: None,
+    helm: Helm | None = None,
 ) -> Rendered:
     """Render, write (unless ``check``) and commit (with ``commit``) as ``request`` says.
 
     ``before_write`` sees the results once everything is rendered and nothing written yet,
     so a report that cannot be produced fails while the files are still as they were.
+    ``helm`` renders chart apps.
     """
     envs = (
         [project.environment(name) for name in request.envs]
@@ -80,7 +83,7 @@ def render_project(
         (
             env,
             *render_environment(
-                project, env, only_app=request.only_app, cache=cache, images=images
+                project, env, only_app=request.only_app, cache=cache, images=images, helm=helm
             ),
         )
         for env in envs

@@ -3,6 +3,8 @@
 An app is an entry of the project's apps directory, and its kind follows from what it holds:
 
 - ``apps/<app>.yaml`` or ``apps/<app>/app.yaml``: an app spec (a few lines → manifests);
+- ``apps/<app>/Chart.yaml`` or ``apps/<app>/helm.yaml``: a Helm chart, in the repository
+  or pinned in a registry, rendered exactly as ``helm template`` would (see ``charts``);
 - ``apps/<app>/overlays/<env>/kustomization.yaml``, else ``apps/<app>/kustomization.yaml``:
   a kustomize tree, built exactly as ``kustomize build`` would;
 - any other directory: templates (plain YAML and Jinja files, see ``templates``).
@@ -17,17 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from hakobu.errors import OperationFailed
 from hakobu.model.appspec import load_app
 from hakobu.model.dependencies import Declared
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
 from hakobu.model.source import SourceError
 from hakobu.render.appspec import expand_app
+from hakobu.render.charts import is_chart_app, render_chart
+from hakobu.render.helm import Helm
 from hakobu.render.inputs import Inputs
 from hakobu.render.kustomize import build as kustomize_build
 from hakobu.render.templates import render_template_dir
 
-AppKind = Literal["spec", "kustomize", "templates"]
+AppKind = Literal["spec", "chart", "kustomize", "templates"]
 _KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
@@ -76,8 +81,10 @@ def render_app(
     images: Mapping[str, str],
     *,
     deadline: float | None = None,
+    helm: Helm | None = None,
 ) -> list[Object]:
-    """``app``'s objects in ``env``; template apps stop at ``deadline`` (monotonic time)."""
+    """``app``'s objects in ``env``; template apps stop at ``deadline`` (monotonic time);
+    chart apps are rendered by ``helm``."""
     # Whatever its links say, an app reads nothing from outside its project.
     inputs = inputs.within(project.root)
     if app.kind == "spec":
@@ -103,6 +110,17 @@ def render_app(
                 + ", ".join(e.name for e in project.environments),
             )
         return expand_app(spec, environment=env.name, namespace=env.namespace, images=images)
+    if app.kind == "chart":
+        if helm is None:
+            raise OperationFailed(f"app {app.name!r} is a chart, and helm was not made available")
+        return render_chart(
+            app.name,
+            app.path,
+            environment=env.name,
+            namespace=env.namespace,
+            inputs=inputs,
+            helm=helm,
+        )
     if app.kind == "kustomize":
         return kustomize_build(kustomize_root(app, env, inputs), files=inputs)
     return render_template_dir(
@@ -138,6 +156,8 @@ def declared_dependencies(app: App, project: Project, inputs: Inputs) -> Declare
 def _directory_kind(path: Path, inputs: Inputs) -> AppKind:
     if inputs.is_file(path / "app.yaml"):
         return "spec"
+    if is_chart_app(path, inputs):
+        return "chart"
     if inputs.is_dir(path / "overlays") or any(
         inputs.is_file(path / name) for name in _KUSTOMIZATION_FILES
     ):

@@ -29,14 +29,17 @@ _FORMAT = 1
 
 @cache
 def code_fingerprint() -> str:
-    """A digest of the modules that shape rendered output: a changed renderer is a miss."""
+    """A digest of the modules that shape rendered output, and of the pinned tools' versions:
+    a changed renderer is a miss."""
     package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256(f"{__version__}:{_FORMAT}".encode())
-    for directory in ("model", "render"):
-        for path in sorted((package / directory).rglob("*")):
-            if path.is_file() and path.suffix in {".py", ".json", ".yaml"}:
-                digest.update(str(path.relative_to(package)).encode() + b"\0")
-                digest.update(path.read_bytes())
+    paths = [p for d in ("model", "render") for p in sorted((package / d).rglob("*"))]
+    # The pinned tools: a new helm may render a chart differently.
+    paths.append(package / "localcluster" / "toolchain.py")
+    for path in paths:
+        if path.is_file() and path.suffix in {".py", ".json", ".yaml"}:
+            digest.update(str(path.relative_to(package)).encode() + b"\0")
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -30,6 +30,7 @@ from hakobu.render.checks import (
     default_namespace,
 )
 from hakobu.render.envsecrets import check_sealed_namespaces, check_unknown, environment_secrets
+from hakobu.render.helm import Helm
 from hakobu.render.inputs import Inputs
 from hakobu.render.layout import file_names
 from hakobu.render.output import Tree, recover, replace_environment
@@ -66,13 +67,15 @@ def render_environment(
     only_app: str | None = None,
     cache: RenderCache | None = None,
     images: Mapping[str, str] | None = None,
+    helm: Helm | None = None,
 ) -> tuple[Tree, EnvironmentResult]:
     """Render ``env`` and compare with what is on disk; write nothing.
 
     With ``only_app``, every app is still rendered in memory (from the cache where it is
     fresh) because identities and configuration checksums span apps, but only that app's
     files are taken; the others keep what is on disk. ``images`` maps declared image names
-    to their built references, for app specs and templates that refer to them.
+    to their built references, for app specs and templates that refer to them; ``helm``
+    renders chart apps.
     """
     images = dict(images or {})
     apps = discover_apps(project, Inputs())
@@ -90,7 +93,7 @@ def render_environment(
             if output is None:
                 fresh[app.name] = Inputs()
                 output = render_app_output(
-                    app, env, project, fresh[app.name], images, deadline=deadline
+                    app, env, project, fresh[app.name], images, deadline=deadline, helm=helm
                 )
             outputs[app.name] = output
     check_unique({name: output.ids for name, output in outputs.items()})
@@ -125,13 +128,14 @@ def app_files(
     *,
     cache: RenderCache | None = None,
     images: Mapping[str, str] | None = None,
+    helm: Helm | None = None,
 ) -> dict[str, str]:
     """The files ``hakobu render`` would write for the app at ``path`` (name → content)."""
     wanted = path.resolve()
     for app in discover_apps(project, Inputs()):
         if app.path.resolve() == wanted:
             desired, _ = render_environment(
-                project, env, only_app=app.name, cache=cache, images=images
+                project, env, only_app=app.name, cache=cache, images=images, helm=helm
             )
             return desired[app.name]
     raise InvalidInput(
@@ -148,10 +152,11 @@ def render_app_output(
     images: Mapping[str, str],
     *,
     deadline: float | None = None,
+    helm: Helm | None = None,
 ) -> AppOutput:
     declared = declared_dependencies(app, project, inputs)
     depends_on = tuple(sorted(declared.names)) if declared is not None else ()
-    objects = render_app(app, env, project, inputs, images, deadline=deadline)
+    objects = render_app(app, env, project, inputs, images, deadline=deadline, helm=helm)
     objects += environment_secrets(project, env, app.name, inputs)
     # Sync reads only the committed objects, so they carry what the app waits for.
     objects = annotated(objects, depends_on)
