@@ -17,6 +17,7 @@ from hakobu.errors import HakobuError
 COMMANDS = {
     "agent": "agent",
     "build": "build",
+    "chart": "chart",
     "cluster": "cluster",
     "controller": "controller",
     "delivery": "delivery",

@@ -14,19 +14,19 @@ Apps read only inside their project: a symbolic link that leads out of it is ref
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from hakobu.errors import OperationFailed
+from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.appspec import load_app
 from hakobu.model.dependencies import Declared
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
 from hakobu.model.source import SourceError
 from hakobu.render.appspec import expand_app
-from hakobu.render.charts import is_chart_app, render_chart
+from hakobu.render.charts import SOURCE_FILE, Lock, is_chart_app, lock_app, render_chart
 from hakobu.render.helm import Helm
 from hakobu.render.inputs import Inputs
 from hakobu.render.kustomize import build as kustomize_build
@@ -177,3 +177,23 @@ def kustomize_root(app: App, env: Environment, inputs: Inputs) -> Path:
         "and no kustomization at its top",
         hint=f"add {overlay}/kustomization.yaml",
     )
+
+
+def lock_charts(project: Project, names: Sequence[str], helm: Helm) -> list[tuple[str, Lock, bool]]:
+    """Record the digest of the chart each named app pins (every such app, when ``names``
+    is empty): the app, its lock, and whether its lock file changed."""
+    inputs = Inputs()
+    pinned = {
+        app.name: app
+        for app in discover_apps(project, inputs)
+        if app.kind == "chart" and inputs.within(project.root).is_file(app.path / SOURCE_FILE)
+    }
+    for name in names:
+        if name not in pinned:
+            raise InvalidInput(
+                f"app {name!r} is not a chart pinned in a registry or repository",
+                hint=f"those are the apps with a {SOURCE_FILE}: "
+                + (", ".join(sorted(pinned)) or "none"),
+            )
+    chosen = list(names) or sorted(pinned)
+    return [(name, *lock_app(pinned[name].path, helm)) for name in chosen]

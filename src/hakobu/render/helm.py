@@ -7,7 +7,7 @@ them in CI, so helm runs as a child process with bounds of its own:
 - **Memory**: its address space is limited (``RLIMIT_AS``); a chart that builds a huge value
   makes helm fail with Go's "out of memory", reported as such.
 - **Output**: stdout and stderr go to files whose size is limited (``RLIMIT_FSIZE``), so a
-  chart that prints without end is stopped by the kernel at the bound.
+  chart that prints without end is cut by the kernel at the bound, and refused.
 - **No door out**: an empty environment (no ``KUBECONFIG``, no proxy), helm's homes and plugin
   directory in a fresh temporary directory (no plugins, no registry logins, no repositories),
   no ``--kube-*`` flag. ``helm template`` never talks to a cluster (``lookup`` returns nothing).
@@ -106,7 +106,10 @@ def run(
         command = [unshare, "--map-root-user", "--net", "--", *command]
     # Limits set by util-linux's prlimit rather than in a pre-exec hook, which is unsafe in
     # a process with threads (the controller renders from several).
-    command = [_prlimit(), *_LIMITS, "--", *command]
+    # One byte past the bound: a file that reaches it was cut, whatever helm did next (Go
+    # ignores SIGXFSZ, and helm may exit 0 after a failed write).
+    limits = [f"--as={MEMORY_BYTES}", f"--fsize={OUTPUT_BYTES + 1}", "--core=0"]
+    command = [_prlimit(), *limits, "--", *command]
     out_path, err_path = home / "helm.stdout", home / "helm.stderr"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         try:
@@ -131,16 +134,13 @@ def run(
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             stopped = f"helm took longer than {seconds:g} s and was stopped"
-    if process.returncode == -signal.SIGXFSZ:
+    if any(path.stat().st_size > OUTPUT_BYTES for path in (out_path, err_path)):
         stopped = f"helm's output passed {OUTPUT_BYTES >> 20} MiB and was stopped"
     return Outcome(process.returncode, _read(out_path), _read(err_path), stopped)
 
 
 def _read(path: Path) -> str:
     return path.read_bytes()[:OUTPUT_BYTES].decode("utf-8", errors="replace")
-
-
-_LIMITS = (f"--as={MEMORY_BYTES}", f"--fsize={OUTPUT_BYTES}", "--core=0")
 
 
 def _prlimit() -> str:
