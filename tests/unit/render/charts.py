@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 CHART = {
@@ -101,3 +102,26 @@ def write_chart(directory: Path, files: dict[str, str] | None = None) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return directory
+
+
+def push_chart(helm_bin: Path, chart: Path, registry: str, scratch: Path) -> Path:
+    """Package ``chart`` and push it to ``oci://<registry>/charts`` over plain HTTP, as a
+    publisher would; the packaged archive."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    env = {"HOME": str(scratch), "PATH": "/usr/bin:/bin"}
+    packaged = subprocess.run(
+        [str(helm_bin), "package", str(chart), "--destination", str(scratch)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    archive = Path(packaged.stdout.strip().rsplit(": ", 1)[-1])
+    subprocess.run(
+        [str(helm_bin), "push", str(archive), f"oci://{registry}/charts", "--plain-http"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return archive
