@@ -35,6 +35,11 @@ from hakobu.sync import ownership
 from hakobu.sync.ordering import Phase
 from hakobu.sync.plan import (
     DELETE_POLICY_ANNOTATION,
+    HELM_DELETE_POLICIES,
+    HELM_DELETE_POLICY_ANNOTATION,
+    HELM_HOOK_ANNOTATION,
+    HELM_PHASES,
+    HELM_WEIGHT_ANNOTATION,
     HOOK_ANNOTATION,
     HOOK_POLICY_ANNOTATION,
     WAVE_ANNOTATION,
@@ -42,7 +47,7 @@ from hakobu.sync.plan import (
     HookPolicy,
 )
 from hakobu.sync.policy import RECREATE_ANNOTATION, SSA_ANNOTATION, ApplyPolicy
-from hakobu.sync.prune import PRUNE_ANNOTATION
+from hakobu.sync.prune import HELM_RESOURCE_POLICY_ANNOTATION, PRUNE_ANNOTATION
 from hakobu.sync.record import RECORD_LABEL
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference"
@@ -600,6 +605,38 @@ def annotations_page() -> str:
             "`annotations`, it covers every object the spec generates",
         ),
     ]
+    chart = [
+        (
+            code(HELM_HOOK_ANNOTATION),
+            "comma-separated Helm hook events",
+            "; ".join(
+                f"{', '.join(code(e) for e in HELM_PHASES if HELM_PHASES[e] is phase)}: "
+                f"a {phase.value} hook"
+                for phase in dict.fromkeys(HELM_PHASES.values())
+            )
+            + "; any other event (`test`, `pre-delete`, `post-delete`, `pre-rollback`, "
+            "`post-rollback`): a hook that never runs, neither applied nor pruned; "
+            "`crd-install`: not a hook. Ignored when the object has "
+            f"{code(HOOK_ANNOTATION)}. A hook with both pre- and post- events runs once, "
+            "in PreSync",
+        ),
+        (
+            code(HELM_WEIGHT_ANNOTATION),
+            "a whole number, quoted",
+            f"the wave, on any object, unless it has {code(WAVE_ANNOTATION)}",
+        ),
+        (
+            code(HELM_DELETE_POLICY_ANNOTATION),
+            "comma-separated: " + ", ".join(code(p) for p in HELM_DELETE_POLICIES),
+            ", ".join(f"{code(k)} as {code(v.value)}" for k, v in HELM_DELETE_POLICIES.items())
+            + f"; joined with {code(DELETE_POLICY_ANNOTATION)}",
+        ),
+        (
+            code(HELM_RESOURCE_POLICY_ANNOTATION),
+            "`keep`",
+            f'never prune the object, as {code(PRUNE_ANNOTATION)}: `"false"`',
+        ),
+    ]
     written = [
         (code(ownership.PROJECT_LABEL), "label", "the project's name"),
         (code(ownership.ENVIRONMENT_LABEL), "label", "the environment"),
@@ -641,6 +678,10 @@ def annotations_page() -> str:
             "spec's `annotations` or `extraObjects`, a template, a kustomize patch). A value "
             "the code does not accept fails the sync with the file and object named.\n\n",
             table(("annotation", "values", "meaning"), read),
+            "\n## What charts write\n\n",
+            "A chart's own hook annotations (`helm template` renders them as they are) are "
+            "read as Argo CD reads them:\n\n",
+            table(("annotation", "values", "meaning"), chart),
             "\n## What hakobu writes\n\n",
             "hakobu sets these itself; do not write them by hand.\n\n",
             table(("name", "on", "meaning"), written),

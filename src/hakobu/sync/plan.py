@@ -63,7 +63,7 @@ HELM_DELETE_POLICY_ANNOTATION = "helm.sh/hook-delete-policy"
 
 # Helm's hook events Argo CD runs, and the phase it runs them in; every other event
 # (test, pre-delete, post-delete, pre-rollback, post-rollback) names a hook that never runs.
-_HELM_PHASES = {
+HELM_PHASES = {
     "pre-install": Phase.PRE_SYNC,
     "pre-upgrade": Phase.PRE_SYNC,
     "post-install": Phase.POST_SYNC,
@@ -99,7 +99,7 @@ class DeletePolicy(enum.Enum):
     HOOK_FAILED = "HookFailed"
 
 
-_HELM_DELETE_POLICIES = {
+HELM_DELETE_POLICIES = {
     "before-hook-creation": DeletePolicy.BEFORE_HOOK_CREATION,
     "hook-succeeded": DeletePolicy.HOOK_SUCCEEDED,
     "hook-failed": DeletePolicy.HOOK_FAILED,
@@ -211,7 +211,7 @@ def _helm_hook(annotations: Mapping[str, object]) -> tuple[Phase, bool] | None:
     value = annotations.get(HELM_HOOK_ANNOTATION)
     if value is None or str(value).strip() == _HELM_NOT_A_HOOK:
         return None
-    phases = [_HELM_PHASES[e] for e in _csv(value) if e in _HELM_PHASES]
+    phases = [HELM_PHASES[e] for e in _csv(value) if e in HELM_PHASES]
     if not phases:
         return Phase.SYNC, True
     return min(phases, key=PHASES.index), False
@@ -240,12 +240,12 @@ def _delete_policies(where: str, annotations: Mapping[str, object]) -> set[Delet
                 hint=f"use a comma-separated list of: {', '.join(p.value for p in DeletePolicy)}",
             ) from None
     for part in _csv(annotations.get(HELM_DELETE_POLICY_ANNOTATION, "")):
-        if part not in _HELM_DELETE_POLICIES:
+        if part not in HELM_DELETE_POLICIES:
             raise InvalidInput(
                 f"{where}: {HELM_DELETE_POLICY_ANNOTATION}: {part!r} is not a policy",
-                hint=f"use a comma-separated list of: {', '.join(_HELM_DELETE_POLICIES)}",
+                hint=f"use a comma-separated list of: {', '.join(HELM_DELETE_POLICIES)}",
             )
-        policies.add(_HELM_DELETE_POLICIES[part])
+        policies.add(HELM_DELETE_POLICIES[part])
     return policies
 
 

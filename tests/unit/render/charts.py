@@ -8,14 +8,14 @@ from pathlib import Path
 CHART = {
     "Chart.yaml": "apiVersion: v2\nname: shop\nversion: 0.3.0\nappVersion: '2.1'\n",
     "values.yaml": "replicas: 1\ngreeting: hello\nimage: nginx:1.27\n",
-    "crds/widget.yaml": """\
+    "crds/gadget.yaml": """\
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
-  name: widgets.example.com
+  name: gadgets.charts.example.com
 spec:
-  group: example.com
-  names: {kind: Widget, plural: widgets, singular: widget}
+  group: charts.example.com
+  names: {kind: Gadget, plural: gadgets, singular: gadget}
   scope: Namespaced
   versions:
     - name: v1

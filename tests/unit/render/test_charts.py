@@ -114,7 +114,7 @@ def test_values_are_layered_per_environment(project: Path, helm: Helm) -> None:
         # Hooks and tests are rendered as helm template renders them; sync decides on them.
         assert "job-shop-migrate.yaml" in files
         assert "pod-shop-test.yaml" in files
-        assert "customresourcedefinition-widgets.example.com.yaml" in files
+        assert "customresourcedefinition-gadgets.charts.example.com.yaml" in files
 
 
 def test_the_render_cache_sees_every_file_of_the_chart(
