@@ -4,8 +4,9 @@ A chart's templates are code from whoever wrote the pull request, and ``render -
 them in CI, so helm runs as a child process with bounds of its own:
 
 - **Time**: it is killed (its whole process group) after ``seconds``.
-- **Memory**: its address space is limited (``RLIMIT_AS``); a chart that builds a huge value
-  makes helm fail with Go's "out of memory", reported as such.
+- **Memory**: its data segment is limited (``RLIMIT_DATA``: the heap Go commits, not the
+  address space it only reserves); a chart that builds a huge value makes helm fail with
+  Go's "out of memory", reported as such.
 - **Output**: stdout and stderr go to files whose size is limited (``RLIMIT_FSIZE``), so a
   chart that prints without end is cut by the kernel at the bound, and refused.
 - **No door out**: an empty environment (no ``KUBECONFIG``, no proxy), helm's homes and plugin
@@ -33,13 +34,13 @@ from pathlib import Path
 
 from hakobu.errors import OperationFailed
 
-# Far beyond what honest charts take (a large chart renders in well under a second), and
-# small enough that CI refuses a hostile one quickly.
-TEMPLATE_SECONDS = 10.0
+# Several times what honest charts take (a large chart renders in well under a second), and
+# small enough that CI refuses a hostile one within the few seconds any refusal takes.
+TEMPLATE_SECONDS = 3.0
 PULL_SECONDS = 120.0
-# Address space, not resident memory: Go reserves some up front. Honest charts need a small
-# part of it.
-MEMORY_BYTES = 1 << 30
+# Heap: `helm template` of an ordinary chart commits some 50 MB, of a large one a little
+# over 100 MB.
+MEMORY_BYTES = 256 << 20
 # What helm may write to stdout (the manifests) or stderr; the API server holds objects of
 # at most about 1.5 MiB, and an environment's render is bounded far below this anyway.
 OUTPUT_BYTES = 32 << 20
@@ -84,9 +85,13 @@ class Outcome:
         if self.stopped:
             return self.stopped
         lines = [line for line in self.stderr.strip().splitlines() if line.strip()]
+        # A crash of Go's runtime prints its reason first, then every goroutine's stack.
+        crash = next((line for line in lines if line.startswith("fatal error: ")), None)
+        if crash is not None:
+            if "out of memory" in crash or "cannot allocate memory" in crash:
+                return f"helm ran out of memory (bound: {MEMORY_BYTES >> 20} MiB)"
+            return f"helm crashed: {crash}"
         text = "\n".join(lines[-12:])
-        if "out of memory" in text:
-            return f"helm ran out of memory (bound: {MEMORY_BYTES >> 20} MiB of address space)"
         return text or f"helm exited with status {self.returncode} and said nothing"
 
 
@@ -108,7 +113,7 @@ def run(
     # a process with threads (the controller renders from several).
     # One byte past the bound: a file that reaches it was cut, whatever helm did next (Go
     # ignores SIGXFSZ, and helm may exit 0 after a failed write).
-    limits = [f"--as={MEMORY_BYTES}", f"--fsize={OUTPUT_BYTES + 1}", "--core=0"]
+    limits = [f"--data={MEMORY_BYTES}", f"--fsize={OUTPUT_BYTES + 1}", "--core=0"]
     command = [_prlimit(), *limits, "--", *command]
     out_path, err_path = home / "helm.stdout", home / "helm.stderr"
     with out_path.open("wb") as out, err_path.open("wb") as err:

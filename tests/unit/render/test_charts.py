@@ -179,3 +179,12 @@ def test_a_template_that_prints_without_end_is_stopped(
     config = load_project(project)
     with pytest.raises(InvalidInput, match=r"output passed 1 MiB"):
         render_environment(config, config.environment("evaluation"), helm=helm)
+
+
+def test_a_template_that_builds_a_huge_value_runs_out_of_memory(project: Path, helm: Helm) -> None:
+    (project / "apps" / "shop" / "templates" / "bomb.yaml").write_text(
+        "{{ $x := until 50000000 }}a: {{ len $x }}\n"
+    )
+    config = load_project(project)
+    with pytest.raises(InvalidInput, match=r"helm ran out of memory \(bound: 256 MiB\)"):
+        render_environment(config, config.environment("evaluation"), helm=helm)
