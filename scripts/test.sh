@@ -61,6 +61,9 @@ main() {
     start=$(date +%s)
     hakobu cluster build
     echo "control-plane binaries ready in $(($(date +%s) - start))s"
+    start=$(date +%s)
+    hakobu chart build
+    echo "helm (for chart apps) ready in $(($(date +%s) - start))s"
 
     run_pytest "$@"
     if [[ -n "${SECOND_PYTHON:-}" && $# -eq 0 ]]; then

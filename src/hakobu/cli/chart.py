@@ -6,7 +6,9 @@ import argparse
 
 from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import Progress, print_json
+from hakobu.localcluster.gobuild import ensure_tool
 from hakobu.localcluster.helmtool import helm_for_render
+from hakobu.localcluster.toolchain import HELM
 from hakobu.render.apps import lock_charts
 
 
@@ -30,6 +32,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_project_option(lock)
     add_output_option(lock)
     lock.set_defaults(handler=_lock)
+    build = commands.add_parser(
+        "build",
+        help="build helm now rather than on the first render of a chart app",
+        description="Build the pinned helm from its Go module into ~/.cache/hakobu/tools "
+        "(once; later runs find it there), so a CI job can build it in a step of its own.",
+    )
+    build.set_defaults(handler=_build)
+
+
+def _build(_: argparse.Namespace) -> int:
+    print(f"helm {HELM.version}: {ensure_tool(HELM, Progress()).binary('helm')}")
+    return 0
 
 
 def _lock(args: argparse.Namespace) -> int:
