@@ -484,8 +484,15 @@ def _edit_inputs(
     promoted: list[AppPromotion] = []
     skipped: list[str] = []
     edited: dict[str, str] = {}
+    hint = _NOT_PROMOTED_HINTS["templates"]
     for name in chosen:
         app = by_name.get(name)
+        if app is not None and app.kind == "chart":
+            # One chart version for every environment (helm.yaml); what differs per
+            # environment is its values-<env>.yaml, which a person edits.
+            skipped.append(f"{name} ({_NOT_PROMOTED['chart']})")
+            hint = _NOT_PROMOTED_HINTS["chart"]
+            continue
         if app is None or app.kind == "templates":
             # A template app's release is the environment values it reads: with values
             # declared promotable, those travel (for every app at once), and it is not left out.
@@ -499,10 +506,7 @@ def _edit_inputs(
         promoted.append(promotion)
         edited[file.relative_to(scratch).as_posix()] = promotion.text
     if skipped and len(chosen) == 1:
-        raise InvalidInput(
-            f"app {skipped[0]}",
-            hint="a template app's values per environment are in hakobu.yaml: edit them there",
-        )
+        raise InvalidInput(f"app {skipped[0]}", hint=hint)
     return tuple(promoted), tuple(skipped), edited
 
 
@@ -529,6 +533,12 @@ _NOT_PROMOTED = {
     "templates": "templates: their images are the same in every environment; their values "
     "travel with `promote: values:` in hakobu.yaml",
     "no inputs": "no inputs: nothing to promote",
+    "chart": "a chart: the same chart version in every environment",
+}
+_NOT_PROMOTED_HINTS = {
+    "templates": "a template app's values per environment are in hakobu.yaml: edit them there",
+    "chart": "a chart app's values per environment are its values-<env>.yaml files: edit "
+    "them there",
 }
 
 

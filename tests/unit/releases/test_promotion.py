@@ -10,6 +10,7 @@ import yaml
 
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.localcluster.toolchain import KUBERNETES_VERSION
 from hakobu.model.appspec import load_app
 from hakobu.model.clusters import Cluster
 from hakobu.model.project import load_project
@@ -24,7 +25,10 @@ from hakobu.releases import (
 )
 from hakobu.releases.appspec import FieldChange, promote_spec
 from hakobu.releases.overrides import inline, set_override
+from hakobu.render.environment import render_environment, write_environment
+from hakobu.render.helm import Helm
 from tests.unit.releases.test_rollback import Shop, hakobu
+from tests.unit.render.charts import write_chart
 
 FILE = Path("apps/web.yaml")
 DIGEST = "sha256:" + "ab" * 32
@@ -675,3 +679,27 @@ def test_promote_carries_the_environment_values_hakobu_yaml_declares(shop: Shop)
     shop.render_and_commit("dev runs 2.2")
     assert hakobu("promote", "dev", "prod", "--app", "web", "-C", str(shop.root), "--force") == 0
     assert 'release: "2.1"  # current' in shop.read("hakobu.yaml")
+
+
+def test_a_chart_app_is_not_promoted_its_values_files_are_edited_by_hand(
+    tmp_path: Path, helm_bin: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shop = Shop(tmp_path / "shop")
+    write_chart(shop.root / "apps" / "store")
+    shop.write("apps/store/values-dev.yaml", "replicas: 2\n")
+    root = str(shop.root)
+    project = load_project(shop.root)
+    helm = Helm(lambda: helm_bin, KUBERNETES_VERSION)
+    for env in project.environments:
+        desired, result = render_environment(project, env, helm=helm)
+        write_environment(project, env, desired, result)
+    shop.git("add", "-A")
+    shop.git("commit", "-qm", "a chart app")
+    capsys.readouterr()
+
+    assert hakobu("promote", "dev", "prod", "-C", root, "--force", "--app", "store") == 2
+    said = capsys.readouterr()
+    assert "app store (a chart: the same chart version in every environment)" in (
+        said.out + said.err
+    )
+    assert "values-<env>.yaml" in said.out + said.err
