@@ -147,8 +147,15 @@ def read_source(path: Path, inputs: Inputs) -> PinnedChart:
     file = path / SOURCE_FILE
     document = load_one(file, inputs.read_text(file))
     data = document.data
-    if not isinstance(data, dict) or set(data) != {"chart"}:
-        raise document.error((), "expected a mapping with one key, chart")
+    if not isinstance(data, dict) or "chart" not in data:
+        raise document.error((), "expected a mapping with the key chart")
+    extra = sorted(set(data) - {"chart"})
+    if extra:
+        raise document.error(
+            (extra[0],),
+            "unknown field: helm.yaml holds only chart",
+            hint="the app's values go in values.yaml and values-<env>.yaml beside helm.yaml",
+        )
     chart = data["chart"]
     if not isinstance(chart, dict):
         raise document.error(("chart",), "expected a mapping: repository, name, version")
