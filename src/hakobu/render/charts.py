@@ -90,6 +90,13 @@ def render_chart(
 ) -> list[Object]:
     """The objects ``helm template`` renders of the chart app at ``path`` in ``environment``."""
     pinned = inputs.is_file(path / SOURCE_FILE)
+    if pinned and inputs.is_file(path / CHART_FILE):
+        raise SourceError(
+            path / SOURCE_FILE,
+            f"the app holds a chart ({CHART_FILE}) and pins one ({SOURCE_FILE}): which is it?",
+            hint=f"keep {CHART_FILE} for a chart in the repository, or {SOURCE_FILE} for a "
+            "chart from a registry",
+        )
     with tempfile.TemporaryDirectory(prefix="hakobu-helm-") as temporary:
         home = Path(temporary)
         if pinned:

@@ -188,3 +188,12 @@ def test_a_template_that_builds_a_huge_value_runs_out_of_memory(project: Path, h
     config = load_project(project)
     with pytest.raises(InvalidInput, match=r"helm ran out of memory \(bound: 256 MiB\)"):
         render_environment(config, config.environment("evaluation"), helm=helm)
+
+
+def test_an_app_that_holds_a_chart_and_pins_one_is_refused(project: Path, helm: Helm) -> None:
+    (project / "apps" / "shop" / "helm.yaml").write_text(
+        "chart: {repository: oci://registry.example.com/charts, name: shop, version: 1.0.0}\n"
+    )
+    config = load_project(project)
+    with pytest.raises(SourceError, match=r"holds a chart \(Chart\.yaml\) and pins one"):
+        render_environment(config, config.environment("evaluation"), helm=helm)
