@@ -36,7 +36,7 @@ from hakobu.errors import OperationFailed
 
 # Several times what honest charts take (a large chart renders in well under a second), and
 # small enough that CI refuses a hostile one within the few seconds any refusal takes.
-TEMPLATE_SECONDS = 3.0
+TEMPLATE_SECONDS = 2.0
 PULL_SECONDS = 120.0
 # Heap: `helm template` of an ordinary chart commits some 50 MB, of a large one a little
 # over 100 MB.
