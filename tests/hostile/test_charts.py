@@ -22,10 +22,12 @@ PAYLOADS = {
         "{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}",
         "helm took longer than 2 s and was stopped",
     ),
-    "huge value": ("{{ $x := until 50000000 }}a: {{ len $x }}", "helm ran out of memory"),
+    # helm builds its whole output in memory before it writes any, so memory is the bound
+    # these meet first, or time on a machine too loaded to allocate fast: either refuses.
+    "huge value": ("{{ $x := until 50000000 }}a: {{ len $x }}", "helm template failed:\nhelm "),
     "endless output": (
         'a: {{ range until 4000000 }}{{ "0123456789" }}{{ end }}',
-        "helm ran out of memory",
+        "helm template failed:\nhelm ",
     ),
     "endless include": (
         '{{ define "f" }}{{ include "f" . }}{{ end }}{{ include "f" . }}',
