@@ -38,6 +38,13 @@
       kind: Database
       failed: "has(status.phase) && status.phase == 'Failed'"
       current: "has(status.phase) && status.phase == 'Available'"
+    previews:                     # an environment per branch (model.previews)
+      from: evaluation
+      branches: "feature/*"
+      namespace: "preview-{{branch}}"
+      host: "{{branch}}.preview.example.com"
+      ttl: 72h
+      maxCount: 5
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ from hakobu.model.dependencies import Declared, parse_declared
 from hakobu.model.healthrules import parse_health_rules
 from hakobu.model.ignoredifferences import IgnoreRule, parse_ignore_differences
 from hakobu.model.notifications import Notifications, parse_notifications
+from hakobu.model.previews import Previews, parse_previews
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
 from hakobu.model.syncwindows import SyncWindow, parse_sync_windows
 
@@ -75,6 +83,7 @@ _TOP_FIELDS = (
     "dependsOn",
     "ignoreDifferences",
     "health",
+    "previews",
 )
 _ENV_FIELDS = (
     "namespace",
@@ -150,6 +159,8 @@ class Project:
     depends_on: dict[str, Declared] = field(default_factory=dict)
     # How custom resources' health is judged, before hakobu's own checks and rules.
     health: HealthRules = field(default_factory=HealthRules)
+    # Preview environments of branches (``model.previews``); None: the project has none.
+    previews: Previews | None = None
 
     @property
     def file(self) -> Path:
@@ -257,6 +268,12 @@ def load_project(root: Path, text: str | None = None) -> Project:
         notifications,
         _depends_on(doc, data.get("dependsOn")),
         parse_health_rules(doc, ("health",), data.get("health")),
+        parse_previews(
+            doc,
+            ("previews",),
+            data.get("previews"),
+            environments=[e.name for e in environments],
+        ),
     )
 
 
