@@ -35,6 +35,7 @@ COMMANDS = {
     "diff": "sync",
     "status": "sync",
     "history": "sync",
+    "preview": "preview",
     "ui": "ui",
 }
 

@@ -88,6 +88,23 @@ def branch_tip(repo: pygit2.Repository, branch: str) -> pygit2.Commit:
     return ref.peel(pygit2.Commit)
 
 
+def fetched_branch_tip(repo: pygit2.Repository, branch: str) -> pygit2.Commit:
+    """The tip of ``branch``: the local one, else what a remote of that name holds as last
+    fetched (a branch pushed by someone else, never checked out here)."""
+    ref = repo.references.get(f"refs/heads/{branch}")
+    if ref is None:
+        for remote in sorted(filter(None, repo.remotes.names())):
+            ref = repo.references.get(f"refs/remotes/{remote}/{branch}")
+            if ref is not None:
+                break
+    if ref is None:
+        raise InvalidInput(
+            f"there is no branch {branch!r} in {repo.workdir}, local or fetched",
+            hint="push the branch, then `git fetch`",
+        )
+    return ref.peel(pygit2.Commit)
+
+
 def advance(repo: pygit2.Repository, source: pygit2.Commit, branch: str, message: str) -> Advance:
     """Bring ``source`` onto ``branch``; the work tree follows when it is checked out."""
     name = f"refs/heads/{branch}"
