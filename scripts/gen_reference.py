@@ -26,6 +26,7 @@ from hakobu.model import healthrules as healthrules_model
 from hakobu.model import ignoredifferences as ignore_model
 from hakobu.model import images as images_model
 from hakobu.model import notifications as notifications_model
+from hakobu.model import previews as previews_model
 from hakobu.model import project as project_model
 from hakobu.model import syncwindows as syncwindows_model
 from hakobu.model.appspec_schema import app_schema
@@ -380,6 +381,25 @@ _PROJECT_FIELDS = {
     "health": "rules that judge custom resources' health with CEL expressions, in the shape "
     "of Flux's `healthCheckExprs` (below); consulted before hakobu's own checks and rules, "
     "the first that applies decides",
+    "previews": "an environment per branch (below): `hakobu preview up BRANCH` deploys a "
+    "matching branch into a namespace of its own, `down` takes it away",
+}
+
+_PREVIEWS_FIELDS = {
+    "from": "required: the environment each preview copies (its values and settings; not "
+    "its clusters, sync windows or auto-rollback)",
+    "branches": "required: which branches get a preview, a glob (`feature/*`; `*` matches "
+    "`/` too)",
+    "namespace": "required: each preview's namespace, a template that says `{{branch}}` "
+    "once or more: the branch's slug (lower-case, every run of other characters than "
+    "letters and digits one `-`, cut with 8 hex digits of its hash to fit 63 characters); "
+    "nothing else is substituted or evaluated",
+    "host": "required: the preview's host name, a template that says `{{branch}}` or "
+    "`{{namespace}}`; `https://<host>` is the URL `hakobu preview` prints and keeps",
+    "ttl": "required: how long a preview lives from its first `up`, as `72h` or `30m`; "
+    "then `hakobu preview down --expired` takes it down",
+    "maxCount": "required: at most this many previews at once (1 to 1000); `up` of one "
+    "more is refused",
 }
 
 _NOTIFICATIONS_FIELDS = {
@@ -507,6 +527,7 @@ def project_page() -> str:
         "images[]": (images_model._FIELDS, _IMAGE_FIELDS),
         "notifications": (notifications_model._FIELDS, _NOTIFICATIONS_FIELDS),
         "notifications.targets[]": (notifications_model._TARGET_FIELDS, _TARGET_FIELDS),
+        "previews": (previews_model.FIELDS, _PREVIEWS_FIELDS),
     }
     for where, (fields, described) in accepted.items():
         if set(fields) != set(described):
