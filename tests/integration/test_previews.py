@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from hakobu.cluster.errors import NotFound
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.model.project import Project, load_project
+from hakobu.releases.previewpass import Step, follow_remote
 from hakobu.releases.previews import down, expire, list_previews, up
 
 pytestmark = pytest.mark.cluster
@@ -77,19 +79,27 @@ class Remote:
         }
         (app / "configmap.yaml").write_text(yaml.safe_dump(configmap))
 
-    def commit(self, message: str) -> str:
+    def commit(self, message: str, date: datetime | None = None) -> str:
         self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
+        dated = {}
+        if date is not None:
+            stamp = date.strftime("%Y-%m-%dT%H:%M:%S+0000")
+            dated = {"GIT_COMMITTER_DATE": stamp, "GIT_AUTHOR_DATE": stamp}
+        subprocess.run(
+            ["git", "-C", str(self.work), "commit", "-q", "-m", message],
+            check=True,
+            env={**os.environ, **dated},
+        )
         return self.git("rev-parse", "HEAD")
 
-    def push_branch(self, branch: str, greeting: str) -> str:
-        """A commit on ``branch`` (made from main the first time), pushed, then fetched by
-        the operator's clone."""
+    def push_branch(self, branch: str, greeting: str, date: datetime | None = None) -> str:
+        """A commit on ``branch`` (made from main the first time; dated ``date``), pushed,
+        then fetched by the operator's clone."""
         if branch not in self.git("branch", "--list", branch):
             self.git("branch", branch, "main")
         self.git("checkout", "-q", branch)
         self.put(greeting)
-        revision = self.commit(f"{branch}: {greeting}")
+        revision = self.commit(f"{branch}: {greeting}", date)
         self.git("push", "-q", "origin", branch)
         self.git("checkout", "-q", "main")
         self.git("fetch", "-q", "--prune", "origin", where=self.ops)
@@ -245,3 +255,42 @@ def test_the_command_line_brings_up_lists_and_takes_down(
     assert "preview of feature/cli deleted" in capsys.readouterr().out
     assert main(["preview", "list", *where]) == 0
     assert capsys.readouterr().out.strip() == "no previews"
+
+
+def test_a_pass_over_the_remote_brings_previews_up_along_and_down(
+    remote: Remote, kube: KubeClient
+) -> None:
+    now = datetime.now(UTC)
+    url = str(remote.bare)
+    # Pushed 80 minutes ago, seen by a pass 70 minutes ago: its hour runs out 10 minutes ago.
+    remote.push_branch("feature/stale", "stale", date=now - timedelta(minutes=80))
+    project = remote.project()
+    events = follow_remote(kube, project, url, now=now - timedelta(minutes=70), timeout=60)
+    assert [(e.step, e.branch) for e in events] == [(Step.UP, "feature/stale")]
+    remote.push_branch("feature/live", "one")
+    events = follow_remote(kube, project, url, now=now, timeout=120)
+    assert [(e.step, e.branch) for e in events] == [
+        (Step.EXPIRED, "feature/stale"),
+        (Step.UP, "feature/live"),
+    ]
+    assert events[1].url == "https://feature-live.preview.example.com"
+    assert project.previews is not None
+    stale, live = (project.previews.namespace(b) for b in ("feature/stale", "feature/live"))
+    assert _gone(kube, stale)
+    assert _greeting(kube, live) == "one"
+    # Expired, it is not brought back until someone pushes to it again.
+    assert follow_remote(kube, project, url, now=now, timeout=60) == []
+
+    second = remote.push_branch("feature/live", "two")
+    remote.push_branch("main", "main moves")
+    events = follow_remote(kube, project, url, now=now, timeout=60)
+    assert [(e.step, e.branch, e.revision) for e in events] == [
+        (Step.UPDATE, "feature/live", second)
+    ]
+    assert _greeting(kube, live) == "two"
+
+    remote.delete_branch("feature/live")
+    events = follow_remote(kube, project, url, now=now, timeout=120)
+    assert [(e.step, e.branch) for e in events] == [(Step.DELETED, "feature/live")]
+    assert _gone(kube, live)
+    assert list_previews(kube, project) == []

@@ -221,7 +221,7 @@ def down(kube: KubeApi, project: Project, branch: str, *, timeout: float = 300.0
             _require_mark(live, project.name, branch)
         raise OperationFailed(f"project {project.name!r} has no preview of branch {branch!r}")
     preview = marked[0]
-    _delete_namespace(kube, preview.namespace, timeout)
+    delete_preview(kube, preview, timeout)
     return preview
 
 
@@ -232,7 +232,7 @@ def expire(
     gone = []
     for preview in list_previews(kube, project):
         if now >= preview.expires:
-            _delete_namespace(kube, preview.namespace, timeout)
+            delete_preview(kube, preview, timeout)
             gone.append(preview)
     return gone
 
@@ -313,7 +313,10 @@ def _namespace_object(project: str, preview: Preview) -> Object:
     }
 
 
-def _delete_namespace(kube: KubeApi, name: str, timeout: float) -> None:
+def delete_preview(kube: KubeApi, preview: Preview, timeout: float) -> None:
+    """Delete the namespace of ``preview`` (as ``list_previews`` found it, marked) and
+    wait until it is gone."""
+    name = preview.namespace
     deadline = time.monotonic() + timeout
     try:
         kube.delete("v1", "Namespace", name, propagation="Background")

@@ -179,6 +179,50 @@ def remote_tip(
     return None
 
 
+def remote_heads(
+    repo: pygit2.Repository, url: str, credentials: Credentials | None = None
+) -> dict[str, str]:
+    """Every branch of the remote and the commit it points at, asked without fetching
+    (``git ls-remote --heads``)."""
+    callbacks = _Callbacks(url, credentials)
+    try:
+        with callbacks.connection():
+            heads = repo.remotes[REMOTE].list_heads(callbacks=callbacks)
+    except (pygit2.GitError, KeyError) as e:
+        raise OperationFailed(
+            f"cannot read the branches of {_redacted(url)}: {e}",
+            hint="check that the remote is reachable and the credentials are right",
+        ) from e
+    return {
+        name.removeprefix("refs/heads/"): str(head.oid)
+        for head in heads
+        if (name := head.name or "").startswith("refs/heads/")
+    }
+
+
+def fetch_tracking(
+    repo: pygit2.Repository, url: str, branches: list[str], credentials: Credentials | None = None
+) -> None:
+    """Fetch ``branches`` into their remote-tracking refs, leaving the work tree alone."""
+    if not branches:
+        return
+    specs = [f"+refs/heads/{b}:refs/remotes/{REMOTE}/{b}" for b in branches]
+    callbacks = _Callbacks(url, credentials)
+    try:
+        with callbacks.connection():
+            repo.remotes[REMOTE].fetch(specs, callbacks=callbacks)
+    except (pygit2.GitError, KeyError) as e:
+        raise OperationFailed(
+            f"cannot fetch branches {', '.join(branches)} from {_redacted(url)}: {e}",
+            hint="check that the remote is reachable and the credentials are right",
+        ) from e
+
+
+def commit_time(repo: pygit2.Repository, commit: str) -> int:
+    """When ``commit`` was made, in seconds since the epoch (as its committer says)."""
+    return int(repo[commit].peel(pygit2.Commit).commit_time)
+
+
 def checked_out(repo: pygit2.Repository) -> str | None:
     return None if repo.head_is_unborn else str(repo.head.target)
 
