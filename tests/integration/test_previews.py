@@ -115,6 +115,11 @@ class Remote:
 
 @pytest.fixture
 def remote(tmp_path: Path, namespace: str, kube: KubeClient) -> Iterator[Remote]:
+    yield from previews_remote(tmp_path, namespace, kube)
+
+
+def previews_remote(tmp_path: Path, namespace: str, kube: KubeClient) -> Iterator[Remote]:
+    """A ``Remote`` whose previews' namespaces are deleted once the test is done."""
     prefix = f"pv{uuid.uuid4().hex[:6]}"
     made = Remote(tmp_path, namespace, prefix)
     yield made

@@ -20,6 +20,7 @@ import hashlib
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hakobu.agent.checkout import Checkout
@@ -35,12 +36,22 @@ from hakobu.controller.status import ClusterPass, PassReport, Problem, combine, 
 from hakobu.errors import HakobuError, InvalidInput
 from hakobu.images.availability import ImageAvailability, deployed_images
 from hakobu.model.clusters import Cluster
+from hakobu.model.notifications import EventKind
+from hakobu.model.project import load_project
+from hakobu.releases.previewpass import Step, follow_remote
 from hakobu.repo.clone import Credentials
 from hakobu.sync import DesiredState, SyncResult
 from hakobu.sync.fanout import each_cluster
 from hakobu.sync.run import Outcome
 
 Log = Callable[..., None]
+_PREVIEW_EVENTS = {
+    Step.UP: EventKind.PREVIEW_UP,
+    Step.UPDATE: EventKind.PREVIEW_UPDATED,
+    Step.DELETED: EventKind.PREVIEW_DOWN,
+    Step.EXPIRED: EventKind.PREVIEW_DOWN,
+    Step.FAILED: EventKind.PREVIEW_FAILED,
+}
 # Where the kubeconfig of each cluster of an environment is, in the Delivery's namespace.
 CLUSTER_KUBECONFIG_NAME = "hakobu-cluster-{cluster}"
 # What a pass tells the team: (event kind, revision, message, apps).
@@ -176,9 +187,48 @@ class DeliveryReconciler:
             and (iteration.result is None or iteration.ok),
         )
         self._account(delivery, iteration, reason, time.monotonic() - started)
+        self._follow_previews(delivery, checkout, target)
         if iteration.result is not None and not iteration.result.succeeded:
             report = replace(report, sync_failure=_why_failed(iteration.result), applied=False)
         return report
+
+    def _follow_previews(
+        self, delivery: Delivery, checkout: _TimedCheckout, target: tuple[str, KubeClient] | None
+    ) -> None:
+        """The previews of the environment this Delivery delivers, when the project copies
+        it for them (``releases.previewpass``): one pass over the remote's branches, each
+        step told as an event carrying the preview's URL. A failure is logged and told;
+        the Delivery's own pass stands."""
+        root = self.project_root
+        if root is None or self._cluster is not None:
+            return
+        try:
+            project = load_project(root)
+        except HakobuError:
+            # The agent read it moments ago: whatever is wrong is already reported.
+            return
+        if project.previews is None or project.previews.source_env != delivery.environment:
+            return
+        name = str(delivery.ref)
+        kube = target[1] if target is not None else self.kube
+        try:
+            events = follow_remote(
+                kube,
+                project,
+                checkout.url,
+                now=datetime.now(UTC),
+                credentials=checkout.credentials,
+                timeout=delivery.timeout,
+                guard=self._guard,
+            )
+        except HakobuError as e:
+            self._log(f"previews: {e.message}", level="error", delivery=name)
+            self._emit(EventKind.PREVIEW_FAILED, "", f"previews: {e.message}", ())
+            return
+        for event in events:
+            level = "error" if event.step is Step.FAILED else "info"
+            self._log(event.message, level=level, delivery=name, branch=event.branch)
+            self._emit(_PREVIEW_EVENTS[event.step], event.revision, event.message, ())
 
     def _each_cluster(
         self, delivery: Delivery, reason: str, clusters: tuple[Cluster, ...]

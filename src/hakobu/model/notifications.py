@@ -60,6 +60,12 @@ class EventKind(StrEnum):
     DRIFT_REPAIRED = "drift-repaired"
     ROLLBACK_COMMITTED = "rollback-committed"
     PROMOTED = "promoted"
+    # A branch's preview environment (``model.previews``): brought up, updated, taken
+    # down (its branch deleted, or its time run out), or failed.
+    PREVIEW_UP = "preview-up"
+    PREVIEW_UPDATED = "preview-updated"
+    PREVIEW_DOWN = "preview-down"
+    PREVIEW_FAILED = "preview-failed"
 
 
 class Provider(StrEnum):

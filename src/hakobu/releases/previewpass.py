@@ -18,7 +18,7 @@ carries the preview's URL, for the messages that announce it.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -89,6 +89,7 @@ def follow_remote(
     now: datetime,
     credentials: Credentials | None = None,
     timeout: float = 300.0,
+    guard: Callable[[], None] = lambda: None,
 ) -> list[PreviewEvent]:
     """One pass: the remote's branches against the project's previews, carried out.
     ``project`` is read from a clone of ``url`` (the controller's own)."""
@@ -116,10 +117,11 @@ def follow_remote(
         try:
             if step in (Step.DELETED, Step.EXPIRED):
                 gone = by_branch[branch]
+                guard()
                 delete_preview(kube, gone, timeout)
                 events.append(PreviewEvent(step, branch, gone.url, revision, _said(step, branch)))
                 continue
-            done = up(kube, project, branch, now=now, timeout=timeout)
+            done = up(kube, project, branch, now=now, timeout=timeout, guard=guard)
         except HakobuError as e:
             events.append(PreviewEvent(Step.FAILED, branch, previews.url(branch), revision, str(e)))
             continue

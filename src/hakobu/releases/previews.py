@@ -121,8 +121,10 @@ def up(
     now: datetime,
     timeout: float = 300.0,
     progress: Progress = lambda _: None,
+    guard: Callable[[], None] = lambda: None,
 ) -> PreviewUp:
-    """Deploy ``branch``'s tip as its preview, or bring an existing one up to date."""
+    """Deploy ``branch``'s tip as its preview, or bring an existing one up to date.
+    ``guard`` is the sync's (called before every write)."""
     previews = settings(project)
     env = preview_environment(project, branch)
     revision, branch_project, desired = render_branch(project, branch, env)
@@ -160,6 +162,7 @@ def up(
         desired,
         options=SyncOptions(prune=True, allow_empty=True, timeout=timeout),
         progress=progress,
+        guard=guard,
     )
     record_sync(kube, env.namespace, result)
     return PreviewUp(found, created, result)

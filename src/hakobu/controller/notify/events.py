@@ -20,6 +20,10 @@ TITLES = {
     EventKind.DRIFT_REPAIRED: "Drift repaired",
     EventKind.ROLLBACK_COMMITTED: "Rolled back",
     EventKind.PROMOTED: "Promoted",
+    EventKind.PREVIEW_UP: "Preview up",
+    EventKind.PREVIEW_UPDATED: "Preview updated",
+    EventKind.PREVIEW_DOWN: "Preview down",
+    EventKind.PREVIEW_FAILED: "Preview failed",
 }
 SHORT_REVISION = 12
 
