@@ -26,6 +26,14 @@ TITLES = {
     EventKind.PREVIEW_FAILED: "Preview failed",
 }
 SHORT_REVISION = 12
+_PREVIEW_KINDS = frozenset(
+    {
+        EventKind.PREVIEW_UP,
+        EventKind.PREVIEW_UPDATED,
+        EventKind.PREVIEW_DOWN,
+        EventKind.PREVIEW_FAILED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -56,9 +64,12 @@ class Event:
         return TITLES[self.kind]
 
     @property
-    def key(self) -> tuple[str, str, EventKind]:
-        """What makes two events the same news: one is sent, the other is not."""
-        return (self.delivery, self.revision, self.kind)
+    def key(self) -> tuple[str, str, EventKind, str]:
+        """What makes two events the same news: one is sent, the other is not. A preview's
+        news is about one branch, which its message names: two branches at one commit are
+        two previews, while one branch failing the same way on every pass is told once."""
+        about = self.message if self.kind in _PREVIEW_KINDS else ""
+        return (self.delivery, self.revision, self.kind, about)
 
     def fields(self) -> dict[str, Any]:
         """The event as templates see it and the webhook sends it (JSON-ready values)."""

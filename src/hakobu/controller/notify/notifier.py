@@ -1,9 +1,9 @@
 """The notifier the reconciler calls: ``notify(event, settings)`` returns at once.
 
 A sync must never wait for, or fail because of, a chat server. So ``notify`` only files the
-event: it filters the targets that want it, drops it when the same news (Delivery,
-revision, kind) was already filed, and queues one job per target; a worker thread does the
-sending. When more jobs wait than ``Policy.capacity`` — every endpoint down for a long
+event: it filters the targets that want it, drops it when the same news (``Event.key``:
+Delivery, revision, kind) was already filed, and queues one job per target; a worker thread
+does the sending. When more jobs wait than ``Policy.capacity`` — every endpoint down for a long
 time — new events are dropped with a warning rather than letting memory grow.
 
 A send that fails for a reason that may pass (no connection, a timeout, HTTP 5xx or 429, a
@@ -98,7 +98,7 @@ class Notifier:
         self._scheduled: list[tuple[float, int, _Job]] = []
         self._order = itertools.count()
         self._busy = 0
-        self._seen: OrderedDict[tuple[str, str, EventKind], None] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str, EventKind, str], None] = OrderedDict()
         self._closing: float | None = None
         self._counts: Counter[str] = Counter()
         self._thread = threading.Thread(target=self._work, name="hakobu-notify", daemon=True)

@@ -230,6 +230,18 @@ def test_the_same_news_is_sent_once() -> None:
         assert notify.counts() == {"sent": 4, "repeated": 2}
 
 
+def test_previews_of_two_branches_at_one_commit_are_two_pieces_of_news() -> None:
+    with receiving() as hook:
+        secrets = Secrets(chat={"url": hook.url.encode()})
+        config = settings(target("chat", "slack"))
+        with notifier(secrets) as (notify, _):
+            for branch in ("feature/a", "feature/b", "feature/a"):
+                notify.notify(event(EventKind.PREVIEW_UP, message=f"preview of {branch}"), config)
+            hook.wait_for(2)
+        assert len(hook.received) == 2
+        assert notify.counts() == {"sent": 2, "repeated": 1}
+
+
 def test_what_is_remembered_is_bounded() -> None:
     with receiving() as hook:
         secrets = Secrets(chat={"url": hook.url.encode()})
