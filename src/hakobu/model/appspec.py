@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hakobu.model.appspec_schema import OVERRIDABLE, RESERVED_LABEL_PREFIX, SCHEMA, app_schema
+from hakobu.model.canary import Canary, parse_canary
 from hakobu.model.container import (
     Container,
     ContainerPort,
@@ -282,6 +283,8 @@ class AppSpec:
     promote: tuple[tuple[str, ...], ...] = (("image",),)
     # The apps this one is synced after; None: it depends on none.
     depends_on: Declared | None = None
+    # How a new version replaces the running one; None: a plain rolling update.
+    rollout: Canary | None = None
     environments: Mapping[str, AppSpec] = field(default_factory=dict)
 
     @property
@@ -452,6 +455,7 @@ def _typed(data: dict[str, Any], file: Path, where: Callable[[FieldPath], str]) 
             for index, p in enumerate(data.get("patches", []))
         ),
         promote=_promote(data.get("promote", ["image"])),
+        rollout=parse_canary(data["rollout"], ("rollout",)) if "rollout" in data else None,
     )
 
 
@@ -649,6 +653,19 @@ def _cross_check(spec: AppSpec) -> None:
     _check_pod(spec)
     if spec.autoscaling:
         _check_autoscaling(spec.autoscaling, spec.resources)
+    if spec.rollout and spec.workload not in ("Deployment", "Worker"):
+        raise SchemaViolation(
+            ("rollout",),
+            f"a {spec.workload} cannot have a canary rollout: hakobu splits the replicas of a "
+            "Deployment (workload Deployment or Worker)",
+            "remove rollout, or run the app as a Deployment",
+        )
+    if spec.rollout and spec.autoscaling:
+        raise SchemaViolation(
+            ("rollout",),
+            "a canary splits a fixed number of replicas, but autoscaling changes it",
+            "remove autoscaling (set replicas) in the environments that use a rollout",
+        )
     for key in spec.labels:
         if key.startswith(RESERVED_LABEL_PREFIX):
             raise SchemaViolation(

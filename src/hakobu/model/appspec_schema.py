@@ -1007,6 +1007,37 @@ _PROPERTIES: dict[str, Any] = {
         ),
         default=["image"],
     ),
+    "rollout": _object(
+        "How a new version replaces the running one: a canary that moves a rising share of "
+        "the replicas (and so of the traffic through the app's Service) to the new version, "
+        "step by step. canary.steps is a list of steps, each one of: setWeight: N (the "
+        "percentage of replicas that run the new version, 1 to 100, rising from step to "
+        "step); pause: {} (until promoted) or pause: {duration: 5m}; "
+        "analysis: a Prometheus query measured count times, interval apart, with address, "
+        "query, successCondition and/or failureCondition (comparisons on result[N] or "
+        "len(result), joined by and, or, not, such as result[0] >= 0.95), interval "
+        "(default 30s), count (default 1), failureLimit (default 0), inconclusiveLimit "
+        "(default 0) and consecutiveErrorLimit (default 4). An empty result is "
+        "inconclusive. canary.autoRollback: true commits the revert of an aborted release. "
+        "Not with autoscaling: the split needs a fixed number of replicas.",
+        {
+            "canary": _object(
+                "a canary rollout",
+                {
+                    "steps": _list(
+                        "the steps, in order",
+                        {"type": "object", "description": "one of setWeight, pause, analysis"},
+                        minItems=1,
+                    ),
+                    "autoRollback": _boolean(
+                        "commit the revert of a release whose rollout was aborted", default=False
+                    ),
+                },
+                required=("steps",),
+            )
+        },
+        required=("canary",),
+    ),
     "dependsOn": _list(
         "Apps of the same project this app depends on: a sync applies this app only after "
         "every one of them is Healthy, and skips it when one fails. A name must be another "

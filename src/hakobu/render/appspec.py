@@ -52,12 +52,14 @@ from hakobu.model.appspec import (
     Resources,
     headless_service_name,
 )
+from hakobu.model.canary import ROLLOUT_ANNOTATION
 from hakobu.model.identity import identity_problem
 from hakobu.model.objects import Object, ObjectId, object_id, object_ref
 from hakobu.model.schemacheck import SchemaViolation
 from hakobu.model.source import format_field
 from hakobu.model.workload import BATCH, SERVING
 from hakobu.render import pod
+from hakobu.render.canaryspec import rollout_annotation
 from hakobu.render.patch import PatchError, strategic_merge
 
 # Old ReplicaSets are kept for `kubectl rollout undo`; git history is the real rollback, so
@@ -358,10 +360,11 @@ class _Expansion:
                 "template": {"metadata": self.pod_metadata(), "spec": self.pod_spec()},
             }
         )
+        rollout = {ROLLOUT_ANNOTATION: rollout_annotation(spec.rollout)} if spec.rollout else None
         return {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": self.metadata(spec.name),
+            "metadata": self.metadata(spec.name, rollout),
             "spec": deployment_spec,
         }
 

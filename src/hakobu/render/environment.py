@@ -23,6 +23,7 @@ from hakobu.model.source import SourceError
 from hakobu.model.yamlbounds import shared_limit
 from hakobu.render.apps import App, declared_dependencies, discover_apps, render_app
 from hakobu.render.cache import AppOutput, Consumer, RenderCache
+from hakobu.render.canaryspec import check_canaries
 from hakobu.render.checks import (
     check_no_plaintext_secrets,
     check_objects,
@@ -161,6 +162,7 @@ def render_app_output(
     # Sync reads only the committed objects, so they carry what the app waits for.
     objects = annotated(objects, depends_on)
     check_objects(app.name, objects)
+    check_canaries(app.name, objects)
     objects = default_namespace(objects, env.namespace)
     check_sealed_namespaces(app.name, env, objects)
     check_no_plaintext_secrets(env, {app.name: objects})

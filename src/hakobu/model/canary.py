@@ -1,0 +1,259 @@
+"""Progressive delivery as an app declares it: a canary's steps.
+
+::
+
+    rollout:
+      canary:
+        autoRollback: true
+        steps:
+          - setWeight: 20
+          - pause: {duration: 1m}
+          - analysis:
+              address: http://prometheus.monitoring:9090
+              query: sum(rate(requests_total{code!~"5.."}[1m])) / sum(rate(requests_total[1m]))
+              successCondition: result[0] >= 0.95
+              interval: 30s
+              count: 4
+          - setWeight: 50
+          - pause: {}          # until promoted
+
+The same mapping, as JSON, is what a Deployment rendered from kustomize or templates
+carries in its ``hakobu.dev/rollout`` annotation. ``parse_canary`` checks what a schema
+cannot: weights that rise, a list that ends (at least one step that sends traffic to the
+canary), step kinds it knows, conditions that parse, durations. Each problem is a
+``SchemaViolation`` at the field's path, so the caller can name file, line and field.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hakobu.model.condition import Condition, ConditionSyntaxError, parse_condition
+from hakobu.model.duration import parse_duration
+from hakobu.model.schemacheck import SchemaViolation, shown, suggest
+from hakobu.model.source import FieldPath
+
+ROLLOUT_ANNOTATION = "hakobu.dev/rollout"
+
+# Kinds whose replicas hakobu can split into a stable and a canary workload.
+CANARY_KINDS = frozenset({("apps", "Deployment")})
+
+_STEP_KINDS = ("setWeight", "pause", "analysis")
+_ANALYSIS_FIELDS = (
+    "address",
+    "query",
+    "successCondition",
+    "failureCondition",
+    "interval",
+    "count",
+    "failureLimit",
+    "inconclusiveLimit",
+    "consecutiveErrorLimit",
+)
+
+
+@dataclass(frozen=True)
+class SetWeight:
+    """Send ``weight`` percent of the app's replicas (and so of its traffic) to the canary."""
+
+    weight: int
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Wait ``seconds``, or until promoted when None."""
+
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Measure a Prometheus query ``count`` times, ``interval_seconds`` apart.
+
+    A measurement fails when ``failure`` holds, or when only ``success`` is given and it
+    does not; it succeeds when ``success`` holds (or only ``failure`` is given and does not);
+    with both given and neither holding, or with an empty result, it is inconclusive. The
+    analysis fails once failures exceed ``failure_limit`` or consecutive errors exceed
+    ``consecutive_error_limit``, and stops inconclusive (the rollout pauses) once
+    inconclusive measurements exceed ``inconclusive_limit``.
+    """
+
+    address: str
+    query: str
+    success: Condition | None
+    failure: Condition | None
+    interval_seconds: float = 30.0
+    count: int = 1
+    failure_limit: int = 0
+    inconclusive_limit: int = 0
+    consecutive_error_limit: int = 4
+
+
+Step = SetWeight | Pause | Analysis
+
+
+@dataclass(frozen=True)
+class Canary:
+    steps: tuple[Step, ...]
+    auto_rollback: bool = False
+    # The mapping as written, which rendered objects carry as ROLLOUT_ANNOTATION.
+    declared: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+
+def parse_canary(data: Any, path: FieldPath) -> Canary:
+    """The canary declared by ``data`` (the mapping under ``rollout``); ``path`` is where
+    that mapping is, for the fields named in errors."""
+    _mapping(data, path)
+    _known(data, path, ("canary",))
+    if "canary" not in data:
+        raise SchemaViolation(path, "expected canary: the only strategy hakobu runs")
+    canary_path = (*path, "canary")
+    canary = data["canary"]
+    _mapping(canary, canary_path)
+    _known(canary, canary_path, ("steps", "autoRollback"))
+    auto_rollback = canary.get("autoRollback", False)
+    if not isinstance(auto_rollback, bool):
+        raise SchemaViolation((*canary_path, "autoRollback"), "expected true or false")
+    steps_path = (*canary_path, "steps")
+    steps = canary.get("steps")
+    if not isinstance(steps, list):
+        raise SchemaViolation(steps_path, "expected a list of steps")
+    parsed = tuple(_step(step, (*steps_path, index)) for index, step in enumerate(steps))
+    _check_weights(parsed, steps_path)
+    return Canary(parsed, auto_rollback, copy.deepcopy(data))
+
+
+def weights(canary: Canary) -> tuple[int, ...]:
+    """The weight each step leaves the canary at: the last setWeight at or before it."""
+    current, found = 0, []
+    for step in canary.steps:
+        if isinstance(step, SetWeight):
+            current = step.weight
+        found.append(current)
+    return tuple(found)
+
+
+def _check_weights(steps: tuple[Step, ...], path: FieldPath) -> None:
+    previous = 0
+    for index, step in enumerate(steps):
+        if not isinstance(step, SetWeight):
+            continue
+        if step.weight <= previous:
+            raise SchemaViolation(
+                (*path, index, "setWeight"),
+                f"weight {step.weight} does not rise above the previous weight {previous}",
+                "list weights in rising order: a rollout only moves traffic toward the canary",
+            )
+        previous = step.weight
+    if previous == 0:
+        raise SchemaViolation(
+            path,
+            "the steps never send traffic to the canary, so the rollout has no end to reach",
+            "add a step such as setWeight: 20 before any pause or analysis",
+        )
+
+
+def _step(data: Any, path: FieldPath) -> Step:
+    if not isinstance(data, dict) or len(data) != 1:
+        raise SchemaViolation(
+            path, "expected a step with exactly one of setWeight, pause or analysis"
+        )
+    [(kind, value)] = data.items()
+    where = (*path, kind)
+    if kind == "setWeight":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+            raise SchemaViolation(where, f"expected a percentage from 1 to 100, got {shown(value)}")
+        return SetWeight(value)
+    if kind == "pause":
+        _mapping(value, where)
+        _known(value, where, ("duration",))
+        duration = value.get("duration")
+        return Pause(None if duration is None else _seconds(duration, (*where, "duration")))
+    if kind == "analysis":
+        return _analysis(value, where)
+    raise SchemaViolation(path, f"unknown step kind {shown(kind)}", suggest(kind, [*_STEP_KINDS]))
+
+
+def _analysis(data: Any, path: FieldPath) -> Analysis:
+    _mapping(data, path)
+    _known(data, path, _ANALYSIS_FIELDS)
+    for required in ("address", "query"):
+        if not isinstance(data.get(required), str) or not data[required]:
+            raise SchemaViolation((*path, required), "expected a non-empty string")
+    address: str = data["address"]
+    if not address.startswith(("http://", "https://")):
+        raise SchemaViolation(
+            (*path, "address"), f"expected an http:// or https:// URL, got {shown(address)}"
+        )
+    success = _condition(data, path, "successCondition")
+    failure = _condition(data, path, "failureCondition")
+    if success is None and failure is None:
+        raise SchemaViolation(
+            path,
+            "an analysis needs successCondition, failureCondition or both",
+            "for example successCondition: result[0] >= 0.95",
+        )
+    return Analysis(
+        address=address.rstrip("/"),
+        query=data["query"],
+        success=success,
+        failure=failure,
+        interval_seconds=_seconds(data.get("interval", "30s"), (*path, "interval")),
+        count=_count(data, path, "count", 1, minimum=1),
+        failure_limit=_count(data, path, "failureLimit", 0),
+        inconclusive_limit=_count(data, path, "inconclusiveLimit", 0),
+        consecutive_error_limit=_count(data, path, "consecutiveErrorLimit", 4),
+    )
+
+
+def _condition(data: dict[str, Any], path: FieldPath, key: str) -> Condition | None:
+    if key not in data:
+        return None
+    text = data[key]
+    if not isinstance(text, str):
+        raise SchemaViolation((*path, key), f"expected a condition as a string, got {shown(text)}")
+    try:
+        return parse_condition(text)
+    except ConditionSyntaxError as e:
+        raise SchemaViolation(
+            (*path, key),
+            f"{shown(text)} does not parse: {e}",
+            "write comparisons such as result[0] >= 0.95, joined by and, or, not",
+        ) from None
+
+
+def _seconds(value: Any, path: FieldPath) -> float:
+    if not isinstance(value, str):
+        raise SchemaViolation(path, f"expected a duration such as 30s or 5m, got {shown(value)}")
+    try:
+        seconds = parse_duration(value)
+    except ValueError as e:
+        raise SchemaViolation(path, str(e)) from None
+    if seconds <= 0:
+        raise SchemaViolation(path, f"expected a duration above zero, got {shown(value)}")
+    return seconds
+
+
+def _count(data: dict[str, Any], path: FieldPath, key: str, default: int, minimum: int = 0) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= 10_000:
+        raise SchemaViolation(
+            (*path, key), f"expected a whole number from {minimum} to 10000, got {shown(value)}"
+        )
+    return value
+
+
+def _mapping(value: Any, path: FieldPath) -> None:
+    if not isinstance(value, dict):
+        raise SchemaViolation(path, f"expected a mapping, got {shown(value)}")
+
+
+def _known(value: dict[str, Any], path: FieldPath, accepted: tuple[str, ...]) -> None:
+    for key in value:
+        if key not in accepted:
+            raise SchemaViolation(
+                (*path, key), f"unknown field {shown(key)}", suggest(str(key), [*accepted])
+            )
