@@ -29,6 +29,7 @@ COMMANDS = {
     "rollback": "releases",
     "promote": "releases",
     "render": "render",
+    "rollout": "rollout",
     "schema": "schema",
     "secret": "secret",
     "sync": "sync",

@@ -1012,14 +1012,14 @@ _PROPERTIES: dict[str, Any] = {
         "the replicas (and so of the traffic through the app's Service) to the new version, "
         "step by step. canary.steps is a list of steps, each one of: setWeight: N (the "
         "percentage of replicas that run the new version, 1 to 100, rising from step to "
-        "step); pause: {} (until promoted) or pause: {duration: 5m}; "
+        "step); pause: {} (until `hakobu rollout promote`) or pause: {duration: 5m}; "
         "analysis: a Prometheus query measured count times, interval apart, with address, "
         "query, successCondition and/or failureCondition (comparisons on result[N] or "
         "len(result), joined by and, or, not, such as result[0] >= 0.95), interval "
         "(default 30s), count (default 1), failureLimit (default 0), inconclusiveLimit "
         "(default 0) and consecutiveErrorLimit (default 4). An empty result is "
-        "inconclusive. canary.autoRollback: true commits the revert of an aborted release. "
-        "Not with autoscaling: the split needs a fixed number of replicas.",
+        "inconclusive. `hakobu rollout run|status|promote|abort|retry ENV APP` drives and "
+        "steers it. Not with autoscaling: the split needs a fixed number of replicas.",
         {
             "canary": _object(
                 "a canary rollout",
@@ -1028,9 +1028,6 @@ _PROPERTIES: dict[str, Any] = {
                         "the steps, in order",
                         {"type": "object", "description": "one of setWeight, pause, analysis"},
                         minItems=1,
-                    ),
-                    "autoRollback": _boolean(
-                        "commit the revert of a release whose rollout was aborted", default=False
                     ),
                 },
                 required=("steps",),

@@ -4,7 +4,6 @@
 
     rollout:
       canary:
-        autoRollback: true
         steps:
           - setWeight: 20
           - pause: {duration: 1m}
@@ -27,12 +26,15 @@ canary), step kinds it knows, conditions that parse, durations. Each problem is 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from hakobu.model.condition import Condition, ConditionSyntaxError, parse_condition
 from hakobu.model.duration import parse_duration
+from hakobu.model.objects import Object
 from hakobu.model.schemacheck import SchemaViolation, shown, suggest
 from hakobu.model.source import FieldPath
 
@@ -98,7 +100,6 @@ Step = SetWeight | Pause | Analysis
 @dataclass(frozen=True)
 class Canary:
     steps: tuple[Step, ...]
-    auto_rollback: bool = False
     # The mapping as written, which rendered objects carry as ROLLOUT_ANNOTATION.
     declared: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -113,17 +114,14 @@ def parse_canary(data: Any, path: FieldPath) -> Canary:
     canary_path = (*path, "canary")
     canary = data["canary"]
     _mapping(canary, canary_path)
-    _known(canary, canary_path, ("steps", "autoRollback"))
-    auto_rollback = canary.get("autoRollback", False)
-    if not isinstance(auto_rollback, bool):
-        raise SchemaViolation((*canary_path, "autoRollback"), "expected true or false")
+    _known(canary, canary_path, ("steps",))
     steps_path = (*canary_path, "steps")
     steps = canary.get("steps")
     if not isinstance(steps, list):
         raise SchemaViolation(steps_path, "expected a list of steps")
     parsed = tuple(_step(step, (*steps_path, index)) for index, step in enumerate(steps))
     _check_weights(parsed, steps_path)
-    return Canary(parsed, auto_rollback, copy.deepcopy(data))
+    return Canary(parsed, copy.deepcopy(data))
 
 
 def weights(canary: Canary) -> tuple[int, ...]:
@@ -257,3 +255,49 @@ def _known(value: dict[str, Any], path: FieldPath, accepted: tuple[str, ...]) ->
             raise SchemaViolation(
                 (*path, key), f"unknown field {shown(key)}", suggest(str(key), [*accepted])
             )
+
+
+# ---------------------------------------------------------------------------------------
+# Holding the stable version while a canary runs
+# ---------------------------------------------------------------------------------------
+
+# The digest of the pod template the Deployment runs, and the new version a sync left for
+# the rollout to bring in: {"hash", "replicas", "template"}, canonical JSON.
+TEMPLATE_HASH_ANNOTATION = "hakobu.dev/template-hash"
+PENDING_ANNOTATION = "hakobu.dev/canary-pending"
+
+
+def template_hash(template: Any) -> str:
+    canonical = json.dumps(template, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def holding_stable(desired: Object, live: Object | None) -> Object:
+    """What a sync applies for ``desired`` when ``live`` is what runs.
+
+    A Deployment that declares a canary and already runs another pod template keeps its
+    template and replicas (the stable version); the new template and replicas are left in
+    ``PENDING_ANNOTATION`` for the rollout, which brings them in step by step. Everything
+    else, and a Deployment created for the first time, is applied as written, marked with
+    the digest of its template.
+    """
+    annotations = (desired.get("metadata") or {}).get("annotations") or {}
+    if ROLLOUT_ANNOTATION not in annotations or desired.get("kind") != "Deployment":
+        return desired
+    copied: Object = copy.deepcopy(desired)
+    spec = copied.setdefault("spec", {})
+    digest = template_hash(spec.get("template"))
+    marks = copied["metadata"]["annotations"]
+    marks[TEMPLATE_HASH_ANNOTATION] = digest
+    if live is None:
+        return copied
+    running = ((live.get("metadata") or {}).get("annotations") or {}).get(TEMPLATE_HASH_ANNOTATION)
+    if running == digest:
+        return copied
+    pending = {"hash": digest, "replicas": spec.get("replicas", 1), "template": spec["template"]}
+    marks[PENDING_ANNOTATION] = json.dumps(pending, sort_keys=True, separators=(",", ":"))
+    marks[TEMPLATE_HASH_ANNOTATION] = running or ""
+    live_spec = live.get("spec") or {}
+    spec["template"] = copy.deepcopy(live_spec.get("template"))
+    spec["replicas"] = live_spec.get("replicas", 1)
+    return copied

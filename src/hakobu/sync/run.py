@@ -32,6 +32,7 @@ from hakobu.cluster.errors import ApiError, NotFound
 from hakobu.cluster.lease import Lease, held
 from hakobu.errors import OperationFailed
 from hakobu.health import HealthRules, HealthStatus
+from hakobu.model.canary import holding_stable
 from hakobu.model.dependencies import Graph
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
@@ -530,7 +531,13 @@ class _AppSync:
         applied = iter(
             apply_objects(
                 self.kube,
-                [s.resource.obj for s, r in zip(steps, recreated, strict=True) if not r],
+                # A Deployment with a canary keeps running its stable version: the rollout
+                # brings the new one in (hakobu.releases.canary).
+                [
+                    holding_stable(s.resource.obj, self.state.live.get(s.resource.id))
+                    for s, r in zip(steps, recreated, strict=True)
+                    if not r
+                ],
                 deadline=self.deadline,
                 pool=self.requests,
                 force=self.options.force_conflicts,

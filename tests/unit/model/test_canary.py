@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hakobu.model.appspec import AppSpec, load_app
-from hakobu.model.canary import Analysis, Pause, SetWeight, weights
+from hakobu.model.canary import (
+    PENDING_ANNOTATION,
+    ROLLOUT_ANNOTATION,
+    TEMPLATE_HASH_ANNOTATION,
+    Analysis,
+    Pause,
+    SetWeight,
+    holding_stable,
+    template_hash,
+    weights,
+)
 from hakobu.model.source import SourceError
 
 HEAD = """\
@@ -36,7 +48,6 @@ def test_steps_are_typed_with_defaults(tmp_path: Path) -> None:
         """
         rollout:
           canary:
-            autoRollback: true
             steps:
               - setWeight: 20
               - pause: {duration: 1m30s}
@@ -50,7 +61,6 @@ def test_steps_are_typed_with_defaults(tmp_path: Path) -> None:
     )
     assert spec.rollout is not None
     steps = spec.rollout.steps
-    assert spec.rollout.auto_rollback
     assert steps[0] == SetWeight(20)
     assert steps[1] == Pause(90.0)
     assert steps[4] == Pause(None)
@@ -199,3 +209,49 @@ def test_an_error_only_in_one_environment_says_which(tmp_path: Path) -> None:
         """,
     )
     assert "web.yaml:6: environments.production.rollout.canary.steps[1].setWeight" in message
+
+
+def deployment(image: str, replicas: int = 10, rollout: bool = True) -> dict[str, Any]:
+    annotations = {ROLLOUT_ANNOTATION: '{"canary":{"steps":[{"setWeight":10}]}}'} if rollout else {}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "dev", "annotations": annotations},
+        "spec": {
+            "replicas": replicas,
+            "template": {"spec": {"containers": [{"name": "web", "image": image}]}},
+        },
+    }
+
+
+def test_a_sync_holds_the_stable_template_and_leaves_the_new_one_pending() -> None:
+    desired = deployment("web:2", replicas=10)
+    first = holding_stable(desired, None)
+    digest = first["metadata"]["annotations"][TEMPLATE_HASH_ANNOTATION]
+    assert digest == template_hash(desired["spec"]["template"])
+    assert PENDING_ANNOTATION not in first["metadata"]["annotations"]
+
+    live = holding_stable(deployment("web:1"), None)
+    live["spec"]["replicas"] = 6  # where the rollout has scaled it
+    held = holding_stable(desired, live)
+    assert held["spec"]["template"] == live["spec"]["template"]
+    assert held["spec"]["replicas"] == 6
+    marks = held["metadata"]["annotations"]
+    assert (
+        marks[TEMPLATE_HASH_ANNOTATION] == live["metadata"]["annotations"][TEMPLATE_HASH_ANNOTATION]
+    )
+    pending = json.loads(marks[PENDING_ANNOTATION])
+    assert pending == {"hash": digest, "replicas": 10, "template": desired["spec"]["template"]}
+    assert desired == deployment("web:2", replicas=10)  # not changed in place
+
+    # Once the rollout has promoted it, the new template is applied as written.
+    promoted = {
+        **live,
+        "metadata": {**live["metadata"], "annotations": {TEMPLATE_HASH_ANNOTATION: digest}},
+    }
+    assert holding_stable(desired, promoted)["spec"] == desired["spec"]
+
+
+def test_objects_without_a_canary_are_applied_as_written() -> None:
+    plain = deployment("web:2", rollout=False)
+    assert holding_stable(plain, deployment("web:1", rollout=False)) is plain

@@ -10,6 +10,7 @@ import pytest
 from hakobu.model.canary import Analysis
 from hakobu.model.condition import parse_condition
 from hakobu.releases.canary.analysis import Measurement, Outcome, Verdict, judge, outcome
+from hakobu.releases.canary.engine import RolloutState
 
 BOTH = Analysis(
     address="http://prom.test",
@@ -73,3 +74,19 @@ def test_an_analysis_outcome(
     limits: dict[str, Any], verdicts: list[Verdict], expected: Outcome
 ) -> None:
     assert outcome(replace(BOTH, **limits), run(*verdicts)) is expected
+
+
+def test_rollout_state_survives_its_annotation() -> None:
+    state = RolloutState(
+        "abc",
+        step=2,
+        phase="Inconclusive",
+        step_started=12.5,
+        promote=True,
+        message="the query returned no samples",
+        measurements=(
+            Measurement(Verdict.INCONCLUSIVE, (), "none", 3.0),
+            Measurement(Verdict.SUCCESSFUL, (0.99, 1.0), "ok", 4.0),
+        ),
+    )
+    assert RolloutState.from_json(state.to_json()) == state

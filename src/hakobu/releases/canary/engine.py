@@ -1,0 +1,372 @@
+"""A canary rollout, advanced one step at a time, with its state kept in the cluster.
+
+A sync that brings a new pod template to a Deployment declaring a canary keeps the stable
+version running and leaves the new one in ``hakobu.dev/canary-pending``
+(``hakobu.model.canary.holding_stable``). ``advance`` then moves the rollout on:
+
+    setWeight   scale ``<name>-canary`` (the new template, the same pod labels, so the
+                app's Service sends it its share) and the stable Deployment to the split
+                (``replicas.split``); next once the canary's replicas are ready
+    pause       wait the duration, or until ``promote``
+    analysis    one measurement per interval; Successful: next; Failed: abort;
+                Inconclusive: paused until ``promote`` (go on) or ``retry``
+    (the end)   the stable Deployment takes the new template and every replica; the
+                canary Deployment is deleted
+
+An abort scales the canary away and gives the stable version every replica; the rollout
+stays Degraded, with the failing measurement, until ``retry`` or a new version. The state
+(step, phase, when the step started, measurements, a promotion asked for) is the
+``hakobu.dev/rollout-state`` annotation of the stable Deployment, written after every
+change, so a process killed in a pause or an analysis resumes at the same step with the
+same measurements.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+from hakobu.cluster.api import KubeApi
+from hakobu.cluster.errors import NotFound
+from hakobu.errors import InvalidInput
+from hakobu.model.canary import (
+    PENDING_ANNOTATION,
+    ROLLOUT_ANNOTATION,
+    TEMPLATE_HASH_ANNOTATION,
+    Analysis,
+    Canary,
+    Pause,
+    SetWeight,
+    parse_canary,
+    weights,
+)
+from hakobu.model.objects import Object
+from hakobu.releases.canary.analysis import Measurement, Outcome, Verdict, outcome
+from hakobu.releases.canary.replicas import split
+from hakobu.sync.ownership import APP_LABEL, ENVIRONMENT_LABEL, PROJECT_LABEL
+
+STATE_ANNOTATION = "hakobu.dev/rollout-state"
+CANARY_LABEL = "hakobu.dev/canary"
+FIELD_MANAGER = "hakobu-rollout"
+# Measurements kept per analysis step: enough for any limit a person reads at a glance.
+_KEPT_MEASUREMENTS = 20
+
+Phase = Literal["Progressing", "Paused", "Inconclusive", "Degraded", "Healthy"]
+Measure = Callable[[Analysis], Measurement]
+
+
+@dataclass(frozen=True)
+class RolloutState:
+    """Where a rollout of the template ``hash`` stands."""
+
+    hash: str
+    step: int = 0
+    phase: Phase = "Progressing"
+    step_started: float | None = None
+    promote: bool = False
+    message: str = ""
+    measurements: tuple[Measurement, ...] = field(default=())
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["measurements"] = [
+            {**asdict(m), "verdict": m.verdict.value} for m in self.measurements
+        ]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    @staticmethod
+    def from_json(text: str) -> RolloutState:
+        data: dict[str, Any] = json.loads(text)
+        measurements = tuple(
+            Measurement(Verdict(m["verdict"]), tuple(m["values"]), m["message"], m["at"])
+            for m in data.pop("measurements", [])
+        )
+        return RolloutState(**data, measurements=measurements)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """What ``status`` shows: the declared canary, the state, and the replicas of each side."""
+
+    name: str
+    canary: Canary
+    state: RolloutState | None
+    weight: int
+    stable_replicas: int
+    canary_replicas: int
+    canary_ready: int
+
+
+def canary_name(name: str) -> str:
+    return f"{name}-canary"
+
+
+def status(kube: KubeApi, namespace: str, name: str) -> Rollout:
+    stable = _stable(kube, namespace, name)
+    canary = _declared(stable)
+    state = _state(stable)
+    live_canary = _get(kube, namespace, canary_name(name))
+    current = _weight(canary, state) if state and state.phase != "Healthy" else 0
+    return Rollout(
+        name,
+        canary,
+        state,
+        current,
+        (stable.get("spec") or {}).get("replicas", 0),
+        (live_canary or {}).get("spec", {}).get("replicas", 0),
+        (live_canary or {}).get("status", {}).get("readyReplicas", 0),
+    )
+
+
+def request(kube: KubeApi, namespace: str, name: str, action: str) -> RolloutState:
+    """Record a person's ``promote``, ``abort`` or ``retry``; ``advance`` acts on it."""
+    stable = _stable(kube, namespace, name)
+    state = _state(stable)
+    if state is None or state.phase == "Healthy":
+        raise InvalidInput(
+            f"Deployment {namespace}/{name} has no rollout in progress",
+            hint="a rollout starts when a sync brings a new version",
+        )
+    if action == "promote":
+        state = replace(state, promote=True)
+    elif action == "abort":
+        state = replace(state, phase="Degraded", message="aborted by request")
+    else:
+        state = RolloutState(state.hash)
+    _save(kube, stable, state)
+    return state
+
+
+def advance(kube: KubeApi, namespace: str, name: str, now: float, measure: Measure) -> Rollout:
+    """Move the rollout of Deployment ``namespace/name`` on as far as it can go now."""
+    stable = _stable(kube, namespace, name)
+    canary = _declared(stable)
+    annotations = stable["metadata"].get("annotations") or {}
+    pending = json.loads(annotations.get(PENDING_ANNOTATION) or "null")
+    running = annotations.get(TEMPLATE_HASH_ANNOTATION)
+    state = _state(stable)
+    if pending is None or pending["hash"] == running:
+        if _get(kube, namespace, canary_name(name)) is not None:
+            _delete_canary(kube, namespace, name)
+        return status(kube, namespace, name)
+    if state is None or state.hash != pending["hash"]:
+        state = RolloutState(pending["hash"], step_started=now)
+    total: int = pending["replicas"]
+    if state.phase == "Degraded":
+        _scale(kube, stable, total)
+        _delete_canary(kube, namespace, name)
+    else:
+        state = _steps(
+            kube, stable, canary=canary, pending=pending, state=state, now=now, measure=measure
+        )
+    _save(kube, _stable(kube, namespace, name), state)
+    return status(kube, namespace, name)
+
+
+def _steps(
+    kube: KubeApi,
+    stable: Object,
+    *,
+    canary: Canary,
+    pending: dict[str, Any],
+    state: RolloutState,
+    now: float,
+    measure: Measure,
+) -> RolloutState:
+    total: int = pending["replicas"]
+    while state.step < len(canary.steps):
+        step = canary.steps[state.step]
+        sides = split(total, _weight(canary, state))
+        live_canary = _ensure_canary(kube, stable, pending["template"], sides.canary)
+        _scale(kube, stable, sides.stable)
+        if isinstance(step, SetWeight):
+            ready = (live_canary.get("status") or {}).get("readyReplicas", 0)
+            if ready < sides.canary:
+                return replace(state, phase="Progressing", message="")
+        elif isinstance(step, Pause):
+            if not state.promote:
+                waited = now - (state.step_started or now)
+                if step.seconds is None or waited < step.seconds:
+                    return replace(state, phase="Paused")
+        else:
+            state = _analyse(step, state, now, measure)
+            result = outcome(step, state.measurements)
+            if result is Outcome.FAILED:
+                return _abort(kube, stable, total, state)
+            if result is Outcome.INCONCLUSIVE and not state.promote:
+                return replace(state, phase="Inconclusive", message=state.measurements[-1].message)
+            if result is Outcome.RUNNING:
+                return state
+        state = RolloutState(state.hash, state.step + 1, "Progressing", now)
+    _finish(kube, stable, pending)
+    return replace(state, phase="Healthy", message="promoted")
+
+
+def _analyse(step: Analysis, state: RolloutState, now: float, measure: Measure) -> RolloutState:
+    last = state.measurements[-1].at if state.measurements else None
+    if last is not None and now - last < step.interval_seconds:
+        return state
+    measurements = (*state.measurements, measure(step))[-_KEPT_MEASUREMENTS:]
+    return replace(state, measurements=measurements, phase="Progressing")
+
+
+def _abort(kube: KubeApi, stable: Object, total: int, state: RolloutState) -> RolloutState:
+    failing = [m for m in state.measurements if m.verdict in (Verdict.FAILED, Verdict.ERROR)]
+    message = failing[-1].message if failing else "the analysis failed"
+    _scale(kube, stable, total)
+    _delete_canary(kube, stable["metadata"]["namespace"], stable["metadata"]["name"])
+    return replace(state, phase="Degraded", message=f"aborted: {message}")
+
+
+def _finish(kube: KubeApi, stable: Object, pending: dict[str, Any]) -> None:
+    meta = stable["metadata"]
+    kube.apply(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "annotations": {TEMPLATE_HASH_ANNOTATION: pending["hash"]},
+            },
+            "spec": {"replicas": pending["replicas"], "template": pending["template"]},
+        },
+        field_manager=f"{FIELD_MANAGER}-promote",
+        force=True,
+    )
+    _delete_canary(kube, meta["namespace"], meta["name"])
+
+
+def _ensure_canary(kube: KubeApi, stable: Object, template: Object, replicas: int) -> Object:
+    meta = stable["metadata"]
+    selector = dict((stable.get("spec") or {}).get("selector", {}).get("matchLabels") or {})
+    labels = {**((template.get("metadata") or {}).get("labels") or {}), CANARY_LABEL: "true"}
+    pod_template = {**template, "metadata": {**(template.get("metadata") or {}), "labels": labels}}
+    return kube.apply(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {
+                "name": canary_name(meta["name"]),
+                "namespace": meta["namespace"],
+                "labels": {CANARY_LABEL: "true"},
+                # Deleting the app deletes its canary; sync's prune never sees it.
+                "ownerReferences": [
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": meta["name"],
+                        "uid": meta["uid"],
+                    }
+                ],
+            },
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {**selector, CANARY_LABEL: "true"}},
+                "template": pod_template,
+            },
+        },
+        field_manager=FIELD_MANAGER,
+        force=True,
+    )
+
+
+def _scale(kube: KubeApi, stable: Object, replicas: int) -> None:
+    if (stable.get("spec") or {}).get("replicas") == replicas:
+        return
+    meta = stable["metadata"]
+    kube.apply(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+            "spec": {"replicas": replicas},
+        },
+        # Its own manager, applying replicas only: applying fewer fields than a manager
+        # owns would remove the others.
+        field_manager=f"{FIELD_MANAGER}-scale",
+        force=True,
+    )
+
+
+def _delete_canary(kube: KubeApi, namespace: str, name: str) -> None:
+    try:
+        kube.delete("apps/v1", "Deployment", canary_name(name), namespace, propagation="Background")
+    except NotFound:
+        return
+
+
+def _save(kube: KubeApi, stable: Object, state: RolloutState) -> None:
+    meta = stable["metadata"]
+    kube.apply(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "annotations": {STATE_ANNOTATION: state.to_json()},
+            },
+        },
+        field_manager=f"{FIELD_MANAGER}-state",
+        force=True,
+    )
+
+
+def _weight(canary: Canary, state: RolloutState) -> int:
+    if state.phase == "Degraded":
+        return 0
+    steps = weights(canary)
+    return steps[min(state.step, len(steps) - 1)]
+
+
+def _stable(kube: KubeApi, namespace: str, name: str) -> Object:
+    live = _get(kube, namespace, name)
+    if live is None:
+        raise InvalidInput(f"no Deployment {namespace}/{name}", hint="sync the app first")
+    return live
+
+
+def _get(kube: KubeApi, namespace: str, name: str) -> Object | None:
+    try:
+        return kube.get("apps/v1", "Deployment", name, namespace)
+    except NotFound:
+        return None
+
+
+def _declared(stable: Object) -> Canary:
+    text = (stable["metadata"].get("annotations") or {}).get(ROLLOUT_ANNOTATION)
+    if text is None:
+        meta = stable["metadata"]
+        raise InvalidInput(
+            f"Deployment {meta['namespace']}/{meta['name']} declares no canary rollout",
+            hint="add rollout: to the app spec, render and sync",
+        )
+    return parse_canary(json.loads(text), ())
+
+
+def _state(stable: Object) -> RolloutState | None:
+    text = (stable["metadata"].get("annotations") or {}).get(STATE_ANNOTATION)
+    return RolloutState.from_json(text) if text else None
+
+
+def find(kube: KubeApi, project: str, environment: str, app: str) -> tuple[str, str]:
+    """The namespace and name of the Deployment of ``app`` in ``environment`` that declares
+    a canary (sync labels every object with its project, environment and app)."""
+    selector = f"{PROJECT_LABEL}={project},{APP_LABEL}={app},{ENVIRONMENT_LABEL}={environment}"
+    found = [
+        d
+        for d in kube.list("apps/v1", "Deployment", label_selector=selector).items
+        if ROLLOUT_ANNOTATION in (d["metadata"].get("annotations") or {})
+    ]
+    if len(found) != 1:
+        what = "no Deployment" if not found else f"{len(found)} Deployments"
+        raise InvalidInput(
+            f"app {app!r} in environment {environment!r} has {what} declaring a canary rollout",
+            hint="declare rollout: in the app spec (or the hakobu.dev/rollout annotation on one "
+            "Deployment), render and sync",
+        )
+    meta = found[0]["metadata"]
+    return meta["namespace"], meta["name"]
