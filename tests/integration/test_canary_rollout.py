@@ -252,6 +252,26 @@ def test_bad_metrics_abort_and_the_stable_version_keeps_every_replica(
     assert "web: Degraded — aborted: [0.5] meets failureCondition" in out
     assert "measurement Failed: [0.5] meets failureCondition 'result[0] < 0.8'" in out
 
+    # hakobu status: the app is Degraded, with the step and the failing measurement.
+    status_code = main(
+        [
+            "status",
+            "production",
+            "-C",
+            str(harness.shop.root),
+            "--kubeconfig",
+            harness.shop.kubeconfig,
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status_code == 1
+    # Synced: git's version is applied, held for the rollout, which Degrades the app.
+    assert "web: Synced, Degraded" in out
+    assert (
+        f"Deployment/{harness.namespace}/web canary step 2/4 Degraded: aborted: [0.5] meets "
+        "failureCondition 'result[0] < 0.8'"
+    ) in out
+
 
 def test_no_samples_pause_the_rollout_until_retried(harness: Harness) -> None:
     harness.metric(None)

@@ -301,3 +301,39 @@ def holding_stable(desired: Object, live: Object | None) -> Object:
     spec["template"] = copy.deepcopy(live_spec.get("template"))
     spec["replicas"] = live_spec.get("replicas", 1)
     return copied
+
+
+STATE_ANNOTATION = "hakobu.dev/rollout-state"
+
+
+def rollout_in_progress(live: Object) -> tuple[str, str] | None:
+    """The phase of the rollout a live Deployment is in, and a line saying where it stands;
+    None when none is (no new version pending, or one the rollout has not started)."""
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    try:
+        pending = json.loads(annotations.get(PENDING_ANNOTATION) or "null")
+        state = json.loads(annotations.get(STATE_ANNOTATION) or "null")
+        declared = json.loads(annotations.get(ROLLOUT_ANNOTATION) or "null")
+    except json.JSONDecodeError:
+        return None
+    if not (isinstance(pending, dict) and isinstance(state, dict)):
+        return None
+    current = pending.get("hash")
+    if current != state.get("hash") or current == annotations.get(TEMPLATE_HASH_ANNOTATION):
+        return None
+    phase = str(state.get("phase", ""))
+    steps = ((declared or {}).get("canary") or {}).get("steps") or []
+    step = min(int(state.get("step", 0)) + 1, len(steps))
+    message = f": {state['message']}" if state.get("message") else ""
+    return phase, f"canary step {step}/{len(steps)} {phase}{message}"
+
+
+def as_compared(desired: Object, live: Object) -> Object:
+    """What a live Deployment is compared with to say whether it is synced: what a sync
+    would apply (``holding_stable``), less the replicas while a rollout holds it, since the
+    rollout sets those."""
+    applied = holding_stable(desired, live)
+    if PENDING_ANNOTATION not in ((applied.get("metadata") or {}).get("annotations") or {}):
+        return applied
+    spec = {k: v for k, v in (applied.get("spec") or {}).items() if k != "replicas"}
+    return {**applied, "spec": spec}

@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hakobu.errors import InvalidInput
+from hakobu.model.canary import as_compared
 from hakobu.model.ignoredifferences import IgnoreRule
 from hakobu.model.objects import Object, ObjectId, object_ref
 from hakobu.sync.compare import in_sync
@@ -383,7 +384,10 @@ def plan_app(
         elif current is None:
             action = Action.CREATE
         elif resource.policy is ApplyPolicy.IF_NOT_PRESENT or in_sync(
-            resource.obj, current, FIELD_MANAGER
+            # A canary in progress is what git asks for: the sync left it to the rollout.
+            as_compared(resource.obj, current),
+            current,
+            FIELD_MANAGER,
         ):
             action = Action.UNCHANGED
         else:

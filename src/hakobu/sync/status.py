@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from hakobu.cluster.api import KubeApi
 from hakobu.health import HealthRules, HealthStatus, assess, settled, worst
+from hakobu.model.canary import rollout_in_progress
 from hakobu.model.dependencies import Graph
 from hakobu.model.project import Environment, Project
 from hakobu.sync.dependencies import desired_graph
@@ -47,6 +48,12 @@ class AppStatus:
         """Synced, and Healthy or Suspended: nothing to do and nothing wrong."""
         return self.sync is SyncState.SYNCED and settled(self.health)
 
+
+_ROLLOUT_HEALTH = {
+    "Degraded": HealthStatus.DEGRADED,
+    "Paused": HealthStatus.SUSPENDED,
+    "Inconclusive": HealthStatus.SUSPENDED,
+}
 
 _ALWAYS_COUNTED = frozenset({HealthStatus.DEGRADED, HealthStatus.MISSING})
 
@@ -124,4 +131,10 @@ def app_status(state: AppState, rules: HealthRules) -> AppStatus:
         if status is not HealthStatus.HEALTHY:
             message = f": {health.message}" if health is not None and health.message else ""
             unhealthy.append(f"{step.resource.ref} {status}{message}")
+        rollout = rollout_in_progress(live) if live is not None else None
+        if rollout is not None:
+            # A canary in progress is the app's state: an aborted one Degrades it, one
+            # waiting for a person suspends it.
+            statuses.append(_ROLLOUT_HEALTH.get(rollout[0], HealthStatus.PROGRESSING))
+            unhealthy.append(f"{step.resource.ref} {rollout[1]}")
     return AppStatus(state.name, sync, worst(statuses), tuple(differing), tuple(unhealthy))

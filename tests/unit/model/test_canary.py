@@ -13,11 +13,13 @@ from hakobu.model.appspec import AppSpec, load_app
 from hakobu.model.canary import (
     PENDING_ANNOTATION,
     ROLLOUT_ANNOTATION,
+    STATE_ANNOTATION,
     TEMPLATE_HASH_ANNOTATION,
     Analysis,
     Pause,
     SetWeight,
     holding_stable,
+    rollout_in_progress,
     template_hash,
     weights,
 )
@@ -255,3 +257,17 @@ def test_a_sync_holds_the_stable_template_and_leaves_the_new_one_pending() -> No
 def test_objects_without_a_canary_are_applied_as_written() -> None:
     plain = deployment("web:2", rollout=False)
     assert holding_stable(plain, deployment("web:1", rollout=False)) is plain
+
+
+def test_a_rollout_in_progress_is_read_from_the_deployment() -> None:
+    live = holding_stable(deployment("web:2"), holding_stable(deployment("web:1"), None))
+    marks = live["metadata"]["annotations"]
+    digest = json.loads(marks[PENDING_ANNOTATION])["hash"]
+    assert rollout_in_progress(live) is None  # not started
+    marks[STATE_ANNOTATION] = json.dumps(
+        {"hash": digest, "step": 0, "phase": "Degraded", "message": "aborted: [0.5] bad"}
+    )
+    assert rollout_in_progress(live) == ("Degraded", "canary step 1/1 Degraded: aborted: [0.5] bad")
+    # Once git runs the stable version again, the old rollout's state says nothing.
+    marks[TEMPLATE_HASH_ANNOTATION] = digest
+    assert rollout_in_progress(live) is None

@@ -34,6 +34,7 @@ from hakobu.errors import InvalidInput
 from hakobu.model.canary import (
     PENDING_ANNOTATION,
     ROLLOUT_ANNOTATION,
+    STATE_ANNOTATION,
     TEMPLATE_HASH_ANNOTATION,
     Analysis,
     Canary,
@@ -47,7 +48,6 @@ from hakobu.releases.canary.analysis import Measurement, Outcome, Verdict, outco
 from hakobu.releases.canary.replicas import split
 from hakobu.sync.ownership import APP_LABEL, ENVIRONMENT_LABEL, PROJECT_LABEL
 
-STATE_ANNOTATION = "hakobu.dev/rollout-state"
 CANARY_LABEL = "hakobu.dev/canary"
 FIELD_MANAGER = "hakobu-rollout"
 # Measurements kept per analysis step: enough for any limit a person reads at a glance.
