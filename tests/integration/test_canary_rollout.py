@@ -287,3 +287,10 @@ def test_no_samples_pause_the_rollout_until_retried(harness: Harness) -> None:
     paused = harness.until("Paused")
     assert paused.state is not None and paused.state.step == 3
     assert (paused.canary_replicas, paused.stable_replicas) == (7, 3)
+
+    # Aborted by hand: the canary is taken away at once, without waiting for a pass.
+    assert harness.cli("rollout", "abort") == 1
+    aborted = status(harness.kube, harness.namespace, "web")
+    assert aborted.state is not None and aborted.state.message == "aborted by request"
+    assert (aborted.weight, aborted.stable_replicas) == (0, 10)
+    wait_until("the canary is gone", lambda: harness.deployment("web-canary") is None)

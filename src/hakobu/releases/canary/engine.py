@@ -133,6 +133,11 @@ def request(kube: KubeApi, namespace: str, name: str, action: str) -> RolloutSta
         state = replace(state, promote=True)
     elif action == "abort":
         state = replace(state, phase="Degraded", message="aborted by request")
+        # At once: an abort must not wait for the next pass to take the canary away.
+        pending = _pending(stable)
+        if pending is not None:
+            _scale(kube, stable, pending["replicas"])
+        _delete_canary(kube, namespace, name)
     else:
         state = RolloutState(state.hash)
     _save(kube, stable, state)
@@ -143,9 +148,8 @@ def advance(kube: KubeApi, namespace: str, name: str, now: float, measure: Measu
     """Move the rollout of Deployment ``namespace/name`` on as far as it can go now."""
     stable = _stable(kube, namespace, name)
     canary = _declared(stable)
-    annotations = stable["metadata"].get("annotations") or {}
-    pending = json.loads(annotations.get(PENDING_ANNOTATION) or "null")
-    running = annotations.get(TEMPLATE_HASH_ANNOTATION)
+    pending = _pending(stable)
+    running = (stable["metadata"].get("annotations") or {}).get(TEMPLATE_HASH_ANNOTATION)
     state = _state(stable)
     if pending is None or pending["hash"] == running:
         if _get(kube, namespace, canary_name(name)) is not None:
@@ -349,7 +353,30 @@ def _declared(stable: Object) -> Canary:
 
 def _state(stable: Object) -> RolloutState | None:
     text = (stable["metadata"].get("annotations") or {}).get(STATE_ANNOTATION)
-    return RolloutState.from_json(text) if text else None
+    if not text:
+        return None
+    try:
+        return RolloutState.from_json(text)
+    except (ValueError, TypeError, KeyError):
+        # Not what hakobu wrote (edited by hand): the rollout starts again from its first
+        # step rather than guess where it was.
+        return None
+
+
+def _pending(stable: Object) -> dict[str, Any] | None:
+    """The new version a sync left: ``{hash, replicas, template}``; None without one."""
+    text = (stable["metadata"].get("annotations") or {}).get(PENDING_ANNOTATION)
+    try:
+        pending = json.loads(text) if text else None
+    except ValueError:
+        pending = None
+    valid = (
+        isinstance(pending, dict)
+        and isinstance(pending.get("hash"), str)
+        and isinstance(pending.get("replicas"), int)
+        and isinstance(pending.get("template"), dict)
+    )
+    return pending if valid else None
 
 
 def find(kube: KubeApi, project: str, environment: str, app: str) -> tuple[str, str]:
