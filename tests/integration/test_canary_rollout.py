@@ -201,14 +201,16 @@ def test_good_metrics_promote_the_canary_step_by_step(
     assert stable is not None and image(stable) == "example.test/shop/web:1.0"
     assert '"example.test/shop/web:1.1"' in stable["metadata"]["annotations"][PENDING_ANNOTATION]
 
-    # setWeight 41 of 10 replicas: 5 canary, 6 stable (each side rounded up).
+    # setWeight 41 of 10 replicas: 5 canary, 6 stable (each side rounded up); the stable
+    # side keeps its 10 until the canary's 5 are ready.
     first = harness.step()
-    assert (first.weight, first.canary_replicas, first.stable_replicas) == (41, 5, 6)
+    assert (first.weight, first.canary_replicas, first.stable_replicas) == (41, 5, 10)
     canary = harness.deployment("web-canary")
     assert canary is not None and image(canary) == "example.test/shop/web:1.1"
     assert harness.stable_image() == "example.test/shop/web:1.0"
 
-    # A ready canary and good metrics: on to setWeight 70 (7 canary, 3 stable), the pause.
+    # A ready canary (then 5 and 6, as the Inconclusive test sees) and good metrics: on to
+    # setWeight 70 (7 canary, 3 stable), and the pause.
     paused = harness.until("Paused")
     assert paused.state is not None and paused.state.step == 3
     assert (paused.weight, paused.canary_replicas, paused.stable_replicas) == (70, 7, 3)
@@ -236,7 +238,7 @@ def test_bad_metrics_abort_and_the_stable_version_keeps_every_replica(
     harness.metric(0.5)
     harness.shop.release("1.1")
     first = harness.step()
-    assert (first.weight, first.canary_replicas, first.stable_replicas) == (41, 5, 6)
+    assert (first.weight, first.canary_replicas, first.stable_replicas) == (41, 5, 10)
     aborted = harness.until("Degraded")
     assert aborted.state is not None
     assert aborted.state.message == "aborted: [0.5] meets failureCondition 'result[0] < 0.8'"

@@ -5,8 +5,8 @@ version running and leaves the new one in ``hakobu.dev/canary-pending``
 (``hakobu.model.canary.holding_stable``). ``advance`` then moves the rollout on:
 
     setWeight   scale ``<name>-canary`` (the new template, the same pod labels, so the
-                app's Service sends it its share) and the stable Deployment to the split
-                (``replicas.split``); next once the canary's replicas are ready
+                app's Service sends it its share) to the split (``replicas.split``), and
+                the stable Deployment down to its side once those are ready; then next
     pause       wait the duration, or until ``promote``
     analysis    one measurement per interval; Successful: next; Failed: abort;
                 Inconclusive: paused until ``promote`` (go on) or ``retry``
@@ -184,9 +184,12 @@ def _steps(
         step = canary.steps[state.step]
         sides = split(total, _weight(canary, state))
         live_canary = _ensure_canary(kube, stable, pending["template"], sides.canary)
-        _scale(kube, stable, sides.stable)
+        ready = (live_canary.get("status") or {}).get("readyReplicas", 0)
+        # The stable version gives up replicas only once the canary's are ready: capacity
+        # never dips below the app's replicas while the canary's pods start.
+        if ready >= sides.canary:
+            _scale(kube, stable, sides.stable)
         if isinstance(step, SetWeight):
-            ready = (live_canary.get("status") or {}).get("readyReplicas", 0)
             if ready < sides.canary:
                 return replace(state, phase="Progressing", message="")
         elif isinstance(step, Pause):
@@ -278,8 +281,7 @@ def _ensure_canary(kube: KubeApi, stable: Object, template: Object, replicas: in
 
 
 def _scale(kube: KubeApi, stable: Object, replicas: int) -> None:
-    if (stable.get("spec") or {}).get("replicas") == replicas:
-        return
+    # Always applied: ``stable`` may have been read before this pass scaled it.
     meta = stable["metadata"]
     kube.apply(
         {
