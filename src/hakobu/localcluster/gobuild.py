@@ -90,7 +90,7 @@ def ensure_tool(tool: GoTool, progress: Progress, root: Path | None = None) -> B
             return built
         go = _find_go()
         started = time.monotonic()
-        env = _go_env()
+        env = go_env()
         progress(
             f"building {tool.name} {tool.version} from source (first use only): "
             f"binaries go to {directory / 'bin'}, go output to {directory / 'build.log'}"
@@ -233,7 +233,7 @@ def _write_data_files(tool: GoTool, module_dir: Path, target: Path) -> None:
     target.write_text("\n---\n".join(documents) + "\n")
 
 
-def _go_env() -> dict[str, str]:
+def go_env() -> dict[str, str]:
     env = dict(os.environ)
     env["CGO_ENABLED"] = "0"
     # Never let the go command fetch another toolchain behind the user's back.
