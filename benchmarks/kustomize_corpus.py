@@ -130,6 +130,7 @@ def classify(directory: Path, kustomize: str, timeout: float) -> Outcome:
     if not ours.ok and _REMOTE_REFUSAL in ours.stderr:
         return Outcome(directory, "refused by design", _first_line(ours.stderr))
     if theirs.ok and ours.ok:
+        # Compared parsed: a difference in quoting or key order is not a different object.
         difference = first_difference(theirs.stdout, ours.stdout)
         if difference is None:
             return Outcome(directory, "agree", "")
@@ -144,8 +145,8 @@ def classify(directory: Path, kustomize: str, timeout: float) -> Outcome:
 def first_difference(expected: str, actual: str) -> str | None:
     """None when both parse to the same documents in the same order, else where they part."""
     try:
-        theirs = [d for d in yaml.safe_load_all(expected) if d is not None]
-        ours = [d for d in yaml.safe_load_all(actual) if d is not None]
+        theirs = [d for d in yaml.load_all(expected, Loader=yaml.CSafeLoader) if d is not None]
+        ours = [d for d in yaml.load_all(actual, Loader=yaml.CSafeLoader) if d is not None]
     except yaml.YAMLError as error:
         return f"output does not parse: {error}"
     if theirs == ours:
@@ -189,9 +190,7 @@ def main() -> None:
         directories += [(module, d) for d in found if args.only in str(d)]
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        outcomes = list(
-            pool.map(lambda item: classify(item[1], kustomize, args.timeout), directories)
-        )
+        outcomes = list(pool.map(lambda item: _classified(item[1], kustomize, args), directories))
     elapsed = time.monotonic() - started
     load = os.getloadavg()[0]
     report(outcomes, corpus / "mod", args.show)
@@ -208,6 +207,12 @@ def main() -> None:
     print(f"agreement: {local:.1f}% of directories without remote resources")
     if overall < args.bar:
         sys.exit(1)
+
+
+def _classified(directory: Path, kustomize: str, args: argparse.Namespace) -> Outcome:
+    outcome = classify(directory, kustomize, args.timeout)
+    print(f"{outcome.category:<18} {directory}", flush=True)
+    return outcome
 
 
 def report(outcomes: list[Outcome], cache: Path, show: int) -> None:

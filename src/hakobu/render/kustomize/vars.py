@@ -186,15 +186,15 @@ def _substitute_node(node: Any, values: Mapping[str, Any], spec: FieldSpec) -> A
 def _parse_var(spec: Any, label: str) -> tuple[str, ResId, bool, str]:
     if not isinstance(spec, Mapping):
         raise VarError(f"{label}: expected a mapping with name, objref and fieldref")
-    name = spec.get("name")
+    name = _field(spec, "name")
     if not isinstance(name, str) or not name:
         raise VarError(f"{label}: a var needs a name")
-    objref = spec.get("objref")
+    objref = _field(spec, "objref")
     if not isinstance(objref, Mapping):
         raise VarError(f"{label}: var {name!r} needs an objref (apiVersion, kind, name)")
     texts = {}
     for key in ("apiVersion", "group", "version", "kind", "name", "namespace"):
-        value = objref.get(key)
+        value = _field(objref, key)
         if value is not None and not isinstance(value, str):
             raise VarError(f"{label}.objref.{key}: expected a string")
         texts[key] = value or ""
@@ -202,8 +202,8 @@ def _parse_var(spec: Any, label: str) -> tuple[str, ResId, bool, str]:
     if texts["apiVersion"]:
         group, version = parse_api_version(texts["apiVersion"])
     target = ResId(Gvk(group, version, texts["kind"]), texts["name"], texts["namespace"])
-    fieldref = spec.get("fieldref") or {}
-    field_path = fieldref.get("fieldPath") if isinstance(fieldref, Mapping) else None
+    fieldref = _field(spec, "fieldref") or {}
+    field_path = _field(fieldref, "fieldPath") if isinstance(fieldref, Mapping) else None
     if field_path is not None and not isinstance(field_path, str):
         raise VarError(f"{label}.fieldref.fieldPath: expected a string")
     return (
@@ -212,6 +212,18 @@ def _parse_var(spec: Any, label: str) -> tuple[str, ResId, bool, str]:
         bool(target.namespace) or target.gvk.cluster_scoped,
         (field_path or "metadata.name"),
     )
+
+
+def _field(mapping: Mapping[str, Any], key: str) -> Any:
+    """The value of ``key``, else of a key differing only in case: kustomize decodes a var
+    with Go's JSON rules, so ``fieldpath`` and ``objRef`` are read as well."""
+    if key in mapping:
+        return mapping[key]
+    folded = key.casefold()
+    for other, value in mapping.items():
+        if isinstance(other, str) and other.casefold() == folded:
+            return value
+    return None
 
 
 def _matches(target: ResId, rid: ResId, namespace_matters: bool) -> bool:
