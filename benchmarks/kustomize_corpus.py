@@ -142,11 +142,25 @@ def classify(directory: Path, kustomize: str, timeout: float) -> Outcome:
     return Outcome(directory, "kustomize refuses", _first_line(theirs.stderr))
 
 
+class _Loader(yaml.CSafeLoader):
+    """libyaml's safe loader, reading a plain ``=`` as the string it is to Kubernetes
+    (YAML 1.1's value tag has no constructor in PyYAML)."""
+
+
+def _plain_value(loader: _Loader, node: yaml.Node) -> str:
+    return str(node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:value", _plain_value)
+
+
 def first_difference(expected: str, actual: str) -> str | None:
     """None when both parse to the same documents in the same order, else where they part."""
+    if expected == actual:
+        return None
     try:
-        theirs = [d for d in yaml.load_all(expected, Loader=yaml.CSafeLoader) if d is not None]
-        ours = [d for d in yaml.load_all(actual, Loader=yaml.CSafeLoader) if d is not None]
+        theirs = [d for d in yaml.load_all(expected, Loader=_Loader) if d is not None]
+        ours = [d for d in yaml.load_all(actual, Loader=_Loader) if d is not None]
     except yaml.YAMLError as error:
         return f"output does not parse: {error}"
     if theirs == ours:
