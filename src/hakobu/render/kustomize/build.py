@@ -104,11 +104,9 @@ def build(
     what a build depended on.
     """
     loader = Loader.top(directory, load_restrictor, files)
+    # A Component built on its own is built like a kustomization, as kustomize does: its
+    # transformers act on the resources it lists.
     top = kustomization.load(loader.root, files)
-    if top.is_component:
-        raise top.error(
-            ("kind",), "a Component cannot be built on its own", hint="build a kustomization"
-        )
     with schema_scope() as use_schema:
         schema_choice = openapi.OpenApi(use_schema)
         token = openapi.CURRENT.set(schema_choice)

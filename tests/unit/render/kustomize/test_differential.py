@@ -15,12 +15,14 @@ from hakobu.render.yamlout import dump_documents
 CASES = Path(__file__).parent / "cases"
 # A case that reads files outside its directory says so with this marker file.
 NONE_MARKER = "LOAD_RESTRICTIONS_NONE"
+# A Component is built only by the overlays using it, unless its directory has this marker.
+COMPONENT_MARKER = "BUILD_ON_ITS_OWN"
 
 
 def _buildable() -> list[Path]:
     found = []
     for file in sorted(CASES.rglob("kustomization.yaml")):
-        if "kind: Component" not in file.read_text():
+        if "kind: Component" not in file.read_text() or (file.parent / COMPONENT_MARKER).exists():
             found.append(file.parent)
     return found
 
