@@ -4,7 +4,8 @@ The corpus is not held in this repository: it is the kustomization directories s
 the pinned Go modules below, downloaded with `go mod download` into
 `~/.cache/hakobu/corpus` (the same go environment the tool builds use). Every directory
 holding a kustomization file is built by both tools, each as a whole process with a
-timeout, and sorted into one of:
+timeout; where kustomize refuses a file outside the directory, both build again with
+`--load-restrictor LoadRestrictionsNone`, as the projects do. Each is sorted into one of:
 
 - agree: both succeed and their outputs, parsed, are the same documents in the same order;
 - both refuse: both exit non-zero;
@@ -68,6 +69,8 @@ CATEGORIES = (
     "kustomize refuses",
 )
 _REMOTE_REFUSAL = "remote resource"
+_RESTRICTED = "is not in or below"
+_UNRESTRICTED = ("--load-restrictor", "LoadRestrictionsNone")
 
 
 @dataclass(frozen=True)
@@ -125,8 +128,11 @@ def run(command: list[str], timeout: float) -> Run:
 
 
 def classify(directory: Path, kustomize: str, timeout: float) -> Outcome:
-    theirs = run([kustomize, "build", str(directory)], timeout)
-    ours = run([sys.executable, "-m", "hakobu", "build", str(directory)], timeout)
+    theirs, ours = _both(directory, kustomize, timeout, ())
+    if not theirs.ok and _RESTRICTED in theirs.stderr:
+        # Projects build these with the restrictor off (cluster templates reading shared
+        # bases by file): so do both tools here, else both refuse the same way trivially.
+        theirs, ours = _both(directory, kustomize, timeout, _UNRESTRICTED)
     if not ours.ok and _REMOTE_REFUSAL in ours.stderr:
         return Outcome(directory, "refused by design", _first_line(ours.stderr))
     if theirs.ok and ours.ok:
@@ -152,6 +158,14 @@ def _plain_value(loader: _Loader, node: yaml.Node) -> str:
 
 
 _Loader.add_constructor("tag:yaml.org,2002:value", _plain_value)
+
+
+def _both(
+    directory: Path, kustomize: str, timeout: float, options: tuple[str, ...]
+) -> tuple[Run, Run]:
+    theirs = run([kustomize, "build", *options, str(directory)], timeout)
+    ours = run([sys.executable, "-m", "hakobu", "build", *options, str(directory)], timeout)
+    return theirs, ours
 
 
 def first_difference(expected: str, actual: str) -> str | None:
@@ -225,7 +239,7 @@ def main() -> None:
 
 def _classified(directory: Path, kustomize: str, args: argparse.Namespace) -> Outcome:
     outcome = classify(directory, kustomize, args.timeout)
-    print(f"{outcome.category:<18} {directory}", flush=True)
+    print(f"{outcome.category:<18} {directory}  {outcome.detail[:120]}", flush=True)
     return outcome
 
 
