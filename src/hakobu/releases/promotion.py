@@ -493,7 +493,7 @@ def _edit_inputs(
             skipped.append(f"{name} ({_NOT_PROMOTED['chart']})")
             hint = _NOT_PROMOTED_HINTS["chart"]
             continue
-        if app is None or app.kind == "templates":
+        if app is None or app.kind in ("templates", "fleet"):
             # A template app's release is the environment values it reads: with values
             # declared promotable, those travel (for every app at once), and it is not left out.
             if app is None or not project.promoted_values or len(chosen) == 1:
@@ -532,6 +532,7 @@ _NOT_PROMOTED = {
     # environment's templates refer to the same ones.
     "templates": "templates: their images are the same in every environment; their values "
     "travel with `promote: values:` in hakobu.yaml",
+    "fleet": "a fleet's instance: its template and values are the same in every environment",
     "no inputs": "no inputs: nothing to promote",
     "chart": "a chart: the same chart version in every environment",
 }

@@ -7,6 +7,8 @@ An app is an entry of the project's apps directory, and its kind follows from wh
   or pinned in a registry, rendered exactly as ``helm template`` would (see ``charts``);
 - ``apps/<app>/overlays/<env>/kustomization.yaml``, else ``apps/<app>/kustomization.yaml``:
   a kustomize tree, built exactly as ``kustomize build`` would;
+- ``apps/<fleet>/fleet.yaml``: a fleet, one app ``<fleet>-<instance>`` per instance file
+  (see ``hakobu.model.fleet``);
 - any other directory: templates (plain YAML and Jinja files, see ``templates``).
 
 Apps read only inside their project: a symbolic link that leads out of it is refused.
@@ -22,17 +24,19 @@ from typing import Literal
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.appspec import load_app
 from hakobu.model.dependencies import Declared
+from hakobu.model.fleet import app_name
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
 from hakobu.model.source import SourceError
 from hakobu.render.appspec import expand_app
 from hakobu.render.charts import SOURCE_FILE, Lock, is_chart_app, lock_app, render_chart
+from hakobu.render.fleet import instance_files, is_fleet, render_instance
 from hakobu.render.helm import Helm
 from hakobu.render.inputs import Inputs
 from hakobu.render.kustomize import build as kustomize_build
 from hakobu.render.templates import render_template_dir
 
-AppKind = Literal["spec", "chart", "kustomize", "templates"]
+AppKind = Literal["spec", "chart", "kustomize", "templates", "fleet"]
 _KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
@@ -41,6 +45,8 @@ class App:
     name: str
     path: Path
     kind: AppKind
+    # A fleet's instance: its file (``path`` is the fleet's directory).
+    instance: Path | None = None
 
 
 def discover_apps(project: Project, inputs: Inputs) -> list[App]:
@@ -58,18 +64,25 @@ def discover_apps(project: Project, inputs: Inputs) -> list[App]:
             continue
         path = project.apps_dir / entry
         if entry.endswith((".yaml", ".yml")) and inputs.is_file(path):
-            app = App(entry.rsplit(".", 1)[0], path, "spec")
+            found = [App(entry.rsplit(".", 1)[0], path, "spec")]
+        elif inputs.is_dir(path) and is_fleet(path, inputs):
+            found = [
+                App(app_name(entry, instance), path, "fleet", file)
+                for instance, file in instance_files(path, inputs).items()
+            ]
         elif inputs.is_dir(path):
-            app = App(entry, path, _directory_kind(path, inputs))
+            found = [App(entry, path, _directory_kind(path, inputs))]
         else:
             continue
-        if app.name in apps:
-            raise SourceError(
-                path,
-                f"app {app.name!r} is defined twice ({apps[app.name].path.name} and {entry})",
-                hint="keep either the file or the directory",
-            )
-        apps[app.name] = app
+        for app in found:
+            if app.name in apps:
+                raise SourceError(
+                    app.instance or path,
+                    f"app {app.name!r} is defined twice "
+                    f"({_shown(apps[app.name])} and {_shown(app)})",
+                    hint="keep one of the two, or rename the instance",
+                )
+            apps[app.name] = app
     return [apps[name] for name in sorted(apps)]
 
 
@@ -123,6 +136,8 @@ def render_app(
         )
     if app.kind == "kustomize":
         return kustomize_build(kustomize_root(app, env, inputs), files=inputs)
+    if app.instance is not None:
+        return render_instance(app.path, app.instance, env, inputs, images, deadline=deadline)
     return render_template_dir(
         app.path,
         app=app.name,
@@ -151,6 +166,12 @@ def declared_dependencies(app: App, project: Project, inputs: Inputs) -> Declare
             hint=f"move the list to dependsOn in {spec_file}",
         )
     return load_app(spec_file, inputs.read_text(spec_file)).depends_on
+
+
+def _shown(app: App) -> str:
+    if app.instance is not None:
+        return f"{app.path.name}/{app.instance.parent.name}/{app.instance.name}"
+    return app.path.name
 
 
 def _directory_kind(path: Path, inputs: Inputs) -> AppKind:

@@ -53,8 +53,11 @@ def render_template_dir(
     inputs: Inputs,
     images: Mapping[str, str],
     deadline: float | None = None,
+    context: Mapping[str, str] | None = None,
 ) -> list[Object]:
     """The objects of the template app in ``directory`` for one environment.
+
+    ``context``: more names the templates see (a fleet's instance, for one).
 
     ``deadline`` (a ``time.monotonic()`` instant) bounds the apps that share it together;
     each app also has ``Limits.seconds`` of its own.
@@ -68,7 +71,13 @@ def render_template_dir(
                 if not isinstance(layer[0].data, dict):
                     raise layer[0].error((), "a values file must hold a mapping")
                 merged = deep_merge(merged, layer[0].data)
-    context = {"values": merged, "env": environment, "namespace": namespace, "app": app}
+    names: dict[str, Any] = {
+        **(context or {}),
+        "values": merged,
+        "env": environment,
+        "namespace": namespace,
+        "app": app,
+    }
     loader = AppLoader(directory, inputs)
     jinja = TemplateSandbox(loader, Budget(deadline=deadline), {"tag": _tag_function(images)})
     objects: list[Object] = []
@@ -77,7 +86,7 @@ def render_template_dir(
         if name in _VALUES_FILES or name.startswith("values-") or not is_template_file(name):
             continue
         if name.endswith(TEMPLATE_SUFFIXES):
-            text = _render(jinja, loader, path, context)
+            text = _render(jinja, loader, path, names)
         else:
             text = inputs.read_text(path)
         for document in load_documents(path, text):

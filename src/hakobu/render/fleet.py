@@ -1,0 +1,96 @@
+"""Render one instance of a fleet (``hakobu.model.fleet``) for one environment.
+
+The fleet's template is a template app; an instance renders it with the environment's
+values, overlaid by the fleet's defaults and then by the instance's own values, and with
+``app`` (``<fleet>-<instance>``), ``fleet``, ``instance`` and ``tier`` besides. Everything is
+read through ``inputs``, so an instance's cached render goes stale exactly when its own
+file, the fleet file or the template changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from hakobu.model.fleet import (
+    FLEET_FILE,
+    INSTANCE_SUFFIXES,
+    INSTANCES_DIR,
+    TEMPLATE_DIR,
+    app_name,
+    instance_name,
+    load_fleet,
+    load_instance,
+)
+from hakobu.model.objects import Object
+from hakobu.model.project import Environment
+from hakobu.model.source import SourceError
+from hakobu.render.inputs import Inputs
+from hakobu.render.templates import deep_merge, render_template_dir
+
+
+def is_fleet(path: Path, inputs: Inputs) -> bool:
+    return inputs.is_file(path / FLEET_FILE)
+
+
+def instance_files(fleet_dir: Path, inputs: Inputs) -> dict[str, Path]:
+    """Instance name → its file; two files naming one instance are refused."""
+    directory = fleet_dir / INSTANCES_DIR
+    found: dict[str, Path] = {}
+    if not inputs.is_dir(directory):
+        return found
+    for entry in inputs.list_dir(directory):
+        if entry.startswith(".") or not entry.endswith(INSTANCE_SUFFIXES):
+            continue
+        path = directory / entry
+        name = instance_name(fleet_dir.name, path)
+        if name in found:
+            raise SourceError(
+                path,
+                f"instance {name!r} of fleet {fleet_dir.name!r} is defined twice "
+                f"({found[name].name} and {entry})",
+                hint="keep one of the two files",
+            )
+        found[name] = path
+    return found
+
+
+def render_instance(
+    fleet_dir: Path,
+    instance_file: Path,
+    env: Environment,
+    inputs: Inputs,
+    images: Mapping[str, str],
+    *,
+    deadline: float | None = None,
+) -> list[Object]:
+    fleet_file = fleet_dir / FLEET_FILE
+    fleet = load_fleet(fleet_file, inputs.read_text(fleet_file))
+    instance = load_instance(fleet, instance_file, inputs.read_text(instance_file))
+    template = fleet_dir / TEMPLATE_DIR
+    if not inputs.is_dir(template):
+        raise SourceError(
+            fleet_file,
+            f"fleet {fleet.name!r} has no template",
+            hint=f"put the template's files in {template}/",
+        )
+    for name in ("values.yaml", f"values-{env.name}.yaml"):
+        if inputs.is_file(template / name):
+            # It would be merged over the instance's own values.
+            raise SourceError(
+                template / name,
+                "a fleet's template has no values file",
+                hint=f"declare the values and their defaults under values: in {fleet_file}",
+            )
+    values = deep_merge(deep_merge(env.values, fleet.values), instance.values)
+    return render_template_dir(
+        template,
+        app=app_name(fleet.name, instance.name),
+        environment=env.name,
+        namespace=env.namespace,
+        values=values,
+        inputs=inputs,
+        images=images,
+        deadline=deadline,
+        context={"fleet": fleet.name, "instance": instance.name, "tier": instance.tier},
+    )
