@@ -24,6 +24,7 @@ COMMANDS = {
     "health": "health",
     "images": "images",
     "init": "init",
+    "fleet": "fleet",
     "install": "install",
     "uninstall": "install",
     "rollback": "releases",

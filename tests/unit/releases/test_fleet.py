@@ -1,0 +1,135 @@
+"""Instance edits: one file per change, comments and layout kept, and every edit checked
+as render checks it before anything is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hakobu.cli.main import main
+from hakobu.model.project import load_project
+from hakobu.model.source import SourceError
+from hakobu.releases.fleet import list_instances, parse_assignment, plan_set
+
+PROJECT = """\
+apiVersion: hakobu.dev/v1alpha1
+kind: Project
+name: shop
+environments:
+  dev:
+    namespace: shop-dev
+"""
+
+BERLIN = """\
+# The first shop; ask the Berlin team before changing it.
+tier: canary  # moves last
+values:
+  host: berlin.example.test  # its own domain
+  replicas: 3
+"""
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "hakobu.yaml").write_text(PROJECT)
+    fleet = tmp_path / "apps" / "shops"
+    (fleet / "template").mkdir(parents=True)
+    (fleet / "instances").mkdir()
+    (fleet / "fleet.yaml").write_text("tiers: [canary, stable]\nvalues: {host: '', replicas: 1}\n")
+    (fleet / "instances" / "berlin.yaml").write_text(BERLIN)
+    return tmp_path
+
+
+def hakobu(root: Path, *words: str) -> int:
+    return main(["fleet", "-C", str(root), *words])
+
+
+def instances(root: Path) -> Path:
+    return root / "apps" / "shops" / "instances"
+
+
+def test_set_changes_only_the_value_and_keeps_comments(root: Path) -> None:
+    assert hakobu(root, "set", "shops", "berlin", "replicas=5") == 0
+    assert (instances(root) / "berlin.yaml").read_text() == BERLIN.replace(
+        "replicas: 3", "replicas: 5"
+    )
+
+
+def test_set_adds_a_value_after_the_others(root: Path) -> None:
+    (instances(root) / "berlin.yaml").write_text("# note\ntier: canary\n")
+    assert hakobu(root, "set", "shops", "berlin", "host=b.example.test", "replicas=2") == 0
+    assert (instances(root) / "berlin.yaml").read_text() == (
+        "# note\ntier: canary\nvalues:\n  host: b.example.test\n  replicas: 2\n"
+    )
+
+
+def test_move_and_unset_edit_one_line_each(root: Path) -> None:
+    assert hakobu(root, "move", "shops", "berlin", "stable") == 0
+    assert hakobu(root, "unset", "shops", "berlin", "host") == 0
+    assert (instances(root) / "berlin.yaml").read_text() == (
+        "# The first shop; ask the Berlin team before changing it.\n"
+        "tier: stable  # moves last\n"
+        "values:\n"
+        "  replicas: 3\n"
+    )
+
+
+def test_add_writes_one_new_file_and_remove_deletes_it(root: Path) -> None:
+    assert hakobu(root, "add", "shops", "paris", "stable", "host=paris.example.test") == 0
+    assert (instances(root) / "paris.yaml").read_text() == (
+        "tier: stable\nvalues:\n  host: paris.example.test\n"
+    )
+    listed = list_instances(load_project(root), "shops")
+    assert [(i.name, i.tier, i.values) for i in listed] == [
+        ("berlin", "canary", {"host": "berlin.example.test", "replicas": 3}),
+        ("paris", "stable", {"host": "paris.example.test"}),
+    ]
+    assert hakobu(root, "remove", "shops", "paris") == 0
+    assert sorted(p.name for p in instances(root).iterdir()) == ["berlin.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (("add", "shops", "berlin", "stable"), "fleet 'shops' has an instance 'berlin' already"),
+        (("add", "shops", "Paris", "stable"), "'Paris' cannot name an instance"),
+        (("add", "shops", "paris", "gold"), "tier 'gold' is not a tier of fleet 'shops'"),
+        (("add", "shops", "paris", "stable", "colour=red"), "does not accept a value 'colour'"),
+        (("set", "shops", "berlin", "colour=red"), "does not accept a value 'colour'"),
+        (("move", "shops", "berlin", "gold"), "tier 'gold' is not a tier of fleet 'shops'"),
+        (("set", "shops", "rome", "replicas=2"), "fleet 'shops' has no instance 'rome'"),
+        (("remove", "shops", "rome"), "fleet 'shops' has no instance 'rome'"),
+        (("list", "stores"), "no fleet named 'stores'"),
+        (("set", "shops", "berlin", "replicas"), "'replicas' is not key=value"),
+    ],
+)
+def test_a_refused_edit_writes_nothing(
+    root: Path, capsys: pytest.CaptureFixture[str], words: tuple[str, ...], message: str
+) -> None:
+    before = {p.name: p.read_text() for p in instances(root).iterdir()}
+    assert hakobu(root, *words) == 2
+    assert message in capsys.readouterr().err
+    assert {p.name: p.read_text() for p in instances(root).iterdir()} == before
+
+
+def test_a_refused_value_is_located_in_the_edited_file(root: Path) -> None:
+    with pytest.raises(SourceError) as caught:
+        plan_set(load_project(root), "shops", "berlin", {"colour": "red"})
+    assert caught.value.message == (
+        f"{instances(root)}/berlin.yaml:6: values.colour: fleet 'shops' does not accept a "
+        "value 'colour'"
+    )
+
+
+def test_values_are_read_as_yaml_scalars() -> None:
+    assert parse_assignment("replicas=3") == ("replicas", 3)
+    assert parse_assignment("debug=true") == ("debug", True)
+    assert parse_assignment("host=a=b") == ("host", "a=b")
+    assert parse_assignment("host=") == ("host", "")
+    assert parse_assignment("mode=0755") == ("mode", 493)
+
+
+def test_list_prints_tiers_and_values(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert hakobu(root, "list", "shops") == 0
+    assert capsys.readouterr().out == "berlin\tcanary\thost=berlin.example.test replicas=3\n"
