@@ -91,6 +91,8 @@ class AppOutput:
 class RenderCache:
     def __init__(self, root: Path) -> None:
         self.directory = project_cache(root, "render")
+        # Inputs compared already by this render (one cache serves one render).
+        self._checked: dict[Input, bool] = {}
 
     def lookup(
         self, env: Environment, app: str, images: Mapping[str, str], depends_on: tuple[str, ...]
@@ -102,7 +104,7 @@ class RenderCache:
             if entry.get("key") != entry_key(env, app, images, depends_on):
                 return None
             inputs = tuple(Input(**item) for item in entry["inputs"])
-            if not still_valid(inputs):
+            if not still_valid(inputs, self._checked):
                 return None
             return AppOutput(
                 files=entry["files"],

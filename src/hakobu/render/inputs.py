@@ -164,27 +164,36 @@ def _shown(step: Path, path: Path) -> Path:
     return Path(*path.parts[: len(path.parts) - below])
 
 
-def still_valid(inputs: tuple[Input, ...]) -> bool:
-    """True when every recorded input reads the same now as when it was recorded."""
+def still_valid(inputs: tuple[Input, ...], checked: dict[Input, bool] | None = None) -> bool:
+    """True when every recorded input reads the same now as when it was recorded.
+
+    ``checked`` remembers inputs already compared during one render: the apps of a fleet
+    share their template, so each of its files is read once, not once per instance.
+    """
+    if checked is None:
+        return all(_unchanged(item) for item in inputs)
     for item in inputs:
-        path = Path(item.path)
-        if item.kind == "absent":
-            if path.exists():
-                return False
-        elif item.kind == "dir":
-            if not path.is_dir():
-                return False
-            names = sorted(entry.name for entry in path.iterdir())
-            if _digest("\0".join(names).encode()) != item.digest:
-                return False
-        else:
-            try:
-                if _digest(files.read_bytes(path)) != item.digest:
-                    return False
-            except (OSError, files.FileRefused):
-                # Gone, or no longer a file hakobu reads: a render will say why.
-                return False
+        if item not in checked:
+            checked[item] = _unchanged(item)
+        if not checked[item]:
+            return False
     return True
+
+
+def _unchanged(item: Input) -> bool:
+    path = Path(item.path)
+    if item.kind == "absent":
+        return not path.exists()
+    if item.kind == "dir":
+        if not path.is_dir():
+            return False
+        names = sorted(entry.name for entry in path.iterdir())
+        return _digest("\0".join(names).encode()) == item.digest
+    try:
+        return _digest(files.read_bytes(path)) == item.digest
+    except (OSError, files.FileRefused):
+        # Gone, or no longer a file hakobu reads: a render will say why.
+        return False
 
 
 def _digest(data: bytes) -> str:

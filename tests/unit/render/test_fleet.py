@@ -175,3 +175,13 @@ def test_a_values_file_in_the_template_is_refused(root: Path) -> None:
 def test_a_bad_fleet_file_is_refused(root: Path, text: str, message: str) -> None:
     (root / "apps" / "shops" / "fleet.yaml").write_text(text)
     assert message in refused(root)
+
+
+def test_changing_the_template_renders_every_instance_again(root: Path) -> None:
+    cache = RenderCache(root)
+    render(root, cache)
+    template = root / "apps" / "shops" / "template" / "config.yaml.j2"
+    template.write_text(TEMPLATE.replace("tier: {{ tier }}", "tier: x{{ tier }}"))
+    tree, result = render(root, RenderCache(root))
+    assert result.rendered == ("shops-berlin", "shops-paris")
+    assert "tier: xcanary\n" in tree["shops-berlin"]["configmap-shops-berlin.yaml"]
