@@ -125,6 +125,8 @@ def apply_edit(edit: InstanceEdit) -> None:
     if edit.text is None:
         edit.file.unlink()
     else:
+        # The first instance of a fleet makes its instances/ directory.
+        edit.file.parent.mkdir(exist_ok=True)
         edit.file.write_text(edit.text)
 
 

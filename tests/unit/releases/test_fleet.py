@@ -133,3 +133,10 @@ def test_values_are_read_as_yaml_scalars() -> None:
 def test_list_prints_tiers_and_values(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert hakobu(root, "list", "shops") == 0
     assert capsys.readouterr().out == "berlin\tcanary\thost=berlin.example.test replicas=3\n"
+
+
+def test_the_first_instance_makes_the_instances_directory(root: Path) -> None:
+    (instances(root) / "berlin.yaml").unlink()
+    instances(root).rmdir()
+    assert hakobu(root, "add", "shops", "oslo", "canary") == 0
+    assert (instances(root) / "oslo.yaml").read_text() == "tier: canary\n"
