@@ -1,9 +1,10 @@
 """A fleet on the real control plane: each instance is an app of its own, so removing one
 instance and syncing with prune deletes exactly its objects and leaves the others as they
-were (same UID, same resourceVersion)."""
+were (same UID, same resourceVersion); ``hakobu fleet status`` sums up each tier."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,11 @@ def hakobu(repo: Repo, *words: str) -> int:
 
 
 def test_removing_an_instance_prunes_exactly_its_objects(
-    kube: KubeClient, repo: Repo, namespace: str, local_cluster: ClusterInfo
+    kube: KubeClient,
+    repo: Repo,
+    namespace: str,
+    local_cluster: ClusterInfo,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     for shop in SHOPS:
         tier = "canary" if shop == "berlin" else "stable"
@@ -63,6 +68,14 @@ def test_removing_an_instance_prunes_exactly_its_objects(
     repo.commit("three shops")
     sync = ["sync", "dev", "--kubeconfig", local_cluster.kubeconfig]
     assert hakobu(repo, *sync) == 0
+    capsys.readouterr()
+    status = ["fleet", "status", "shops", "dev", "--kubeconfig", local_cluster.kubeconfig]
+    assert hakobu(repo, *status, "-o", "json") == 0
+    tiers = json.loads(capsys.readouterr().out)["tiers"]
+    assert [(t["tier"], t["instances"], t["good"]) for t in tiers] == [
+        ("canary", 1, 1),
+        ("stable", 2, 2),
+    ]
 
     before = {
         (kind, shop): live(kube, namespace, kind, f"shops-{shop}")["metadata"]
@@ -90,3 +103,7 @@ def test_removing_an_instance_prunes_exactly_its_objects(
                 was["uid"],
                 was["resourceVersion"],
             ), f"{kind} shops-{shop} was touched"
+    assert hakobu(repo, *status) == 0
+    assert capsys.readouterr().out.endswith(
+        "canary: 1/1 Synced and Healthy (1 Healthy)\nstable: 1/1 Synced and Healthy (1 Healthy)\n"
+    )

@@ -1,12 +1,21 @@
-"""``hakobu fleet add | set | unset | move | remove | list``: edit a fleet's instance files."""
+"""``hakobu fleet add | set | unset | move | remove | list``: edit a fleet's instance files;
+``hakobu fleet status``: its tiers in a cluster."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from typing import TypeAlias
 
+from hakobu.cli.kube import (
+    add_cluster_options,
+    add_keys_namespace_option,
+    connect,
+    connect_cluster,
+)
 from hakobu.cli.options import add_output_option, add_project_option, load
-from hakobu.cli.output import print_json
+from hakobu.cli.output import Progress, print_json
+from hakobu.errors import InvalidInput
 from hakobu.releases.fleet import (
     InstanceEdit,
     apply_edit,
@@ -15,7 +24,9 @@ from hakobu.releases.fleet import (
     plan_add,
     plan_remove,
     plan_set,
+    tier_statuses,
 )
+from hakobu.sync.status import environment_status
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -62,7 +73,26 @@ def register(subparsers: Subparsers) -> None:
     listing.add_argument("fleet", metavar="FLEET")
     add_output_option(listing)
     listing.set_defaults(handler=_list)
-    for action in (add, change, unset, move, remove, listing):
+    status = actions.add_parser(
+        "status",
+        help="per tier: how many instances are Synced and Healthy in an environment",
+        description="Read the environment's cluster as `hakobu status` does and sum up the "
+        "fleet's instances per tier, in the order of the fleet's tiers. Exit code 1 while any "
+        "instance is not Synced and Healthy.",
+    )
+    status.add_argument("fleet", metavar="FLEET")
+    status.add_argument("env", metavar="ENV", help="the environment, as named in hakobu.yaml")
+    add_cluster_options(status)
+    status.add_argument(
+        "--cluster",
+        default=None,
+        metavar="NAME",
+        help="which of the environment's clusters to read, when it has several",
+    )
+    add_keys_namespace_option(status)
+    add_output_option(status)
+    status.set_defaults(handler=_status)
+    for action in (add, change, unset, move, remove, listing, status):
         add_project_option(action, inherited=True)
 
 
@@ -114,3 +144,34 @@ def _list(args: argparse.Namespace) -> int:
         values = " ".join(f"{key}={value}" for key, value in sorted(i.values.items()))
         print(f"{i.name}\t{i.tier}\t{values}".rstrip())
     return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    project = load(args)
+    env = project.environment(args.env)
+    if env.clusters:
+        if args.cluster is None:
+            names = ", ".join(c.name for c in env.clusters)
+            raise InvalidInput(
+                f"environment {env.name!r} has several clusters: {names}",
+                hint="pick the one to read with --cluster NAME",
+            )
+        kube = connect_cluster(args, env.cluster(args.cluster), log=Progress())
+    else:
+        kube = connect(args, log=Progress())
+    with kube:
+        statuses = environment_status(kube, project, env, keys_namespace=args.keys_namespace)
+    tiers = tier_statuses(project, args.fleet, statuses)
+    good = all(t.good == t.instances for t in tiers)
+    if args.output == "json":
+        print_json({"fleet": args.fleet, "env": env.name, "tiers": [asdict(t) for t in tiers]})
+        return 0 if good else 1
+    for t in tiers:
+        health = ", ".join(f"{count} {state}" for state, count in t.health.items())
+        print(
+            f"{t.tier}: {t.good}/{t.instances} Synced and Healthy"
+            + (f" ({health})" if health else "")
+        )
+        for line in t.not_good:
+            print(f"  {line}")
+    return 0 if good else 1

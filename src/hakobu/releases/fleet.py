@@ -1,4 +1,5 @@
-"""Edit a fleet's instances: add, remove, set values or the tier, list them.
+"""Edit a fleet's instances: add, remove, set values or the tier, list them; and how each
+tier's instances stand in a cluster (``tier_statuses``).
 
 Each instance is its own file (``hakobu.model.fleet``), so adding or removing one creates
 or deletes exactly that file, and a change to one is a text edit of its file alone
@@ -17,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.health import HealthStatus
 from hakobu.model.fleet import (
     FLEET_FILE,
     INSTANCES_DIR,
     Fleet,
     Instance,
+    app_name,
     instance_name,
     load_fleet,
     load_instance,
@@ -29,6 +32,7 @@ from hakobu.model.fleet import (
 from hakobu.model.project import Project
 from hakobu.model.source import load_documents
 from hakobu.releases.overrides import delete_path, inline, set_path
+from hakobu.sync.status import AppStatus, SyncState
 
 
 @dataclass(frozen=True)
@@ -161,3 +165,52 @@ def _check(fleet: Fleet, file: Path, text: str, tier: str, values: dict[str, Any
 def _json(value: Any) -> str:
     # Not ==: true == 1 in Python, but a template renders them differently.
     return json.dumps(value, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class TierStatus:
+    """How a tier's instances stand in one environment's cluster."""
+
+    tier: str
+    instances: int
+    # Synced, and Healthy or Suspended.
+    good: int
+    health: dict[str, int]
+    sync: dict[str, int]
+    # Each instance that is not good: "<instance>: <sync>, <health>".
+    not_good: tuple[str, ...]
+
+
+def tier_statuses(project: Project, fleet: str, statuses: Sequence[AppStatus]) -> list[TierStatus]:
+    """Per tier of ``fleet`` (in its rollout order), its instances' sync and health from
+    ``statuses`` (an environment's apps); an instance the environment's output lacks is
+    reported OutOfSync and Missing: it has not been rendered."""
+    found = fleet_of(project, fleet)
+    by_app = {s.app: s for s in statuses}
+    members: dict[str, list[Instance]] = {tier: [] for tier in found.tiers}
+    for instance in list_instances(project, fleet):
+        members[instance.tier].append(instance)
+    result = []
+    for tier, instances in members.items():
+        health: dict[str, int] = {}
+        sync: dict[str, int] = {}
+        not_good: list[str] = []
+        for instance in instances:
+            status = by_app.get(app_name(fleet, instance.name))
+            state = str(status.sync) if status else str(SyncState.OUT_OF_SYNC)
+            healthy = str(status.health) if status else str(HealthStatus.MISSING)
+            health[healthy] = health.get(healthy, 0) + 1
+            sync[state] = sync.get(state, 0) + 1
+            if status is None or not status.good:
+                not_good.append(f"{instance.name}: {state}, {healthy}")
+        result.append(
+            TierStatus(
+                tier,
+                len(instances),
+                len(instances) - len(not_good),
+                dict(sorted(health.items())),
+                dict(sorted(sync.items())),
+                tuple(not_good),
+            )
+        )
+    return result

@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 
 from hakobu.cli.main import main
+from hakobu.health import HealthStatus
 from hakobu.model.project import load_project
 from hakobu.model.source import SourceError
-from hakobu.releases.fleet import list_instances, parse_assignment, plan_set
+from hakobu.releases.fleet import (
+    TierStatus,
+    list_instances,
+    parse_assignment,
+    plan_set,
+    tier_statuses,
+)
+from hakobu.sync.status import AppStatus, SyncState
 
 PROJECT = """\
 apiVersion: hakobu.dev/v1alpha1
@@ -140,3 +148,25 @@ def test_the_first_instance_makes_the_instances_directory(root: Path) -> None:
     instances(root).rmdir()
     assert hakobu(root, "add", "shops", "oslo", "canary") == 0
     assert (instances(root) / "oslo.yaml").read_text() == "tier: canary\n"
+
+
+def test_tier_statuses_sum_up_each_tier_in_rollout_order(root: Path) -> None:
+    assert hakobu(root, "add", "shops", "paris", "stable") == 0
+    assert hakobu(root, "add", "shops", "rome", "stable") == 0
+    statuses = [
+        AppStatus("shops-berlin", SyncState.SYNCED, HealthStatus.HEALTHY, (), ()),
+        AppStatus("shops-paris", SyncState.SYNCED, HealthStatus.PROGRESSING, (), ()),
+        AppStatus("web", SyncState.OUT_OF_SYNC, HealthStatus.DEGRADED, (), ()),
+    ]
+    tiers = tier_statuses(load_project(root), "shops", statuses)
+    assert tiers == [
+        TierStatus("canary", 1, 1, {"Healthy": 1}, {"Synced": 1}, ()),
+        TierStatus(
+            "stable",
+            2,
+            0,
+            {"Missing": 1, "Progressing": 1},
+            {"OutOfSync": 1, "Synced": 1},
+            ("paris: Synced, Progressing", "rome: OutOfSync, Missing"),
+        ),
+    ]
