@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from hakobu.errors import InvalidInput
 from hakobu.images.project import open_project, references
+from hakobu.model.fleet import FLEET_FILE, TEMPLATE_DIR
 from hakobu.model.project import Project
+from hakobu.render.apps import discover_apps
 from hakobu.render.cache import RenderCache
 from hakobu.render.environment import (
     EnvironmentResult,
@@ -33,6 +36,7 @@ from hakobu.render.environment import (
     write_environment,
 )
 from hakobu.render.helm import Helm
+from hakobu.render.inputs import Inputs
 from hakobu.repo.commit import commit_paths, open_repository
 from hakobu.repo.revisions import changed_locally, on_disk, repo_path
 
@@ -114,8 +118,18 @@ def changed_inputs(
     repo = open_repository(project.root)
     apps = repo_path(repo, project.apps_dir)
     shared = [repo_path(repo, project.file), *open_project(project.root).inputs()]
+    instance = _fleet_instance(project, only_app) if only_app is not None else None
     if only_app is None:
         own = [apps]
+    elif instance is not None:
+        # An instance's own input is its file; its fleet's file and template shape every
+        # instance, so they are shared.
+        fleet_dir, file = instance
+        own = [repo_path(repo, file)]
+        shared += [
+            repo_path(repo, fleet_dir / FLEET_FILE),
+            repo_path(repo, fleet_dir / TEMPLATE_DIR),
+        ]
     else:
         own = [f"{apps}/{only_app}{suffix}" for suffix in (".yaml", ".yml", "")]
     changed_shared = changed_locally(repo, shared)
@@ -132,6 +146,14 @@ def changed_inputs(
             "--commit, or commit those changes first",
         )
     return tuple(sorted({*changed_shared, *changed_own}))
+
+
+def _fleet_instance(project: Project, app: str) -> tuple[Path, Path] | None:
+    """The fleet directory and instance file of ``app``, when it is a fleet's instance."""
+    for found in discover_apps(project, Inputs()):
+        if found.name == app and found.instance is not None:
+            return found.path, found.instance
+    return None
 
 
 def commit_render(

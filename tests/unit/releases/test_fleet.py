@@ -3,6 +3,7 @@ as render checks it before anything is written."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,28 @@ def test_tier_statuses_sum_up_each_tier_in_rollout_order(root: Path) -> None:
             ("paris: Synced, Progressing", "rome: OutOfSync, Missing"),
         ),
     ]
+
+
+def git(root: Path, *words: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(root), *words], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def test_an_instance_is_committed_with_the_file_it_was_rendered_from(root: Path) -> None:
+    (root / "apps" / "shops" / "template" / "config.yaml.j2").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: '{{ app }}'\n"
+        "data: {host: '{{ values.host }}'}\n"
+    )
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.test", "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.test", "commit", "-qm", "x")
+    assert main(["render", "-C", str(root), "--commit"]) == 0
+    assert hakobu(root, "set", "shops", "berlin", "host=b.example.test") == 0
+    assert main(["render", "-C", str(root), "--commit", "--app", "shops-berlin"]) == 0
+    assert git(root, "status", "--porcelain") == ""
+    assert "apps/shops/instances/berlin.yaml" in git(root, "show", "--stat", "HEAD")
+    # The fleet's own file shapes every instance: not committed with one instance.
+    fleet = root / "apps" / "shops" / "fleet.yaml"
+    fleet.write_text(fleet.read_text() + "# edited\n")
+    assert main(["render", "-C", str(root), "--commit", "--app", "shops-berlin"]) == 2
