@@ -134,14 +134,16 @@ def app_files(
     """The files ``hakobu render`` would write for the app at ``path`` (name → content)."""
     wanted = path.resolve()
     for app in discover_apps(project, Inputs()):
-        if app.path.resolve() == wanted:
+        # A fleet's instance is found by its file: the fleet's directory holds them all.
+        if (app.instance or app.path).resolve() == wanted:
             desired, _ = render_environment(
                 project, env, only_app=app.name, cache=cache, images=images, helm=helm
             )
             return desired[app.name]
     raise InvalidInput(
         f"{path} is neither a kustomization nor an app of project {project.name!r}",
-        hint=f"apps are the entries of {project.apps_dir}",
+        hint=f"apps are the entries of {project.apps_dir}; build one instance from its file "
+        "(e.g. apps/<fleet>/instances/<instance>.yaml)",
     )
 
 

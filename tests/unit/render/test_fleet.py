@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from hakobu.errors import InvalidInput
 from hakobu.model.project import load_project
 from hakobu.model.source import SourceError
 from hakobu.render.cache import RenderCache
-from hakobu.render.environment import EnvironmentResult, render_environment, write_environment
+from hakobu.render.environment import (
+    EnvironmentResult,
+    app_files,
+    render_environment,
+    write_environment,
+)
 
 PROJECT = """\
 apiVersion: hakobu.dev/v1alpha1
@@ -185,3 +191,13 @@ def test_changing_the_template_renders_every_instance_again(root: Path) -> None:
     tree, result = render(root, RenderCache(root))
     assert result.rendered == ("shops-berlin", "shops-paris")
     assert "tier: xcanary\n" in tree["shops-berlin"]["configmap-shops-berlin.yaml"]
+
+
+def test_an_instance_is_built_from_its_file(root: Path) -> None:
+    project = load_project(root)
+    env = project.environment("dev")
+    files = app_files(project, env, root / "apps" / "shops" / "instances" / "paris.yaml")
+    assert list(files) == ["configmap-shops-paris.yaml"]
+    with pytest.raises(InvalidInput) as caught:
+        app_files(project, env, root / "apps" / "shops")
+    assert "build one instance from its file" in str(caught.value.hint)
