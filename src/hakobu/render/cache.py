@@ -91,20 +91,24 @@ class AppOutput:
 class RenderCache:
     def __init__(self, root: Path) -> None:
         self.directory = project_cache(root, "render")
-        # Inputs compared already by this render (one cache serves one render).
-        self._checked: dict[Input, bool] = {}
 
     def lookup(
-        self, env: Environment, app: str, images: Mapping[str, str], depends_on: tuple[str, ...]
+        self,
+        env: Environment,
+        app: str,
+        images: Mapping[str, str],
+        depends_on: tuple[str, ...],
+        checked: dict[Input, bool] | None = None,
     ) -> AppOutput | None:
-        """``depends_on``: what the project file says ``app`` depends on."""
+        """``depends_on``: what the project file says ``app`` depends on; ``checked``: the
+        inputs one render has compared already (see ``still_valid``)."""
         path = self._path(env, app)
         try:
             entry = json.loads(path.read_text())
             if entry.get("key") != entry_key(env, app, images, depends_on):
                 return None
             inputs = tuple(Input(**item) for item in entry["inputs"])
-            if not still_valid(inputs, self._checked):
+            if not still_valid(inputs, checked):
                 return None
             return AppOutput(
                 files=entry["files"],

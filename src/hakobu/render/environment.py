@@ -32,7 +32,7 @@ from hakobu.render.checks import (
 )
 from hakobu.render.envsecrets import check_sealed_namespaces, check_unknown, environment_secrets
 from hakobu.render.helm import Helm
-from hakobu.render.inputs import Inputs
+from hakobu.render.inputs import Input, Inputs
 from hakobu.render.layout import file_names
 from hakobu.render.output import Tree, recover, replace_environment
 from hakobu.render.rollout import checksum, config_digest, references, with_checksum
@@ -86,11 +86,13 @@ def render_environment(
         raise InvalidInput(f"no app named {only_app!r}; the project's apps are: {known}")
     outputs: dict[str, AppOutput] = {}
     fresh: dict[str, Inputs] = {}
+    # Inputs this render compared with the cache already: a fleet's template once.
+    checked: dict[Input, bool] = {}
     deadline = time.monotonic() + TEMPLATE_SECONDS
     with shared_limit(MAX_NODES):
         for app in apps:
             listed = _listed(project, app.name)
-            output = cache.lookup(env, app.name, images, listed) if cache else None
+            output = cache.lookup(env, app.name, images, listed, checked) if cache else None
             if output is None:
                 fresh[app.name] = Inputs()
                 output = render_app_output(
