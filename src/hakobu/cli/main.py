@@ -16,6 +16,7 @@ from hakobu.errors import HakobuError
 # `hakobu build` in a loop should not pay for them.
 COMMANDS = {
     "agent": "agent",
+    "bases": "bases",
     "build": "build",
     "chart": "chart",
     "cluster": "cluster",

@@ -61,13 +61,13 @@ def _render(args: argparse.Namespace) -> int:
     if args.output == "json":
         print_json({"environments": rendered.results, "commit": rendered.commit})
     else:
-        _print(rendered.results, check=args.check, commit=rendered.commit)
+        print_results(rendered.results, check=args.check, commit=rendered.commit)
         if args.commit and not args.check and rendered.commit is None:
             print("nothing to commit: the output and its inputs are as HEAD holds them")
     return 1 if args.check and rendered.stale else 0
 
 
-def _print(results: list[EnvironmentResult], *, check: bool, commit: str | None) -> None:
+def print_results(results: list[EnvironmentResult], *, check: bool, commit: str | None) -> None:
     for result in results:
         apps = f"{len(result.rendered)} apps rendered, {len(result.cached)} from cache"
         if not result.has_changes:

@@ -285,6 +285,9 @@ class AppSpec:
     depends_on: Declared | None = None
     # How a new version replaces the running one; None: a plain rolling update.
     rollout: Canary | None = None
+    # The platform base it names (NAME@VERSION), and the values it passes to it.
+    base: str | None = None
+    base_values: Mapping[str, Any] = field(default_factory=dict)
     environments: Mapping[str, AppSpec] = field(default_factory=dict)
 
     @property
@@ -307,8 +310,16 @@ def load_app(file: Path, text: str | None = None) -> AppSpec:
 
     Raises ``SourceError`` (``file:line: field: message``) for anything invalid.
     """
-    document = load_one(file, text)
-    base, overrides = _split(_checked(document, document.data, {}, ""))
+    return load_app_document(load_one(file, text))
+
+
+def load_app_document(document: Document, defaults: Mapping[str, Any] | None = None) -> AppSpec:
+    """``load_app`` of a parsed file; ``defaults`` (a platform base's, in the spec's own
+    fields) fill what the spec leaves unset: mappings merge, anything the spec sets wins."""
+    data = document.data
+    if defaults and isinstance(data, dict):
+        data = _under(defaults, data)
+    base, overrides = _split(_checked(document, data, {}, ""))
     spec = _build(document, base, {}, "")
     depends_on = (
         parse_declared(document, ("dependsOn",), spec.name, base["dependsOn"])
@@ -325,6 +336,16 @@ def load_app(file: Path, text: str | None = None) -> AppSpec:
             _build(document, merged, origins, env_name), depends_on=depends_on
         )
     return replace(spec, environments=environments)
+
+
+def _under(defaults: Mapping[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(data)
+    for key, value in defaults.items():
+        if key not in merged or merged[key] is None:
+            merged[key] = copy.deepcopy(value)
+        elif isinstance(value, Mapping) and isinstance(merged[key], dict):
+            merged[key] = _under(value, merged[key])
+    return merged
 
 
 def environment_data(
@@ -456,6 +477,8 @@ def _typed(data: dict[str, Any], file: Path, where: Callable[[FieldPath], str]) 
         ),
         promote=_promote(data.get("promote", ["image"])),
         rollout=parse_canary(data["rollout"], ("rollout",)) if "rollout" in data else None,
+        base=data.get("base"),
+        base_values=data.get("baseValues", {}),
     )
 
 
@@ -922,4 +945,5 @@ __all__ = [
     "environment_data",
     "headless_service_name",
     "load_app",
+    "load_app_document",
 ]

@@ -17,6 +17,8 @@ _QUANTITY = r"^([0-9]+(\.[0-9]+)?|\.[0-9]+)([numkMGTPE]|[KMGTPE]i|[eE][0-9]+)?$"
 _PERCENT = r"^(100|[1-9]?[0-9])%$"
 _ENV_NAME = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
 _CONFIG_KEY = r"^[-._a-zA-Z0-9]+$"
+# A platform base: NAME@VERSION, a directory name and a whole number.
+BASE_REF_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?@[1-9][0-9]*$"
 _LABEL_KEY = (
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
     r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
@@ -1035,6 +1037,19 @@ _PROPERTIES: dict[str, Any] = {
         },
         required=("canary",),
     ),
+    "base": _string(
+        "The platform base this app is built on, as NAME@VERSION (such as web@2): the "
+        "directory platform/bases/NAME/VERSION/ of the project. A base adds objects, labels "
+        "and defaults and may forbid fields. Without it, the environment's default base "
+        "(environments.<env>.base in hakobu.yaml) applies, if it sets one. The same in every "
+        "environment.",
+        pattern=BASE_REF_PATTERN,
+    ),
+    "baseValues": {
+        "type": "object",
+        "description": "Values for the base, checked against the base's values.schema.json "
+        "(a base without one takes none). Mappings merge in environment overrides.",
+    },
     "dependsOn": _list(
         "Apps of the same project this app depends on: a sync applies this app only after "
         "every one of them is Healthy, and skips it when one fails. A name must be another "
@@ -1046,10 +1061,10 @@ _PROPERTIES: dict[str, Any] = {
 }
 
 # Fields an environment may not change: the name is the identity of every object, the
-# workload their kind, what promotion carries must not depend on which environment is
-# promoted, and the order in which apps are synced is the same in every environment a
-# release passes through.
-_NOT_OVERRIDABLE = {"name", "workload", "promote", "dependsOn"}
+# workload their kind, the base is upgraded app by app, what promotion carries must not
+# depend on which environment is promoted, and the order in which apps are synced is the
+# same in every environment a release passes through.
+_NOT_OVERRIDABLE = {"name", "workload", "promote", "dependsOn", "base"}
 
 OVERRIDABLE = tuple(key for key in _PROPERTIES if key not in _NOT_OVERRIDABLE)
 

@@ -25,6 +25,7 @@
         clusters:                 # optional: sync to each (default: the current context)
         - {name: eu, context: prod-eu}
         - {name: us, context: prod-us}
+        base: web@2               # the platform base of app specs that name none
     promote:
       values: [release, features.checkout]  # what `hakobu promote` carries between them
     notifications:                # messages about syncs, health, rollbacks, promotions
@@ -56,6 +57,7 @@ from typing import Any
 
 from hakobu.errors import InvalidInput
 from hakobu.health import HealthRules
+from hakobu.model.appspec_schema import BASE_REF_PATTERN
 from hakobu.model.clusters import Cluster, parse_clusters
 from hakobu.model.dependencies import Declared, parse_declared
 from hakobu.model.healthrules import parse_health_rules
@@ -96,6 +98,7 @@ _ENV_FIELDS = (
     "syncWindows",
     "ignoreDifferences",
     "clusters",
+    "base",
 )
 SEALED_SECRETS_MODES = ("controller", "hakobu")
 # What `git check-ref-format --branch` accepts, minus the rarely used corners.
@@ -129,6 +132,8 @@ class Environment:
     # The clusters a sync fans out to; none: the one cluster the kubeconfig (or the
     # controller's own) points at.
     clusters: tuple[Cluster, ...] = ()
+    # The platform base (NAME@VERSION) of the app specs that name none; None: no base.
+    base: str | None = None
 
     def cluster(self, name: str) -> Cluster:
         for cluster in self.clusters:
@@ -248,6 +253,7 @@ def load_project(root: Path, text: str | None = None) -> Project:
                     doc, (*path, "ignoreDifferences"), env.get("ignoreDifferences")
                 ),
                 parse_clusters(doc, (*path, "clusters"), env.get("clusters")),
+                _base(doc, (*path, "base"), env.get("base")),
             )
         )
     promoted = _promoted_values(doc, data.get("promote"))
@@ -383,6 +389,18 @@ def _separate(doc: Document, root: Path, apps_dir: Path, output_dir: Path) -> No
             f"the apps directory {apps.as_posix()!r} lies inside the output directory",
             hint="give the output its own directory, such as generated",
         )
+
+
+def _base(doc: Document, path: FieldPath, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.match(BASE_REF_PATTERN, value):
+        raise doc.error(
+            path,
+            f"expected a platform base as NAME@VERSION, such as web@2, found {value!r}",
+            hint="a base is the directory platform/bases/NAME/VERSION/ of the project",
+        )
+    return value
 
 
 def _relative_dir(doc: Document, root: Path, field: str, value: Any) -> Path:

@@ -8,8 +8,8 @@ A commit that holds output rendered from inputs it does not hold is a commit whe
 ``render --check`` fails in CI, where ``rollback --inputs`` would restore inputs from the
 wrong commit and where ``history`` credits a change to the wrong commit. So the render's
 commit takes, with the output, every input of what was rendered that differs from HEAD —
-``hakobu.yaml``, the rendered apps' sources and the files that count for image tags — and
-every commit it makes passes ``render --check``.
+``hakobu.yaml``, the rendered apps' sources, the platform bases and the files that count
+for image tags — and every commit it makes passes ``render --check``.
 
 When only part of the project was rendered (``--env``, ``--app``) and a changed input also
 shapes a part that was not (any environment's output depends on ``hakobu.yaml`` and on
@@ -25,6 +25,7 @@ from pathlib import Path
 
 from hakobu.errors import InvalidInput
 from hakobu.images.project import open_project, references
+from hakobu.model.bases import BASES_DIR
 from hakobu.model.fleet import FLEET_FILE, TEMPLATE_DIR
 from hakobu.model.project import Project
 from hakobu.render.apps import discover_apps
@@ -117,7 +118,12 @@ def changed_inputs(
     """
     repo = open_repository(project.root)
     apps = repo_path(repo, project.apps_dir)
-    shared = [repo_path(repo, project.file), *open_project(project.root).inputs()]
+    # Platform bases shape the apps on them in every environment.
+    shared = [
+        repo_path(repo, project.file),
+        repo_path(repo, project.root / BASES_DIR),
+        *open_project(project.root).inputs(),
+    ]
     instance = _fleet_instance(project, only_app) if only_app is not None else None
     if only_app is None:
         own = [apps]

@@ -11,6 +11,9 @@ An app is an entry of the project's apps directory, and its kind follows from wh
   (see ``hakobu.model.fleet``);
 - any other directory: templates (plain YAML and Jinja files, see ``templates``).
 
+An app spec is rendered over its platform base, if it names one or its environment has a
+default (``bases``); the base's files are then inputs of that app's render.
+
 Apps read only inside their project: a symbolic link that leads out of it is refused.
 """
 
@@ -22,13 +25,15 @@ from pathlib import Path
 from typing import Literal
 
 from hakobu.errors import InvalidInput, OperationFailed
-from hakobu.model.appspec import load_app
+from hakobu.model.appspec import load_app, load_app_document
+from hakobu.model.bases import check_app
 from hakobu.model.dependencies import Declared
 from hakobu.model.fleet import app_name
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
-from hakobu.model.source import SourceError
+from hakobu.model.source import SourceError, load_one
 from hakobu.render.appspec import expand_app
+from hakobu.render.bases import apply_base, chosen_base, load_base
 from hakobu.render.charts import SOURCE_FILE, Lock, is_chart_app, lock_app, render_chart
 from hakobu.render.fleet import instance_files, is_fleet, render_instance
 from hakobu.render.helm import Helm
@@ -104,7 +109,12 @@ def render_app(
         spec_file = app.path if inputs.is_file(app.path) else app.path / "app.yaml"
         # One read serves both the cache's record and the loader: what is cached is
         # exactly what was rendered.
-        spec = load_app(spec_file, inputs.read_text(spec_file))
+        document = load_one(spec_file, inputs.read_text(spec_file))
+        chosen = chosen_base(document, env.name, env.base, project.file)
+        base = load_base(chosen, project.root, inputs) if chosen is not None else None
+        if base is not None:
+            check_app(base, document, tuple(e.name for e in project.environments))
+        spec = load_app_document(document, base.defaults if base is not None else None)
         if spec.name != app.name:
             raise SourceError(
                 spec_file,
@@ -122,7 +132,19 @@ def render_app(
                 hint="the project's environments are: "
                 + ", ".join(e.name for e in project.environments),
             )
-        return expand_app(spec, environment=env.name, namespace=env.namespace, images=images)
+        objects = expand_app(spec, environment=env.name, namespace=env.namespace, images=images)
+        if base is None:
+            return objects
+        return apply_base(
+            base,
+            spec,
+            objects,
+            environment=env.name,
+            namespace=env.namespace,
+            inputs=inputs,
+            images=images,
+            deadline=deadline,
+        )
     if app.kind == "chart":
         if helm is None:
             raise OperationFailed(f"app {app.name!r} is a chart, and helm was not made available")

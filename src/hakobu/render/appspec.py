@@ -609,8 +609,12 @@ def _probe(probe: ProbeSpec, main: Port | None) -> Object:
     return rendered
 
 
-def apply_patches(objects: list[Object], patches: tuple[Patch, ...]) -> list[Object]:
-    """``objects`` with each patch merged into the objects it targets, in patch order."""
+def apply_patches(
+    objects: list[Object], patches: tuple[Patch, ...], *, must_match: bool = True
+) -> list[Object]:
+    """``objects`` with each patch merged into the objects it targets, in patch order;
+    ``must_match``: a patch that targets no object is an error (a platform base's patches
+    apply to the apps that have what they target)."""
     result = objects
     for index, patch in enumerate(patches):
         matched = False
@@ -627,7 +631,7 @@ def apply_patches(objects: list[Object], patches: tuple[Patch, ...]) -> list[Obj
             if merged is not None:
                 _check_patched(patch, index, merged)
                 patched.append(merged)
-        if not matched:
+        if not matched and must_match:
             target = f"{patch.kind}/{patch.name}" if patch.name else patch.kind
             generated = ", ".join(object_ref(obj) for obj in result) or "nothing"
             raise InvalidInput(

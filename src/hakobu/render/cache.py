@@ -53,6 +53,8 @@ def entry_key(
             "namespace": env.namespace,
             "values": env.values,
             "allowPlaintextSecrets": env.allow_plaintext_secrets,
+            # The platform base of the app specs that name none.
+            "base": env.base,
             "app": app,
             # Any image's new tag may be what this app refers to.
             "images": dict(images),

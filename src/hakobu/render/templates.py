@@ -53,11 +53,12 @@ def render_template_dir(
     inputs: Inputs,
     images: Mapping[str, str],
     deadline: float | None = None,
-    context: Mapping[str, str] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> list[Object]:
     """The objects of the template app in ``directory`` for one environment.
 
-    ``context``: more names the templates see (a fleet's instance, for one).
+    ``context``: more names the templates see (a fleet's instance, or a platform base's,
+    see ``bases``).
 
     ``deadline`` (a ``time.monotonic()`` instant) bounds the apps that share it together;
     each app also has ``Limits.seconds`` of its own.

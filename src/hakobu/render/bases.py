@@ -1,0 +1,173 @@
+"""Apply a platform base (``hakobu.model.bases``) to an app spec's render.
+
+A base's files are read through the render's ``Inputs``, so they are recorded as inputs of
+exactly the apps whose render used that version: an edit to ``platform/bases/web/2/``
+invalidates the cache of the apps on web@2 and of no other.
+
+Its templates are repository content like any template app's, and run in the same sandbox
+and bounds (``hakobu.render.templates``). They see:
+
+- ``app``, ``env``, ``namespace``: as template apps do;
+- ``values``: the app's ``baseValues`` in the environment;
+- ``labels``: the labels of the app's objects; ``selector``: those its pods are selected by;
+- ``ports``: the app's ports (``name``, ``port``), ``hosts``: its ingress hosts,
+  ``workload``: its workload kind.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from hakobu.errors import InvalidInput
+from hakobu.model.appspec import AppSpec, Patch
+from hakobu.model.bases import (
+    BASE_FILE,
+    TEMPLATES_DIR,
+    VALUES_SCHEMA_FILE,
+    Base,
+    BaseRef,
+    parse_base,
+    parse_ref,
+)
+from hakobu.model.identity import identity_problem
+from hakobu.model.objects import Object, ObjectId, object_id, object_ref
+from hakobu.model.source import Document, SourceError
+from hakobu.render.appspec import apply_patches, common_labels, selector_labels
+from hakobu.render.inputs import Inputs
+from hakobu.render.templates import render_template_dir
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The base an app's render uses, and where that choice was written."""
+
+    ref: BaseRef
+    file: Path
+    line: int | None
+    field: tuple[str, ...]
+
+
+def chosen_base(
+    document: Document, env_name: str, env_base: str | None, project_file: Path
+) -> Chosen | None:
+    """The spec's own ``base``, else the environment's default; None when neither sets one."""
+    data = document.data if isinstance(document.data, dict) else {}
+    written = data.get("base")
+    if isinstance(written, str):
+        try:
+            return Chosen(parse_ref(written), document.file, document.line_of(("base",)), ("base",))
+        except ValueError:
+            # The spec's schema says what a base reference looks like, at its line.
+            return None
+    if env_base is not None:
+        return Chosen(parse_ref(env_base), project_file, None, ("environments", env_name, "base"))
+    return None
+
+
+def load_base(chosen: Chosen, root: Path, inputs: Inputs) -> Base:
+    """The base ``chosen`` names, read through ``inputs``; an unknown one is an error at
+    the line that names it."""
+    ref = chosen.ref
+    directory = ref.directory(root)
+    if not inputs.is_dir(directory):
+        versions_dir = directory.parent
+        known = (
+            [v for v in inputs.list_dir(versions_dir) if v.isdigit()]
+            if inputs.is_dir(versions_dir)
+            else []
+        )
+        if known:
+            hint = f"base {ref.name} has versions: {', '.join(sorted(known, key=int))}"
+            message = f"base {ref.name} has no version {ref.version}"
+        else:
+            bases_dir = directory.parent.parent
+            names = inputs.list_dir(bases_dir) if inputs.is_dir(bases_dir) else []
+            hint = (
+                f"the project's bases: {', '.join(names)}"
+                if names
+                else f"the project has no bases: add {directory}/"
+            )
+            message = f"unknown base {ref.name!r}"
+        raise SourceError(
+            chosen.file,
+            f"{message} (no {directory}/)",
+            line=chosen.line,
+            field=chosen.field,
+            hint=hint,
+        )
+    base_file = directory / BASE_FILE
+    text = inputs.read_text(base_file) if inputs.is_file(base_file) else ""
+    schema_file = directory / VALUES_SCHEMA_FILE
+    schema_text = inputs.read_text(schema_file) if inputs.is_file(schema_file) else None
+    return parse_base(ref, directory, text, schema_text)
+
+
+def apply_base(
+    base: Base,
+    spec: AppSpec,
+    objects: list[Object],
+    *,
+    environment: str,
+    namespace: str,
+    inputs: Inputs,
+    images: Mapping[str, str],
+    deadline: float | None = None,
+) -> list[Object]:
+    """``objects`` (the app's own) with the base's patches applied and its templates'
+    objects added after them."""
+    env_spec = spec.for_environment(environment)
+    patches = tuple(Patch(p.kind, p.name, copy.deepcopy(p.body), p.location) for p in base.patches)
+    patched = apply_patches(objects, patches, must_match=False)
+    templates = base.directory / TEMPLATES_DIR
+    if not inputs.is_dir(templates):
+        return patched
+    context = {
+        "labels": common_labels(env_spec),
+        "selector": selector_labels(env_spec),
+        "ports": [{"name": p.name, "port": p.port} for p in env_spec.ports],
+        "hosts": [rule.host for rule in env_spec.ingress.rules] if env_spec.ingress else [],
+        "workload": env_spec.workload,
+    }
+    added = render_template_dir(
+        templates,
+        app=spec.name,
+        environment=environment,
+        namespace=namespace,
+        values=dict(env_spec.base_values),
+        inputs=inputs,
+        images=images,
+        deadline=deadline,
+        context=context,
+    )
+    return patched + _checked_added(base, templates, added, patched, namespace)
+
+
+def _checked_added(
+    base: Base, templates: Path, added: list[Object], own: list[Object], namespace: str
+) -> list[Object]:
+    def identity(obj: Object) -> ObjectId:
+        found = object_id(obj)
+        return replace(found, namespace=found.namespace or namespace)
+
+    seen = {identity(obj) for obj in own}
+    for obj in added:
+        problem = identity_problem(obj)
+        if problem is not None:
+            field_path, message = problem
+            raise InvalidInput(
+                f"{templates}: base {base.ref} renders an object whose {field_path} {message}",
+                hint="a base's templates must render Kubernetes objects with a valid identity",
+            )
+        found = identity(obj)
+        if found in seen:
+            raise InvalidInput(
+                f"{templates}: base {base.ref} renders {object_ref(obj)}, which the app "
+                "already has",
+                hint="name the base's objects after the app ({{ app }}-...) so they never "
+                "collide with its own",
+            )
+        seen.add(found)
+    return added
