@@ -123,9 +123,13 @@ git init -q -b main
 git config user.name "hakobu demo"
 git config user.email "demo@hakobu.invalid"
 
-step "A new project: an app spec, a Jinja template app and a kustomize app" \
+step "A new project: app specs on a platform base, a Jinja template app and a kustomize app" \
     hakobu init
 git add -A && git commit -qm "A new hakobu project"
+step "The platform installs the custom kinds its bases use, once per cluster (web@2: ServiceMonitor)" \
+    hakobu cluster kubectl apply -f platform/crds/
+hakobu cluster kubectl wait --for condition=established --timeout=60s \
+    crd/servicemonitors.monitoring.coreos.com >/dev/null
 
 step "Render every environment into generated/ and commit it" \
     hakobu render --commit
@@ -173,6 +177,14 @@ step "The promotion, as git shows it" \
     git show --stat --format='%s%n%n%b' HEAD
 step "Sync production" \
     hakobu sync production
+
+step "Platform bases: which app is on which version (web@2 adds a ServiceMonitor and a NetworkPolicy)" \
+    hakobu bases
+step "Upgrade web to web@2: one line of its spec; render shows exactly what its output gains" \
+    hakobu bases upgrade web --to 2
+more "git diff --stat"
+typed "Commit the upgrade with its output, and sync evaluation" \
+    'hakobu render --commit >/dev/null && hakobu sync evaluation --app web'
 
 step "Someone edits the cluster by hand (drift)" \
     hakobu cluster kubectl -n shop-eval scale deployment redis --replicas=3

@@ -444,6 +444,9 @@ _ENVIRONMENT_FIELDS = {
     "failed sync or a Degraded app within S seconds of a new revision with a rollback "
     "commit; absent or `false`: never",
     "ignoreDifferences": "more rules for this environment, after the project's (below)",
+    "base": "the platform base (`NAME@VERSION`, the directory `platform/bases/NAME/VERSION/`) "
+    "of the app specs that name none; absent: those have no base "
+    "(see [platform bases](../how-to/bases.md))",
     "clusters": "the clusters the environment is delivered to (below): `sync`, `diff`, "
     "`status` and `history` act on each at once (`--cluster` picks one), a cluster that "
     "cannot be reached fails only its part, and promotion requires every one to be Synced "
