@@ -35,8 +35,9 @@ VALUES_SCHEMA_FILE = "values.schema.json"
 TEMPLATES_DIR = "templates"
 _BASE_REF = re.compile(BASE_REF_PATTERN)
 _FIELDS = ("description", "defaults", "forbid", "patches")
-# What a base may not default: the app's identity, and what the base itself is chosen by.
-_NOT_DEFAULTED = ("name", "image", "base", "baseValues", "environments")
+# What a base may not default: the app's identity, what the base itself is chosen by, and
+# what promotion and the order of a sync read from the spec alone.
+_NOT_DEFAULTED = ("name", "image", "base", "baseValues", "environments", "promote", "dependsOn")
 
 
 @dataclass(frozen=True)

@@ -104,13 +104,23 @@ def test_a_field_the_base_forbids_is_refused_in_any_environment(project: Path) -
     assert snapshot(project / "generated") == before
 
 
-def test_a_bad_base_is_the_bases_error(project: Path) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("  - extraObjects", "  - image", "forbid[0]: 'image' is not an app spec field"),
+        ("defaults:\n", "defaults:\n  dependsOn: [redis]\n", "defaults.dependsOn: a base cannot"),
+        ("    - maxSkew: 1", "    - maxSkew: one", "defaults.topologySpreadConstraints[0].maxSkew"),
+        ("description:", "colour: blue\ndescription:", "colour: unknown field"),
+    ],
+)
+def test_a_bad_base_is_the_bases_error(project: Path, old: str, new: str, expected: str) -> None:
     base = project / "platform" / "bases" / "web" / "2" / "base.yaml"
-    base.write_text(base.read_text().replace("  - extraObjects", "  - image"))
+    assert old in base.read_text()
+    base.write_text(base.read_text().replace(old, new))
     result = hakobu(project, "render")
     assert result.returncode == 2
     assert "platform/bases/web/2/base.yaml:" in result.stderr
-    assert "forbid[0]: 'image' is not an app spec field a base can forbid" in result.stderr
+    assert expected in result.stderr, result.stderr
 
 
 def test_a_base_change_renders_again_exactly_the_apps_on_that_version(project: Path) -> None:
