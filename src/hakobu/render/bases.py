@@ -17,6 +17,7 @@ and bounds (``hakobu.render.templates``). They see:
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -72,7 +73,10 @@ def load_base(chosen: Chosen, root: Path, inputs: Inputs) -> Base:
     the line that names it."""
     ref = chosen.ref
     directory = ref.directory(root)
-    if not inputs.is_dir(directory):
+    # Read straight away (a missing file is recorded as absent): one read per file, since
+    # every app on the version reads them.
+    text = _read_if_there(directory / BASE_FILE, inputs)
+    if text is None and not inputs.is_dir(directory):
         versions_dir = directory.parent
         known = (
             [v for v in inputs.list_dir(versions_dir) if v.isdigit()]
@@ -88,21 +92,31 @@ def load_base(chosen: Chosen, root: Path, inputs: Inputs) -> Base:
             hint = (
                 f"the project's bases: {', '.join(names)}"
                 if names
-                else f"the project has no bases: add {directory}/"
+                else f"the project has no bases: add {ref.directory(Path())}/"
             )
             message = f"unknown base {ref.name!r}"
         raise SourceError(
             chosen.file,
-            f"{message} (no {directory}/)",
+            f"{message} (no {ref.directory(Path())}/ in the project)",
             line=chosen.line,
             field=chosen.field,
             hint=hint,
         )
-    base_file = directory / BASE_FILE
-    text = inputs.read_text(base_file) if inputs.is_file(base_file) else ""
-    schema_file = directory / VALUES_SCHEMA_FILE
-    schema_text = inputs.read_text(schema_file) if inputs.is_file(schema_file) else None
-    return parse_base(ref, directory, text, schema_text)
+    schema_text = _read_if_there(directory / VALUES_SCHEMA_FILE, inputs)
+    return _parsed(ref, directory, text or "", schema_text)
+
+
+def _read_if_there(path: Path, inputs: Inputs) -> str | None:
+    try:
+        return inputs.read_text(path)
+    except FileNotFoundError:
+        return None
+
+
+# The same files parse to the same base: every app on a version reads them (so each app's
+# render records them as its inputs), and only the first one parses them. A Base is never
+# changed by its users (defaults and patches are copied where they are used).
+_parsed = functools.lru_cache(maxsize=64)(parse_base)
 
 
 def apply_base(
@@ -122,7 +136,9 @@ def apply_base(
     patches = tuple(Patch(p.kind, p.name, copy.deepcopy(p.body), p.location) for p in base.patches)
     patched = apply_patches(objects, patches, must_match=False)
     templates = base.directory / TEMPLATES_DIR
-    if not inputs.is_dir(templates):
+    try:
+        inputs.list_dir(templates)
+    except FileNotFoundError:
         return patched
     context = {
         "labels": common_labels(env_spec),
@@ -141,6 +157,7 @@ def apply_base(
         images=images,
         deadline=deadline,
         context=context,
+        values_files=False,
     )
     return patched + _checked_added(base, templates, added, patched, namespace)
 

@@ -165,6 +165,32 @@ class _BoundedCodeGenerator(CodeGenerator):
         self.write(")")
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled once per process. A bucket is found by the template's name and
+    file and holds code only for the source it was compiled from (Jinja compares the
+    source's digest), so a changed file is compiled again. A platform base's templates are
+    the same file for every app on its version: without this, each app compiled them anew.
+    Bounded: past ``_MAX`` templates it starts over."""
+
+    _MAX = 1024
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if len(self._code) >= self._MAX:
+            self._code.clear()
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
+
 class TemplateSandbox(ImmutableSandboxedEnvironment):
     """Jinja for one render of one template app: sandboxed, bounded by ``budget``."""
 
@@ -182,6 +208,7 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
             optimized=False,
             finalize=_finalize,
             auto_reload=False,
+            bytecode_cache=_COMPILED,
         )
         self.budget = budget
         self.filters = bounded_filters(budget)

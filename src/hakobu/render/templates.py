@@ -54,17 +54,19 @@ def render_template_dir(
     images: Mapping[str, str],
     deadline: float | None = None,
     context: Mapping[str, Any] | None = None,
+    values_files: bool = True,
 ) -> list[Object]:
     """The objects of the template app in ``directory`` for one environment.
 
     ``context``: more names the templates see (a fleet's instance, or a platform base's,
-    see ``bases``).
+    see ``bases``); without ``values_files`` the directory's values files are not read (a
+    platform base's values are the app's).
 
     ``deadline`` (a ``time.monotonic()`` instant) bounds the apps that share it together;
     each app also has ``Limits.seconds`` of its own.
     """
     merged = dict(values)
-    for name in (*_VALUES_FILES, f"values-{environment}.yaml"):
+    for name in (*_VALUES_FILES, f"values-{environment}.yaml") if values_files else ():
         path = directory / name
         if inputs.is_file(path):
             layer = load_documents(path, inputs.read_text(path))

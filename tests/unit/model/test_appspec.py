@@ -672,6 +672,7 @@ def test_only_overridable_fields_are_promotable() -> None:
         "name",
         "workload",
         "promote",
+        "base",
         "dependsOn",
         "environments",
     }

@@ -187,7 +187,7 @@ def test_commit_records_only_the_rendered_change(project: Path) -> None:
     assert result.returncode == 0, result.stderr
     repo = pygit2.Repository(str(project))
     head = repo.head.peel(pygit2.Commit)
-    assert head.message.startswith("render: evaluation +6 ~0 -0, production +6 ~0 -0")
+    assert head.message.startswith("render: evaluation +10 ~0 -0, production +10 ~0 -0")
     assert "added    web/deployment-web.yaml" in head.message
     assert "notes.txt" not in {entry.name for entry in head.tree}
     status = git(project, "status", "--porcelain")
