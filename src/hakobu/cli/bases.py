@@ -58,7 +58,16 @@ def _list(args: argparse.Namespace) -> int:
 def _upgrade(args: argparse.Namespace) -> int:
     upgrade = upgrade_base(load(args), args.app, args.to)
     if args.output == "json":
-        print_json(upgrade)
+        print_json(
+            {
+                "app": upgrade.app,
+                "file": str(upgrade.file),
+                "before": upgrade.before,
+                "after": upgrade.after,
+                "environments": upgrade.results,
+                "diff": upgrade.diff,
+            }
+        )
         return 0
     print(f"{upgrade.file}: base: {upgrade.before} → {upgrade.after}")
     print_results(upgrade.results, check=False, commit=None)

@@ -210,6 +210,19 @@ def test_upgrade_edits_one_line_and_renders_only_that_app(project: Path) -> None
     assert git(project, "status", "--porcelain") == ""
 
 
+def test_upgrade_reports_json(project: Path) -> None:
+    assert hakobu(project, "render").returncode == 0
+    result = hakobu(project, "bases", "upgrade", "web", "--to", "2", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["app"], report["before"], report["after"]) == ("web", "web@1", "web@2")
+    assert report["file"].endswith("apps/web.yaml")
+    [evaluation, _] = report["environments"]
+    assert evaluation["added"] == ["web/networkpolicy-web.yaml", "web/servicemonitor-web.yaml"]
+    assert evaluation["rendered"] == ["web"]
+    assert "+kind: ServiceMonitor" in report["diff"]
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
