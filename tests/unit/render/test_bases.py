@@ -253,3 +253,26 @@ def test_an_upgrade_the_new_version_refuses_changes_nothing(project: Path) -> No
     assert "apps/web.yaml:" in result.stderr
     assert "ingress: base web@2 forbids ingress" in result.stderr, result.stderr
     assert snapshot(project) == before
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (
+            "data: {who: \"{{ range.__globals__['os'].popen('id').read() }}\"}\n",
+            "pwned.yaml.j2:1: template code not allowed",
+        ),
+        ('{% include "../../1/base.yaml" %}\n', "is not a path inside the app directory"),
+        ("{% for i in range(10**9) %}{{ i }}{% endfor %}\n", "template went past a bound"),
+    ],
+)
+def test_a_bases_templates_run_in_the_sandbox(project: Path, template: str, expected: str) -> None:
+    assert hakobu(project, "render").returncode == 0
+    before = snapshot(project / "generated")
+    templates = project / "platform" / "bases" / "web" / "2" / "templates"
+    (templates / "pwned.yaml.j2").write_text(template)
+    result = hakobu(project, "render")
+    assert result.returncode == 2
+    assert "platform/bases/web/2/templates/pwned.yaml.j2" in result.stderr, result.stderr
+    assert expected in result.stderr, result.stderr
+    assert snapshot(project / "generated") == before
