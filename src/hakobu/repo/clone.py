@@ -163,20 +163,7 @@ def remote_tip(
 ) -> str | None:
     """The commit ``branch`` points at on the remote (None: it has no such branch), asked
     without fetching anything: what a poll needs to know whether to fetch."""
-    callbacks = _Callbacks(url, credentials)
-    try:
-        with callbacks.connection():
-            heads = repo.remotes[REMOTE].list_heads(callbacks=callbacks)
-    except (pygit2.GitError, KeyError) as e:
-        raise OperationFailed(
-            f"cannot read the branches of {_redacted(url)}: {e}",
-            hint="check that the remote is reachable and the credentials are right",
-        ) from e
-    wanted = f"refs/heads/{branch}"
-    for head in heads:
-        if head.name == wanted:
-            return str(head.oid)
-    return None
+    return remote_heads(repo, url, credentials).get(branch)
 
 
 def remote_heads(
