@@ -22,12 +22,14 @@ from typing import Any
 import pytest
 import yaml
 
+import hakobu
 from hakobu.cli.main import main
 from hakobu.cluster.client import KubeClient
 from hakobu.health import HealthRules, HealthStatus, assess
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.model.appspec_schema import app_schema
 from hakobu.model.objects import Object
+from tests.integration.test_canary_rollout import spec as canary_spec
 
 pytestmark = pytest.mark.cluster
 
@@ -587,6 +589,17 @@ def spec_fields(schema: dict[str, Any], spec: dict[str, Any]) -> set[str]:
     return found
 
 
+# Specs that other cluster tests apply to the real API server: the example project's, whose
+# apps stand on platform bases (test_example), and a canary's (test_canary_rollout).
+ELSEWHERE = [
+    *(
+        yaml.safe_load(path.read_text())
+        for path in sorted((Path(hakobu.__file__).parent / "example" / "apps").glob("*.yaml"))
+    ),
+    canary_spec("1.0", "http://127.0.0.1:9090"),
+]
+
+
 def test_the_specs_here_use_every_field_of_the_schema() -> None:
     schema = app_schema()
     described = schema_fields(schema)
@@ -595,7 +608,7 @@ def test_the_specs_here_use_every_field_of_the_schema() -> None:
     assert {"#container.image.digest", "volumes[].projected.sources[].secret.items[].path"} <= (
         described
     )
-    used = set().union(*(spec_fields(schema, spec) for spec in APPS.values()))
+    used = set().union(*(spec_fields(schema, spec) for spec in (*APPS.values(), *ELSEWHERE)))
     missing = described - used
     assert not missing, f"fields of the app spec schema this test does not use: {sorted(missing)}"
 
