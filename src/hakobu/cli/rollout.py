@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
-
-import httpx
 
 from hakobu.cli.kube import add_cluster_options, connect
 from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import Progress, print_json
 from hakobu.model.canary import Analysis, Pause, SetWeight
-from hakobu.releases.canary.engine import Rollout, advance, find, request, status
-from hakobu.releases.canary.prometheus import measure
+from hakobu.releases.canary.driver import drive
+from hakobu.releases.canary.engine import Rollout, find, request, status
 
 _ACTIONS = {
     "status": "show the step, the weights, the replicas of each side and the measurements",
@@ -22,8 +19,6 @@ _ACTIONS = {
     "retry": "start an aborted or Inconclusive rollout again from its first step",
     "run": "advance the rollout until it is promoted, aborted or waits for a person",
 }
-# How often `run` looks again: the shortest pause or interval worth writing is seconds.
-_TICK_SECONDS = 1.0
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,33 +49,13 @@ def _rollout(args: argparse.Namespace) -> int:
         if args.action in ("promote", "abort", "retry"):
             request(kube, namespace, name, args.action)
         if args.action == "run":
-            with httpx.Client() as client:
-                while True:
-                    rollout = advance(kube, namespace, name, time.time(), _measuring(client))
-                    state = rollout.state
-                    if state is None or state.phase in ("Healthy", "Degraded", "Inconclusive"):
-                        break
-                    if state.phase == "Paused" and _waits_for_person(rollout):
-                        break
-                    time.sleep(_TICK_SECONDS)
+            drive(kube, namespace, name)
         rollout = status(kube, namespace, name)
     if args.output == "json":
         print_json(rollout_json(rollout))
     else:
         print(rollout_text(rollout))
     return 1 if rollout.state is not None and rollout.state.phase == "Degraded" else 0
-
-
-def _measuring(client: httpx.Client) -> Any:
-    return lambda analysis: measure(client, analysis)
-
-
-def _waits_for_person(rollout: Rollout) -> bool:
-    state = rollout.state
-    if state is None or state.step >= len(rollout.canary.steps):
-        return False
-    step = rollout.canary.steps[state.step]
-    return isinstance(step, Pause) and step.seconds is None
 
 
 def rollout_json(rollout: Rollout) -> dict[str, Any]:
