@@ -1,9 +1,11 @@
 """``hakobu fleet add | set | unset | move | remove | list``: edit a fleet's instance files;
-``hakobu fleet status``: its tiers in a cluster."""
+``hakobu fleet status``: its tiers in a cluster; ``hakobu fleet rollout``: one step of its
+tiered rollout."""
 
 from __future__ import annotations
 
 import argparse
+import time
 from dataclasses import asdict
 from typing import TypeAlias
 
@@ -15,10 +17,12 @@ from hakobu.cli.kube import (
 )
 from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import Progress, print_json
+from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
 from hakobu.releases.fleet import (
     InstanceEdit,
     apply_edit,
+    fleet_of,
     list_instances,
     parse_assignment,
     plan_add,
@@ -26,6 +30,8 @@ from hakobu.releases.fleet import (
     plan_set,
     tier_statuses,
 )
+from hakobu.releases.tierpromotion import tier_versions
+from hakobu.releases.tierrollout import rollout_step
 from hakobu.sync.status import environment_status
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -80,20 +86,37 @@ def register(subparsers: Subparsers) -> None:
         "fleet's instances per tier, in the order of the fleet's tiers. Exit code 1 while any "
         "instance is not Synced and Healthy.",
     )
-    status.add_argument("fleet", metavar="FLEET")
-    status.add_argument("env", metavar="ENV", help="the environment, as named in hakobu.yaml")
-    add_cluster_options(status)
-    status.add_argument(
+    _environment(status)
+    status.set_defaults(handler=_status)
+    rollout = actions.add_parser(
+        "rollout",
+        help="one step of the tiered rollout: promote the next tier once the one before "
+        "has soaked, or halt at a Degraded instance",
+        description="Read the environment's cluster and the template version each tier "
+        "renders. When every instance of a tier has been Synced and Healthy for the soak "
+        "time (rollout: soak: in fleet.yaml) and the next tier renders another version, "
+        "promote the next tier as `hakobu promote --fleet` does (a commit; sync to deploy "
+        "it). Exit code 0 when a tier was promoted or every tier runs the same version, 1 "
+        "while it waits (not yet healthy, soaking) or is halted by a Degraded instance.",
+    )
+    _environment(rollout)
+    rollout.set_defaults(handler=_rollout)
+    for action in (add, change, unset, move, remove, listing, status, rollout):
+        add_project_option(action, inherited=True)
+
+
+def _environment(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("fleet", metavar="FLEET")
+    parser.add_argument("env", metavar="ENV", help="the environment, as named in hakobu.yaml")
+    add_cluster_options(parser)
+    parser.add_argument(
         "--cluster",
         default=None,
         metavar="NAME",
         help="which of the environment's clusters to read, when it has several",
     )
-    add_keys_namespace_option(status)
-    add_output_option(status)
-    status.set_defaults(handler=_status)
-    for action in (add, change, unset, move, remove, listing, status):
-        add_project_option(action, inherited=True)
+    add_keys_namespace_option(parser)
+    add_output_option(parser)
 
 
 def _names(parser: argparse.ArgumentParser) -> None:
@@ -146,32 +169,85 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kube(args: argparse.Namespace) -> KubeClient:
+    env = load(args).environment(args.env)
+    if not env.clusters:
+        return connect(args, log=Progress())
+    if args.cluster is None:
+        names = ", ".join(c.name for c in env.clusters)
+        raise InvalidInput(
+            f"environment {env.name!r} has several clusters: {names}",
+            hint="pick the one to read with --cluster NAME",
+        )
+    return connect_cluster(args, env.cluster(args.cluster), log=Progress())
+
+
 def _status(args: argparse.Namespace) -> int:
     project = load(args)
     env = project.environment(args.env)
-    if env.clusters:
-        if args.cluster is None:
-            names = ", ".join(c.name for c in env.clusters)
-            raise InvalidInput(
-                f"environment {env.name!r} has several clusters: {names}",
-                hint="pick the one to read with --cluster NAME",
-            )
-        kube = connect_cluster(args, env.cluster(args.cluster), log=Progress())
-    else:
-        kube = connect(args, log=Progress())
-    with kube:
+    with _kube(args) as kube:
         statuses = environment_status(kube, project, env, keys_namespace=args.keys_namespace)
     tiers = tier_statuses(project, args.fleet, statuses)
+    versions = {v.tier: v for v in tier_versions(project, fleet_of(project, args.fleet))}
     good = all(t.good == t.instances for t in tiers)
     if args.output == "json":
-        print_json({"fleet": args.fleet, "env": env.name, "tiers": [asdict(t) for t in tiers]})
+        print_json(
+            {
+                "fleet": args.fleet,
+                "env": env.name,
+                "tiers": [
+                    {
+                        **asdict(t),
+                        "version": versions[t.tier].version,
+                        "template": versions[t.tier].path,
+                    }
+                    for t in tiers
+                ],
+            }
+        )
         return 0 if good else 1
     for t in tiers:
         health = ", ".join(f"{count} {state}" for state, count in t.health.items())
+        version = versions[t.tier]
+        shown = (version.version[:12] or "uncommitted") + (
+            ", changed in the work tree" if version.changed else ""
+        )
         print(
-            f"{t.tier}: {t.good}/{t.instances} Synced and Healthy"
+            f"{t.tier} (template {shown}): {t.good}/{t.instances} Synced and Healthy"
             + (f" ({health})" if health else "")
         )
         for line in t.not_good:
             print(f"  {line}")
     return 0 if good else 1
+
+
+def _rollout(args: argparse.Namespace) -> int:
+    project = load(args)
+    env = project.environment(args.env)
+    with _kube(args) as kube:
+        statuses = environment_status(kube, project, env, keys_namespace=args.keys_namespace)
+        result = rollout_step(kube, project, env, args.fleet, statuses, now=time.time())
+    step, promotion = result.step, result.promotion
+    if args.output == "json":
+        print_json(
+            {
+                "fleet": result.fleet,
+                "env": result.env,
+                "verdict": step.verdict,
+                "tier": step.tier,
+                "target": step.target,
+                "reason": step.reason,
+                "promotion": asdict(promotion) if promotion is not None else None,
+            }
+        )
+    elif promotion is not None:
+        print(
+            f"promoted {promotion.source} → {promotion.target} "
+            f"(template {promotion.version[:12]}, was {promotion.previous[:12]}): {step.reason}"
+        )
+        if promotion.commit is not None:
+            print(f"  in commit {promotion.commit[:12]}; deploy it with `hakobu sync {env.name}`")
+    else:
+        label = {"wait": "waiting", "halt": "halted", "done": "done", "promote": "promote"}
+        print(f"{label[step.verdict]}: {step.reason}")
+    return 0 if step.verdict in ("promote", "done") else 1

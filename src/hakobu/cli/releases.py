@@ -18,7 +18,7 @@ from hakobu.cli.output import print_json
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
 from hakobu.model.clusters import Cluster
-from hakobu.model.project import find_root, load_project
+from hakobu.model.project import Project, find_root, load_project
 from hakobu.model.source import load_documents
 from hakobu.releases import (
     FieldChange,
@@ -30,9 +30,11 @@ from hakobu.releases import (
     plan_promotion,
     plan_rollback,
 )
+from hakobu.releases.tierpromotion import promote_tier
 from hakobu.repo.branches import checked_out_branch, tier_branches
 from hakobu.repo.commit import open_repository
 from hakobu.repo.revisions import repo_path
+from hakobu.sync.status import environment_status
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -71,10 +73,23 @@ def register(subparsers: Subparsers) -> None:
         "on a new branch for review). When FROM and TO track branches of their own (`branch:` "
         "in hakobu.yaml), move the commit FROM runs onto TO's branch instead: a "
         "fast-forward when possible, else a merge commit. Refused unless FROM is Synced and "
-        "Healthy at that revision in the cluster (--force skips the check).",
+        "Healthy at that revision in the cluster (--force skips the check). With --fleet, "
+        "FROM and TO are tiers of that fleet: TO's copy of the template (tiers/<TO>/) "
+        "becomes the template FROM renders; every environment is rendered and both are "
+        "committed, refused unless every instance of FROM is Synced and Healthy in --env.",
     )
-    ahead.add_argument("source", metavar="FROM", help="the environment whose release to carry")
-    ahead.add_argument("target", metavar="TO", help="the environment that receives it")
+    ahead.add_argument(
+        "source", metavar="FROM", help="the environment (with --fleet: the tier) to carry"
+    )
+    ahead.add_argument(
+        "target", metavar="TO", help="the environment (with --fleet: the tier) that receives it"
+    )
+    ahead.add_argument("--fleet", metavar="FLEET", help="promote between this fleet's tiers")
+    ahead.add_argument(
+        "--env",
+        metavar="ENV",
+        help="with --fleet: the environment whose cluster shows FROM's health",
+    )
     ahead.add_argument("--app", metavar="APP", help="only this app")
     ahead.add_argument("--branch", metavar="NAME", help="commit on this new branch for review")
     ahead.add_argument("--force", action="store_true", help="skip the health check of FROM")
@@ -155,6 +170,10 @@ def _rollback(args: argparse.Namespace) -> int:
 
 def _promote(args: argparse.Namespace) -> int:
     project = load_project(find_root(args.directory))
+    if args.fleet is not None:
+        return _promote_tier(args, project)
+    if args.env is not None:
+        raise InvalidInput("--env goes with --fleet", hint="promote FROM TO names environments")
     request = PromotionRequest(
         args.source,
         args.target,
@@ -173,6 +192,36 @@ def _promote(args: argparse.Namespace) -> int:
         print_json(_promotion_json(result))
     else:
         _print_promotion(result)
+    return 0
+
+
+def _promote_tier(args: argparse.Namespace, project: Project) -> int:
+    for option in ("app", "branch", "push"):
+        if getattr(args, option) is not None:
+            raise InvalidInput(f"--{option} does not go with --fleet")
+    statuses = None
+    if not args.force:
+        if args.env is None:
+            raise InvalidInput(
+                "--fleet needs --env ENV: the environment whose cluster shows the tier's health",
+                hint="or skip the check with --force",
+            )
+        env = project.environment(args.env)
+        with connect(args) as kube:
+            statuses = environment_status(kube, project, env, keys_namespace=args.keys_namespace)
+    result = promote_tier(project, args.fleet, args.source, args.target, statuses=statuses)
+    if args.output == "json":
+        print_json(asdict(result))
+    elif result.commit is None:
+        print(
+            f"tier {result.target} already renders what {result.source} renders: nothing to promote"
+        )
+    else:
+        print(
+            f"promoted fleet {result.fleet} {result.source} → {result.target} "
+            f"(template {result.version[:12]}, was {result.previous[:12]}) "
+            f"in commit {result.commit[:12]}"
+        )
     return 0
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.model.source import Document, SourceError, load_one
+from hakobu.model.tierrollout import TierRollout, load_rollout
 
 FLEET_FILE = "fleet.yaml"
 TEMPLATE_DIR = "template"
@@ -54,6 +55,8 @@ class Fleet:
     tiers: tuple[str, ...]
     # What an instance may set, each with its default.
     values: dict[str, Any]
+    # How a template version moves from tier to tier; None: only by `hakobu promote --fleet`.
+    rollout: TierRollout | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def instance_name(fleet: str, file: Path) -> str:
 def load_fleet(file: Path, text: str) -> Fleet:
     doc = load_one(file, text)
     data = _mapping(doc, (), "the fleet file")
-    _only(doc, (), data, {"tiers", "values"})
+    _only(doc, (), data, {"tiers", "values", "rollout"})
     tiers = data.get("tiers")
     if not isinstance(tiers, list) or not tiers:
         raise doc.error(("tiers",), "expected a non-empty list of tier names, in rollout order")
@@ -106,7 +109,8 @@ def load_fleet(file: Path, text: str) -> Fleet:
     values = data.get("values", {})
     if not isinstance(values, dict):
         raise doc.error(("values",), "expected a mapping of value names to their defaults")
-    return Fleet(file.parent.name, tuple(tiers), values)
+    rollout = load_rollout(doc, data["rollout"]) if "rollout" in data else None
+    return Fleet(file.parent.name, tuple(tiers), values, rollout)
 
 
 def load_instance(fleet: Fleet, file: Path, text: str) -> Instance:

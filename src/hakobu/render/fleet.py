@@ -1,10 +1,11 @@
 """Render one instance of a fleet (``hakobu.model.fleet``) for one environment.
 
-The fleet's template is a template app; an instance renders it with the environment's
-values, overlaid by the fleet's defaults and then by the instance's own values, and with
-``app`` (``<fleet>-<instance>``), ``fleet``, ``instance`` and ``tier`` besides. Everything is
-read through ``inputs``, so an instance's cached render goes stale exactly when its own
-file, the fleet file or the template changes.
+The fleet's template is a template app: ``template/`` for the first tier, and for a later
+tier the copy it was promoted to (``tiers/<tier>/``, see ``hakobu.model.tierrollout``). An
+instance renders it with the environment's values, overlaid by the fleet's defaults and then
+by the instance's own values, and with ``app`` (``<fleet>-<instance>``), ``fleet``,
+``instance`` and ``tier`` besides. Everything is read through ``inputs``, so an instance's
+cached render goes stale exactly when its own file, the fleet file or its template changes.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hakobu.model.fleet import (
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment
 from hakobu.model.source import SourceError
+from hakobu.model.tierrollout import TIERS_DIR, pinned_template
 from hakobu.render.inputs import Inputs
 from hakobu.render.templates import deep_merge, render_template_dir
 
@@ -67,7 +69,7 @@ def render_instance(
     fleet_file = fleet_dir / FLEET_FILE
     fleet = load_fleet(fleet_file, inputs.read_text(fleet_file))
     instance = load_instance(fleet, instance_file, inputs.read_text(instance_file))
-    template = fleet_dir / TEMPLATE_DIR
+    template = _template_of(fleet_dir, fleet.tiers, instance.tier, inputs)
     if not inputs.is_dir(template):
         raise SourceError(
             fleet_file,
@@ -94,3 +96,28 @@ def render_instance(
         deadline=deadline,
         context={"fleet": fleet.name, "instance": instance.name, "tier": instance.tier},
     )
+
+
+def _template_of(fleet_dir: Path, tiers: tuple[str, ...], tier: str, inputs: Inputs) -> Path:
+    """The template ``tier`` renders: its promoted copy if it has one, else ``template/``."""
+    pinned_dir = fleet_dir / TIERS_DIR
+    later = tiers[1:]
+    if inputs.is_dir(pinned_dir):
+        for entry in inputs.list_dir(pinned_dir):
+            if entry in later or entry.startswith("."):
+                continue
+            why = (
+                f"the first tier renders {TEMPLATE_DIR}/"
+                if entry == tiers[0]
+                else f"fleet {fleet_dir.name!r} has no tier {entry!r}"
+            )
+            raise SourceError(
+                pinned_dir / entry,
+                f"{TIERS_DIR}/ holds the template each later tier was promoted to; {why}",
+                hint=f"remove {pinned_dir / entry}; the later tiers are: "
+                + (", ".join(later) or "none"),
+            )
+    pinned = pinned_template(fleet_dir, tier)
+    if tier in later and inputs.is_dir(pinned):
+        return pinned
+    return fleet_dir / TEMPLATE_DIR

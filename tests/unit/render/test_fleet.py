@@ -4,6 +4,7 @@ at their file, line and field before anything is written."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -176,6 +177,10 @@ def test_a_values_file_in_the_template_is_refused(root: Path) -> None:
         ("tiers: []\n", "fleet.yaml:1: tiers: expected a non-empty list of tier names"),
         ("tiers: [a, a]\n", "fleet.yaml:1: tiers[1]: tier 'a' is listed twice"),
         ("tiers: [a]\nvalue: {}\n", "fleet.yaml:2: value: unknown field 'value'"),
+        ("tiers: [a]\nrollout: {soak: 10}\n", "fleet.yaml:2: rollout.soak: expected a duration"),
+        ("tiers: [a]\nrollout: {soak: 10x}\n", "rollout.soak: '10x' is not a duration"),
+        ("tiers: [a]\nrollout: {soak: 800h}\n", "rollout.soak: expected at most 720h"),
+        ("tiers: [a]\nrollout: {wait: 1m}\n", "rollout.wait: unknown field 'wait'"),
     ],
 )
 def test_a_bad_fleet_file_is_refused(root: Path, text: str, message: str) -> None:
@@ -201,3 +206,39 @@ def test_an_instance_is_built_from_its_file(root: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         app_files(project, env, root / "apps" / "shops")
     assert "build one instance from its file" in str(caught.value.hint)
+
+
+def test_a_later_tier_renders_the_template_it_was_promoted_to(root: Path) -> None:
+    fleet = root / "apps" / "shops"
+    shutil.copytree(fleet / "template", fleet / "tiers" / "stable")
+    cache = RenderCache(root)
+    render(root, cache)
+    # A new template reaches the first tier only; the cache sees which tier reads what.
+    (fleet / "template" / "config.yaml.j2").write_text(
+        TEMPLATE.replace("tier:", "version: 2\n  tier:")
+    )
+    tree, result = render(root, cache)
+    assert result.rendered == ("shops-berlin",)
+    assert "version: 2\n" in tree["shops-berlin"]["configmap-shops-berlin.yaml"]
+    assert "version" not in tree["shops-paris"]["configmap-shops-paris.yaml"]
+    # Promoting the tier is replacing its copy.
+    shutil.rmtree(fleet / "tiers" / "stable")
+    shutil.copytree(fleet / "template", fleet / "tiers" / "stable")
+    tree, result = render(root, cache)
+    assert result.rendered == ("shops-paris",)
+    assert "version: 2\n" in tree["shops-paris"]["configmap-shops-paris.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("tier", "why"),
+    [
+        ("canary", "the first tier renders template/"),
+        ("gold", "fleet 'shops' has no tier 'gold'"),
+    ],
+)
+def test_a_copy_for_no_later_tier_is_refused(root: Path, tier: str, why: str) -> None:
+    (root / "apps" / "shops" / "tiers" / tier).mkdir(parents=True)
+    assert refused(root) == (
+        f"{root}/apps/shops/tiers/{tier}: tiers/ holds the template each later tier was "
+        f"promoted to; {why}"
+    )

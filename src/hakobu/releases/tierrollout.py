@@ -1,0 +1,165 @@
+"""One step of a fleet's tiered rollout in one environment: read, decide, record, promote.
+
+The step reads every instance's sync and health from the environment's cluster and the
+template version each tier renders, and ``tierdecision.decide`` says what to do. Since when
+each tier has been healthy at its version is kept in the cluster, in the ConfigMap
+``hakobu-fleet-<fleet>`` of the environment's namespace, so a soak survives any restart of
+whoever runs the steps (a person, a CI job, the delivery controller). A promotion is
+``tierpromotion.promote_tier``, the commit ``hakobu promote --fleet`` makes: the rollout
+and a person move tiers the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from hakobu.cluster.api import KubeApi
+from hakobu.cluster.errors import NotFound
+from hakobu.errors import InvalidInput
+from hakobu.health import HealthStatus
+from hakobu.model.fleet import FLEET_FILE, app_name
+from hakobu.model.project import Environment, Project
+from hakobu.releases.fleet import fleet_of, list_instances
+from hakobu.releases.tierdecision import Healthy, Step, TierState, decide
+from hakobu.releases.tierpromotion import TierPromotion, promote_tier, tier_versions
+from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
+from hakobu.sync.status import AppStatus
+
+FLEET_LABEL = "hakobu.dev/fleet"
+FIELD_MANAGER = "hakobu-fleet-rollout"
+
+
+@dataclass(frozen=True)
+class RolloutStep:
+    fleet: str
+    env: str
+    step: Step
+    # The commit that moved a tier, when the step promoted one.
+    promotion: TierPromotion | None
+
+
+def record_name(fleet: str) -> str:
+    return f"hakobu-fleet-{fleet}"
+
+
+def rollout_step(
+    kube: KubeApi,
+    project: Project,
+    env: Environment,
+    fleet_name: str,
+    statuses: Sequence[AppStatus],
+    *,
+    now: float,
+) -> RolloutStep:
+    """Advance ``fleet_name``'s rollout by at most one tier, judging by ``statuses``
+    (``env``'s apps as ``environment_status`` reads them from ``kube``)."""
+    fleet = fleet_of(project, fleet_name)
+    if fleet.rollout is None:
+        raise InvalidInput(
+            f"fleet {fleet.name!r} declares no rollout",
+            hint=f"add `rollout: {{soak: 10m}}` to {project.apps_dir / fleet.name / FLEET_FILE}",
+        )
+    versions = tier_versions(project, fleet)
+    changed = [v.path for v in versions if v.changed]
+    if changed:
+        raise InvalidInput(
+            f"the template of {', '.join(changed)} differs from the current commit: "
+            "the cluster runs what is committed",
+            hint="commit it (hakobu render --commit) or discard the change first",
+        )
+    tiers = tier_states(project, fleet.name, {v.tier: v.version for v in versions}, statuses)
+    recorded = _read_record(kube, env.namespace, fleet.name)
+    step = decide(tiers, recorded, now=now, soak=fleet.rollout.soak)
+    if step.healthy != recorded:
+        _write_record(kube, project, env, fleet.name, step.healthy)
+    promotion = None
+    if step.verdict == "promote" and step.tier is not None and step.target is not None:
+        promotion = promote_tier(
+            project,
+            fleet.name,
+            step.tier,
+            step.target,
+            statuses=statuses,
+            reason=f"rollout in {env.name}: {step.reason} (soak {fleet.rollout.soak_text})",
+        )
+    return RolloutStep(fleet.name, env.name, step, promotion)
+
+
+def tier_states(
+    project: Project,
+    fleet: str,
+    versions: Mapping[str, str],
+    statuses: Sequence[AppStatus],
+) -> list[TierState]:
+    """Each tier's version and its instances that are Degraded or not yet settled."""
+    by_app = {s.app: s for s in statuses}
+    degraded: dict[str, list[tuple[str, str]]] = {tier: [] for tier in versions}
+    settling: dict[str, list[tuple[str, str]]] = {tier: [] for tier in versions}
+    for instance in list_instances(project, fleet):
+        status = by_app.get(app_name(fleet, instance.name))
+        if status is None:
+            settling[instance.tier].append((instance.name, "not rendered (OutOfSync, Missing)"))
+        elif status.health is HealthStatus.DEGRADED:
+            why = f": {status.unhealthy[0]}" if status.unhealthy else ""
+            degraded[instance.tier].append((instance.name, f"{status.health}{why}"))
+        elif not status.good:
+            settling[instance.tier].append((instance.name, f"{status.sync}, {status.health}"))
+    return [
+        TierState(tier, version, tuple(degraded[tier]), tuple(settling[tier]))
+        for tier, version in versions.items()
+    ]
+
+
+def _read_record(kube: KubeApi, namespace: str, fleet: str) -> dict[str, Healthy]:
+    try:
+        found = kube.get("v1", "ConfigMap", record_name(fleet), namespace)
+    except NotFound:
+        return {}
+    data: dict[str, str] = found.get("data") or {}
+    result = {}
+    for tier, text in data.items():
+        try:
+            entry: Any = json.loads(text)
+            since = datetime.fromisoformat(entry["healthySince"]).timestamp()
+            result[tier] = Healthy(str(entry["version"]), since)
+        except (ValueError, KeyError, TypeError):
+            # Not what a step wrote: the tier's soak starts again rather than trusting it.
+            continue
+    return result
+
+
+def _write_record(
+    kube: KubeApi, project: Project, env: Environment, fleet: str, healthy: Mapping[str, Healthy]
+) -> None:
+    data = {
+        tier: json.dumps(
+            {
+                "version": record.version,
+                "healthySince": datetime.fromtimestamp(record.since, UTC).isoformat(),
+            },
+            sort_keys=True,
+        )
+        for tier, record in sorted(healthy.items())
+    }
+    kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": record_name(fleet),
+                "namespace": env.namespace,
+                "labels": {
+                    FLEET_LABEL: fleet,
+                    PROJECT_LABEL: project.name,
+                    ENVIRONMENT_LABEL: env.name,
+                },
+            },
+            "data": data,
+        },
+        field_manager=FIELD_MANAGER,
+        force=True,
+    )
