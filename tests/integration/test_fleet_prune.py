@@ -104,6 +104,9 @@ def test_removing_an_instance_prunes_exactly_its_objects(
                 was["resourceVersion"],
             ), f"{kind} shops-{shop} was touched"
     assert hakobu(repo, *status) == 0
+    # Both tiers render template/, and the version is its tree's id (short).
+    tree = repo.git("rev-parse", "HEAD:apps/shops/template")[:12]
     assert capsys.readouterr().out.endswith(
-        "canary: 1/1 Synced and Healthy (1 Healthy)\nstable: 1/1 Synced and Healthy (1 Healthy)\n"
+        f"canary (template {tree}): 1/1 Synced and Healthy (1 Healthy)\n"
+        f"stable (template {tree}): 1/1 Synced and Healthy (1 Healthy)\n"
     )

@@ -238,9 +238,13 @@ def _rollout(args: argparse.Namespace) -> int:
                 "target": step.target,
                 "reason": step.reason,
                 "promotion": asdict(promotion) if promotion is not None else None,
+                "pinned": result.pinned,
             }
         )
-    elif promotion is not None:
+        return 0 if step.verdict in ("promote", "done") else 1
+    if result.pinned is not None:
+        print(f"gave the later tiers their own copy of the template in commit {result.pinned[:12]}")
+    if promotion is not None:
         print(
             f"promoted {promotion.source} → {promotion.target} "
             f"(template {promotion.version[:12]}, was {promotion.previous[:12]}): {step.reason}"

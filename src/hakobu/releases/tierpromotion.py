@@ -104,48 +104,79 @@ def promote_tier(
         )
     repo = open_repository(project.root)
     fleet_dir = project.apps_dir / fleet.name
-    dirty = changed_locally(repo, [repo_path(repo, fleet_dir), repo_path(repo, project.output_dir)])
-    if dirty:
-        raise InvalidInput(
-            f"cannot promote between tiers of fleet {fleet.name!r}: "
-            f"{', '.join(dirty[:3])}{' …' if len(dirty) > 3 else ''} "
-            "differ from the current commit",
-            hint="commit (hakobu render --commit) or discard those changes first",
-        )
+    _refuse_uncommitted(project, f"cannot promote between tiers of fleet {fleet.name!r}")
     if statuses is not None:
         _check_settled(project, fleet.name, source, statuses)
     versions = {v.tier: v for v in tier_versions(project, fleet)}
     carried, previous = versions[source], versions[target]
-    if carried.version == previous.version:
-        return TierPromotion(fleet.name, source, target, carried.version, previous.version, None)
     destination = pinned_template(fleet_dir, target)
-    with tempfile.TemporaryDirectory(prefix="hakobu-tier-") as scratch:
-        # A render that fails (the carried template is wrong for this tier's instances)
-        # leaves the tier's copy as it was.
-        kept = Path(scratch) / "kept"
-        if destination.exists():
-            shutil.move(destination, kept)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(Path(repo.workdir) / carried.path, destination, symlinks=True)
-        try:
-            rendered = render_project(project, RenderRequest(), helm=helm_for_render(_log.info))
-        except BaseException:
-            shutil.rmtree(destination)
-            if kept.exists():
-                shutil.move(kept, destination)
-            raise
+    if carried.version == previous.version and destination.is_dir():
+        return TierPromotion(fleet.name, source, target, carried.version, previous.version, None)
     message = (
         f"promote fleet {fleet.name}: {source} → {target}\n\n"
         f"{target} now renders the template {source} renders "
         f"({carried.version[:12]}, was {previous.version[:12]}).\n"
         + (f"{reason}\n" if reason else "")
     )
-    commit = commit_paths(
+    commit = _copy_render_commit(project, {destination: Path(repo.workdir) / carried.path}, message)
+    return TierPromotion(fleet.name, source, target, carried.version, previous.version, commit)
+
+
+def pin_tiers(project: Project, fleet: Fleet) -> str | None:
+    """Give every later tier of ``fleet`` without a copy of the template one, of the
+    template it renders now (``template/``), so that the next change of the template
+    reaches the first tier alone. Changes no output; returns the commit, if one was made."""
+    fleet_dir = project.apps_dir / fleet.name
+    missing = [t for t in fleet.tiers[1:] if not pinned_template(fleet_dir, t).is_dir()]
+    if not missing:
+        return None
+    _refuse_uncommitted(project, f"cannot pin {', '.join(missing)} of fleet {fleet.name!r}")
+    message = (
+        f"pin fleet {fleet.name}: {', '.join(missing)} keep the template they render\n\n"
+        f"A new template reaches {fleet.tiers[0]} first; the later tiers follow by promotion.\n"
+    )
+    copies = {pinned_template(fleet_dir, t): fleet_dir / TEMPLATE_DIR for t in missing}
+    return _copy_render_commit(project, copies, message)
+
+
+def _copy_render_commit(project: Project, copies: dict[Path, Path], message: str) -> str | None:
+    """Replace each destination of ``copies`` with a copy of its source, render every
+    environment and commit both; a render that fails leaves the copies as they were."""
+    repo = open_repository(project.root)
+    with tempfile.TemporaryDirectory(prefix="hakobu-tier-") as scratch:
+        kept = {destination: Path(scratch) / str(index) for index, destination in enumerate(copies)}
+        for destination, source in copies.items():
+            if destination.exists():
+                shutil.move(destination, kept[destination])
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(source, destination, symlinks=True)
+        try:
+            rendered = render_project(project, RenderRequest(), helm=helm_for_render(_log.info))
+        except BaseException:
+            for destination, was in kept.items():
+                shutil.rmtree(destination, ignore_errors=True)
+                if was.exists():
+                    shutil.move(was, destination)
+            raise
+    return commit_paths(
         repo,
-        [destination, *(project.output_dir / r.env for r in rendered.results)],
+        [*copies, *(project.output_dir / r.env for r in rendered.results)],
         message,
     )
-    return TierPromotion(fleet.name, source, target, carried.version, previous.version, commit)
+
+
+def _refuse_uncommitted(project: Project, what: str) -> None:
+    """The commit renders every environment and takes all of its output: an uncommitted
+    input would slip into it unreviewed, an uncommitted output be swept along."""
+    repo = open_repository(project.root)
+    paths = [project.file, project.apps_dir, project.output_dir]
+    dirty = changed_locally(repo, [repo_path(repo, path) for path in paths])
+    if dirty:
+        raise InvalidInput(
+            f"{what}: {', '.join(dirty[:3])}{' …' if len(dirty) > 3 else ''} "
+            "differ from the current commit",
+            hint="commit (hakobu render --commit) or discard those changes first",
+        )
 
 
 def _check_settled(project: Project, fleet: str, tier: str, statuses: Sequence[AppStatus]) -> None:

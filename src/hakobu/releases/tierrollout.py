@@ -25,7 +25,7 @@ from hakobu.model.fleet import FLEET_FILE, app_name
 from hakobu.model.project import Environment, Project
 from hakobu.releases.fleet import fleet_of, list_instances
 from hakobu.releases.tierdecision import Healthy, Step, TierState, decide
-from hakobu.releases.tierpromotion import TierPromotion, promote_tier, tier_versions
+from hakobu.releases.tierpromotion import TierPromotion, pin_tiers, promote_tier, tier_versions
 from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
 from hakobu.sync.status import AppStatus
 
@@ -40,6 +40,8 @@ class RolloutStep:
     step: Step
     # The commit that moved a tier, when the step promoted one.
     promotion: TierPromotion | None
+    # The commit that gave later tiers their own copy of the template, on the first step.
+    pinned: str | None = None
 
 
 def record_name(fleet: str) -> str:
@@ -63,6 +65,8 @@ def rollout_step(
             f"fleet {fleet.name!r} declares no rollout",
             hint=f"add `rollout: {{soak: 10m}}` to {project.apps_dir / fleet.name / FLEET_FILE}",
         )
+    # Until the later tiers have their own copy, they render template/ as the first does.
+    pinned = pin_tiers(project, fleet)
     versions = tier_versions(project, fleet)
     changed = [v.path for v in versions if v.changed]
     if changed:
@@ -86,7 +90,7 @@ def rollout_step(
             statuses=statuses,
             reason=f"rollout in {env.name}: {step.reason} (soak {fleet.rollout.soak_text})",
         )
-    return RolloutStep(fleet.name, env.name, step, promotion)
+    return RolloutStep(fleet.name, env.name, step, promotion, pinned)
 
 
 def tier_states(
