@@ -4,9 +4,10 @@ The clone lives in a directory only the agent writes to. Each fetch moves its wo
 (detached) to the branch's newest commit, so the project file and the manifests are read
 exactly as that commit has them; a forced checkout there can lose nothing.
 
-The agent commits only rollbacks, on top of the fetched commit, and pushes them as a fast
-forward of the remote branch. A push the remote refuses (someone pushed meanwhile) leaves
-the remote as it is; the next fetch drops the local commit.
+The agent commits rollbacks (and the controller its fleets' tier promotions) on top of the
+fetched commit, and pushes them as a fast forward of the remote branch. A push the remote
+refuses (someone pushed meanwhile) leaves the remote as it is; the next fetch drops the
+local commit.
 """
 
 from __future__ import annotations
@@ -104,6 +105,11 @@ class Checkout:
         with self._opened() as repo:
             ensure_identity(repo, _NAME, _EMAIL)
             return apply_rollback(repo, plan_rollback(repo, request))
+
+    def identify(self) -> None:
+        """Sign the clone's commits as the agent when git has no identity for it."""
+        with self._opened() as repo:
+            ensure_identity(repo, _NAME, _EMAIL)
 
     def push(self, commit: str) -> None:
         """Make ``commit`` the remote branch's tip; refused unless it is a fast forward."""

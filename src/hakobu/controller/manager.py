@@ -53,6 +53,8 @@ from hakobu.sync.ownership import namespace_ending
 Log = Callable[..., None]
 # What a pass tells the team: (Delivery, event kind, revision, message, apps).
 Notify = Callable[[Delivery, str, str, str, tuple[str, ...]], None]
+# The events recorded as Warnings: something went wrong that a person may have to act on.
+_WARNINGS = frozenset({"sync-failed", "health-degraded", "rollback-committed", "fleet-halted"})
 
 
 class Ownership(Protocol):
@@ -429,7 +431,7 @@ class Controller:
                 reason="".join(part.capitalize() for part in kind.split("-")),
                 message=f"{message} (revision {revision[:12]})",
                 component="hakobu-controller",
-                warning=kind in ("sync-failed", "health-degraded", "rollback-committed"),
+                warning=kind in _WARNINGS,
             )
         except (Unreachable, ApiError) as e:
             self._log(f"event not recorded: {e}", level="warning", delivery=str(ref))

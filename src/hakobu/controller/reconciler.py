@@ -30,6 +30,7 @@ from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
 from hakobu.cluster.kubeconfig import load
 from hakobu.controller.delivery import Delivery
+from hakobu.controller.fleetpass import FleetRollouts
 from hakobu.controller.gitsecret import git_credentials as credentials_in
 from hakobu.controller.metrics import Metrics
 from hakobu.controller.status import ClusterPass, PassReport, Problem, combine, summary_health
@@ -118,6 +119,7 @@ class DeliveryReconciler:
         self._availability = availability
         self._agent: tuple[_Followed, Agent, _TimedCheckout] | None = None
         self._health: str | None = None
+        self._fleets = FleetRollouts(emit, log)
         self._remote: tuple[str, KubeClient] | None = None
         # Whether the last pass ran a sync (it found something to change).
         self.synced = False
@@ -188,6 +190,8 @@ class DeliveryReconciler:
         )
         self._account(delivery, iteration, reason, time.monotonic() - started)
         self._follow_previews(delivery, checkout, target)
+        if iteration.waiting is None and iteration.held is None:
+            self._step_fleets(delivery, agent, checkout, target, iteration.revision)
         if iteration.result is not None and not iteration.result.succeeded:
             report = replace(report, sync_failure=_why_failed(iteration.result), applied=False)
         return report
@@ -229,6 +233,34 @@ class DeliveryReconciler:
             level = "error" if event.step is Step.FAILED else "info"
             self._log(event.message, level=level, delivery=name, branch=event.branch)
             self._emit(_PREVIEW_EVENTS[event.step], event.revision, event.message, ())
+
+    def _step_fleets(
+        self,
+        delivery: Delivery,
+        agent: Agent,
+        checkout: _TimedCheckout,
+        target: tuple[str, KubeClient] | None,
+        revision: str,
+    ) -> None:
+        """The tiered rollouts of fleets this Delivery's environment judges
+        (``controller.fleetpass``), with the health the pass read; its commits pushed."""
+        root = self.project_root
+        if root is None or self._cluster is not None:
+            return
+        try:
+            project = load_project(root)
+            env = project.environment(delivery.environment)
+        except HakobuError:
+            return
+        checkout.identify()
+        self._fleets.step(
+            target[1] if target is not None else self.kube,
+            project,
+            env,
+            agent.statuses,
+            revision=revision,
+            push=checkout.push,
+        )
 
     def _each_cluster(
         self, delivery: Delivery, reason: str, clusters: tuple[Cluster, ...]

@@ -66,6 +66,8 @@ class EventKind(StrEnum):
     PREVIEW_UPDATED = "preview-updated"
     PREVIEW_DOWN = "preview-down"
     PREVIEW_FAILED = "preview-failed"
+    # A fleet's tiered rollout stopped at a Degraded instance (``releases.tierrollout``).
+    FLEET_HALTED = "fleet-halted"
 
 
 class Provider(StrEnum):

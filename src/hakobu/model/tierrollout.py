@@ -4,7 +4,9 @@
 
     tiers: [canary, stable]
     rollout:
-      soak: 10m      # how long every instance of a tier stays Healthy before the next follows
+      soak: 10m                # how long every instance of a tier stays Healthy before
+                               # the next tier follows
+      environment: production  # whose Delivery steps the rollout (else: by hand, or CI)
 
 The first tier renders the fleet's ``template/``, so it runs every change first. Each later
 tier renders the copy of the template it was last promoted to, ``tiers/<tier>/`` (written by
@@ -33,6 +35,9 @@ class TierRollout:
     # Seconds every instance of a tier stays Synced and Healthy before the next tier follows.
     soak: float
     soak_text: str
+    # The environment whose Delivery steps the rollout after its sync passes; None: the
+    # controller leaves it to `hakobu fleet rollout`.
+    environment: str | None = None
 
 
 def load_rollout(doc: Document, value: Any) -> TierRollout:
@@ -40,8 +45,16 @@ def load_rollout(doc: Document, value: Any) -> TierRollout:
     if not isinstance(value, dict):
         raise doc.error(("rollout",), "expected a mapping such as {soak: 10m}")
     for key in value:
-        if key != "soak":
-            raise doc.error(("rollout", key), f"unknown field {key!r}", hint="expected: soak")
+        if key not in ("soak", "environment"):
+            raise doc.error(
+                ("rollout", key), f"unknown field {key!r}", hint="expected: environment, soak"
+            )
+    environment = value.get("environment")
+    if environment is not None and not isinstance(environment, str):
+        raise doc.error(
+            ("rollout", "environment"),
+            f"expected the name of an environment, found {environment!r}",
+        )
     text = value.get("soak")
     if not isinstance(text, str):
         raise doc.error(
@@ -55,7 +68,7 @@ def load_rollout(doc: Document, value: Any) -> TierRollout:
         raise doc.error(("rollout", "soak"), str(e)) from None
     if seconds > _LONGEST_SOAK:
         raise doc.error(("rollout", "soak"), f"expected at most 720h, found {text!r}")
-    return TierRollout(seconds, text)
+    return TierRollout(seconds, text, environment)
 
 
 def pinned_template(fleet_dir: Path, tier: str) -> Path:

@@ -26,6 +26,8 @@ from hakobu.model.project import Environment, Project
 from hakobu.releases.fleet import fleet_of, list_instances
 from hakobu.releases.tierdecision import Healthy, Step, TierState, decide
 from hakobu.releases.tierpromotion import TierPromotion, pin_tiers, promote_tier, tier_versions
+from hakobu.render.apps import discover_apps
+from hakobu.render.inputs import Inputs
 from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
 from hakobu.sync.status import AppStatus
 
@@ -42,6 +44,26 @@ class RolloutStep:
     promotion: TierPromotion | None
     # The commit that gave later tiers their own copy of the template, on the first step.
     pinned: str | None = None
+
+
+def stepped_by(project: Project, env: str) -> list[str]:
+    """The fleets whose ``rollout.environment`` is ``env``: the ones its Delivery steps."""
+    found = []
+    for app in discover_apps(project, Inputs()):
+        if app.kind != "fleet" or app.path.name in found:
+            continue
+        rollout = fleet_of(project, app.path.name).rollout
+        if rollout is None or rollout.environment is None:
+            continue
+        if rollout.environment not in {e.name for e in project.environments}:
+            raise InvalidInput(
+                f"{app.path / FLEET_FILE}: rollout.environment: the project has no "
+                f"environment {rollout.environment!r}",
+                hint="its environments are: " + ", ".join(e.name for e in project.environments),
+            )
+        if rollout.environment == env:
+            found.append(app.path.name)
+    return sorted(found)
 
 
 def record_name(fleet: str) -> str:

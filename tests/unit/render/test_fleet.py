@@ -181,6 +181,10 @@ def test_a_values_file_in_the_template_is_refused(root: Path) -> None:
         ("tiers: [a]\nrollout: {soak: 10x}\n", "rollout.soak: '10x' is not a duration"),
         ("tiers: [a]\nrollout: {soak: 800h}\n", "rollout.soak: expected at most 720h"),
         ("tiers: [a]\nrollout: {wait: 1m}\n", "rollout.wait: unknown field 'wait'"),
+        (
+            "tiers: [a]\nrollout: {soak: 1m, environment: [x]}\n",
+            "rollout.environment: expected the name",
+        ),
     ],
 )
 def test_a_bad_fleet_file_is_refused(root: Path, text: str, message: str) -> None:

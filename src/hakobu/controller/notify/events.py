@@ -24,6 +24,7 @@ TITLES = {
     EventKind.PREVIEW_UPDATED: "Preview updated",
     EventKind.PREVIEW_DOWN: "Preview down",
     EventKind.PREVIEW_FAILED: "Preview failed",
+    EventKind.FLEET_HALTED: "Fleet rollout halted",
 }
 SHORT_REVISION = 12
 _PREVIEW_KINDS = frozenset(
