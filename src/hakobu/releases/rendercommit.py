@@ -28,6 +28,7 @@ from hakobu.images.project import open_project, references
 from hakobu.model.bases import BASES_DIR
 from hakobu.model.fleet import FLEET_FILE, TEMPLATE_DIR
 from hakobu.model.project import Project
+from hakobu.model.tierrollout import TIERS_DIR
 from hakobu.render.apps import discover_apps
 from hakobu.render.cache import RenderCache
 from hakobu.render.environment import (
@@ -128,13 +129,14 @@ def changed_inputs(
     if only_app is None:
         own = [apps]
     elif instance is not None:
-        # An instance's own input is its file; its fleet's file and template shape every
-        # instance, so they are shared.
+        # An instance's own input is its file; its fleet's file and templates (the later
+        # tiers' copies too) shape every instance, so they are shared.
         fleet_dir, file = instance
         own = [repo_path(repo, file)]
         shared += [
             repo_path(repo, fleet_dir / FLEET_FILE),
             repo_path(repo, fleet_dir / TEMPLATE_DIR),
+            repo_path(repo, fleet_dir / TIERS_DIR),
         ]
     else:
         own = [f"{apps}/{only_app}{suffix}" for suffix in (".yaml", ".yml", "")]
