@@ -27,12 +27,15 @@ TITLES = {
     EventKind.FLEET_HALTED: "Fleet rollout halted",
 }
 SHORT_REVISION = 12
-_PREVIEW_KINDS = frozenset(
+# Kinds whose news is about one thing among several at a revision, which the message names:
+# a preview's branch, a halted fleet.
+_NAMED_KINDS = frozenset(
     {
         EventKind.PREVIEW_UP,
         EventKind.PREVIEW_UPDATED,
         EventKind.PREVIEW_DOWN,
         EventKind.PREVIEW_FAILED,
+        EventKind.FLEET_HALTED,
     }
 )
 
@@ -68,8 +71,9 @@ class Event:
     def key(self) -> tuple[str, str, EventKind, str]:
         """What makes two events the same news: one is sent, the other is not. A preview's
         news is about one branch, which its message names: two branches at one commit are
-        two previews, while one branch failing the same way on every pass is told once."""
-        about = self.message if self.kind in _PREVIEW_KINDS else ""
+        two previews, while one branch failing the same way on every pass is told once. So
+        is a halted fleet's: two fleets halted at one commit are two pieces of news."""
+        about = self.message if self.kind in _NAMED_KINDS else ""
         return (self.delivery, self.revision, self.kind, about)
 
     def fields(self) -> dict[str, Any]:
