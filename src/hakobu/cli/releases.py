@@ -207,6 +207,13 @@ def _promote_tier(args: argparse.Namespace, project: Project) -> int:
                 hint="or skip the check with --force",
             )
         env = project.environment(args.env)
+        if env.clusters:
+            raise InvalidInput(
+                f"environment {env.name!r} has several clusters: the tier's health is read "
+                "from one at a time",
+                hint=f"check each with `hakobu fleet status {args.fleet} {env.name} --cluster "
+                "NAME`, then promote with --force",
+            )
         with connect(args) as kube:
             statuses = environment_status(kube, project, env, keys_namespace=args.keys_namespace)
     result = promote_tier(project, args.fleet, args.source, args.target, statuses=statuses)

@@ -29,6 +29,7 @@ from hakobu.model.tierrollout import pinned_template
 from hakobu.releases.fleet import fleet_of, tier_statuses
 from hakobu.releases.rendercommit import RenderRequest, render_project
 from hakobu.repo.commit import commit_paths, open_repository
+from hakobu.repo.repository import discover
 from hakobu.repo.revisions import changed_locally, head, path_id, repo_path
 from hakobu.sync.status import AppStatus
 
@@ -58,17 +59,20 @@ class TierPromotion:
 
 
 def tier_versions(project: Project, fleet: Fleet) -> list[TierVersion]:
-    """The template version each tier of ``fleet`` renders, in rollout order."""
-    repo = open_repository(project.root)
+    """The template version each tier of ``fleet`` renders, in rollout order; outside a git
+    repository, or before its first commit, every version is ""."""
+    repo = discover(project.root)
+    at = None if repo is None or repo.head_is_unborn else head(repo)
     fleet_dir = project.apps_dir / fleet.name
-    at = None if repo.head_is_unborn else head(repo)
     result = []
     for index, tier in enumerate(fleet.tiers):
-        template = repo_path(repo, fleet_dir / TEMPLATE_DIR)
-        pinned = repo_path(repo, pinned_template(fleet_dir, tier))
-        on_disk = pinned_template(fleet_dir, tier).is_dir()
+        pinned = pinned_template(fleet_dir, tier)
         # What render reads: the tier's copy when it has one on disk.
-        path = pinned if index > 0 and on_disk else template
+        directory = pinned if index > 0 and pinned.is_dir() else fleet_dir / TEMPLATE_DIR
+        if repo is None:
+            result.append(TierVersion(tier, "", str(directory.relative_to(project.root)), True))
+            continue
+        path = repo_path(repo, directory)
         version = (path_id(at, path) if at is not None else None) or ""
         result.append(TierVersion(tier, version, path, bool(changed_locally(repo, [path]))))
     return result

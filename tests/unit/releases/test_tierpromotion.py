@@ -177,3 +177,16 @@ def test_promote_with_fleet_on_the_command_line(
     assert capsys.readouterr().out == (
         "tier pilot already renders what canary renders: nothing to promote\n"
     )
+
+
+def test_outside_git_every_version_is_unknown(tmp_path: Path) -> None:
+    (tmp_path / "hakobu.yaml").write_text(PROJECT)
+    fleet = tmp_path / "apps" / "shops"
+    (fleet / "template").mkdir(parents=True)
+    (fleet / "fleet.yaml").write_text("tiers: [canary, stable]\n")
+    project = load_project(tmp_path)
+    versions = tier_versions(project, fleet_of(project, "shops"))
+    assert [(v.tier, v.version, v.path) for v in versions] == [
+        ("canary", "", "apps/shops/template"),
+        ("stable", "", "apps/shops/template"),
+    ]
