@@ -164,7 +164,11 @@ def test_a_degraded_first_tier_instance_halts_the_rollout(
     assert repo.git("rev-parse", "HEAD") == head
     assert versions(repo, local_cluster, capsys) == before
     assert not (repo.root / "apps/shops/tiers/stable/migrate.yaml.j2").exists()
-    assert "canary" not in live(kube, namespace, "ConfigMap", record_name("shops"))["data"]
+    assert "  it holds until the template of tier canary changes (fix or revert it)" in out
+    record = live(kube, namespace, "ConfigMap", record_name("shops"))
+    assert "canary" not in record["data"]
+    halted = json.loads(record["metadata"]["annotations"]["hakobu.dev/halted"])
+    assert (halted["tier"], halted["version"]) == ("canary", before["canary"])
     # A person's promotion is refused for the same reason.
     promote = ["promote", "canary", "stable", "--fleet", "shops", "--env", "dev"]
     assert hakobu(repo, *promote, "--kubeconfig", local_cluster.kubeconfig) == 1
@@ -172,3 +176,15 @@ def test_a_degraded_first_tier_instance_halts_the_rollout(
         capsys.readouterr().err
     )
     assert repo.git("rev-parse", "HEAD") == head
+
+    # Resuming while berlin is still Degraded halts again at once.
+    assert rollout(repo, local_cluster, "--resume") == 1
+    assert capsys.readouterr().out.startswith("halted: tier canary: instance berlin")
+    # Reverting the template is a person acting: the halt ends, and canary runs what
+    # stable runs again.
+    repo.git("revert", "--no-edit", "HEAD")
+    assert hakobu(repo, "sync", "dev", "--prune", "--kubeconfig", local_cluster.kubeconfig) == 0
+    assert rollout(repo, local_cluster) == 0
+    assert "done: every tier runs the same template version" in capsys.readouterr().out
+    record = live(kube, namespace, "ConfigMap", record_name("shops"))
+    assert "hakobu.dev/halted" not in (record["metadata"].get("annotations") or {})

@@ -96,10 +96,17 @@ def register(subparsers: Subparsers) -> None:
         "renders. When every instance of a tier has been Synced and Healthy for the soak "
         "time (rollout: soak: in fleet.yaml) and the next tier renders another version, "
         "promote the next tier as `hakobu promote --fleet` does (a commit; sync to deploy "
-        "it). Exit code 0 when a tier was promoted or every tier runs the same version, 1 "
+        "it). A Degraded instance halts the rollout until its tier's template changes or "
+        "--resume. Exit code 0 when a tier was promoted or every tier runs the same version, 1 "
         "while it waits (not yet healthy, soaking) or is halted by a Degraded instance.",
     )
     _environment(rollout)
+    rollout.add_argument(
+        "--resume",
+        action="store_true",
+        help="end a halt (it holds until the halted tier's template changes, or this); a "
+        "tier with a Degraded instance halts it again at once",
+    )
     rollout.set_defaults(handler=_rollout)
     for action in (add, change, unset, move, remove, listing, status, rollout):
         add_project_option(action, inherited=True)
@@ -226,7 +233,9 @@ def _rollout(args: argparse.Namespace) -> int:
     env = project.environment(args.env)
     with _kube(args) as kube:
         statuses = environment_status(kube, project, env, keys_namespace=args.keys_namespace)
-        result = rollout_step(kube, project, env, args.fleet, statuses, now=time.time())
+        result = rollout_step(
+            kube, project, env, args.fleet, statuses, now=time.time(), resume=args.resume
+        )
     step, promotion = result.step, result.promotion
     if args.output == "json":
         print_json(
@@ -254,4 +263,9 @@ def _rollout(args: argparse.Namespace) -> int:
     else:
         label = {"wait": "waiting", "halt": "halted", "done": "done", "promote": "promote"}
         print(f"{label[step.verdict]}: {step.reason}")
+    if step.verdict == "halt":
+        print(
+            f"  it holds until the template of tier {step.tier} changes (fix or revert it), "
+            f"or `hakobu fleet rollout {result.fleet} {env.name} --resume`"
+        )
     return 0 if step.verdict in ("promote", "done") else 1

@@ -8,6 +8,12 @@ first tier with a Degraded instance halts the rollout: nothing moves past it, an
 which instance and why. A tier that is still settling (Progressing, OutOfSync, Missing)
 makes the rollout wait, and its soak starts again once it is settled, as it does after any
 instance of it was not Healthy: the soak is time healthy without a break.
+
+A halt holds until a person acts, as an aborted Argo Rollout does: while the halted tier
+renders the version it halted at, the rollout stays halted even if the instance recovers
+(an instance that failed once is not trusted by the next soak alone). A new version of
+that tier (the template fixed, or the promotion reverted) ends the halt; so does a person
+resuming it (the caller then passes no halt).
 """
 
 from __future__ import annotations
@@ -47,6 +53,17 @@ class Step:
     reason: str
     # What to remember per tier for the next step (a tier not settled has no entry).
     healthy: dict[str, Healthy]
+    # The halt to remember, while it holds.
+    halted: Halt | None = None
+
+
+@dataclass(frozen=True)
+class Halt:
+    """Where the rollout halted: the tier, the version it rendered, and why."""
+
+    tier: str
+    version: str
+    reason: str
 
 
 def decide(
@@ -55,12 +72,18 @@ def decide(
     *,
     now: float,
     soak: float,
+    halted: Halt | None = None,
 ) -> Step:
     healthy = {state.tier: _healthy(state, recorded, now) for state in tiers}
     remembered = {tier: record for tier, record in healthy.items() if record is not None}
+    versions = {state.tier: state.version for state in tiers}
+    if halted is not None and versions.get(halted.tier) == halted.version:
+        return Step("halt", halted.tier, None, halted.reason, remembered, halted)
     for index, state in enumerate(tiers):
         if state.degraded:
-            return Step("halt", state.tier, None, _instance(state, state.degraded), remembered)
+            reason = _instance(state, state.degraded)
+            halt = Halt(state.tier, state.version, reason)
+            return Step("halt", state.tier, None, reason, remembered, halt)
         if state.settling:
             return Step("wait", state.tier, None, _instance(state, state.settling), remembered)
         since = remembered[state.tier].since

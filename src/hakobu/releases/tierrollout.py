@@ -4,7 +4,8 @@ The step reads every instance's sync and health from the environment's cluster a
 template version each tier renders, and ``tierdecision.decide`` says what to do. Since when
 each tier has been healthy at its version is kept in the cluster, in the ConfigMap
 ``hakobu-fleet-<fleet>`` of the environment's namespace, so a soak survives any restart of
-whoever runs the steps (a person, a CI job, the delivery controller). A promotion is
+whoever runs the steps (a person, a CI job, the delivery controller), and so is a halt (the
+ConfigMap's annotation ``hakobu.dev/halted``) until a person acts. A promotion is
 ``tierpromotion.promote_tier``, the commit ``hakobu promote --fleet`` makes: the rollout
 and a person move tiers the same way.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from hakobu.health import HealthStatus
 from hakobu.model.fleet import FLEET_FILE, app_name
 from hakobu.model.project import Environment, Project
 from hakobu.releases.fleet import fleet_of, list_instances
-from hakobu.releases.tierdecision import Healthy, Step, TierState, decide
+from hakobu.releases.tierdecision import Halt, Healthy, Step, TierState, decide
 from hakobu.releases.tierpromotion import TierPromotion, pin_tiers, promote_tier, tier_versions
 from hakobu.render.apps import discover_apps
 from hakobu.render.inputs import Inputs
@@ -32,6 +33,7 @@ from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
 from hakobu.sync.status import AppStatus
 
 FLEET_LABEL = "hakobu.dev/fleet"
+HALTED_ANNOTATION = "hakobu.dev/halted"
 FIELD_MANAGER = "hakobu-fleet-rollout"
 
 
@@ -78,9 +80,11 @@ def rollout_step(
     statuses: Sequence[AppStatus],
     *,
     now: float,
+    resume: bool = False,
 ) -> RolloutStep:
     """Advance ``fleet_name``'s rollout by at most one tier, judging by ``statuses``
-    (``env``'s apps as ``environment_status`` reads them from ``kube``)."""
+    (``env``'s apps as ``environment_status`` reads them from ``kube``); ``resume``: a
+    person ends a halt (it halts again at once if an instance is still Degraded)."""
     fleet = fleet_of(project, fleet_name)
     if fleet.rollout is None:
         raise InvalidInput(
@@ -98,10 +102,12 @@ def rollout_step(
             hint="commit it (hakobu render --commit) or discard the change first",
         )
     tiers = tier_states(project, fleet.name, {v.tier: v.version for v in versions}, statuses)
-    recorded = _read_record(kube, env.namespace, fleet.name)
-    step = decide(tiers, recorded, now=now, soak=fleet.rollout.soak)
-    if step.healthy != recorded:
-        _write_record(kube, project, env, fleet.name, step.healthy)
+    recorded, halted = _read_record(kube, env.namespace, fleet.name)
+    step = decide(
+        tiers, recorded, now=now, soak=fleet.rollout.soak, halted=None if resume else halted
+    )
+    if step.healthy != recorded or step.halted != halted:
+        _write_record(kube, project, env, fleet.name, step)
     promotion = None
     if step.verdict == "promote" and step.tier is not None and step.target is not None:
         promotion = promote_tier(
@@ -140,12 +146,24 @@ def tier_states(
     ]
 
 
-def _read_record(kube: KubeApi, namespace: str, fleet: str) -> dict[str, Healthy]:
+def _read_record(
+    kube: KubeApi, namespace: str, fleet: str
+) -> tuple[dict[str, Healthy], Halt | None]:
     try:
         found = kube.get("v1", "ConfigMap", record_name(fleet), namespace)
     except NotFound:
-        return {}
+        return {}, None
     data: dict[str, str] = found.get("data") or {}
+    annotations: dict[str, str] = found["metadata"].get("annotations") or {}
+    halted = None
+    if HALTED_ANNOTATION in annotations:
+        try:
+            halt: Any = json.loads(annotations[HALTED_ANNOTATION])
+            halted = Halt(str(halt["tier"]), str(halt["version"]), str(halt["reason"]))
+        except (ValueError, KeyError, TypeError):
+            # Not what a step wrote: the step sees the cluster afresh, and an instance
+            # still Degraded halts it again.
+            halted = None
     result = {}
     for tier, text in data.items():
         try:
@@ -155,11 +173,11 @@ def _read_record(kube: KubeApi, namespace: str, fleet: str) -> dict[str, Healthy
         except (ValueError, KeyError, TypeError):
             # Not what a step wrote: the tier's soak starts again rather than trusting it.
             continue
-    return result
+    return result, halted
 
 
 def _write_record(
-    kube: KubeApi, project: Project, env: Environment, fleet: str, healthy: Mapping[str, Healthy]
+    kube: KubeApi, project: Project, env: Environment, fleet: str, step: Step
 ) -> None:
     data = {
         tier: json.dumps(
@@ -169,8 +187,11 @@ def _write_record(
             },
             sort_keys=True,
         )
-        for tier, record in sorted(healthy.items())
+        for tier, record in sorted(step.healthy.items())
     }
+    annotations = {}
+    if step.halted is not None:
+        annotations[HALTED_ANNOTATION] = json.dumps(asdict(step.halted), sort_keys=True)
     kube.apply(
         {
             "apiVersion": "v1",
@@ -183,6 +204,7 @@ def _write_record(
                     PROJECT_LABEL: project.name,
                     ENVIRONMENT_LABEL: env.name,
                 },
+                "annotations": annotations,
             },
             "data": data,
         },

@@ -3,7 +3,7 @@ halt at the first Degraded instance, and a soak that starts again after any brea
 
 from __future__ import annotations
 
-from hakobu.releases.tierdecision import Healthy, TierState, decide
+from hakobu.releases.tierdecision import Halt, Healthy, TierState, decide
 
 SOAK = 600.0
 
@@ -79,3 +79,25 @@ def test_only_the_first_difference_moves() -> None:
     tiers = [tier("canary", "v3"), tier("pilot", "v2"), tier("stable", "v1")]
     step = decide(tiers, {}, now=0.0, soak=0.0)
     assert (step.verdict, step.tier, step.target) == ("promote", "canary", "pilot")
+
+
+def test_a_halt_holds_though_the_instance_recovers_until_its_tier_changes() -> None:
+    first = decide(
+        [tier("canary", "v2", degraded="berlin"), tier("stable", "v1")], {}, now=0.0, soak=0.0
+    )
+    assert first.halted == Halt("canary", "v2", first.reason)
+    recovered = [tier("canary", "v2"), tier("stable", "v1")]
+    held = decide(recovered, first.healthy, now=1e6, soak=0.0, halted=first.halted)
+    assert (held.verdict, held.tier, held.reason, held.halted) == (
+        "halt",
+        "canary",
+        first.reason,
+        first.halted,
+    )
+    # The template fixed: a new version of the tier, and the rollout goes on.
+    fixed = [tier("canary", "v3"), tier("stable", "v1")]
+    moved = decide(fixed, held.healthy, now=1e6, soak=0.0, halted=held.halted)
+    assert (moved.verdict, moved.halted) == ("promote", None)
+    # Resumed by a person (no halt passed): it goes on at the same version too.
+    resumed = decide(recovered, held.healthy, now=1e6, soak=0.0)
+    assert (resumed.verdict, resumed.halted) == ("promote", None)
