@@ -30,7 +30,7 @@ from hakobu.releases.fleet import fleet_of, tier_statuses
 from hakobu.releases.rendercommit import RenderRequest, render_project
 from hakobu.repo.commit import commit_paths, open_repository
 from hakobu.repo.repository import discover
-from hakobu.repo.revisions import changed_locally, head, path_id, repo_path
+from hakobu.repo.revisions import changed_locally, head, path_id, repo_path, under
 from hakobu.sync.status import AppStatus
 
 _log = logging.getLogger(__name__)
@@ -62,20 +62,30 @@ def tier_versions(project: Project, fleet: Fleet) -> list[TierVersion]:
     """The template version each tier of ``fleet`` renders, in rollout order; outside a git
     repository, or before its first commit, every version is ""."""
     repo = discover(project.root)
-    at = None if repo is None or repo.head_is_unborn else head(repo)
     fleet_dir = project.apps_dir / fleet.name
-    result = []
-    for index, tier in enumerate(fleet.tiers):
-        pinned = pinned_template(fleet_dir, tier)
-        # What render reads: the tier's copy when it has one on disk.
-        directory = pinned if index > 0 and pinned.is_dir() else fleet_dir / TEMPLATE_DIR
-        if repo is None:
-            result.append(TierVersion(tier, "", str(directory.relative_to(project.root)), True))
-            continue
-        path = repo_path(repo, directory)
-        version = (path_id(at, path) if at is not None else None) or ""
-        result.append(TierVersion(tier, version, path, bool(changed_locally(repo, [path]))))
-    return result
+    # What render reads: a later tier's copy when it has one on disk.
+    directories = [
+        pinned if index > 0 and pinned.is_dir() else fleet_dir / TEMPLATE_DIR
+        for index, pinned in enumerate(pinned_template(fleet_dir, t) for t in fleet.tiers)
+    ]
+    if repo is None:
+        return [
+            TierVersion(tier, "", str(directory.relative_to(project.root)), True)
+            for tier, directory in zip(fleet.tiers, directories, strict=True)
+        ]
+    at = None if repo.head_is_unborn else head(repo)
+    paths = [repo_path(repo, directory) for directory in directories]
+    # One look at the work tree for all tiers: it is the cost that grows with the fleet.
+    changed = changed_locally(repo, [repo_path(repo, fleet_dir)])
+    return [
+        TierVersion(
+            tier,
+            (path_id(at, path) if at is not None else None) or "",
+            path,
+            any(under(file, [path]) for file in changed),
+        )
+        for tier, path in zip(fleet.tiers, paths, strict=True)
+    ]
 
 
 def promote_tier(
