@@ -102,6 +102,10 @@ def _template_of(fleet_dir: Path, tiers: tuple[str, ...], tier: str, inputs: Inp
     """The template ``tier`` renders: its promoted copy if it has one, else ``template/``."""
     pinned_dir = fleet_dir / TIERS_DIR
     later = tiers[1:]
+    if tier not in later:
+        # The first tier reads nothing of tiers/: giving later tiers their copies, or
+        # promoting one, leaves its instances' cached renders valid.
+        return fleet_dir / TEMPLATE_DIR
     if inputs.is_dir(pinned_dir):
         for entry in inputs.list_dir(pinned_dir):
             if entry in later or entry.startswith("."):
@@ -118,6 +122,4 @@ def _template_of(fleet_dir: Path, tiers: tuple[str, ...], tier: str, inputs: Inp
                 + (", ".join(later) or "none"),
             )
     pinned = pinned_template(fleet_dir, tier)
-    if tier in later and inputs.is_dir(pinned):
-        return pinned
-    return fleet_dir / TEMPLATE_DIR
+    return pinned if inputs.is_dir(pinned) else fleet_dir / TEMPLATE_DIR

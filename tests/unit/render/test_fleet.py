@@ -214,9 +214,13 @@ def test_an_instance_is_built_from_its_file(root: Path) -> None:
 
 def test_a_later_tier_renders_the_template_it_was_promoted_to(root: Path) -> None:
     fleet = root / "apps" / "shops"
-    shutil.copytree(fleet / "template", fleet / "tiers" / "stable")
     cache = RenderCache(root)
-    render(root, cache)
+    project = load_project(root)
+    write_environment(project, project.environment("dev"), *render(root, cache))
+    # Giving the later tier its copy re-renders only that tier's instances, to the same.
+    shutil.copytree(fleet / "template", fleet / "tiers" / "stable")
+    _, result = render(root, cache)
+    assert (result.rendered, result.has_changes) == (("shops-paris",), False)
     # A new template reaches the first tier only; the cache sees which tier reads what.
     (fleet / "template" / "config.yaml.j2").write_text(
         TEMPLATE.replace("tier:", "version: 2\n  tier:")
