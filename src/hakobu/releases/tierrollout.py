@@ -27,8 +27,6 @@ from hakobu.model.project import Environment, Project
 from hakobu.releases.fleet import fleet_of, list_instances
 from hakobu.releases.tierdecision import Halt, Healthy, Step, TierState, decide
 from hakobu.releases.tierpromotion import TierPromotion, pin_tiers, promote_tier, tier_versions
-from hakobu.render.apps import discover_apps
-from hakobu.render.inputs import Inputs
 from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
 from hakobu.sync.status import AppStatus
 
@@ -50,22 +48,26 @@ class RolloutStep:
 
 def stepped_by(project: Project, env: str) -> list[str]:
     """The fleets whose ``rollout.environment`` is ``env``: the ones its Delivery steps."""
+    if not project.apps_dir.is_dir():
+        return []
     found = []
-    for app in discover_apps(project, Inputs()):
-        if app.kind != "fleet" or app.path.name in found:
-            continue
-        rollout = fleet_of(project, app.path.name).rollout
+    root = project.root.resolve()
+    for fleet_file in sorted(project.apps_dir.glob(f"*/{FLEET_FILE}")):
+        if not fleet_file.resolve().is_relative_to(root):
+            # Render refuses it too; the controller reads no file from outside the project.
+            raise InvalidInput(f"{fleet_file} leads out of the project")
+        rollout = fleet_of(project, fleet_file.parent.name).rollout
         if rollout is None or rollout.environment is None:
             continue
         if rollout.environment not in {e.name for e in project.environments}:
             raise InvalidInput(
-                f"{app.path / FLEET_FILE}: rollout.environment: the project has no "
+                f"{fleet_file}: rollout.environment: the project has no "
                 f"environment {rollout.environment!r}",
                 hint="its environments are: " + ", ".join(e.name for e in project.environments),
             )
         if rollout.environment == env:
-            found.append(app.path.name)
-    return sorted(found)
+            found.append(fleet_file.parent.name)
+    return found
 
 
 def record_name(fleet: str) -> str:

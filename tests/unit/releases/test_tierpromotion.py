@@ -1,6 +1,7 @@
 """Promoting a fleet's template between tiers, in a real git repository: the later tier's
 copy becomes the template the earlier one renders, rendered and committed together; the
-first step pins the later tiers; bad requests are refused with nothing written."""
+first step pins the later tiers; bad requests are refused with nothing written; and the
+fleets a Delivery steps."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from hakobu.health import HealthStatus
 from hakobu.model.project import load_project
 from hakobu.releases.fleet import fleet_of
 from hakobu.releases.tierpromotion import pin_tiers, promote_tier, tier_versions
+from hakobu.releases.tierrollout import stepped_by
 from hakobu.sync.status import AppStatus, SyncState
 
 PROJECT = """\
@@ -190,3 +192,34 @@ def test_outside_git_every_version_is_unknown(tmp_path: Path) -> None:
         ("canary", "", "apps/shops/template"),
         ("stable", "", "apps/shops/template"),
     ]
+
+
+def test_the_fleets_a_delivery_steps_are_those_of_its_environment(tmp_path: Path) -> None:
+    (tmp_path / "hakobu.yaml").write_text(
+        PROJECT.replace("  dev:", "  prod:\n    namespace: p\n  dev:")
+    )
+    for name, rollout in (("shops", "{soak: 1m, environment: dev}"), ("cafes", "{soak: 1m}")):
+        (tmp_path / "apps" / name).mkdir(parents=True)
+        (tmp_path / "apps" / name / "fleet.yaml").write_text(f"tiers: [a, b]\nrollout: {rollout}\n")
+    project = load_project(tmp_path)
+    assert stepped_by(project, "dev") == ["shops"]
+    assert stepped_by(project, "prod") == []
+    (tmp_path / "apps" / "shops" / "fleet.yaml").write_text(
+        "tiers: [a, b]\nrollout: {soak: 1m, environment: staging}\n"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        stepped_by(project, "dev")
+    assert "rollout.environment: the project has no environment 'staging'" in caught.value.message
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "fleet.yaml").write_text("tiers: [a]\n")
+    (tmp_path / "apps" / "shops" / "fleet.yaml").unlink()
+    (tmp_path / "apps" / "shops" / "fleet.yaml").symlink_to(outside / "fleet.yaml")
+    with pytest.raises(InvalidInput) as caught:
+        stepped_by(project, "dev")
+    assert caught.value.message.endswith("apps/shops/fleet.yaml leads out of the project")
+
+
+def test_a_project_without_apps_steps_no_fleet(tmp_path: Path) -> None:
+    (tmp_path / "hakobu.yaml").write_text(PROJECT)
+    assert stepped_by(load_project(tmp_path), "dev") == []
