@@ -1015,13 +1015,15 @@ _PROPERTIES: dict[str, Any] = {
         "step by step. canary.steps is a list of steps, each one of: setWeight: N (the "
         "percentage of replicas that run the new version, 1 to 100, rising from step to "
         "step); pause: {} (until `hakobu rollout promote`) or pause: {duration: 5m}; "
-        "analysis: a Prometheus query measured count times, interval apart, with address, "
-        "query, successCondition and/or failureCondition (comparisons on result[N] or "
-        "len(result), joined by and, or, not, such as result[0] >= 0.95), interval "
-        "(default 30s), count (default 1), failureLimit (default 0), inconclusiveLimit "
-        "(default 0) and consecutiveErrorLimit (default 4). An empty result is "
-        "inconclusive. `hakobu rollout run|status|promote|abort|retry ENV APP` drives and "
-        "steers it. Not with autoscaling: the split needs a fixed number of replicas.",
+        "analysis: a Prometheus query (address, query) or an HTTP check (web: {url, method, "
+        "headers, body, timeoutSeconds, jsonPath}; a 2xx answer passes) measured count "
+        "times, interval apart, with successCondition and/or failureCondition "
+        "(comparisons on result[N] or len(result), joined by and, or, not, such as "
+        "result[0] >= 0.95), interval (default 30s), count (default 1), failureLimit "
+        "(default 0), inconclusiveLimit (default 0) and consecutiveErrorLimit (default 4). "
+        "An empty result is inconclusive. `hakobu rollout run|status|promote|abort|retry "
+        "ENV APP` drives and steers it. Not with autoscaling: the split needs a fixed "
+        "number of replicas.",
         {
             "canary": _object(
                 "a canary rollout",
@@ -1031,6 +1033,33 @@ _PROPERTIES: dict[str, Any] = {
                         {"type": "object", "description": "one of setWeight, pause, analysis"},
                         minItems=1,
                     ),
+                    "trafficRouting": {
+                        "type": "object",
+                        "description": "a router whose weights carry the canary's share of the "
+                        "traffic: plugins: {argoproj-labs/gatewayAPI: {httpRoute: NAME}} (a "
+                        "Gateway API HTTPRoute the app renders) or nginx: {stableIngress: NAME} "
+                        "(an Ingress the app renders, served by ingress-nginx). The canary runs "
+                        "ceil(replicas x weight / 100) replicas; the stable side keeps all of "
+                        "them unless dynamicStableScale",
+                    },
+                    "stableService": _string(
+                        "with trafficRouting: the Service the route sends to (default: the "
+                        "app's name); hakobu adds NAME-canary, selecting the canary's pods",
+                        minLength=1,
+                    ),
+                    "dynamicStableScale": {
+                        "type": "boolean",
+                        "description": "with trafficRouting: the stable side shrinks as the "
+                        "traffic leaves it (default false: it keeps every replica)",
+                    },
+                    "analysis": {
+                        "type": "object",
+                        "description": "background analysis: {templates: [analyses, each "
+                        "with the fields of an analysis step], startingStep: N (0-based, "
+                        "default 0)}, measured every interval while the steps proceed; a "
+                        "failure aborts at any step. Without count, an analysis measures until "
+                        "the rollout ends",
+                    },
                 },
                 required=("steps",),
             )

@@ -29,7 +29,7 @@ import copy
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hakobu.model.condition import Condition, ConditionSyntaxError, parse_condition
@@ -37,8 +37,12 @@ from hakobu.model.duration import parse_duration
 from hakobu.model.objects import Object
 from hakobu.model.schemacheck import SchemaViolation, shown, suggest
 from hakobu.model.source import FieldPath
+from hakobu.model.traffic import TrafficRouting, parse_traffic_routing
+from hakobu.model.webcheck import WebRequest, parse_web
 
 ROLLOUT_ANNOTATION = "hakobu.dev/rollout"
+# On the canary's pods (and so in the selectors of its Deployment and Service).
+CANARY_LABEL = "hakobu.dev/canary"
 
 # Kinds whose replicas hakobu can split into a stable and a canary workload.
 CANARY_KINDS = frozenset({("apps", "Deployment")})
@@ -54,7 +58,9 @@ _ANALYSIS_FIELDS = (
     "failureLimit",
     "inconclusiveLimit",
     "consecutiveErrorLimit",
+    "web",
 )
+_CANARY_FIELDS = ("steps", "trafficRouting", "stableService", "dynamicStableScale", "analysis")
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,18 @@ class Analysis:
     failure_limit: int = 0
     inconclusive_limit: int = 0
     consecutive_error_limit: int = 4
+    # An HTTP check instead of a query (address and query are then empty).
+    web: WebRequest | None = None
+
+
+@dataclass(frozen=True)
+class BackgroundAnalysis:
+    """Analyses measured every interval from step ``starting_step`` (0-based) while the
+    steps proceed; a failure aborts the rollout at whatever step it is. An analysis whose
+    ``count`` is 0 measures until the rollout ends."""
+
+    analyses: tuple[Analysis, ...]
+    starting_step: int = 0
 
 
 Step = SetWeight | Pause | Analysis
@@ -100,6 +118,8 @@ Step = SetWeight | Pause | Analysis
 @dataclass(frozen=True)
 class Canary:
     steps: tuple[Step, ...]
+    traffic: TrafficRouting | None = None
+    background: BackgroundAnalysis | None = None
     # The mapping as written, which rendered objects carry as ROLLOUT_ANNOTATION.
     declared: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -114,14 +134,54 @@ def parse_canary(data: Any, path: FieldPath) -> Canary:
     canary_path = (*path, "canary")
     canary = data["canary"]
     _mapping(canary, canary_path)
-    _known(canary, canary_path, ("steps",))
+    _known(canary, canary_path, _CANARY_FIELDS)
     steps_path = (*canary_path, "steps")
     steps = canary.get("steps")
     if not isinstance(steps, list):
         raise SchemaViolation(steps_path, "expected a list of steps")
     parsed = tuple(_step(step, (*steps_path, index)) for index, step in enumerate(steps))
     _check_weights(parsed, steps_path)
-    return Canary(parsed, copy.deepcopy(data))
+    traffic = None
+    if "trafficRouting" in canary:
+        traffic = parse_traffic_routing(
+            canary["trafficRouting"],
+            (*canary_path, "trafficRouting"),
+            canary.get("stableService"),
+            canary.get("dynamicStableScale", False),
+        )
+    else:
+        for key in ("stableService", "dynamicStableScale"):
+            if key in canary:
+                raise SchemaViolation(
+                    (*canary_path, key), "only means something with trafficRouting"
+                )
+    background = None
+    if "analysis" in canary:
+        background = _background(canary["analysis"], (*canary_path, "analysis"), len(parsed))
+    return Canary(parsed, traffic, background, copy.deepcopy(data))
+
+
+def _background(data: Any, path: FieldPath, steps: int) -> BackgroundAnalysis:
+    _mapping(data, path)
+    _known(data, path, ("templates", "startingStep"))
+    templates = data.get("templates")
+    if not isinstance(templates, list) or not templates:
+        raise SchemaViolation(
+            (*path, "templates"), "expected a list of analyses (the fields of an analysis step)"
+        )
+    analyses = []
+    for index, template in enumerate(templates):
+        where = (*path, "templates", index)
+        analysis = _analysis(template, where)
+        # Argo's background analysis runs until the rollout ends unless it has a count.
+        analyses.append(analysis if "count" in template else replace(analysis, count=0))
+    starting = _count(data, path, "startingStep", 0)
+    if starting >= steps:
+        raise SchemaViolation(
+            (*path, "startingStep"),
+            f"step {starting} is past the last step ({steps - 1}, counting from 0)",
+        )
+    return BackgroundAnalysis(tuple(analyses), starting)
 
 
 def weights(canary: Canary) -> tuple[int, ...]:
@@ -178,6 +238,8 @@ def _step(data: Any, path: FieldPath) -> Step:
 def _analysis(data: Any, path: FieldPath) -> Analysis:
     _mapping(data, path)
     _known(data, path, _ANALYSIS_FIELDS)
+    if "web" in data:
+        return _web_analysis(data, path)
     for required in ("address", "query"):
         if not isinstance(data.get(required), str) or not data[required]:
             raise SchemaViolation((*path, required), "expected a non-empty string")
@@ -204,6 +266,26 @@ def _analysis(data: Any, path: FieldPath) -> Analysis:
         failure_limit=_count(data, path, "failureLimit", 0),
         inconclusive_limit=_count(data, path, "inconclusiveLimit", 0),
         consecutive_error_limit=_count(data, path, "consecutiveErrorLimit", 4),
+    )
+
+
+def _web_analysis(data: dict[str, Any], path: FieldPath) -> Analysis:
+    for other in ("address", "query"):
+        if other in data:
+            raise SchemaViolation(
+                (*path, other), "an analysis measures either a web request or a Prometheus query"
+            )
+    return Analysis(
+        address="",
+        query="",
+        success=_condition(data, path, "successCondition"),
+        failure=_condition(data, path, "failureCondition"),
+        interval_seconds=_seconds(data.get("interval", "30s"), (*path, "interval")),
+        count=_count(data, path, "count", 1, minimum=1),
+        failure_limit=_count(data, path, "failureLimit", 0),
+        inconclusive_limit=_count(data, path, "inconclusiveLimit", 0),
+        consecutive_error_limit=_count(data, path, "consecutiveErrorLimit", 4),
+        web=parse_web(data["web"], (*path, "web")),
     )
 
 

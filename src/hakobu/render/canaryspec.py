@@ -18,6 +18,7 @@ from hakobu.model.canary import CANARY_KINDS, ROLLOUT_ANNOTATION, Canary, parse_
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.schemacheck import SchemaViolation
 from hakobu.model.source import format_field
+from hakobu.render.trafficspec import check_router
 
 _ANNOTATION_PATH = ("metadata", "annotations", ROLLOUT_ANNOTATION)
 
@@ -56,9 +57,13 @@ def declared_canary(obj: Object) -> Canary | None:
 
 
 def check_canaries(app: str, objects: Sequence[Object]) -> None:
-    """Every canary declared among ``app``'s rendered objects is valid and on a Deployment."""
+    """Every canary declared among ``app``'s rendered objects is valid and on a Deployment,
+    and its traffic router names objects the app renders."""
     for obj in objects:
         try:
-            declared_canary(obj)
+            canary = declared_canary(obj)
+            if canary is not None:
+                where = f"{object_ref(obj)}: {format_field(_ANNOTATION_PATH)}"
+                check_router(where, obj, canary, objects)
         except InvalidInput as e:
             raise InvalidInput(f"app {app}: {e.message}", hint=e.hint) from None
