@@ -1,8 +1,8 @@
 """Driving a rollout by hand (``hakobu rollout run``): advance it, measuring with
-Prometheus, until it is promoted, aborted, Inconclusive or waits for a person.
+Prometheus or HTTP checks, until it is promoted, aborted, Inconclusive or waits for a person.
 
-Prometheus is asked over its HTTP API (``prometheus.py``); the API server only through the
-client given, as everywhere else.
+Prometheus is asked over its HTTP API (``prometheus.py``), an HTTP check made with the same
+client (``web.py``); the API server only through the client given, as everywhere else.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import httpx
 from hakobu.cluster.api import KubeApi
 from hakobu.model.canary import Pause
 from hakobu.releases.canary.engine import Rollout, advance
-from hakobu.releases.canary.prometheus import measure
+from hakobu.releases.canary.providers import measure
 
 # How often it looks again: the shortest pause or interval worth writing is seconds.
 TICK_SECONDS = 1.0

@@ -32,6 +32,7 @@ from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
 from hakobu.errors import InvalidInput
 from hakobu.model.canary import (
+    CANARY_LABEL,
     PENDING_ANNOTATION,
     ROLLOUT_ANNOTATION,
     STATE_ANNOTATION,
@@ -44,11 +45,10 @@ from hakobu.model.canary import (
     weights,
 )
 from hakobu.model.objects import Object
+from hakobu.releases.canary import background, traffic
 from hakobu.releases.canary.analysis import Measurement, Outcome, Verdict, outcome
-from hakobu.releases.canary.replicas import split
 from hakobu.sync.ownership import APP_LABEL, ENVIRONMENT_LABEL, PROJECT_LABEL
 
-CANARY_LABEL = "hakobu.dev/canary"
 FIELD_MANAGER = "hakobu-rollout"
 # Measurements kept per analysis step: enough for any limit a person reads at a glance.
 _KEPT_MEASUREMENTS = 20
@@ -135,11 +135,13 @@ def request(kube: KubeApi, namespace: str, name: str, action: str) -> RolloutSta
         state = replace(state, phase="Degraded", message="aborted by request")
         # At once: an abort must not wait for the next pass to take the canary away.
         pending = _pending(stable)
+        traffic.route(kube, stable, _declared(stable), 0)
         if pending is not None:
             _scale(kube, stable, pending["replicas"])
         _delete_canary(kube, namespace, name)
     else:
         state = RolloutState(state.hash)
+        background.reset(kube, stable)
     _save(kube, stable, state)
     return state
 
@@ -159,10 +161,14 @@ def advance(kube: KubeApi, namespace: str, name: str, now: float, measure: Measu
         state = RolloutState(pending["hash"], step_started=now)
     total: int = pending["replicas"]
     if state.phase == "Degraded":
+        traffic.route(kube, stable, canary, 0)
         _scale(kube, stable, total)
         _delete_canary(kube, namespace, name)
     else:
-        state = _steps(
+        stopped = _background(
+            kube, stable, canary, total=total, state=state, now=now, measure=measure
+        )
+        state = stopped or _steps(
             kube, stable, canary=canary, pending=pending, state=state, now=now, measure=measure
         )
     _save(kube, _stable(kube, namespace, name), state)
@@ -182,12 +188,14 @@ def _steps(
     total: int = pending["replicas"]
     while state.step < len(canary.steps):
         step = canary.steps[state.step]
-        sides = split(total, _weight(canary, state))
+        weight = _weight(canary, state)
+        sides = traffic.sides(canary, total, weight)
         live_canary = _ensure_canary(kube, stable, pending["template"], sides.canary)
         ready = (live_canary.get("status") or {}).get("readyReplicas", 0)
-        # The stable version gives up replicas only once the canary's are ready: capacity
-        # never dips below the app's replicas while the canary's pods start.
+        # The stable version gives up replicas, and a router sends the canary its share,
+        # only once the canary's are ready: capacity never dips while its pods start.
         if ready >= sides.canary:
+            traffic.route(kube, stable, canary, weight)
             _scale(kube, stable, sides.stable)
         if isinstance(step, SetWeight):
             if ready < sides.canary:
@@ -201,14 +209,35 @@ def _steps(
             state = _analyse(step, state, now, measure)
             result = outcome(step, state.measurements)
             if result is Outcome.FAILED:
-                return _abort(kube, stable, total, state)
+                return _abort(kube, stable, canary, total, state)
             if result is Outcome.INCONCLUSIVE and not state.promote:
                 return replace(state, phase="Inconclusive", message=state.measurements[-1].message)
             if result is Outcome.RUNNING:
                 return state
         state = RolloutState(state.hash, state.step + 1, "Progressing", now)
-    _finish(kube, stable, pending)
+    _finish(kube, stable, canary, pending)
     return replace(state, phase="Healthy", message="promoted")
+
+
+def _background(
+    kube: KubeApi,
+    stable: Object,
+    canary: Canary,
+    *,
+    total: int,
+    state: RolloutState,
+    now: float,
+    measure: Measure,
+) -> RolloutState | None:
+    """The state a background analysis leaves the rollout in when it stops it, else None."""
+    finding = background.check(
+        kube, stable, canary, template_hash=state.hash, step=state.step, now=now, measure=measure
+    )
+    if finding is not None and finding.outcome is Outcome.FAILED:
+        return _abort(kube, stable, canary, total, state, message=finding.message)
+    if finding is not None and not state.promote:
+        return replace(state, phase="Inconclusive", message=finding.message)
+    return None
 
 
 def _analyse(step: Analysis, state: RolloutState, now: float, measure: Measure) -> RolloutState:
@@ -219,15 +248,25 @@ def _analyse(step: Analysis, state: RolloutState, now: float, measure: Measure) 
     return replace(state, measurements=measurements, phase="Progressing")
 
 
-def _abort(kube: KubeApi, stable: Object, total: int, state: RolloutState) -> RolloutState:
-    failing = [m for m in state.measurements if m.verdict in (Verdict.FAILED, Verdict.ERROR)]
-    message = failing[-1].message if failing else "the analysis failed"
+def _abort(
+    kube: KubeApi,
+    stable: Object,
+    canary: Canary,
+    total: int,
+    state: RolloutState,
+    *,
+    message: str | None = None,
+) -> RolloutState:
+    if message is None:
+        failing = [m for m in state.measurements if m.verdict in (Verdict.FAILED, Verdict.ERROR)]
+        message = failing[-1].message if failing else "the analysis failed"
+    traffic.route(kube, stable, canary, 0)
     _scale(kube, stable, total)
     _delete_canary(kube, stable["metadata"]["namespace"], stable["metadata"]["name"])
     return replace(state, phase="Degraded", message=f"aborted: {message}")
 
 
-def _finish(kube: KubeApi, stable: Object, pending: dict[str, Any]) -> None:
+def _finish(kube: KubeApi, stable: Object, canary: Canary, pending: dict[str, Any]) -> None:
     meta = stable["metadata"]
     kube.apply(
         {
@@ -243,6 +282,8 @@ def _finish(kube: KubeApi, stable: Object, pending: dict[str, Any]) -> None:
         field_manager=f"{FIELD_MANAGER}-promote",
         force=True,
     )
+    # Every request back to the stable Service, which now runs the new version.
+    traffic.route(kube, stable, canary, 0)
     _delete_canary(kube, meta["namespace"], meta["name"])
 
 

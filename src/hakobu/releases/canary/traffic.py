@@ -1,0 +1,211 @@
+"""A canary's share of traffic set on a router: a Gateway API HTTPRoute's weights, or an
+ingress-nginx canary Ingress.
+
+Both send the canary's share to ``<stableService>-canary``, a Service hakobu creates beside
+the stable one: the stable Service's ports, and its selector plus the canary label, so it
+selects the canary's pods only. It is owned by the app's Deployment, as the canary
+Deployment is.
+
+    Gateway API   every rule of the HTTPRoute that sends to the stable Service gets the
+                  canary Service beside it: stable ``100 - weight``, canary ``weight``
+    nginx         ``<stableIngress>-canary``, a copy of the stable Ingress whose backends
+                  are the canary Service, with ``nginx.ingress.kubernetes.io/canary: "true"``
+                  and ``canary-weight``
+
+The weights are applied on every pass of the rollout (an apply that changes nothing is a
+no-op), so a sync that put the route back as git has it is corrected on the next pass.
+Abort and promotion set the canary's weight to 0; the canary Service and Ingress stay at 0,
+as Argo Rollouts leaves them, until the app's Deployment is deleted.
+
+With a router the replicas no longer carry the split (``sides``): the canary runs its
+weight's share, rounded up, and the stable side keeps every replica unless
+``dynamicStableScale`` asks it to shrink as its traffic goes (Argo Rollouts' rule).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hakobu.cluster.api import KubeApi
+from hakobu.cluster.errors import NotFound
+from hakobu.errors import InvalidInput
+from hakobu.model.canary import CANARY_LABEL, Canary
+from hakobu.model.objects import Object
+from hakobu.model.traffic import GatewayAPI, TrafficRouting
+from hakobu.releases.canary.replicas import Split, split
+
+FIELD_MANAGER = "hakobu-rollout-traffic"
+HTTP_ROUTE_API = "gateway.networking.k8s.io/v1"
+INGRESS_API = "networking.k8s.io/v1"
+NGINX_CANARY = "nginx.ingress.kubernetes.io/canary"
+NGINX_CANARY_WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"
+# The class annotation older ingress-nginx installations select Ingresses by.
+_INGRESS_CLASS = "kubernetes.io/ingress.class"
+
+
+def sides(canary: Canary, replicas: int, weight: int) -> Split:
+    """The replicas of each side at ``weight``: by replicas alone without a router."""
+    shares = split(replicas, weight)
+    if canary.traffic is None or canary.traffic.dynamic_stable_scale:
+        return shares
+    return Split(shares.canary, replicas)
+
+
+def canary_service_name(stable_service: str) -> str:
+    return f"{stable_service}-canary"
+
+
+def stable_service_name(routing: TrafficRouting, deployment: str) -> str:
+    return routing.stable_service or deployment
+
+
+def route(kube: KubeApi, stable: Object, canary: Canary, weight: int) -> None:
+    """Send ``weight`` percent of the traffic to the canary through the declared router;
+    nothing without one."""
+    routing = canary.traffic
+    if routing is None:
+        return
+    meta = stable["metadata"]
+    namespace = meta["namespace"]
+    service = stable_service_name(routing, meta["name"])
+    _ensure_canary_service(kube, stable, _get(kube, "v1", "Service", service, namespace))
+    if isinstance(routing.router, GatewayAPI):
+        _weigh_http_route(kube, namespace, routing.router.http_route, service, weight)
+    else:
+        _weigh_ingress(kube, stable, routing.router.stable_ingress, service, weight)
+
+
+def _ensure_canary_service(kube: KubeApi, stable: Object, service: Object) -> None:
+    spec = service.get("spec") or {}
+    ports = [
+        {k: v for k, v in port.items() if k in ("name", "port", "targetPort", "protocol")}
+        for port in spec.get("ports") or []
+    ]
+    kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": canary_service_name(service["metadata"]["name"]),
+                "namespace": service["metadata"]["namespace"],
+                "labels": {CANARY_LABEL: "true"},
+                "ownerReferences": [_owner(stable)],
+            },
+            "spec": {
+                "selector": {**(spec.get("selector") or {}), CANARY_LABEL: "true"},
+                "ports": ports,
+            },
+        },
+        field_manager=FIELD_MANAGER,
+        force=True,
+    )
+
+
+def _weigh_http_route(kube: KubeApi, namespace: str, name: str, service: str, weight: int) -> None:
+    live = _get(kube, HTTP_ROUTE_API, "HTTPRoute", name, namespace)
+    rules = copy.deepcopy((live.get("spec") or {}).get("rules") or [])
+    canary = canary_service_name(service)
+    routed = False
+    for rule in rules:
+        refs: list[dict[str, Any]] = rule.get("backendRefs") or []
+        stable_refs = [ref for ref in refs if _names_service(ref, service)]
+        if not stable_refs:
+            continue
+        routed = True
+        kept = [ref for ref in refs if not _names_service(ref, canary)]
+        for ref in stable_refs:
+            ref["weight"] = 100 - weight
+        canary_ref = {"group": "", "kind": "Service", "name": canary, "weight": weight}
+        if "port" in stable_refs[0]:
+            canary_ref["port"] = stable_refs[0]["port"]
+        rule["backendRefs"] = [*kept, canary_ref]
+    if not routed:
+        raise InvalidInput(
+            f"HTTPRoute {namespace}/{name}: no rule has a backendRef to Service {service!r}, "
+            "so the canary's weight has nowhere to go",
+            hint="send the route to the app's Service, or name it in rollout.canary.stableService",
+        )
+    # The rules are an atomic list: applied whole, as read with the weights changed.
+    kube.apply(
+        {
+            "apiVersion": HTTP_ROUTE_API,
+            "kind": "HTTPRoute",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"rules": rules},
+        },
+        field_manager=FIELD_MANAGER,
+        force=True,
+    )
+
+
+def _weigh_ingress(kube: KubeApi, stable: Object, name: str, service: str, weight: int) -> None:
+    namespace = stable["metadata"]["namespace"]
+    live = _get(kube, INGRESS_API, "Ingress", name, namespace)
+    spec = copy.deepcopy(live.get("spec") or {})
+    if not _redirect_backends(spec, service, canary_service_name(service)):
+        raise InvalidInput(
+            f"Ingress {namespace}/{name}: no backend sends to Service {service!r}, so the "
+            "canary's weight has nowhere to go",
+            hint="send the Ingress to the app's Service, or name it in "
+            "rollout.canary.stableService",
+        )
+    annotations = {NGINX_CANARY: "true", NGINX_CANARY_WEIGHT: str(weight)}
+    live_class = ((live.get("metadata") or {}).get("annotations") or {}).get(_INGRESS_CLASS)
+    if live_class is not None:
+        annotations[_INGRESS_CLASS] = live_class
+    kube.apply(
+        {
+            "apiVersion": INGRESS_API,
+            "kind": "Ingress",
+            "metadata": {
+                "name": f"{name}-canary",
+                "namespace": namespace,
+                "labels": {CANARY_LABEL: "true"},
+                "annotations": annotations,
+                "ownerReferences": [_owner(stable)],
+            },
+            "spec": spec,
+        },
+        field_manager=FIELD_MANAGER,
+        force=True,
+    )
+
+
+def _redirect_backends(spec: dict[str, Any], service: str, canary: str) -> bool:
+    """Point every backend of ``spec`` that names ``service`` at ``canary``; whether any did."""
+    backends = [spec.get("defaultBackend") or {}]
+    for rule in spec.get("rules") or []:
+        backends += [
+            path.get("backend") or {} for path in (rule.get("http") or {}).get("paths") or []
+        ]
+    found = False
+    for backend in backends:
+        target = backend.get("service") or {}
+        if target.get("name") == service:
+            target["name"] = canary
+            found = True
+    return found
+
+
+def _names_service(ref: dict[str, Any], name: str) -> bool:
+    return (
+        ref.get("name") == name
+        and ref.get("group", "") in ("", "core")
+        and ref.get("kind", "Service") == "Service"
+    )
+
+
+def _owner(stable: Object) -> dict[str, Any]:
+    meta = stable["metadata"]
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"], "uid": meta["uid"]}
+
+
+def _get(kube: KubeApi, api_version: str, kind: str, name: str, namespace: str) -> Object:
+    try:
+        return kube.get(api_version, kind, name, namespace)
+    except NotFound:
+        raise InvalidInput(
+            f"the canary's traffic router needs {kind} {namespace}/{name}, which does not exist",
+            hint="render and sync the app with it, or correct rollout.canary.trafficRouting",
+        ) from None
