@@ -88,7 +88,7 @@ def ensure_tool(tool: GoTool, progress: Progress, root: Path | None = None) -> B
         # Another process may have finished the build while this one waited for the lock.
         if (directory / _COMPLETE_MARKER).exists():
             return built
-        go = _find_go()
+        go = find_go()
         started = time.monotonic()
         env = go_env()
         progress(
@@ -139,7 +139,7 @@ def _exclusive(lock_path: Path, on_wait: Callable[[], None]) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _find_go() -> str:
+def find_go() -> str:
     go = shutil.which("go")
     if go is None:
         raise OperationFailed(

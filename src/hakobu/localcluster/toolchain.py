@@ -22,6 +22,10 @@ KUSTOMIZE_VERSION = "v5.8.2"
 SEALED_SECRETS_VERSION = "v0.36.0"
 # Helm renders chart apps: the newest v3 release, so `helm template`'s output is the output.
 HELM_VERSION = "v3.22.0"
+# The Gateway API's CRDs (its standard channel), installed by tests of canary traffic routing:
+# the newest release whose module the pinned Go accepts (v1.7 requires go 1.27).
+GATEWAY_API_MODULE = "sigs.k8s.io/gateway-api"
+GATEWAY_API_VERSION = "v1.6.3"
 
 
 @dataclass(frozen=True)
