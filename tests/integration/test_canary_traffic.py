@@ -205,6 +205,20 @@ class Harness:
         assert live is not None
         return str(live["spec"]["template"]["spec"]["containers"][0]["image"])
 
+    def stable_selector(self) -> dict[str, str]:
+        service = self.get("v1", "Service", "web")
+        assert service is not None
+        return dict(service["spec"]["selector"])
+
+    def stable_hash(self) -> str:
+        [current] = [
+            rs
+            for rs in self.kube.list("apps/v1", "ReplicaSet", self.namespace).items
+            if rs["metadata"]["ownerReferences"][0]["name"] == "web"
+            and rs["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.0")
+        ]
+        return str(current["metadata"]["labels"]["pod-template-hash"])
+
     def route_weights(self) -> dict[str, int]:
         route = self.get(ROUTE_API, "HTTPRoute", "web")
         assert route is not None
@@ -276,6 +290,8 @@ def test_http_route_weights_follow_every_step(open_shop: OpenShop) -> None:
     assert service is not None
     assert service["spec"]["selector"] == {"app": "web", "hakobu.dev/canary": "true"}
     assert harness.image("web-canary") == "example.test/shop/web:1.1"
+    # The stable Service selects the stable pods only (theirs is 1.0's ReplicaSet's hash).
+    assert harness.stable_selector() == {"app": "web", "pod-template-hash": harness.stable_hash()}
 
     harness.promote()
     paused = harness.until("Paused", step=3)
@@ -288,6 +304,7 @@ def test_http_route_weights_follow_every_step(open_shop: OpenShop) -> None:
     assert (done.stable_replicas, done.canary_replicas) == (5, 0)
     assert harness.image() == "example.test/shop/web:1.1"
     assert harness.route_weights() == {"web": 100, "web-canary": 0}
+    assert harness.stable_selector() == {"app": "web"}
 
 
 @pytest.mark.usefixtures("gateway_api")

@@ -4,7 +4,10 @@ ingress-nginx canary Ingress.
 Both send the canary's share to ``<stableService>-canary``, a Service hakobu creates beside
 the stable one: the stable Service's ports, and its selector plus the canary label, so it
 selects the canary's pods only. It is owned by the app's Deployment, as the canary
-Deployment is.
+Deployment is. The canary's pods carry the app's labels too, so while the canary takes
+traffic the stable Service's selector also names the stable ReplicaSet's
+``pod-template-hash`` (as Argo Rollouts pins it with its own hash label): the stable share
+reaches the stable pods only. The pin goes when the canary's weight is 0 again.
 
     Gateway API   every rule of the HTTPRoute that sends to the stable Service gets the
                   canary Service beside it: stable ``100 - weight``, canary ``weight``
@@ -29,7 +32,7 @@ from typing import Any
 
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
-from hakobu.errors import InvalidInput
+from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.canary import CANARY_LABEL, Canary
 from hakobu.model.objects import Object
 from hakobu.model.traffic import GatewayAPI, TrafficRouting
@@ -38,6 +41,9 @@ from hakobu.releases.canary.replicas import Split, split
 FIELD_MANAGER = "hakobu-rollout-traffic"
 HTTP_ROUTE_API = "gateway.networking.k8s.io/v1"
 INGRESS_API = "networking.k8s.io/v1"
+# The label the Deployment controller puts on each ReplicaSet's pods.
+POD_TEMPLATE_HASH = "pod-template-hash"
+_REVISION = "deployment.kubernetes.io/revision"
 NGINX_CANARY = "nginx.ingress.kubernetes.io/canary"
 NGINX_CANARY_WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"
 # The class annotation older ingress-nginx installations select Ingresses by.
@@ -69,7 +75,9 @@ def route(kube: KubeApi, stable: Object, canary: Canary, weight: int) -> None:
     meta = stable["metadata"]
     namespace = meta["namespace"]
     service = stable_service_name(routing, meta["name"])
-    _ensure_canary_service(kube, stable, _get(kube, "v1", "Service", service, namespace))
+    live_service = _get(kube, "v1", "Service", service, namespace)
+    _ensure_canary_service(kube, stable, live_service)
+    _pin_stable_pods(kube, stable, live_service, pinned=weight > 0)
     if isinstance(routing.router, GatewayAPI):
         _weigh_http_route(kube, namespace, routing.router.http_route, service, weight)
     else:
@@ -92,13 +100,57 @@ def _ensure_canary_service(kube: KubeApi, stable: Object, service: Object) -> No
                 "labels": {CANARY_LABEL: "true"},
                 "ownerReferences": [_owner(stable)],
             },
-            "spec": {
-                "selector": {**(spec.get("selector") or {}), CANARY_LABEL: "true"},
-                "ports": ports,
-            },
+            "spec": {"selector": {**_unpinned(service), CANARY_LABEL: "true"}, "ports": ports},
         },
         field_manager=FIELD_MANAGER,
         force=True,
+    )
+
+
+def _pin_stable_pods(kube: KubeApi, stable: Object, service: Object, *, pinned: bool) -> None:
+    selector = _unpinned(service)
+    if pinned:
+        selector[POD_TEMPLATE_HASH] = _stable_pod_template_hash(kube, stable)
+    # A Service's selector is an atomic map: applied whole, as git has it plus the pin.
+    kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": service["metadata"]["name"],
+                "namespace": service["metadata"]["namespace"],
+            },
+            "spec": {"selector": selector},
+        },
+        field_manager=f"{FIELD_MANAGER}-pin",
+        force=True,
+    )
+
+
+def _unpinned(service: Object) -> dict[str, str]:
+    selector = (service.get("spec") or {}).get("selector") or {}
+    return {k: v for k, v in selector.items() if k != POD_TEMPLATE_HASH}
+
+
+def _stable_pod_template_hash(kube: KubeApi, stable: Object) -> str:
+    """The hash of the ReplicaSet that runs the stable Deployment's current revision."""
+    meta = stable["metadata"]
+    revision = (meta.get("annotations") or {}).get(_REVISION)
+    labels = (stable.get("spec") or {}).get("selector", {}).get("matchLabels") or {}
+    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    for replica_set in kube.list(
+        "apps/v1", "ReplicaSet", meta["namespace"], label_selector=selector
+    ).items:
+        rs_meta = replica_set["metadata"]
+        owned = any(o.get("uid") == meta["uid"] for o in rs_meta.get("ownerReferences") or [])
+        current = (rs_meta.get("annotations") or {}).get(_REVISION) == revision
+        pod_hash = (rs_meta.get("labels") or {}).get(POD_TEMPLATE_HASH)
+        if owned and current and pod_hash:
+            return str(pod_hash)
+    raise OperationFailed(
+        f"Deployment {meta['namespace']}/{meta['name']} has no ReplicaSet for its revision "
+        f"{revision} yet, so its Service cannot be pinned to the stable pods",
+        hint="the next pass of the rollout tries again",
     )
 
 
