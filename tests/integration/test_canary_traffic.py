@@ -167,8 +167,10 @@ class Shop:
         assert main(["render", "-C", str(self.root)]) == 0
         git(self.root, "add", "-A")
         git(self.root, "commit", "-qm", tag)
-        code = main(["sync", "production", "-C", str(self.root), "--kubeconfig", self.kubeconfig])
-        assert code == 0
+        assert self.sync() == 0
+
+    def sync(self) -> int:
+        return main(["sync", "production", "-C", str(self.root), "--kubeconfig", self.kubeconfig])
 
 
 class Harness:
@@ -293,6 +295,11 @@ def test_http_route_weights_follow_every_step(open_shop: OpenShop) -> None:
     # The stable Service selects the stable pods only (theirs is 1.0's ReplicaSet's hash).
     assert harness.stable_selector() == {"app": "web", "pod-template-hash": harness.stable_hash()}
 
+    # A sync meanwhile (the controller's, or a person's) holds what the rollout routed.
+    assert harness.shop.sync() == 0
+    assert harness.route_weights() == {"web": 80, "web-canary": 20}
+    assert harness.stable_selector() == {"app": "web", "pod-template-hash": harness.stable_hash()}
+
     harness.promote()
     paused = harness.until("Paused", step=3)
     assert (paused.weight, paused.canary_replicas, paused.stable_replicas) == (60, 3, 5)
@@ -305,6 +312,9 @@ def test_http_route_weights_follow_every_step(open_shop: OpenShop) -> None:
     assert harness.image() == "example.test/shop/web:1.1"
     assert harness.route_weights() == {"web": 100, "web-canary": 0}
     assert harness.stable_selector() == {"app": "web"}
+    # The next sync puts the route back as git has it, without a conflict.
+    assert harness.shop.sync() == 0
+    assert harness.route_weights() == {"web": 1}
 
 
 @pytest.mark.usefixtures("gateway_api")

@@ -22,13 +22,22 @@ every replica unless ``dynamicStableScale`` is set (Argo's rule for routed canar
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
+from hakobu.model.objects import Object
 from hakobu.model.schemacheck import SchemaViolation, shown, suggest
 from hakobu.model.source import FieldPath
 
 GATEWAY_API_PLUGIN = "argoproj-labs/gatewayAPI"
+# The canary weight a rollout last set, on the objects of git it changed to route traffic:
+# the stable Service (its selector) and the HTTPRoute (its rules).
+ROUTE_ANNOTATION = "hakobu.dev/canary-route"
+_ROUTING_FIELDS = {
+    ("v1", "Service"): "selector",
+    ("gateway.networking.k8s.io", "HTTPRoute"): "rules",
+}
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,27 @@ def parse_traffic_routing(
         _known(plugin, where, ("httpRoute",))
         router = GatewayAPI(_required_name(plugin, where, "httpRoute", "an HTTPRoute"))
     return TrafficRouting(router, stable_service, dynamic_stable_scale)
+
+
+def routed(live: Object | None) -> bool:
+    """Whether a canary's router has changed ``live`` (a sync takes its fields back)."""
+    return ROUTE_ANNOTATION in (((live or {}).get("metadata") or {}).get("annotations") or {})
+
+
+def holding_route(desired: Object, live: Object | None) -> Object:
+    """What a sync applies for ``desired`` when a canary's router changed ``live``: while
+    the canary takes traffic, the routing field (a Service's selector, an HTTPRoute's
+    rules) as the rollout set it; once its weight is back to 0, ``desired`` as it is."""
+    annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
+    weight = annotations.get(ROUTE_ANNOTATION)
+    api_version = str(desired.get("apiVersion", ""))
+    group = api_version.rpartition("/")[0] or api_version
+    key = _ROUTING_FIELDS.get((group, str(desired.get("kind"))))
+    if live is None or weight in (None, "0") or key is None:
+        return desired
+    copied: Object = copy.deepcopy(desired)
+    copied.setdefault("spec", {})[key] = copy.deepcopy((live.get("spec") or {}).get(key))
+    return copied
 
 
 def _required_name(data: dict[str, Any], path: FieldPath, key: str, what: str) -> str:

@@ -40,6 +40,7 @@ from hakobu.errors import InvalidInput
 from hakobu.model.canary import as_compared
 from hakobu.model.ignoredifferences import IgnoreRule
 from hakobu.model.objects import Object, ObjectId, object_ref
+from hakobu.model.traffic import holding_route
 from hakobu.sync.compare import in_sync
 from hakobu.sync.ignoring import ignoring
 from hakobu.sync.manifests import Manifest
@@ -385,7 +386,7 @@ def plan_app(
             action = Action.CREATE
         elif resource.policy is ApplyPolicy.IF_NOT_PRESENT or in_sync(
             # A canary in progress is what git asks for: the sync left it to the rollout.
-            as_compared(resource.obj, current),
+            holding_route(as_compared(resource.obj, current), current),
             current,
             FIELD_MANAGER,
         ):

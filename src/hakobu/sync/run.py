@@ -36,6 +36,7 @@ from hakobu.model.canary import holding_stable
 from hakobu.model.dependencies import Graph
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
+from hakobu.model.traffic import holding_route, routed
 from hakobu.sync.apply import Applied, apply_objects, dry_run_recreate, recreate_refused
 from hakobu.sync.awaiting import unready_dependencies
 from hakobu.sync.dependencies import desired_graph, prerequisites, removed_graph
@@ -531,17 +532,24 @@ class _AppSync:
         applied = iter(
             apply_objects(
                 self.kube,
-                # A Deployment with a canary keeps running its stable version: the rollout
-                # brings the new one in (hakobu.releases.canary).
+                # A Deployment with a canary keeps running its stable version, and the
+                # routes its router weighs keep their weights: the rollout brings the new
+                # version in (hakobu.releases.canary).
                 [
-                    holding_stable(s.resource.obj, self.state.live.get(s.resource.id))
+                    holding_route(
+                        holding_stable(s.resource.obj, self.state.live.get(s.resource.id)),
+                        self.state.live.get(s.resource.id),
+                    )
                     for s, r in zip(steps, recreated, strict=True)
                     if not r
                 ],
                 deadline=self.deadline,
                 pool=self.requests,
                 force=self.options.force_conflicts,
-                forced=self.state.taken_over,
+                # The router's fields are taken back (or shared, while held) without a
+                # conflict: the rollout wrote them, not a person.
+                forced=self.state.taken_over
+                | {s.resource.id for s in steps if routed(self.state.live.get(s.resource.id))},
                 dry_run=dry_run,
             )
         )

@@ -35,7 +35,7 @@ from hakobu.cluster.errors import NotFound
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.canary import CANARY_LABEL, Canary
 from hakobu.model.objects import Object
-from hakobu.model.traffic import GatewayAPI, TrafficRouting
+from hakobu.model.traffic import ROUTE_ANNOTATION, GatewayAPI, TrafficRouting
 from hakobu.releases.canary.replicas import Split, split
 
 FIELD_MANAGER = "hakobu-rollout-traffic"
@@ -77,7 +77,7 @@ def route(kube: KubeApi, stable: Object, canary: Canary, weight: int) -> None:
     service = stable_service_name(routing, meta["name"])
     live_service = _get(kube, "v1", "Service", service, namespace)
     _ensure_canary_service(kube, stable, live_service)
-    _pin_stable_pods(kube, stable, live_service, pinned=weight > 0)
+    _pin_stable_pods(kube, stable, live_service, weight)
     if isinstance(routing.router, GatewayAPI):
         _weigh_http_route(kube, namespace, routing.router.http_route, service, weight)
     else:
@@ -107,9 +107,9 @@ def _ensure_canary_service(kube: KubeApi, stable: Object, service: Object) -> No
     )
 
 
-def _pin_stable_pods(kube: KubeApi, stable: Object, service: Object, *, pinned: bool) -> None:
+def _pin_stable_pods(kube: KubeApi, stable: Object, service: Object, weight: int) -> None:
     selector = _unpinned(service)
-    if pinned:
+    if weight > 0:
         selector[POD_TEMPLATE_HASH] = _stable_pod_template_hash(kube, stable)
     # A Service's selector is an atomic map: applied whole, as git has it plus the pin.
     kube.apply(
@@ -119,6 +119,8 @@ def _pin_stable_pods(kube: KubeApi, stable: Object, service: Object, *, pinned: 
             "metadata": {
                 "name": service["metadata"]["name"],
                 "namespace": service["metadata"]["namespace"],
+                # A sync holds the pin while it is set, and takes the selector back after.
+                "annotations": {ROUTE_ANNOTATION: str(weight)},
             },
             "spec": {"selector": selector},
         },
@@ -183,7 +185,13 @@ def _weigh_http_route(kube: KubeApi, namespace: str, name: str, service: str, we
         {
             "apiVersion": HTTP_ROUTE_API,
             "kind": "HTTPRoute",
-            "metadata": {"name": name, "namespace": namespace},
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                # A sync holds these weights while the canary has traffic, and takes the
+                # rules back as git has them after.
+                "annotations": {ROUTE_ANNOTATION: str(weight)},
+            },
             "spec": {"rules": rules},
         },
         field_manager=FIELD_MANAGER,
