@@ -238,11 +238,10 @@ class Harness:
         }
         return annotations, backends
 
-    def promote(self) -> None:
-        code = main(
+    def cli(self, *words: str) -> int:
+        return main(
             [
-                "rollout",
-                "promote",
+                *words,
                 "production",
                 "web",
                 "-C",
@@ -251,7 +250,9 @@ class Harness:
                 self.shop.kubeconfig,
             ]
         )
-        assert code == 0
+
+    def promote(self) -> None:
+        assert self.cli("rollout", "promote") == 0
 
 
 @pytest.fixture
@@ -323,20 +324,9 @@ def test_an_abort_sends_the_route_back_to_stable(open_shop: OpenShop) -> None:
     harness.shop.release("1.1")
     harness.until("Paused", step=1)
     assert harness.route_weights() == {"web": 80, "web-canary": 20}
-    code = main(
-        [
-            "rollout",
-            "abort",
-            "production",
-            "web",
-            "-C",
-            str(harness.shop.root),
-            "--kubeconfig",
-            harness.shop.kubeconfig,
-        ]
-    )
-    assert code == 1
+    assert harness.cli("rollout", "abort") == 1
     assert harness.route_weights() == {"web": 100, "web-canary": 0}
+    assert harness.stable_selector() == {"app": "web"}
     wait_until(
         "the canary is gone", lambda: harness.get("apps/v1", "Deployment", "web-canary") is None
     )
@@ -377,7 +367,7 @@ def server() -> Iterator[CheckServer]:
 
 @pytest.mark.usefixtures("gateway_api")
 def test_a_failing_background_check_aborts_mid_rollout(
-    open_shop: OpenShop, server: CheckServer
+    open_shop: OpenShop, server: CheckServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     check = {
         "web": {"url": server.url, "headers": [{"key": "Authorization", "value": "Bearer s3cret"}]},
@@ -409,3 +399,8 @@ def test_a_failing_background_check_aborts_mid_rollout(
         "the canary is gone", lambda: harness.get("apps/v1", "Deployment", "web-canary") is None
     )
     assert harness.image() == "example.test/shop/web:1.0"
+
+    capsys.readouterr()
+    assert harness.cli("rollout", "status") == 1
+    out = capsys.readouterr().out
+    assert f"  background measurement Failed: GET {server.url} answered HTTP 500\n" in out + "\n"

@@ -9,6 +9,7 @@ from hakobu.cli.kube import add_cluster_options, connect
 from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import Progress, print_json
 from hakobu.model.canary import Analysis, Pause, SetWeight
+from hakobu.releases.canary.analysis import Measurement
 from hakobu.releases.canary.driver import drive
 from hakobu.releases.canary.engine import Rollout, find, request, status
 
@@ -70,11 +71,13 @@ def rollout_json(rollout: Rollout) -> dict[str, Any]:
         "canaryReplicas": rollout.canary_replicas,
         "canaryReady": rollout.canary_ready,
         "message": state.message if state else "",
-        "measurements": [
-            {"verdict": m.verdict.value, "values": list(m.values), "message": m.message, "at": m.at}
-            for m in (state.measurements if state else ())
-        ],
+        "measurements": [_measurement_json(m) for m in (state.measurements if state else ())],
+        "backgroundMeasurements": [_measurement_json(m) for m in rollout.background],
     }
+
+
+def _measurement_json(m: Measurement) -> dict[str, Any]:
+    return {"verdict": m.verdict.value, "values": list(m.values), "message": m.message, "at": m.at}
 
 
 def rollout_text(rollout: Rollout) -> str:
@@ -93,6 +96,8 @@ def rollout_text(rollout: Rollout) -> str:
     )
     for m in state.measurements if state else ():
         lines.append(f"  measurement {m.verdict.value}: {m.message}")
+    for m in rollout.background:
+        lines.append(f"  background measurement {m.verdict.value}: {m.message}")
     return "\n".join(lines)
 
 
@@ -101,4 +106,6 @@ def _describe(step: SetWeight | Pause | Analysis) -> str:
         return f"setWeight {step.weight}"
     if isinstance(step, Pause):
         return "pause until promoted" if step.seconds is None else f"pause {step.seconds:g}s"
+    if step.web is not None:
+        return f"analysis of {step.web.method} {step.web.url}"
     return f"analysis of {step.query!r}"

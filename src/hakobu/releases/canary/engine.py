@@ -97,6 +97,8 @@ class Rollout:
     stable_replicas: int
     canary_replicas: int
     canary_ready: int
+    # The latest measurement of each background analysis.
+    background: tuple[Measurement, ...] = ()
 
 
 def canary_name(name: str) -> str:
@@ -109,6 +111,8 @@ def status(kube: KubeApi, namespace: str, name: str) -> Rollout:
     state = _state(stable)
     live_canary = _get(kube, namespace, canary_name(name))
     current = _weight(canary, state) if state and state.phase != "Healthy" else 0
+    analyses = len(canary.background.analyses) if canary.background else 0
+    taken = background.measurements(stable, state.hash, analyses) if state else []
     return Rollout(
         name,
         canary,
@@ -117,6 +121,7 @@ def status(kube: KubeApi, namespace: str, name: str) -> Rollout:
         (stable.get("spec") or {}).get("replicas", 0),
         (live_canary or {}).get("spec", {}).get("replicas", 0),
         (live_canary or {}).get("status", {}).get("readyReplicas", 0),
+        tuple(run[-1] for run in taken if run),
     )
 
 
