@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hakobu.model.appspec import AppSpec, load_app
 from hakobu.model.canary import Analysis
 from hakobu.model.source import SourceError
-from hakobu.model.traffic import GatewayAPI, Nginx, TrafficRouting
+from hakobu.model.traffic import (
+    ROUTE_ANNOTATION,
+    GatewayAPI,
+    Nginx,
+    TrafficRouting,
+    holding_route,
+    routed,
+)
 from hakobu.model.webcheck import WebRequest
 
 HEAD = """\
@@ -209,3 +217,38 @@ def test_bad_declarations_name_file_line_and_field(
     tmp_path: Path, rollout: str, expected: str
 ) -> None:
     assert expected in error(tmp_path, rollout)
+
+
+def routed_live(kind: str, weight: str | None, field: str, value: object) -> dict[str, Any]:
+    api = "v1" if kind == "Service" else "gateway.networking.k8s.io/v1"
+    annotations = {} if weight is None else {ROUTE_ANNOTATION: weight}
+    return {
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": {"name": "web", "annotations": annotations},
+        "spec": {field: value},
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "git", "live"),
+    [
+        ("Service", "selector", {"app": "web"}, {"app": "web", "pod-template-hash": "5c59"}),
+        (
+            "HTTPRoute",
+            "rules",
+            [{"backendRefs": [{"name": "web"}]}],
+            [{"backendRefs": [{"name": "web", "weight": 80}, {"name": "web-c", "weight": 20}]}],
+        ),
+    ],
+)
+def test_a_sync_holds_what_the_router_set_while_the_canary_has_traffic(
+    kind: str, field: str, git: object, live: object
+) -> None:
+    desired = routed_live(kind, None, field, git)
+    held = holding_route(desired, routed_live(kind, "20", field, live))
+    assert held["spec"] == {field: live}
+    # Back at weight 0 (or never routed), git's version is applied.
+    assert holding_route(desired, routed_live(kind, "0", field, live)) == desired
+    assert holding_route(desired, None) == desired
+    assert routed(routed_live(kind, "0", field, live)) and not routed(desired)
