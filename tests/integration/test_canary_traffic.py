@@ -279,7 +279,9 @@ def gateway_rollout(**extra: Any) -> dict[str, Any]:
 
 
 @pytest.mark.usefixtures("gateway_api")
-def test_http_route_weights_follow_every_step(open_shop: OpenShop) -> None:
+def test_http_route_weights_follow_every_step(
+    open_shop: OpenShop, capsys: pytest.CaptureFixture[str]
+) -> None:
     harness = open_shop(HTTP_ROUTE, gateway_rollout())
     assert harness.route_weights() == {"web": 1}
     harness.shop.release("1.1")
@@ -299,6 +301,19 @@ def test_http_route_weights_follow_every_step(open_shop: OpenShop) -> None:
     # A sync meanwhile (the controller's, or a person's) holds what the rollout routed.
     assert harness.shop.sync() == 0
     assert harness.route_weights() == {"web": 80, "web-canary": 20}
+    capsys.readouterr()
+    main(
+        [
+            "status",
+            "production",
+            "-C",
+            str(harness.shop.root),
+            "--kubeconfig",
+            harness.shop.kubeconfig,
+        ]
+    )
+    # The stable Service, pinned by the rollout, is not drifted: the sync holds the pin.
+    assert f"Service/{harness.namespace}/web (update)" not in capsys.readouterr().out
     assert harness.stable_selector() == {"app": "web", "pod-template-hash": harness.stable_hash()}
 
     harness.promote()
@@ -404,3 +419,34 @@ def test_a_failing_background_check_aborts_mid_rollout(
     assert harness.cli("rollout", "status") == 1
     out = capsys.readouterr().out
     assert f"  background measurement Failed: GET {server.url} answered HTTP 500\n" in out + "\n"
+
+
+@pytest.mark.usefixtures("gateway_api")
+def test_an_inconclusive_background_check_pauses_until_promoted(
+    open_shop: OpenShop, server: CheckServer
+) -> None:
+    check = {
+        "web": {"url": server.url, "jsonPath": "{$.ratio}"},
+        "successCondition": "result[0] >= 0.95",
+        "failureCondition": "result[0] < 0.8",
+        "interval": "1s",
+    }
+    server.body = {"ratio": 0.9}
+    harness = open_shop(HTTP_ROUTE, gateway_rollout(analysis={"templates": [check]}))
+    harness.shop.release("1.1")
+
+    # Neither condition holds: the rollout pauses where it is, the canary keeps its share.
+    waiting = harness.until("Inconclusive")
+    assert waiting.state is not None and waiting.state.step == 0
+    assert waiting.state.message == (
+        f"background analysis Inconclusive: GET {server.url} answered HTTP 200: [0.9] does "
+        "not meet successCondition 'result[0] >= 0.95'"
+    )
+    assert harness.until("Inconclusive").state == waiting.state
+
+    # Promoted past it, with a good value now: measured afresh, the rollout goes on.
+    server.body = {"ratio": 0.99}
+    harness.promote()
+    paused = harness.until("Paused", step=1)
+    assert [m.values for m in paused.background] == [(0.99,)]
+    assert harness.route_weights() == {"web": 80, "web-canary": 20}

@@ -5,7 +5,8 @@ Each pass of the rollout takes the measurements that are due (one per analysis p
 interval) and judges each analysis as a step's analysis is judged (``analysis.outcome``):
 a Failed one aborts the rollout at whatever step it is, an Inconclusive one pauses it. An
 analysis with a ``count`` stops measuring once Successful; one without measures until the
-rollout ends.
+rollout ends. A person who promotes past an Inconclusive background analysis starts its
+measurements afresh.
 
 The measurements are the ``hakobu.dev/rollout-background`` annotation of the app's
 Deployment (the template hash they judge, and the measurements of each analysis), so a
@@ -20,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hakobu.cluster.api import KubeApi
-from hakobu.model.canary import Analysis, Canary
+from hakobu.model.canary import Analysis, BackgroundAnalysis, Canary
 from hakobu.model.objects import Object
 from hakobu.releases.canary.analysis import Measurement, Outcome, Verdict, outcome
 
@@ -67,6 +68,20 @@ def check(
         changed = True
     if changed:
         _write(kube, stable, template_hash, taken)
+    return _finding(background, taken)
+
+
+def finding(stable: Object, canary: Canary, template_hash: str) -> Finding | None:
+    """What the measurements taken so far say, without measuring."""
+    background = canary.background
+    if background is None:
+        return None
+    return _finding(background, measurements(stable, template_hash, len(background.analyses)))
+
+
+def _finding(
+    background: BackgroundAnalysis, taken: list[tuple[Measurement, ...]]
+) -> Finding | None:
     judged = [
         (_judged(analysis, runs), runs)
         for analysis, runs in zip(background.analyses, taken, strict=True)

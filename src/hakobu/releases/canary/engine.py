@@ -135,6 +135,11 @@ def request(kube: KubeApi, namespace: str, name: str, action: str) -> RolloutSta
             hint="a rollout starts when a sync brings a new version",
         )
     if action == "promote":
+        if state.phase == "Inconclusive" and background.finding(
+            stable, _declared(stable), state.hash
+        ):
+            # Going on past it: the background analyses start measuring afresh.
+            background.reset(kube, stable)
         state = replace(state, promote=True)
     elif action == "abort":
         state = replace(state, phase="Degraded", message="aborted by request")
