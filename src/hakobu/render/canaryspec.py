@@ -56,9 +56,11 @@ def declared_canary(obj: Object) -> Canary | None:
         raise InvalidInput(f"{where}{inner}: {e.message}", hint=e.hint) from None
 
 
-def check_canaries(app: str, objects: Sequence[Object]) -> None:
+def check_canaries(app: str, objects: Sequence[Object], source: str | None = None) -> None:
     """Every canary declared among ``app``'s rendered objects is valid and on a Deployment,
-    and its traffic router names objects the app renders."""
+    and its traffic router names objects the app renders. ``source``, the app's file or
+    directory, is named in errors: a rendered object has no line to point at."""
+    named = f"app {app} ({source})" if source else f"app {app}"
     for obj in objects:
         try:
             canary = declared_canary(obj)
@@ -66,4 +68,4 @@ def check_canaries(app: str, objects: Sequence[Object]) -> None:
                 where = f"{object_ref(obj)}: {format_field(_ANNOTATION_PATH)}"
                 check_router(where, obj, canary, objects)
         except InvalidInput as e:
-            raise InvalidInput(f"app {app}: {e.message}", hint=e.hint) from None
+            raise InvalidInput(f"{named}: {e.message}", hint=e.hint) from None

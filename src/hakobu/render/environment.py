@@ -166,7 +166,7 @@ def render_app_output(
     # Sync reads only the committed objects, so they carry what the app waits for.
     objects = annotated(objects, depends_on)
     check_objects(app.name, objects)
-    check_canaries(app.name, objects)
+    check_canaries(app.name, objects, source=_shown_path(app.path, project.root))
     objects = default_namespace(objects, env.namespace)
     check_sealed_namespaces(app.name, env, objects)
     check_no_plaintext_secrets(env, {app.name: objects})
@@ -270,3 +270,7 @@ def _compare(
         rendered=tuple(rendered),
         cached=tuple(cached),
     )
+
+
+def _shown_path(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)

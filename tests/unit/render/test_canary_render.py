@@ -47,7 +47,8 @@ def test_a_canary_on_a_statefulset_of_a_manifest_app_is_refused(
     assert main(["render", "-C", str(root)]) == 2
     err = capsys.readouterr().err
     assert (
-        "app db: StatefulSet/db: metadata.annotations.hakobu.dev/rollout: a StatefulSet "
+        "app db (apps/db): StatefulSet/db: metadata.annotations.hakobu.dev/rollout: a "
+        "StatefulSet "
         "cannot have a canary rollout" in err
     )
     assert not (root / "generated").exists()

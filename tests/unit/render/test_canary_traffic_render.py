@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hakobu.cli.main import main
 from hakobu.errors import InvalidInput
 from hakobu.model.canary import ROLLOUT_ANNOTATION
 from hakobu.render.canaryspec import check_canaries
@@ -84,3 +86,24 @@ def test_a_router_naming_what_the_app_does_not_render_is_refused(
     with pytest.raises(InvalidInput) as raised:
         check_canaries("web", objects)
     assert str(raised.value.message).startswith(expected)
+
+
+def test_render_refuses_a_route_the_app_does_not_render_naming_its_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = tmp_path / "apps" / "web"
+    app.mkdir(parents=True)
+    (tmp_path / "hakobu.yaml").write_text(
+        "apiVersion: hakobu.dev/v1alpha1\nkind: Project\nname: shop\napps: apps\n"
+        "output: generated\nenvironments: {production: {namespace: shop}}\n"
+    )
+    (app / "kustomization.yaml").write_text("resources: [deployment.yaml, service.yaml]\n")
+    (app / "deployment.yaml").write_text(json.dumps(deployment(GATEWAY)))
+    (app / "service.yaml").write_text(json.dumps(SERVICE))
+    assert main(["render", "-C", str(tmp_path)]) == 2
+    assert (
+        "app web (apps/web): Deployment/web: metadata.annotations.hakobu.dev/rollout"
+        ".canary.trafficRouting.plugins.argoproj-labs/gatewayAPI.httpRoute: the app renders "
+        "no HTTPRoute 'web'"
+    ) in capsys.readouterr().err
+    assert not (tmp_path / "generated").exists()
