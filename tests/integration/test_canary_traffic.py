@@ -401,8 +401,11 @@ def test_a_failing_background_check_aborts_mid_rollout(
 
     # The check starts failing while the rollout waits at step 3: the next measurement
     # aborts it, the route goes back to stable and the canary away.
-    # `hakobu rollout run` drives it on from here, measuring in real time.
+    # `hakobu rollout run` drives it on from here, measuring in real time; it returns at a
+    # pause for a person, so it starts once the next background measurement is due.
     server.status = 500
+    [last] = status(harness.kube, harness.namespace, "web").background
+    wait_until("a background measurement is due", lambda: time.time() >= last.at + 1, 5)
     assert harness.cli("rollout", "run") == 1
     aborted = status(harness.kube, harness.namespace, "web")
     assert aborted.state is not None and aborted.state.step == 3
