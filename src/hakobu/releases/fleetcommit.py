@@ -1,0 +1,266 @@
+"""Instances declared elsewhere (FleetInstance resources) written into a repository as
+commits: fetch the branch, edit the instance files, render, commit, push — never forced.
+
+A batch of changes becomes one commit. Each change is an edit ``hakobu fleet add``, ``set``
+or ``remove`` would make (``releases.fleet``: the same checks, the same minimal,
+comment-preserving text edits), so a key someone edited by hand in the same file is kept. A
+change the fleet refuses (a tier it lacks, a value its template does not accept, a name that
+cannot name an instance, an instance someone else declared) is left out and reported; the
+others are committed. The commit holds the rendered output with its inputs, as ``hakobu
+render --commit`` makes it, since a Delivery deploys the committed output.
+
+A file the controller writes starts with a comment naming the resource it was written for
+and the values that resource sets::
+
+    # FleetInstance shops/berlin writes this file (values: host); edits of other keys are kept
+    tier: canary
+    values:
+      host: berlin.example.com
+
+so an instance a person added by hand, or another resource declared, is never taken over,
+and a value the resource stops declaring is removed while one added by hand stays.
+
+When the push is refused (the branch moved: a person's commit, another writer), the branch
+is fetched again and the edits are made afresh on its new tip, with a growing pause between
+tries: nothing anyone pushed is lost, and no change of the batch is either.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hakobu.errors import HakobuError, InvalidInput, OperationFailed
+from hakobu.model.fleet import INSTANCE_SUFFIXES, INSTANCES_DIR, instance_name
+from hakobu.model.project import Project, load_project
+from hakobu.releases.fleet import (
+    InstanceEdit,
+    apply_edit,
+    fleet_of,
+    plan_add,
+    plan_remove,
+    plan_set,
+)
+from hakobu.releases.rendercommit import RenderRequest, changed_inputs, render_project
+from hakobu.repo.clone import (
+    Credentials,
+    ensure_identity,
+    fetch_branch,
+    open_clone,
+    push_branch,
+)
+from hakobu.repo.commit import commit_paths, open_repository
+from hakobu.repo.history import contains
+from hakobu.repo.repository import releasing
+from hakobu.repo.revisions import lookup, on_disk
+
+_NAME, _EMAIL = "hakobu controller", "hakobu-controller@localhost"
+_MARK = re.compile(r"# FleetInstance (?P<owner>\S+) writes this file \(values: (?P<keys>[^)]*)\)")
+
+
+@dataclass(frozen=True)
+class Put:
+    """The instance as the resource ``owner`` (``namespace/name``) declares it."""
+
+    owner: str
+    fleet: str
+    instance: str
+    tier: str
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Remove:
+    """The instance ``owner`` declared is gone: its file goes, if ``owner`` wrote it."""
+
+    owner: str
+    fleet: str
+    instance: str
+
+
+Change = Put | Remove
+
+
+@dataclass(frozen=True)
+class Written:
+    # The commit pushed, or the branch's tip when nothing needed committing.
+    commit: str
+    # Whether ``commit`` was made by this write.
+    made: bool
+    # Each change left out, by its owner: why (nothing of it was written).
+    refused: dict[str, str] = field(default_factory=dict)
+    # Pushes refused before one was taken.
+    retries: int = 0
+
+
+def mark(owner: str, values: Sequence[str]) -> str:
+    return (
+        f"# FleetInstance {owner} writes this file (values: {', '.join(sorted(values))}); "
+        "edits of other keys are kept"
+    )
+
+
+class FleetWriter:
+    """Writes changes to one branch of one repository, from a clone of its own in
+    ``directory`` (its work tree is the writer's, so resetting it loses nothing)."""
+
+    def __init__(self, url: str, branch: str, path: str, directory: Path) -> None:
+        self.url, self.branch, self.path, self.directory = url, branch, path, directory
+        self._lock = threading.Lock()
+
+    def write(
+        self,
+        changes: Sequence[Change],
+        *,
+        credentials: Credentials | None = None,
+        guard: Callable[[], None] = lambda: None,
+        tries: int = 8,
+        first_pause: float = 0.2,
+    ) -> Written:
+        """One commit of ``changes`` on the branch, pushed; ``guard`` is called before the
+        push (it raises when this replica may no longer write). OperationFailed once
+        ``tries`` pushes were refused."""
+        with self._lock:
+            for attempt in range(tries):
+                written = self._attempt(changes, credentials, guard)
+                if written is not None:
+                    return Written(written.commit, written.made, written.refused, attempt)
+                pause = min(first_pause * 2**attempt, 5.0)
+                time.sleep(pause + random.uniform(0, pause))  # noqa: S311 - not a secret
+        raise OperationFailed(
+            f"branch {self.branch!r} of {self.url} kept moving: {tries} pushes were refused",
+            hint="the changes are written on the next pass",
+        )
+
+    def includes(self, applied: str, commit: str, credentials: Credentials | None) -> bool:
+        """Whether ``applied`` (a revision a Delivery applied) is ``commit`` or came after
+        it; the branch is fetched when ``applied`` is not known here yet."""
+        if applied == commit:
+            return True
+        with self._lock, releasing(open_clone(self.directory, self.url)) as repo:
+            try:
+                found = lookup(repo, applied)
+            except LookupError:
+                fetch_branch(repo, self.url, self.branch, credentials)
+                try:
+                    found = lookup(repo, applied)
+                except LookupError:
+                    return False
+            try:
+                return contains(repo, found, commit)
+            except (KeyError, ValueError):
+                return False
+
+    def _attempt(
+        self, changes: Sequence[Change], credentials: Credentials | None, guard: Callable[[], None]
+    ) -> Written | None:
+        """Written, or None when the push was refused."""
+        with releasing(open_clone(self.directory, self.url)) as repo:
+            tip = fetch_branch(repo, self.url, self.branch, credentials)
+            ensure_identity(repo, _NAME, _EMAIL)
+            project = load_project(self.directory / self.path)
+            refused: dict[str, str] = {}
+            done: list[Change] = []
+            for change in changes:
+                try:
+                    edit = _plan(project, change)
+                except HakobuError as e:
+                    refused[change.owner] = str(e)
+                    continue
+                if edit is not None:
+                    apply_edit(edit)
+                    done.append(change)
+            if not done:
+                return Written(tip, False, refused)
+            commit = _render_and_commit(project, done)
+            if commit is None:
+                return Written(tip, False, refused)
+            guard()
+            try:
+                push_branch(repo, self.url, self.branch, commit, credentials)
+            except OperationFailed:
+                return None
+            return Written(commit, True, refused)
+
+
+def _render_and_commit(project: Project, done: Sequence[Change]) -> str | None:
+    rendered = render_project(project, RenderRequest())
+    inputs = changed_inputs(project, only_app=None, every_environment=True)
+    repo = open_repository(project.root)
+    return commit_paths(
+        repo,
+        [
+            *(project.output_dir / r.env for r in rendered.results),
+            *(on_disk(repo, path) for path in inputs),
+        ],
+        _message(done),
+    )
+
+
+def _message(done: Sequence[Change]) -> str:
+    puts = sum(isinstance(c, Put) for c in done)
+    removes = len(done) - puts
+    parts = [f"{n} {what}" for n, what in ((puts, "written"), (removes, "removed")) if n]
+    lines = [f"fleet instances: {', '.join(parts)}", ""]
+    for change in sorted(done, key=lambda c: (c.fleet, c.instance)):
+        verb = "write " if isinstance(change, Put) else "remove"
+        lines.append(f"  {verb} {change.fleet}/{change.instance} (FleetInstance {change.owner})")
+    return "\n".join(lines) + "\n"
+
+
+def _plan(project: Project, change: Change) -> InstanceEdit | None:
+    """The edit ``change`` makes (None: nothing to do), or why the fleet refuses it."""
+    # Checked before either name becomes part of a path.
+    fleet_of(project, change.fleet)
+    instance_name(change.fleet, Path(f"{change.instance}.yaml"))
+    file = _instance_file(project, change.fleet, change.instance)
+    text = file.read_text() if file is not None else None
+    owner, keys = _owner(text) if text is not None else (None, ())
+    if isinstance(change, Remove):
+        if file is None or owner != change.owner:
+            return None  # gone already, or never this resource's
+        return plan_remove(project, change.fleet, change.instance)
+    if file is None:
+        edit = plan_add(project, change.fleet, change.instance, change.tier, change.values)
+        return InstanceEdit(edit.file, f"{mark(change.owner, list(change.values))}\n{edit.text}")
+    if owner != change.owner:
+        by = "by hand" if owner is None else f"for FleetInstance {owner}"
+        raise InvalidInput(
+            f"fleet {change.fleet!r} has an instance {change.instance!r} already ({file}, "
+            f"written {by})",
+            hint="give this FleetInstance another spec.instance, or remove the other one",
+        )
+    edit = plan_set(
+        project,
+        change.fleet,
+        change.instance,
+        change.values,
+        tier=change.tier,
+        unset=[key for key in keys if key not in change.values],
+    )
+    _, _, rest = (edit.text or "").partition("\n")
+    edited = mark(change.owner, list(change.values)) + "\n" + rest
+    return None if edited == text else InstanceEdit(edit.file, edited)
+
+
+def _instance_file(project: Project, fleet: str, instance: str) -> Path | None:
+    directory = project.apps_dir / fleet / INSTANCES_DIR
+    for suffix in INSTANCE_SUFFIXES:
+        if (directory / f"{instance}{suffix}").is_file():
+            return directory / f"{instance}{suffix}"
+    return None
+
+
+def _owner(text: str) -> tuple[str | None, tuple[str, ...]]:
+    """The resource a file's first line says it was written for, and the values it set."""
+    found = _MARK.match(text.partition("\n")[0])
+    if found is None:
+        return None, ()
+    keys = tuple(k.strip() for k in found["keys"].split(",") if k.strip())
+    return found["owner"], keys
