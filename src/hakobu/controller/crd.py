@@ -74,7 +74,7 @@ _SPEC: dict[str, Any] = {
     },
 }
 
-_CONDITION: dict[str, Any] = {
+CONDITION: dict[str, Any] = {
     "type": "object",
     "required": ["type", "status", "lastTransitionTime", "reason", "message"],
     "properties": {
@@ -93,7 +93,7 @@ _STATUS: dict[str, Any] = {
         "observedGeneration": {"type": "integer", "format": "int64"},
         "conditions": {
             "type": "array",
-            "items": _CONDITION,
+            "items": CONDITION,
             "x-kubernetes-list-type": "map",
             "x-kubernetes-list-map-keys": ["type"],
         },

@@ -43,6 +43,8 @@ from hakobu.controller.deliveries import (
     set_finalizer,
 )
 from hakobu.controller.delivery import FINALIZER, GROUP, PLURAL, DeliveryRef
+from hakobu.controller.fleetcrd import fleet_instance_crd
+from hakobu.controller.fleetinstance import PLURAL as FLEET_INSTANCES
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.identity import identity_problem
 from hakobu.model.objects import Object
@@ -54,6 +56,7 @@ DEFAULT_IMAGE = f"hakobu-controller:{__version__}"
 NAME = "hakobu-controller"
 DEPLOYER = "hakobu-deployer"
 CRD_NAME = f"{PLURAL}.{GROUP}"
+FLEET_INSTANCE_CRD_NAME = f"{FLEET_INSTANCES}.{GROUP}"
 PORT = 8080
 # Holds the dashboard's session key; made by the controller (see hakobu.web.sessionkey).
 SESSION_SECRET = "hakobu-dashboard-session"  # noqa: S105 (a Secret's name)
@@ -128,11 +131,12 @@ def manifests(options: InstallOptions) -> list[Object]:
     """Every object of an installation, in the order it is applied (Namespaces and CRDs
     first, the workload last)."""
     ns = options.namespace
-    crd = delivery_crd()
-    crd["metadata"]["labels"] = dict(MANAGED_BY)
+    crds = [delivery_crd(), fleet_instance_crd()]
+    for crd in crds:
+        crd["metadata"]["labels"] = dict(MANAGED_BY)
     objects: list[Object] = [
         _namespace(ns),
-        crd,
+        *crds,
         _meta("v1", "ServiceAccount", NAME, ns),
         {**_meta(_RBAC, "ClusterRole", NAME), "rules": CONTROLLER_RULES},
         {**_meta(_RBAC, "ClusterRole", DEPLOYER), "rules": DEPLOYER_RULES},
@@ -156,6 +160,13 @@ def manifests(options: InstallOptions) -> list[Object]:
 CONTROLLER_RULES: list[dict[str, Any]] = [
     {"apiGroups": [GROUP], "resources": [PLURAL], "verbs": ["get", "list", "watch", "patch"]},
     {"apiGroups": [GROUP], "resources": [f"{PLURAL}/status"], "verbs": ["update", "patch"]},
+    # FleetInstances: read, their finalizer (patch), their status; never created or deleted.
+    {
+        "apiGroups": [GROUP],
+        "resources": [FLEET_INSTANCES],
+        "verbs": ["get", "list", "watch", "patch"],
+    },
+    {"apiGroups": [GROUP], "resources": [f"{FLEET_INSTANCES}/status"], "verbs": ["patch"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
     # A Delivery's secretRef names a Secret in its own namespace, and Deliveries may live in
     # any namespace: get by name only, so Secrets are never listed or watched.
@@ -316,7 +327,7 @@ def install(
         stored.append(kube.apply(obj, field_manager=FIELD_MANAGER, force=True))
         log(f"applied {obj['kind']} {_where(obj)}")
         if obj["kind"] == "CustomResourceDefinition":
-            _wait_established(kube, established_within, log)
+            _wait_established(kube, obj["metadata"]["name"], established_within, log)
     _remove_stale_deployer_bindings(kube, options, log)
     return stored
 
@@ -335,19 +346,19 @@ def _exists(kube: KubeApi, obj: Object) -> bool:
     return True
 
 
-def _wait_established(kube: KubeApi, within: float, log: Log) -> None:
+def _wait_established(kube: KubeApi, name: str, within: float, log: Log) -> None:
     deadline = time.monotonic() + within
     while True:
-        crd = kube.get(_CRD_API, "CustomResourceDefinition", CRD_NAME)
+        crd = kube.get(_CRD_API, "CustomResourceDefinition", name)
         conditions = (crd.get("status") or {}).get("conditions") or []
         if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
             kube.refresh_discovery()
-            log(f"CustomResourceDefinition {CRD_NAME} is Established")
+            log(f"CustomResourceDefinition {name} is Established")
             return
         if time.monotonic() > deadline:
             raise OperationFailed(
-                f"CustomResourceDefinition {CRD_NAME} is not Established after {within:g}s",
-                hint=f"`kubectl describe crd {CRD_NAME}` shows its conditions",
+                f"CustomResourceDefinition {name} is not Established after {within:g}s",
+                hint=f"`kubectl describe crd {name}` shows its conditions",
             )
         time.sleep(0.2)
 
@@ -411,7 +422,10 @@ def uninstall(
     release_deliveries(kube, log)
     last = [Target("v1", "Namespace", namespace, None)]
     if delete_deliveries or cascade:
-        last.insert(0, Target(_CRD_API, "CustomResourceDefinition", CRD_NAME, None))
+        last[:0] = [
+            Target(_CRD_API, "CustomResourceDefinition", name, None)
+            for name in (FLEET_INSTANCE_CRD_NAME, CRD_NAME)
+        ]
     deleted += [target for target in last if _delete(kube, target, log)]
     # As kubectl delete waits: an install right after must not meet a terminating namespace.
     _wait_gone(kube, [t for t in deleted if t.kind == "Namespace"], log, timeout)

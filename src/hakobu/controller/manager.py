@@ -146,6 +146,11 @@ class Controller:
                 continue
         return found
 
+    def delivery_object(self, ref: DeliveryRef) -> dict[str, Any] | None:
+        """The Delivery ``ref`` as last seen (status included), or None."""
+        with self._cache_lock:
+            return self._cache.get(ref)
+
     def project_root(self, ref: DeliveryRef) -> Path | None:
         """Where the project a Delivery follows is checked out, once it is."""
         reconciler = self._reconcilers.get(ref)

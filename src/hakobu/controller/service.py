@@ -3,6 +3,7 @@ its webhook receiver wired together, until told to stop."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from hakobu.cluster.lease import RETRY_PERIOD
 from hakobu.controller import logs
 from hakobu.controller.deliveries import request_reconcile
 from hakobu.controller.delivery import Delivery
+from hakobu.controller.fleets import FleetController
 from hakobu.controller.manager import Controller, ControllerOptions
 from hakobu.controller.metrics import Metrics
 from hakobu.controller.notify.credentials import kube_secrets
@@ -94,6 +96,14 @@ def serve(
             ),
             availability=ImageAvailability(registry),
         )
+        fleets = FleetController(
+            kube,
+            settings.workdir,
+            sharding,
+            controller.delivery_object,
+            log=functools.partial(logs.log, component="fleets"),
+            namespace=settings.namespace,
+        )
         receiver = WebhookReceiver(
             controller.deliveries,
             ClusterSecrets(kube),
@@ -115,9 +125,14 @@ def serve(
             f"as {sharding.identity}",
             component="controller",
         )
+        fleet_thread = threading.Thread(
+            target=fleets.run, args=(stop,), name="fleet controller", daemon=True
+        )
+        fleet_thread.start()
         try:
             controller.run(stop)
         finally:
+            fleet_thread.join(timeout=30)
             server.stop()
             notifier.close()
             lease_client.close()

@@ -1,0 +1,129 @@
+"""The CustomResourceDefinition of ``fleetinstances.hakobu.dev``.
+
+The schema refuses what it can (types, names that could not name a file); which tiers and
+values a fleet accepts only its ``fleet.yaml`` in git says, so those are checked by the
+controller, which reports a refusal in the ``Written`` condition. What names the file (the
+Delivery, the fleet, the instance) cannot change: a FleetInstance moved elsewhere would
+leave its old file behind, so it is deleted and created anew instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hakobu.controller.crd import CONDITION
+from hakobu.controller.delivery import GROUP, VERSION
+from hakobu.controller.fleetinstance import KIND, NAME_PATTERN, PLURAL
+
+
+def _fixed(description: str, pattern: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "string",
+        "minLength": 1,
+        "description": description,
+        "x-kubernetes-validations": [
+            {"rule": "self == oldSelf", "message": "cannot be changed; delete and create anew"}
+        ],
+    }
+    if pattern is not None:
+        schema["pattern"] = pattern
+    return schema
+
+
+_SPEC: dict[str, Any] = {
+    "type": "object",
+    "required": ["delivery", "fleet", "tier"],
+    "properties": {
+        "delivery": _fixed(
+            "the Delivery of this namespace whose repository, branch and project the "
+            "instance is written to"
+        ),
+        "fleet": _fixed(
+            "the fleet: a directory of the project's apps holding fleet.yaml", NAME_PATTERN
+        ),
+        "instance": _fixed("the instance's name (default: metadata.name)", NAME_PATTERN),
+        "tier": {"type": "string", "minLength": 1, "description": "one of the fleet's tiers"},
+        "values": {
+            "type": "object",
+            "description": "values the fleet's template accepts (fleet.yaml's values)",
+            "x-kubernetes-preserve-unknown-fields": True,
+        },
+    },
+}
+
+_STATUS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "observedGeneration": {"type": "integer", "format": "int64"},
+        "commit": {"type": "string", "description": "the commit that wrote this generation"},
+        "sync": {"type": "string"},
+        "health": {"type": "string"},
+        "conditions": {
+            "type": "array",
+            "items": CONDITION,
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
+    },
+}
+
+_COLUMNS = [
+    {"name": "Fleet", "type": "string", "jsonPath": ".spec.fleet"},
+    {"name": "Tier", "type": "string", "jsonPath": ".spec.tier"},
+    {"name": "Commit", "type": "string", "jsonPath": ".status.commit"},
+    {"name": "Sync", "type": "string", "jsonPath": ".status.sync"},
+    {"name": "Health", "type": "string", "jsonPath": ".status.health"},
+    {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+    },
+    {
+        "name": "Message",
+        "type": "string",
+        "priority": 1,
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].message',
+    },
+]
+
+
+def fleet_instance_crd() -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{PLURAL}.{GROUP}"},
+        "spec": {
+            "group": GROUP,
+            "names": {
+                "kind": KIND,
+                "listKind": f"{KIND}List",
+                "plural": PLURAL,
+                "singular": KIND.lower(),
+                "shortNames": ["fi"],
+                "categories": ["hakobu"],
+            },
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": _COLUMNS,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "required": ["spec"],
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": _SPEC,
+                                "status": _STATUS,
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
