@@ -258,6 +258,7 @@ class FleetController:
         obj = self._deliveries(ref)
         if obj is None:
             why = f"Delivery {ref}, named by spec.delivery, does not exist"
+            why += " (create it, or name a Delivery of this namespace)"
         else:
             try:
                 return parse_delivery(obj)
@@ -268,7 +269,8 @@ class FleetController:
                 self._log(f"{why}: the instance's file stays", level="warning")
                 self._set_finalizer(fleet_instance, present=False)
             else:
-                self._written(fleet_instance, DELIVERY_NOT_FOUND, why)
+                said = f"FleetInstance {ref_of(fleet_instance)}: {why}"
+                self._written(fleet_instance, DELIVERY_NOT_FOUND, said)
         return None
 
     def _change(self, obj: Obj) -> Change | None:

@@ -1,0 +1,259 @@
+"""The fleet controller against the real control plane and a bare git remote: a
+FleetInstance is committed, delivered and reported Healthy; deleting it prunes exactly its
+objects; a burst of changes lands in few commits and none is lost; what the fleet refuses
+is reported on the resource and nothing is committed for it."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hakobu.cluster.client import KubeClient
+from hakobu.cluster.errors import NotFound, TooManyRequests
+from hakobu.controller.fleetinstance import API_VERSION, KIND
+from hakobu.localcluster.controlplane import ClusterInfo
+from tests.integration.controllerkit import (
+    Controller,
+    create_delivery,
+    running_controller,
+    wait_until,
+)
+from tests.integration.test_agent import Remote
+from tests.integration.test_sync import live
+from tests.unit.releases.test_fleetcommit import TEMPLATE
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(scope="module")
+def controller(
+    local_cluster: ClusterInfo, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Controller]:
+    with (
+        running_controller(local_cluster, tmp_path_factory.mktemp("controller")) as running,
+        KubeClient.from_kubeconfig(Path(local_cluster.kubeconfig)) as kube,
+    ):
+        wait_until("FleetInstances are served", lambda: _served(kube))
+        yield running
+
+
+def _served(kube: KubeClient) -> bool:
+    try:
+        kube.refresh_discovery()
+        kube.list(API_VERSION, KIND, "default")
+    except (NotFound, TooManyRequests):
+        return False
+    return True
+
+
+@pytest.fixture
+def remote(tmp_path: Path, namespace: str, kube: KubeClient) -> Remote:
+    remote = Remote(tmp_path, namespace)
+    fleet = remote.work / "apps" / "shops"
+    (fleet / "template").mkdir(parents=True)
+    (fleet / "fleet.yaml").write_text(
+        "tiers: [canary, stable]\nvalues:\n  host: ''\n  replicas: 1\n"
+    )
+    (fleet / "template" / "shop.yaml.j2").write_text(TEMPLATE)
+    remote.push("a fleet of shops")
+    create_delivery(
+        kube, namespace, "shop", repository={"url": str(remote.bare)}, environment="dev", prune=True
+    )
+    return remote
+
+
+def instance(kube: KubeClient, namespace: str, name: str, **spec: Any) -> None:
+    kube.create(
+        {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"delivery": "shop", "fleet": "shops", "tier": "canary", **spec},
+        }
+    )
+
+
+def status(kube: KubeClient, namespace: str, name: str) -> dict[str, Any]:
+    return kube.get(API_VERSION, KIND, name, namespace).get("status") or {}
+
+
+def condition(kube: KubeClient, namespace: str, name: str, kind: str) -> dict[str, Any]:
+    found = status(kube, namespace, name).get("conditions") or []
+    return next((dict(c) for c in found if c["type"] == kind), {})
+
+
+def in_git(remote: Remote, path: str) -> str | None:
+    done = subprocess.run(
+        ["git", "-C", str(remote.bare), "show", f"main:{path}"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout if done.returncode == 0 else None
+
+
+def commits(remote: Remote) -> int:
+    return int(
+        subprocess.run(
+            ["git", "-C", str(remote.bare), "rev-list", "--count", "main"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+
+
+def healthy(kube: KubeClient, namespace: str, name: str) -> bool:
+    return condition(kube, namespace, name, "Ready").get("status") == "True"
+
+
+def test_an_instance_is_committed_delivered_reported_and_pruned_on_deletion(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str
+) -> None:
+    instance(kube, namespace, "berlin", values={"host": "berlin.example.com"})
+    instance(kube, namespace, "paris", tier="stable", values={"host": "paris.example.com"})
+    wait_until(
+        "both are Healthy", lambda: all(healthy(kube, namespace, n) for n in ("berlin", "paris"))
+    )
+    berlin = status(kube, namespace, "berlin")
+    assert (berlin["sync"], berlin["health"]) == ("Synced", "Healthy")
+    assert in_git(remote, "apps/shops/instances/berlin.yaml") is not None
+    written = condition(kube, namespace, "berlin", "Written")
+    assert (written["status"], written["reason"]) == ("True", "Committed")
+    assert berlin["commit"][:12] in written["message"]
+    assert live(kube, namespace, "ConfigMap", "shops-berlin")["data"] == {
+        "host": "berlin.example.com",
+        "tier": "canary",
+    }
+
+    # A person edits another key of paris's file while the resource changes: both stay.
+    remote.git("pull", "-q", "--rebase", "origin", "main")
+    file = remote.work / "apps" / "shops" / "instances" / "paris.yaml"
+    file.write_text(file.read_text() + "  replicas: 3  # by hand\n")
+    remote.push("paris: three replicas")
+    kube.request(
+        "PATCH",
+        f"/apis/{API_VERSION}/namespaces/{namespace}/fleetinstances/paris",
+        body={"spec": {"values": {"host": "paris.example.org"}}},
+        content_type="application/merge-patch+json",
+    )
+    wait_until(
+        "the resource's change is written beside the person's",
+        lambda: (
+            "host: paris.example.org\n  replicas: 3  # by hand"
+            in (in_git(remote, "apps/shops/instances/paris.yaml") or "")
+        ),
+    )
+    wait_until(
+        "and delivered",
+        lambda: (
+            live(kube, namespace, "ConfigMap", "shops-paris")["data"]["host"] == "paris.example.org"
+        ),
+    )
+    wait_until("paris is Healthy again", lambda: healthy(kube, namespace, "paris"))
+    assert status(kube, namespace, "paris")["observedGeneration"] == 2
+    paris = live(kube, namespace, "ConfigMap", "shops-paris")["metadata"]
+
+    kube.delete(API_VERSION, KIND, "berlin", namespace)
+    wait_until(
+        "the FleetInstance is gone",
+        lambda: (
+            not any(
+                o["metadata"]["name"] == "berlin"
+                for o in kube.list(API_VERSION, KIND, namespace).items
+            )
+        ),
+    )
+    assert in_git(remote, "apps/shops/instances/berlin.yaml") is None
+    assert in_git(remote, "generated/dev/shops-berlin/configmap-shops-berlin.yaml") is None
+    wait_until(
+        "its objects are pruned",
+        lambda: (
+            not any(
+                c["metadata"]["name"] == "shops-berlin"
+                for c in kube.list("v1", "ConfigMap", namespace).items
+            )
+        ),
+    )
+    after = live(kube, namespace, "ConfigMap", "shops-paris")["metadata"]
+    assert (after["uid"], after["resourceVersion"]) == (paris["uid"], paris["resourceVersion"])
+
+
+def test_a_burst_of_changes_is_batched_and_none_is_lost(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str
+) -> None:
+    before = commits(remote)
+    names = [f"shop-{n}" for n in range(40)]
+    with ThreadPoolExecutor(8) as pool:
+        list(
+            pool.map(lambda n: instance(kube, namespace, n, values={"host": f"{n}.example"}), names)
+        )
+
+    # Ten of them change again while the first commits are being made.
+    def update(name: str) -> None:
+        kube.request(
+            "PATCH",
+            f"/apis/{API_VERSION}/namespaces/{namespace}/fleetinstances/{name}",
+            body={"spec": {"tier": "stable", "values": {"host": f"{name}.shop"}}},
+            content_type="application/merge-patch+json",
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(update, names[:10]))
+    wait_until(
+        "every change is in git",
+        lambda: all(
+            (text := in_git(remote, f"apps/shops/instances/{n}.yaml")) is not None
+            and (f"{n}.shop" in text if n in names[:10] else f"{n}.example" in text)
+            for n in names
+        ),
+        seconds=120,
+    )
+    made = commits(remote) - before
+    print(f"50 changes in {made} commits")
+    assert 1 <= made < 20, f"{made} commits for 50 changes"
+    for name in names[:10]:
+        text = in_git(remote, f"apps/shops/instances/{name}.yaml") or ""
+        assert "tier: stable" in text
+    wait_until(
+        "each one's status names a commit that holds it",
+        lambda: all(
+            status(kube, namespace, n).get("observedGeneration") == (2 if n in names[:10] else 1)
+            and status(kube, namespace, n).get("commit")
+            for n in names
+        ),
+        seconds=60,
+    )
+
+
+def test_what_the_fleet_refuses_is_reported_and_nothing_committed(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str
+) -> None:
+    before = commits(remote)
+    instance(kube, namespace, "rome", tier="gold")
+    instance(kube, namespace, "oslo", values={"colour": "red"})
+    instance(kube, namespace, "nowhere", delivery="missing")
+    for name, reason, said in (
+        ("rome", "Refused", "tier 'gold' is not a tier of fleet 'shops'"),
+        ("oslo", "Refused", "does not accept a value 'colour'"),
+        ("nowhere", "DeliveryNotFound", "does not exist"),
+    ):
+        found = wait_until(
+            f"{name} is refused",
+            lambda n=name: (
+                condition(kube, namespace, n, "Ready").get("status") == "False"
+                and condition(kube, namespace, n, "Written")
+            ),
+        )
+        assert found
+        written = condition(kube, namespace, name, "Written")
+        assert written["status"] == "False" and written["reason"] == reason, written
+        assert said in written["message"] and name in written["message"]
+        assert condition(kube, namespace, name, "Ready")["reason"] == reason
+    assert commits(remote) == before
+    assert in_git(remote, "apps/shops/instances/rome.yaml") is None
