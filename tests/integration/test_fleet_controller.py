@@ -5,6 +5,7 @@ is reported on the resource and nothing is committed for it."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -106,6 +107,12 @@ def commits(remote: Remote) -> int:
             text=True,
         ).stdout
     )
+
+
+def refused(kube: KubeClient, namespace: str, name: str) -> dict[str, Any] | None:
+    """The Written condition once it says why the instance is not written."""
+    written = condition(kube, namespace, name, "Written")
+    return written if written.get("status") == "False" else None
 
 
 def healthy(kube: KubeClient, namespace: str, name: str) -> bool:
@@ -243,15 +250,9 @@ def test_what_the_fleet_refuses_is_reported_and_nothing_committed(
         ("oslo", "Refused", "does not accept a value 'colour'"),
         ("nowhere", "DeliveryNotFound", "does not exist"),
     ):
-        found = wait_until(
-            f"{name} is refused",
-            lambda n=name: (
-                condition(kube, namespace, n, "Ready").get("status") == "False"
-                and condition(kube, namespace, n, "Written")
-            ),
+        written = wait_until(
+            f"{name} is refused", functools.partial(refused, kube, namespace, name)
         )
-        assert found
-        written = condition(kube, namespace, name, "Written")
         assert written["status"] == "False" and written["reason"] == reason, written
         assert said in written["message"] and name in written["message"]
         assert condition(kube, namespace, name, "Ready")["reason"] == reason

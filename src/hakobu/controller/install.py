@@ -37,13 +37,15 @@ from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import Conflict, Invalid, NotFound
 from hakobu.controller.crd import delivery_crd
 from hakobu.controller.deliveries import (
+    JSON_PATCH,
     NotInstalled,
     delivery_path,
     list_deliveries,
     set_finalizer,
 )
-from hakobu.controller.delivery import FINALIZER, GROUP, PLURAL, DeliveryRef
+from hakobu.controller.delivery import FINALIZER, GROUP, PLURAL, VERSION, DeliveryRef
 from hakobu.controller.fleetcrd import fleet_instance_crd
+from hakobu.controller.fleetinstance import FINALIZER as FLEET_INSTANCE_FINALIZER
 from hakobu.controller.fleetinstance import PLURAL as FLEET_INSTANCES
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.identity import identity_problem
@@ -420,6 +422,7 @@ def uninstall(
     # No controller is left to handle hakobu's finalizer (and without its roles, one still
     # stopping cannot add it back): a Delivery deleted from now on must not wait for one.
     release_deliveries(kube, log)
+    release_fleet_instances(kube, log)
     last = [Target("v1", "Namespace", namespace, None)]
     if delete_deliveries or cascade:
         last[:0] = [
@@ -490,6 +493,47 @@ def release_deliveries(kube: KubeApi, log: Log, namespace: str | None = None) ->
         if FINALIZER in (obj["metadata"].get("finalizers") or []):
             _release(kube, obj)
             log(f"removed the finalizer of Delivery {_ref(obj)}")
+
+
+def release_fleet_instances(kube: KubeApi, log: Log) -> None:
+    """Remove the controller's finalizer from every FleetInstance: deleting one no longer
+    waits for its file to be removed from git (the file stays)."""
+    collection = f"/apis/{GROUP}/{VERSION}/{FLEET_INSTANCES}"
+    try:
+        listed = kube.request("GET", collection).get("items") or []
+    except NotFound:
+        return  # the CRD is not installed
+    for obj in listed:
+        metadata = obj["metadata"]
+        path = f"/apis/{GROUP}/{VERSION}/namespaces/{metadata['namespace']}/{FLEET_INSTANCES}"
+        path += f"/{metadata['name']}"
+        for _ in range(5):
+            finalizers = list(metadata.get("finalizers") or [])
+            if FLEET_INSTANCE_FINALIZER not in finalizers:
+                break
+            body = [
+                {
+                    "op": "test",
+                    "path": "/metadata/resourceVersion",
+                    "value": metadata["resourceVersion"],
+                },
+                {
+                    "op": "add",
+                    "path": "/metadata/finalizers",
+                    "value": [f for f in finalizers if f != FLEET_INSTANCE_FINALIZER],
+                },
+            ]
+            try:
+                kube.request("PATCH", path, body=body, content_type=JSON_PATCH)
+            except NotFound:
+                break
+            except (Conflict, Invalid):
+                metadata = kube.request("GET", path)["metadata"]
+                continue
+            log(
+                f"removed the finalizer of FleetInstance {metadata['namespace']}/{metadata['name']}"
+            )
+            break
 
 
 def _release(kube: KubeApi, obj: Object) -> None:

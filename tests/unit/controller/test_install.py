@@ -69,6 +69,7 @@ def test_manifests_in_apply_order_all_labelled() -> None:
     assert [o["kind"] for o in objects] == [
         "Namespace",
         "CustomResourceDefinition",
+        "CustomResourceDefinition",
         "ServiceAccount",
         "ClusterRole",
         "ClusterRole",
@@ -153,6 +154,12 @@ def test_the_controller_role_holds_only_its_own_needs() -> None:
     assert ("hakobu.dev", "deliveries", "watch") in granted
     assert ("hakobu.dev", "deliveries", "delete") not in granted
     assert ("hakobu.dev", "deliveries/status", "patch") in granted
+    # FleetInstances are read, their finalizer and status written; never made or deleted.
+    assert ("hakobu.dev", "fleetinstances", "watch") in granted
+    assert ("hakobu.dev", "fleetinstances/status", "patch") in granted
+    assert not {("hakobu.dev", "fleetinstances", v) for v in ("create", "delete", "update")} & (
+        granted
+    )
     assert not any("*" in entry for entry in granted)
     assert not any(resource == "leases" for _, resource, _ in granted)
     (lease_rule, secret_rule) = rules_of(objects, "Role", NAME)
@@ -299,10 +306,11 @@ def test_uninstall_removes_what_install_made_and_nothing_else() -> None:
         ("Deployment", "shop", "web"),
         ("ServiceAccount", "shop", NAME),
         ("CustomResourceDefinition", "", "deliveries.hakobu.dev"),
+        ("CustomResourceDefinition", "", "fleetinstances.hakobu.dev"),
     }
     assert uninstall(kube, "hakobu-system", lambda _: None) == []
     uninstall(kube, "hakobu-system", lambda _: None, delete_deliveries=True)
-    assert ("CustomResourceDefinition", "", "deliveries.hakobu.dev") not in names(kube)
+    assert not {n for n in names(kube) if n[0] == "CustomResourceDefinition"}
 
 
 def test_install_into_a_namespace_being_deleted_says_so() -> None:

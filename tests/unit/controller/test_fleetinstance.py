@@ -1,0 +1,78 @@
+"""A FleetInstance's spec as the controller reads it, and its status as the controller
+writes it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hakobu.controller.delivery import DeliveryRef
+from hakobu.controller.fleetinstance import InvalidFleetInstance, parse
+from hakobu.controller.fleetstatus import (
+    COMMITTED,
+    REFUSED,
+    Deployed,
+    Writing,
+    deployed_status,
+    written_status,
+)
+
+
+def obj(**spec: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "berlin", "namespace": "shops", "generation": 3},
+        "spec": {"delivery": "shop", "fleet": "shops", "tier": "canary", **spec},
+    }
+
+
+def test_the_instance_is_named_after_the_resource_unless_the_spec_names_it() -> None:
+    found = parse(obj(values={"host": "b.example"}))
+    assert (found.instance, found.delivery, found.generation) == (
+        "berlin",
+        DeliveryRef("shops", "shop"),
+        3,
+    )
+    assert parse(obj(instance="berlin-2")).instance == "berlin-2"
+
+
+@pytest.mark.parametrize(
+    ("spec", "said"),
+    [
+        ({"instance": "../etc"}, "spec.instance: expected a DNS-1123 label"),
+        ({"instance": "berlin\n"}, "spec.instance: expected a DNS-1123 label"),
+        ({"fleet": "Shops"}, "spec.fleet: expected a DNS-1123 label"),
+        ({"values": ["host"]}, "spec.values: expected a mapping"),
+        ({"tier": ""}, "spec.tier: expected a non-empty string"),
+        ({"delivery": None}, "spec.delivery: expected a non-empty string"),
+    ],
+)
+def test_a_spec_that_cannot_name_a_file_is_refused(spec: dict[str, Any], said: str) -> None:
+    with pytest.raises(InvalidFleetInstance, match="FleetInstance shops/berlin: ") as raised:
+        parse(obj(**spec))
+    assert said in raised.value.message
+
+
+def test_written_then_read_back_healthy() -> None:
+    status = written_status({}, Writing(3, COMMITTED, "written in abc", "abc123"), at="t0")
+    assert status["commit"] == "abc123" and status["observedGeneration"] == 3
+    ready = {c["type"]: c for c in status["conditions"]}
+    assert (ready["Written"]["status"], ready["Ready"]["reason"]) == ("True", "Syncing")
+
+    waiting = deployed_status(status, Deployed(False, "Synced", "Healthy"), at="t1")
+    assert (waiting["sync"], waiting["health"]) == ("OutOfSync", "Healthy")
+    done = deployed_status(waiting, Deployed(True, "Synced", "Healthy"), at="t2")
+    conditions = {c["type"]: c for c in done["conditions"]}
+    assert conditions["Ready"]["status"] == "True"
+    # Written has held since the write: its transition time stays.
+    assert conditions["Written"]["lastTransitionTime"] == "t0"
+    assert conditions["Ready"]["lastTransitionTime"] == "t2"
+
+
+def test_a_refusal_keeps_the_commit_of_the_generation_written_before() -> None:
+    before = written_status({}, Writing(1, COMMITTED, "written", "abc123"), at="t0")
+    after = written_status(before, Writing(2, REFUSED, "tier 'gold' is not a tier"), at="t1")
+    conditions = {c["type"]: c for c in after["conditions"]}
+    assert after["commit"] == "abc123" and after["observedGeneration"] == 2
+    assert (conditions["Ready"]["status"], conditions["Ready"]["reason"]) == ("False", REFUSED)
+    assert conditions["Ready"]["message"] == "tier 'gold' is not a tier"
