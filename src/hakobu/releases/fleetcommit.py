@@ -47,9 +47,10 @@ from hakobu.releases.fleet import (
     plan_remove,
     plan_set,
 )
-from hakobu.releases.rendercommit import RenderRequest, changed_inputs, render_project
+from hakobu.releases.rendercommit import Rendered, RenderRequest, changed_inputs, render_project
 from hakobu.repo.clone import (
     Credentials,
+    discard_changes,
     ensure_identity,
     fetch_branch,
     open_clone,
@@ -57,7 +58,7 @@ from hakobu.repo.clone import (
 )
 from hakobu.repo.commit import commit_paths, open_repository
 from hakobu.repo.history import contains
-from hakobu.repo.repository import releasing
+from hakobu.repo.repository import Repository, releasing
 from hakobu.repo.revisions import lookup, on_disk
 
 _NAME, _EMAIL = "hakobu controller", "hakobu-controller@localhost"
@@ -164,21 +165,22 @@ class FleetWriter:
         with releasing(open_clone(self.directory, self.url)) as repo:
             tip = fetch_branch(repo, self.url, self.branch, credentials)
             ensure_identity(repo, _NAME, _EMAIL)
-            project = load_project(self.directory / self.path)
             refused: dict[str, str] = {}
-            done: list[Change] = []
-            for change in changes:
+            try:
+                done = self._edit(changes, refused)
+                if not done:
+                    return Written(tip, False, refused)
                 try:
-                    edit = _plan(project, change)
-                except HakobuError as e:
-                    refused[change.owner] = str(e)
-                    continue
-                if edit is not None:
-                    apply_edit(edit)
-                    done.append(change)
-            if not done:
-                return Written(tip, False, refused)
-            commit = _render_and_commit(project, done)
+                    rendered = _render(self._project())
+                except InvalidInput:
+                    if len(done) == 1:
+                        raise
+                    done = self._without_unrenderable(repo, done, refused)
+                    rendered = _render(self._project())
+                commit = _commit(self._project(), rendered, done)
+            finally:
+                # Whatever was not committed (a failed render, nothing to commit) goes.
+                discard_changes(repo)
             if commit is None:
                 return Written(tip, False, refused)
             guard()
@@ -188,9 +190,50 @@ class FleetWriter:
                 return None
             return Written(commit, True, refused)
 
+    def _said(self, error: HakobuError) -> str:
+        """``error`` naming files by their path in the repository, not in the clone."""
+        return str(error).replace(f"{self.directory}/", "")
 
-def _render_and_commit(project: Project, done: Sequence[Change]) -> str | None:
-    rendered = render_project(project, RenderRequest())
+    def _project(self) -> Project:
+        return load_project(self.directory / self.path)
+
+    def _edit(self, changes: Sequence[Change], refused: dict[str, str]) -> list[Change]:
+        """Make each change's edit in the work tree; the changes edited (a refused one is
+        added to ``refused``, one with nothing to do is left out)."""
+        project = self._project()
+        done: list[Change] = []
+        for change in changes:
+            try:
+                edit = _plan(project, change)
+            except HakobuError as e:
+                refused[change.owner] = self._said(e)
+                continue
+            if edit is not None:
+                apply_edit(edit)
+                done.append(change)
+        return done
+
+    def _without_unrenderable(
+        self, repo: Repository, done: Sequence[Change], refused: dict[str, str]
+    ) -> list[Change]:
+        """The batch failed to render: each change rendered alone, those that fail alone
+        refused with their render's error, and the others' edits made again."""
+        for change in done:
+            discard_changes(repo)
+            self._edit([change], refused)
+            try:
+                _render(self._project())
+            except InvalidInput as e:
+                refused[change.owner] = f"rendering it: {self._said(e)}"
+        discard_changes(repo)
+        return self._edit([c for c in done if c.owner not in refused], refused)
+
+
+def _render(project: Project) -> Rendered:
+    return render_project(project, RenderRequest())
+
+
+def _commit(project: Project, rendered: Rendered, done: Sequence[Change]) -> str | None:
     inputs = changed_inputs(project, only_app=None, every_environment=True)
     repo = open_repository(project.root)
     return commit_paths(

@@ -242,6 +242,16 @@ def fetch_branch(
     return str(commit.id)
 
 
+def discard_changes(repo: pygit2.Repository) -> None:
+    """Make the work tree exactly the checked-out commit again: changed files restored,
+    new ones deleted (the clone's work tree is its owner's alone)."""
+    repo.reset(repo.head.target, ResetMode.HARD)
+    workdir = Path(repo.workdir)
+    for path, flags in repo.status(untracked_files="all").items():
+        if flags & pygit2.enums.FileStatus.WT_NEW:
+            (workdir / path).unlink(missing_ok=True)
+
+
 def tree_id(repo: pygit2.Repository, commit: str, path: PurePosixPath) -> str | None:
     """The id of the tree at ``path`` in ``commit`` (None where there is none, or when
     ``commit`` is no commit id); equal ids mean equal contents."""

@@ -114,7 +114,9 @@ def test_a_refused_change_is_left_out_and_the_others_written(
             put("lisbon"),
         ]
     )
-    assert "tier 'gold' is not a tier of fleet 'shops'" in written.refused["shops/rome"]
+    assert written.refused["shops/rome"].startswith(
+        "apps/shops/instances/rome.yaml:1: tier: tier 'gold' is not a tier of fleet 'shops'"
+    )
     assert "does not accept a value 'colour'" in written.refused["shops/oslo"]
     # Two resources declaring one instance: the first one's is written, the other refused.
     assert "written for FleetInstance shops/other" in written.refused["shops/lisbon"]
@@ -206,3 +208,20 @@ def test_a_branch_that_keeps_moving_fails_the_write(origin: Origin, writer: Flee
 
     with pytest.raises(OperationFailed, match="3 pushes were refused"):
         writer.write([put("berlin")], guard=moved, tries=3, first_pause=0.01)
+
+
+def test_a_change_that_cannot_be_rendered_is_refused_and_the_others_written(
+    origin: Origin, writer: FleetWriter
+) -> None:
+    # The template writes the value as plain YAML: this one breaks the document.
+    written = writer.write([put("berlin", host="b.example"), put("rome", host="x: [y")])
+    assert set(written.refused) == {"shops/rome"}
+    assert written.refused["shops/rome"].startswith(
+        "rendering it: apps/shops/template/shop.yaml.j2:6: invalid YAML"
+    )
+    git(origin.work, "fetch", "-q")
+    files = git(origin.work, "ls-tree", "-r", "--name-only", "origin/main").split()
+    assert "apps/shops/instances/berlin.yaml" in files
+    assert not any("rome" in f for f in files)
+    # Nothing of the refused change is left behind for the next write.
+    assert not writer.write([put("berlin", host="b.example")]).made
