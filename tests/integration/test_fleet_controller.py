@@ -1,7 +1,9 @@
 """The fleet controller against the real control plane and a bare git remote: a
-FleetInstance is committed, delivered and reported Healthy; deleting it prunes exactly its
-objects; a burst of changes lands in few commits and none is lost; what the fleet refuses
-is reported on the resource and nothing is committed for it."""
+FleetInstance is committed, delivered and reported Healthy; a person's edit of the same
+file is kept; deleting it prunes exactly its objects; a burst of changes lands in few
+commits and none is lost; what the fleet refuses (a tier, a value, an instance declared
+twice) and a missing Delivery are reported on the resource and nothing is committed for
+it."""
 
 from __future__ import annotations
 
@@ -258,3 +260,16 @@ def test_what_the_fleet_refuses_is_reported_and_nothing_committed(
         assert condition(kube, namespace, name, "Ready")["reason"] == reason
     assert commits(remote) == before
     assert in_git(remote, "apps/shops/instances/rome.yaml") is None
+
+    # Two resources declaring one instance: the second is refused, the first's file stays.
+    instance(kube, namespace, "lisbon")
+    wait_until("lisbon is written", lambda: status(kube, namespace, "lisbon").get("commit"))
+    instance(kube, namespace, "lisbon-again", instance="lisbon", tier="stable")
+    written = wait_until(
+        "the second is refused", functools.partial(refused, kube, namespace, "lisbon-again")
+    )
+    assert written["reason"] == "Refused"
+    assert "has an instance 'lisbon' already" in written["message"]
+    assert f"written for FleetInstance {namespace}/lisbon" in written["message"]
+    assert "tier: canary" in (in_git(remote, "apps/shops/instances/lisbon.yaml") or "")
+    assert commits(remote) == before + 1

@@ -63,6 +63,9 @@ Log = Callable[..., None]
 Obj = dict[str, Any]
 # Every so many read-backs, FleetInstances left to write are queued again.
 _RESYNC_ROUNDS = 10
+# How many answers of whether an applied revision holds an instance's commit are kept (one
+# per batch commit and Delivery revision; instances written together share theirs).
+_INCLUDES_KEPT = 4096
 
 
 class FleetController:
@@ -325,7 +328,7 @@ class FleetController:
             if (
                 delivery is None
                 or not commit
-                or obj["metadata"].get("deletionTimestamp")
+                or not _written_now(obj)
                 or not self.ownership.owns(delivery)
             ):
                 continue
@@ -358,6 +361,8 @@ class FleetController:
             delivery = parse_delivery(delivery_obj)
             credentials = git_credentials(self.kube, delivery)
             known = self._writer(delivery).includes(applied, commit, credentials)
+            if len(self._includes) >= _INCLUDES_KEPT:
+                self._includes.clear()
             self._includes[applied, commit] = known
         return known
 
@@ -436,6 +441,19 @@ def _needs_write(obj: Obj) -> bool:
     if status.get("observedGeneration") != metadata.get("generation"):
         return True
     return written.get("reason") not in (COMMITTED, *PARKED)
+
+
+def _written_now(obj: Obj) -> bool:
+    """Its current generation is committed and it is not being deleted."""
+    metadata, status = obj["metadata"], obj.get("status") or {}
+    written: Obj = next(
+        (c for c in status.get("conditions") or [] if c.get("type") == "Written"), {}
+    )
+    return (
+        not metadata.get("deletionTimestamp")
+        and status.get("observedGeneration") == metadata.get("generation")
+        and written.get("reason") == COMMITTED
+    )
 
 
 def _changed(previous: Obj | None, obj: Obj) -> bool:
