@@ -273,3 +273,9 @@ def test_what_the_fleet_refuses_is_reported_and_nothing_committed(
     assert f"written for FleetInstance {namespace}/lisbon" in written["message"]
     assert "tier: canary" in (in_git(remote, "apps/shops/instances/lisbon.yaml") or "")
     assert commits(remote) == before + 1
+    told = [
+        e
+        for e in kube.list("v1", "Event", namespace).items
+        if e["involvedObject"]["name"] == "rome" and e.get("reason") == "Refused"
+    ]
+    assert told and told[0]["type"] == "Warning"

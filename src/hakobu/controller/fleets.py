@@ -26,6 +26,7 @@ from typing import Any
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import ApiError, Gone, NotFound, Unreachable
+from hakobu.cluster.events import record_event
 from hakobu.controller.deliveries import JSON_PATCH, MERGE_PATCH, request_reconcile
 from hakobu.controller.delivery import Delivery, DeliveryRef, InvalidDelivery
 from hakobu.controller.delivery import parse as parse_delivery
@@ -95,7 +96,15 @@ class FleetController:
 
     # -- running --------------------------------------------------------------------------
 
-    def run(self, stop: threading.Event, workers: int = 2) -> None:
+    def run(
+        self, stop: threading.Event, deliveries_known: threading.Event, workers: int = 2
+    ) -> None:
+        """Until ``stop``; nothing is written before ``deliveries_known`` (the Deliveries
+        are listed), so no FleetInstance is told its Delivery is missing while they are
+        still being read."""
+        while not deliveries_known.wait(1.0):
+            if stop.is_set():
+                return
         self.ownership.on_change(lambda _held: self._queue_pending())
         threads = [threading.Thread(target=self._watch, args=(stop,), daemon=True, name="fleets")]
         threads += [
@@ -317,7 +326,33 @@ class FleetController:
     def _written(self, obj: Obj, reason: str, message: str, commit: str | None = None) -> None:
         generation = int(obj["metadata"].get("generation", 0))
         writing = Writing(generation, reason, message, commit)
-        self._write_status(obj, written_status(obj.get("status") or {}, writing))
+        status = obj.get("status") or {}
+        if self._write_status(obj, written_status(status, writing)) and (
+            status.get("observedGeneration") != generation or _written_reason(obj) != reason
+        ):
+            self._record_event(obj, reason, message)
+
+    def _record_event(self, obj: Obj, reason: str, message: str) -> None:
+        """An Event on the FleetInstance, so ``kubectl describe`` tells what was written."""
+        metadata = obj["metadata"]
+        involved = {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "name": metadata["name"],
+            "namespace": metadata.get("namespace", ""),
+            "uid": metadata.get("uid", ""),
+        }
+        try:
+            record_event(
+                self.kube,
+                involved,
+                reason=reason,
+                message=message,
+                component="hakobu-controller",
+                warning=reason != COMMITTED,
+            )
+        except (Unreachable, ApiError) as e:
+            self._log(f"event not recorded: {e}", level="warning")
 
     def _read_back_all(self) -> None:
         """Each written FleetInstance's sync and health, as its Delivery last found them."""
@@ -366,9 +401,10 @@ class FleetController:
             self._includes[applied, commit] = known
         return known
 
-    def _write_status(self, obj: Obj, status: Obj) -> None:
+    def _write_status(self, obj: Obj, status: Obj) -> bool:
+        """Whether a changed status was written."""
         if status == obj.get("status"):
-            return
+            return False
         ref = ref_of(obj)
         try:
             written = self.kube.request(
@@ -378,11 +414,12 @@ class FleetController:
                 content_type=MERGE_PATCH,
             )
         except NotFound:
-            return
+            return False
         except (Unreachable, ApiError) as e:
             self._log(f"status of FleetInstance {ref} not written: {e}", level="warning")
-            return
+            return False
         self._store(written)
+        return True
 
     def _set_finalizer(self, obj: Obj, *, present: bool) -> bool:
         """Whether ``obj`` now has the finalizer (or, for ``present`` False, not): a JSON
@@ -435,24 +472,24 @@ def _needs_write(obj: Obj) -> bool:
     if metadata.get("deletionTimestamp"):
         return FINALIZER in (metadata.get("finalizers") or [])
     status = obj.get("status") or {}
-    written: Obj = next(
-        (c for c in status.get("conditions") or [] if c.get("type") == "Written"), {}
-    )
     if status.get("observedGeneration") != metadata.get("generation"):
         return True
-    return written.get("reason") not in (COMMITTED, *PARKED)
+    return _written_reason(obj) not in (COMMITTED, *PARKED)
+
+
+def _written_reason(obj: Obj) -> str | None:
+    """The reason of its Written condition, None before the first write."""
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return next((c.get("reason") for c in conditions if c.get("type") == "Written"), None)
 
 
 def _written_now(obj: Obj) -> bool:
     """Its current generation is committed and it is not being deleted."""
     metadata, status = obj["metadata"], obj.get("status") or {}
-    written: Obj = next(
-        (c for c in status.get("conditions") or [] if c.get("type") == "Written"), {}
-    )
     return (
         not metadata.get("deletionTimestamp")
         and status.get("observedGeneration") == metadata.get("generation")
-        and written.get("reason") == COMMITTED
+        and _written_reason(obj) == COMMITTED
     )
 
 

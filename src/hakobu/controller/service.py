@@ -126,7 +126,7 @@ def serve(
             component="controller",
         )
         fleet_thread = threading.Thread(
-            target=fleets.run, args=(stop,), name="fleet controller", daemon=True
+            target=fleets.run, args=(stop, controller.synced), name="fleet controller", daemon=True
         )
         fleet_thread.start()
         try:
