@@ -47,7 +47,7 @@ from hakobu.releases.fleet import (
     plan_remove,
     plan_set,
 )
-from hakobu.releases.rendercommit import Rendered, RenderRequest, changed_inputs, render_project
+from hakobu.releases.rendercommit import Rendered, RenderRequest, render_project
 from hakobu.repo.clone import (
     Credentials,
     discard_changes,
@@ -59,7 +59,7 @@ from hakobu.repo.clone import (
 from hakobu.repo.commit import commit_paths, open_repository
 from hakobu.repo.history import contains
 from hakobu.repo.repository import Repository, releasing
-from hakobu.repo.revisions import lookup, on_disk
+from hakobu.repo.revisions import lookup
 
 _NAME, _EMAIL = "hakobu controller", "hakobu-controller@localhost"
 _MARK = re.compile(r"# FleetInstance (?P<owner>\S+) writes this file \(values: (?P<keys>[^)]*)\)")
@@ -86,6 +86,12 @@ class Remove:
 
 
 Change = Put | Remove
+
+
+@dataclass(frozen=True)
+class Edited:
+    change: Change
+    file: Path
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,7 @@ class FleetWriter:
             tip = fetch_branch(repo, self.url, self.branch, credentials)
             ensure_identity(repo, _NAME, _EMAIL)
             refused: dict[str, str] = {}
+            committed = False
             try:
                 done = self._edit(changes, refused)
                 if not done:
@@ -178,9 +185,11 @@ class FleetWriter:
                     done = self._without_unrenderable(repo, done, refused)
                     rendered = _render(self._project())
                 commit = _commit(self._project(), rendered, done)
+                committed = commit is not None
             finally:
                 # Whatever was not committed (a failed render, nothing to commit) goes.
-                discard_changes(repo)
+                if not committed:
+                    discard_changes(repo)
             if commit is None:
                 return Written(tip, False, refused)
             guard()
@@ -197,11 +206,11 @@ class FleetWriter:
     def _project(self) -> Project:
         return load_project(self.directory / self.path)
 
-    def _edit(self, changes: Sequence[Change], refused: dict[str, str]) -> list[Change]:
-        """Make each change's edit in the work tree; the changes edited (a refused one is
-        added to ``refused``, one with nothing to do is left out)."""
+    def _edit(self, changes: Sequence[Change], refused: dict[str, str]) -> list[Edited]:
+        """Make each change's edit in the work tree; the changes edited with their files
+        (a refused one is added to ``refused``, one with nothing to do is left out)."""
         project = self._project()
-        done: list[Change] = []
+        done: list[Edited] = []
         for change in changes:
             try:
                 edit = _plan(project, change)
@@ -210,39 +219,43 @@ class FleetWriter:
                 continue
             if edit is not None:
                 apply_edit(edit)
-                done.append(change)
+                done.append(Edited(change, edit.file))
         return done
 
     def _without_unrenderable(
-        self, repo: Repository, done: Sequence[Change], refused: dict[str, str]
-    ) -> list[Change]:
+        self, repo: Repository, done: Sequence[Edited], refused: dict[str, str]
+    ) -> list[Edited]:
         """The batch failed to render: each change rendered alone, those that fail alone
         refused with their render's error, and the others' edits made again."""
-        for change in done:
+        for edited in done:
             discard_changes(repo)
-            self._edit([change], refused)
+            self._edit([edited.change], refused)
             try:
                 _render(self._project())
             except InvalidInput as e:
-                refused[change.owner] = f"rendering it: {self._said(e)}"
+                refused[edited.change.owner] = f"rendering it: {self._said(e)}"
         discard_changes(repo)
-        return self._edit([c for c in done if c.owner not in refused], refused)
+        return self._edit([e.change for e in done if e.change.owner not in refused], refused)
 
 
 def _render(project: Project) -> Rendered:
     return render_project(project, RenderRequest())
 
 
-def _commit(project: Project, rendered: Rendered, done: Sequence[Change]) -> str | None:
-    inputs = changed_inputs(project, only_app=None, every_environment=True)
-    repo = open_repository(project.root)
+def _commit(project: Project, rendered: Rendered, done: Sequence[Edited]) -> str | None:
+    """Commit what the render changed with the instance files edited: the clone held the
+    branch's tip before, so those are every input that differs from it and every output
+    file the render wrote or removed (what ``render --commit`` would find, without
+    reading the whole work tree again)."""
+    outputs = [
+        project.output_dir / result.env / path
+        for result in rendered.results
+        for path in (*result.added, *result.changed, *result.removed)
+    ]
     return commit_paths(
-        repo,
-        [
-            *(project.output_dir / r.env for r in rendered.results),
-            *(on_disk(repo, path) for path in inputs),
-        ],
-        _message(done),
+        open_repository(project.root),
+        [*outputs, *(edited.file for edited in done)],
+        _message([edited.change for edited in done]),
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hakobu.cli.main import main
 from hakobu.errors import OperationFailed
 from hakobu.releases.fleetcommit import FleetWriter, Put, Remove, mark
 
@@ -98,6 +99,13 @@ def test_a_batch_is_one_commit_with_its_rendered_output(
     assert rendered["data"] == {"host": "p.example", "tier": "canary"}
     message = git(origin.work, "log", "-1", "--format=%B", "origin/main")
     assert "write  shops/berlin (FleetInstance shops/berlin)" in message
+
+    # The commit holds everything the write changed in its clone,
+    assert git(writer.directory, "status", "--porcelain") == ""
+    # and exactly what a render of its inputs writes.
+    origin.pull()
+    assert main(["render", "-C", str(origin.work), "--check"]) == 0
+    assert git(origin.work, "status", "--porcelain") == ""
 
     again = writer.write([put("berlin", host="b.example.com")])
     assert not again.made and again.commit == written.commit
@@ -199,6 +207,8 @@ def test_remove_deletes_only_a_file_the_resource_wrote(origin: Origin, writer: F
     assert not any(f.startswith("generated/dev/shops-berlin/") for f in files)
     assert "apps/shops/instances/paris.yaml" in files
     assert written.made
+    origin.pull()
+    assert main(["render", "-C", str(origin.work), "--check"]) == 0
 
 
 def test_a_branch_that_keeps_moving_fails_the_write(origin: Origin, writer: FleetWriter) -> None:
