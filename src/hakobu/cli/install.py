@@ -94,10 +94,10 @@ def register(subparsers: Subparsers) -> None:
         description="Delete the controller's Deployment, Service, PodDisruptionBudget, "
         "ServiceAccount and RBAC, and its namespace if install created it. Only objects "
         "labelled app.kubernetes.io/managed-by=hakobu-install are deleted; nothing the "
-        "Deliveries deployed is touched unless --cascade, and the Deliveries lose the "
-        "controller's finalizer so deleting one later does not wait for a controller. The "
-        "CRD stays unless --delete-deliveries: deleting it deletes every Delivery in the "
-        "cluster.",
+        "Deliveries deployed is touched unless --cascade, and the Deliveries and "
+        "FleetInstances lose the controller's finalizers so deleting one later does not "
+        "wait for a controller. The CRDs stay unless --delete-deliveries: deleting them "
+        "deletes every Delivery and FleetInstance in the cluster.",
     )
     remove.add_argument(
         "--namespace",
@@ -107,7 +107,8 @@ def register(subparsers: Subparsers) -> None:
     remove.add_argument(
         "--delete-deliveries",
         action="store_true",
-        help="also delete the Delivery CRD, and so every Delivery",
+        help="also delete the Delivery and FleetInstance CRDs, and so every Delivery and "
+        "FleetInstance",
     )
     remove.add_argument(
         "--cascade",
