@@ -8,6 +8,7 @@ it."""
 from __future__ import annotations
 
 import functools
+import re
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -237,6 +238,40 @@ def test_a_burst_of_changes_is_batched_and_none_is_lost(
             for n in names
         ),
         seconds=60,
+    )
+
+
+@pytest.mark.usefixtures("controller")
+def test_a_replica_killed_during_a_burst_loses_nothing(
+    local_cluster: ClusterInfo,
+    kube: KubeClient,
+    remote: Remote,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    # A second replica shares the shards; whichever holds the Delivery's, killing the
+    # second in the middle of the burst leaves every change to be written, by it or by the
+    # replica that takes its shards over once their Leases run out.
+    with running_controller(local_cluster, tmp_path / "second") as second:
+        wait_until(
+            "the second replica holds shards",
+            lambda: re.search(r"holding shards \[\d", second.log.read_text()),
+            seconds=90,
+        )
+        names = [f"shop-{n}" for n in range(20)]
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda n: instance(kube, namespace, n), names[:10]))
+        second.kill()
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda n: instance(kube, namespace, n), names[10:]))
+    wait_until(
+        "every instance is in git and reported written",
+        lambda: all(
+            in_git(remote, f"apps/shops/instances/{n}.yaml") is not None
+            and condition(kube, namespace, n, "Written").get("reason") == "Committed"
+            for n in names
+        ),
+        seconds=120,
     )
 
 
