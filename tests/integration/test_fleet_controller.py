@@ -282,16 +282,27 @@ def test_what_the_fleet_refuses_is_reported_and_nothing_committed(
     instance(kube, namespace, "rome", tier="gold")
     instance(kube, namespace, "oslo", values={"colour": "red"})
     instance(kube, namespace, "nowhere", delivery="missing")
+    # A Delivery whose repository cannot be read: the write fails, and is retried.
+    create_delivery(
+        kube,
+        namespace,
+        "unreadable",
+        repository={"url": str(remote.bare.parent / "gone.git")},
+        environment="dev",
+    )
+    instance(kube, namespace, "vienna", delivery="unreadable")
     for name, reason, said in (
         ("rome", "Refused", "tier 'gold' is not a tier of fleet 'shops'"),
         ("oslo", "Refused", "does not accept a value 'colour'"),
         ("nowhere", "DeliveryNotFound", "does not exist"),
+        ("vienna", "WriteFailed", "cannot fetch branch 'main'"),
     ):
         written = wait_until(
             f"{name} is refused", functools.partial(refused, kube, namespace, name)
         )
         assert written["status"] == "False" and written["reason"] == reason, written
-        assert said in written["message"] and name in written["message"]
+        assert said in written["message"], written
+        assert name in written["message"] or "of Delivery" in written["message"]
         assert condition(kube, namespace, name, "Ready")["reason"] == reason
     assert commits(remote) == before
     assert in_git(remote, "apps/shops/instances/rome.yaml") is None

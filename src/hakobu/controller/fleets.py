@@ -233,8 +233,9 @@ class FleetController:
             )
         except HakobuError as e:
             self._log(f"fleet instances not written: {e.message}", level="error", delivery=str(ref))
+            said = f"writing to the repository of Delivery {ref}: {e.message} (tried again)"
             for change in changes:
-                self._written(owners[change.owner], WRITE_FAILED, e.message)
+                self._written(owners[change.owner], WRITE_FAILED, said)
             self._retry(ref)
             return
         self._failures.pop(ref, None)
