@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from hakobu.cluster.client import KubeClient
-from hakobu.cluster.errors import NotFound, TooManyRequests
+from hakobu.cluster.errors import Invalid, NotFound, TooManyRequests
 from hakobu.controller.fleetinstance import API_VERSION, KIND
 from hakobu.localcluster.controlplane import ClusterInfo
 from tests.integration.controllerkit import (
@@ -168,6 +168,15 @@ def test_an_instance_is_committed_delivered_reported_and_pruned_on_deletion(
     wait_until("paris is Healthy again", lambda: healthy(kube, namespace, "paris"))
     assert status(kube, namespace, "paris")["observedGeneration"] == 2
     paris = live(kube, namespace, "ConfigMap", "shops-paris")["metadata"]
+
+    # What names the file cannot change: the old file would be left behind.
+    with pytest.raises(Invalid, match="cannot be changed"):
+        kube.request(
+            "PATCH",
+            f"/apis/{API_VERSION}/namespaces/{namespace}/fleetinstances/berlin",
+            body={"spec": {"instance": "munich"}},
+            content_type="application/merge-patch+json",
+        )
 
     kube.delete(API_VERSION, KIND, "berlin", namespace)
     wait_until(

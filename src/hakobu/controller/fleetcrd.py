@@ -33,6 +33,13 @@ def _fixed(description: str, pattern: str | None = None) -> dict[str, Any]:
 _SPEC: dict[str, Any] = {
     "type": "object",
     "required": ["delivery", "fleet", "tier"],
+    "x-kubernetes-validations": [
+        {
+            # Giving the name metadata.name gave, or the other way round, is a change too.
+            "rule": "has(self.instance) == has(oldSelf.instance)",
+            "message": "spec.instance cannot be changed (set or unset); delete and create anew",
+        }
+    ],
     "properties": {
         "delivery": _fixed(
             "the Delivery of this namespace whose repository, branch and project the "
