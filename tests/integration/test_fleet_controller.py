@@ -236,6 +236,12 @@ def test_a_burst_of_changes_is_batched_and_none_is_lost(
     made = commits(remote) - before
     print(f"50 changes in {made} commits")
     assert 1 <= made < 20, f"{made} commits for 50 changes"
+    # The replica counts what it committed.
+    pattern = rf'hakobu_fleet_commits_total{{delivery="{namespace}/shop"}} (\d+)'
+    wait_until(
+        "the commits are counted",
+        lambda: (found := re.search(pattern, controller.metrics())) and int(found[1]) == made,
+    )
     for name in names[:10]:
         text = in_git(remote, f"apps/shops/instances/{name}.yaml") or ""
         assert "tier: stable" in text

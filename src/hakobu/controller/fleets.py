@@ -54,6 +54,7 @@ from hakobu.controller.fleetstatus import (
     written_status,
 )
 from hakobu.controller.manager import Ownership
+from hakobu.controller.metrics import Metrics
 from hakobu.controller.reconciler import git_credentials
 from hakobu.controller.workqueue import WorkQueue
 from hakobu.errors import HakobuError
@@ -77,6 +78,7 @@ class FleetController:
         ownership: Ownership,
         deliveries: Callable[[DeliveryRef], Obj | None],
         *,
+        metrics: Metrics,
         log: Log,
         namespace: str | None = None,
         window: float = 1.0,
@@ -85,6 +87,7 @@ class FleetController:
     ) -> None:
         self.kube, self.workdir, self.ownership = kube, workdir, ownership
         self._deliveries, self._log, self._namespace = deliveries, log, namespace
+        self._metrics = metrics
         self._window, self._first_retry, self._read_back = window, first_retry, read_back
         self.queue: WorkQueue[DeliveryRef] = WorkQueue()
         self._cache: dict[FleetInstanceRef, Obj] = {}
@@ -236,6 +239,7 @@ class FleetController:
             said = f"writing to the repository of Delivery {ref}: {e.message} (tried again)"
             for change in changes:
                 self._written(owners[change.owner], WRITE_FAILED, said)
+            self._metrics.fleet_instance_writes.labels(str(ref), WRITE_FAILED).inc(len(changes))
             self._retry(ref)
             return
         self._failures.pop(ref, None)
@@ -246,6 +250,17 @@ class FleetController:
     ) -> None:
         ref = delivery.ref
         where = f"branch {delivery.branch} of {delivery.url}"
+        counted = self._metrics.fleet_instance_writes
+        counted.labels(str(ref), REFUSED).inc(len(written.refused))
+        counted.labels(str(ref), COMMITTED).inc(len(changes) - len(written.refused))
+        self._metrics.fleet_push_retries.labels(str(ref)).inc(written.retries)
+        if written.made:
+            self._metrics.fleet_commits.labels(str(ref)).inc()
+            self._log(f"committed {written.commit[:12]} to {where}", delivery=str(ref))
+            try:
+                request_reconcile(self.kube, ref)
+            except (NotFound, Unreachable, ApiError) as e:
+                self._log(f"no pass asked of the Delivery: {e}", level="warning")
         for change in changes:
             obj = owners[change.owner]
             refused = written.refused.get(change.owner)
@@ -257,12 +272,6 @@ class FleetController:
             else:
                 said = f"written in {written.commit[:12]} to {where}"
                 self._written(obj, COMMITTED, said, written.commit)
-        if written.made:
-            self._log(f"committed {written.commit[:12]} to {where}", delivery=str(ref))
-            try:
-                request_reconcile(self.kube, ref)
-            except (NotFound, Unreachable, ApiError) as e:
-                self._log(f"no pass asked of the Delivery: {e}", level="warning")
 
     def _delivery(self, ref: DeliveryRef, pending: list[Obj]) -> Delivery | None:
         """The Delivery ``pending`` are written through; None (each told why) when there

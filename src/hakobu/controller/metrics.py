@@ -74,6 +74,24 @@ class Metrics:
             "Deliveries whose shard this replica holds.",
             registry=self.registry,
         )
+        self.fleet_instance_writes = Counter(
+            "hakobu_fleet_instance_writes",
+            "FleetInstance changes written to git (or not), by Written reason.",
+            ["delivery", "reason"],
+            registry=self.registry,
+        )
+        self.fleet_commits = Counter(
+            "hakobu_fleet_commits",
+            "Commits of FleetInstance changes pushed, one per batch.",
+            ["delivery"],
+            registry=self.registry,
+        )
+        self.fleet_push_retries = Counter(
+            "hakobu_fleet_push_retries",
+            "Pushes of FleetInstance changes refused because the branch had moved.",
+            ["delivery"],
+            registry=self.registry,
+        )
 
         self._health_series: dict[str, tuple[str, str]] = {}
 

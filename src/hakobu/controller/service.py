@@ -101,6 +101,7 @@ def serve(
             settings.workdir,
             sharding,
             controller.delivery_object,
+            metrics=metrics,
             log=functools.partial(logs.log, component="fleets"),
             namespace=settings.namespace,
         )
