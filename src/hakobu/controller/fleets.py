@@ -118,7 +118,14 @@ class FleetController:
             thread.start()
         rounds = 0
         while not stop.wait(self._read_back):
-            self._read_back_all()
+            try:
+                self._read_back_all()
+            except Exception as e:  # noqa: BLE001 - one FleetInstance's bug must not stop it
+                self._log(
+                    f"read-back failed unexpectedly: {type(e).__name__}: {e}",
+                    level="error",
+                    trace=traceback.format_exc(),
+                )
             rounds += 1
             if rounds % _RESYNC_ROUNDS == 0:
                 self._queue_pending()
@@ -314,16 +321,19 @@ class FleetController:
         return Put(str(ref), spec.fleet, spec.instance, spec.tier, spec.values)
 
     def _writer(self, delivery: Delivery) -> FleetWriter:
+        """The one writer of the repository, branch and path the Delivery names: a pass
+        and a read-back share it, and its lock keeps them off the clone at once."""
         where = (delivery.url, delivery.branch, delivery.path)
-        found = self._writers.get(delivery.ref)
-        if found is not None and found[0] == where:
-            return found[1]
-        key = hashlib.sha256(f"{delivery.url}\0{delivery.branch}".encode()).hexdigest()[:16]
-        ref = delivery.ref
-        directory = self.workdir / "fleets" / ref.namespace / ref.name / key
-        writer = FleetWriter(delivery.url, delivery.branch, delivery.path, directory)
-        self._writers[ref] = (where, writer)
-        return writer
+        with self._lock:
+            found = self._writers.get(delivery.ref)
+            if found is not None and found[0] == where:
+                return found[1]
+            key = hashlib.sha256("\0".join(where).encode()).hexdigest()[:16]
+            ref = delivery.ref
+            directory = self.workdir / "fleets" / ref.namespace / ref.name / key
+            writer = FleetWriter(delivery.url, delivery.branch, delivery.path, directory)
+            self._writers[ref] = (where, writer)
+            return writer
 
     def _retry(self, ref: DeliveryRef) -> None:
         failures = self._failures[ref] = self._failures.get(ref, 0) + 1
