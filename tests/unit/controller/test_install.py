@@ -9,6 +9,7 @@ import pytest
 
 from hakobu.cluster.discovery import ApiResource
 from hakobu.controller.delivery import FINALIZER
+from hakobu.controller.fleetinstance import FINALIZER as FLEET_FINALIZER
 from hakobu.controller.install import (
     DEPLOYER,
     NAME,
@@ -39,6 +40,7 @@ RESOURCES = (
     ApiResource(RBAC, "v1", "Role", "roles", namespaced=True),
     ApiResource(RBAC, "v1", "RoleBinding", "rolebindings", namespaced=True),
     ApiResource("hakobu.dev", "v1alpha1", "Delivery", "deliveries", namespaced=True),
+    ApiResource("hakobu.dev", "v1alpha1", "FleetInstance", "fleetinstances", namespaced=True),
 )
 
 
@@ -357,6 +359,27 @@ def test_uninstall_takes_the_controllers_finalizer_off_every_delivery_and_keeps_
     assert logged.index("removed the finalizer of Delivery shop/shop") > logged.index(
         f"deleted ClusterRole {NAME}"
     )
+
+
+def test_uninstall_takes_the_controllers_finalizer_off_every_fleet_instance() -> None:
+    kube = cluster()
+    install(kube, InstallOptions(), lambda _: None)
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    for name, finalizers in (("berlin", [FLEET_FINALIZER, "example.com/theirs"]), ("rome", [])):
+        kube.create(
+            {
+                "apiVersion": "hakobu.dev/v1alpha1",
+                "kind": "FleetInstance",
+                "metadata": {"name": name, "namespace": "shop", "finalizers": finalizers},
+                "spec": {},
+            }
+        )
+    logged: list[str] = []
+    uninstall(kube, "hakobu-system", logged.append)
+    berlin = kube.get("hakobu.dev/v1alpha1", "FleetInstance", "berlin", "shop")
+    assert berlin["metadata"]["finalizers"] == ["example.com/theirs"]
+    assert logged.count("removed the finalizer of FleetInstance shop/berlin") == 1
+    assert not any("shop/rome" in line for line in logged)
 
 
 class HeldDeliveries(FakeKube):
