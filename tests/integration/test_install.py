@@ -230,7 +230,7 @@ def test_uninstall_deletes_deliveries_only_when_asked(
         namespace,
     )
     out = hakobu(capsys, local_cluster, "uninstall", "--namespace", controller_namespace)
-    assert "kept the Delivery CRD" in out
+    assert "kept the Delivery and FleetInstance CRDs" in out
     kube.get("hakobu.dev/v1alpha1", "Delivery", "shop", namespace)
     hakobu(
         capsys,

@@ -180,5 +180,8 @@ def _uninstall(args: argparse.Namespace) -> int:
         )
     print(f"deleted {len(deleted)} objects" if deleted else "nothing to delete")
     if not (args.delete_deliveries or args.cascade):
-        print("kept the Delivery CRD and every Delivery (--delete-deliveries deletes them)")
+        print(
+            "kept the Delivery and FleetInstance CRDs, every Delivery and every FleetInstance "
+            "(--delete-deliveries deletes them)"
+        )
     return 0
