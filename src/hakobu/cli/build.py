@@ -36,6 +36,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="whether files must lie in or below each kustomization's directory "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--enable-helm",
+        action="store_true",
+        help="inflate the charts a kustomization lists (helmCharts:) with hakobu's helm, "
+        "as `kustomize build --enable-helm` does",
+    )
     parser.add_argument("--env", help="the environment to build an app for")
     parser.set_defaults(handler=_build)
 
@@ -43,7 +49,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _build(args: argparse.Namespace) -> int:
     path: Path = args.directory
     if path.is_dir() and any((path / name).is_file() for name in _KUSTOMIZATION_FILES):
-        sys.stdout.write(dump_documents(build(path, load_restrictor=args.load_restrictor)))
+        helm = None
+        if args.enable_helm:
+            from hakobu.cli.output import Progress  # noqa: PLC0415
+            from hakobu.localcluster.helmtool import helm_for_render  # noqa: PLC0415
+
+            helm = helm_for_render(Progress())
+        built = build(path, load_restrictor=args.load_restrictor, helm=helm)
+        sys.stdout.write(dump_documents(built))
     else:
         sys.stdout.write(_build_app(path, args.env))
     return 0

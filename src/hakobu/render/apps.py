@@ -157,7 +157,7 @@ def render_app(
             helm=helm,
         )
     if app.kind == "kustomize":
-        return kustomize_build(kustomize_root(app, env, inputs), files=inputs)
+        return kustomize_build(kustomize_root(app, env, inputs), files=inputs, helm=helm)
     if app.instance is not None:
         return render_instance(app.path, app.instance, env, inputs, images, deadline=deadline)
     return render_template_dir(

@@ -43,7 +43,7 @@ from hakobu.model.source import SourceError, load_documents, load_one
 from hakobu.model.usercache import cache_root
 from hakobu.render import helm as helm_process
 from hakobu.render.helm import Helm
-from hakobu.render.inputs import Inputs, kind_of
+from hakobu.render.inputs import FileAccess, Inputs, kind_of
 
 CHART_FILE = "Chart.yaml"
 SOURCE_FILE = "helm.yaml"
@@ -106,7 +106,7 @@ def render_chart(
             layers = ["values.yaml", f"values-{environment}.yaml"]
         else:
             target = home / "chart"
-            _copy_chart(path, target, inputs)
+            copy_chart(path, target, inputs)
             layers = [f"values-{environment}.yaml"]
         args = [
             "template",
@@ -322,7 +322,7 @@ def _file_digest(path: Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-def _copy_chart(source: Path, target: Path, inputs: Inputs) -> None:
+def copy_chart(source: Path, target: Path, inputs: FileAccess) -> None:
     """Copy the chart at ``source`` into ``target`` through ``inputs``, links resolved."""
     root = Path(os.path.realpath(source))
     counted = {"files": 0, "bytes": 0}

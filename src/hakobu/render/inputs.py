@@ -43,6 +43,8 @@ class FileAccess(Protocol):
 
     def is_dir(self, path: Path) -> bool: ...
 
+    def list_dir(self, path: Path) -> list[str]: ...
+
 
 def kind_of(path: Path) -> InputKind:
     """What ``path`` is, links followed; anything but a file or directory is refused."""
@@ -70,6 +72,9 @@ class _RealFiles:
 
     def is_dir(self, path: Path) -> bool:
         return kind_of(path) == "dir"
+
+    def list_dir(self, path: Path) -> list[str]:
+        return sorted(entry.name for entry in path.iterdir())
 
 
 REAL_FILES: FileAccess = _RealFiles()

@@ -33,11 +33,13 @@ from hakobu.errors import HakobuError, InvalidInput
 from hakobu.model.files import decode
 from hakobu.model.objects import Object
 from hakobu.model.source import FieldPath
+from hakobu.render.helm import Helm
 from hakobu.render.inputs import REAL_FILES, FileAccess
 from hakobu.render.kustomize import (
     buildmetadata,
     crds,
     generators,
+    helmcharts,
     kustomization,
     openapi,
     patches,
@@ -96,14 +98,19 @@ class _Accumulator:
 
 
 def build(
-    directory: Path, *, load_restrictor: str = ROOT_ONLY, files: FileAccess = REAL_FILES
+    directory: Path,
+    *,
+    load_restrictor: str = ROOT_ONLY,
+    files: FileAccess = REAL_FILES,
+    helm: Helm | None = None,
 ) -> list[Object]:
     """The objects ``kustomize build`` would print for ``directory``, in its order.
 
     Every file and directory is read through ``files``, so a render can record exactly
-    what a build depended on.
+    what a build depended on. Charts (``helmCharts:``) are inflated by ``helm``, as
+    ``kustomize build --enable-helm`` does; without it they are refused.
     """
-    loader = Loader.top(directory, load_restrictor, files)
+    loader = Loader.top(directory, load_restrictor, files, helm)
     # A Component built on its own is built like a kustomization, as kustomize does: its
     # transformers act on the resources it lists.
     top = kustomization.load(loader.root, files)
@@ -218,7 +225,7 @@ def _accumulate_resource(
 
 def _child(k: Kustomization, loader: Loader, entry: str, where: FieldPath) -> Loader:
     try:
-        return loader.child(entry)
+        return loader.child(entry, k.namespace)
     except HakobuError as e:
         raise k.error(where, e.message, e.hint) from None
 
@@ -262,11 +269,23 @@ def _run_generators(
                     keep_existing=True,
                 )
             made.extend((obj, key) for obj in objects)
+    charts = helmcharts.from_kustomization(k)
+    for chart in helmcharts.namespaced(charts, k.namespace or loader.helm_namespace):
+        objects = helmcharts.inflate(chart, loader)
+        if origin is not None:
+            buildmetadata.set_origin(
+                objects,
+                buildmetadata.builtin_origin(origin, k.file.name, helmcharts.GENERATOR),
+                keep_existing=True,
+            )
+        made.extend((obj, str(chart.path[0])) for obj in objects)
     for plugin in _plugin_configs(k, loader, "generators", origin):
         config, where = plugin.config, plugin.where
         kind = plugins.check(config, plugins.GENERATOR_KINDS, "generators", where)
         if kind == "IAMPolicyGenerator":
             objects = [plugins.iam_service_account(config, where)]
+        elif kind == helmcharts.GENERATOR:
+            objects = helmcharts.inflate(helmcharts.from_plugin(config, where), loader)
         else:
             generated = generators.generate(
                 [plugins.generator_entry(config)],

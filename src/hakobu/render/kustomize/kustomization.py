@@ -1,9 +1,9 @@
 """The kustomization file: found, parsed, checked field by field.
 
-Every field kustomize knows is either carried into the build or refused with an error that
-names it; an unknown field is an error too (kustomize decodes with unknown fields
-disallowed). Deprecated spellings are folded into their successors the way kustomize's
-``FixKustomization`` does: ``bases`` into ``resources``, ``imageTags`` into ``images``.
+Every field kustomize knows is carried into the build; an unknown field is an error
+(kustomize decodes with unknown fields disallowed). Deprecated spellings are folded into
+their successors the way kustomize's ``FixKustomization`` does: ``bases`` into
+``resources``, ``imageTags`` into ``images``.
 """
 
 from __future__ import annotations
@@ -57,21 +57,11 @@ _SUPPORTED = frozenset(
         "openapi",
         "crds",
         "validators",
+        "helmGlobals",
+        "helmCharts",
+        "helmChartInflationGenerator",
     }
 )
-
-_HELM_HINT = (
-    "render the chart with `helm template` into a file and list it under resources, "
-    "or render this directory with kustomize itself"
-)
-
-# Fields kustomize knows that hakobu does not carry out; refusing them beats a build that
-# silently differs from kustomize's.
-_UNSUPPORTED = {
-    "helmGlobals": ("Helm chart inflation", _HELM_HINT),
-    "helmCharts": ("Helm chart inflation", _HELM_HINT),
-    "helmChartInflationGenerator": ("Helm chart inflation", _HELM_HINT),
-}
 
 
 @dataclass(frozen=True)
@@ -137,11 +127,6 @@ def load(directory: Path, files: FileAccess) -> Kustomization:
         raise document.error((), "a kustomization must be a mapping of fields")
     for key in data:
         key_text = str(key)
-        if key_text in _UNSUPPORTED:
-            what, hint = _UNSUPPORTED[key_text]
-            raise document.error(
-                (key_text,), f"`{key_text}` ({what}) is not supported by hakobu build", hint=hint
-            )
         if key_text not in _SUPPORTED:
             raise document.error(
                 (key_text,),

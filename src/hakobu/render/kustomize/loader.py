@@ -24,6 +24,7 @@ from hakobu.model import files
 from hakobu.model.objects import Object
 from hakobu.model.source import BoundsError, SourceError, admit, bounds, yaml_error
 from hakobu.model.yamlbounds import deeper_than_allowed, too_deep
+from hakobu.render.helm import Helm
 from hakobu.render.inputs import FileAccess
 
 ROOT_ONLY = "LoadRestrictionsRootOnly"
@@ -43,16 +44,22 @@ class Loader:
     restrictor: str
     files: FileAccess
     parent: Loader | None = None
+    # How charts are inflated (None: they are refused), and the namespace a chart takes when
+    # neither it nor its kustomization names one: that of the nearest kustomization above.
+    helm: Helm | None = None
+    helm_namespace: str = ""
 
     @classmethod
-    def top(cls, directory: Path, restrictor: str, files: FileAccess) -> Loader:
+    def top(
+        cls, directory: Path, restrictor: str, files: FileAccess, helm: Helm | None = None
+    ) -> Loader:
         if restrictor not in RESTRICTORS:
             raise InvalidInput(
                 f"unknown load restrictor {restrictor!r}", hint=f"use one of {RESTRICTORS}"
             )
         if not files.is_dir(directory):
             raise InvalidInput(f"{directory}: not a directory", hint="pass a kustomization dir")
-        return cls(directory.resolve(), restrictor, files)
+        return cls(directory.resolve(), restrictor, files, helm=helm)
 
     def chain(self) -> list[Path]:
         roots = []
@@ -79,8 +86,9 @@ class Loader:
         """Read a file (relative to the root, or absolute) under the load restrictor."""
         return self.files.read_bytes(self.resolve_file(path))
 
-    def child(self, relative: str) -> Loader:
-        """The loader of a base or component directory, refusing cycles."""
+    def child(self, relative: str, namespace: str = "") -> Loader:
+        """The loader of a base or component directory, refusing cycles; ``namespace`` is the
+        namespace of the kustomization that lists it."""
         _refuse_remote(relative)
         # Asked as written, so an error can name a link that leads somewhere it may not.
         if not self.files.is_dir(self.root / relative):
@@ -95,7 +103,14 @@ class Loader:
                     f"'{visited}' ({route})",
                     hint="a base may not include itself or a directory above it",
                 )
-        return Loader(candidate, self.restrictor, self.files, self)
+        return Loader(
+            candidate,
+            self.restrictor,
+            self.files,
+            self,
+            helm=self.helm,
+            helm_namespace=namespace or self.helm_namespace,
+        )
 
 
 def is_remote(path: str) -> bool:

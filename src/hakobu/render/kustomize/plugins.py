@@ -51,7 +51,12 @@ TRANSFORMER_KINDS = (
     "ReplacementTransformer",
     "HashTransformer",
 )
-GENERATOR_KINDS = ("ConfigMapGenerator", "SecretGenerator", "IAMPolicyGenerator")
+GENERATOR_KINDS = (
+    "ConfigMapGenerator",
+    "SecretGenerator",
+    "IAMPolicyGenerator",
+    "HelmChartInflationGenerator",
+)
 
 
 def describe(config: Object) -> str:
@@ -78,8 +83,6 @@ def check(config: Object, kinds: Sequence[str], field: str, where: str) -> str:
 
 
 _HINTS = {
-    "HelmChartInflationGenerator": "render the chart with `helm template` into a file and list "
-    "it under resources, or render this directory with kustomize itself",
     "SortOrderTransformer": "kustomize cannot load it as a plugin either; use sortOptions",
     "ValueAddTransformer": "this alpha transformer is not carried out; render this directory "
     "with kustomize itself",

@@ -37,9 +37,9 @@ def test_unknown_field_is_named_with_its_line(tmp_path: Path) -> None:
     assert e.value.exit_code == 2
 
 
-def test_unsupported_field_is_refused_not_ignored(tmp_path: Path) -> None:
+def test_charts_without_helm_are_refused_not_ignored(tmp_path: Path) -> None:
     write(tmp_path, {"kustomization.yaml": "helmCharts:\n- name: x\n"})
-    with pytest.raises(InvalidInput, match=r"kustomization.yaml:1: helmCharts: .*not supported"):
+    with pytest.raises(InvalidInput, match=r"kustomization.yaml:2: helmCharts\[0\]: .*needs helm"):
         build(tmp_path)
 
 
@@ -86,9 +86,9 @@ def test_foreign_plugin_is_refused_naming_the_entry(tmp_path: Path) -> None:
 
 
 def test_builtin_kind_hakobu_does_not_run_names_the_alternatives(tmp_path: Path) -> None:
-    inline = "apiVersion: builtin\nkind: HelmChartInflationGenerator\nmetadata: {name: h}\n"
-    write(tmp_path, {"kustomization.yaml": f"generators:\n- |\n{textwrap.indent(inline, '  ')}"})
-    with pytest.raises(InvalidInput, match=r"generators\[0\]: generators: built-in kind"):
+    inline = "apiVersion: builtin\nkind: ValueAddTransformer\nmetadata: {name: v}\n"
+    write(tmp_path, {"kustomization.yaml": f"transformers:\n- |\n{textwrap.indent(inline, '  ')}"})
+    with pytest.raises(InvalidInput, match=r"transformers\[0\]: transformers: built-in kind"):
         build(tmp_path)
 
 
