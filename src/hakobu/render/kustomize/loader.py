@@ -26,6 +26,7 @@ from hakobu.model.source import BoundsError, SourceError, admit, bounds, yaml_er
 from hakobu.model.yamlbounds import deeper_than_allowed, too_deep
 from hakobu.render.helm import Helm
 from hakobu.render.inputs import FileAccess
+from hakobu.render.patch.nodes import EmptyValues
 
 ROOT_ONLY = "LoadRestrictionsRootOnly"
 NONE = "LoadRestrictionsNone"
@@ -249,10 +250,17 @@ class _Constructor:
             result = [self.build(item) for item in node.value]
         elif isinstance(node, yaml.MappingNode) and node.tag == _MAP:
             result = {}
+            empty = []
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
                     raise _Unusual
-                result[self.build(key_node)] = self.build(value_node)
+                key = self.build(key_node)
+                result[key] = self.build(value_node)
+                if result[key] is None and value_node.value == "" and not value_node.style:
+                    empty.append(key)
+            if empty:
+                result = EmptyValues(result)
+                result.empty = frozenset(empty)
         else:
             raise _Unusual
         self.open.discard(identity)

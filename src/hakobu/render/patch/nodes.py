@@ -33,14 +33,26 @@ class NodeKindError(Exception):
         self.found = found
 
 
+class EmptyValues(dict[Any, Any]):
+    """A mapping read from YAML that remembers its keys written with no value (``key:``).
+
+    YAML reads such a value as null, as it reads ``key: null``; kyaml keeps the text each
+    was written with, and a strategic merge drops the empty-text nulls of its target that
+    the patch does not mention while it keeps a written ``null``.
+    """
+
+    empty: frozenset[Any] = frozenset()
+
+
 class Node:
     """One YAML node: a mapping (ordered key/value pairs), a list, or a scalar.
 
     A scalar whose value is ``None`` is YAML ``null``. ``keep`` marks a null that must
-    survive being set on a map (kyaml's ``MakePersistentNullNode``).
+    survive being set on a map (kyaml's ``MakePersistentNullNode``); ``empty`` a null
+    written with no text at all.
     """
 
-    __slots__ = ("items", "keep", "kind", "pairs", "value")
+    __slots__ = ("empty", "items", "keep", "kind", "pairs", "value")
 
     def __init__(
         self,
@@ -50,8 +62,10 @@ class Node:
         items: list[Node] | None = None,
         value: Any = None,
         keep: bool = False,
+        empty: bool = False,
     ) -> None:
         self.kind = kind
+        self.empty = empty
         self.pairs: list[tuple[Any, Node]] = pairs if pairs is not None else []
         self.items: list[Node] = items if items is not None else []
         self.value = value
@@ -60,6 +74,14 @@ class Node:
 
 def to_node(data: Any) -> Node:
     """A fresh node tree for plain data (the inputs are never shared with the result)."""
+    if isinstance(data, EmptyValues):
+        return Node(
+            Kind.MAP,
+            pairs=[
+                (key, Node(Kind.SCALAR, empty=True) if key in data.empty else to_node(value))
+                for key, value in data.items()
+            ],
+        )
     if isinstance(data, dict):
         return Node(Kind.MAP, pairs=[(key, to_node(value)) for key, value in data.items()])
     if isinstance(data, list | tuple):

@@ -141,8 +141,9 @@ def _visit_map(sources: list[Node | None], path: FieldPath) -> Node | None:
     if directive is _Directive.DELETE:
         return None
     if origin is None and dest is not None:
-        # A null in the target that the patch does not mention stays.
-        return nodes.null_node(keep=True)
+        # A null in the target that the patch does not mention stays, if it was written
+        # (``null``, ``~``); one written as nothing (``key:``) goes, as in kyaml.
+        return None if dest.empty else nodes.null_node(keep=True)
     return origin
 
 
