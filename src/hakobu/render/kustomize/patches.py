@@ -159,7 +159,8 @@ def _apply_strategic_entry(
             "may hold only one",
         )
     where = _where(kustomization, path)
-    for chosen in _selected(target, index, kustomization, path, where):
+    # A target that selects nothing leaves the patch unused, silently, as in kustomize.
+    for chosen in index.select(target.compile(where)):
         _apply_strategic(index, chosen, strategic[0], where, retarget=True)
 
 
@@ -177,7 +178,7 @@ def _apply_json_entry(
             path, f"JSON patch {source.label} needs a target", hint="add target: {…}"
         )
     where = _where(kustomization, path)
-    for chosen in _selected(target, index, kustomization, path, where):
+    for chosen in index.select(target.compile(where)):
         store_previous_id(chosen)
         _apply_json(index, chosen, operations, where)
 
@@ -207,24 +208,6 @@ def apply_json6902_entries(
         where = _where(kustomization, path)
         for chosen in index.select(target.compile(where)):
             _apply_json(index, chosen, operations, where)
-
-
-def _selected(
-    target: Target,
-    index: ResourceIndex,
-    kustomization: PatchEntries,
-    path: FieldPath,
-    where: str,
-) -> list[Object]:
-    chosen = index.select(target.compile(where))
-    if not chosen:
-        raise kustomization.error(
-            (*path, "target"),
-            "the patch's target selects no object, so the patch would change nothing",
-            hint="check the target's kind, name, namespace and selectors against the "
-            "resources (kustomize skips such a patch silently; hakobu refuses it)",
-        )
-    return chosen
 
 
 def _where(kustomization: PatchEntries, path: FieldPath) -> str:

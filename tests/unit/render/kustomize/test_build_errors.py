@@ -278,32 +278,6 @@ def test_strategic_patch_without_a_match(tmp_path: Path) -> None:
         build(tmp_path)
 
 
-def test_a_patch_whose_target_selects_nothing_is_refused(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        {
-            "kustomization.yaml": """\
-                resources:
-                - a.yaml
-                patches:
-                - target:
-                    kind: Deploymnet
-                  patch: |-
-                    - op: add
-                      path: /spec/paused
-                      value: true
-                """,
-            "a.yaml": DEPLOYMENT,
-        },
-    )
-    with pytest.raises(InvalidInput) as e:
-        build(tmp_path)
-    assert "kustomization.yaml:4: patches[0].target: the patch's target selects no object" in (
-        str(e.value)
-    )
-    assert e.value.exit_code == 2
-
-
 def test_component_listed_as_resource(tmp_path: Path) -> None:
     write(
         tmp_path,
