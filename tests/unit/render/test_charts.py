@@ -197,3 +197,37 @@ def test_an_app_that_holds_a_chart_and_pins_one_is_refused(project: Path, helm: 
     config = load_project(project)
     with pytest.raises(SourceError, match=r"holds a chart \(Chart\.yaml\) and pins one"):
         render_environment(config, config.environment("evaluation"), helm=helm)
+
+
+def test_a_kustomize_app_inflates_its_charts_and_the_cache_sees_them(
+    tmp_path: Path, helm: Helm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = tmp_path / "shop"
+    root.mkdir()
+    (root / "hakobu.yaml").write_text(PROJECT)
+    app = root / "apps" / "storefront"
+    write_chart(app / "base" / "charts" / "shop")
+    (app / "base" / "kustomization.yaml").write_text(
+        "helmCharts:\n- name: shop\n  releaseName: front\n  includeCRDs: true\n"
+    )
+    overlay = app / "overlays" / "production"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text(
+        "namespace: shop-prod\nresources: [../../base]\nreplicas:\n- name: front\n  count: 4\n"
+    )
+    config = load_project(root)
+    env = config.environment("production")
+    cache = RenderCache(root)
+    tree, first = render_environment(config, env, cache=cache, helm=helm)
+    assert first.rendered == ("storefront",)
+    settings = yaml.safe_load(tree["storefront"]["configmap-front-settings.yaml"])
+    # The overlay's namespace reaches helm (.Release.Namespace) through the base.
+    assert settings["data"]["namespace"] == "shop-prod"
+    assert yaml.safe_load(tree["storefront"]["deployment-front.yaml"])["spec"]["replicas"] == 4
+    assert "customresourcedefinition-gadgets.charts.example.com.yaml" in tree["storefront"]
+    values = app / "base" / "charts" / "shop" / "values.yaml"
+    values.write_text(values.read_text().replace("greeting: hello", "greeting: bonjour"))
+    tree, again = render_environment(config, env, cache=cache, helm=helm)
+    assert again.rendered == ("storefront",)
+    assert "bonjour" in tree["storefront"]["configmap-front-settings.yaml"]
