@@ -40,7 +40,7 @@ from hakobu.model.source import FieldPath
 from hakobu.render import helm as helm_process
 from hakobu.render.charts import copy_chart, parse_manifests
 from hakobu.render.kustomize.kustomization import Kustomization, scalar_text
-from hakobu.render.kustomize.loader import Loader, is_remote, load_value
+from hakobu.render.kustomize.loader import Loader, load_as_written
 
 GENERATOR = "HelmChartInflationGenerator"
 HELM_GENERATED = "kustomize.config.k8s.io/helm-generated"
@@ -115,6 +115,7 @@ def from_kustomization(k: Kustomization) -> list[HelmChart]:
         if "helmGlobals" not in k.raw and old.get("chartHome"):
             home = scalar_text(old["chartHome"])
         settings = {new: old[key] for key, new in _DEPRECATED_NAMES.items() if key in old}
+        _check_fields(settings, _CHART_FIELDS, path, k.error)
         charts.append(HelmChart(settings, home, path, k.error))
     # kustomize reads helmGlobals once for the kustomization: every chart sees the final one.
     return [HelmChart(c.settings, home, c.path, c.report) for c in charts]
@@ -153,7 +154,7 @@ def inflate(chart: HelmChart, loader: Loader) -> list[Object]:
         raise chart.error(
             None,
             "Helm chart inflation needs helm, and this build was not given it",
-            hint="pass --enable-helm (as kustomize build needs)",
+            hint="`hakobu build` inflates charts with --enable-helm, as `kustomize build` does",
         )
     name = chart.text("name")
     if not name:
@@ -166,9 +167,9 @@ def inflate(chart: HelmChart, loader: Loader) -> list[Object]:
     if mode not in MERGE_MODES:
         raise chart.error("valuesMerge", f"valuesMerge must be one of {list(MERGE_MODES)}")
     home = _chart_home(chart, loader)
-    chart_dir = _resolve(chart, loader, home / name, "chartHome")
+    chart_dir = _resolve(chart, loader, str(home / name), "chartHome")
     additional = [
-        _resolve(chart, loader, Path(str(file)), "additionalValuesFiles")
+        _resolve(chart, loader, scalar_text(file), "additionalValuesFiles")
         for file in chart.settings.get("additionalValuesFiles") or []
     ]
     if not loader.files.is_dir(chart_dir):
@@ -262,9 +263,8 @@ def _missing(chart: HelmChart, name: str, home: Path, chart_dir: Path) -> Hakobu
     )
 
 
-def _resolve(chart: HelmChart, loader: Loader, path: Path, key: str) -> Path:
-    if is_remote(str(path)):
-        raise chart.error(key, f"{path} is remote; builds read only the repository")
+def _resolve(chart: HelmChart, loader: Loader, path: str, key: str) -> Path:
+    """A file or directory the chart reads, under the load restrictor; remote ones refused."""
     try:
         return loader.resolve_file(path)
     except HakobuError as e:
@@ -283,19 +283,21 @@ def _read(chart: HelmChart, loader: Loader, file: Path, key: str) -> bytes:
 def _values(chart: HelmChart, loader: Loader, chart_dir: Path, mode: str) -> bytes:
     """The values file kustomize hands helm: the values file as it is, or merged with (or
     replaced by) the inline values."""
-    inline = _mapping(chart.settings.get("valuesInline"), ("valuesInline",), chart.report)
+    inline = _mapping(
+        chart.settings.get("valuesInline"), (*chart.path, "valuesInline"), chart.report
+    )
     if inline and mode == "replace":
         return _dump(inline)
     key = "valuesFile" if chart.text("valuesFile") else "name"
     file = (
-        _resolve(chart, loader, Path(chart.text("valuesFile")), "valuesFile")
+        _resolve(chart, loader, chart.text("valuesFile"), "valuesFile")
         if chart.text("valuesFile")
-        else _resolve(chart, loader, chart_dir / "values.yaml", "name")
+        else _resolve(chart, loader, str(chart_dir / "values.yaml"), "name")
     )
     data = _read(chart, loader, file, key)
     if not inline:
         return data
-    from_file = load_value(file, decode(file, data))
+    from_file = load_as_written(file, decode(file, data))
     if from_file is None:
         from_file = {}
     if not isinstance(from_file, dict):
@@ -307,20 +309,51 @@ def _values(chart: HelmChart, loader: Loader, chart_dir: Path, mode: str) -> byt
 
 def merge_values(dest: Mapping[str, Any], src: Mapping[str, Any]) -> dict[str, Any]:
     """``src`` merged into ``dest`` as kyaml's merge2 does without a schema: maps merge key by
-    key, a null in ``src`` removes the key, anything else in ``src`` (lists too) wins."""
-    merged = dict(dest)
+    key, a null in ``src`` removes the key, anything else in ``src`` (lists too) wins; a key
+    of ``dest`` written with no value (``key:``) that ``src`` does not name goes."""
+    merged = _written(dest)
     for key, value in src.items():
         if value is None:
             merged.pop(key, None)
         elif isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = merge_values(merged[key], value)
+        elif isinstance(value, dict) and key not in merged:
+            # A mapping new to ``dest`` is walked against itself: its nulls go.
+            merged[key] = _without_nulls(value)
         else:
             merged[key] = value
     return merged
 
 
+def _written(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` without the keys written with no value, in every mapping below (kyaml's
+    walk visits them; it leaves lists whole)."""
+    empty = getattr(values, "empty", ())
+    return {
+        key: _written(value) if isinstance(value, dict) else value
+        for key, value in values.items()
+        if key not in empty
+    }
+
+
+def _without_nulls(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: _without_nulls(value) if isinstance(value, dict) else value
+        for key, value in values.items()
+        if value is not None
+    }
+
+
 def _dump(values: Mapping[str, Any]) -> bytes:
-    return yaml.safe_dump(dict(values), sort_keys=True, allow_unicode=True).encode()
+    return yaml.safe_dump(_plain(values), sort_keys=True, allow_unicode=True).encode()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _mapping(value: Any, path: FieldPath, report: Report) -> dict[str, Any]:

@@ -200,6 +200,24 @@ def load_value(file: Path, text: str) -> Any:
         loader.dispose()
 
 
+def load_as_written(file: Path, text: str) -> Any:
+    """``load_value``, with mappings that remember their keys written with no value
+    (``EmptyValues``), for merges that treat those as kyaml does."""
+    budget = bounds(file, text)
+    loader = KustomizeYamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        admit(budget, file, node)
+        try:
+            return _Constructor().build(node)
+        except _Unusual:
+            return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def load_json(file: Path, text: str) -> Any:
     """``text`` as JSON, refused (``BoundsError``) when it nests deeper than YAML may."""
     try:

@@ -100,6 +100,18 @@ def test_a_pinned_chart_missing_locally_is_not_pulled_but_named_with_the_pull_to
         ("- releaseName: web\n", r"helmCharts\[0\]\.name: chart name cannot be empty"),
         ("- name: web\n  valuesFile: gone.yaml\n", r"valuesFile: values file .*does not exist"),
         ("- web\n", r"helmCharts\[0\]: expected a mapping"),
+        (
+            "- name: web\n  valuesInline: [a]\n",
+            r"helmCharts\[0\]\.valuesInline: expected a mapping",
+        ),
+        (
+            "- name: web\n  valuesFile: https://example.com/values.yaml\n",
+            r"helmCharts\[0\]\.valuesFile: remote resource .* is not supported",
+        ),
+        (
+            "- name: web\n  additionalValuesFiles: [../../etc/passwd]\n",
+            r"helmCharts\[0\]\.additionalValuesFiles: security:",
+        ),
     ],
 )
 def test_a_bad_field_is_named(tmp_path: Path, helm: Helm, entry: str, expected: str) -> None:
