@@ -162,3 +162,21 @@ def test_the_builtin_generator_s_bad_field_is_named(tmp_path: Path, helm: Helm) 
     error = refusal(tmp_path, helm)
     assert "kustomization.yaml: generators[0]: skipHook: unknown field" in error.message
     assert "skipHooks" in str(error.hint)
+
+
+def test_a_chart_that_loops_without_end_is_stopped_under_its_entry(
+    tmp_path: Path, helm: Helm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("hakobu.render.helm.TEMPLATE_SECONDS", 1.0)
+    write(tmp_path, CHART)
+    write(
+        tmp_path,
+        {
+            "charts/web/templates/spin.yaml": "{{ range until 100000 }}"
+            "{{ range until 100000 }}{{ end }}{{ end }}\n",
+            "kustomization.yaml": "helmCharts:\n- name: web\n",
+        },
+    )
+    error = refusal(tmp_path, helm)
+    assert "helmCharts[0]: helm template of chart 'web' failed" in error.message
+    assert "helm took longer than 1 s and was stopped" in error.message
