@@ -176,9 +176,10 @@ def inflate(chart: HelmChart, loader: Loader) -> list[Object]:
         raise _missing(chart, name, home, chart_dir)
     with tempfile.TemporaryDirectory(prefix="hakobu-helm-") as temporary:
         work = Path(temporary)
-        target = work / name
+        # The name may hold a path (a chart below chartHome's top): helm needs only the chart.
+        target = work / chart_dir.name
         copy_chart(chart_dir, target, loader.files)
-        values = work / f"{name}-kustomize-values.yaml"
+        values = work / "kustomize-values.yaml"
         values.write_bytes(_values(chart, loader, chart_dir, mode))
         files = [values]
         for index, file in enumerate(additional):

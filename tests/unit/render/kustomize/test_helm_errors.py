@@ -180,3 +180,10 @@ def test_a_chart_that_loops_without_end_is_stopped_under_its_entry(
     error = refusal(tmp_path, helm)
     assert "helmCharts[0]: helm template of chart 'web' failed" in error.message
     assert "helm took longer than 1 s and was stopped" in error.message
+
+
+def test_a_chart_named_by_a_path_below_chart_home_renders(tmp_path: Path, helm: Helm) -> None:
+    write(tmp_path, {name.replace("charts/", "charts/team/"): t for name, t in CHART.items()})
+    write(tmp_path, {"kustomization.yaml": "helmCharts:\n- name: team/web\n  releaseName: a\n"})
+    built = build(tmp_path, helm=helm)
+    assert [(o["kind"], o["metadata"]["name"]) for o in built] == [("ConfigMap", "a")]
