@@ -33,7 +33,7 @@ from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
 from hakobu.model.source import SourceError, load_one
 from hakobu.render.appspec import expand_app
-from hakobu.render.bases import apply_base, chosen_base, load_base
+from hakobu.render.bases import RenderBases, chosen_base
 from hakobu.render.charts import SOURCE_FILE, Lock, is_chart_app, lock_app, render_chart
 from hakobu.render.fleet import instance_files, is_fleet, render_instance
 from hakobu.render.helm import Helm
@@ -100,9 +100,11 @@ def render_app(
     *,
     deadline: float | None = None,
     helm: Helm | None = None,
+    bases: RenderBases | None = None,
 ) -> list[Object]:
     """``app``'s objects in ``env``; template apps stop at ``deadline`` (monotonic time);
-    chart apps are rendered by ``helm``."""
+    chart apps are rendered by ``helm``; ``bases``: the platform bases the apps of one
+    render share (each version read and compiled once)."""
     # Whatever its links say, an app reads nothing from outside its project.
     inputs = inputs.within(project.root)
     if app.kind == "spec":
@@ -111,7 +113,9 @@ def render_app(
         # exactly what was rendered.
         document = load_one(spec_file, inputs.read_text(spec_file))
         chosen = chosen_base(document, env.name, env.base, project.file)
-        base = load_base(chosen, project.root, inputs) if chosen is not None else None
+        if bases is None:
+            bases = RenderBases(project.root, images)
+        base = bases.load(chosen, inputs) if chosen is not None else None
         if base is not None:
             check_app(base, document, tuple(e.name for e in project.environments))
         spec = load_app_document(document, base.defaults if base is not None else None)
@@ -135,14 +139,13 @@ def render_app(
         objects = expand_app(spec, environment=env.name, namespace=env.namespace, images=images)
         if base is None:
             return objects
-        return apply_base(
+        return bases.apply(
             base,
             spec,
             objects,
             environment=env.name,
             namespace=env.namespace,
             inputs=inputs,
-            images=images,
             deadline=deadline,
         )
     if app.kind == "chart":

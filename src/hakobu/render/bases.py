@@ -4,8 +4,11 @@ A base's files are read through the render's ``Inputs``, so they are recorded as
 exactly the apps whose render used that version: an edit to ``platform/bases/web/2/``
 invalidates the cache of the apps on web@2 and of no other.
 
+Within one render each version is read, parsed and compiled once (``RenderBases``) and
+shared by every app on it; what was read for it is copied into each of those apps' record.
+
 Its templates are repository content like any template app's, and run in the same sandbox
-and bounds (``hakobu.render.templates``). They see:
+and bounds (``hakobu.render.templates``), with a budget of their own for each app. They see:
 
 - ``app``, ``env``, ``namespace``: as template apps do;
 - ``values``: the app's ``baseValues`` in the environment;
@@ -38,7 +41,7 @@ from hakobu.model.objects import Object, ObjectId, object_id, object_ref
 from hakobu.model.source import Document, SourceError
 from hakobu.render.appspec import apply_patches, common_labels, selector_labels
 from hakobu.render.inputs import Inputs
-from hakobu.render.templates import render_template_dir
+from hakobu.render.templates import TemplateDir
 
 
 @dataclass(frozen=True)
@@ -119,47 +122,83 @@ def _read_if_there(path: Path, inputs: Inputs) -> str | None:
 _parsed = functools.lru_cache(maxsize=64)(parse_base)
 
 
-def apply_base(
-    base: Base,
-    spec: AppSpec,
-    objects: list[Object],
-    *,
-    environment: str,
-    namespace: str,
-    inputs: Inputs,
-    images: Mapping[str, str],
-    deadline: float | None = None,
-) -> list[Object]:
-    """``objects`` (the app's own) with the base's patches applied and its templates'
-    objects added after them."""
-    env_spec = spec.for_environment(environment)
-    patches = tuple(Patch(p.kind, p.name, copy.deepcopy(p.body), p.location) for p in base.patches)
-    patched = apply_patches(objects, patches, must_match=False)
-    templates = base.directory / TEMPLATES_DIR
-    try:
-        inputs.list_dir(templates)
-    except FileNotFoundError:
-        return patched
-    context = {
-        "labels": common_labels(env_spec),
-        "selector": selector_labels(env_spec),
-        "ports": [{"name": p.name, "port": p.port} for p in env_spec.ports],
-        "hosts": [rule.host for rule in env_spec.ingress.rules] if env_spec.ingress else [],
-        "workload": env_spec.workload,
-    }
-    added = render_template_dir(
-        templates,
-        app=spec.name,
-        environment=environment,
-        namespace=namespace,
-        values=dict(env_spec.base_values),
-        inputs=inputs,
-        images=images,
-        deadline=deadline,
-        context=context,
-        values_files=False,
-    )
-    return patched + _checked_added(base, templates, added, patched, namespace)
+class RenderBases:
+    """The platform bases of one render, each version read, parsed and compiled once.
+
+    Every app on a version shares its ``Base`` and its compiled templates; each app's own
+    record of inputs still gets every file read for the version (``load`` and ``apply`` copy
+    it there), so the render cache sees a base's files as inputs of exactly the apps on it.
+    A template the version includes for one app only is recorded for the apps after it too:
+    a record a little wider than needed, never one that misses an input.
+    """
+
+    def __init__(self, root: Path, images: Mapping[str, str]) -> None:
+        self._root = root
+        self._images = images
+        self._loaded: dict[BaseRef, tuple[Base, Inputs]] = {}
+        self._templates: dict[BaseRef, TemplateDir | None] = {}
+
+    def load(self, chosen: Chosen, inputs: Inputs) -> Base:
+        """The base ``chosen`` names, as ``load_base`` reads it, its files recorded in
+        ``inputs``."""
+        found = self._loaded.get(chosen.ref)
+        if found is None:
+            reads = Inputs().within(self._root)
+            found = (load_base(chosen, self._root, reads), reads)
+            self._loaded[chosen.ref] = found
+        base, reads = found
+        inputs.recorded.update(reads.recorded)
+        return base
+
+    def apply(
+        self,
+        base: Base,
+        spec: AppSpec,
+        objects: list[Object],
+        *,
+        environment: str,
+        namespace: str,
+        inputs: Inputs,
+        deadline: float | None = None,
+    ) -> list[Object]:
+        """``objects`` (the app's own) with the base's patches applied and its templates'
+        objects added after them."""
+        env_spec = spec.for_environment(environment)
+        patches = tuple(
+            Patch(p.kind, p.name, copy.deepcopy(p.body), p.location) for p in base.patches
+        )
+        patched = apply_patches(objects, patches, must_match=False)
+        templates = self._compiled(base)
+        if templates is None:
+            inputs.recorded.update(self._loaded[base.ref][1].recorded)
+            return patched
+        names = {
+            "labels": common_labels(env_spec),
+            "selector": selector_labels(env_spec),
+            "ports": [{"name": p.name, "port": p.port} for p in env_spec.ports],
+            "hosts": [rule.host for rule in env_spec.ingress.rules] if env_spec.ingress else [],
+            "workload": env_spec.workload,
+            "values": dict(env_spec.base_values),
+            "env": environment,
+            "namespace": namespace,
+            "app": spec.name,
+        }
+        try:
+            added = templates.render(names, deadline=deadline)
+        finally:
+            # What the templates read, this app's render included.
+            inputs.recorded.update(templates.inputs.recorded)
+        return patched + _checked_added(base, templates.directory, added, patched, namespace)
+
+    def _compiled(self, base: Base) -> TemplateDir | None:
+        if base.ref not in self._templates:
+            reads = self._loaded[base.ref][1]
+            directory = base.directory / TEMPLATES_DIR
+            try:
+                self._templates[base.ref] = TemplateDir(directory, reads, self._images)
+            except FileNotFoundError:
+                self._templates[base.ref] = None
+        return self._templates[base.ref]
 
 
 def _checked_added(

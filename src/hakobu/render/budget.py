@@ -74,7 +74,12 @@ class Budget:
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS, *, deadline: float | None = None) -> None:
         self.limits = limits
-        own = time.monotonic() + limits.seconds
+        self.restart(deadline)
+
+    def restart(self, deadline: float | None = None) -> None:
+        """A whole budget again, for the next render of the templates drawing on this one
+        (a platform base's, compiled once and rendered for every app on it)."""
+        own = time.monotonic() + self.limits.seconds
         # A deadline shared by several apps bounds them together; each keeps its own too.
         self.deadline = own if deadline is None else min(own, deadline)
         self.steps = 0

@@ -22,6 +22,7 @@ from hakobu.model.project import Environment, Project
 from hakobu.model.source import SourceError
 from hakobu.model.yamlbounds import shared_limit
 from hakobu.render.apps import App, declared_dependencies, discover_apps, render_app
+from hakobu.render.bases import RenderBases
 from hakobu.render.cache import AppOutput, Consumer, RenderCache
 from hakobu.render.canaryspec import check_canaries
 from hakobu.render.checks import (
@@ -89,6 +90,7 @@ def render_environment(
     # Inputs this render compared with the cache already: a fleet's template once.
     checked: dict[Input, bool] = {}
     deadline = time.monotonic() + TEMPLATE_SECONDS
+    bases = RenderBases(project.root, images)
     with shared_limit(MAX_NODES):
         for app in apps:
             listed = _listed(project, app.name)
@@ -96,7 +98,14 @@ def render_environment(
             if output is None:
                 fresh[app.name] = Inputs()
                 output = render_app_output(
-                    app, env, project, fresh[app.name], images, deadline=deadline, helm=helm
+                    app,
+                    env,
+                    project,
+                    fresh[app.name],
+                    images,
+                    deadline=deadline,
+                    helm=helm,
+                    bases=bases,
                 )
             outputs[app.name] = output
     check_unique({name: output.ids for name, output in outputs.items()})
@@ -158,10 +167,13 @@ def render_app_output(
     *,
     deadline: float | None = None,
     helm: Helm | None = None,
+    bases: RenderBases | None = None,
 ) -> AppOutput:
     declared = declared_dependencies(app, project, inputs)
     depends_on = tuple(sorted(declared.names)) if declared is not None else ()
-    objects = render_app(app, env, project, inputs, images, deadline=deadline, helm=helm)
+    objects = render_app(
+        app, env, project, inputs, images, deadline=deadline, helm=helm, bases=bases
+    )
     objects += environment_secrets(project, env, app.name, inputs)
     # Sync reads only the committed objects, so they carry what the app waits for.
     objects = annotated(objects, depends_on)

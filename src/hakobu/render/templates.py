@@ -81,22 +81,50 @@ def render_template_dir(
         "namespace": namespace,
         "app": app,
     }
-    loader = AppLoader(directory, inputs)
-    jinja = TemplateSandbox(loader, Budget(deadline=deadline), {"tag": _tag_function(images)})
-    objects: list[Object] = []
-    for name in inputs.list_dir(directory):
-        path = directory / name
-        if name in _VALUES_FILES or name.startswith("values-") or not is_template_file(name):
-            continue
-        if name.endswith(TEMPLATE_SUFFIXES):
-            text = _render(jinja, loader, path, names)
-        else:
-            text = inputs.read_text(path)
-        for document in load_documents(path, text):
-            if not isinstance(document.data, dict):
-                raise document.error((), "expected a Kubernetes object (a mapping)")
-            objects.extend(_items(document.data))
-    return objects
+    return TemplateDir(directory, inputs, images).render(names, deadline=deadline)
+
+
+class TemplateDir:
+    """The templates at the top of a directory, in one sandbox, ready to render many times.
+
+    Each file is read and compiled the first time it is rendered and kept, so a directory
+    rendered for many apps (a platform base's, once per app on its version) is read and
+    compiled once; each render has a budget of its own. Everything is read through
+    ``inputs``: the caller hands what it recorded to each render's own record.
+    """
+
+    def __init__(self, directory: Path, inputs: Inputs, images: Mapping[str, str]) -> None:
+        self.directory = directory
+        self.inputs = inputs
+        self._loader = AppLoader(directory, inputs)
+        self._jinja = TemplateSandbox(self._loader, Budget(), {"tag": _tag_function(images)})
+        self._files = [
+            name
+            for name in inputs.list_dir(directory)
+            if name not in _VALUES_FILES
+            and not name.startswith("values-")
+            and is_template_file(name)
+        ]
+        self._plain: dict[str, str] = {}
+
+    def render(self, names: Mapping[str, Any], *, deadline: float | None = None) -> list[Object]:
+        """The objects the directory renders to with ``names`` (``values``, ``app``, ...);
+        ``deadline`` as ``render_template_dir`` takes it."""
+        self._jinja.budget.restart(deadline)
+        objects: list[Object] = []
+        for name in self._files:
+            path = self.directory / name
+            if name.endswith(TEMPLATE_SUFFIXES):
+                text = _render(self._jinja, self._loader, path, dict(names))
+            else:
+                if name not in self._plain:
+                    self._plain[name] = self.inputs.read_text(path)
+                text = self._plain[name]
+            for document in load_documents(path, text):
+                if not isinstance(document.data, dict):
+                    raise document.error((), "expected a Kubernetes object (a mapping)")
+                objects.extend(_items(document.data))
+        return objects
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
