@@ -83,7 +83,15 @@ WEB_POD: dict[str, Any] = {
                 {"configMapRef": {"name": "proxy-defaults", "optional": True}, "prefix": "P_"},
                 {"secretRef": {"name": "proxy-tokens", "optional": True}},
             ],
-            "ports": [{"name": "proxy", "containerPort": 8443, "protocol": "TCP"}],
+            "ports": [
+                {"name": "proxy", "containerPort": 8443, "protocol": "TCP"},
+                {"name": "proxy-admin", "containerPort": 9901},
+            ],
+            "probes": {
+                "readiness": {"path": "/ready", "port": "proxy-admin", "periodSeconds": 5},
+                "liveness": True,
+                "startup": {"command": ["/proxy", "--check"], "failureThreshold": 30},
+            },
             "resources": {
                 "requests": {"cpu": "50m", "memory": "32Mi"},
                 "limits": {"cpu": "200m", "memory": "64Mi"},
@@ -477,8 +485,14 @@ MIGRATE: dict[str, Any] = {
     "image": "example.test/shop/migrate:5",
     "workload": "Job",
     "args": ["--to=latest"],
-    # A native sidecar: it does not keep the Job from completing.
-    "sidecars": [{"name": "proxy", "image": "example.test/shop/proxy:2.1"}],
+    # A native sidecar: it does not keep the Job from completing, and may have probes.
+    "sidecars": [
+        {
+            "name": "proxy",
+            "image": "example.test/shop/proxy:2.1",
+            "probes": {"readiness": {"command": ["/proxy", "--ready"]}},
+        }
+    ],
     "job": {
         "backoffLimit": 2,
         "activeDeadlineSeconds": 600,
@@ -794,6 +808,9 @@ def assert_state_and_runs(kube: KubeClient, live: dict[str, Object], namespace: 
     assert live["Job/migrate"]["status"]["succeeded"] == 1
     job_pod = live["Job/migrate"]["spec"]["template"]["spec"]
     assert job_pod["initContainers"][0]["restartPolicy"] == "Always"
+    assert job_pod["initContainers"][0]["readinessProbe"]["exec"] == {
+        "command": ["/proxy", "--ready"]
+    }
     assert live["CronJob/nightly"]["spec"]["timeZone"] == "Europe/Berlin"
 
 
@@ -865,6 +882,10 @@ def test_every_field_renders_to_objects_the_api_server_accepts(
     }
     assert live["Service/web"]["spec"]["sessionAffinity"] == "ClientIP"
 
+    # The sidecar's probes check its own ports: one that names none, its first.
+    proxy = pod["containers"][1]
+    assert proxy["livenessProbe"]["tcpSocket"] == {"port": "proxy"}
+    assert proxy["readinessProbe"]["httpGet"]["port"] == "proxy-admin"
     assert_least_privilege(pod)
     assert_routes(live, namespace)
     assert_state_and_runs(kube, live, namespace)

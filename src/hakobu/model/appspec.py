@@ -32,7 +32,7 @@ import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from hakobu.model.appspec_schema import OVERRIDABLE, RESERVED_LABEL_PREFIX, SCHEMA, app_schema
 from hakobu.model.canary import Canary, parse_canary
@@ -70,6 +70,7 @@ from hakobu.model.podspec import (
     parse_security,
     parse_volumes,
 )
+from hakobu.model.probe import Probe, Probes, ProbeSpec, check_probes, parse_probes
 from hakobu.model.schemacheck import SUPPORTED_KEYWORDS, SchemaViolation, check, shown, suggest
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
 from hakobu.model.workload import (
@@ -137,28 +138,6 @@ class Autoscaling:
     max_replicas: int
     target_cpu: int | None
     target_memory: int | None
-
-
-@dataclass(frozen=True)
-class ProbeSpec:
-    """A probe as written; the main port and the kind of check are settled when rendering."""
-
-    path: str | None = None
-    port: int | str | None = None
-    scheme: str | None = None
-    command: tuple[str, ...] | None = None
-    timings: Mapping[str, int] = field(default_factory=dict)
-
-
-# None: not written (the default applies); False: turned off.
-Probe = ProbeSpec | Literal[False] | None
-
-
-@dataclass(frozen=True)
-class Probes:
-    readiness: Probe = None
-    liveness: Probe = None
-    startup: Probe = None
 
 
 @dataclass(frozen=True)
@@ -257,7 +236,7 @@ class AppSpec:
     env_from: tuple[EnvFrom, ...] = ()
     resources: Resources | None = None
     autoscaling: Autoscaling | None = None
-    probes: Probes = Probes()
+    probes: Probes = field(default_factory=Probes)
     ingress: Ingress | None = None
     disruption_budget: DisruptionBudget | None = None
     config_files: ConfigFiles | None = None
@@ -442,7 +421,7 @@ def _typed(data: dict[str, Any], file: Path, where: Callable[[FieldPath], str]) 
         env_from=tuple(parse_env_from(item) for item in data.get("envFrom", [])),
         resources=parse_resources(data["resources"]) if "resources" in data else None,
         autoscaling=_autoscaling(data.get("autoscaling")),
-        probes=Probes(**{k: _probe(v) for k, v in data.get("probes", {}).items()}),
+        probes=parse_probes(data.get("probes", {})),
         ingress=_ingress(data, data["ingress"]) if "ingress" in data else None,
         disruption_budget=_budget(data.get("podDisruptionBudget")),
         config_files=_config_files(data.get("configFiles")),
@@ -516,30 +495,6 @@ def _autoscaling(value: dict[str, Any] | None) -> Autoscaling | None:
     memory = value.get("targetMemoryUtilizationPercentage")
     cpu = value.get("targetCPUUtilizationPercentage", None if memory else 80)
     return Autoscaling(value.get("minReplicas", 1), value["maxReplicas"], cpu, memory)
-
-
-_PROBE_TIMINGS = (
-    "initialDelaySeconds",
-    "periodSeconds",
-    "timeoutSeconds",
-    "failureThreshold",
-    "successThreshold",
-)
-
-
-def _probe(value: bool | dict[str, Any]) -> Probe:
-    if value is False:
-        return False
-    if value is True:
-        return ProbeSpec()
-    command = value.get("command")
-    return ProbeSpec(
-        path=value.get("path"),
-        port=value.get("port"),
-        scheme=value.get("scheme"),
-        command=tuple(command) if command is not None else None,
-        timings={k: value[k] for k in _PROBE_TIMINGS if k in value},
-    )
 
 
 def _ingress(data: dict[str, Any], value: dict[str, Any]) -> Ingress:
@@ -854,33 +809,17 @@ def _check_ports(spec: AppSpec) -> None:
 
 
 def _check_probes(spec: AppSpec) -> None:
-    names = {p.name for p in spec.ports}
-    for kind in ("readiness", "liveness", "startup"):
-        probe = getattr(spec.probes, kind)
-        if not isinstance(probe, ProbeSpec):
-            continue
-        path: FieldPath = ("probes", kind)
-        if probe.path is not None and probe.command is not None:
-            raise SchemaViolation(path, "set path (an HTTP GET) or command, not both")
-        if probe.command is not None:
-            continue
-        if isinstance(probe.port, str) and probe.port not in names:
-            known = ", ".join(sorted(names)) or "none"
+    ports = [(p.name, p.protocol) for p in spec.ports]
+    check_probes(("probes",), spec.probes, ports, "the main port")
+    for index, sidecar in enumerate(spec.sidecars):
+        own = [(p.name, p.protocol or "TCP") for p in sidecar.ports]
+        check_probes(("sidecars", index, "probes"), sidecar.probes, own, "its first port")
+    for index, init in enumerate(spec.init_containers):
+        if init.probes != Probes():
             raise SchemaViolation(
-                (*path, "port"), f"no port is named {probe.port!r} (ports: {known})"
-            )
-        main = spec.main_port
-        if probe.port is None and main is None:
-            raise SchemaViolation(
-                path,
-                "the probe has nothing to check: there are no ports",
-                "set port, command, or add ports",
-            )
-        if probe.port is None and main is not None and main.protocol != "TCP":
-            raise SchemaViolation(
-                path,
-                f"the main port {main.name!r} is {main.protocol}, which a probe cannot check",
-                "set port to a TCP port, or command",
+                ("initContainers", index, "probes"),
+                "an init container runs to completion before the others start: it takes no probes",
+                "give probes to sidecars, or check readiness inside the init container",
             )
 
 

@@ -556,6 +556,16 @@ _CONTAINER = _object(
             "the safe defaults for this container",
             _CONTAINER_SECURITY,
         ),
+        "probes": _object(
+            "Health checks of a sidecar (an init container runs to completion and has none), "
+            "none unless given: true is a TCP connection to its first port; give path to make "
+            "one an HTTP GET, port to check another of its ports, or command.",
+            {
+                "readiness": _ref("probe", "is the sidecar ready? (the pod is ready when all are)"),
+                "liveness": _ref("probe", "should the sidecar be restarted?"),
+                "startup": _ref("probe", "has the sidecar finished starting?"),
+            },
+        ),
     },
     required=("name", "image"),
 )

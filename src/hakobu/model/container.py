@@ -1,5 +1,5 @@
 """What every container of an app's pods is made of: an image, ports, environment,
-resources, mounts and a security context.
+resources, mounts, a security context and, for sidecars, probes.
 
 The app's own container is described by the top-level fields of the app spec; sidecars and
 init containers (``Container``) by the same fields in a list. The values are already checked
@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hakobu.model.probe import Probes, parse_probes
 from hakobu.model.schemacheck import SchemaViolation, shown
 
 
@@ -188,6 +189,8 @@ class Container:
     resources: Resources | None = None
     mounts: tuple[Mount, ...] = ()
     security: ContainerSecurity | None = None
+    # A sidecar's; an init container runs to completion and has none.
+    probes: Probes = field(default_factory=Probes)
 
 
 def parse_mounts(value: list[dict[str, Any]]) -> tuple[Mount, ...]:
@@ -233,4 +236,5 @@ def parse_container(value: dict[str, Any], location: str) -> Container:
         resources=parse_resources(value["resources"]) if "resources" in value else None,
         mounts=parse_mounts(value.get("mounts", [])),
         security=parse_container_security(value.get("securityContext")),
+        probes=parse_probes(value.get("probes", {})),
     )

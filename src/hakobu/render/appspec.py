@@ -463,7 +463,7 @@ class _Expansion:
             ):
                 return None
             probe = ProbeSpec()
-        return _probe(probe, main)
+        return pod.probe(probe, main.name if main else None)
 
     def autoscaler(self) -> Object | None:
         scaling = self.spec.autoscaling
@@ -589,23 +589,6 @@ def _env_from(item: EnvFrom) -> Object:
     rendered: Object = {f"{item.source}Ref": ref}
     if item.prefix:
         rendered["prefix"] = item.prefix
-    return rendered
-
-
-def _probe(probe: ProbeSpec, main: Port | None) -> Object:
-    rendered: Object
-    # The loader guarantees a port (or a command) whenever one is needed.
-    port: int | str = probe.port if probe.port is not None else main.name if main else ""
-    if probe.command is not None:
-        rendered = {"exec": {"command": list(probe.command)}}
-    elif probe.path is not None:
-        http: Object = {"path": probe.path, "port": port}
-        if probe.scheme:
-            http["scheme"] = probe.scheme
-        rendered = {"httpGet": http}
-    else:
-        rendered = {"tcpSocket": {"port": port}}
-    rendered.update(probe.timings)
     return rendered
 
 

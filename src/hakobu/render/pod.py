@@ -27,6 +27,7 @@ from hakobu.model.appspec import (
     Volume,
 )
 from hakobu.model.objects import Object
+from hakobu.model.probe import PROBE_KINDS, ProbeSpec
 
 
 def pod_security(security: Security) -> Object:
@@ -159,4 +160,28 @@ def container(
     security = container_security(app_security, item.security)
     if security is not None:
         rendered["securityContext"] = security
+    first = item.ports[0].name if item.ports else None
+    for kind in PROBE_KINDS:
+        written = getattr(item.probes, kind)
+        # A sidecar has no default probe: only those written are rendered.
+        if isinstance(written, ProbeSpec):
+            rendered[f"{kind}Probe"] = probe(written, first)
+    return rendered
+
+
+def probe(written: ProbeSpec, first_port: str | None) -> Object:
+    """A container's probe; one that names no port checks ``first_port`` (by name)."""
+    rendered: Object
+    # The loader guarantees a port (or a command) whenever one is needed.
+    port: int | str = written.port if written.port is not None else first_port or ""
+    if written.command is not None:
+        rendered = {"exec": {"command": list(written.command)}}
+    elif written.path is not None:
+        http: Object = {"path": written.path, "port": port}
+        if written.scheme:
+            http["scheme"] = written.scheme
+        rendered = {"httpGet": http}
+    else:
+        rendered = {"tcpSocket": {"port": port}}
+    rendered.update(written.timings)
     return rendered

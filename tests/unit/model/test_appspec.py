@@ -484,6 +484,30 @@ def test_env_override_property(
             id="probe-both",
         ),
         pytest.param(
+            "name: web\nimage: web:1\nsidecars:\n- name: proxy\n  image: proxy:1\n"
+            "  ports: [{name: admin, containerPort: 9901}]\n"
+            "  probes:\n    readiness: {path: /ready, port: http}\n",
+            "web.yaml:8: sidecars[0].probes.readiness.port: no port is named 'http' (ports: admin)",
+            None,
+            id="sidecar-probe-port",
+        ),
+        pytest.param(
+            "name: web\nimage: web:1\nports: [{name: http, port: 80}]\nsidecars:\n"
+            "- name: proxy\n  image: proxy:1\n  probes:\n    liveness: true\n",
+            "web.yaml:8: sidecars[0].probes.liveness: the probe has nothing to check: there "
+            "are no ports",
+            None,
+            id="sidecar-probe-no-port",
+        ),
+        pytest.param(
+            "name: web\nimage: web:1\ninitContainers:\n- name: migrate\n  image: m:1\n"
+            "  probes: {readiness: true}\n",
+            "web.yaml:6: initContainers[0].probes: an init container runs to completion "
+            "before the others start: it takes no probes",
+            None,
+            id="init-container-probe",
+        ),
+        pytest.param(
             "name: web\nimage: web:1\nprobes:\n  readiness: true\n",
             "web.yaml:4: probes.readiness: the probe has nothing to check: there are no ports",
             None,
