@@ -610,7 +610,9 @@ def apply_patches(
             try:
                 merged = strategic_merge(obj, patch.body)
             except PatchError as e:
-                raise InvalidInput(f"{patch.location}: {e.message}", hint=e.hint) from e
+                raise InvalidInput(
+                    f"{patch.location}: patches[{index}]: {e.message}", hint=e.hint
+                ) from e
             if merged is not None:
                 _check_patched(patch, index, merged)
                 patched.append(merged)
