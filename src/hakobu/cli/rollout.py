@@ -1,4 +1,5 @@
-"""``hakobu rollout status|promote|abort|retry|run ENV APP``: canary rollouts by hand."""
+"""``hakobu rollout status|promote|abort|retry|run ENV APP``: canary and blue-green
+rollouts by hand."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ from typing import Any
 from hakobu.cli.kube import add_cluster_options, connect
 from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import Progress, print_json
+from hakobu.model.bluegreen import stages
 from hakobu.model.canary import Analysis, Pause, SetWeight
 from hakobu.releases.canary.analysis import Measurement
+from hakobu.releases.canary.bluegreen import BlueGreenRollout
 from hakobu.releases.canary.driver import drive
-from hakobu.releases.canary.engine import Rollout, find, request, status
+from hakobu.releases.canary.engine import find
+from hakobu.releases.canary.strategy import AnyRollout, request, status
 
 _ACTIONS = {
     "status": "show the step, the weights, the replicas of each side and the measurements",
     "promote": "go past the current pause, or an Inconclusive analysis",
-    "abort": "scale the canary away; the stable version takes every replica (Degraded)",
+    "abort": "scale the canary (or the preview) away; the stable version serves everything "
+    "(Degraded)",
     "retry": "start an aborted or Inconclusive rollout again from its first step",
     "run": "advance the rollout until it is promoted, aborted or waits for a person",
 }
@@ -25,9 +30,11 @@ _ACTIONS = {
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "rollout",
-        help="a canary rollout's state; promote, abort or retry it",
+        help="a canary or blue-green rollout's state; promote, abort or retry it",
         description="A canary rollout moves a rising share of an app's replicas to its new "
-        "version, step by step (rollout: in the app spec). Its state lives on the app's "
+        "version, step by step; a blue-green one runs the new version beside the old behind "
+        "a preview Service and switches the app's Service to it (rollout: in the app spec). "
+        "Its state lives on the app's "
         "Deployment in the cluster; these commands read and change it. Exit codes: 0 done "
         "or waiting, 1 the rollout is Degraded (aborted), 2 invalid input.",
     )
@@ -59,7 +66,9 @@ def _rollout(args: argparse.Namespace) -> int:
     return 1 if rollout.state is not None and rollout.state.phase == "Degraded" else 0
 
 
-def rollout_json(rollout: Rollout) -> dict[str, Any]:
+def rollout_json(rollout: AnyRollout) -> dict[str, Any]:
+    if isinstance(rollout, BlueGreenRollout):
+        return _blue_green_json(rollout)
     state = rollout.state
     return {
         "name": rollout.name,
@@ -80,7 +89,9 @@ def _measurement_json(m: Measurement) -> dict[str, Any]:
     return {"verdict": m.verdict.value, "values": list(m.values), "message": m.message, "at": m.at}
 
 
-def rollout_text(rollout: Rollout) -> str:
+def rollout_text(rollout: AnyRollout) -> str:
+    if isinstance(rollout, BlueGreenRollout):
+        return _blue_green_text(rollout)
     state = rollout.state
     phase = state.phase if state else "Healthy"
     lines = [
@@ -109,3 +120,48 @@ def _describe(step: SetWeight | Pause | Analysis) -> str:
     if step.web is not None:
         return f"analysis of {step.web.method} {step.web.url}"
     return f"analysis of {step.query!r}"
+
+
+def _blue_green_json(rollout: BlueGreenRollout) -> dict[str, Any]:
+    state = rollout.state
+    return {
+        "name": rollout.name,
+        "strategy": "blueGreen",
+        "phase": state.phase if state else "Healthy",
+        "step": state.step if state else None,
+        "stage": rollout.stage,
+        "stages": list(stages(rollout.blue_green)),
+        "activeService": rollout.blue_green.active(rollout.name),
+        "activeRevision": rollout.active_revision,
+        "previewService": rollout.blue_green.preview(rollout.name),
+        "previewRevision": rollout.preview_revision,
+        "replicas": rollout.replicas,
+        "previewReplicas": rollout.preview_replicas,
+        "previewReady": rollout.preview_ready,
+        "message": state.message if state else "",
+        "measurements": [_measurement_json(m) for m in (state.measurements if state else ())],
+    }
+
+
+def _blue_green_text(rollout: BlueGreenRollout) -> str:
+    state = rollout.state
+    phase = state.phase if state else "Healthy"
+    lines = [
+        f"{rollout.name}: {phase}" + (f" — {state.message}" if state and state.message else "")
+    ]
+    if state is not None and rollout.stage is not None:
+        path = stages(rollout.blue_green)
+        lines.append(f"  stage {path.index(rollout.stage) + 1}/{len(path)}: {rollout.stage}")
+    blue_green = rollout.blue_green
+    lines.append(
+        f"  active Service {blue_green.active(rollout.name)} → "
+        f"{rollout.active_revision or 'every pod'}, preview Service "
+        f"{blue_green.preview(rollout.name)} → {rollout.preview_revision or 'every pod'}"
+    )
+    lines.append(
+        f"  replicas {rollout.replicas}, preview {rollout.preview_ready}/"
+        f"{rollout.preview_replicas} ready"
+    )
+    for m in state.measurements if state else ():
+        lines.append(f"  measurement {m.verdict.value}: {m.message}")
+    return "\n".join(lines)

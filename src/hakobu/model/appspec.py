@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.model.appspec_schema import OVERRIDABLE, RESERVED_LABEL_PREFIX, SCHEMA, app_schema
-from hakobu.model.canary import Canary, parse_canary
+from hakobu.model.bluegreen import BlueGreen
 from hakobu.model.container import (
     Container,
     ContainerPort,
@@ -71,6 +71,7 @@ from hakobu.model.podspec import (
     parse_volumes,
 )
 from hakobu.model.probe import Probe, Probes, ProbeSpec, check_probes, parse_probes
+from hakobu.model.rollout import Strategy, parse_rollout
 from hakobu.model.schemacheck import SUPPORTED_KEYWORDS, SchemaViolation, check, shown, suggest
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
 from hakobu.model.workload import (
@@ -263,7 +264,7 @@ class AppSpec:
     # The apps this one is synced after; None: it depends on none.
     depends_on: Declared | None = None
     # How a new version replaces the running one; None: a plain rolling update.
-    rollout: Canary | None = None
+    rollout: Strategy | None = None
     # The platform base it names (NAME@VERSION), and the values it passes to it.
     base: str | None = None
     base_values: Mapping[str, Any] = field(default_factory=dict)
@@ -455,7 +456,7 @@ def _typed(data: dict[str, Any], file: Path, where: Callable[[FieldPath], str]) 
             for index, p in enumerate(data.get("patches", []))
         ),
         promote=_promote(data.get("promote", ["image"])),
-        rollout=parse_canary(data["rollout"], ("rollout",)) if "rollout" in data else None,
+        rollout=parse_rollout(data["rollout"], ("rollout",)) if "rollout" in data else None,
         base=data.get("base"),
         base_values=data.get("baseValues", {}),
     )
@@ -623,6 +624,30 @@ def _service_account(app_name: str, value: dict[str, Any] | None) -> ServiceAcco
     return ServiceAccount(value.get("name", app_name), create, value.get("annotations", {}))
 
 
+def _check_blue_green(spec: AppSpec, blue_green: BlueGreen) -> None:
+    where = ("rollout", "blueGreen")
+    if not spec.ports:
+        raise SchemaViolation(
+            where,
+            "blue-green switches the app's Service between versions, but the app has no "
+            "ports, so no Service",
+            "declare ports, or use a canary rollout",
+        )
+    if blue_green.active_service not in (None, spec.name):
+        raise SchemaViolation(
+            (*where, "activeService"),
+            f"the active Service of an app spec is the app's own Service {spec.name!r}, "
+            f"not {blue_green.active_service!r}",
+            "leave activeService out",
+        )
+    if blue_green.preview(spec.name) in {s.name for s in spec.services}:
+        raise SchemaViolation(
+            (*where, "previewService"),
+            f"the preview Service {blue_green.preview(spec.name)!r} is also one of services",
+            "name the preview Service differently",
+        )
+
+
 def _cross_check(spec: AppSpec) -> None:
     """What the schema cannot say: relations between fields."""
     _check_ports(spec)
@@ -634,16 +659,19 @@ def _cross_check(spec: AppSpec) -> None:
     if spec.rollout and spec.workload not in ("Deployment", "Worker"):
         raise SchemaViolation(
             ("rollout",),
-            f"a {spec.workload} cannot have a canary rollout: hakobu splits the replicas of a "
-            "Deployment (workload Deployment or Worker)",
+            f"a {spec.workload} cannot have a rollout: hakobu runs canary and blue-green "
+            "rollouts of a Deployment (workload Deployment or Worker)",
             "remove rollout, or run the app as a Deployment",
         )
     if spec.rollout and spec.autoscaling:
         raise SchemaViolation(
             ("rollout",),
-            "a canary splits a fixed number of replicas, but autoscaling changes it",
+            "a rollout sizes its versions from a fixed number of replicas, but autoscaling "
+            "changes it",
             "remove autoscaling (set replicas) in the environments that use a rollout",
         )
+    if isinstance(spec.rollout, BlueGreen):
+        _check_blue_green(spec, spec.rollout)
     for key in spec.labels:
         if key.startswith(RESERVED_LABEL_PREFIX):
             raise SchemaViolation(

@@ -1031,9 +1031,11 @@ _PROPERTIES: dict[str, Any] = {
         "(comparisons on result[N] or len(result), joined by and, or, not, such as "
         "result[0] >= 0.95), interval (default 30s), count (default 1), failureLimit "
         "(default 0), inconclusiveLimit (default 0) and consecutiveErrorLimit (default 4). "
-        "An empty result is inconclusive. `hakobu rollout run|status|promote|abort|retry "
-        "ENV APP` drives and steers it. Not with autoscaling: the split needs a fixed "
-        "number of replicas.",
+        "An empty result is inconclusive. Or blueGreen: the new version runs beside the "
+        "running one behind a preview Service, and promotion switches the app's Service to "
+        "it at once. `hakobu rollout run|status|promote|abort|retry ENV APP` drives and "
+        "steers either. Exactly one of canary or blueGreen. Not with autoscaling: a rollout "
+        "needs a fixed number of replicas.",
         {
             "canary": _object(
                 "a canary rollout",
@@ -1072,9 +1074,49 @@ _PROPERTIES: dict[str, Any] = {
                     },
                 },
                 required=("steps",),
-            )
+            ),
+            "blueGreen": _object(
+                "a blue-green rollout (Argo Rollouts' names)",
+                {
+                    "activeService": _ref(
+                        "dnsLabel", "the Service serving the running version: the app's own"
+                    ),
+                    "previewService": _ref(
+                        "dnsLabel",
+                        "the Service hakobu renders for the new version before promotion; "
+                        "default <app>-preview",
+                    ),
+                    "autoPromotionEnabled": _boolean(
+                        "promote without a person once the preview is ready (and its "
+                        "prePromotionAnalysis passed); false: wait for `hakobu rollout promote`",
+                        default=True,
+                    ),
+                    "autoPromotionSeconds": _integer(
+                        "with autoPromotionEnabled, wait this long after the preview is ready",
+                        minimum=0,
+                    ),
+                    "scaleDownDelaySeconds": _integer(
+                        "how long the old version keeps running after the switch, for a fast "
+                        "way back",
+                        minimum=0,
+                        default=30,
+                    ),
+                    "previewReplicaCount": _integer(
+                        "replicas of the new version before promotion; default all", minimum=1
+                    ),
+                    "prePromotionAnalysis": {
+                        "type": "object",
+                        "description": "an analysis (the fields of a canary's analysis step) "
+                        "of the preview; failing aborts",
+                    },
+                    "postPromotionAnalysis": {
+                        "type": "object",
+                        "description": "an analysis after the switch, before the old version "
+                        "goes; failing switches back and aborts",
+                    },
+                },
+            ),
         },
-        required=("canary",),
     ),
     "base": _string(
         "The platform base this app is built on, as NAME@VERSION (such as web@2): the "

@@ -408,14 +408,3 @@ def rollout_in_progress(live: Object) -> tuple[str, str] | None:
     step = min(int(state.get("step", 0)) + 1, len(steps))
     message = f": {state['message']}" if state.get("message") else ""
     return phase, f"canary step {step}/{len(steps)} {phase}{message}"
-
-
-def as_compared(desired: Object, live: Object) -> Object:
-    """What a live Deployment is compared with to say whether it is synced: what a sync
-    would apply (``holding_stable``), less the replicas while a rollout holds it, since the
-    rollout sets those."""
-    applied = holding_stable(desired, live)
-    if PENDING_ANNOTATION not in ((applied.get("metadata") or {}).get("annotations") or {}):
-        return applied
-    spec = {k: v for k, v in (applied.get("spec") or {}).items() if k != "replicas"}
-    return {**applied, "spec": spec}

@@ -52,6 +52,7 @@ from hakobu.model.appspec import (
     Resources,
     headless_service_name,
 )
+from hakobu.model.bluegreen import BlueGreen
 from hakobu.model.canary import ROLLOUT_ANNOTATION
 from hakobu.model.identity import identity_problem
 from hakobu.model.objects import Object, ObjectId, object_id, object_ref
@@ -102,6 +103,7 @@ def expand_app(
             expansion.service_account(),
             expansion.config_map(),
             expansion.service(),
+            expansion.preview_service(),
             expansion.headless_service(),
             *expansion.extra_services(),
             expansion.workload(),
@@ -212,6 +214,21 @@ class _Expansion:
                     for port in self.spec.ports
                 ],
             },
+        }
+
+    def preview_service(self) -> Object | None:
+        """Blue-green's preview Service: the app's Service under another name, which the
+        rollout points at the new version while the app's Service keeps the running one;
+        reachable inside the cluster only, whatever the app's Service type."""
+        rollout = self.spec.rollout
+        service = self.service()
+        if not isinstance(rollout, BlueGreen) or service is None:
+            return None
+        name = rollout.preview(self.spec.name)
+        return {
+            **service,
+            "metadata": self.metadata(name),
+            "spec": {**service["spec"], "type": "ClusterIP"},
         }
 
     def headless_service(self) -> Object | None:

@@ -37,9 +37,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hakobu.errors import InvalidInput
-from hakobu.model.canary import as_compared
 from hakobu.model.ignoredifferences import IgnoreRule
 from hakobu.model.objects import Object, ObjectId, object_ref
+from hakobu.model.rollout import as_compared
 from hakobu.model.traffic import holding_route
 from hakobu.sync.compare import in_sync
 from hakobu.sync.ignoring import ignoring

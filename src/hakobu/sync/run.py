@@ -32,10 +32,10 @@ from hakobu.cluster.errors import ApiError, NotFound
 from hakobu.cluster.lease import Lease, held
 from hakobu.errors import OperationFailed
 from hakobu.health import HealthRules, HealthStatus
-from hakobu.model.canary import holding_stable
 from hakobu.model.dependencies import Graph
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
+from hakobu.model.rollout import holding_stable
 from hakobu.model.traffic import holding_route, routed
 from hakobu.sync.apply import Applied, apply_objects, dry_run_recreate, recreate_refused
 from hakobu.sync.awaiting import unready_dependencies

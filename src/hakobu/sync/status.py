@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 
 from hakobu.cluster.api import KubeApi
 from hakobu.health import HealthRules, HealthStatus, assess, settled, worst
-from hakobu.model.canary import rollout_in_progress
 from hakobu.model.dependencies import Graph
 from hakobu.model.project import Environment, Project
+from hakobu.model.rollout import rollout_in_progress
 from hakobu.sync.dependencies import desired_graph
 from hakobu.sync.manifests import read_desired
 from hakobu.sync.observe import AppState, observe

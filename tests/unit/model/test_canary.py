@@ -16,6 +16,7 @@ from hakobu.model.canary import (
     STATE_ANNOTATION,
     TEMPLATE_HASH_ANNOTATION,
     Analysis,
+    Canary,
     Pause,
     SetWeight,
     holding_stable,
@@ -61,7 +62,7 @@ def test_steps_are_typed_with_defaults(tmp_path: Path) -> None:
               - pause: {}
         """,
     )
-    assert spec.rollout is not None
+    assert isinstance(spec.rollout, Canary)
     steps = spec.rollout.steps
     assert steps[0] == SetWeight(20)
     assert steps[1] == Pause(90.0)
@@ -86,7 +87,7 @@ def test_an_environment_can_declare_the_rollout_alone(tmp_path: Path) -> None:
     )
     assert spec.rollout is None
     production = spec.for_environment("production").rollout
-    assert production is not None and production.steps == (SetWeight(50),)
+    assert isinstance(production, Canary) and production.steps == (SetWeight(50),)
 
 
 @pytest.mark.parametrize(
@@ -176,9 +177,10 @@ def test_an_environment_can_declare_the_rollout_alone(tmp_path: Path) -> None:
         (
             """
             rollout:
+              canary: {steps: [{setWeight: 10}]}
               blueGreen: {}
             """,
-            "web.yaml:5: rollout.blueGreen: unknown field",
+            "web.yaml:4: rollout: expected exactly one of canary or blueGreen, got both",
         ),
         (
             """
@@ -186,14 +188,14 @@ def test_an_environment_can_declare_the_rollout_alone(tmp_path: Path) -> None:
             resources: {requests: {cpu: 100m}}
             rollout: {canary: {steps: [{setWeight: 10}]}}
             """,
-            "web.yaml:6: rollout: a canary splits a fixed number of replicas",
+            "web.yaml:6: rollout: a rollout sizes its versions from a fixed number of replicas",
         ),
         (
             """
             workload: StatefulSet
             rollout: {canary: {steps: [{setWeight: 10}]}}
             """,
-            "web.yaml:5: rollout: a StatefulSet cannot have a canary rollout",
+            "web.yaml:5: rollout: a StatefulSet cannot have a rollout",
         ),
     ],
 )

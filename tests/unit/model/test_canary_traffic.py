@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hakobu.model.appspec import AppSpec, load_app
-from hakobu.model.canary import Analysis
+from hakobu.model.canary import Analysis, Canary
 from hakobu.model.source import SourceError
 from hakobu.model.traffic import (
     ROUTE_ANNOTATION,
@@ -54,7 +54,7 @@ def test_a_gateway_api_route_and_an_nginx_ingress(tmp_path: Path) -> None:
             steps: [{setWeight: 20}]
         """,
     )
-    assert spec.rollout is not None
+    assert isinstance(spec.rollout, Canary)
     assert spec.rollout.traffic == TrafficRouting(GatewayAPI("web"), "web-stable", False)
     spec = load(
         tmp_path,
@@ -66,7 +66,7 @@ def test_a_gateway_api_route_and_an_nginx_ingress(tmp_path: Path) -> None:
             steps: [{setWeight: 20}]
         """,
     )
-    assert spec.rollout is not None
+    assert isinstance(spec.rollout, Canary)
     assert spec.rollout.traffic == TrafficRouting(Nginx("web"), None, True)
 
 
@@ -95,7 +95,7 @@ def test_an_http_check_and_a_background_analysis(tmp_path: Path) -> None:
                   count: 3
         """,
     )
-    assert spec.rollout is not None
+    assert isinstance(spec.rollout, Canary)
     step = spec.rollout.steps[1]
     assert isinstance(step, Analysis) and step.web is not None
     assert step.web.json_path == ("checks", 0, "ok")

@@ -48,8 +48,7 @@ def test_a_canary_on_a_statefulset_of_a_manifest_app_is_refused(
     err = capsys.readouterr().err
     assert (
         "app db (apps/db): StatefulSet/db: metadata.annotations.hakobu.dev/rollout: a "
-        "StatefulSet "
-        "cannot have a canary rollout" in err
+        "StatefulSet cannot have a rollout" in err
     )
     assert not (root / "generated").exists()
 

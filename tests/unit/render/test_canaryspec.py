@@ -10,7 +10,7 @@ import pytest
 
 from hakobu.errors import InvalidInput
 from hakobu.model.appspec import load_app
-from hakobu.model.canary import ROLLOUT_ANNOTATION, SetWeight
+from hakobu.model.canary import ROLLOUT_ANNOTATION, Canary, SetWeight
 from hakobu.render.appspec import expand_app
 from hakobu.render.canaryspec import check_canaries, declared_canary
 
@@ -26,7 +26,7 @@ def test_an_app_spec_rollout_becomes_the_deployments_annotation(tmp_path: Path) 
     text = deployment["metadata"]["annotations"][ROLLOUT_ANNOTATION]
     assert text == '{"canary":{"steps":[{"setWeight":25},{"pause":{}}]}}'
     canary = declared_canary(deployment)
-    assert canary is not None and canary.steps[0] == SetWeight(25)
+    assert isinstance(canary, Canary) and canary.steps[0] == SetWeight(25)
     assert all(ROLLOUT_ANNOTATION not in str(o) for o in objects if o is not deployment)
 
 
@@ -41,7 +41,7 @@ def annotated(kind: str, value: Any, api: str = "apps/v1") -> dict[str, Any]:
 
 def test_a_kustomize_deployment_declares_a_canary_by_annotation() -> None:
     canary = declared_canary(annotated("Deployment", {"canary": {"steps": [{"setWeight": 5}]}}))
-    assert canary is not None and canary.steps == (SetWeight(5),)
+    assert isinstance(canary, Canary) and canary.steps == (SetWeight(5),)
     assert declared_canary({"apiVersion": "apps/v1", "kind": "Deployment"}) is None
 
 
@@ -51,7 +51,7 @@ def test_a_kustomize_deployment_declares_a_canary_by_annotation() -> None:
         (
             annotated("StatefulSet", {"canary": {"steps": [{"setWeight": 5}]}}),
             "app web: StatefulSet/dev/web: metadata.annotations.hakobu.dev/rollout: a "
-            "StatefulSet cannot have a canary rollout",
+            "StatefulSet cannot have a rollout",
         ),
         (
             annotated("Deployment", "{canary: "),

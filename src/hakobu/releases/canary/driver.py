@@ -13,9 +13,11 @@ from collections.abc import Callable
 import httpx
 
 from hakobu.cluster.api import KubeApi
+from hakobu.model.bluegreen import PROMOTION
 from hakobu.model.canary import Pause
-from hakobu.releases.canary.engine import Rollout, advance
+from hakobu.releases.canary.bluegreen import BlueGreenRollout
 from hakobu.releases.canary.providers import measure
+from hakobu.releases.canary.strategy import AnyRollout, advance
 
 # How often it looks again: the shortest pause or interval worth writing is seconds.
 TICK_SECONDS = 1.0
@@ -23,7 +25,7 @@ TICK_SECONDS = 1.0
 
 def drive(
     kube: KubeApi, namespace: str, name: str, sleep: Callable[[float], None] = time.sleep
-) -> Rollout:
+) -> AnyRollout:
     """The rollout of ``namespace/name`` advanced until it comes to rest."""
     with httpx.Client() as client:
         while True:
@@ -38,8 +40,10 @@ def drive(
             sleep(TICK_SECONDS)
 
 
-def _waits_for_person(rollout: Rollout) -> bool:
+def _waits_for_person(rollout: AnyRollout) -> bool:
     state = rollout.state
+    if isinstance(rollout, BlueGreenRollout):
+        return rollout.stage == PROMOTION and not rollout.blue_green.auto_promotion_enabled
     if state is None or state.step >= len(rollout.canary.steps):
         return False
     step = rollout.canary.steps[state.step]
