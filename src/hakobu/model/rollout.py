@@ -83,12 +83,19 @@ def holding_stable(desired: Object, live: Object | None) -> Object:
     return canary.holding_stable(labelled, live)
 
 
-def as_compared(desired: Object, live: Object) -> Object:
+def as_compared(desired: Object, live: Object, manager: str) -> Object:
     """What a live object is compared with to say whether it is synced: what a sync would
-    apply (``holding_stable``), less the replicas while a rollout holds it, since the
-    rollout sets those."""
+    apply (``holding_stable``), less what a rollout sets: the replicas while a canary holds
+    a Deployment (blue-green leaves them as they are), and a Service's selector once the
+    rollout switched it (which takes the selector from ``manager``, the sync's field
+    manager, until the sync applies it again: Kubernetes keeps a Service's selector as one
+    value)."""
     applied = holding_stable(desired, live)
-    if PENDING_ANNOTATION not in ((applied.get("metadata") or {}).get("annotations") or {}):
+    if applied.get("kind") == "Service" and _switched(live, manager):
+        spec = {k: v for k, v in (applied.get("spec") or {}).items() if k != "selector"}
+        return {**applied, "spec": spec}
+    held = PENDING_ANNOTATION in ((applied.get("metadata") or {}).get("annotations") or {})
+    if not held or is_blue_green(applied):
         return applied
     spec = {k: v for k, v in (applied.get("spec") or {}).items() if k != "replicas"}
     return {**applied, "spec": spec}
@@ -124,6 +131,17 @@ def rollout_in_progress(live: Object) -> tuple[str, str] | None:
     step = min(int(state.get("step", 0)), len(path) - 1)
     message = f": {state['message']}" if state.get("message") else ""
     return phase, f"blue-green {path[step]} ({step + 1}/{len(path)}) {phase}{message}"
+
+
+def _switched(live: Object, manager: str) -> bool:
+    """Whether a rollout switched the live Service's selector away from ``manager``."""
+    if REVISION_LABEL not in ((live.get("spec") or {}).get("selector") or {}):
+        return False
+    return not any(
+        entry.get("manager") == manager
+        and "f:selector" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
+        for entry in (live.get("metadata") or {}).get("managedFields") or []
+    )
 
 
 def _keeping_revision(desired: Object, live: Object) -> Object:

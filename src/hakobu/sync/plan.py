@@ -386,7 +386,7 @@ def plan_app(
             action = Action.CREATE
         elif resource.policy is ApplyPolicy.IF_NOT_PRESENT or in_sync(
             # A canary in progress is what git asks for: the sync left it to the rollout.
-            holding_route(as_compared(resource.obj, current), current),
+            holding_route(as_compared(resource.obj, current, FIELD_MANAGER), current),
             current,
             FIELD_MANAGER,
         ):

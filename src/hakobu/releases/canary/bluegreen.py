@@ -253,9 +253,12 @@ def _scale_down_delay(run: _Pass, state: RolloutState) -> RolloutState | None:
 
 
 def _finishing(run: _Pass, state: RolloutState) -> RolloutState | None:
-    if not _rolled(_finish(run.kube, run.stable, run.pending)):
+    if not _rolled(_finish(run.kube, run.stable, run.pending, done=False)):
         return replace(state, phase="Progressing", message="")
     _delete_preview(run.kube, run.namespace, run.name)
+    # Marked as running the new version only now: a Deployment marked so has no rollout
+    # in flight, and a pass would not come back to delete the preview.
+    _finish(run.kube, run.stable, run.pending, done=True)
     return None
 
 
@@ -323,17 +326,15 @@ def _ensure_preview(
     )
 
 
-def _finish(kube: KubeApi, stable: Object, pending: dict[str, Any]) -> Object:
+def _finish(kube: KubeApi, stable: Object, pending: dict[str, Any], *, done: bool) -> Object:
+    """The Deployment on the new template and replicas; ``done``: marked as running it."""
     meta = stable["metadata"]
+    marks = {"annotations": {TEMPLATE_HASH_ANNOTATION: pending["hash"]}} if done else {}
     return kube.apply(
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {
-                "name": meta["name"],
-                "namespace": meta["namespace"],
-                "annotations": {TEMPLATE_HASH_ANNOTATION: pending["hash"]},
-            },
+            "metadata": {"name": meta["name"], "namespace": meta["namespace"], **marks},
             "spec": {"replicas": pending["replicas"], "template": pending["template"]},
         },
         field_manager=f"{FIELD_MANAGER}-promote",
