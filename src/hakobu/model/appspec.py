@@ -640,6 +640,12 @@ def _check_blue_green(spec: AppSpec, blue_green: BlueGreen) -> None:
             f"not {blue_green.active_service!r}",
             "leave activeService out",
         )
+    if blue_green.preview(spec.name) == spec.name:
+        raise SchemaViolation(
+            (*where, "previewService"),
+            f"the preview Service must differ from the app's own Service {spec.name!r}",
+            "name another Service, or leave previewService out for <app>-preview",
+        )
     if blue_green.preview(spec.name) in {s.name for s in spec.services}:
         raise SchemaViolation(
             (*where, "previewService"),

@@ -96,6 +96,17 @@ def _object(
     return schema
 
 
+def _surge_limit(description: str) -> dict[str, Any]:
+    return {
+        "description": f"{description}: a number of replicas, or a percentage of them "
+        "(surge rounds up, unavailable down), as Argo Rollouts counts them",
+        "anyOf": [
+            {"type": "integer", "minimum": 0, "maximum": 10_000},
+            {"type": "string", "pattern": "^[0-9]{1,3}%$"},
+        ],
+    }
+
+
 def _exactly_one_of(*names: str) -> list[dict[str, Any]]:
     return [{"required": [name]} for name in names]
 
@@ -1072,6 +1083,15 @@ _PROPERTIES: dict[str, Any] = {
                         "failure aborts at any step. Without count, an analysis measures until "
                         "the rollout ends",
                     },
+                    "maxSurge": _surge_limit(
+                        "how many replicas above the app's replicas a step may run while it "
+                        "moves (default 100%: the canary starts beside every stable replica)"
+                    ),
+                    "maxUnavailable": _surge_limit(
+                        "how many replicas below the app's replicas may be unavailable while "
+                        "a step moves (default 0). Both only without trafficRouting, as in Argo "
+                        "Rollouts"
+                    ),
                 },
                 required=("steps",),
             ),

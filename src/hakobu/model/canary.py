@@ -60,7 +60,15 @@ _ANALYSIS_FIELDS = (
     "consecutiveErrorLimit",
     "web",
 )
-_CANARY_FIELDS = ("steps", "trafficRouting", "stableService", "dynamicStableScale", "analysis")
+_CANARY_FIELDS = (
+    "steps",
+    "trafficRouting",
+    "stableService",
+    "dynamicStableScale",
+    "analysis",
+    "maxSurge",
+    "maxUnavailable",
+)
 
 
 @dataclass(frozen=True)
@@ -117,9 +125,16 @@ Step = SetWeight | Pause | Analysis
 
 @dataclass(frozen=True)
 class Canary:
+    """The steps, and how far each pass may go above (``max_surge``) or below
+    (``max_unavailable``) the app's replicas: a count, or a percentage such as ``"25%"``.
+    The defaults keep every replica up: the canary starts beside the stable version, which
+    gives up replicas once the canary's are available."""
+
     steps: tuple[Step, ...]
     traffic: TrafficRouting | None = None
     background: BackgroundAnalysis | None = None
+    max_surge: int | str = "100%"
+    max_unavailable: int | str = 0
     # The mapping as written, which rendered objects carry as ROLLOUT_ANNOTATION.
     declared: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -158,7 +173,22 @@ def parse_canary(data: Any, path: FieldPath) -> Canary:
     background = None
     if "analysis" in canary:
         background = _background(canary["analysis"], (*canary_path, "analysis"), len(parsed))
-    return Canary(parsed, traffic, background, copy.deepcopy(data))
+    surge = _limit(canary, canary_path, "maxSurge", "100%")
+    unavailable = _limit(canary, canary_path, "maxUnavailable", 0)
+    if surge in (0, "0%") and unavailable in (0, "0%"):
+        raise SchemaViolation(
+            (*canary_path, "maxUnavailable"),
+            "maxSurge and maxUnavailable are both zero, so no replica could ever move",
+            "allow one of them, e.g. maxSurge: 1",
+        )
+    return Canary(
+        parsed,
+        traffic=traffic,
+        background=background,
+        max_surge=surge,
+        max_unavailable=unavailable,
+        declared=copy.deepcopy(data),
+    )
 
 
 def _background(data: Any, path: FieldPath, steps: int) -> BackgroundAnalysis:
@@ -182,6 +212,20 @@ def _background(data: Any, path: FieldPath, steps: int) -> BackgroundAnalysis:
             f"step {starting} is past the last step ({steps - 1}, counting from 0)",
         )
     return BackgroundAnalysis(tuple(analyses), starting)
+
+
+def _limit(data: dict[str, Any], path: FieldPath, key: str, default: int | str) -> int | str:
+    value = data.get(key, default)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10_000:
+        return value
+    digits = value[:-1] if isinstance(value, str) and value.endswith("%") else ""
+    if digits.isdigit() and int(digits) <= 100:
+        return f"{int(digits)}%"
+    raise SchemaViolation(
+        (*path, key),
+        f"expected a number of replicas or a percentage from 0% to 100%, got {shown(value)}",
+        "for example 1 or 25%",
+    )
 
 
 def weights(canary: Canary) -> tuple[int, ...]:

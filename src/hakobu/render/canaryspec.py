@@ -85,6 +85,12 @@ def _check_services(obj: Object, blue_green: BlueGreen, objects: Sequence[Object
         for o in objects
         if o.get("kind") == "Service" and (o.get("metadata") or {}).get("namespace") == namespace
     }
+    if blue_green.active(name) == blue_green.preview(name):
+        raise InvalidInput(
+            f"{object_ref(obj)}: {format_field(_ANNOTATION_PATH)}.blueGreen.previewService: "
+            f"the preview Service must differ from the active Service {blue_green.active(name)!r}",
+            hint="name another Service, or leave previewService out for <active>-preview",
+        )
     for key, wanted in (
         ("activeService", blue_green.active(name)),
         ("previewService", blue_green.preview(name)),

@@ -47,6 +47,8 @@ from hakobu.model.canary import (
 from hakobu.model.objects import Object
 from hakobu.releases.canary import background, traffic
 from hakobu.releases.canary.analysis import Measurement, Outcome, Verdict, outcome
+from hakobu.releases.canary.replicas import split
+from hakobu.releases.canary.surge import Side, at_split, next_split
 from hakobu.sync.ownership import APP_LABEL, ENVIRONMENT_LABEL, PROJECT_LABEL
 
 FIELD_MANAGER = "hakobu-rollout"
@@ -199,16 +201,10 @@ def _steps(
     while state.step < len(canary.steps):
         step = canary.steps[state.step]
         weight = _weight(canary, state)
-        sides = traffic.sides(canary, total, weight)
-        live_canary = _ensure_canary(kube, stable, pending["template"], sides.canary)
-        ready = (live_canary.get("status") or {}).get("readyReplicas", 0)
-        # The stable version gives up replicas, and a router sends the canary its share,
-        # only once the canary's are ready: capacity never dips while its pods start.
-        if ready >= sides.canary:
-            traffic.route(kube, stable, canary, weight)
-            _scale(kube, stable, sides.stable)
+        move = _by_replicas if canary.traffic is None else _by_router
+        reached = move(kube, stable, canary, pending, weight)
         if isinstance(step, SetWeight):
-            if ready < sides.canary:
+            if not reached:
                 return replace(state, phase="Progressing", message="")
         elif isinstance(step, Pause):
             if not state.promote:
@@ -329,6 +325,51 @@ def _ensure_canary(kube: KubeApi, stable: Object, template: Object, replicas: in
         field_manager=FIELD_MANAGER,
         force=True,
     )
+
+
+def _by_router(
+    kube: KubeApi, stable: Object, canary: Canary, pending: dict[str, Any], weight: int
+) -> bool:
+    """The canary at its share of ``weight``, and the router sending it that share once its
+    replicas are ready (capacity never dips while its pods start); whether they are."""
+    sides = traffic.sides(canary, pending["replicas"], weight)
+    live_canary = _ensure_canary(kube, stable, pending["template"], sides.canary)
+    ready: int = (live_canary.get("status") or {}).get("readyReplicas", 0)
+    if ready < sides.canary:
+        return False
+    traffic.route(kube, stable, canary, weight)
+    _scale(kube, stable, sides.stable)
+    return True
+
+
+def _by_replicas(
+    kube: KubeApi, stable: Object, canary: Canary, pending: dict[str, Any], weight: int
+) -> bool:
+    """One pass of the sides toward the split at ``weight``, as far as maxSurge and
+    maxUnavailable let it (``surge.next_split``); whether both ran their share before it."""
+    total: int = pending["replicas"]
+    namespace, name = stable["metadata"]["namespace"], stable["metadata"]["name"]
+    stable_side = _side(_get(kube, namespace, name))
+    canary_side = _side(_get(kube, namespace, canary_name(name)))
+    sides = next_split(
+        total,
+        weight,
+        canary.max_surge,
+        canary.max_unavailable,
+        stable=stable_side,
+        canary=canary_side,
+    )
+    _ensure_canary(kube, stable, pending["template"], sides.canary)
+    if sides.stable != stable_side.replicas:
+        _scale(kube, stable, sides.stable)
+    return at_split(split(total, weight), stable_side, canary_side)
+
+
+def _side(deployment: Object | None) -> Side:
+    if deployment is None:
+        return Side(0, 0)
+    spec, status_ = deployment.get("spec") or {}, deployment.get("status") or {}
+    return Side(spec.get("replicas", 1), status_.get("availableReplicas", 0))
 
 
 def _scale(kube: KubeApi, stable: Object, replicas: int) -> None:
