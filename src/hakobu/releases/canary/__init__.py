@@ -1,5 +1,5 @@
-"""Canary rollouts, by replicas or through a traffic router: the split, the steps, and
-the analysis that judges them.
+"""Canary rollouts, by replicas or through a traffic router, and blue-green rollouts:
+the split, the steps, the stages, and the analysis that judges them.
 
 ::
 
@@ -10,4 +10,7 @@ the analysis that judges them.
     web        one HTTP check, as a measurement (providers picks it or prometheus)
     background analyses measured across steps, aborting at any step
     traffic    the canary's weight on a Gateway API HTTPRoute or an ingress-nginx Ingress
+    surge      how far a pass moves the replicas within maxSurge and maxUnavailable
+    bluegreen  blue-green: a preview beside the running version, Services switched
+    strategy   which of the two runs a Deployment's rollout
 """
