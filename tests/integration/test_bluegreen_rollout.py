@@ -329,3 +329,33 @@ def test_bad_pre_promotion_analysis_aborts_and_the_active_service_stays(
     done = harness.until("Healthy")
     assert done.active_revision not in (None, old)
     assert harness.stable_image_is(NEW)
+
+
+def test_bad_post_promotion_analysis_switches_back(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    declared = {
+        "postPromotionAnalysis": {
+            "address": harness.prometheus.address,
+            "query": QUERY,
+            "successCondition": "result[0] >= 0.95",
+        },
+    }
+    harness.shop.release("1.0", declared)
+    old = harness.revision()
+    harness.metric(0.5)
+    harness.shop.release("1.1", declared)
+    # `hakobu rollout run` drives it in real time: preview, promotion at once, the switch,
+    # then the analysis fails while the old version still runs.
+    capsys.readouterr()
+    assert harness.shop.cli("rollout", "run", "production", "web") == 1
+    out = capsys.readouterr().out
+    assert "web: Degraded — aborted: [0.5] does not meet successCondition" in out
+    assert "stage 4/6: postPromotionAnalysis" in out
+    aborted = status(harness.kube, harness.namespace, "web")
+    assert isinstance(aborted, BlueGreenRollout)
+    assert (aborted.active_revision, aborted.preview_revision) == (old, old)
+    harness.check_services(aborted)
+    assert harness.stable_image_is(OLD) and harness.revision() == old
+    wait_until("the preview is gone", lambda: harness.deployment("web-preview") is None)
+    wait_until("1.0 serves", lambda: harness.images_behind("web") == {OLD})
