@@ -8,7 +8,9 @@ only the new one; an abort puts both back on the running version.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -359,3 +361,44 @@ def test_bad_post_promotion_analysis_switches_back(
     assert harness.stable_image_is(OLD) and harness.revision() == old
     wait_until("the preview is gone", lambda: harness.deployment("web-preview") is None)
     wait_until("1.0 serves", lambda: harness.images_behind("web") == {OLD})
+
+
+def test_a_run_killed_while_waiting_to_promote_resumes_at_the_same_stage(
+    harness: Harness,
+) -> None:
+    declared = {"autoPromotionSeconds": 3600, "scaleDownDelaySeconds": 1}
+    harness.shop.release("1.0", declared)
+    harness.shop.release("1.1", declared)
+    shop = harness.shop
+    where = ["-C", str(shop.root), "--kubeconfig", shop.kubeconfig]
+    # SIGKILL (kill -9) below: nothing of the run's process gets to clean up.
+    run = subprocess.Popen(
+        [sys.executable, "-m", "hakobu", "rollout", "run", "production", "web", *where],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+
+        def waiting() -> bool:
+            state = status(harness.kube, harness.namespace, "web").state
+            return state is not None and state.phase == "Paused"
+
+        wait_until("the run waits to promote", waiting, 60)
+    finally:
+        run.kill()
+        run.wait()
+    paused = status(harness.kube, harness.namespace, "web")
+    assert isinstance(paused, BlueGreenRollout) and paused.state is not None
+    assert paused.stage == "promotion" and paused.preview_ready == 4
+    started = paused.state.step_started
+    assert started is not None
+
+    # Another process picks it up where it was: the wait counts from the same start.
+    harness.now = started + 10
+    assert harness.step().state == paused.state
+    harness.now = started + 3600
+    switched = harness.until("Progressing", "scaleDownDelay")
+    assert switched.active_revision == paused.preview_revision
+    assert harness.until("Healthy").active_revision == paused.preview_revision
+    assert harness.stable_image_is(NEW)
