@@ -402,3 +402,27 @@ def test_a_run_killed_while_waiting_to_promote_resumes_at_the_same_stage(
     assert switched.active_revision == paused.preview_revision
     assert harness.until("Healthy").active_revision == paused.preview_revision
     assert harness.stable_image_is(NEW)
+
+
+def test_a_newer_commit_supersedes_the_version_in_preview(harness: Harness) -> None:
+    declared = {"autoPromotionEnabled": False, "scaleDownDelaySeconds": 1}
+    harness.shop.release("1.0", declared)
+    old = harness.revision()
+    harness.shop.release("1.1", declared)
+    first = harness.until("Paused")
+    # 1.2 arrives while 1.1 waits in preview: the rollout starts again with 1.2, and the
+    # active Service never leaves 1.0 meanwhile.
+    harness.shop.release("1.2", declared)
+    again = harness.until("Paused")
+    assert again.preview_revision not in (None, old, first.preview_revision)
+    assert again.active_revision == old
+    preview = harness.deployment("web-preview")
+    assert preview is not None and image(preview) == "example.test/shop/web:1.2"
+    wait_until(
+        "the preview serves 1.2",
+        lambda: harness.images_behind("web-preview") == {"example.test/shop/web:1.2"},
+    )
+    assert harness.shop.cli("rollout", "promote", "production", "web") == 0
+    done = harness.until("Healthy")
+    assert done.active_revision == again.preview_revision
+    assert harness.stable_image_is("example.test/shop/web:1.2")

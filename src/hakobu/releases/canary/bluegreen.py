@@ -297,6 +297,11 @@ def _ensure_preview(
 ) -> Object:
     meta = stable["metadata"]
     selector = dict((stable.get("spec") or {}).get("selector", {}).get("matchLabels") or {})
+    live = _get(kube, meta["namespace"], preview_name(meta["name"]))
+    if live is not None and (live["metadata"].get("labels") or {}).get(REVISION_LABEL) != revision:
+        # The preview of a version a newer commit superseded: a Deployment's selector
+        # cannot change, so it goes and the new one is created.
+        _delete_preview(kube, meta["namespace"], meta["name"])
     return kube.apply(
         {
             "apiVersion": "apps/v1",
