@@ -29,7 +29,10 @@ from hakobu.health import HealthRules, HealthStatus, assess
 from hakobu.localcluster.controlplane import ClusterInfo
 from hakobu.model.appspec_schema import app_schema
 from hakobu.model.objects import Object
+from tests.integration import test_bluegreen_rollout as bluegreen
+from tests.integration.test_bluegreen_rollout import spec as blue_green_spec
 from tests.integration.test_canary_rollout import spec as canary_spec
+from tests.integration.test_canary_surge import spec as surge_spec
 
 pytestmark = pytest.mark.cluster
 
@@ -604,13 +607,23 @@ def spec_fields(schema: dict[str, Any], spec: dict[str, Any]) -> set[str]:
 
 
 # Specs that other cluster tests apply to the real API server: the example project's, whose
-# apps stand on platform bases (test_example), and a canary's (test_canary_rollout).
+# apps stand on platform bases (test_example), a canary's (test_canary_rollout), one with
+# surge limits (test_canary_surge), and blue-green ones (test_bluegreen_rollout).
 ELSEWHERE = [
     *(
         yaml.safe_load(path.read_text())
         for path in sorted((Path(hakobu.__file__).parent / "example" / "apps").glob("*.yaml"))
     ),
     canary_spec("1.0", "http://127.0.0.1:9090"),
+    surge_spec("1.0"),
+    *(
+        blue_green_spec("1.0", declared)
+        for declared in (
+            bluegreen.MANUAL,
+            bluegreen.automatic("http://127.0.0.1:9090"),
+            bluegreen.post_promotion("http://127.0.0.1:9090"),
+        )
+    ),
 ]
 
 

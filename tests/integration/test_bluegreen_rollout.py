@@ -63,6 +63,40 @@ def image(obj: dict[str, Any]) -> str:
     return str(pod["containers"][0]["image"])
 
 
+def spec(tag: str, blue_green: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": "web",
+        "image": f"example.test/shop/web:{tag}",
+        "replicas": 4,
+        "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
+        "probes": {"readiness": False, "liveness": False},
+        "rollout": {"blueGreen": blue_green},
+    }
+
+
+def analysis(address: str, failure: bool = True) -> dict[str, Any]:
+    declared = {"address": address, "query": QUERY, "successCondition": "result[0] >= 0.95"}
+    return {**declared, "failureCondition": "result[0] < 0.8"} if failure else declared
+
+
+# What the tests declare, for the schema coverage test (test_appspec_cluster) as well.
+MANUAL = {"autoPromotionEnabled": False, "previewReplicaCount": 2, "scaleDownDelaySeconds": 5}
+
+
+def automatic(address: str) -> dict[str, Any]:
+    return {
+        "activeService": "web",
+        "previewService": "web-next",
+        "autoPromotionSeconds": 3,
+        "scaleDownDelaySeconds": 2,
+        "prePromotionAnalysis": analysis(address),
+    }
+
+
+def post_promotion(address: str) -> dict[str, Any]:
+    return {"postPromotionAnalysis": analysis(address, failure=False)}
+
+
 class Shop:
     def __init__(self, root: Path, namespace: str, kubeconfig: str) -> None:
         self.root, self.namespace, self.kubeconfig = root, namespace, kubeconfig
@@ -83,15 +117,7 @@ class Shop:
         git(root, "init", "-q", "-b", "main")
 
     def release(self, tag: str, blue_green: dict[str, Any]) -> None:
-        spec = {
-            "name": "web",
-            "image": f"example.test/shop/web:{tag}",
-            "replicas": 4,
-            "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
-            "probes": {"readiness": False, "liveness": False},
-            "rollout": {"blueGreen": blue_green},
-        }
-        (self.root / "apps" / "web.yaml").write_text(yaml.safe_dump(spec))
+        (self.root / "apps" / "web.yaml").write_text(yaml.safe_dump(spec(tag, blue_green)))
         assert main(["render", "-C", str(self.root)]) == 0
         git(self.root, "add", "-A")
         git(self.root, "commit", "-qm", tag)
@@ -155,8 +181,8 @@ class Harness:
     def check_services(self, rollout: BlueGreenRollout) -> None:
         """Each Service selects one version's pods: the revision it names."""
         for service, revision in (
-            ("web", rollout.active_revision),
-            ("web-preview", rollout.preview_revision),
+            (rollout.blue_green.active("web"), rollout.active_revision),
+            (rollout.blue_green.preview("web"), rollout.preview_revision),
         ):
             assert self.selector(service).get(REVISION_LABEL) == revision
             if revision is not None:
@@ -185,11 +211,7 @@ def harness(
 def test_manual_promotion_switches_the_active_service_then_retires_the_old_pods(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    declared = {
-        "autoPromotionEnabled": False,
-        "previewReplicaCount": 2,
-        "scaleDownDelaySeconds": 5,
-    }
+    declared = MANUAL
     harness.shop.release("1.0", declared)
     old = harness.revision()
     # Before any rollout both Services select the app's pods: there is one version.
@@ -250,16 +272,7 @@ def test_manual_promotion_switches_the_active_service_then_retires_the_old_pods(
 
 
 def test_automatic_promotion_after_a_passing_pre_promotion_analysis(harness: Harness) -> None:
-    declared = {
-        "autoPromotionSeconds": 3,
-        "scaleDownDelaySeconds": 2,
-        "prePromotionAnalysis": {
-            "address": harness.prometheus.address,
-            "query": QUERY,
-            "successCondition": "result[0] >= 0.95",
-            "failureCondition": "result[0] < 0.8",
-        },
-    }
+    declared = automatic(harness.prometheus.address)
     harness.shop.release("1.0", declared)
     old = harness.revision()
     harness.metric(0.99)
@@ -292,12 +305,7 @@ def test_bad_pre_promotion_analysis_aborts_and_the_active_service_stays(
 ) -> None:
     declared = {
         "scaleDownDelaySeconds": 3,
-        "prePromotionAnalysis": {
-            "address": harness.prometheus.address,
-            "query": QUERY,
-            "successCondition": "result[0] >= 0.95",
-            "failureCondition": "result[0] < 0.8",
-        },
+        "prePromotionAnalysis": analysis(harness.prometheus.address),
     }
     harness.shop.release("1.0", declared)
     old = harness.revision()
@@ -336,13 +344,7 @@ def test_bad_pre_promotion_analysis_aborts_and_the_active_service_stays(
 def test_bad_post_promotion_analysis_switches_back(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    declared = {
-        "postPromotionAnalysis": {
-            "address": harness.prometheus.address,
-            "query": QUERY,
-            "successCondition": "result[0] >= 0.95",
-        },
-    }
+    declared = post_promotion(harness.prometheus.address)
     harness.shop.release("1.0", declared)
     old = harness.revision()
     harness.metric(0.5)

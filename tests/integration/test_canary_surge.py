@@ -21,6 +21,22 @@ from hakobu.releases.canary.engine import advance
 from tests.integration.test_bluegreen_rollout import git
 
 
+def spec(tag: str) -> dict[str, Any]:
+    return {
+        "name": "web",
+        "image": f"example.test/shop/web:{tag}",
+        "replicas": 10,
+        "probes": {"readiness": False, "liveness": False},
+        "rollout": {
+            "canary": {
+                "maxSurge": 1,
+                "maxUnavailable": 0,
+                "steps": [{"setWeight": 41}, {"pause": {}}],
+            }
+        },
+    }
+
+
 def no_analysis(_: object) -> Measurement:
     raise AssertionError("the rollout declares no analysis")
 
@@ -53,20 +69,7 @@ def test_each_pass_stays_within_max_surge_and_max_unavailable(
     git(root, "init", "-q", "-b", "main")
 
     def release(tag: str) -> None:
-        spec = {
-            "name": "web",
-            "image": f"example.test/shop/web:{tag}",
-            "replicas": 10,
-            "probes": {"readiness": False, "liveness": False},
-            "rollout": {
-                "canary": {
-                    "maxSurge": 1,
-                    "maxUnavailable": 0,
-                    "steps": [{"setWeight": 41}, {"pause": {}}],
-                }
-            },
-        }
-        (root / "apps" / "web.yaml").write_text(yaml.safe_dump(spec))
+        (root / "apps" / "web.yaml").write_text(yaml.safe_dump(spec(tag)))
         assert main(["render", "-C", str(root)]) == 0
         git(root, "add", "-A")
         git(root, "commit", "-qm", tag)
