@@ -101,8 +101,8 @@ def _surge_limit(description: str) -> dict[str, Any]:
         "description": f"{description}: a number of replicas, or a percentage of them "
         "(surge rounds up, unavailable down), as Argo Rollouts counts them",
         "anyOf": [
-            {"type": "integer", "minimum": 0, "maximum": 10_000},
-            {"type": "string", "pattern": "^[0-9]{1,3}%$"},
+            _integer("a number of replicas", minimum=0, maximum=10_000),
+            _string("a percentage of the replicas, such as 25%", pattern="^[0-9]{1,3}%$"),
         ],
     }
 
