@@ -45,6 +45,10 @@ class FileAccess(Protocol):
 
     def list_dir(self, path: Path) -> list[str]: ...
 
+    def within(self, root: Path) -> FileAccess:
+        """The same reads, refusing any path whose real location is outside ``root``."""
+        ...
+
 
 def kind_of(path: Path) -> InputKind:
     """What ``path`` is, links followed; anything but a file or directory is refused."""
@@ -75,6 +79,9 @@ class _RealFiles:
 
     def list_dir(self, path: Path) -> list[str]:
         return sorted(entry.name for entry in path.iterdir())
+
+    def within(self, root: Path) -> FileAccess:
+        return Inputs().within(root)
 
 
 REAL_FILES: FileAccess = _RealFiles()

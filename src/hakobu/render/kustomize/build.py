@@ -52,6 +52,7 @@ from hakobu.render.kustomize.kustomization import Kustomization, scalar_text, st
 from hakobu.render.kustomize.loader import ROOT_ONLY, Loader, is_remote, load_objects, load_value
 from hakobu.render.kustomize.namereference import fix_name_references
 from hakobu.render.kustomize.ordering import ORDER_FIRST, ORDER_LAST, legacy_order
+from hakobu.render.kustomize.remote import Remotes
 from hakobu.render.kustomize.replacements import apply_replacements
 from hakobu.render.kustomize.resource import (
     LOCAL_CONFIG,
@@ -103,14 +104,17 @@ def build(
     load_restrictor: str = ROOT_ONLY,
     files: FileAccess = REAL_FILES,
     helm: Helm | None = None,
+    remotes: Remotes | None = None,
 ) -> list[Object]:
     """The objects ``kustomize build`` would print for ``directory``, in its order.
 
     Every file and directory is read through ``files``, so a render can record exactly
     what a build depended on. Charts (``helmCharts:``) are inflated by ``helm``, as
-    ``kustomize build --enable-helm`` does; without it they are refused.
+    ``kustomize build --enable-helm`` does; without it they are refused. Bases and
+    components in git repositories are fetched through ``remotes``; without it they are
+    refused.
     """
-    loader = Loader.top(directory, load_restrictor, files, helm)
+    loader = Loader.top(directory, load_restrictor, files, helm, remotes)
     # A Component built on its own is built like a kustomization, as kustomize does: its
     # transformers act on the resources it lists.
     top = kustomization.load(loader.root, files)
@@ -193,7 +197,10 @@ def _accumulate_resource(
     known: set[Any],
     origin: str | None,
 ) -> None:
-    if is_remote(entry) or not loader.files.is_dir(loader.root / entry):
+    remote = is_remote(entry)
+    if (remote and loader.remotes is None) or (
+        not remote and not loader.files.is_dir(loader.root / entry)
+    ):
         try:
             file = loader.resolve_file(entry)
         except HakobuError as e:

@@ -5,7 +5,8 @@ Each kustomization directory gets its own ``Loader`` whose root is that director
 links followed) to a path in or below the root; ``LoadRestrictionsNone`` lifts that.
 Directories (bases, components) may live anywhere, but one that contains, or is, a
 directory already on the way from the top-level kustomization is a cycle. Remote bases and
-files (URLs, git repositories) are refused: builds read only the local tree.
+components (git repositories) are built only when the build is given ``Remotes``
+(``kustomize.remote``); remote files (URLs) are refused.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hakobu.model.source import BoundsError, SourceError, admit, bounds, yaml_er
 from hakobu.model.yamlbounds import deeper_than_allowed, too_deep
 from hakobu.render.helm import Helm
 from hakobu.render.inputs import FileAccess
+from hakobu.render.kustomize.remote import Remotes, locate
 from hakobu.render.patch.nodes import EmptyValues
 
 ROOT_ONLY = "LoadRestrictionsRootOnly"
@@ -49,10 +51,17 @@ class Loader:
     # neither it nor its kustomization names one: that of the nearest kustomization above.
     helm: Helm | None = None
     helm_namespace: str = ""
+    # How remote bases are allowed and fetched (None: they are refused).
+    remotes: Remotes | None = None
 
     @classmethod
     def top(
-        cls, directory: Path, restrictor: str, files: FileAccess, helm: Helm | None = None
+        cls,
+        directory: Path,
+        restrictor: str,
+        files: FileAccess,
+        helm: Helm | None = None,
+        remotes: Remotes | None = None,
     ) -> Loader:
         if restrictor not in RESTRICTORS:
             raise InvalidInput(
@@ -60,7 +69,7 @@ class Loader:
             )
         if not files.is_dir(directory):
             raise InvalidInput(f"{directory}: not a directory", hint="pass a kustomization dir")
-        return cls(directory.resolve(), restrictor, files, helm=helm)
+        return cls(directory.resolve(), restrictor, files, helm=helm, remotes=remotes)
 
     def chain(self) -> list[Path]:
         roots = []
@@ -90,11 +99,16 @@ class Loader:
     def child(self, relative: str, namespace: str = "") -> Loader:
         """The loader of a base or component directory, refusing cycles; ``namespace`` is the
         namespace of the kustomization that lists it."""
-        _refuse_remote(relative)
-        # Asked as written, so an error can name a link that leads somewhere it may not.
-        if not self.files.is_dir(self.root / relative):
-            raise InvalidInput(f"'{relative}' is not a directory (under {self.root})")
-        candidate = (self.root / relative).resolve()
+        files = self.files
+        if self.remotes is not None and is_remote(relative):
+            remote = locate(self.remotes, relative)
+            candidate, files = remote.root, files.within(remote.tree)
+        else:
+            _refuse_remote(relative)
+            # Asked as written, so an error can name a link that leads somewhere it may not.
+            if not self.files.is_dir(self.root / relative):
+                raise InvalidInput(f"'{relative}' is not a directory (under {self.root})")
+            candidate = (self.root / relative).resolve()
         chain = self.chain()
         for visited in chain:
             if visited.is_relative_to(candidate):
@@ -107,10 +121,11 @@ class Loader:
         return Loader(
             candidate,
             self.restrictor,
-            self.files,
+            files,
             self,
             helm=self.helm,
             helm_namespace=namespace or self.helm_namespace,
+            remotes=self.remotes,
         )
 
 
@@ -122,7 +137,8 @@ def _refuse_remote(path: str) -> None:
     if is_remote(path):
         raise RemoteNotSupported(
             f"remote resource '{path}' is not supported",
-            hint="vendor the remote base into the repository and refer to it by a local path",
+            hint="vendor the remote base into the repository and refer to it by a local path, "
+            "or allow its repository in hakobu.yaml (kustomize.remoteResources.allow)",
         )
 
 
