@@ -26,11 +26,14 @@ from hakobu.model.duration import parse_duration
 from hakobu.model.source import Document, FieldPath
 
 GIT_SUFFIX = ".git"
-GIT_DELIMITER = "_git/"
-GIT_USERNAME = "git@"
+GIT_ROOT_DELIMITER = "_git/"
 DEFAULT_TIMEOUT = 27.0
 DEFAULT_SUBMODULES = True
-_SCHEMES = ("ssh://", "https://", "http://", "file://")
+_FILE = "file://"
+_SCHEMES = ("ssh://", "https://", "http://", _FILE)
+_USERNAME = re.compile(r"^([a-zA-Z][a-zA-Z0-9-]*)@")
+# How many path segments name the repository when nothing marks where it ends.
+_ORG_REPO_SEGMENTS = 2
 
 
 @dataclass(frozen=True)
@@ -42,32 +45,25 @@ class RemoteTarget:
     # The kustomization's directory in the repository ("" for its top).
     path: str
     ref: str
-    git_suffix: str
     submodules: bool
     timeout: float
 
     @property
     def clone_url(self) -> str:
         """What ``git clone`` is given, as kustomize's ``CloneSpec``."""
-        if any(cloud in self.host for cloud in ("dev.azure.com", "visualstudio.com")):
-            return self.host + self.repo_path
-        if "amazonaws.com" in self.host:
-            return self.host + self.repo_path
-        return self.host + self.repo_path + self.git_suffix
+        return self.host + self.repo_path
 
     @property
     def location(self) -> str:
         """``host/path`` of the repository, matched against a project's allow patterns:
         ``github.com/org/repo``, or ``file:///abs/repo`` for a local one."""
-        if self.host.startswith("file://"):
-            return self.host + self.repo_path
+        if self.host == _FILE:
+            return self.clone_url.removesuffix(GIT_SUFFIX)
         host = self.host
         for scheme in _SCHEMES:
-            if host.lower().startswith(scheme):
-                host = host[len(scheme) :]
-        if "@" in host:
-            host = host.split("@", 1)[1]
-        return host.rstrip("/:").lower() + "/" + self.repo_path.strip("/")
+            host = host.removeprefix(scheme)
+        host = host.split("@", 1)[-1].rstrip("/:").lower()
+        return host + "/" + self.repo_path.strip("/").removesuffix(GIT_SUFFIX)
 
 
 class NotRemote(ValueError):
@@ -78,55 +74,42 @@ def parse_remote(entry: str) -> RemoteTarget:
     """``entry`` as kustomize's ``NewRepoSpecFromURL`` reads it; ``NotRemote`` if it refuses it."""
     if entry.startswith("/"):
         raise NotRemote(f"uri looks like abs path: {entry}")
-    spec = _parse_git_url(entry)
-    if not spec.repo_path:
-        raise NotRemote(f"url lacks repoPath: {entry}")
-    if not spec.host:
-        raise NotRemote(f"url lacks host: {entry}")
+    # The query is cut first: ``?`` appears nowhere else in such a URL.
+    n, _, query = entry.partition("?")
+    ref, timeout, submodules = _parse_query(query)
+    host, n = _extract_host(n)
+    repo_path, path = _split_path(n, every_segment=host.startswith(_FILE))
+    return RemoteTarget(entry, host, repo_path, path, ref, submodules, timeout)
+
+
+def _split_path(n: str, *, every_segment: bool) -> tuple[str, str]:
+    """The repository path, and the kustomization's directory in it: split at ``_git/<repo>``,
+    ``//`` or ``.git`` if the URL has one, else after two segments (all for ``file://``)."""
+    if GIT_ROOT_DELIMITER in n:
+        index = n.index(GIT_ROOT_DELIMITER) + len(GIT_ROOT_DELIMITER)
+        segments = n[index:].split("/")
+        repo_path, path = n[:index] + segments[0], "/".join(segments[1:])
+    elif "//" in n:
+        repo_path, _, path = n.partition("//")
+    elif GIT_SUFFIX in n:
+        index = n.index(GIT_SUFFIX) + len(GIT_SUFFIX)
+        repo_path, path = n[:index], n[index:]
+    elif every_segment:
+        repo_path, path = n, ""
+    else:
+        segments = n.split("/")
+        if len(segments) < _ORG_REPO_SEGMENTS:
+            raise NotRemote("failed to parse repo path segment")
+        repo_path = "/".join(segments[:_ORG_REPO_SEGMENTS])
+        path = "/".join(segments[_ORG_REPO_SEGMENTS:])
+    if not repo_path:
+        raise NotRemote("failed to parse repo path segment")
     depth = 0
-    for part in PurePosixPath(spec.path.lstrip("/")).parts:
+    for part in PurePosixPath(path.lstrip("/")).parts:
         depth += -1 if part == ".." else 0 if part == "." else 1
         if depth < 0:
-            raise NotRemote(f"url path exits repo: {entry}")
-    return spec
-
-
-def _parse_git_url(raw: str) -> RemoteTarget:
-    # The query is cut first: ``?`` appears nowhere else in such a URL.
-    n, _, query = raw.partition("?")
-    ref, timeout, submodules = _parse_query(query)
-
-    def made(host: str, repo_path: str, path: str, suffix: str) -> RemoteTarget:
-        return RemoteTarget(raw, host, repo_path, path, ref, suffix, submodules, timeout)
-
-    if GIT_DELIMITER in n:
-        index = n.index(GIT_DELIMITER) + len(GIT_DELIMITER)
-        host = _normalize_git_host(n[:index])
-        repo_path = n[index:].split("/")[0]
-        return made(host, repo_path, _parse_path(n[index + len(repo_path) :]), "")
-    host, n = _extract_host(n)
-    return made(host, *_split_repo(n, local=host.startswith("file://")))
-
-
-def _split_repo(n: str, *, local: bool) -> tuple[str, str, str]:
-    """The repository path, the directory in it and the git suffix, of what follows the host."""
-    suffix = "" if local else GIT_SUFFIX
-    if GIT_SUFFIX in n:
-        index = n.index(GIT_SUFFIX)
-        rest = n[index + len(GIT_SUFFIX) :]
-        return n[:index], _parse_path(rest.removeprefix("/")), GIT_SUFFIX
-    if local:
-        index = n.find("//")
-        if index > 0:
-            return n[:index], _parse_path(n[index + 2 :]), suffix
-        return _parse_path(n), "", suffix
-    i = n.find("/")
-    if i < 1:
-        return "", _parse_path(n), suffix
-    j = n.find("/", i + 1)
-    if j >= 0:
-        return n[:j], _parse_path(n[j + 1 :]), suffix
-    return _parse_path(n), "", suffix
+            raise NotRemote(f"url path exits repo: {n}")
+    return repo_path, path.removeprefix("/")
 
 
 def _parse_query(query: str) -> tuple[str, float, bool]:
@@ -158,10 +141,6 @@ def _parse_query(query: str) -> tuple[str, float, bool]:
     return ref, timeout, submodules
 
 
-def _parse_path(n: str) -> str:
-    return unquote(n)
-
-
 def _trim_prefix_ignore_case(s: str, prefix: str) -> tuple[str, bool]:
     if len(prefix) <= len(s) and s[: len(prefix)].lower() == prefix:
         return s[len(prefix) :], True
@@ -176,41 +155,29 @@ def _extract_host(n: str) -> tuple[str, str]:
         if found:
             scheme = prefix
             break
-    n, named = _trim_prefix_ignore_case(n, GIT_USERNAME)
-    username = GIT_USERNAME if named else ""
+    named = _USERNAME.match(n)
+    username = named.group(1) + "@" if named else ""
+    n = n[len(username) :]
     github = n.lower().startswith(("github.com/", "github.com:"))
     scp = scheme == "" and (username != "" or github)
-    if (scheme == "" and not scp) or (scheme in ("https://", "http://") and username):
-        return "", n
-    if scheme == "file://":
+    if scheme == "" and not scp:
+        raise NotRemote("failed to parse scheme")
+    if scheme == _FILE:
         return scheme, username + n
     separator = n.find("/")
     if scp:
         colon = n.find(":")
-        if 0 < colon < separator:
+        if separator == -1 or 0 < colon < separator:
             separator = colon
-    host, rest = n[: separator + 1], n[separator + 1 :]
+    host, rest = (n[: separator + 1], n[separator + 1 :]) if separator >= 0 else (n, "")
     if github:
         if scheme.startswith("ssh://") or username:
             scheme, host = "", "github.com:"
         else:
             scheme, username, host = "https://", "", "github.com/"
     if not host:
-        return "", n
+        raise NotRemote("failed to parse host segment")
     return scheme + username + host, rest
-
-
-def _normalize_git_host(host: str) -> str:
-    lowered = host.lower()
-    if "github.com" in lowered:
-        host = (
-            "git@github.com:"
-            if GIT_USERNAME in lowered or "ssh:" in lowered
-            else "https://github.com/"
-        )
-    if lowered.startswith("git::"):
-        host = lowered.removeprefix("git::")
-    return host
 
 
 @dataclass(frozen=True)
