@@ -56,127 +56,127 @@ def test_permutations(raw_host: str, host: str, repo: str, path: str, ref: str) 
     assert (target.host, target.repo_path, target.path, target.ref) == (host, repo, path, ref)
 
 
-@pytest.mark.parametrize(
-    ("url", "host", "repo", "path", "ref", "clone"),
-    [
-        (
-            "https://git-codecommit.us-east-2.amazonaws.com/someorg/somerepo/somedir?ref=testbranch",
-            "https://git-codecommit.us-east-2.amazonaws.com/",
-            "someorg/somerepo",
-            "somedir",
-            "testbranch",
-            "https://git-codecommit.us-east-2.amazonaws.com/someorg/somerepo",
-        ),
-        (
-            "http://github.com/someorg/somerepo.git/somedir",
-            "https://github.com/",
-            "someorg/somerepo.git",
-            "somedir",
-            "",
-            "https://github.com/someorg/somerepo.git",
-        ),
-        (
-            "git@gitlab2.sqtools.ru:infra/kubernetes/thanos-base.git?ref=v0.1.0",
-            "git@gitlab2.sqtools.ru:",
-            "infra/kubernetes/thanos-base.git",
-            "",
-            "v0.1.0",
-            "git@gitlab2.sqtools.ru:infra/kubernetes/thanos-base.git",
-        ),
-        (
-            "git@bitbucket.org:company/project.git//path?ref=branch",
-            "git@bitbucket.org:",
-            "company/project.git",
-            "path",
-            "branch",
-            "git@bitbucket.org:company/project.git",
-        ),
-        (
-            "ssh://git@bitbucket.org/company/project.git//path?ref=branch",
-            "ssh://git@bitbucket.org/",
-            "company/project.git",
-            "path",
-            "branch",
-            "ssh://git@bitbucket.org/company/project.git",
-        ),
-        (
-            "https://itfs.mycompany.com/collection/project/_git/somerepos/somedir?version=v1.0.0",
-            "https://itfs.mycompany.com/",
-            "collection/project/_git/somerepos",
-            "somedir",
-            "v1.0.0",
-            "https://itfs.mycompany.com/collection/project/_git/somerepos",
-        ),
-        (
-            "git::https://itfs.mycompany.com/collection/project/_git/somerepos",
-            "https://itfs.mycompany.com/",
-            "collection/project/_git/somerepos",
-            "",
-            "",
-            "https://itfs.mycompany.com/collection/project/_git/somerepos",
-        ),
-        (
-            "git@github.com/someorg/somerepo/somepath",
-            "git@github.com:",
-            "someorg/somerepo",
-            "somepath",
-            "",
-            "git@github.com:someorg/somerepo",
-        ),
-        (
-            "https://github.com/kubernetes-sigs/kustomize//examples/multibases/dev/?ref=v1.0.6",
-            "https://github.com/",
-            "kubernetes-sigs/kustomize",
-            "examples/multibases/dev/",
-            "v1.0.6",
-            "https://github.com/kubernetes-sigs/kustomize",
-        ),
-        (
-            "ssh://git@github.com/kubernetes-sigs/kustomize//examples/multibases/dev?ref=v1.0.6",
-            "git@github.com:",
-            "kubernetes-sigs/kustomize",
-            "examples/multibases/dev",
-            "v1.0.6",
-            "git@github.com:kubernetes-sigs/kustomize",
-        ),
-        (
-            "file://a/b/c/someRepo.git/somepath?ref=someBranch",
-            "file://",
-            "a/b/c/someRepo.git",
-            "somepath",
-            "someBranch",
-            "file://a/b/c/someRepo.git",
-        ),
-        (
-            "file://a/b/c/someRepo//somepath?ref=someBranch",
-            "file://",
-            "a/b/c/someRepo",
-            "somepath",
-            "someBranch",
-            "file://a/b/c/someRepo",
-        ),
-        (
-            "file:///a/b/c/someRepo?ref=someBranch",
-            "file://",
-            "/a/b/c/someRepo",
-            "",
-            "someBranch",
-            "file:///a/b/c/someRepo",
-        ),
-        ("file:///", "file://", "/", "", "", "file:///"),
-        (
-            "https://example.org/path/to/repo//examples/multibases/dev",
-            "https://example.org/",
-            "path/to/repo",
-            "examples/multibases/dev",
-            "",
-            "https://example.org/path/to/repo",
-        ),
-    ],
-)
-def test_kustomize_smoke_cases(
-    url: str, host: str, repo: str, path: str, ref: str, clone: str
-) -> None:
+# kustomize's smoke cases: URL, host, repository path, directory, ref, what git clones.
+_SMOKE = [
+    (
+        "https://git-codecommit.us-east-2.amazonaws.com/someorg/somerepo/somedir?ref=testbranch",
+        "https://git-codecommit.us-east-2.amazonaws.com/",
+        "someorg/somerepo",
+        "somedir",
+        "testbranch",
+        "https://git-codecommit.us-east-2.amazonaws.com/someorg/somerepo",
+    ),
+    (
+        "http://github.com/someorg/somerepo.git/somedir",
+        "https://github.com/",
+        "someorg/somerepo.git",
+        "somedir",
+        "",
+        "https://github.com/someorg/somerepo.git",
+    ),
+    (
+        "git@gitlab2.sqtools.ru:infra/kubernetes/thanos-base.git?ref=v0.1.0",
+        "git@gitlab2.sqtools.ru:",
+        "infra/kubernetes/thanos-base.git",
+        "",
+        "v0.1.0",
+        "git@gitlab2.sqtools.ru:infra/kubernetes/thanos-base.git",
+    ),
+    (
+        "git@bitbucket.org:company/project.git//path?ref=branch",
+        "git@bitbucket.org:",
+        "company/project.git",
+        "path",
+        "branch",
+        "git@bitbucket.org:company/project.git",
+    ),
+    (
+        "ssh://git@bitbucket.org/company/project.git//path?ref=branch",
+        "ssh://git@bitbucket.org/",
+        "company/project.git",
+        "path",
+        "branch",
+        "ssh://git@bitbucket.org/company/project.git",
+    ),
+    (
+        "https://itfs.mycompany.com/collection/project/_git/somerepos/somedir?version=v1.0.0",
+        "https://itfs.mycompany.com/",
+        "collection/project/_git/somerepos",
+        "somedir",
+        "v1.0.0",
+        "https://itfs.mycompany.com/collection/project/_git/somerepos",
+    ),
+    (
+        "git::https://itfs.mycompany.com/collection/project/_git/somerepos",
+        "https://itfs.mycompany.com/",
+        "collection/project/_git/somerepos",
+        "",
+        "",
+        "https://itfs.mycompany.com/collection/project/_git/somerepos",
+    ),
+    (
+        "git@github.com/someorg/somerepo/somepath",
+        "git@github.com:",
+        "someorg/somerepo",
+        "somepath",
+        "",
+        "git@github.com:someorg/somerepo",
+    ),
+    (
+        "https://github.com/kubernetes-sigs/kustomize//examples/multibases/dev/?ref=v1.0.6",
+        "https://github.com/",
+        "kubernetes-sigs/kustomize",
+        "examples/multibases/dev/",
+        "v1.0.6",
+        "https://github.com/kubernetes-sigs/kustomize",
+    ),
+    (
+        "ssh://git@github.com/kubernetes-sigs/kustomize//examples/multibases/dev?ref=v1.0.6",
+        "git@github.com:",
+        "kubernetes-sigs/kustomize",
+        "examples/multibases/dev",
+        "v1.0.6",
+        "git@github.com:kubernetes-sigs/kustomize",
+    ),
+    (
+        "file://a/b/c/someRepo.git/somepath?ref=someBranch",
+        "file://",
+        "a/b/c/someRepo.git",
+        "somepath",
+        "someBranch",
+        "file://a/b/c/someRepo.git",
+    ),
+    (
+        "file://a/b/c/someRepo//somepath?ref=someBranch",
+        "file://",
+        "a/b/c/someRepo",
+        "somepath",
+        "someBranch",
+        "file://a/b/c/someRepo",
+    ),
+    (
+        "file:///a/b/c/someRepo?ref=someBranch",
+        "file://",
+        "/a/b/c/someRepo",
+        "",
+        "someBranch",
+        "file:///a/b/c/someRepo",
+    ),
+    ("file:///", "file://", "/", "", "", "file:///"),
+    (
+        "https://example.org/path/to/repo//examples/multibases/dev",
+        "https://example.org/",
+        "path/to/repo",
+        "examples/multibases/dev",
+        "",
+        "https://example.org/path/to/repo",
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "expected"), [(case[0], case[1:]) for case in _SMOKE])
+def test_kustomize_smoke_cases(url: str, expected: tuple[str, ...]) -> None:
+    host, repo, path, ref, clone = expected
     target = parse_remote(url)
     assert (target.host, target.repo_path, target.path, target.ref) == (host, repo, path, ref)
     assert target.clone_url == clone
@@ -185,7 +185,7 @@ def test_kustomize_smoke_cases(
 @pytest.mark.parametrize(
     ("url", "error"),
     [
-        ("/tmp", "uri looks like abs path"),
+        ("/srv", "uri looks like abs path"),
         ("../../tmp", "failed to parse scheme"),
         ("src/github.com/org/repo/path", "failed to parse scheme"),
         ("iauhsdiuashduas", "failed to parse scheme"),
