@@ -383,6 +383,11 @@ _PROJECT_FIELDS = {
     "the first that applies decides",
     "previews": "an environment per branch (below): `hakobu preview up BRANCH` deploys a "
     "matching branch into a namespace of its own, `down` takes it away",
+    "kustomize": "`{remoteResources: {allow: [pattern, …]}}`: the git repositories "
+    "kustomizations may name as remote bases and components, as `host/org/repo` patterns "
+    "(`github.com/org/*`; `*` stays within one segment; `file:///abs/path/*` for local "
+    "repositories). A remote entry must be pinned with `?ref=`; none is allowed by default. "
+    "Honoured by `hakobu build`; `hakobu render` still refuses remote bases",
 }
 
 _PREVIEWS_FIELDS = {

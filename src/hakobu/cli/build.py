@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 
 from hakobu.errors import InvalidInput
+from hakobu.model.remotetarget import RemotePolicy
 from hakobu.render.kustomize import LOAD_RESTRICTIONS_NONE, LOAD_RESTRICTIONS_ROOT_ONLY, build
+from hakobu.render.kustomize.remote import Remotes
 from hakobu.render.yamlout import dump_documents
 
 _KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -42,6 +44,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="inflate the charts a kustomization lists (helmCharts:) with hakobu's helm, "
         "as `kustomize build --enable-helm` does",
     )
+    parser.add_argument(
+        "--allow-remote",
+        metavar="PATTERN",
+        action="append",
+        default=[],
+        help="let the kustomization name remote bases and components in git repositories "
+        "matching PATTERN (host/org/repo, * within one segment; repeatable), each pinned "
+        "with ?ref=; a kustomization in a hakobu project also takes the project's "
+        "kustomize.remoteResources.allow",
+    )
     parser.add_argument("--env", help="the environment to build an app for")
     parser.set_defaults(handler=_build)
 
@@ -55,11 +67,32 @@ def _build(args: argparse.Namespace) -> int:
             from hakobu.localcluster.helmtool import helm_for_render  # noqa: PLC0415
 
             helm = helm_for_render(Progress())
-        built = build(path, load_restrictor=args.load_restrictor, helm=helm)
+        built = build(
+            path,
+            load_restrictor=args.load_restrictor,
+            helm=helm,
+            remotes=_remotes(path, args.allow_remote),
+        )
         sys.stdout.write(dump_documents(built))
     else:
         sys.stdout.write(_build_app(path, args.env))
     return 0
+
+
+def _remotes(path: Path, allowed: list[str]) -> Remotes | None:
+    """The remote repositories a kustomization may name: ``--allow-remote`` patterns, and
+    those of the project holding it; None when there are none."""
+    from hakobu.model.project import PROJECT_FILE, load_project  # noqa: PLC0415
+    from hakobu.repo.remotetree import fetch_target  # noqa: PLC0415
+
+    patterns = list(allowed)
+    for directory in (path.resolve(), *path.resolve().parents):
+        if (directory / PROJECT_FILE).is_file():
+            patterns.extend(load_project(directory).remote_resources.allow)
+            break
+    if not patterns:
+        return None
+    return Remotes(RemotePolicy(tuple(patterns)), fetch_target)
 
 
 def _build_app(path: Path, env_name: str | None) -> str:

@@ -39,6 +39,8 @@
       kind: Database
       failed: "has(status.phase) && status.phase == 'Failed'"
       current: "has(status.phase) && status.phase == 'Available'"
+    kustomize:                    # remote bases, fetched at a pinned ref (model.remotetarget)
+      remoteResources: {allow: [github.com/shop/*]}
     previews:                     # an environment per branch (model.previews)
       from: evaluation
       branches: "feature/*"
@@ -64,6 +66,7 @@ from hakobu.model.healthrules import parse_health_rules
 from hakobu.model.ignoredifferences import IgnoreRule, parse_ignore_differences
 from hakobu.model.notifications import Notifications, parse_notifications
 from hakobu.model.previews import Previews, parse_previews
+from hakobu.model.remotetarget import RemotePolicy, parse_policy
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
 from hakobu.model.syncwindows import SyncWindow, parse_sync_windows
 
@@ -86,6 +89,7 @@ _TOP_FIELDS = (
     "ignoreDifferences",
     "health",
     "previews",
+    "kustomize",
 )
 _ENV_FIELDS = (
     "namespace",
@@ -166,6 +170,8 @@ class Project:
     health: HealthRules = field(default_factory=HealthRules)
     # Preview environments of branches (``model.previews``); None: the project has none.
     previews: Previews | None = None
+    # Which git repositories kustomizations may name as remote bases (none by default).
+    remote_resources: RemotePolicy = field(default_factory=RemotePolicy)
 
     @property
     def file(self) -> Path:
@@ -280,6 +286,7 @@ def load_project(root: Path, text: str | None = None) -> Project:
             data.get("previews"),
             environments=[e.name for e in environments],
         ),
+        parse_policy(doc, ("kustomize",), data.get("kustomize")),
     )
 
 

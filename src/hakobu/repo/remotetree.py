@@ -23,6 +23,7 @@ import pygit2
 from pygit2.enums import FileMode
 
 from hakobu.errors import InvalidInput, OperationFailed
+from hakobu.model.remotetarget import RemoteTarget
 from hakobu.model.usercache import cache_root
 
 MAX_FETCH_SECONDS = 120.0
@@ -145,3 +146,8 @@ def _write_tree(
             target.symlink_to(blob.data.decode("utf-8", "surrogateescape"))
         else:
             target.write_bytes(blob.data)
+
+
+def fetch_target(target: RemoteTarget) -> Path:
+    """The directory of ``target``'s repository at its ref (what a kustomize build reads)."""
+    return fetch_tree(target.clone_url, target.ref, timeout=target.timeout).path

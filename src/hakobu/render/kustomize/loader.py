@@ -138,7 +138,8 @@ def _refuse_remote(path: str) -> None:
         raise RemoteNotSupported(
             f"remote resource '{path}' is not supported",
             hint="vendor the remote base into the repository and refer to it by a local path, "
-            "or allow its repository in hakobu.yaml (kustomize.remoteResources.allow)",
+            "or allow its repository (hakobu build --allow-remote, or "
+            "kustomize.remoteResources.allow in hakobu.yaml) and pin it with ?ref=",
         )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hakobu.cli.main import main
 from hakobu.errors import HakobuError
 from hakobu.model.remotetarget import RemotePolicy, RemoteTarget
 from hakobu.render.kustomize import build
@@ -195,3 +196,30 @@ def test_without_remotes_a_remote_base_is_refused(
     overlay = _overlay(tmp_path / "overlay", f"resources:\n- {url}//deploy/base?ref=v1.2.3\n")
     with pytest.raises(HakobuError, match="is not supported"):
         build(overlay)
+
+
+def test_hakobu_build_allows_remotes_by_flag_or_project(
+    tmp_path: Path,
+    base_repo: tuple[str, str],
+    kustomize_bin: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HAKOBU_CACHE_DIR", str(tmp_path / "cache"))
+    url, _ = base_repo
+    overlay = _overlay(tmp_path / "overlay", f"resources:\n- {url}//deploy/base?ref=v1.2.3\n")
+    assert main(["build", str(overlay)]) == 2
+    assert "--allow-remote" in capsys.readouterr().err
+    pattern = f"file://{tmp_path}/repos/*"
+    assert main(["build", str(overlay), "--allow-remote", pattern]) == 0
+    assert capsys.readouterr().out == _kustomize(kustomize_bin, overlay)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "hakobu.yaml").write_text(
+        "apiVersion: hakobu.dev/v1alpha1\nkind: Project\nname: shop\n"
+        "environments: {production: {namespace: shop}}\n"
+        f"kustomize: {{remoteResources: {{allow: ['{pattern}']}}}}\n"
+    )
+    inside = _overlay(project / "apps" / "web", overlay.joinpath("kustomization.yaml").read_text())
+    assert main(["build", str(inside)]) == 0
+    assert capsys.readouterr().out == _kustomize(kustomize_bin, inside)
