@@ -11,8 +11,9 @@ timeout; where kustomize refuses a file outside the directory, both build again 
 - both refuse: both exit non-zero;
 - differ: both succeed with different documents;
 - hakobu refuses: kustomize succeeds, hakobu exits non-zero;
-- refused by design: hakobu refuses a remote (URL or git) resource, which it never fetches;
-  kustomize fetches it or fails on the way (no network here);
+- refused by design: hakobu refuses a remote (URL or git) resource, as it does when no
+  `--allow-remote` allows it (none is given: the corpus's remotes are on github.com, which
+  this measurement does not reach); kustomize fetches it or fails on the way;
 - kustomize refuses: kustomize exits non-zero and hakobu succeeds.
 
 Agreement is (agree + both refuse) / all directories, printed twice: with the
