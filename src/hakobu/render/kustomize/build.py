@@ -197,10 +197,8 @@ def _accumulate_resource(
     known: set[Any],
     origin: str | None,
 ) -> None:
-    remote = is_remote(entry)
-    if (remote and loader.remotes is None) or (
-        not remote and not loader.files.is_dir(loader.root / entry)
-    ):
+    # A remote entry is a base (a git repository): fetched when allowed, refused otherwise.
+    if not is_remote(entry) and not loader.files.is_dir(loader.root / entry):
         try:
             file = loader.resolve_file(entry)
         except HakobuError as e:

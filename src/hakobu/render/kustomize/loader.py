@@ -81,7 +81,9 @@ class Loader:
 
     def resolve_file(self, relative: str | Path) -> Path:
         """The absolute path of a file this kustomization may read."""
-        _refuse_remote(str(relative))
+        _refuse_remote(
+            str(relative), "vendor the file into the repository: remote files are not fetched"
+        )
         path = (self.root / relative).resolve()
         if self.restrictor == ROOT_ONLY and not path.is_relative_to(self.root):
             raise InvalidInput(
@@ -104,7 +106,7 @@ class Loader:
             remote = locate(self.remotes, relative)
             candidate, files = remote.root, files.within(remote.tree)
         else:
-            _refuse_remote(relative)
+            _refuse_remote(relative, _REMOTE_BASE_HINT)
             # Asked as written, so an error can name a link that leads somewhere it may not.
             if not self.files.is_dir(self.root / relative):
                 raise InvalidInput(f"'{relative}' is not a directory (under {self.root})")
@@ -133,14 +135,17 @@ def is_remote(path: str) -> bool:
     return bool(_REMOTE.match(path))
 
 
-def _refuse_remote(path: str) -> None:
+_REMOTE_BASE_HINT = (
+    "vendor the remote base into the repository and refer to it by a local path; hakobu "
+    "build fetches it when its repository is allowed (--allow-remote, or "
+    "kustomize.remoteResources.allow in hakobu.yaml) and it is pinned with ?ref=, hakobu "
+    "render does not fetch remote bases"
+)
+
+
+def _refuse_remote(path: str, hint: str) -> None:
     if is_remote(path):
-        raise RemoteNotSupported(
-            f"remote resource '{path}' is not supported",
-            hint="vendor the remote base into the repository and refer to it by a local path, "
-            "or allow its repository (hakobu build --allow-remote, or "
-            "kustomize.remoteResources.allow in hakobu.yaml) and pin it with ?ref=",
-        )
+        raise RemoteNotSupported(f"remote resource '{path}' is not supported", hint=hint)
 
 
 def load_objects(file: Path, data: bytes) -> list[Object]:
