@@ -39,9 +39,8 @@ from dataclasses import dataclass
 from hakobu.errors import InvalidInput
 from hakobu.model.ignoredifferences import IgnoreRule
 from hakobu.model.objects import Object, ObjectId, object_ref
-from hakobu.model.rollout import as_compared
-from hakobu.model.traffic import holding_route
 from hakobu.sync.compare import in_sync
+from hakobu.sync.held import compared_view
 from hakobu.sync.ignoring import ignoring
 from hakobu.sync.manifests import Manifest
 from hakobu.sync.ordering import PHASES, Phase, SyncKey, deletion_order, sync_key
@@ -386,7 +385,7 @@ def plan_app(
             action = Action.CREATE
         elif resource.policy is ApplyPolicy.IF_NOT_PRESENT or in_sync(
             # A canary in progress is what git asks for: the sync left it to the rollout.
-            holding_route(as_compared(resource.obj, current, FIELD_MANAGER), current),
+            compared_view(resource.obj, current),
             current,
             FIELD_MANAGER,
         ):
