@@ -20,6 +20,7 @@ from hakobu.errors import InvalidInput
 from hakobu.model.objects import Object, ObjectId
 from hakobu.model.project import Environment, Project
 from hakobu.secrets.keystore import DEFAULT_NAMESPACE
+from hakobu.sync.defaulting import settled
 from hakobu.sync.gcpause import gc_paused
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.ownership import (
@@ -167,6 +168,7 @@ def _observe(
             git_changed=inventory is None or inventory.digest != app_digest,
             ignore=env.ignore_differences,
         )
+        plan = settled(kube, plan, app_live)
         warnings = tuple(served.warnings(resources[name]))
         states.append(
             AppState(plan, inventory, app_live, app_digest, blocked, taken_over, warnings)
