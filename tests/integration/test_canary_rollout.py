@@ -7,6 +7,7 @@ Deployment.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -296,3 +297,59 @@ def test_no_samples_pause_the_rollout_until_retried(harness: Harness) -> None:
     assert aborted.state is not None and aborted.state.message == "aborted by request"
     assert (aborted.weight, aborted.stable_replicas) == (0, 10)
     wait_until("the canary is gone", lambda: harness.deployment("web-canary") is None)
+
+
+def test_status_shows_the_rollouts_step_weights_and_latest_measurement(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness.metric(0.99)
+    harness.shop.release("1.1")
+    harness.until("Paused")
+    words = ["status", "production", "-C", str(harness.shop.root)]
+    words += ["--kubeconfig", harness.shop.kubeconfig]
+    capsys.readouterr()
+
+    # Paused for a person: the app is Synced and Suspended (nothing wrong), and shows where
+    # its rollout stands.
+    assert main([*words, "-o", "json"]) == 0
+    [app] = json.loads(capsys.readouterr().out)["apps"]
+    assert (app["app"], app["health"]) == ("web", "Suspended")
+    rollout = app["rollout"]
+    assert {k: rollout[k] for k in ("phase", "step", "steps", "weight")} == {
+        "phase": "Paused",
+        "step": 3,
+        "steps": 4,
+        "weight": 70,
+    }
+    assert (rollout["canaryReplicas"], rollout["stableReplicas"]) == (7, 3)
+    # Measurements are the current analysis step's: the analysis passed, the pause has none.
+    assert rollout["measurements"] == []
+
+    assert main(words) == 0
+    text = capsys.readouterr().out
+    assert "  rollout web: Paused\n    step 4/4: pause until promoted\n" in text
+    assert "    weight 70%: canary 7/7 ready, stable 3\n" in text
+
+
+def test_status_shows_an_aborted_rollout_with_its_failing_measurement(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness.metric(0.5)
+    harness.shop.release("1.1")
+    harness.until("Degraded")
+    words = ["status", "production", "-C", str(harness.shop.root)]
+    words += ["--kubeconfig", harness.shop.kubeconfig]
+    capsys.readouterr()
+
+    assert main([*words, "-o", "json"]) == 1
+    [app] = json.loads(capsys.readouterr().out)["apps"]
+    rollout = app["rollout"]
+    assert (app["health"], rollout["phase"], rollout["step"]) == ("Degraded", "Degraded", 1)
+    assert (rollout["weight"], rollout["canaryReplicas"], rollout["stableReplicas"]) == (0, 0, 10)
+    [measurement] = rollout["measurements"]
+    assert (measurement["verdict"], measurement["values"]) == ("Failed", [0.5])
+
+    assert main(words) == 1
+    text = capsys.readouterr().out
+    assert "  rollout web: Degraded — aborted: [0.5] meets failureCondition" in text
+    assert "\n    measurement Failed: [0.5] meets failureCondition 'result[0] < 0.8'\n" in text

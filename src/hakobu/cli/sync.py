@@ -27,10 +27,14 @@ from hakobu.cli.kube import (
 )
 from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import Progress, print_json
+from hakobu.cli.rolloutbrief import app_json, rollout_lines
+from hakobu.cluster.api import KubeApi
 from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
 from hakobu.model.clusters import Cluster
 from hakobu.model.project import Environment, Project
+from hakobu.releases.canary.engine import Rollout
+from hakobu.releases.canary.overview import environment_rollouts
 from hakobu.sync import DesiredState, SyncOptions, SyncResult, read_desired, sync
 from hakobu.sync.diff import ObjectDiff, environment_diff
 from hakobu.sync.fanout import ClusterOutcome, Reach, each_cluster, fan_out
@@ -440,16 +444,12 @@ def _status(args: argparse.Namespace) -> int:
         outcomes = _fanned(
             args,
             clusters,
-            lambda _, kube, __: environment_status(
-                kube, project, env, keys_namespace=args.keys_namespace
-            ),
+            lambda _, kube, __: _observed(kube, project, env, args.keys_namespace),
         )
         if args.output == "json":
             print_json(
                 {
-                    **_clusters_json(
-                        env, outcomes, lambda statuses: {"apps": [asdict(s) for s in statuses]}
-                    ),
+                    **_clusters_json(env, outcomes, lambda seen: {"apps": _apps_json(*seen)}),
                     "syncWindows": _windows_json(env, windows),
                 }
             )
@@ -459,35 +459,50 @@ def _status(args: argparse.Namespace) -> int:
             for outcome in outcomes:
                 print(_cluster_heading(outcome))
                 if outcome.value is not None:
-                    _print_statuses(outcome.value, indent="  ")
-        return _fanned_code(outcomes, lambda statuses: all(s.good for s in statuses))
+                    _print_statuses(*outcome.value, indent="  ")
+        return _fanned_code(outcomes, lambda seen: all(s.good for s in seen[0]))
     ctx = _context(args, project)
     with ctx.kube:
-        statuses = environment_status(
-            ctx.kube, ctx.project, ctx.env, keys_namespace=args.keys_namespace
-        )
+        statuses, rollouts = _observed(ctx.kube, ctx.project, ctx.env, args.keys_namespace)
     good = all(s.good for s in statuses)
     if args.output == "json":
         print_json(
             {
                 "env": ctx.env.name,
-                "apps": [asdict(s) for s in statuses],
+                "apps": _apps_json(statuses, rollouts),
                 "syncWindows": _windows_json(ctx.env, windows),
             }
         )
         return 0 if good else 1
     if ctx.env.sync_windows:
         print(_windows_text(windows))
-    _print_statuses(statuses)
+    _print_statuses(statuses, rollouts)
     return 0 if good else 1
 
 
-def _print_statuses(statuses: list[AppStatus], indent: str = "") -> None:
+def _observed(
+    kube: KubeApi, project: Project, env: Environment, keys_namespace: str | None
+) -> tuple[list[AppStatus], dict[str, Rollout]]:
+    """Every app's status, and the rollouts of those whose Deployment has one."""
+    statuses = environment_status(kube, project, env, keys_namespace=keys_namespace)
+    return statuses, environment_rollouts(kube, project.name, env.name)
+
+
+def _apps_json(statuses: list[AppStatus], rollouts: dict[str, Rollout]) -> list[dict[str, Any]]:
+    return [app_json(s, rollouts.get(s.app)) for s in statuses]
+
+
+def _print_statuses(
+    statuses: list[AppStatus], rollouts: dict[str, Rollout], indent: str = ""
+) -> None:
     for s in statuses:
         print(f"{indent}{s.app}: {s.sync}, {s.health}")
         if s.waiting_for:
             print(f"{indent}  waiting for {', '.join(s.waiting_for)}")
         for line in (*s.differing, *s.unhealthy):
+            print(f"{indent}  {line}")
+        rollout = rollouts.get(s.app)
+        for line in rollout_lines(rollout) if rollout is not None else ():
             print(f"{indent}  {line}")
 
 
