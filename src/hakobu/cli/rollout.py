@@ -4,18 +4,17 @@ rollouts by hand."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from hakobu.cli.kube import add_cluster_options, connect
 from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import Progress, print_json
 from hakobu.model.bluegreen import stages
 from hakobu.model.canary import Analysis, Pause, SetWeight
-from hakobu.releases.canary.analysis import Measurement
 from hakobu.releases.canary.bluegreen import BlueGreenRollout
 from hakobu.releases.canary.driver import drive
 from hakobu.releases.canary.engine import find
 from hakobu.releases.canary.strategy import AnyRollout, request, status
+from hakobu.releases.canary.summary import rollout_json
 
 _ACTIONS = {
     "status": "show the step, the weights, the replicas of each side and the measurements",
@@ -66,29 +65,6 @@ def _rollout(args: argparse.Namespace) -> int:
     return 1 if rollout.state is not None and rollout.state.phase == "Degraded" else 0
 
 
-def rollout_json(rollout: AnyRollout) -> dict[str, Any]:
-    if isinstance(rollout, BlueGreenRollout):
-        return _blue_green_json(rollout)
-    state = rollout.state
-    return {
-        "name": rollout.name,
-        "phase": state.phase if state else "Healthy",
-        "step": state.step if state else None,
-        "steps": len(rollout.canary.steps),
-        "weight": rollout.weight,
-        "stableReplicas": rollout.stable_replicas,
-        "canaryReplicas": rollout.canary_replicas,
-        "canaryReady": rollout.canary_ready,
-        "message": state.message if state else "",
-        "measurements": [_measurement_json(m) for m in (state.measurements if state else ())],
-        "backgroundMeasurements": [_measurement_json(m) for m in rollout.background],
-    }
-
-
-def _measurement_json(m: Measurement) -> dict[str, Any]:
-    return {"verdict": m.verdict.value, "values": list(m.values), "message": m.message, "at": m.at}
-
-
 def rollout_text(rollout: AnyRollout) -> str:
     if isinstance(rollout, BlueGreenRollout):
         return _blue_green_text(rollout)
@@ -120,27 +96,6 @@ def _describe(step: SetWeight | Pause | Analysis) -> str:
     if step.web is not None:
         return f"analysis of {step.web.method} {step.web.url}"
     return f"analysis of {step.query!r}"
-
-
-def _blue_green_json(rollout: BlueGreenRollout) -> dict[str, Any]:
-    state = rollout.state
-    return {
-        "name": rollout.name,
-        "strategy": "blueGreen",
-        "phase": state.phase if state else "Healthy",
-        "step": state.step if state else None,
-        "stage": rollout.stage,
-        "stages": list(stages(rollout.blue_green)),
-        "activeService": rollout.blue_green.active(rollout.name),
-        "activeRevision": rollout.active_revision,
-        "previewService": rollout.blue_green.preview(rollout.name),
-        "previewRevision": rollout.preview_revision,
-        "replicas": rollout.replicas,
-        "previewReplicas": rollout.preview_replicas,
-        "previewReady": rollout.preview_ready,
-        "message": state.message if state else "",
-        "measurements": [_measurement_json(m) for m in (state.measurements if state else ())],
-    }
 
 
 def _blue_green_text(rollout: BlueGreenRollout) -> str:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from typing import Any
 
-from hakobu.cli.rollout import rollout_json, rollout_text
+from hakobu.cli.rollout import rollout_text
 from hakobu.releases.canary.engine import Rollout
+from hakobu.releases.canary.summary import rollout_json
 from hakobu.sync.status import AppStatus
 
 
