@@ -34,6 +34,7 @@ from hakobu.controller.delivery import API_VERSION, KIND, DeliveryRef
 from hakobu.errors import HakobuError, InvalidInput, OperationFailed
 from hakobu.model.project import Project
 from hakobu.releases import Connect, apply_promotion
+from hakobu.releases.canary.engine import find, request
 from hakobu.sync import SyncOptions, diff_app, observe, read_desired, sync
 from hakobu.sync.diff import DELETE
 from hakobu.sync.manifests import DesiredState
@@ -417,6 +418,19 @@ class Operations:
         done = "suspended" if suspended else "resumed"
         self.audit(env, user.name, action.capitalize(), f"{ref} {done} by {user.name}", None)
         return ref
+
+    def rollout(self, user: User, env: str, app: str, action: str) -> None:
+        """Ask the app's canary rollout to ``promote``, ``abort`` or ``retry``, as
+        ``hakobu rollout`` does; InvalidInput when it has none in progress."""
+        namespace, name = find(self._kube, self._project.name, env, app)
+        request(self._kube, namespace, name, action)
+        self.audit(
+            env,
+            user.name,
+            f"Rollout{action.capitalize()}",
+            f"{action} of the rollout of {app} requested by {user.name}",
+            None,
+        )
 
     def audit(
         self,

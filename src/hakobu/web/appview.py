@@ -19,6 +19,7 @@ from hakobu.health import HealthRules, HealthStatus, assess
 from hakobu.model.objects import Object
 from hakobu.sync import diff_app
 from hakobu.sync.diff import HIDDEN, is_secret, masked
+from hakobu.web.rolloutview import app_rollouts
 from hakobu.web.snapshot import EnvSnapshot
 
 # What each kind may own, as the built-in controllers create them.
@@ -63,6 +64,7 @@ def app_detail(kube: KubeApi, snapshot: EnvSnapshot, app: str) -> dict[str, Any]
             "objects": _count(tree),
             "diff": diffs.result(),
             "events": recent_events(events.result(), _names(tree)),
+            "rollouts": app_rollouts(kube, present),
         }
 
 

@@ -7,6 +7,12 @@ from typing import Any
 
 _ENV = {"name": "env", "in": "path", "required": True, "schema": {"type": "string"}}
 _APP = {"name": "app", "in": "path", "required": True, "schema": {"type": "string"}}
+_ACTION = {
+    "name": "action",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "enum": ["promote", "abort", "retry"]},
+}
 _ERROR = {
     "type": "object",
     "required": ["error", "message"],
@@ -291,6 +297,13 @@ def document(version: str) -> dict[str, Any]:
             "/api/v1/environments/{env}/suspend": {
                 "post": _op(
                     "suspend the environment's Delivery", params=[_ENV], _200=_ok("suspended")
+                ),
+            },
+            "/api/v1/environments/{env}/apps/{app}/rollout/{action}": {
+                "post": _op(
+                    "promote, abort or retry the app's canary rollout (needs the sync permission)",
+                    params=[_ENV, _APP, _ACTION],
+                    _200=_ok("recorded; the rollout acts on it at its next step"),
                 ),
             },
             "/api/v1/environments/{env}/resume": {

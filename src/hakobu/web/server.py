@@ -428,6 +428,19 @@ class _Api:
         )
         return _json({"delivery": str(ref), "suspend": suspend})
 
+    async def rollout(self, request: Request) -> Response:
+        env, app = request.path_params["env"], request.path_params["app"]
+        action = request.path_params["action"]
+        if action not in _ROLLOUT_ACTIONS:
+            raise ApiProblem(
+                404, "not-found", f"no rollout action {action!r}: expected promote, abort or retry"
+            )
+        who = await run_in_threadpool(
+            self.require, request, Verb.SYNC, env, f"{action} rollouts in"
+        )
+        await run_in_threadpool(self.board.operations.rollout, who.user, env, app, action)
+        return _json({"app": app, "action": action})
+
     async def events(self, request: Request) -> Response:
         who = await run_in_threadpool(self.caller, request)
         if who is None:
@@ -474,6 +487,11 @@ def create_app(board: Dashboard) -> Starlette:
         ),
         Route("/api/v1/environments/{env}/rollback", api.rollback_run, methods=["POST"]),
         Route("/api/v1/environments/{env}/suspend", api.suspension, methods=["POST"]),
+        Route(
+            "/api/v1/environments/{env}/apps/{app}/rollout/{action}",
+            api.rollout,
+            methods=["POST"],
+        ),
         Route("/api/v1/environments/{env}/resume", api.suspension, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(_PACKAGE / "static")), name="static"),
     ]
@@ -523,6 +541,10 @@ def _over_https(request: Request) -> bool:
     only to make its own cookie Secure, never to take that away."""
     forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
     return request.url.scheme == "https" or forwarded == "https"
+
+
+# What a person may ask of a canary rollout, as `hakobu rollout` does.
+_ROLLOUT_ACTIONS = ("promote", "abort", "retry")
 
 
 def _check_csrf(request: Request, who: Caller) -> None:

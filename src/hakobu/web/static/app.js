@@ -291,6 +291,56 @@ function diffHtml(diffs) {
       }).join("\n")}</pre></section>`).join("");
 }
 
+// The health colour of a rollout's phase and of a measurement's verdict.
+const ROLLOUT_COLOURS = {
+  Progressing: "Progressing", Paused: "Suspended", Inconclusive: "Suspended",
+  Degraded: "Degraded", Healthy: "Healthy", Successful: "Healthy", Failed: "Degraded",
+  Error: "Degraded",
+};
+
+function rolloutBadge(value) {
+  return `<span class="badge health-${esc(ROLLOUT_COLOURS[value] || "Unknown")}">${esc(value)}</span>`;
+}
+
+function measurementsHtml(title, measurements) {
+  if (!measurements.length) return "";
+  const rows = measurements.map((m) => `<tr><td>${rolloutBadge(m.verdict)}</td>
+      <td><code>${esc(m.values.join(", "))}</code></td><td>${esc(m.message)}</td>
+      <td class="when">${esc(new Date(m.at * 1000).toISOString().slice(11, 19))}</td></tr>`).join("");
+  return `<h3>${esc(title)}</h3><table class="list measurements"><thead><tr><th>Verdict</th>
+    <th>Values</th><th>Message</th><th>At (UTC)</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+// What a person may ask of a rollout in its phase, offered to those who may sync the
+// environment: nothing once it ended, retry once aborted.
+function rolloutFormHtml(r, env) {
+  if (!can(env, "sync") || r.phase === "Healthy") return "";
+  const running = r.phase !== "Degraded";
+  return `<form class="rollout-actions">
+    ${running ? `<button type="submit" name="action" value="promote" class="primary">Promote</button>
+    <button type="submit" name="action" value="abort" class="danger">Abort</button>` : ""}
+    ${running && r.phase !== "Inconclusive" ? "" : `<button type="submit" name="action" value="retry">Retry</button>`}
+    <span class="rollout-result" role="status"></span></form>`;
+}
+
+// A canary's step, the share of each side as a bar, and its measurements.
+function rolloutHtml(r, env) {
+  const step = r.step === null || r.phase === "Healthy" ? "" : `step ${Math.min(r.step + 1, r.steps)}/${r.steps}`;
+  const stable = 100 - r.weight;
+  return `<section class="panel rollout" data-deployment="${esc(r.name)}"><h2>Rollout
+      <span class="muted">canary of Deployment ${esc(r.name)}</span></h2>
+    <p class="rollout-state">${rolloutBadge(r.phase)}
+      <strong class="rollout-step">${esc(step)}</strong>
+      ${r.message ? `<span class="muted">${esc(r.message)}</span>` : ""}</p>
+    <div class="weights" role="img" aria-label="canary ${r.weight}%, stable ${stable}%">
+      ${r.weight ? `<span class="canary" data-share="${r.weight}">canary ${r.weight}%</span>` : ""}
+      ${stable ? `<span class="stable" data-share="${stable}">stable ${stable}%</span>` : ""}</div>
+    <p class="replicas">canary ${r.canaryReady}/${r.canaryReplicas} ready · stable ${r.stableReplicas} replicas</p>
+    ${rolloutFormHtml(r, env)}
+    ${measurementsHtml("Measurements", r.measurements)}
+    ${measurementsHtml("Background measurements", r.backgroundMeasurements)}</section>`;
+}
+
 function appDetail(env, app) {
   return api(`/api/v1/environments/${encodeURIComponent(env)}/apps/${encodeURIComponent(app)}`);
 }
@@ -312,6 +362,7 @@ async function showApp(env, app, fetched = null) {
       ${can(env, "rollback") ? `<button type="button" id="rollback-app">Roll back ${esc(app)}…</button>` : ""}
       ${after && can(after, "promote") ? `<button type="button" id="promote-app">Promote ${esc(app)} → ${esc(after)}…</button>` : ""}
     </div>
+    ${data.rollouts.map((r) => rolloutHtml(r, env)).join("")}
     <div class="columns">
       <section class="panel" id="objects"><h2>Objects</h2>${rootsHtml(data.tree)}</section>
       <section class="panel"><h2>Live manifest</h2>
@@ -322,6 +373,13 @@ async function showApp(env, app, fetched = null) {
       ${events ? `<table class="list"><thead><tr><th>When</th><th>Type</th><th>Reason</th>
         <th>Object</th><th>Message</th></tr></thead><tbody>${events}</tbody></table>`
         : `<p class="muted">No recent events.</p>`}</section>`;
+  // Set through the DOM: the page's Content-Security-Policy refuses inline styles.
+  for (const side of main.querySelectorAll(".weights [data-share]")) {
+    side.style.flexBasis = `${side.dataset.share}%`;
+  }
+  for (const form of main.querySelectorAll("form.rollout-actions")) {
+    form.addEventListener("submit", (event) => rolloutAction(event, env, app));
+  }
   const objects = document.getElementById("objects");
   objects.addEventListener("toggle", (event) => {
     const details = event.target;
@@ -344,6 +402,23 @@ async function showApp(env, app, fetched = null) {
   document.getElementById("sync-app")?.addEventListener("click", () => confirmSync(env, app));
   document.getElementById("rollback-app")?.addEventListener("click", () => rollbackApp(env, app));
   document.getElementById("promote-app")?.addEventListener("click", () => confirmPromotion(env, after, app));
+}
+
+async function rolloutAction(event, env, app) {
+  event.preventDefault();
+  const action = event.submitter.value;
+  const result = event.target.querySelector(".rollout-result");
+  try {
+    await api(`/api/v1/environments/${encodeURIComponent(env)}/apps/${encodeURIComponent(app)}/rollout/${action}`,
+      {method: "POST"});
+    await showApp(env, app);
+    const shown = main.querySelector(".rollout-result");
+    if (shown) shown.textContent = `${action} requested`;
+    else main.querySelector(".rollout-state")?.insertAdjacentHTML("beforeend", `<span class="rollout-result">${esc(action)} requested</span>`);
+  } catch (error) {
+    result.className = "rollout-result error";
+    result.textContent = error.message;
+  }
 }
 
 // The environment after ``env`` among those this user may see, in the project's order.
