@@ -1,5 +1,6 @@
 """A canary rollout on the app page, in a real browser against the real control plane: the
-step, the weights as a bar, the replicas of each side; a promotion through its form."""
+step, the weights as a bar, the replicas of each side; an abort, a retry and a promotion
+through its form."""
 
 from __future__ import annotations
 
@@ -60,10 +61,8 @@ def no_analysis(analysis: Analysis) -> Measurement:
     raise AssertionError(f"this rollout has no analysis step, yet {analysis} was measured")
 
 
-def test_the_app_page_shows_the_canarys_step_and_weights(
-    page: Page, kube: KubeClient, namespace: str, local_cluster: ClusterInfo, tmp_path: Path
-) -> None:
-    root = tmp_path / "shop"
+def shop(root: Path, namespace: str, kubeconfig: str) -> None:
+    """The shop at 1.0, then 1.1 synced: the rollout of 1.1 waits for its first step."""
     (root / "apps").mkdir(parents=True)
     project = {
         "apiVersion": "hakobu.dev/v1alpha1",
@@ -75,16 +74,33 @@ def test_the_app_page_shows_the_canarys_step_and_weights(
     }
     (root / "hakobu.yaml").write_text(yaml.safe_dump(project))
     subprocess.run(["git", "-C", str(root), "init", "-q", "-b", "main"], check=True)
-    release(root, "1.0", local_cluster.kubeconfig)
-    release(root, "1.1", local_cluster.kubeconfig)
-    deadline = time.monotonic() + 90
-    now = time.time()
-    while (state := advance(kube, namespace, "web", now, no_analysis).state) is None or (
-        state.phase != "Paused"
-    ):
-        assert time.monotonic() < deadline, f"not Paused within 90s: {state}"
-        now += 1
-        time.sleep(0.5)
+    release(root, "1.0", kubeconfig)
+    release(root, "1.1", kubeconfig)
+
+
+class Clock:
+    """Advances the rollout a second of its time per pass, so a pause passes at once."""
+
+    def __init__(self, kube: KubeClient, namespace: str) -> None:
+        self.kube, self.namespace, self.now = kube, namespace, time.time()
+
+    def until(self, phase: str) -> None:
+        deadline = time.monotonic() + 90
+        while (
+            state := advance(self.kube, self.namespace, "web", self.now, no_analysis).state
+        ) is None or state.phase != phase:
+            assert time.monotonic() < deadline, f"not {phase} within 90s: {state}"
+            self.now += 1
+            time.sleep(0.5)
+
+
+def test_the_app_page_shows_the_canarys_step_and_weights(
+    page: Page, kube: KubeClient, namespace: str, local_cluster: ClusterInfo, tmp_path: Path
+) -> None:
+    root = tmp_path / "shop"
+    shop(root, namespace, local_cluster.kubeconfig)
+    clock = Clock(kube, namespace)
+    clock.until("Paused")
 
     local = LocalDashboard(load_project(root), kube, port=0, interval=0.2)
     url = local.start()
@@ -102,15 +118,24 @@ def test_the_app_page_shows_the_canarys_step_and_weights(
         expect(panel.locator("button[value=retry]")).to_have_count(0)
         screenshot(page, "rollout-paused")
 
+        # Aborted through the form, at once: the stable side takes every replica; only a
+        # retry is offered, which starts again from the first step.
+        panel.locator("button[value=abort]").click()
+        expect(panel.locator(".rollout-state")).to_contain_text("Degraded")
+        expect(panel.locator(".rollout-state")).to_contain_text("aborted by request")
+        expect(panel.locator(".weights .stable")).to_have_text("stable 100%")
+        expect(panel.locator("button[value=promote]")).to_have_count(0)
+        screenshot(page, "rollout-aborted")
+        panel.locator("button[value=retry]").click()
+        expect(page.locator(".rollout-result")).to_have_text("retry requested")
+        clock.until("Paused")
+        page.reload()
+        expect(panel.locator(".weights .canary")).to_have_text("canary 25%")
+
         # Promoted through the form: recorded on the Deployment, acted on at the next step.
         panel.locator("button[value=promote]").click()
         expect(page.locator(".rollout-result")).to_have_text("promote requested")
-        while (state := advance(kube, namespace, "web", now, no_analysis).state) is None or (
-            state.phase != "Healthy"
-        ):
-            assert time.monotonic() < deadline + 60, f"not promoted within 60s: {state}"
-            now += 1
-            time.sleep(0.5)
+        clock.until("Healthy")
         page.reload()
         expect(panel.locator(".rollout-state")).to_contain_text("Healthy")
         expect(panel.locator(".rollout-state")).to_contain_text("promoted")
