@@ -33,8 +33,8 @@ from hakobu.cluster.client import KubeClient
 from hakobu.errors import InvalidInput
 from hakobu.model.clusters import Cluster
 from hakobu.model.project import Environment, Project
-from hakobu.releases.canary.engine import Rollout
 from hakobu.releases.canary.overview import environment_rollouts
+from hakobu.releases.canary.strategy import AnyRollout
 from hakobu.sync import DesiredState, SyncOptions, SyncResult, read_desired, sync
 from hakobu.sync.diff import ObjectDiff, environment_diff
 from hakobu.sync.fanout import ClusterOutcome, Reach, each_cluster, fan_out
@@ -482,18 +482,18 @@ def _status(args: argparse.Namespace) -> int:
 
 def _observed(
     kube: KubeApi, project: Project, env: Environment, keys_namespace: str | None
-) -> tuple[list[AppStatus], dict[str, Rollout]]:
+) -> tuple[list[AppStatus], dict[str, AnyRollout]]:
     """Every app's status, and the rollouts of those whose Deployment has one."""
     statuses = environment_status(kube, project, env, keys_namespace=keys_namespace)
     return statuses, environment_rollouts(kube, project.name, env.name)
 
 
-def _apps_json(statuses: list[AppStatus], rollouts: dict[str, Rollout]) -> list[dict[str, Any]]:
+def _apps_json(statuses: list[AppStatus], rollouts: dict[str, AnyRollout]) -> list[dict[str, Any]]:
     return [app_json(s, rollouts.get(s.app)) for s in statuses]
 
 
 def _print_statuses(
-    statuses: list[AppStatus], rollouts: dict[str, Rollout], indent: str = ""
+    statuses: list[AppStatus], rollouts: dict[str, AnyRollout], indent: str = ""
 ) -> None:
     for s in statuses:
         print(f"{indent}{s.app}: {s.sync}, {s.health}")

@@ -14,7 +14,7 @@ from typing import Any
 from hakobu.cluster.api import KubeApi
 from hakobu.model.canary import ROLLOUT_ANNOTATION, STATE_ANNOTATION
 from hakobu.model.objects import Object
-from hakobu.releases.canary.engine import status
+from hakobu.releases.canary.strategy import status
 from hakobu.releases.canary.summary import rollout_json
 
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
@@ -44,7 +44,7 @@ def _without_credentials(shown: dict[str, Any]) -> dict[str, Any]:
         **shown,
         "message": without_userinfo(shown["message"]),
         "measurements": scrubbed(shown["measurements"]),
-        "backgroundMeasurements": scrubbed(shown["backgroundMeasurements"]),
+        "backgroundMeasurements": scrubbed(shown.get("backgroundMeasurements", [])),
     }
 
 

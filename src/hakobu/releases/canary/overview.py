@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from hakobu.cluster.api import KubeApi
 from hakobu.model.canary import ROLLOUT_ANNOTATION, STATE_ANNOTATION
-from hakobu.releases.canary.engine import Rollout, status
+from hakobu.releases.canary.strategy import AnyRollout, status
 from hakobu.sync.ownership import APP_LABEL, ENVIRONMENT_LABEL, PROJECT_LABEL
 
 
-def environment_rollouts(kube: KubeApi, project: str, environment: str) -> dict[str, Rollout]:
+def environment_rollouts(kube: KubeApi, project: str, environment: str) -> dict[str, AnyRollout]:
     """Each app of ``environment`` whose Deployment holds a rollout's state, by app name."""
     selector = f"{PROJECT_LABEL}={project},{ENVIRONMENT_LABEL}={environment}"
-    found: dict[str, Rollout] = {}
+    found: dict[str, AnyRollout] = {}
     for deployment in kube.list("apps/v1", "Deployment", label_selector=selector).items:
         meta = deployment["metadata"]
         annotations = meta.get("annotations") or {}

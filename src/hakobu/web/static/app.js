@@ -323,8 +323,24 @@ function rolloutFormHtml(r, env) {
     <span class="rollout-result" role="status"></span></form>`;
 }
 
+// A blue-green rollout's stage, what each Service selects, and its measurements.
+function blueGreenHtml(r, env) {
+  const stage = r.stage === null || r.phase === "Healthy" ? "" : `stage ${r.stages.indexOf(r.stage) + 1}/${r.stages.length}: ${r.stage}`;
+  return `<section class="panel rollout" data-deployment="${esc(r.name)}"><h2>Rollout
+      <span class="muted">blue-green of Deployment ${esc(r.name)}</span></h2>
+    <p class="rollout-state">${rolloutBadge(r.phase)}
+      <strong class="rollout-step">${esc(stage)}</strong>
+      ${r.message ? `<span class="muted">${esc(r.message)}</span>` : ""}</p>
+    <p class="services">active Service ${esc(r.activeService)} → <code>${esc(r.activeRevision || "every pod")}</code>
+      · preview Service ${esc(r.previewService)} → <code>${esc(r.previewRevision || "every pod")}</code></p>
+    <p class="replicas">${r.replicas} replicas · preview ${r.previewReady}/${r.previewReplicas} ready</p>
+    ${rolloutFormHtml(r, env)}
+    ${measurementsHtml("Measurements", r.measurements)}</section>`;
+}
+
 // A canary's step, the share of each side as a bar, and its measurements.
 function rolloutHtml(r, env) {
+  if (r.strategy === "blueGreen") return blueGreenHtml(r, env);
   const step = r.step === null || r.phase === "Healthy" ? "" : `step ${Math.min(r.step + 1, r.steps)}/${r.steps}`;
   const stable = 100 - r.weight;
   return `<section class="panel rollout" data-deployment="${esc(r.name)}"><h2>Rollout
