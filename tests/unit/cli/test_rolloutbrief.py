@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from hakobu.cli.rolloutbrief import app_json, latest, rollout_lines
 from hakobu.health import HealthStatus
+from hakobu.model.bluegreen import BlueGreen
 from hakobu.model.canary import parse_canary
 from hakobu.releases.canary.analysis import Measurement, Verdict
+from hakobu.releases.canary.bluegreen import BlueGreenRollout
 from hakobu.releases.canary.engine import Rollout, RolloutState
 from hakobu.sync.status import AppStatus, SyncState
 
@@ -80,3 +82,19 @@ def test_the_text_names_the_rollout_then_its_step_weights_and_measurement() -> N
 
 def test_a_rollout_that_never_started_reads_healthy() -> None:
     assert rollout_lines(rollout(None))[0] == "rollout web: Healthy"
+
+
+def test_a_blue_green_rollout_shows_its_stage_and_services() -> None:
+    state = RolloutState("abc", step=1, phase="Paused", measurements=measured(0.91, 0.99))
+    blue_green = BlueGreenRollout(
+        "web", BlueGreen(auto_promotion_enabled=False), state, "promotion", "r1", "r2", 3, 3, 2
+    )
+    status = AppStatus("web", SyncState.SYNCED, HealthStatus.SUSPENDED, (), ())
+    shown = app_json(status, blue_green)["rollout"]
+    assert shown["strategy"] == "blueGreen"
+    assert shown["stage"] == "promotion"
+    assert (shown["activeService"], shown["previewService"]) == ("web", "web-preview")
+    assert [m["values"] for m in shown["measurements"]] == [[0.99]]
+    lines = rollout_lines(blue_green)
+    assert lines[0] == "rollout web: Paused"
+    assert any("active Service web → r1" in line for line in lines)
