@@ -11,6 +11,7 @@ inside one is a stray too.
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,27 +37,43 @@ def scan_environment(env_dir: Path, root: Path) -> Scanned:
     ``root`` is the project: ``env_dir`` and each directory between them must be a real
     directory inside it, or the whole environment is refused.
     """
-    _refuse_links_between(root, env_dir)
     files: dict[str, dict[str, Path]] = {}
     strays: list[str] = []
-    if not env_dir.exists():
-        return Scanned(files, ())
-    for app_dir in sorted(env_dir.iterdir()):
-        if app_dir.name.startswith(".") or not _is_real(app_dir, stat.S_ISDIR):
-            strays.append(_shown(root, app_dir))
-            continue
-        found: dict[str, Path] = {}
-        for entry in sorted(app_dir.iterdir()):
-            if (
-                entry.name.endswith(SUFFIX)
-                and not entry.name.startswith(".")
-                and _is_real(entry, stat.S_ISREG)
-            ):
-                found[entry.name] = entry
-            else:
-                strays.append(_shown(root, entry))
-        files[app_dir.name] = found
+    for app_dir in app_dirs(env_dir, root, strays):
+        files[app_dir.name] = scan_app(app_dir, root, strays)
     return Scanned(files, tuple(strays))
+
+
+def app_dirs(env_dir: Path, root: Path, strays: list[str]) -> list[Path]:
+    """The app directories of ``env_dir``; anything else there is added to ``strays``."""
+    refuse_links_between(root, env_dir)
+    if not env_dir.exists():
+        return []
+    found: list[Path] = []
+    # scandir: an entry's type comes with its name, without a system call per app.
+    with os.scandir(env_dir) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            app_dir = env_dir / entry.name
+            if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+                strays.append(_shown(root, app_dir))
+            else:
+                found.append(app_dir)
+    return found
+
+
+def scan_app(app_dir: Path, root: Path, strays: list[str]) -> dict[str, Path]:
+    """The files of one app directory (name → path); anything else is added to ``strays``."""
+    found: dict[str, Path] = {}
+    for entry in sorted(app_dir.iterdir()):
+        if (
+            entry.name.endswith(SUFFIX)
+            and not entry.name.startswith(".")
+            and _is_real(entry, stat.S_ISREG)
+        ):
+            found[entry.name] = entry
+        else:
+            strays.append(_shown(root, entry))
+    return found
 
 
 def read_environment(env_dir: Path, root: Path) -> dict[str, dict[str, str]]:
@@ -81,7 +98,7 @@ def refuse_strays(scanned: Scanned) -> None:
         )
 
 
-def _refuse_links_between(root: Path, directory: Path) -> None:
+def refuse_links_between(root: Path, directory: Path) -> None:
     current = root
     for part in directory.relative_to(root).parts:
         current = current / part

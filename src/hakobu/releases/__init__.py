@@ -17,29 +17,56 @@ environment or app, apps that differ, a stale render, local changes, an existing
 ``OperationFailed`` when the source is not Synced and Healthy or its cluster cannot tell.
 """
 
-from hakobu.releases.appspec import AppPromotion, FieldChange
-from hakobu.releases.promotion import (
-    BranchMove,
-    Connect,
-    HealthCheck,
-    PlannedCommit,
-    Promotion,
-    PromotionPlan,
-    PromotionRequest,
-    apply_promotion,
-    one_cluster,
-    plan_inputs,
-    plan_promotion,
-    plan_tier,
-    promote,
-    require_healthy,
-)
-from hakobu.releases.rollback import (
-    RollbackPlan,
-    RollbackRequest,
-    apply_rollback,
-    plan_rollback,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hakobu.releases.appspec import AppPromotion, FieldChange
+    from hakobu.releases.promotion import (
+        BranchMove,
+        Connect,
+        HealthCheck,
+        PlannedCommit,
+        Promotion,
+        PromotionPlan,
+        PromotionRequest,
+        apply_promotion,
+        one_cluster,
+        plan_inputs,
+        plan_promotion,
+        plan_tier,
+        promote,
+        require_healthy,
+    )
+    from hakobu.releases.rollback import (
+        RollbackPlan,
+        RollbackRequest,
+        apply_rollback,
+        plan_rollback,
+    )
+
+# Each name is imported from its module when first used: ``hakobu render`` imports
+# ``releases.rendercommit`` and need not pay for promotion's cluster and sync imports.
+_MODULES = {
+    "AppPromotion": "appspec",
+    "FieldChange": "appspec",
+    "RollbackPlan": "rollback",
+    "RollbackRequest": "rollback",
+    "apply_rollback": "rollback",
+    "plan_rollback": "rollback",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_MODULES.get(name, 'promotion')}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AppPromotion",

@@ -40,7 +40,7 @@ from hakobu.render.environment import (
 from hakobu.render.helm import Helm
 from hakobu.render.inputs import Inputs
 from hakobu.repo.commit import commit_paths, open_repository
-from hakobu.repo.revisions import changed_locally, on_disk, repo_path
+from hakobu.repo.revisions import LocalStatus, changed_locally, local_status, on_disk, repo_path
 
 
 @dataclass(frozen=True)
@@ -98,24 +98,26 @@ def render_project(
     before_write(results)
     committing = request.commit and not request.check
     inputs: tuple[str, ...] = ()
+    # The work tree's changes, asked once: git compares every file of it.
+    local = local_status(open_repository(project.root)) if committing else {}
     if committing:
         inputs = changed_inputs(
-            project, only_app=request.only_app, every_environment=not request.envs
+            project, only_app=request.only_app, every_environment=not request.envs, local=local
         )
     for env, desired, result in planned:
         if not request.check and result.has_changes:
             write_environment(project, env, desired, result)
-    # Output an earlier plain render wrote is committed too: what counts is HEAD.
-    commit = commit_render(project, results, inputs) if committing else None
+    commit = commit_render(project, results, inputs, local) if committing else None
     return Rendered(results, commit)
 
 
 def changed_inputs(
-    project: Project, *, only_app: str | None, every_environment: bool
+    project: Project, *, only_app: str | None, every_environment: bool, local: LocalStatus
 ) -> tuple[str, ...]:
     """The changed inputs a render commit would take; refused when it would leave output stale.
 
-    Asked before anything is written, so a refused commit leaves the output as it was.
+    Asked before anything is written, so a refused commit leaves the output as it was;
+    ``local`` is the work tree's status (``local_status``).
     """
     repo = open_repository(project.root)
     apps = repo_path(repo, project.apps_dir)
@@ -140,8 +142,8 @@ def changed_inputs(
         ]
     else:
         own = [f"{apps}/{only_app}{suffix}" for suffix in (".yaml", ".yml", "")]
-    changed_shared = changed_locally(repo, shared)
-    changed_own = changed_locally(repo, own)
+    changed_shared = changed_locally(repo, shared, local)
+    changed_own = changed_locally(repo, own, local)
     stale_elsewhere = (changed_shared if only_app or not every_environment else []) + (
         changed_own if not every_environment else []
     )
@@ -165,13 +167,29 @@ def _fleet_instance(project: Project, app: str) -> tuple[Path, Path] | None:
 
 
 def commit_render(
-    project: Project, results: Sequence[EnvironmentResult], inputs: Sequence[str]
+    project: Project,
+    results: Sequence[EnvironmentResult],
+    inputs: Sequence[str],
+    local: LocalStatus,
 ) -> str | None:
-    """Commit what ``results`` wrote with ``inputs`` (from ``changed_inputs``)."""
+    """Commit what ``results`` wrote with ``inputs`` (from ``changed_inputs``).
+
+    Only files that may differ from HEAD are staged, not every file of the environments, so
+    a one-instance change in a fleet of thousands costs that instance's files: what this
+    render changed, and what already differed before it (``local``, the work tree's status
+    before the write: output an earlier plain render wrote is committed too).
+    """
     repo = open_repository(project.root)
+    envs = [repo_path(repo, project.output_dir / r.env) for r in results]
+    written = [
+        f"{env}/{path}"
+        for env, result in zip(envs, results, strict=True)
+        for path in (*result.added, *result.changed, *result.removed)
+    ]
+    output = sorted({*changed_locally(repo, envs, local), *written})
     return commit_paths(
         repo,
-        [*(project.output_dir / r.env for r in results), *(on_disk(repo, path) for path in inputs)],
+        [on_disk(repo, path) for path in [*output, *inputs]],
         commit_message(results, inputs),
     )
 

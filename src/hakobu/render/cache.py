@@ -43,10 +43,9 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def entry_key(
-    env: Environment, app: str, images: Mapping[str, str], depends_on: tuple[str, ...]
-) -> str:
-    settings = json.dumps(
+def settings_key(env: Environment, images: Mapping[str, str]) -> str:
+    """The part of an entry's key that every app of ``env`` shares."""
+    shared = json.dumps(
         {
             "code": code_fingerprint(),
             "env": env.name,
@@ -55,16 +54,19 @@ def entry_key(
             "allowPlaintextSecrets": env.allow_plaintext_secrets,
             # The platform base of the app specs that name none.
             "base": env.base,
-            "app": app,
             # Any image's new tag may be what this app refers to.
             "images": dict(images),
-            # What the project file says the app depends on (an app spec says it itself).
-            "dependsOn": list(depends_on),
         },
         sort_keys=True,
         default=str,
     )
-    return hashlib.sha256(settings.encode()).hexdigest()
+    return hashlib.sha256(shared.encode()).hexdigest()
+
+
+def app_key(settings: str, app: str, depends_on: tuple[str, ...]) -> str:
+    # What the project file says the app depends on (an app spec says it itself).
+    own = json.dumps({"app": app, "dependsOn": list(depends_on)}, sort_keys=True)
+    return hashlib.sha256(f"{settings}\0{own}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,16 @@ class AppOutput:
 class RenderCache:
     def __init__(self, root: Path) -> None:
         self.directory = project_cache(root, "render")
+        # The shared part of the key for the last environment and images asked about: the
+        # apps of one render ask with the same two objects, thousands of times for a fleet.
+        self._settings: tuple[Environment, Mapping[str, str], str] | None = None
+
+    def _key(
+        self, env: Environment, app: str, images: Mapping[str, str], depends_on: tuple[str, ...]
+    ) -> str:
+        if self._settings is None or (env, images) != self._settings[:2]:
+            self._settings = (env, images, settings_key(env, images))
+        return app_key(self._settings[2], app, depends_on)
 
     def lookup(
         self,
@@ -107,7 +119,7 @@ class RenderCache:
         path = self._path(env, app)
         try:
             entry = json.loads(path.read_text())
-            if entry.get("key") != entry_key(env, app, images, depends_on):
+            if entry.get("key") != self._key(env, app, images, depends_on):
                 return None
             inputs = tuple(Input(**item) for item in entry["inputs"])
             if not still_valid(inputs, checked):
@@ -139,7 +151,7 @@ class RenderCache:
         path = self._path(env, app)
         path.parent.mkdir(parents=True, exist_ok=True)
         entry = {
-            "key": entry_key(env, app, images, depends_on),
+            "key": self._key(env, app, images, depends_on),
             "inputs": [asdict(item) for item in inputs],
             "files": output.files,
             "ids": [astuple(ident) for ident in output.ids],

@@ -35,7 +35,8 @@ from hakobu.render.envsecrets import check_sealed_namespaces, check_unknown, env
 from hakobu.render.helm import Helm
 from hakobu.render.inputs import Input, Inputs
 from hakobu.render.layout import file_names
-from hakobu.render.output import Tree, recover, replace_environment
+from hakobu.render.output import Tree, recover, update_environment
+from hakobu.render.outputrecord import current_output, remember_written
 from hakobu.render.rollout import checksum, config_digest, references, with_checksum
 from hakobu.render.yamlout import dump_object
 
@@ -123,10 +124,12 @@ def render_environment(
                 outputs[name],
                 depends_on=_listed(project, name),
             )
-    current = read_environment(project.output_dir / env.name, project.root)
+    env_dir = project.output_dir / env.name
     if only_app is None:
         desired = {name: output.files for name, output in outputs.items()}
+        current = current_output(env_dir, project.root, desired)
     else:
+        current = read_environment(env_dir, project.root)
         desired = {**current, only_app: outputs[only_app].files}
     rendered = [name for name in fresh if only_app in (None, name)]
     cached = [name for name in outputs if name not in fresh and only_app in (None, name)]
@@ -255,14 +258,18 @@ def finish_interrupted(project: Project, env: Environment) -> None:
 def write_environment(
     project: Project, env: Environment, desired: Tree, result: EnvironmentResult
 ) -> None:
-    """Make ``<output>/<env>/`` hold exactly ``desired``, in one step a reader cannot see.
+    """Make ``<output>/<env>/`` hold exactly ``desired``, writing only the apps that change,
+    each in one step a reader cannot see (``output``).
 
     It runs only after the whole environment rendered and passed its checks, so bad input
     never writes anything.
     """
-    changed = {*result.added, *result.changed}
-    unchanged = {f"{app}/{name}" for app, files in desired.items() for name in files} - changed
-    replace_environment(project.output_dir / env.name, desired, unchanged)
+    touched = {path.split("/", 1)[0] for path in (*result.added, *result.changed, *result.removed)}
+    changed = {app: desired[app] for app in touched if app in desired}
+    removed = touched - set(desired)
+    env_dir = project.output_dir / env.name
+    update_environment(env_dir, changed, removed)
+    remember_written(env_dir, project.root, changed, removed)
 
 
 def _compare(

@@ -1,25 +1,27 @@
-"""Replace an environment's output directory whole: a reader sees the old tree or the new.
+"""Write an environment's output app by app: a reader sees each app's old files or its new.
 
-A render killed midway must not leave an environment half old and half new (a new
-ConfigMap beside an old Deployment still carrying the old checksum). The new tree is built
-complete beside the old one, in a hidden directory of the output directory, and the two are
-swapped by one ``renameat2(RENAME_EXCHANGE)``: atomic on the file systems Linux offers for
-work trees. Where the file system cannot exchange, the old tree is first renamed aside and
-the new one into place; a render killed between the two leaves the finished new tree marked
-ready, and the next run puts it in place. Leftovers of killed renders (partial trees, old
-trees swapped out) carry a name only this module makes and are removed by the next write.
-
-Files unchanged since the last render are hard links to the old tree's files rather than
-copies, so an incremental render of a large environment writes only what changed.
+A render killed midway must not leave an app half old and half new (a new ConfigMap beside
+an old Deployment still carrying the old checksum), and writing a fleet of thousands of
+apps must cost what changed, not the environment's size. So only the apps whose files
+change are written: each one's new directory is built complete in a hidden staging
+directory beside the environment's (unchanged files hard-linked from the old directory),
+then swapped with the old directory by one ``renameat2(RENAME_EXCHANGE)``; an app that
+left the environment is moved out into the staging directory. The staging directory holds
+a journal (each new directory's inode, the apps to remove) and is renamed ready once
+complete, so a render killed after that point is finished by the next one (``recover``)
+and one killed before it leaves the output untouched. Where the file system cannot
+exchange, the old directory is first moved aside and the new one into place.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
+import json
 import os
 import shutil
 import tempfile
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 # app name → file name → content
@@ -27,57 +29,110 @@ Tree = dict[str, dict[str, str]]
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+_JOURNAL = "journal.json"
 
 
-def replace_environment(env_dir: Path, desired: Tree, unchanged: set[str]) -> None:
-    """Make ``env_dir`` hold exactly ``desired``; ``unchanged`` (``app/file``) may be linked."""
+def update_environment(
+    env_dir: Path, changed: Mapping[str, Mapping[str, str]], removed: Collection[str]
+) -> None:
+    """Give each app of ``changed`` exactly its files and remove the apps of ``removed``;
+    every other app of ``env_dir`` stays as it is."""
     output = env_dir.parent
     output.mkdir(parents=True, exist_ok=True)
     recover(env_dir)
-    building = Path(tempfile.mkdtemp(dir=output, prefix=_prefix(env_dir, "partial")))
+    if not env_dir.exists():
+        env_dir.mkdir(mode=0o755)
+    staging = Path(tempfile.mkdtemp(dir=output, prefix=_prefix(env_dir, "partial")))
     try:
-        _build(building, env_dir, desired, unchanged)
-        ready = building.with_name(building.name.replace(".partial-", ".ready-", 1))
-        building.rename(ready)
-        building = ready
-        if env_dir.exists():
-            _exchange(building, env_dir)
-        else:
-            building.rename(env_dir)
+        (staging / "new").mkdir()
+        (staging / "old").mkdir()
+        inodes = {
+            app: _build(staging / "new" / app, env_dir / app, files)
+            for app, files in changed.items()
+        }
+        journal = {"apps": inodes, "remove": sorted(set(removed) - set(changed))}
+        (staging / _JOURNAL).write_text(json.dumps(journal, sort_keys=True))
+        ready = staging.with_name(staging.name.replace(".partial-", ".ready-", 1))
+        staging.rename(ready)
+        staging = ready
+        _apply(staging, env_dir, journal)
     finally:
-        # After an exchange this is the old tree; after a failure, the unfinished new one.
-        shutil.rmtree(building, ignore_errors=True)
+        # After the swaps it holds the old directories; after a failure, unfinished new ones.
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def recover(env_dir: Path) -> None:
-    """Finish or undo what a killed write of ``env_dir`` left behind."""
+    """Finish what a killed write of ``env_dir`` had made ready, remove what it had not."""
     output = env_dir.parent
     if not output.is_dir():
         return
-    leftovers = sorted(output.glob(f".{env_dir.name}.*-*"))
-    for path in leftovers:
-        if path.name.startswith(_prefix(env_dir, "ready")) and not env_dir.exists():
-            # Killed between moving the old tree aside and the new one in: the new one is
-            # complete (it is renamed ready only once written), so it goes in place.
-            path.rename(env_dir)
-        elif path.name.startswith(
-            tuple(_prefix(env_dir, stage) for stage in ("partial", "ready", "old"))
-        ):
-            shutil.rmtree(path, ignore_errors=True)
+    for path in sorted(output.glob(f".{env_dir.name}.*-*")):
+        if not path.name.startswith(tuple(_prefix(env_dir, s) for s in ("partial", "ready"))):
+            continue
+        if path.name.startswith(_prefix(env_dir, "ready")) and env_dir.is_dir():
+            try:
+                journal = json.loads((path / _JOURNAL).read_text())
+            except (OSError, ValueError):
+                journal = None
+            if isinstance(journal, dict):
+                _apply(path, env_dir, journal)
+        shutil.rmtree(path, ignore_errors=True)
 
 
-def _build(target: Path, old: Path, desired: Tree, unchanged: set[str]) -> None:
-    target.chmod(0o755)
-    for app, files in desired.items():
-        directory = target / app
-        directory.mkdir(mode=0o755)
-        for name, content in files.items():
-            if f"{app}/{name}" in unchanged and _link(old / app / name, directory / name):
-                continue
-            path = directory / name
-            with path.open("x", encoding="utf-8") as handle:
-                handle.write(content)
-            path.chmod(0o644)
+def _apply(staging: Path, env_dir: Path, journal: Mapping[str, object]) -> None:
+    """Put every staged app in place and move every removed one out; a second run after a
+    partial one does only what is left, since an app in place is known by its inode."""
+    apps = journal.get("apps")
+    remove = journal.get("remove")
+    if not isinstance(apps, dict) or not isinstance(remove, list):
+        return
+    for app, inode in sorted(apps.items()):
+        _put(staging, env_dir, str(app), inode)
+    for app in remove:
+        current = env_dir / str(app)
+        if current.is_dir() and not current.is_symlink():
+            current.rename(staging / "old" / str(app))
+
+
+def _put(staging: Path, env_dir: Path, app: str, inode: object) -> None:
+    new, current = staging / "new" / app, env_dir / app
+    try:
+        found = os.lstat(current).st_ino
+    except FileNotFoundError:
+        new.rename(current)
+        return
+    if found == inode:
+        return
+    try:
+        _renameat2(new, current)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOSYS, errno.EPERM):
+            raise
+        current.rename(staging / "old" / app)
+        new.rename(current)
+
+
+def _build(target: Path, old: Path, files: Mapping[str, str]) -> int:
+    """Write ``files`` into the new directory ``target``, linking those whose bytes ``old``
+    already holds; its inode, by which the journal knows it."""
+    target.mkdir(mode=0o755)
+    for name, content in files.items():
+        path = target / name
+        if _same(old / name, content) and _link(old / name, path):
+            continue
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(content)
+        path.chmod(0o644)
+    return os.lstat(target).st_ino
+
+
+def _same(path: Path, content: str) -> bool:
+    try:
+        if path.is_symlink() or not path.is_file():
+            return False
+        return path.read_bytes() == content.encode()
+    except OSError:
+        return False
 
 
 def _link(source: Path, target: Path) -> bool:
@@ -86,19 +141,6 @@ def _link(source: Path, target: Path) -> bool:
     except OSError:
         return False
     return True
-
-
-def _exchange(new: Path, current: Path) -> None:
-    try:
-        _renameat2(new, current)
-    except OSError as e:
-        if e.errno not in (errno.EINVAL, errno.ENOSYS, errno.EPERM):
-            raise
-        aside = current.with_name(f"{_prefix(current, 'old')}{new.name.rsplit('-', 1)[-1]}")
-        current.rename(aside)
-        new.rename(current)
-        # The caller removes ``new``: it is now the old tree.
-        aside.rename(new)
 
 
 def _renameat2(first: Path, second: Path) -> None:

@@ -42,9 +42,7 @@ def commit_paths(repo: pygit2.Repository, paths: Sequence[Path], message: str) -
     if head_tree is not None:
         index.read_tree(head_tree)
     for spec in specs:
-        for entry in list(index):
-            if _under(entry.path, [spec]):
-                index.remove(entry.path)
+        _drop(index, spec)
         base = workdir / spec
         files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
         for file in files:
@@ -62,15 +60,41 @@ def commit_paths(repo: pygit2.Repository, paths: Sequence[Path], message: str) -
     # Keep the on-disk index in step for these paths, so `git status` shows them clean;
     # whatever else the user staged stays staged.
     repo.index.read()
-    for entry in list(repo.index):
-        if _under(entry.path, specs):
-            repo.index.remove(entry.path)
-    for entry in index:
-        if _under(entry.path, specs):
+    for spec in specs:
+        _drop(repo.index, spec)
+        for entry in _entries_under(index, tree, repo, spec):
             repo.index.add(entry)
     repo.index.write()
     return str(commit)
 
 
-def _under(path: str, specs: Sequence[str]) -> bool:
-    return any(path == spec or path.startswith(spec.rstrip("/") + "/") for spec in specs)
+def _drop(index: pygit2.Index, spec: str) -> None:
+    """Remove ``spec`` (a file or a directory) from ``index``, in libgit2 rather than by
+    walking every entry: an environment's output holds tens of thousands of files."""
+    index.remove_directory(spec)
+    if spec in index:
+        index.remove(spec)
+
+
+def _entries_under(
+    index: pygit2.Index, tree: pygit2.Oid, repo: pygit2.Repository, spec: str
+) -> list[pygit2.IndexEntry]:
+    """The entries of ``index`` (whose tree is ``tree``) at or under ``spec``."""
+    try:
+        found = repo[tree].peel(pygit2.Tree) / spec
+    except KeyError:
+        return []
+    if isinstance(found, pygit2.Blob):
+        return [index[spec]]
+    prefix = spec.rstrip("/") + "/"
+    return [index[prefix + path] for path in _blob_paths(found)]
+
+
+def _blob_paths(tree: pygit2.Tree) -> list[str]:
+    paths: list[str] = []
+    for entry in tree:
+        if isinstance(entry, pygit2.Tree):
+            paths += [f"{entry.name}/{below}" for below in _blob_paths(entry)]
+        else:
+            paths.append(str(entry.name))
+    return paths

@@ -6,6 +6,7 @@ they can be compared with the paths of tree entries directly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,9 +124,22 @@ def _collect(obj: pygit2.Object, path: str, found: Files) -> None:
         found[path] = File(obj.data, int(obj.filemode) if obj.filemode else BLOB_MODE)
 
 
-def changed_locally(repo: pygit2.Repository, paths: list[str]) -> list[str]:
-    """Files under ``paths`` that differ from HEAD in the index or the work tree."""
-    status = repo.status(untracked_files="all")
+# path → git status flags of every file that differs from HEAD in the index or work tree
+LocalStatus = Mapping[str, int]
+
+
+def local_status(repo: pygit2.Repository) -> LocalStatus:
+    """The files that differ from HEAD in the index or the work tree, with their flags."""
+    return dict(repo.status(untracked_files="all"))
+
+
+def changed_locally(
+    repo: pygit2.Repository, paths: list[str], status: LocalStatus | None = None
+) -> list[str]:
+    """Files under ``paths`` that differ from HEAD in the index or the work tree;
+    ``status``, when given, is what ``local_status`` said."""
+    if status is None:
+        status = local_status(repo)
     return sorted(
         path
         for path, flags in status.items()

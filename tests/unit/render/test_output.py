@@ -1,8 +1,10 @@
-"""An environment's output is replaced whole: killed at any moment, a render leaves the old
-tree or the new one, never a mix, and the next render finishes or clears what it left."""
+"""An environment's output is written app by app: killed at any moment, a render leaves each
+app's old files or its new ones, never a mix, and the next render finishes or clears what it
+left; apps that do not change are not touched."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hakobu.render import output
-from hakobu.render.output import recover, replace_environment
+from hakobu.render.output import recover, update_environment
 
 PROJECT = """\
 apiVersion: hakobu.dev/v1alpha1
@@ -91,23 +93,45 @@ def _tree_of(tree: dict[str, str], release: str) -> dict[str, str]:
     }
 
 
-def test_a_finished_tree_left_ready_is_put_in_place(tmp_path: Path) -> None:
+def _stage_killed_write(tmp_path: Path) -> Path:
+    """A write of ``web`` (new files) and removal of ``old``, killed once its staging was
+    made ready: the output still holds the previous apps."""
     env = tmp_path / "generated/evaluation"
+    for app, text in (("web", "current\n"), ("api", "kept\n"), ("old", "gone\n")):
+        (env / app).mkdir(parents=True)
+        (env / app / "configmap-a.yaml").write_text(text)
     ready = tmp_path / "generated/.evaluation.ready-x1"
-    (ready / "web").mkdir(parents=True)
-    (ready / "web/configmap-a.yaml").write_text("new\n")
+    (ready / "new/web").mkdir(parents=True)
+    (ready / "old").mkdir()
+    (ready / "new/web/configmap-a.yaml").write_text("new\n")
+    inode = (ready / "new/web").stat().st_ino
+    (ready / "journal.json").write_text(json.dumps({"apps": {"web": inode}, "remove": ["old"]}))
+    return env
+
+
+def test_a_write_left_ready_is_finished_by_the_next(tmp_path: Path) -> None:
+    env = _stage_killed_write(tmp_path)
     partial = tmp_path / "generated/.evaluation.partial-x2"
     partial.mkdir()
     recover(env)
-    assert _tree(env) == {"web/configmap-a.yaml": "new\n"}
+    assert _tree(env) == {"web/configmap-a.yaml": "new\n", "api/configmap-a.yaml": "kept\n"}
     assert sorted(p.name for p in env.parent.iterdir()) == ["evaluation"]
+
+
+def test_a_write_killed_between_two_apps_is_finished_once(tmp_path: Path) -> None:
+    env = _stage_killed_write(tmp_path)
+    ready = tmp_path / "generated/.evaluation.ready-x1"
+    # ``web`` was already swapped in: the staging directory now holds its old files.
+    output._renameat2(ready / "new/web", env / "web")
+    recover(env)
+    assert _tree(env) == {"web/configmap-a.yaml": "new\n", "api/configmap-a.yaml": "kept\n"}
 
 
 def test_leftovers_beside_a_complete_tree_are_removed_and_others_kept(tmp_path: Path) -> None:
     env = tmp_path / "generated/evaluation"
     (env / "web").mkdir(parents=True)
     (env / "web/configmap-a.yaml").write_text("current\n")
-    for name in (".evaluation.ready-a", ".evaluation.old-b", ".evaluation.partial-c"):
+    for name in (".evaluation.ready-a", ".evaluation.partial-c"):
         (tmp_path / "generated" / name).mkdir()
     (tmp_path / "generated/.evaluation-notes").mkdir()
     recover(env)
@@ -115,13 +139,17 @@ def test_leftovers_beside_a_complete_tree_are_removed_and_others_kept(tmp_path: 
     assert sorted(p.name for p in env.parent.iterdir()) == [".evaluation-notes", "evaluation"]
 
 
-def test_unchanged_files_are_linked_and_changed_ones_written(tmp_path: Path) -> None:
+def test_only_changed_apps_and_files_are_written(tmp_path: Path) -> None:
     env = tmp_path / "generated/evaluation"
-    replace_environment(env, {"web": {"a.yaml": "a\n", "b.yaml": "b\n"}}, set())
+    update_environment(
+        env, {"web": {"a.yaml": "a\n", "b.yaml": "b\n"}, "api": {"x.yaml": "x\n"}}, ()
+    )
     before = (env / "web/a.yaml").stat().st_ino
-    replace_environment(env, {"web": {"a.yaml": "a\n", "c.yaml": "c\n"}}, {"web/a.yaml"})
-    assert _tree(env) == {"web/a.yaml": "a\n", "web/c.yaml": "c\n"}
+    api = ((env / "api").stat().st_ino, (env / "api/x.yaml").stat().st_ino)
+    update_environment(env, {"web": {"a.yaml": "a\n", "c.yaml": "c\n"}}, ())
+    assert _tree(env) == {"web/a.yaml": "a\n", "web/c.yaml": "c\n", "api/x.yaml": "x\n"}
     assert (env / "web/a.yaml").stat().st_ino == before
+    assert ((env / "api").stat().st_ino, (env / "api/x.yaml").stat().st_ino) == api
     assert oct((env / "web/c.yaml").stat().st_mode & 0o777) == "0o644"
     assert oct(env.stat().st_mode & 0o777) == "0o755"
 
@@ -137,7 +165,9 @@ def test_the_switch_works_with_and_without_an_atomic_exchange(
 
         monkeypatch.setattr(output, "_renameat2", refuse)
     env = tmp_path / "generated/evaluation"
-    replace_environment(env, {"web": {"a.yaml": "1\n"}}, set())
-    replace_environment(env, {"api": {"b.yaml": "2\n"}}, set())
+    update_environment(env, {"web": {"a.yaml": "1\n"}}, ())
+    update_environment(env, {"web": {"a.yaml": "3\n"}, "api": {"b.yaml": "2\n"}}, ())
+    assert _tree(env) == {"api/b.yaml": "2\n", "web/a.yaml": "3\n"}
+    update_environment(env, {}, ["web"])
     assert _tree(env) == {"api/b.yaml": "2\n"}
     assert sorted(p.name for p in env.parent.iterdir()) == ["evaluation"]
