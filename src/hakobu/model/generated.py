@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hakobu.errors import InvalidInput
-from hakobu.model.files import read_text
 
 SUFFIX = ".yaml"
 
@@ -74,16 +73,6 @@ def scan_app(app_dir: Path, root: Path, strays: list[str]) -> dict[str, Path]:
         else:
             strays.append(_shown(root, entry))
     return found
-
-
-def read_environment(env_dir: Path, root: Path) -> dict[str, dict[str, str]]:
-    """app → file name → content of ``env_dir``; strays are an error naming each of them."""
-    scanned = scan_environment(env_dir, root)
-    refuse_strays(scanned)
-    return {
-        app: {name: read_text(path) for name, path in found.items()}
-        for app, found in scanned.files.items()
-    }
 
 
 def refuse_strays(scanned: Scanned) -> None:

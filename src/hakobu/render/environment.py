@@ -16,7 +16,6 @@ from pathlib import Path
 
 from hakobu.errors import InvalidInput
 from hakobu.model.dependencies import Declared, annotated, check_graph
-from hakobu.model.generated import read_environment
 from hakobu.model.objects import object_id
 from hakobu.model.project import Environment, Project
 from hakobu.model.source import SourceError
@@ -124,13 +123,9 @@ def render_environment(
                 outputs[name],
                 depends_on=_listed(project, name),
             )
-    env_dir = project.output_dir / env.name
-    if only_app is None:
-        desired = {name: output.files for name, output in outputs.items()}
-        current = current_output(env_dir, project.root, desired)
-    else:
-        current = read_environment(env_dir, project.root)
-        desired = {**current, only_app: outputs[only_app].files}
+    files = {name: output.files for name, output in outputs.items()}
+    current = current_output(project.output_dir / env.name, project.root, files)
+    desired = files if only_app is None else {**current, only_app: files[only_app]}
     rendered = [name for name in fresh if only_app in (None, name)]
     cached = [name for name in outputs if name not in fresh and only_app in (None, name)]
     return desired, _compare(env.name, current, desired, rendered, cached)

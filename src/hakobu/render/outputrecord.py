@@ -36,9 +36,9 @@ _Stat = list[int]
 
 
 def current_output(env_dir: Path, root: Path, desired: Mapping[str, Mapping[str, str]]) -> Tree:
-    """app → file name → content of ``env_dir``, as ``model.generated.read_environment``
-    reads it (strays refused), reading only the apps the record cannot vouch for: an app
-    whose recorded files are unchanged on disk and equal ``desired``'s gets those."""
+    """app → file name → content of ``env_dir``, strays refused (``model.generated``),
+    reading only the apps the record cannot vouch for: an app whose recorded files are
+    unchanged on disk and equal ``desired``'s gets those."""
     record = _Record.load(env_dir, root)
     strays: list[str] = []
     current: Tree = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,7 @@ def root(tmp_path: Path) -> Path:
 def test_after_each_change_the_output_equals_a_full_render_byte_for_byte(
     root: Path, tmp_path: Path
 ) -> None:
-    changes = [
+    changes: list[Callable[[], object]] = [
         lambda: instance(root, "shop-2", "tier: canary\nvalues: {replicas: 9}\n"),
         lambda: instance(root, "shop-9", "tier: stable\nvalues: {host: nine}\n"),
         (root / "apps/shops/instances/shop-0.yaml").unlink,
