@@ -62,6 +62,8 @@ def _run(
         # The editor of `secret edit` must never wait for a person.
         "EDITOR": "false",
         "KUBECONFIG": str(cwd / "no-such-kubeconfig"),
+        # The code under test, wherever this run imports it from.
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
         **env,
     }
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from pathlib import Path
 
 import pytest
 
 from tests.hostile.conftest import Case
+from tests.hostile.harness import assert_refused, run_hakobu
 
 OBJECT = """\
 apiVersion: {api_version}
@@ -97,6 +100,45 @@ def test_links_in_the_output_are_never_followed(case: Case, link: str, to_outsid
     case.refuses("render", expect="symbolic link" if to_outside == "." else "not written by")
     case.refuses("render", "--check")
     assert (case.outside / "victim.txt").read_text() == "must survive\n"
+
+
+@pytest.mark.parametrize("recorded", [False, True], ids=["no record", "recorded"])
+def test_a_linked_environment_is_refused_with_or_without_an_output_record(
+    case: Case, tmp_path: Path, recorded: bool
+) -> None:
+    # One home for every run, so the record a render keeps in its cache is there to read.
+    env = {"HOME": str(tmp_path / "home")}
+    if recorded:
+        assert run_hakobu("render", cwd=case.root, env=env, seconds=60).returncode == 0
+        assert list((tmp_path / "home").glob(".cache/hakobu/projects/*/output/*.json"))
+    shutil.rmtree(case.root / "generated/evaluation")
+    (case.root / "generated/evaluation").symlink_to(case.outside)
+    case.write("apps/web/config.yaml.j2", CONFIG_RENAMED)
+    for args in (("render",), ("render", "--check")):
+        before = case.state()
+        run = run_hakobu(*args, cwd=case.root, env=env)
+        assert_refused(run, expect="generated/evaluation is not a directory but a symbolic link")
+        assert case.state() == before, f"the run changed files\n{run.stderr}"
+
+
+@pytest.mark.parametrize("link", ["generated/evaluation", "generated"])
+def test_what_a_killed_render_left_is_not_finished_through_a_link(case: Case, link: str) -> None:
+    # A ready write whose journal puts an app in place and moves one out: followed through
+    # the link, it would write into and delete from the directory the link names.
+    (case.outside / "kept").mkdir()
+    (case.outside / "kept/data.txt").write_text("must survive\n")
+    shutil.rmtree(case.root / link)
+    (case.root / link).symlink_to(case.outside)
+    leftover = (case.root / "generated" if link != "generated" else case.outside) / (
+        ".evaluation.ready-x"
+    )
+    (leftover / "new/web").mkdir(parents=True, exist_ok=True)
+    (leftover / "new/web/configmap-x.yaml").write_text("planted\n")
+    (leftover / "old").mkdir()
+    (leftover / "journal.json").write_text(json.dumps({"apps": {"web": 1}, "remove": ["kept"]}))
+    case.refuses("render", expect=f"{link} is not a directory but a symbolic link")
+    assert (case.outside / "kept/data.txt").read_text() == "must survive\n"
+    assert not (case.outside / "web").exists()
 
 
 def test_the_output_directory_itself_may_not_be_a_link(case: Case) -> None:

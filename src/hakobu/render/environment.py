@@ -16,6 +16,7 @@ from pathlib import Path
 
 from hakobu.errors import InvalidInput
 from hakobu.model.dependencies import Declared, annotated, check_graph
+from hakobu.model.generated import refuse_links_between
 from hakobu.model.objects import object_id
 from hakobu.model.project import Environment, Project
 from hakobu.model.source import SourceError
@@ -79,6 +80,8 @@ def render_environment(
     to their built references, for app specs and templates that refer to them; ``helm``
     renders chart apps.
     """
+    # Before rendering: an output that leads out of the project is refused at no cost.
+    refuse_links_between(project.root, project.output_dir / env.name)
     images = dict(images or {})
     apps = discover_apps(project, Inputs())
     check_unknown(project, env, [app.name for app in apps], Inputs())
@@ -247,7 +250,10 @@ def _with_checksums(output: AppOutput, digests: dict[str, str]) -> AppOutput:
 
 def finish_interrupted(project: Project, env: Environment) -> None:
     """Put in place, or remove, what a render killed while writing ``env`` left behind."""
-    recover(project.output_dir / env.name)
+    env_dir = project.output_dir / env.name
+    # Recovering moves and removes directories: never through a link out of the project.
+    refuse_links_between(project.root, env_dir)
+    recover(env_dir)
 
 
 def write_environment(

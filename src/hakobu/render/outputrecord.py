@@ -39,11 +39,13 @@ def current_output(env_dir: Path, root: Path, desired: Mapping[str, Mapping[str,
     """app → file name → content of ``env_dir``, strays refused (``model.generated``),
     reading only the apps the record cannot vouch for: an app whose recorded files are
     unchanged on disk and equal ``desired``'s gets those."""
-    record = _Record.load(env_dir, root)
     strays: list[str] = []
+    # First, as it refuses a link on the way to ``env_dir``: nothing below may follow one.
+    found_apps = app_dirs(env_dir, root, strays)
+    record = _Record.load(env_dir, root)
     current: Tree = {}
     read: dict[str, dict[str, _Stat | None]] = {}
-    for app_dir in app_dirs(env_dir, root, strays):
+    for app_dir in found_apps:
         app = app_dir.name
         wanted = desired.get(app)
         if wanted is not None and record.vouches(app_dir, _digest(wanted)):
@@ -105,7 +107,8 @@ class _Record:
 
     @classmethod
     def load(cls, env_dir: Path, root: Path) -> _Record:
-        relative = env_dir.resolve().relative_to(root.resolve()).as_posix()
+        # Not resolved: a link would lead out of the project (callers refuse links first).
+        relative = env_dir.relative_to(root).as_posix()
         name = hashlib.sha256(relative.encode()).hexdigest()[:24]
         path = project_cache(root, "output") / f"{name}.json"
         try:
