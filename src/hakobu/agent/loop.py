@@ -84,7 +84,7 @@ from hakobu.sync import (
 from hakobu.sync.dependencies import desired_graph
 from hakobu.sync.ownership import delete_empty_inventories, namespace_ending
 from hakobu.sync.record import record_sync
-from hakobu.sync.run import Outcome
+from hakobu.sync.run import DONE, Outcome
 from hakobu.sync.status import with_dependencies
 from hakobu.sync.windows import WindowState, window_state
 
@@ -637,7 +637,7 @@ class Agent:
         return state
 
     def _log_sync(self, result: SyncResult, reason: str) -> None:
-        failed = [a for a in result.apps if a.result is not Outcome.SUCCEEDED]
+        failed = [a for a in result.apps if a.result not in DONE]
         self._log(
             f"sync {result.env} revision={result.revision[:12]} result={result.result} "
             f"applied={result.applied} pruned={result.pruned} unchanged={result.unchanged} "

@@ -28,6 +28,7 @@ from hakobu.releases.fleet import (
     plan_add,
     plan_remove,
     plan_set,
+    plan_switch,
     tier_statuses,
 )
 from hakobu.releases.tierpromotion import tier_versions
@@ -75,6 +76,25 @@ def register(subparsers: Subparsers) -> None:
     _names(remove)
     remove.set_defaults(handler=_remove)
 
+    suspend = actions.add_parser(
+        "suspend",
+        help="stop syncing an instance (suspend: true); its objects stay as they are",
+    )
+    _names(suspend)
+    suspend.set_defaults(handler=_switch, switch="suspend", on=True)
+    resume = actions.add_parser(
+        "resume", help="sync an instance again (drops suspend: true); render and sync after"
+    )
+    _names(resume)
+    resume.set_defaults(handler=_switch, switch="suspend", on=False)
+    maintenance = actions.add_parser(
+        "maintenance",
+        help="put an instance into the maintenance state fleet.yaml declares, or take it out",
+    )
+    _names(maintenance)
+    maintenance.add_argument("state", choices=("on", "off"), metavar="on|off")
+    maintenance.set_defaults(handler=_switch, switch="maintenance", on=None)
+
     listing = actions.add_parser("list", help="list the instances with their tier and values")
     listing.add_argument("fleet", metavar="FLEET")
     add_output_option(listing)
@@ -108,7 +128,19 @@ def register(subparsers: Subparsers) -> None:
         "tier with a Degraded instance halts it again at once",
     )
     rollout.set_defaults(handler=_rollout)
-    for action in (add, change, unset, move, remove, listing, status, rollout):
+    for action in (
+        add,
+        change,
+        unset,
+        move,
+        remove,
+        suspend,
+        resume,
+        maintenance,
+        listing,
+        status,
+        rollout,
+    ):
         add_project_option(action, inherited=True)
 
 
@@ -147,6 +179,11 @@ def _set(args: argparse.Namespace) -> int:
     return _done(plan_set(load(args), args.fleet, args.instance, values))
 
 
+def _switch(args: argparse.Namespace) -> int:
+    on = args.state == "on" if args.on is None else args.on
+    return _done(plan_switch(load(args), args.fleet, args.instance, args.switch, on))
+
+
 def _unset(args: argparse.Namespace) -> int:
     return _done(plan_set(load(args), args.fleet, args.instance, {}, unset=args.keys))
 
@@ -168,11 +205,25 @@ def _done(edit: InstanceEdit) -> int:
 def _list(args: argparse.Namespace) -> int:
     instances = list_instances(load(args), args.fleet)
     if args.output == "json":
-        print_json([{"name": i.name, "tier": i.tier, "values": i.values} for i in instances])
+        print_json(
+            [
+                {
+                    "name": i.name,
+                    "tier": i.tier,
+                    "values": i.values,
+                    "suspend": i.suspend,
+                    "maintenance": i.maintenance,
+                }
+                for i in instances
+            ]
+        )
         return 0
     for i in instances:
         values = " ".join(f"{key}={value}" for key, value in sorted(i.values.items()))
-        print(f"{i.name}\t{i.tier}\t{values}".rstrip())
+        switches = [
+            name for name, on in (("suspended", i.suspend), ("maintenance", i.maintenance)) if on
+        ]
+        print(f"{i.name}\t{i.tier}\t{values}\t{' '.join(switches)}".rstrip())
     return 0
 
 

@@ -27,6 +27,11 @@ instances, however many there are. Each instance is an app of its own, named
 ``<fleet>-<instance>``: its objects carry that app's label and inventory, so removing an
 instance prunes exactly its objects. The app name is a Kubernetes label value, so the
 instance name must be a DNS-1123 label and the two together at most 63 characters.
+
+Two switches set in an instance file keep it without deleting it. ``suspend: true`` leaves
+its app alone in every sync (see ``SUSPEND_ANNOTATION``). ``maintenance: true`` renders it
+with the values ``fleet.yaml`` declares under ``maintenance: values:`` laid over its own,
+e.g. ``replicas: 0`` or a holding page's image.
 """
 
 from __future__ import annotations
@@ -48,6 +53,11 @@ _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 # An app's name is the value of its objects' app label.
 _MAX_APP_NAME = 63
 
+# Render sets it on every object of a suspended instance. The committed output says so
+# itself, object by object, so every sync (CLI, controller, agent) reads the suspension
+# from what it already reads, with no file beside the objects nor the instance files.
+SUSPEND_ANNOTATION = "hakobu.dev/suspend"
+
 
 @dataclass(frozen=True)
 class Fleet:
@@ -57,6 +67,8 @@ class Fleet:
     values: dict[str, Any]
     # How a template version moves from tier to tier; None: only by `hakobu promote --fleet`.
     rollout: TierRollout | None = None
+    # Laid over an instance's values while it is in maintenance; None: the fleet has none.
+    maintenance: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,8 @@ class Instance:
     name: str
     tier: str
     values: dict[str, Any]
+    suspend: bool = False
+    maintenance: bool = False
 
 
 def app_name(fleet: str, instance: str) -> str:
@@ -93,7 +107,7 @@ def instance_name(fleet: str, file: Path) -> str:
 def load_fleet(file: Path, text: str) -> Fleet:
     doc = load_one(file, text)
     data = _mapping(doc, (), "the fleet file")
-    _only(doc, (), data, {"tiers", "values", "rollout"})
+    _only(doc, (), data, {"tiers", "values", "rollout", "maintenance"})
     tiers = data.get("tiers")
     if not isinstance(tiers, list) or not tiers:
         raise doc.error(("tiers",), "expected a non-empty list of tier names, in rollout order")
@@ -110,7 +124,32 @@ def load_fleet(file: Path, text: str) -> Fleet:
     if not isinstance(values, dict):
         raise doc.error(("values",), "expected a mapping of value names to their defaults")
     rollout = load_rollout(doc, data["rollout"]) if "rollout" in data else None
-    return Fleet(file.parent.name, tuple(tiers), values, rollout)
+    return Fleet(file.parent.name, tuple(tiers), values, rollout, _maintenance(doc, data, values))
+
+
+def _maintenance(
+    doc: Document, data: dict[str, Any], accepted: dict[str, Any]
+) -> dict[str, Any] | None:
+    if "maintenance" not in data:
+        return None
+    section = data["maintenance"]
+    if not isinstance(section, dict):
+        raise doc.error(("maintenance",), "expected a mapping with values:")
+    _only(doc, ("maintenance",), section, {"values"})
+    values = section.get("values")
+    if not isinstance(values, dict) or not values:
+        raise doc.error(
+            ("maintenance", "values"),
+            "expected a non-empty mapping of the values an instance in maintenance renders with",
+        )
+    for key in values:
+        if key not in accepted:
+            raise doc.error(
+                ("maintenance", "values", key),
+                f"{key!r} is not one of the fleet's values",
+                hint="declare it with its default under values: first",
+            )
+    return values
 
 
 def load_instance(fleet: Fleet, file: Path, text: str) -> Instance:
@@ -118,7 +157,7 @@ def load_instance(fleet: Fleet, file: Path, text: str) -> Instance:
     name = instance_name(fleet.name, file)
     doc = load_one(file, text)
     data = _mapping(doc, (), "an instance file")
-    _only(doc, (), data, {"tier", "values"})
+    _only(doc, (), data, {"tier", "values", "suspend", "maintenance"})
     tier = data.get("tier")
     if tier not in fleet.tiers:
         raise doc.error(
@@ -137,7 +176,23 @@ def load_instance(fleet: Fleet, file: Path, text: str) -> Instance:
                 hint=f"the values its template accepts ({FLEET_FILE}) are: "
                 + (", ".join(sorted(fleet.values)) or "none"),
             )
-    return Instance(name, str(tier), values)
+    suspend = _switch(doc, data, "suspend")
+    maintenance = _switch(doc, data, "maintenance")
+    if maintenance and fleet.maintenance is None:
+        raise doc.error(
+            ("maintenance",),
+            f"fleet {fleet.name!r} declares no maintenance state",
+            hint=f"declare the values an instance renders with in maintenance under "
+            f"maintenance: values: in {FLEET_FILE}",
+        )
+    return Instance(name, str(tier), values, suspend, maintenance)
+
+
+def _switch(doc: Document, data: dict[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise doc.error((key,), f"expected true or false, found {value!r}")
+    return value
 
 
 def _mapping(doc: Document, path: tuple[str, ...], what: str) -> dict[str, Any]:

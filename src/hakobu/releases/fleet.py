@@ -120,6 +120,22 @@ def plan_set(
     return InstanceEdit(file, edited)
 
 
+def plan_switch(project: Project, fleet: str, instance: str, switch: str, on: bool) -> InstanceEdit:
+    """Turn an instance's ``suspend`` or ``maintenance`` on (``switch: true``) or off (the
+    line goes: off is the default); maintenance is refused unless the fleet declares it."""
+    found = fleet_of(project, fleet)
+    file = _existing(project, fleet, instance)
+    text = file.read_text()
+    current = load_instance(found, file, text)
+    edited = set_path(text, file, (switch,), True) if on else delete_path(text, file, (switch,))
+    written = load_instance(found, file, edited)
+    if getattr(written, switch) is not on or written.values != current.values:
+        raise OperationFailed(
+            f"{file}: the edit would not read back as asked", hint=f"edit {file} by hand"
+        )
+    return InstanceEdit(file, edited)
+
+
 def plan_remove(project: Project, fleet: str, instance: str) -> InstanceEdit:
     fleet_of(project, fleet)
     return InstanceEdit(_existing(project, fleet, instance), None)

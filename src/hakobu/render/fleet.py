@@ -3,7 +3,8 @@
 The fleet's template is a template app: ``template/`` for the first tier, and for a later
 tier the copy it was promoted to (``tiers/<tier>/``, see ``hakobu.model.tierrollout``). An
 instance renders it with the environment's values, overlaid by the fleet's defaults and then
-by the instance's own values, and with ``app`` (``<fleet>-<instance>``), ``fleet``,
+by the instance's own values (in maintenance, then by the fleet's maintenance values),
+and with ``app`` (``<fleet>-<instance>``), ``fleet``,
 ``instance`` and ``tier`` besides. Everything is read through ``inputs``, so an instance's
 cached render goes stale exactly when its own file, the fleet file or its template changes.
 """
@@ -17,6 +18,7 @@ from hakobu.model.fleet import (
     FLEET_FILE,
     INSTANCE_SUFFIXES,
     INSTANCES_DIR,
+    SUSPEND_ANNOTATION,
     TEMPLATE_DIR,
     app_name,
     instance_name,
@@ -85,7 +87,9 @@ def render_instance(
                 hint=f"declare the values and their defaults under values: in {fleet_file}",
             )
     values = deep_merge(deep_merge(env.values, fleet.values), instance.values)
-    return render_template_dir(
+    if instance.maintenance and fleet.maintenance is not None:
+        values = deep_merge(values, fleet.maintenance)
+    objects = render_template_dir(
         template,
         app=app_name(fleet.name, instance.name),
         environment=env.name,
@@ -96,6 +100,12 @@ def render_instance(
         deadline=deadline,
         context={"fleet": fleet.name, "instance": instance.name, "tier": instance.tier},
     )
+    if instance.suspend:
+        for obj in objects:
+            obj.setdefault("metadata", {}).setdefault("annotations", {})[SUSPEND_ANNOTATION] = (
+                "true"
+            )
+    return objects
 
 
 def _template_of(fleet_dir: Path, tiers: tuple[str, ...], tier: str, inputs: Inputs) -> Path:

@@ -33,6 +33,7 @@ from hakobu.cluster.lease import Lease, held
 from hakobu.errors import OperationFailed
 from hakobu.health import HealthRules, HealthStatus
 from hakobu.model.dependencies import Graph
+from hakobu.model.fleet import SUSPEND_ANNOTATION
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
 from hakobu.model.rollout import holding_stable
@@ -69,6 +70,13 @@ class Outcome(enum.StrEnum):
     FAILED = "Failed"
     # Not synced: an app it depends on did not become Healthy.
     SKIPPED = "Skipped"
+    # Not synced, as asked: its rendered objects say it is suspended (a fleet instance's
+    # suspend: true). Nothing of it is applied or pruned, and that is no failure.
+    SUSPENDED = "Suspended"
+
+
+# The outcomes of an app that did what was asked of it.
+DONE = frozenset({Outcome.SUCCEEDED, Outcome.SUSPENDED})
 
 
 Progress = Callable[[str], None]
@@ -214,6 +222,7 @@ def _sync(
         )
     planned = time.monotonic() - started
     waits, waited = _order(graph, desired, states)
+    suspended = {app.name for app in desired.apps if app.suspended}
     outside = _outside(
         kube,
         project,
@@ -235,6 +244,7 @@ def _sync(
             waited,
             lambda state: (
                 outside.get(state.name)
+                or (_suspended(state) if state.name in suspended else None)
                 or _AppSync(
                     kube,
                     env,
@@ -251,9 +261,7 @@ def _sync(
             options=options,
             progress=progress,
         )
-    result = (
-        Outcome.SUCCEEDED if all(a.result is Outcome.SUCCEEDED for a in apps) else Outcome.FAILED
-    )
+    result = Outcome.SUCCEEDED if all(a.result in DONE for a in apps) else Outcome.FAILED
     return SyncResult(
         project=project.name,
         env=env.name,
@@ -357,7 +365,7 @@ def _in_order(
             if other in results:
                 continue
             pending[other].discard(name)
-            if result.result is not Outcome.SUCCEEDED:
+            if result.result not in DONE:
                 finished(other, _skipped_after(by_name[other], options, name, result))
             elif not pending[other]:
                 start(other)
@@ -402,6 +410,20 @@ def _skipped(
         messages=tuple(messages),
         left=0 if options.prune else len(state.plan.prunes),
         waiting_for=waiting_for,
+    )
+
+
+def _suspended(state: AppState) -> AppResult:
+    """The app is left as it is in the cluster: what git changed waits for its resume."""
+    return AppResult(
+        app=state.name,
+        result=Outcome.SUSPENDED,
+        created=0,
+        updated=0,
+        unchanged=state.plan.count(Action.UNCHANGED),
+        pruned=0,
+        hooks=0,
+        messages=(f"suspended ({SUSPEND_ANNOTATION}): neither applied nor pruned",),
     )
 
 

@@ -196,3 +196,47 @@ def test_an_instance_is_committed_with_the_file_it_was_rendered_from(root: Path)
     fleet = root / "apps" / "shops" / "fleet.yaml"
     fleet.write_text(fleet.read_text() + "# edited\n")
     assert main(["render", "-C", str(root), "--commit", "--app", "shops-berlin"]) == 2
+
+
+def test_suspend_and_resume_add_and_drop_one_line(root: Path) -> None:
+    file = instances(root) / "berlin.yaml"
+    assert hakobu(root, "suspend", "shops", "berlin") == 0
+    assert file.read_text() == BERLIN + "suspend: true\n"
+    assert list_instances(load_project(root), "shops")[0].suspend
+    assert hakobu(root, "resume", "shops", "berlin") == 0
+    assert file.read_text() == BERLIN
+
+
+def test_list_shows_the_switches(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert hakobu(root, "suspend", "shops", "berlin") == 0
+    capsys.readouterr()
+    assert hakobu(root, "list", "shops") == 0
+    assert capsys.readouterr().out == (
+        "berlin\tcanary\thost=berlin.example.test replicas=3\tsuspended\n"
+    )
+
+
+def test_maintenance_is_refused_unless_the_fleet_declares_it(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = instances(root) / "berlin.yaml"
+    assert hakobu(root, "maintenance", "shops", "berlin", "on") == 2
+    assert capsys.readouterr().err.startswith(
+        f"error: {file}:6: maintenance: fleet 'shops' declares no maintenance state"
+    )
+    assert file.read_text() == BERLIN
+    fleet_file = root / "apps" / "shops" / "fleet.yaml"
+    fleet_file.write_text(fleet_file.read_text() + "maintenance: {values: {replicas: 0}}\n")
+    assert hakobu(root, "maintenance", "shops", "berlin", "on") == 0
+    assert file.read_text() == BERLIN + "maintenance: true\n"
+    assert hakobu(root, "maintenance", "shops", "berlin", "off") == 0
+    assert file.read_text() == BERLIN
+
+
+def test_a_switch_must_be_true_or_false(root: Path) -> None:
+    (instances(root) / "berlin.yaml").write_text(BERLIN + "suspend: yes please\n")
+    with pytest.raises(SourceError) as caught:
+        list_instances(load_project(root), "shops")
+    assert caught.value.message == (
+        f"{instances(root)}/berlin.yaml:6: suspend: expected true or false, found 'yes please'"
+    )
