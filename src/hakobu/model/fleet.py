@@ -37,10 +37,12 @@ e.g. ``replicas: 0`` or a holding page's image.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hakobu.model.objects import Object
 from hakobu.model.source import Document, SourceError, load_one
 from hakobu.model.tierrollout import TierRollout, load_rollout
 
@@ -57,6 +59,16 @@ _MAX_APP_NAME = 63
 # itself, object by object, so every sync (CLI, controller, agent) reads the suspension
 # from what it already reads, with no file beside the objects nor the instance files.
 SUSPEND_ANNOTATION = "hakobu.dev/suspend"
+
+
+def suspended(objects: Iterable[Object]) -> bool:
+    """An app's objects are a suspended instance's: there are some and each says so."""
+    found = False
+    for obj in objects:
+        if (obj.get("metadata", {}).get("annotations") or {}).get(SUSPEND_ANNOTATION) != "true":
+            return False
+        found = True
+    return found
 
 
 @dataclass(frozen=True)

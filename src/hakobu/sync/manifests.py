@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hakobu.errors import InvalidInput
 from hakobu.model.files import MAX_FILE_BYTES, decode, read_text
-from hakobu.model.fleet import SUSPEND_ANNOTATION
+from hakobu.model.fleet import suspended
 from hakobu.model.generated import refuse_strays, scan_environment
 from hakobu.model.kinds import is_cluster_scoped
 from hakobu.model.objects import Object, ObjectId, group_of, object_id
@@ -45,10 +45,7 @@ class AppManifests:
     @property
     def suspended(self) -> bool:
         """Every object says so: a fleet instance rendered with suspend: true."""
-        return bool(self.manifests) and all(
-            (m.obj["metadata"].get("annotations") or {}).get(SUSPEND_ANNOTATION) == "true"
-            for m in self.manifests
-        )
+        return suspended(m.obj for m in self.manifests)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from hakobu.cluster.api import KubeApi
 from hakobu.health import HealthRules, HealthStatus, assess, settled, worst
 from hakobu.model.dependencies import Graph
+from hakobu.model.fleet import suspended
 from hakobu.model.project import Environment, Project
 from hakobu.model.rollout import rollout_in_progress
 from hakobu.sync.dependencies import desired_graph
@@ -29,6 +30,9 @@ class SyncState(enum.StrEnum):
     # What git wants cannot be known (a SealedSecret no key opens): neither in sync nor
     # drifted.
     UNKNOWN = "Unknown"
+    # Left alone by every sync, as asked (a fleet instance's suspend: true), whatever git
+    # has for it: as Flux shows a suspended Kustomization.
+    SUSPENDED = "Suspended"
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class AppStatus:
     @property
     def good(self) -> bool:
         """Synced, and Healthy or Suspended: nothing to do and nothing wrong."""
-        return self.sync is SyncState.SYNCED and settled(self.health)
+        return self.sync in (SyncState.SYNCED, SyncState.SUSPENDED) and settled(self.health)
 
 
 _ROLLOUT_HEALTH = {
@@ -108,7 +112,9 @@ def app_status(state: AppState, rules: HealthRules) -> AppStatus:
             if step.resource.hook
         ]
     differing += [blocked.message for blocked in state.blocked]
-    if state.blocked:
+    if suspended(step.resource.obj for step in state.plan.steps):
+        sync = SyncState.SUSPENDED
+    elif state.blocked:
         sync = SyncState.UNKNOWN
     elif not differing:
         sync = SyncState.SYNCED

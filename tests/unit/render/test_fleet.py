@@ -250,3 +250,36 @@ def test_a_copy_for_no_later_tier_is_refused(root: Path, tier: str, why: str) ->
         f"{root}/apps/shops/tiers/{tier}: tiers/ holds the template each later tier was "
         f"promoted to; {why}"
     )
+
+
+def test_maintenance_lays_the_fleets_maintenance_values_over_the_instances(root: Path) -> None:
+    fleet_file = root / "apps" / "shops" / "fleet.yaml"
+    fleet_file.write_text(fleet_file.read_text() + "maintenance:\n  values: {replicas: 0}\n")
+    instance(root, "berlin", "tier: canary\nvalues:\n  replicas: 3\nmaintenance: true\n")
+    tree, _ = render(root)
+    assert 'replicas: "0"\n' in tree["shops-berlin"]["configmap-shops-berlin.yaml"]
+    assert 'replicas: "1"\n' in tree["shops-paris"]["configmap-shops-paris.yaml"]
+
+
+def test_a_suspended_instance_is_rendered_with_its_objects_annotated(root: Path) -> None:
+    instance(root, "berlin", "tier: canary\nsuspend: true\n")
+    tree, _ = render(root)
+    assert 'hakobu.dev/suspend: "true"\n' in tree["shops-berlin"]["configmap-shops-berlin.yaml"]
+    assert "hakobu.dev/suspend" not in tree["shops-paris"]["configmap-shops-paris.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("maintenance", "message"),
+    [
+        ("maintenance: {values: {colour: red}}\n", "'colour' is not one of the fleet's values"),
+        ("maintenance: {values: {}}\n", "expected a non-empty mapping"),
+        ("maintenance: {replicas: 0}\n", "unknown field 'replicas'"),
+    ],
+)
+def test_a_bad_maintenance_state_is_refused(root: Path, maintenance: str, message: str) -> None:
+    fleet_file = root / "apps" / "shops" / "fleet.yaml"
+    fleet_file.write_text(fleet_file.read_text() + maintenance)
+    with pytest.raises(SourceError) as caught:
+        render(root)
+    assert message in caught.value.message
+    assert str(fleet_file) in caught.value.message
