@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hakobu.health import HealthStatus
-from hakobu.sync.run import Outcome, SyncResult
+from hakobu.sync.run import DONE, SyncResult
 from hakobu.sync.status import AppStatus
 
 
@@ -63,7 +63,7 @@ Decision = RollBack | NoRollback | Good
 
 def sync_problem(result: SyncResult) -> Problem | None:
     for app in result.apps:
-        if app.result is not Outcome.SUCCEEDED:
+        if app.result not in DONE:
             return Problem(app.app, "; ".join(app.messages) or "sync failed")
     return None
 

@@ -22,7 +22,7 @@ from hakobu.sync import DesiredState, SyncResult
 from hakobu.sync.observe import AppState
 from hakobu.sync.ownership import write_inventory
 from hakobu.sync.prune import delete_all
-from hakobu.sync.run import Outcome
+from hakobu.sync.run import DONE, Outcome
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,7 @@ def with_removed(result: SyncResult, removed: Mapping[str, Removed]) -> SyncResu
         result,
         apps=tuple(apps),
         pruned=sum(a.pruned for a in apps),
-        result=Outcome.SUCCEEDED
-        if all(a.result is Outcome.SUCCEEDED for a in apps)
-        else Outcome.FAILED,
+        result=Outcome.SUCCEEDED if all(a.result in DONE for a in apps) else Outcome.FAILED,
     )
 
 
