@@ -1,4 +1,5 @@
-"""``hakobu fleet add | set | unset | move | remove | list``: edit a fleet's instance files;
+"""``hakobu fleet add | set | unset | move | remove | suspend | resume | maintenance | list``:
+edit a fleet's instance files;
 ``hakobu fleet status``: its tiers in a cluster; ``hakobu fleet rollout``: one step of its
 tiered rollout."""
 
