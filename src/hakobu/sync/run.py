@@ -213,16 +213,16 @@ def _sync(
         workers=options.workers,
         keys_namespace=options.keys_namespace,
     )
+    suspended = {app.name for app in desired.apps if app.suspended}
     if options.prune:
         check_not_emptying(
             env.name,
             desired.object_count,
-            sum(len(s.plan.prunes) for s in states),
+            sum(len(s.plan.prunes) for s in states if s.name not in suspended),
             options.allow_empty,
         )
     planned = time.monotonic() - started
     waits, waited = _order(graph, desired, states)
-    suspended = {app.name for app in desired.apps if app.suspended}
     outside = _outside(
         kube,
         project,
