@@ -112,7 +112,8 @@ def summary_health(statuses: Sequence[AppStatus]) -> str:
 def summary_sync(statuses: Sequence[AppStatus]) -> str:
     if not statuses:
         return str(SyncState.UNKNOWN)
-    if all(s.sync is SyncState.SYNCED for s in statuses):
+    # A suspended app is left as it is on purpose; its own entry says Suspended.
+    if all(s.sync in (SyncState.SYNCED, SyncState.SUSPENDED) for s in statuses):
         return str(SyncState.SYNCED)
     if any(s.sync is SyncState.UNKNOWN for s in statuses):
         return str(SyncState.UNKNOWN)
