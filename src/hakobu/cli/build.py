@@ -103,6 +103,7 @@ def _build_app(path: Path, env_name: str | None) -> str:
     from hakobu.model.project import find_root, load_project  # noqa: PLC0415
     from hakobu.render.cache import RenderCache  # noqa: PLC0415
     from hakobu.render.environment import app_files  # noqa: PLC0415
+    from hakobu.repo.remotetree import RemoteRepositories  # noqa: PLC0415
 
     if not path.exists():
         raise InvalidInput(f"{path} does not exist")
@@ -118,5 +119,13 @@ def _build_app(path: Path, env_name: str | None) -> str:
     env = project.environment(env_name)
     cache = RenderCache(project.root)
     helm = helm_for_render(Progress())
-    files = app_files(project, env, path, cache=cache, images=references(project.root), helm=helm)
+    files = app_files(
+        project,
+        env,
+        path,
+        cache=cache,
+        images=references(project.root),
+        helm=helm,
+        remote_git=RemoteRepositories(),
+    )
     return "---\n".join(content for _, content in sorted(files.items()))

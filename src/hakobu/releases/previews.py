@@ -37,6 +37,7 @@ from hakobu.model.previews import Previews
 from hakobu.model.project import Environment, Project, load_project
 from hakobu.render.environment import render_environment, write_environment
 from hakobu.repo.branches import fetched_branch_tip
+from hakobu.repo.remotetree import RemoteRepositories
 from hakobu.repo.repository import discover, releasing
 from hakobu.repo.revisions import export, repo_path
 from hakobu.sync import DesiredState, SyncOptions, SyncResult, read_desired, sync
@@ -190,7 +191,9 @@ def render_branch(
             )
         render_env = replace(copy.environment(source_name), namespace=env.namespace)
         images = references(project.root, revision)
-        tree, result = render_environment(copy, render_env, images=images)
+        tree, result = render_environment(
+            copy, render_env, images=images, remote_git=RemoteRepositories()
+        )
         write_environment(copy, render_env, tree, result)
         rendered = read_desired(copy, render_env)
     _check_inside(rendered, env.namespace, branch)

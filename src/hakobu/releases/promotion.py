@@ -43,6 +43,7 @@ from hakobu.repo.branches import (
 )
 from hakobu.repo.changes import Replacement, commit_replacements, update_worktree
 from hakobu.repo.commit import open_repository
+from hakobu.repo.remotetree import RemoteRepositories
 from hakobu.repo.repository import Commit, Repository
 from hakobu.repo.revisions import (
     File,
@@ -315,7 +316,10 @@ def plan_inputs(
         # Image tags as the commit holds them: the scratch copy is no git checkout.
         images = references(project.root, revision)
         helm = helm_for_render(_log.info)
-        _, stale = render_environment(copy, copy_target, only_app=app, images=images, helm=helm)
+        remote_git = RemoteRepositories()
+        _, stale = render_environment(
+            copy, copy_target, only_app=app, images=images, helm=helm, remote_git=remote_git
+        )
         if stale.has_changes:
             raise InvalidInput(
                 f"{output}/{target.name} in the current commit is not what its inputs "
@@ -338,7 +342,9 @@ def plan_inputs(
             return PromotionPlan(
                 source.name, target.name, revision, health, branch, skipped=skipped
             )
-        desired, _ = render_environment(copy, copy_target, only_app=app, images=images, helm=helm)
+        desired, _ = render_environment(
+            copy, copy_target, only_app=app, images=images, helm=helm, remote_git=remote_git
+        )
     replacements = [
         Replacement(path, {path: File(text.encode(), files_at(current, path)[path].mode)})
         for path, text in edited.items()

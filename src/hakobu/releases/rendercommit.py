@@ -39,7 +39,9 @@ from hakobu.render.environment import (
 )
 from hakobu.render.helm import Helm
 from hakobu.render.inputs import Inputs
+from hakobu.render.remotepins import RemoteGit
 from hakobu.repo.commit import commit_paths, open_repository
+from hakobu.repo.remotetree import RemoteRepositories
 from hakobu.repo.revisions import LocalStatus, changed_locally, local_status, on_disk, repo_path
 
 
@@ -68,12 +70,15 @@ def render_project(
     *,
     before_write: Callable[[Sequence[EnvironmentResult]], None] = lambda _: None,
     helm: Helm | None = None,
+    remote_git: RemoteGit | None = None,
 ) -> Rendered:
     """Render, write (unless ``check``) and commit (with ``commit``) as ``request`` says.
 
     ``before_write`` sees the results once everything is rendered and nothing written yet,
     so a report that cannot be produced fails while the files are still as they were.
-    ``helm`` renders chart apps.
+    ``helm`` renders chart apps; remote bases the project allows are fetched through
+    ``remote_git`` (by default from the network into the user cache, each URL's refs listed
+    once for the whole render).
     """
     envs = (
         [project.environment(name) for name in request.envs]
@@ -81,6 +86,7 @@ def render_project(
         else project.environments
     )
     cache = RenderCache(project.root) if request.use_cache else None
+    remote_git = remote_git or RemoteRepositories()
     images = references(project.root)
     if not request.check:
         for env in envs:
@@ -89,7 +95,13 @@ def render_project(
         (
             env,
             *render_environment(
-                project, env, only_app=request.only_app, cache=cache, images=images, helm=helm
+                project,
+                env,
+                only_app=request.only_app,
+                cache=cache,
+                images=images,
+                helm=helm,
+                remote_git=remote_git,
             ),
         )
         for env in envs

@@ -39,6 +39,7 @@ from hakobu.render.fleet import instance_files, is_fleet, render_instance
 from hakobu.render.helm import Helm
 from hakobu.render.inputs import Inputs
 from hakobu.render.kustomize import build as kustomize_build
+from hakobu.render.remotepins import RemoteGit, app_remotes
 from hakobu.render.templates import render_template_dir
 
 AppKind = Literal["spec", "chart", "kustomize", "templates", "fleet"]
@@ -101,10 +102,12 @@ def render_app(
     deadline: float | None = None,
     helm: Helm | None = None,
     bases: RenderBases | None = None,
+    remote_git: RemoteGit | None = None,
 ) -> list[Object]:
     """``app``'s objects in ``env``; template apps stop at ``deadline`` (monotonic time);
     chart apps are rendered by ``helm``; ``bases``: the platform bases the apps of one
-    render share (each version read and compiled once)."""
+    render share (each version read and compiled once); ``remote_git`` fetches the remote
+    bases of kustomize apps (without it they are refused)."""
     # Whatever its links say, an app reads nothing from outside its project.
     inputs = inputs.within(project.root)
     if app.kind == "spec":
@@ -160,7 +163,10 @@ def render_app(
             helm=helm,
         )
     if app.kind == "kustomize":
-        return kustomize_build(kustomize_root(app, env, inputs), files=inputs, helm=helm)
+        remotes = app_remotes(project, remote_git, inputs) if remote_git is not None else None
+        return kustomize_build(
+            kustomize_root(app, env, inputs), files=inputs, helm=helm, remotes=remotes
+        )
     if app.instance is not None:
         return render_instance(app.path, app.instance, env, inputs, images, deadline=deadline)
     return render_template_dir(

@@ -22,9 +22,10 @@ from hakobu import __version__
 from hakobu.model.objects import Object, ObjectId
 from hakobu.model.project import Environment
 from hakobu.model.usercache import project_cache
-from hakobu.render.inputs import Input, still_valid
+from hakobu.render.inputs import Input, Pin, still_valid
+from hakobu.render.remotepins import RemoteGit, pins_hold
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 @cache
@@ -113,9 +114,12 @@ class RenderCache:
         images: Mapping[str, str],
         depends_on: tuple[str, ...],
         checked: dict[Input, bool] | None = None,
+        *,
+        remote_git: RemoteGit | None = None,
     ) -> AppOutput | None:
         """``depends_on``: what the project file says ``app`` depends on; ``checked``: the
-        inputs one render has compared already (see ``still_valid``)."""
+        inputs one render has compared already (see ``still_valid``); ``remote_git``
+        resolves the refs of the remote bases the app fetched."""
         path = self._path(env, app)
         try:
             entry = json.loads(path.read_text())
@@ -123,6 +127,9 @@ class RenderCache:
                 return None
             inputs = tuple(Input(**item) for item in entry["inputs"])
             if not still_valid(inputs, checked):
+                return None
+            pins = tuple(Pin(**item) for item in entry["pins"])
+            if not pins_hold(pins, remote_git):
                 return None
             return AppOutput(
                 files=entry["files"],
@@ -147,12 +154,14 @@ class RenderCache:
         output: AppOutput,
         *,
         depends_on: tuple[str, ...],
+        pins: tuple[Pin, ...] = (),
     ) -> None:
         path = self._path(env, app)
         path.parent.mkdir(parents=True, exist_ok=True)
         entry = {
             "key": self._key(env, app, images, depends_on),
             "inputs": [asdict(item) for item in inputs],
+            "pins": [asdict(pin) for pin in sorted(pins)],
             "files": output.files,
             "ids": [astuple(ident) for ident in output.ids],
             "digests": output.digests,

@@ -37,6 +37,7 @@ from hakobu.render.inputs import Input, Inputs
 from hakobu.render.layout import file_names
 from hakobu.render.output import Tree, recover, update_environment
 from hakobu.render.outputrecord import current_output, remember_written
+from hakobu.render.remotepins import RemoteGit
 from hakobu.render.rollout import checksum, config_digest, references, with_checksum
 from hakobu.render.yamlout import dump_object
 
@@ -71,6 +72,7 @@ def render_environment(
     cache: RenderCache | None = None,
     images: Mapping[str, str] | None = None,
     helm: Helm | None = None,
+    remote_git: RemoteGit | None = None,
 ) -> tuple[Tree, EnvironmentResult]:
     """Render ``env`` and compare with what is on disk; write nothing.
 
@@ -78,7 +80,8 @@ def render_environment(
     fresh) because identities and configuration checksums span apps, but only that app's
     files are taken; the others keep what is on disk. ``images`` maps declared image names
     to their built references, for app specs and templates that refer to them; ``helm``
-    renders chart apps.
+    renders chart apps; ``remote_git`` fetches the remote bases the project allows (without
+    it they are refused).
     """
     # Before rendering: an output that leads out of the project is refused at no cost.
     refuse_links_between(project.root, project.output_dir / env.name)
@@ -97,7 +100,11 @@ def render_environment(
     with shared_limit(MAX_NODES):
         for app in apps:
             listed = _listed(project, app.name)
-            output = cache.lookup(env, app.name, images, listed, checked) if cache else None
+            output = (
+                cache.lookup(env, app.name, images, listed, checked, remote_git=remote_git)
+                if cache
+                else None
+            )
             if output is None:
                 fresh[app.name] = Inputs()
                 output = render_app_output(
@@ -109,6 +116,7 @@ def render_environment(
                     deadline=deadline,
                     helm=helm,
                     bases=bases,
+                    remote_git=remote_git,
                 )
             outputs[app.name] = output
     check_unique({name: output.ids for name, output in outputs.items()})
@@ -125,6 +133,7 @@ def render_environment(
                 inputs.snapshot(),
                 outputs[name],
                 depends_on=_listed(project, name),
+                pins=tuple(sorted(inputs.pins)),
             )
     files = {name: output.files for name, output in outputs.items()}
     current = current_output(project.output_dir / env.name, project.root, files)
@@ -142,6 +151,7 @@ def app_files(
     cache: RenderCache | None = None,
     images: Mapping[str, str] | None = None,
     helm: Helm | None = None,
+    remote_git: RemoteGit | None = None,
 ) -> dict[str, str]:
     """The files ``hakobu render`` would write for the app at ``path`` (name → content)."""
     wanted = path.resolve()
@@ -149,7 +159,13 @@ def app_files(
         # A fleet's instance is found by its file: the fleet's directory holds them all.
         if (app.instance or app.path).resolve() == wanted:
             desired, _ = render_environment(
-                project, env, only_app=app.name, cache=cache, images=images, helm=helm
+                project,
+                env,
+                only_app=app.name,
+                cache=cache,
+                images=images,
+                helm=helm,
+                remote_git=remote_git,
             )
             return desired[app.name]
     raise InvalidInput(
@@ -169,11 +185,20 @@ def render_app_output(
     deadline: float | None = None,
     helm: Helm | None = None,
     bases: RenderBases | None = None,
+    remote_git: RemoteGit | None = None,
 ) -> AppOutput:
     declared = declared_dependencies(app, project, inputs)
     depends_on = tuple(sorted(declared.names)) if declared is not None else ()
     objects = render_app(
-        app, env, project, inputs, images, deadline=deadline, helm=helm, bases=bases
+        app,
+        env,
+        project,
+        inputs,
+        images,
+        deadline=deadline,
+        helm=helm,
+        bases=bases,
+        remote_git=remote_git,
     )
     objects += environment_secrets(project, env, app.name, inputs)
     # Sync reads only the committed objects, so they carry what the app waits for.

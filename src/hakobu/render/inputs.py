@@ -34,6 +34,16 @@ class Input:
     digest: str
 
 
+@dataclass(frozen=True, order=True)
+class Pin:
+    """A remote repository's ref and the commit it named when a render fetched it."""
+
+    url: str
+    ref: str
+    timeout: float
+    commit: str
+
+
 class FileAccess(Protocol):
     """How a render reads the file system; ``Inputs`` records, ``REAL_FILES`` just reads."""
 
@@ -96,10 +106,12 @@ class Inputs:
 
     recorded: dict[tuple[InputKind, str], str] = field(default_factory=dict)
     root: Path | None = None
+    # The remote refs the render fetched (``hakobu.render.remotepins``).
+    pins: set[Pin] = field(default_factory=set)
 
     def within(self, root: Path) -> Inputs:
         """These inputs, confined to ``root``; what the result reads is recorded here too."""
-        return Inputs(self.recorded, Path(os.path.realpath(root)))
+        return Inputs(self.recorded, Path(os.path.realpath(root)), self.pins)
 
     def read_bytes(self, path: Path) -> bytes:
         self._confine(path)

@@ -16,6 +16,8 @@ import hashlib
 import re
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,50 +60,90 @@ class _Bounded(pygit2.RemoteCallbacks):
             raise OperationFailed(f"fetching {self.url} stopped: it {self.stopped}")
 
 
-def fetch_tree(url: str, ref: str, *, timeout: float, cache: Path | None = None) -> RemoteTree:
-    """The tree of ``ref`` in the repository at ``url``, fetched unless already cached."""
-    store = (cache or cache_root()) / "kustomize-remotes"
-    store = store / hashlib.sha256(url.encode()).hexdigest()[:24]
-    store.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + min(timeout, MAX_FETCH_SECONDS)
-    with tempfile.TemporaryDirectory(dir=store, prefix=".fetch-") as work:
-        repository = pygit2.init_repository(Path(work) / "git", bare=True)
-        remote = repository.remotes.create_anonymous(url)
-        callbacks = _Bounded(url, deadline)
-        commit = _resolve(remote, url, ref, callbacks)
+class RemoteRepositories:
+    """The remote repositories one render reads: each URL's refs are listed once (one
+    ls-remote per URL, however many apps and refs name it), so every app sees the same commit
+    for a ref; trees are fetched into the cache by commit."""
+
+    def __init__(self, cache: Path | None = None) -> None:
+        self._cache = cache
+        self._heads: dict[str, dict[str, str]] = {}
+
+    def commit(self, url: str, ref: str, *, timeout: float) -> str:
+        """The commit ``ref`` names at ``url`` now: a tag (peeled), a branch, a full ref or a
+        commit id."""
+        heads = self._heads.get(url)
+        if heads is None:
+            with _scratch(self._store(url), url) as (_, remote):
+                heads = _list_heads(remote, url, _Bounded(url, _deadline(timeout)))
+            self._heads[url] = heads
+        return _pick(heads, url, ref)
+
+    def tree(self, url: str, commit: str, *, timeout: float) -> Path:
+        """The directory of ``commit`` of ``url``, fetched unless already cached."""
+        store = self._store(url)
         tree_dir = store / commit
         if tree_dir.is_dir():
-            return RemoteTree(commit, tree_dir)
-        # libgit2 fetches shallowly over the network, but not from a local repository.
-        depth = 0 if url.lower().startswith("file://") else 1
-        try:
-            remote.fetch([f"+{commit}:{_FETCHED}"], depth=depth, callbacks=callbacks)
-        except pygit2.GitError as e:
-            raise OperationFailed(f"cannot fetch {ref!r} ({commit}) from {url}: {e}") from None
-        fetched = repository.get(commit)
-        if not isinstance(fetched, pygit2.Commit):
-            raise InvalidInput(f"{ref!r} of {url} is not a commit")
-        written = Path(work) / "tree"
-        written.mkdir()
-        _write_tree(repository, fetched.tree, written, {"files": 0, "bytes": 0}, url)
-        try:
-            written.rename(tree_dir)
-        except OSError:
-            # Another render wrote the same commit meanwhile: the trees are equal.
-            if not tree_dir.is_dir():
-                raise
-    return RemoteTree(commit, tree_dir)
+            return tree_dir
+        with _scratch(store, url) as (repository, remote):
+            # libgit2 fetches shallowly over the network, but not from a local repository.
+            depth = 0 if url.lower().startswith("file://") else 1
+            callbacks = _Bounded(url, _deadline(timeout))
+            try:
+                remote.fetch([f"+{commit}:{_FETCHED}"], depth=depth, callbacks=callbacks)
+            except pygit2.GitError as e:
+                raise OperationFailed(f"cannot fetch {commit} from {url}: {e}") from None
+            fetched = repository.get(commit)
+            if not isinstance(fetched, pygit2.Commit):
+                raise InvalidInput(f"{commit} of {url} is not a commit")
+            written = Path(repository.path).parent / "tree"
+            written.mkdir()
+            _write_tree(repository, fetched.tree, written, {"files": 0, "bytes": 0}, url)
+            try:
+                written.rename(tree_dir)
+            except OSError:
+                # Another render wrote the same commit meanwhile: the trees are equal.
+                if not tree_dir.is_dir():
+                    raise
+        return tree_dir
+
+    def _store(self, url: str) -> Path:
+        store = (self._cache or cache_root()) / "kustomize-remotes"
+        store = store / hashlib.sha256(url.encode()).hexdigest()[:24]
+        store.mkdir(parents=True, exist_ok=True)
+        return store
 
 
-def _resolve(remote: pygit2.Remote, url: str, ref: str, callbacks: _Bounded) -> str:
-    """The commit ``ref`` names at ``url``: a tag (peeled), a branch, a full ref or a commit id."""
+@contextmanager
+def _scratch(store: Path, url: str) -> Iterator[tuple[pygit2.Repository, pygit2.Remote]]:
+    """A throwaway bare repository in ``store`` with an anonymous remote for ``url``."""
+    with tempfile.TemporaryDirectory(dir=store, prefix=".fetch-") as work:
+        repository = pygit2.init_repository(Path(work) / "git", bare=True)
+        yield repository, repository.remotes.create_anonymous(url)
+
+
+def _deadline(timeout: float) -> float:
+    return time.monotonic() + min(timeout, MAX_FETCH_SECONDS)
+
+
+def fetch_tree(url: str, ref: str, *, timeout: float, cache: Path | None = None) -> RemoteTree:
+    """The tree of ``ref`` in the repository at ``url``, fetched unless already cached."""
+    repositories = RemoteRepositories(cache)
+    commit = repositories.commit(url, ref, timeout=timeout)
+    return RemoteTree(commit, repositories.tree(url, commit, timeout=timeout))
+
+
+def _list_heads(remote: pygit2.Remote, url: str, callbacks: _Bounded) -> dict[str, str]:
     try:
-        heads = {head.name: str(head.oid) for head in remote.list_heads(callbacks=callbacks)}
+        return {str(head.name): str(head.oid) for head in remote.list_heads(callbacks=callbacks)}
     except pygit2.GitError as e:
         raise OperationFailed(
             f"cannot reach the repository {url}: {e}",
             hint="check the URL and that the repository exists and can be read",
         ) from None
+
+
+def _pick(heads: dict[str, str], url: str, ref: str) -> str:
     for name in (f"refs/tags/{ref}^{{}}", f"refs/tags/{ref}", f"refs/heads/{ref}", ref):
         if name in heads and name != "HEAD":
             return heads[name]
