@@ -176,3 +176,18 @@ def test_a_refused_remote_names_its_file_and_field_and_writes_nothing(
     assert "kustomization.yaml:4: resources[0]" in done.stderr
     assert "kustomize.remoteResources.allow" in done.stderr
     assert _snapshot(root) == before
+
+
+def test_an_unreachable_repository_fails_a_cached_render_and_writes_nothing(
+    tmp_path: Path, repos: Path
+) -> None:
+    root = _project(tmp_path, repos)
+    cache = tmp_path / "cache"
+    assert _hakobu(root, cache, "render").returncode == 0
+    (repos / "base.git").rename(repos / "gone.git")
+    (root / "apps" / "local" / "config.yaml").write_text(_CONFIGMAP.format(release="new"))
+    before = _snapshot(root / "generated")
+    done = _hakobu(root, cache, "render")
+    assert done.returncode == 1
+    assert f"cannot reach the repository file://{repos}/base.git" in done.stderr
+    assert _snapshot(root / "generated") == before
