@@ -24,6 +24,8 @@ from hakobu.releases.kustomizeimages import promote_images
 from hakobu.render.apps import App, kustomize_root, render_app
 from hakobu.render.inputs import Inputs
 from hakobu.render.kustomize.kustomization import find_file
+from hakobu.render.remotepins import RemoteGit
+from hakobu.repo.remotetree import RemoteRepositories
 
 # Where each workload kind holds its pod spec.
 _POD_SPECS: dict[str, tuple[str, ...]] = {
@@ -55,7 +57,9 @@ def promote_overlay(
     """Edit ``target``'s kustomization of ``app`` (a kustomize app of ``project``, whose
     files this writes) so that it runs ``source``'s images; returns the file and what
     changed, or None when it runs them already."""
-    before = {env.name: _render(project, app, env) for env in project.environments}
+    # One listing of each remote base's refs for every render of the promotion.
+    git = RemoteRepositories()
+    before = {env.name: _render(project, app, env, git) for env in project.environments}
     wanted = _images(before[source.name])
     mismatches = _mismatches(wanted, _images(before[target.name]))
     if not mismatches:
@@ -74,13 +78,13 @@ def promote_overlay(
     if promotion is not None:
         to_file.write_text(promotion.text)
         for env in project.environments:
-            if env.name != target.name and _render(project, app, env) != before[env.name]:
+            if env.name != target.name and _render(project, app, env, git) != before[env.name]:
                 raise OperationFailed(
                     f"cannot promote {app.name}: taking {source.name}'s images: into {shown} "
                     f"would change {env.name} too",
                     hint=f"give {target.name} an overlay of its own, or edit {shown} by hand",
                 )
-        mismatches = _mismatches(wanted, _images(_render(project, app, target)))
+        mismatches = _mismatches(wanted, _images(_render(project, app, target, git)))
     if promotion is None or mismatches:
         first = mismatches[0]
         raise OperationFailed(
@@ -93,9 +97,9 @@ def promote_overlay(
     return to_file, promotion
 
 
-def _render(project: Project, app: App, env: Environment) -> list[Object]:
+def _render(project: Project, app: App, env: Environment, git: RemoteGit) -> list[Object]:
     # Images built in the repository are for app specs and templates: kustomize takes none.
-    return render_app(app, env, project, Inputs(), images={})
+    return render_app(app, env, project, Inputs(), images={}, remote_git=git)
 
 
 def _kustomization(project: Project, app: App, env: Environment) -> Path:
