@@ -14,7 +14,10 @@ import pytest
 import yaml
 
 from hakobu.model.project import load_project
+from hakobu.releases.overlays import promote_overlay
 from hakobu.releases.rendercommit import RenderRequest, render_project
+from hakobu.render.apps import discover_apps
+from hakobu.render.inputs import Inputs
 from hakobu.repo import remotetree
 
 _CONFIGMAP = """apiVersion: v1
@@ -191,3 +194,56 @@ def test_an_unreachable_repository_fails_a_cached_render_and_writes_nothing(
     assert done.returncode == 1
     assert f"cannot reach the repository file://{repos}/base.git" in done.stderr
     assert _snapshot(root / "generated") == before
+
+
+_DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cache
+spec:
+  selector: {matchLabels: {app: cache}}
+  template:
+    metadata:
+      labels: {app: cache}
+    spec:
+      containers:
+      - name: redis
+        image: redis:7.2
+"""
+
+
+def test_promoting_an_overlay_of_a_remote_base(
+    tmp_path: Path, repos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HAKOBU_CACHE_DIR", str(tmp_path / "cache"))
+    work = repos / "base-work"
+    (work / "cache").mkdir()
+    (work / "cache" / "kustomization.yaml").write_text("resources: [deployment.yaml]\n")
+    (work / "cache" / "deployment.yaml").write_text(_DEPLOYMENT)
+    _git(work, "add", "-A")
+    _git(work, "commit", "-q", "-m", "cache")
+    _git(work, "tag", "-a", "v2", "-m", "v2")
+    _git(work, "push", "-q", str(repos / "base.git"), "main", "v2")
+    root = tmp_path / "shop"
+    (root / "apps").mkdir(parents=True)
+    (root / "hakobu.yaml").write_text(
+        "apiVersion: hakobu.dev/v1alpha1\nkind: Project\nname: shop\napps: apps\n"
+        "output: generated\nenvironments:\n  evaluation:\n    namespace: shop-eval\n"
+        "  production:\n    namespace: shop\n"
+        f"kustomize:\n  remoteResources:\n    allow: ['file://{repos}/*']\n"
+    )
+    for env, tag in (("evaluation", "7.4.1"), ("production", "7.2")):
+        overlay = root / "apps" / "cache" / "overlays" / env
+        overlay.mkdir(parents=True)
+        (overlay / "kustomization.yaml").write_text(
+            f"resources:\n- file://{repos}/base.git//cache?ref=v2\n"
+            f"images:\n- name: redis\n  newTag: '{tag}'\n"
+        )
+    project = load_project(root)
+    (app,) = discover_apps(project, Inputs())
+    promoted = promote_overlay(
+        project, app, project.environment("evaluation"), project.environment("production")
+    )
+    assert promoted is not None
+    target = root / "apps" / "cache" / "overlays" / "production" / "kustomization.yaml"
+    assert "7.4.1" in target.read_text()
