@@ -353,3 +353,38 @@ def test_status_shows_an_aborted_rollout_with_its_failing_measurement(
     text = capsys.readouterr().out
     assert "  rollout web: Degraded — aborted: [0.5] meets failureCondition" in text
     assert "\n    measurement Failed: [0.5] meets failureCondition 'result[0] < 0.8'\n" in text
+
+
+def test_rollout_run_advances_until_a_person_must_act(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness.metric(0.99)
+    harness.shop.release("1.1")
+    # From the first step to the pause until promoted: the analysis passes on the way.
+    capsys.readouterr()
+    assert harness.cli("rollout", "run") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("web: Paused"), out
+    paused = status(harness.kube, harness.namespace, "web")
+    assert paused.state is not None and (paused.state.step, paused.state.phase) == (3, "Paused")
+    assert (paused.canary_replicas, paused.stable_replicas) == (7, 3)
+    assert harness.stable_image() == "example.test/shop/web:1.0"
+
+    # Promoted, run again goes to the end.
+    assert harness.cli("rollout", "promote") == 0
+    capsys.readouterr()
+    assert harness.cli("rollout", "run") == 0
+    assert capsys.readouterr().out.startswith("web: Healthy — promoted\n")
+    assert harness.stable_image() == "example.test/shop/web:1.1"
+    done = status(harness.kube, harness.namespace, "web")
+    assert (done.stable_replicas, done.canary_replicas) == (10, 0)
+
+
+def test_rollout_run_stops_at_an_abort_with_exit_code_1(harness: Harness) -> None:
+    harness.metric(0.5)
+    harness.shop.release("1.1")
+    assert harness.cli("rollout", "run") == 1
+    aborted = status(harness.kube, harness.namespace, "web")
+    assert aborted.state is not None and aborted.state.phase == "Degraded"
+    assert (aborted.weight, aborted.stable_replicas) == (0, 10)
+    assert harness.stable_image() == "example.test/shop/web:1.0"

@@ -68,10 +68,17 @@ def sync_problem(result: SyncResult) -> Problem | None:
     return None
 
 
-def health_problem(statuses: Sequence[AppStatus]) -> Problem | None:
+def health_problem(
+    statuses: Sequence[AppStatus], *, rollouts_reverted: bool = False
+) -> Problem | None:
+    """The first Degraded app; with ``rollouts_reverted``, an app Degraded only by aborted
+    rollouts (canary or blue-green) is none: the controller reverts those app by app,
+    inputs included."""
     for status in statuses:
         if status.health is HealthStatus.DEGRADED:
             degraded = [u for u in status.unhealthy if f" {HealthStatus.DEGRADED}" in u]
+            if rollouts_reverted and degraded and set(degraded) <= set(status.aborted_rollouts):
+                continue
             return Problem(status.app, "; ".join(degraded or status.unhealthy) or "Degraded")
     return None
 

@@ -4,10 +4,10 @@ The clone lives in a directory only the agent writes to. Each fetch moves its wo
 (detached) to the branch's newest commit, so the project file and the manifests are read
 exactly as that commit has them; a forced checkout there can lose nothing.
 
-The agent commits rollbacks (and the controller its fleets' tier promotions) on top of the
-fetched commit, and pushes them as a fast forward of the remote branch. A push the remote
-refuses (someone pushed meanwhile) leaves the remote as it is; the next fetch drops the
-local commit.
+The agent commits rollbacks (and the controller its fleets' tier promotions and reverts of
+aborted canaries) on top of the fetched commit, and pushes them as a fast forward of the
+remote branch. A push the remote refuses (someone pushed meanwhile) leaves the remote as it
+is; the next fetch drops the local commit.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from hakobu.errors import InvalidInput
 from hakobu.model.usercache import state_root
+from hakobu.releases.canary.revert import RevertRequest, plan_revert
 from hakobu.releases.rollback import RollbackRequest, apply_rollback, plan_rollback
 from hakobu.repo.clone import (
     Credentials,
@@ -110,6 +111,12 @@ class Checkout:
         """Sign the clone's commits as the agent when git has no identity for it."""
         with self._opened() as repo:
             ensure_identity(repo, _NAME, _EMAIL)
+
+    def commit_revert(self, request: RevertRequest) -> str:
+        """Commit the revert of an aborted canary on top of the checked-out commit."""
+        with self._opened() as repo:
+            ensure_identity(repo, _NAME, _EMAIL)
+            return apply_rollback(repo, plan_revert(repo, request))
 
     def push(self, commit: str) -> None:
         """Make ``commit`` the remote branch's tip; refused unless it is a fast forward."""

@@ -66,7 +66,7 @@ from hakobu.cluster.retry import Backoff
 from hakobu.errors import HakobuError, InvalidInput, OperationFailed
 from hakobu.health import HealthRules
 from hakobu.model.clusters import Cluster
-from hakobu.model.objects import ObjectId
+from hakobu.model.objects import Object, ObjectId
 from hakobu.model.project import Environment, Project, load_project
 from hakobu.releases.rollback import RollbackRequest
 from hakobu.sync import (
@@ -113,6 +113,9 @@ class AgentOptions:
     # Delivery without spec.cluster), whose caller delivers to each cluster instead.
     # False: it syncs the cluster it was given, one agent per cluster.
     refuse_clusters: bool = False
+    # Aborted rollouts are reverted by the caller (the controller, app by app with
+    # their inputs): they are no reason for this loop's rollback of the environment.
+    rollouts_reverted: bool = False
 
 
 # Why a revision must not be applied yet (images its registry lacks), or None to go ahead.
@@ -282,7 +285,8 @@ class Agent:
                         if settled is None
                         else f"{env.name} at {commit[:12]}: not synced: {settled.why}"
                     )
-                decision = self._judge(project, env, commit, tree, health_problem(statuses))
+                problem = health_problem(statuses, rollouts_reverted=self.options.rollouts_reverted)
+                decision = self._judge(project, env, commit, tree, problem)
                 if decision is not None:
                     return self._roll_back(project, env, decision)
                 return Iteration(commit, None, None)
@@ -599,13 +603,13 @@ class Agent:
 
     def desired_kinds(self) -> frozenset[tuple[str, str]]:
         """``(apiVersion, kind)`` of every object the last revision read declares."""
+        return frozenset((obj["apiVersion"], obj["kind"]) for _app, obj in self.declared())
+
+    def declared(self) -> list[tuple[str, Object]]:
+        """Every object the last revision read declares, with its app."""
         if self._desired is None:
-            return frozenset()
-        return frozenset(
-            (m.obj["apiVersion"], m.obj["kind"])
-            for app in self._desired.state.apps
-            for m in app.manifests
-        )
+            return []
+        return [(app.name, m.obj) for app in self._desired.state.apps for m in app.manifests]
 
     def _relative(self, path: Path) -> PurePosixPath:
         """``path`` inside the clone, as git names it."""

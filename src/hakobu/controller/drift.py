@@ -25,6 +25,7 @@ from typing import Any
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import ApiError, Forbidden, Gone, Unreachable
+from hakobu.releases.canary.engine import rollout_writes
 from hakobu.sync.ownership import ENVIRONMENT_LABEL, FIELD_MANAGER, PROJECT_LABEL
 
 Log = Callable[..., None]
@@ -78,7 +79,7 @@ class DriftSeen:
             newest = max(timed, key=lambda e: e[2]) if timed else None
             untimed = [e for e in entries if not e[2]]
             culprit = untimed[0] if untimed else newest
-            if culprit is None or culprit[0] == FIELD_MANAGER:
+            if culprit is None or _own(culprit[0]):
                 return None
         else:
             changed = sorted(entries - previous)
@@ -97,7 +98,13 @@ def _all(fields: Any) -> list[_Entry]:
 
 
 def _others(fields: Any) -> frozenset[_Entry]:
-    return frozenset(e for e in _all(fields) if e[0] != FIELD_MANAGER)
+    return frozenset(e for e in _all(fields) if not _own(e[0]))
+
+
+def _own(manager: str) -> bool:
+    """hakobu's own writes: the sync's, and a canary rollout's as the controller advances it
+    (a person's promote, abort or retry has a manager of its own, so it asks for a pass)."""
+    return manager == FIELD_MANAGER or rollout_writes(manager)
 
 
 class DriftLimiter:

@@ -12,7 +12,7 @@ Threads, each doing one thing:
   write each pass's report into the Delivery's status; the next poll is queued after the
   interval plus up to a tenth of it (jitter, so Deliveries created together do not poll
   together), sooner after a failure (2 s doubling up to the interval) or as the sync
-  window that held its sync opens;
+  window that held its sync opens, or as a canary rollout's next step is due;
 - the drift watch queues a rate-limited pass when what a Delivery deployed is changed;
 - the HTTP server answers webhooks, ``/metrics``, ``/healthz`` and ``/readyz``.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -54,7 +55,9 @@ Log = Callable[..., None]
 # What a pass tells the team: (Delivery, event kind, revision, message, apps).
 Notify = Callable[[Delivery, str, str, str, tuple[str, ...]], None]
 # The events recorded as Warnings: something went wrong that a person may have to act on.
-_WARNINGS = frozenset({"sync-failed", "health-degraded", "rollback-committed", "fleet-halted"})
+_WARNINGS = frozenset(
+    {"sync-failed", "health-degraded", "rollback-committed", "fleet-halted", "rollout-aborted"}
+)
 
 
 class Ownership(Protocol):
@@ -396,6 +399,12 @@ class Controller:
             self._failures.pop(ref, None)
             jitter = random.uniform(0, delivery.interval / 10)  # noqa: S311 (not a secret)
             after = delivery.interval + jitter
+            if report.rollout_due is not None:
+                # A canary's pause ends or its next measurement is due before the poll.
+                wait = report.rollout_due - time.time()
+                if wait < after:
+                    self.queue.add(ref, "rollout step due", after=max(wait, 0.5))
+                    return
             if report.reopens is not None:
                 # Held by a sync window: the next pass as it opens, if before the poll.
                 opens = (report.reopens - datetime.now(UTC)).total_seconds()

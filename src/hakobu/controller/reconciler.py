@@ -33,6 +33,7 @@ from hakobu.controller.delivery import Delivery
 from hakobu.controller.fleetpass import FleetRollouts
 from hakobu.controller.gitsecret import git_credentials as credentials_in
 from hakobu.controller.metrics import Metrics
+from hakobu.controller.rollouts import Reverter, RolloutDriver, declares_rollout
 from hakobu.controller.status import ClusterPass, PassReport, Problem, combine, summary_health
 from hakobu.errors import HakobuError, InvalidInput
 from hakobu.images.availability import ImageAvailability, deployed_images
@@ -123,6 +124,7 @@ class DeliveryReconciler:
         self._remote: tuple[str, KubeClient] | None = None
         # Whether the last pass ran a sync (it found something to change).
         self.synced = False
+        self._rollouts = RolloutDriver(emit, guard)
 
     @property
     def owner(self) -> tuple[str, str] | None:
@@ -192,6 +194,8 @@ class DeliveryReconciler:
         self._follow_previews(delivery, checkout, target)
         if iteration.waiting is None and iteration.held is None:
             self._step_fleets(delivery, agent, checkout, target, iteration.revision)
+        due = self._advance_rollouts(delivery, agent, checkout, target, iteration.revision)
+        report = replace(report, rollout_due=due)
         if iteration.result is not None and not iteration.result.succeeded:
             report = replace(report, sync_failure=_why_failed(iteration.result), applied=False)
         return report
@@ -233,6 +237,49 @@ class DeliveryReconciler:
             level = "error" if event.step is Step.FAILED else "info"
             self._log(event.message, level=level, delivery=name, branch=event.branch)
             self._emit(_PREVIEW_EVENTS[event.step], event.revision, event.message, ())
+
+    def _advance_rollouts(
+        self,
+        delivery: Delivery,
+        agent: Agent,
+        checkout: _TimedCheckout,
+        target: tuple[str, KubeClient] | None,
+        revision: str,
+    ) -> float | None:
+        """Advance the environment's rollouts (``controller.rollouts``); when the
+        next pass is due for one of them."""
+        declared = agent.declared()
+        root = self.project_root
+        if root is None or not any(declares_rollout(obj) for _app, obj in declared):
+            return None
+        reverter = None
+        try:
+            project = load_project(root)
+        except HakobuError:
+            # The agent read it moments ago: whatever is wrong is already reported.
+            return None
+        env = project.environment(delivery.environment)
+        if delivery.auto_rollback_window is not None or env.auto_rollback_window is not None:
+            clone = checkout.directory.resolve()
+            reverter = Reverter(
+                checkout.commit_revert,
+                checkout.push,
+                output=project.output_dir.resolve().relative_to(clone).as_posix(),
+                apps=project.apps_dir.resolve().relative_to(clone).as_posix(),
+                actor=f"hakobu controller (Delivery {delivery.ref})",
+            )
+        kube = target[1] if target is not None else self.kube
+        name = str(delivery.ref)
+        return self._rollouts.advance_all(
+            kube,
+            delivery.environment,
+            declared,
+            revision,
+            reverter,
+            log=lambda message, level="info": self._log(
+                message, level=level, delivery=name, environment=delivery.environment
+            ),
+        )
 
     def _step_fleets(
         self,
@@ -420,6 +467,7 @@ class DeliveryReconciler:
             auto_rollback_window=None if window is None else max(1, round(window)),
             actor=f"hakobu controller (Delivery {name})",
             refuse_clusters=target is None,
+            rollouts_reverted=True,
         )
         agent = Agent(
             checkout,

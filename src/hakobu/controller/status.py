@@ -59,6 +59,8 @@ class PassReport:
     # Another field manager keeps changing what git declares.
     fighting: str | None = None
     handled_reconcile_at: str | None = None
+    # When a canary rollout next needs a pass (seconds since the epoch; None: none waits).
+    rollout_due: float | None = None
     # An environment that names its clusters: each one's own pass (the fields above then
     # sum them up, naming the cluster of each trouble).
     clusters: tuple[ClusterPass, ...] = ()
@@ -84,6 +86,7 @@ def combine(generation: int, handled: str | None, passes: Sequence[ClusterPass])
         message = named(lambda r: r.problem.message if r.problem is not None else None)
         problem = Problem(troubled[0].reason, message or "", any(t.stalled for t in troubled))
     reopens = [p.report.reopens for p in passes if p.report.reopens is not None]
+    due = [p.report.rollout_due for p in passes if p.report.rollout_due is not None]
     return PassReport(
         generation,
         next((p.report.revision for p in passes if p.report.revision is not None), None),
@@ -95,6 +98,7 @@ def combine(generation: int, handled: str | None, passes: Sequence[ClusterPass])
         problem=problem,
         applied=all(p.report.applied for p in passes),
         handled_reconcile_at=handled,
+        rollout_due=min(due) if due else None,
         clusters=tuple(passes),
     )
 

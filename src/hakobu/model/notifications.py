@@ -60,6 +60,9 @@ class EventKind(StrEnum):
     DRIFT_REPAIRED = "drift-repaired"
     ROLLBACK_COMMITTED = "rollback-committed"
     PROMOTED = "promoted"
+    # A canary rollout driven by the controller: promoted to every replica, or aborted.
+    ROLLOUT_PROMOTED = "rollout-promoted"
+    ROLLOUT_ABORTED = "rollout-aborted"
     # A branch's preview environment (``model.previews``): brought up, updated, taken
     # down (its branch deleted, or its time run out), or failed.
     PREVIEW_UP = "preview-up"

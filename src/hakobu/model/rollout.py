@@ -64,6 +64,23 @@ def is_blue_green(obj: Object) -> bool:
     return isinstance(declared, dict) and "blueGreen" in declared
 
 
+def template_digest(deployment: Object) -> str:
+    """The digest a sync records for a Deployment's pod template as written
+    (``hakobu.dev/template-hash``): of the template it applies, which carries the revision
+    label under blue-green."""
+    template = (deployment.get("spec") or {}).get("template") or {}
+    if not is_blue_green(deployment):
+        return template_hash(template)
+    return template_hash(_labelled(template))
+
+
+def _labelled(template: Object) -> Object:
+    labelled: Object = copy.deepcopy(template)
+    metadata = labelled.setdefault("metadata", {})
+    metadata["labels"] = {**(metadata.get("labels") or {}), REVISION_LABEL: template_hash(template)}
+    return labelled
+
+
 def holding_stable(desired: Object, live: Object | None) -> Object:
     """What a sync applies for ``desired`` when ``live`` is what runs (see the module)."""
     kind = desired.get("kind")
@@ -72,10 +89,8 @@ def holding_stable(desired: Object, live: Object | None) -> Object:
     if kind != "Deployment" or not is_blue_green(desired):
         return canary.holding_stable(desired, live)
     labelled: Object = copy.deepcopy(desired)
-    template = labelled.setdefault("spec", {}).setdefault("template", {})
-    revision = template_hash(template)
-    metadata = template.setdefault("metadata", {})
-    metadata["labels"] = {**(metadata.get("labels") or {}), REVISION_LABEL: revision}
+    spec = labelled.setdefault("spec", {})
+    spec["template"] = _labelled(spec.get("template") or {})
     if live is not None and revision_of(live) is None:
         # Pods without the label cannot be told apart by a Service: the first version
         # under blue-green replaces them as a plain rolling update.

@@ -46,6 +46,8 @@ class AppStatus:
     # and Healthy, while it is not Synced itself: what a sync of it waits for.
     depends_on: tuple[str, ...] = ()
     waiting_for: tuple[str, ...] = ()
+    # The lines of ``unhealthy`` that are aborted rollouts (canary or blue-green).
+    aborted_rollouts: tuple[str, ...] = ()
 
     @property
     def good(self) -> bool:
@@ -123,7 +125,8 @@ def app_status(state: AppState, rules: HealthRules) -> AppStatus:
     else:
         sync = SyncState.OUT_OF_SYNC
     statuses = []
-    unhealthy = []
+    unhealthy: list[str] = []
+    aborted: list[str] = []
     for step in state.plan.steps:
         if step.resource.hook:
             continue
@@ -143,4 +146,13 @@ def app_status(state: AppState, rules: HealthRules) -> AppStatus:
             # waiting for a person suspends it.
             statuses.append(_ROLLOUT_HEALTH.get(rollout[0], HealthStatus.PROGRESSING))
             unhealthy.append(f"{step.resource.ref} {rollout[1]}")
-    return AppStatus(state.name, sync, worst(statuses), tuple(differing), tuple(unhealthy))
+            if rollout[0] == "Degraded":
+                aborted.append(unhealthy[-1])
+    return AppStatus(
+        state.name,
+        sync,
+        worst(statuses),
+        tuple(differing),
+        tuple(unhealthy),
+        aborted_rollouts=tuple(aborted),
+    )

@@ -142,3 +142,23 @@ def test_only_a_degraded_app_is_a_health_problem() -> None:
     assert health_problem([progressing, degraded]) == Problem(
         "web", "HorizontalPodAutoscaler/web Degraded: no cpu"
     )
+
+
+def test_an_aborted_canary_is_left_to_its_revert_when_the_controller_reverts_them() -> None:
+    line = "Deployment/shop/web canary step 2/4 Degraded: aborted: [0.5] meets failureCondition"
+    aborted = AppStatus(
+        "web", SyncState.SYNCED, HealthStatus.DEGRADED, (), (line,), aborted_rollouts=(line,)
+    )
+    assert health_problem([aborted]) == Problem("web", line)
+    assert health_problem([aborted], rollouts_reverted=True) is None
+    # Anything else Degraded in the app is still the revision's problem.
+    crashing = "Pod/shop/web-1 Degraded: CrashLoopBackOff"
+    both = AppStatus(
+        "web",
+        SyncState.SYNCED,
+        HealthStatus.DEGRADED,
+        (),
+        (line, crashing),
+        aborted_rollouts=(line,),
+    )
+    assert health_problem([both], rollouts_reverted=True) == Problem("web", f"{line}; {crashing}")

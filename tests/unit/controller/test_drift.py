@@ -90,3 +90,23 @@ def test_passes_slow_down_and_only_repairs_make_a_fight() -> None:
     now[0] += 301
     assert not limiter.fighting("shop")
     assert limiter.delay("shop") == 1
+
+
+def test_a_rollouts_own_writes_are_not_drift_but_a_persons_request_is() -> None:
+    seen = DriftSeen()
+    seen.judge("ADDED", event_object(HAKOBU))
+    scaled = event_object(HAKOBU, ("hakobu-rollout-scale", "2026-12-03T10:05:00Z", None))
+    assert seen.judge("MODIFIED", scaled) is None
+    stated = event_object(
+        HAKOBU,
+        ("hakobu-rollout-scale", "2026-12-03T10:05:00Z", None),
+        ("hakobu-rollout-state", "2026-12-03T10:05:01Z", None),
+    )
+    assert seen.judge("MODIFIED", stated) is None
+    promoted = event_object(
+        HAKOBU,
+        ("hakobu-rollout-scale", "2026-12-03T10:05:00Z", None),
+        ("hakobu-rollout-request", "2026-12-03T10:06:00Z", None),
+    )
+    drift = seen.judge("MODIFIED", promoted)
+    assert drift is not None and drift.manager == "hakobu-rollout-request"

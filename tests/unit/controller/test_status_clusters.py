@@ -95,3 +95,14 @@ def test_a_pass_that_fails_early_keeps_the_clusters_and_one_cluster_again_drops_
     single = PassReport(5, NEW, [web(SyncState.SYNCED, HealthStatus.HEALTHY)], applied=True)
     assert build_status(previous, single, at=AT)["clusters"] is None
     assert "clusters" not in build_status({}, single, at=AT)
+
+
+def test_the_earliest_rollout_step_of_any_cluster_is_when_the_next_pass_is_due() -> None:
+    healthy = PassReport(3, NEW, [web(SyncState.SYNCED, HealthStatus.HEALTHY)], applied=True)
+    passes = [
+        ClusterPass("eu", healthy),
+        ClusterPass("us", PassReport(3, NEW, (), applied=True, rollout_due=1_060.0)),
+        ClusterPass("ap", PassReport(3, NEW, (), applied=True, rollout_due=1_030.0)),
+    ]
+    assert combine(3, None, passes).rollout_due == 1_030.0
+    assert combine(3, None, passes[:1]).rollout_due is None

@@ -20,7 +20,7 @@ from hakobu.model.canary import (
     Canary,
     template_hash,
 )
-from hakobu.model.rollout import REVISION_LABEL, as_compared, holding_stable
+from hakobu.model.rollout import REVISION_LABEL, as_compared, holding_stable, template_digest
 from hakobu.model.source import SourceError
 from hakobu.render.appspec import expand_app
 from hakobu.render.canaryspec import check_canaries
@@ -200,6 +200,19 @@ def test_a_blue_green_deployment_labels_its_pods_with_the_revision() -> None:
     labels = applied["spec"]["template"]["metadata"]["labels"]
     assert labels[REVISION_LABEL] == template_hash(desired["spec"]["template"])
     assert PENDING_ANNOTATION not in applied["metadata"]["annotations"]
+
+
+def test_the_template_digest_is_the_one_a_sync_records() -> None:
+    # A revert finds the commit that runs what the cluster runs by this digest.
+    live = holding_stable(deployment("1.0"), None)
+    recorded = live["metadata"]["annotations"][TEMPLATE_HASH_ANNOTATION]
+    assert template_digest(deployment("1.0")) == recorded
+    assert recorded != template_hash(deployment("1.0")["spec"]["template"])
+    held = holding_stable(deployment("1.1"), live)
+    pending = json.loads(held["metadata"]["annotations"][PENDING_ANNOTATION])
+    assert template_digest(deployment("1.1")) == pending["hash"]
+    canary = {**deployment("1.0"), "metadata": annotated({"canary": {"steps": []}})["metadata"]}
+    assert template_digest(canary) == template_hash(canary["spec"]["template"])
 
 
 def test_a_new_version_is_held_with_its_revision_and_replicas() -> None:

@@ -13,4 +13,7 @@ the split, the steps, the stages, and the analysis that judges them.
     surge      how far a pass moves the replicas within maxSurge and maxUnavailable
     bluegreen  blue-green: a preview beside the running version, Services switched
     strategy   which of the two runs a Deployment's rollout
+    schedule   when a rollout next needs a pass
+    driver     `hakobu rollout run`: a rollout advanced until it comes to rest
+    revert     the commit that makes git describe the stable version again
 """

@@ -54,6 +54,7 @@ from hakobu.model.rollout import REVISION_LABEL, revision_of
 from hakobu.releases.canary.analysis import Outcome, Verdict, outcome
 from hakobu.releases.canary.engine import (
     FIELD_MANAGER,
+    REQUEST_MANAGER,
     Measure,
     RolloutState,
     _analyse,
@@ -121,7 +122,7 @@ def request(kube: KubeApi, namespace: str, name: str, action: str) -> RolloutSta
         _back_to_running(kube, stable, declared(stable))
     else:
         state = RolloutState(state.hash)
-    _save(kube, stable, state)
+    _save(kube, stable, state, REQUEST_MANAGER)
     return state
 
 

@@ -52,6 +52,9 @@ from hakobu.releases.canary.surge import Side, at_split, next_split
 from hakobu.sync.ownership import APP_LABEL, ENVIRONMENT_LABEL, PROJECT_LABEL
 
 FIELD_MANAGER = "hakobu-rollout"
+# A person's promote, abort or retry is written by a manager of its own, so a controller
+# watching the Deployment tells it from the rollout's own writes.
+REQUEST_MANAGER = f"{FIELD_MANAGER}-request"
 # Measurements kept per analysis step: enough for any limit a person reads at a glance.
 _KEPT_MEASUREMENTS = 20
 
@@ -154,7 +157,7 @@ def request(kube: KubeApi, namespace: str, name: str, action: str) -> RolloutSta
     else:
         state = RolloutState(state.hash)
         background.reset(kube, stable)
-    _save(kube, stable, state)
+    _save(kube, stable, state, REQUEST_MANAGER)
     return state
 
 
@@ -331,11 +334,15 @@ def _by_router(
     kube: KubeApi, stable: Object, canary: Canary, pending: dict[str, Any], weight: int
 ) -> bool:
     """The canary at its share of ``weight``, and the router sending it that share once its
-    replicas are ready (capacity never dips while its pods start); whether they are."""
+    replicas are ready (capacity never dips while its pods start); whether they are. The
+    stable side takes replicas back at once (a new version restarting the steps at a lower
+    weight)."""
     sides = traffic.sides(canary, pending["replicas"], weight)
     live_canary = _ensure_canary(kube, stable, pending["template"], sides.canary)
-    ready: int = (live_canary.get("status") or {}).get("readyReplicas", 0)
-    if ready < sides.canary:
+    below = (stable.get("spec") or {}).get("replicas", 0) < sides.stable
+    if _ready(live_canary) < sides.canary:
+        if below:
+            _scale(kube, stable, sides.stable)
         return False
     traffic.route(kube, stable, canary, weight)
     _scale(kube, stable, sides.stable)
@@ -346,11 +353,14 @@ def _by_replicas(
     kube: KubeApi, stable: Object, canary: Canary, pending: dict[str, Any], weight: int
 ) -> bool:
     """One pass of the sides toward the split at ``weight``, as far as maxSurge and
-    maxUnavailable let it (``surge.next_split``); whether both ran their share before it."""
+    maxUnavailable let it (``surge.next_split``); whether both ran their share before it.
+    The canary's available replicas are those of its newest template, so a new version
+    replacing it counts from none, and the stable side, below its share when the steps
+    restart, is scaled up first."""
     total: int = pending["replicas"]
     namespace, name = stable["metadata"]["namespace"], stable["metadata"]["name"]
     stable_side = _side(_get(kube, namespace, name))
-    canary_side = _side(_get(kube, namespace, canary_name(name)))
+    canary_side = _side(_get(kube, namespace, canary_name(name)), newest_only=True)
     sides = next_split(
         total,
         weight,
@@ -365,11 +375,39 @@ def _by_replicas(
     return at_split(split(total, weight), stable_side, canary_side)
 
 
-def _side(deployment: Object | None) -> Side:
+def _side(deployment: Object | None, *, newest_only: bool = False) -> Side:
+    """A Deployment's replicas and available replicas (``newest_only``: of its newest
+    template only, see ``_current``)."""
     if deployment is None:
         return Side(0, 0)
     spec, status_ = deployment.get("spec") or {}, deployment.get("status") or {}
+    if newest_only:
+        return Side(spec.get("replicas", 1), _current(deployment, "availableReplicas"))
     return Side(spec.get("replicas", 1), status_.get("availableReplicas", 0))
+
+
+def rollout_writes(manager: str) -> bool:
+    """Whether field manager ``manager`` is one of a rollout's own writers (``hakobu-rollout``
+    and its ``-scale``, ``-promote``, ``-state``, ``-background``, ``-traffic``…), not a
+    person's request."""
+    return manager.startswith(FIELD_MANAGER) and manager != REQUEST_MANAGER
+
+
+def _ready(canary: Object) -> int:
+    """The canary's ready replicas of its current template (see ``_current``)."""
+    return _current(canary, "readyReplicas")
+
+
+def _current(deployment: Object, counted: str) -> int:
+    """The ``counted`` replicas (ready or available) of a Deployment's current template:
+    none while its Deployment controller has not seen the newest template (a new version
+    replacing the canary)."""
+    status = deployment.get("status") or {}
+    generation = (deployment.get("metadata") or {}).get("generation")
+    if status.get("observedGeneration") != generation:
+        return 0
+    current: int = min(status.get(counted, 0), status.get("updatedReplicas", 0))
+    return current
 
 
 def _scale(kube: KubeApi, stable: Object, replicas: int) -> None:
@@ -396,7 +434,9 @@ def _delete_canary(kube: KubeApi, namespace: str, name: str) -> None:
         return
 
 
-def _save(kube: KubeApi, stable: Object, state: RolloutState) -> None:
+def _save(
+    kube: KubeApi, stable: Object, state: RolloutState, manager: str = f"{FIELD_MANAGER}-state"
+) -> None:
     meta = stable["metadata"]
     kube.apply(
         {
@@ -408,7 +448,7 @@ def _save(kube: KubeApi, stable: Object, state: RolloutState) -> None:
                 "annotations": {STATE_ANNOTATION: state.to_json()},
             },
         },
-        field_manager=f"{FIELD_MANAGER}-state",
+        field_manager=manager,
         force=True,
     )
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 
@@ -18,3 +19,11 @@ def measure(
     if analysis.web is not None:
         return web.measure(client, analysis, clock)
     return prometheus.measure(client, analysis, clock)
+
+
+@contextmanager
+def measuring() -> Iterator[Callable[[Analysis], Measurement]]:
+    """A measure for ``engine.advance`` over one HTTP client, closed at the end: what
+    ``hakobu rollout run`` and the controller's passes both measure with."""
+    with httpx.Client() as client:
+        yield lambda analysis: measure(client, analysis)
