@@ -5,7 +5,8 @@ remote.
 The controller advances the rollout after its passes; bad metrics abort it and, with
 ``autoRollback``, the controller commits the revert; a controller killed with ``kill -9``
 mid-pause resumes at the same step; a new commit during a rollout replaces the canary and
-restarts the steps from the same stable version.
+restarts the steps from the same stable version. A blue-green rollout is driven too, and
+its abort reverted in the same way.
 """
 
 from __future__ import annotations
@@ -92,14 +93,17 @@ class Shop:
             ["git", "-C", str(cwd or self.work), *args], check=True, capture_output=True, text=True
         ).stdout.strip()
 
-    def release(self, tag: str, steps: list[dict[str, Any]]) -> str:
+    def release(
+        self, tag: str, steps: list[dict[str, Any]], rollout: dict[str, Any] | None = None
+    ) -> str:
+        """Render, commit and push ``tag`` with a canary of ``steps``, or ``rollout``."""
         spec = {
             "name": "web",
             "image": f"example.test/shop/web:{tag}",
             "replicas": 10,
             "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
             "probes": {"readiness": False, "liveness": False},
-            "rollout": {"canary": {"steps": steps}},
+            "rollout": rollout or {"canary": {"steps": steps}},
         }
         (self.work / "apps" / "web.yaml").write_text(yaml.safe_dump(spec))
         assert main(["render", "-C", str(self.work)]) == 0
@@ -263,6 +267,57 @@ def test_bad_metrics_abort_and_the_controller_commits_the_revert(
     assert stable is not None
     assert "hakobu.dev/canary-pending" not in stable["metadata"]["annotations"]
     assert cluster.replicas() == (10, 0)
+    assert cluster.image() == "example.test/shop/web:1.0"
+    reasons = [reason for reason, _ in cluster.events()]
+    assert "RolloutAborted" in reasons and "RollbackCommitted" in reasons
+
+
+def test_a_blue_green_abort_is_driven_and_reverted_by_the_controller(
+    controller: Controller,
+    cluster: Cluster,
+    tmp_path: Path,
+    metric: Metric,
+) -> None:
+    kube, namespace = cluster.kube, cluster.namespace
+    shop = Shop(tmp_path / "shop", namespace, {"autoRollback": {"window": 600}})
+    declared = {
+        "blueGreen": {
+            "previewReplicaCount": 2,
+            "prePromotionAnalysis": {"address": metric.address, **ANALYSIS},
+        }
+    }
+    deliver(kube, shop, cluster, shop.release("1.0", [], declared))
+
+    metric.set(0.5)
+    bad = shop.release("1.1", [], declared)
+    push(controller, shop, bad)
+    preview = wait_until("the preview runs", lambda: cluster.deployment("web-preview"))
+    assert preview["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.1")
+    aborted = wait_until("aborted", lambda: cluster.at(1, "Degraded"))
+    assert aborted.message == "aborted: [0.5] meets failureCondition 'result[0] < 0.8'"
+    wait_until("the preview is gone", lambda: cluster.deployment("web-preview") is None)
+    assert cluster.image() == "example.test/shop/web:1.0"
+
+    # The revert finds 1.0 by the digest the sync recorded (revision label included).
+    revert, subject = wait_until(
+        "the revert is pushed",
+        lambda: (head := shop.remote_head())[0] != bad and head,
+    )
+    assert subject.startswith("rollback production/web to "), subject
+    assert "example.test/shop/web:1.0" in shop.remote_file("apps/web.yaml")
+    body = shop.git("log", "-1", "--format=%B", "main", cwd=shop.bare)
+    assert "reverted the blue-green rollout" in body
+    wait_until(
+        "web is Synced and Healthy on the revert",
+        lambda: (
+            status(kube, namespace, "shop").get("lastAppliedRevision") == revert
+            and status(kube, namespace, "shop").get("apps")
+            == [{"name": "web", "sync": "Synced", "health": "Healthy"}]
+        ),
+    )
+    stable = cluster.deployment()
+    assert stable is not None
+    assert "hakobu.dev/canary-pending" not in stable["metadata"]["annotations"]
     assert cluster.image() == "example.test/shop/web:1.0"
     reasons = [reason for reason, _ in cluster.events()]
     assert "RolloutAborted" in reasons and "RollbackCommitted" in reasons
