@@ -521,7 +521,38 @@ NIGHTLY: dict[str, Any] = {
     "job": {"backoffLimit": 1, "restartPolicy": "OnFailure"},
 }
 
-APPS = {"web": SPEC, "store": STORE, "queue": QUEUE, "migrate": MIGRATE, "nightly": NIGHTLY}
+# A canary routed by ingress-nginx, with a background HTTP check: the first sync applies
+# it as any Deployment (a rollout starts only with the next version).
+FRONT: dict[str, Any] = {
+    "name": "front",
+    "image": "example.test/shop/front:1.0",
+    "replicas": 2,
+    "ports": [{"name": "http", "port": 8080}],
+    "ingress": {"hosts": [{"host": "front.example.test"}]},
+    "rollout": {
+        "canary": {
+            "trafficRouting": {"nginx": {"stableIngress": "front"}},
+            "stableService": "front",
+            "dynamicStableScale": True,
+            "analysis": {
+                "startingStep": 1,
+                "templates": [
+                    {"web": {"url": "http://front.example.test/healthz"}, "interval": "10s"}
+                ],
+            },
+            "steps": [{"setWeight": 20}, {"pause": {"duration": "1m"}}],
+        }
+    },
+}
+
+APPS = {
+    "web": SPEC,
+    "store": STORE,
+    "queue": QUEUE,
+    "migrate": MIGRATE,
+    "nightly": NIGHTLY,
+    "front": FRONT,
+}
 
 
 def _ref(defs: dict[str, Any], node: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -864,6 +895,7 @@ def test_every_field_renders_to_objects_the_api_server_accepts(
         "queue": ["Deployment"],
         "migrate": ["Job"],
         "nightly": ["CronJob"],
+        "front": ["Deployment", "Ingress", "Service"],
     }
     capsys.readouterr()
 
