@@ -68,6 +68,7 @@ from hakobu.model.notifications import Notifications, parse_notifications
 from hakobu.model.previews import Previews, parse_previews
 from hakobu.model.remotetarget import RemotePolicy, parse_policy
 from hakobu.model.source import Document, FieldPath, SourceError, load_one
+from hakobu.model.sourcepin import SourcePin, parse_source
 from hakobu.model.syncwindows import SyncWindow, parse_sync_windows
 
 PROJECT_FILE = "hakobu.yaml"
@@ -90,6 +91,7 @@ _TOP_FIELDS = (
     "health",
     "previews",
     "kustomize",
+    "source",
 )
 _ENV_FIELDS = (
     "namespace",
@@ -172,6 +174,15 @@ class Project:
     previews: Previews | None = None
     # Which git repositories kustomizations may name as remote bases (none by default).
     remote_resources: RemotePolicy = field(default_factory=RemotePolicy)
+    # The application repository this (system) repository renders fleets from.
+    source: SourcePin | None = None
+    # That repository's tree at the pinned commit, once fetched (``releases.sourcepin``).
+    source_tree: Path | None = None
+
+    @property
+    def read_roots(self) -> tuple[Path, ...]:
+        """Where a render may read besides the project: the pinned tree."""
+        return (self.source_tree,) if self.source_tree is not None else ()
 
     @property
     def file(self) -> Path:
@@ -287,6 +298,7 @@ def load_project(root: Path, text: str | None = None) -> Project:
             environments=[e.name for e in environments],
         ),
         parse_policy(doc, ("kustomize",), data.get("kustomize")),
+        parse_source(doc, root, data.get("source")),
     )
 
 

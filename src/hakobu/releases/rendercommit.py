@@ -29,6 +29,7 @@ from hakobu.model.bases import BASES_DIR
 from hakobu.model.fleet import FLEET_FILE, TEMPLATE_DIR
 from hakobu.model.project import Project
 from hakobu.model.tierrollout import TIERS_DIR
+from hakobu.releases.sourcepin import with_source_tree
 from hakobu.render.apps import discover_apps
 from hakobu.render.cache import RenderCache
 from hakobu.render.environment import (
@@ -80,12 +81,14 @@ def render_project(
     ``remote_git`` (by default from the network into the user cache, each URL's refs listed
     once for the whole render).
     """
+    project = with_source_tree(project)
     envs = (
         [project.environment(name) for name in request.envs]
         if request.envs
         else project.environments
     )
-    cache = RenderCache(project.root) if request.use_cache else None
+    pinned = project.source.revision if project.source else ""
+    cache = RenderCache(project.root, source=pinned) if request.use_cache else None
     remote_git = remote_git or RemoteRepositories()
     images = references(project.root)
     if not request.check:
@@ -145,7 +148,10 @@ def changed_inputs(
     elif instance is not None:
         # An instance's own input is its file; its fleet's file and templates (the later
         # tiers' copies too) shape every instance, so they are shared.
-        fleet_dir, file = instance
+        # The instance's own directory: in a system repository the fleet's file and
+        # templates are read from the pinned application repository, which is not committed.
+        _, file = instance
+        fleet_dir = file.parent.parent
         own = [repo_path(repo, file)]
         shared += [
             repo_path(repo, fleet_dir / FLEET_FILE),

@@ -35,7 +35,7 @@ from hakobu.model.source import SourceError, load_one
 from hakobu.render.appspec import expand_app
 from hakobu.render.bases import RenderBases, chosen_base
 from hakobu.render.charts import SOURCE_FILE, Lock, is_chart_app, lock_app, render_chart
-from hakobu.render.fleet import instance_files, is_fleet, render_instance
+from hakobu.render.fleet import fleet_source, instance_files, is_fleet, render_instance
 from hakobu.render.helm import Helm
 from hakobu.render.inputs import Inputs
 from hakobu.render.kustomize import build as kustomize_build
@@ -56,7 +56,7 @@ class App:
 
 
 def discover_apps(project: Project, inputs: Inputs) -> list[App]:
-    inputs = inputs.within(project.root)
+    inputs = inputs.within(project.root, project.read_roots)
     if not inputs.is_dir(project.apps_dir):
         raise SourceError(
             project.file,
@@ -71,9 +71,9 @@ def discover_apps(project: Project, inputs: Inputs) -> list[App]:
         path = project.apps_dir / entry
         if entry.endswith((".yaml", ".yml")) and inputs.is_file(path):
             found = [App(entry.rsplit(".", 1)[0], path, "spec")]
-        elif inputs.is_dir(path) and is_fleet(path, inputs):
+        elif inputs.is_dir(path) and is_fleet(fleet_source(project, path, inputs), inputs):
             found = [
-                App(app_name(entry, instance), path, "fleet", file)
+                App(app_name(entry, instance), fleet_source(project, path, inputs), "fleet", file)
                 for instance, file in instance_files(path, inputs).items()
             ]
         elif inputs.is_dir(path):
@@ -108,8 +108,9 @@ def render_app(
     chart apps are rendered by ``helm``; ``bases``: the platform bases the apps of one
     render share (each version read and compiled once); ``remote_git`` fetches the remote
     bases of kustomize apps (without it they are refused)."""
-    # Whatever its links say, an app reads nothing from outside its project.
-    inputs = inputs.within(project.root)
+    # Whatever its links say, an app reads nothing from outside its project (and the
+    # application repository's tree it pins).
+    inputs = inputs.within(project.root, project.read_roots)
     if app.kind == "spec":
         spec_file = app.path if inputs.is_file(app.path) else app.path / "app.yaml"
         # One read serves both the cache's record and the loader: what is cached is

@@ -44,7 +44,7 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def settings_key(env: Environment, images: Mapping[str, str]) -> str:
+def settings_key(env: Environment, images: Mapping[str, str], source: str = "") -> str:
     """The part of an entry's key that every app of ``env`` shares."""
     shared = json.dumps(
         {
@@ -57,6 +57,8 @@ def settings_key(env: Environment, images: Mapping[str, str]) -> str:
             "base": env.base,
             # Any image's new tag may be what this app refers to.
             "images": dict(images),
+            # The application repository's pinned commit: moving the pin re-renders.
+            "source": source,
         },
         sort_keys=True,
         default=str,
@@ -94,8 +96,10 @@ class AppOutput:
 
 
 class RenderCache:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, source: str = "") -> None:
+        """``source``: the commit of the application repository the project pins, if any."""
         self.directory = project_cache(root, "render")
+        self.source = source
         # The shared part of the key for the last environment and images asked about: the
         # apps of one render ask with the same two objects, thousands of times for a fleet.
         self._settings: tuple[Environment, Mapping[str, str], str] | None = None
@@ -104,7 +108,7 @@ class RenderCache:
         self, env: Environment, app: str, images: Mapping[str, str], depends_on: tuple[str, ...]
     ) -> str:
         if self._settings is None or (env, images) != self._settings[:2]:
-            self._settings = (env, images, settings_key(env, images))
+            self._settings = (env, images, settings_key(env, images, self.source))
         return app_key(self._settings[2], app, depends_on)
 
     def lookup(

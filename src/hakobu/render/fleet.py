@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from hakobu.errors import OperationFailed
 from hakobu.model.fleet import (
     FLEET_FILE,
     INSTANCE_SUFFIXES,
@@ -26,7 +27,7 @@ from hakobu.model.fleet import (
     load_instance,
 )
 from hakobu.model.objects import Object
-from hakobu.model.project import Environment
+from hakobu.model.project import Environment, Project
 from hakobu.model.source import SourceError
 from hakobu.model.tierrollout import TIERS_DIR, pinned_template
 from hakobu.render.inputs import Inputs
@@ -35,6 +36,20 @@ from hakobu.render.templates import deep_merge, render_template_dir
 
 def is_fleet(path: Path, inputs: Inputs) -> bool:
     return inputs.is_file(path / FLEET_FILE)
+
+
+def fleet_source(project: Project, fleet_dir: Path, inputs: Inputs) -> Path:
+    """Where ``fleet_dir``'s fleet file and template are: in the directory itself, else (in
+    a system repository, ``hakobu.model.sourcepin``) at the same path of the pinned tree."""
+    if project.source is None or is_fleet(fleet_dir, inputs):
+        return fleet_dir
+    if project.source_tree is None:
+        raise OperationFailed(
+            f"{project.file}: the application repository {project.source.repository} "
+            "is not fetched",
+            hint="render with `hakobu render`, which fetches the pinned commit",
+        )
+    return project.source_tree / fleet_dir.relative_to(project.root)
 
 
 def instance_files(fleet_dir: Path, inputs: Inputs) -> dict[str, Path]:

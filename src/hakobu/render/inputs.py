@@ -55,8 +55,9 @@ class FileAccess(Protocol):
 
     def list_dir(self, path: Path) -> list[str]: ...
 
-    def within(self, root: Path) -> FileAccess:
-        """The same reads, refusing any path whose real location is outside ``root``."""
+    def within(self, root: Path, also: tuple[Path, ...] = ()) -> FileAccess:
+        """The same reads, refusing any path whose real location is outside ``root`` (and
+        ``also``: trees fetched at a pinned commit)."""
         ...
 
 
@@ -90,8 +91,8 @@ class _RealFiles:
     def list_dir(self, path: Path) -> list[str]:
         return sorted(entry.name for entry in path.iterdir())
 
-    def within(self, root: Path) -> FileAccess:
-        return Inputs().within(root)
+    def within(self, root: Path, also: tuple[Path, ...] = ()) -> FileAccess:
+        return Inputs().within(root, also)
 
 
 REAL_FILES: FileAccess = _RealFiles()
@@ -108,10 +109,14 @@ class Inputs:
     root: Path | None = None
     # The remote refs the render fetched (``hakobu.render.remotepins``).
     pins: set[Pin] = field(default_factory=set)
+    # Trees read besides the root: an application repository fetched at a pinned commit.
+    also: tuple[Path, ...] = ()
 
-    def within(self, root: Path) -> Inputs:
-        """These inputs, confined to ``root``; what the result reads is recorded here too."""
-        return Inputs(self.recorded, Path(os.path.realpath(root)), self.pins)
+    def within(self, root: Path, also: tuple[Path, ...] = ()) -> Inputs:
+        """These inputs, confined to ``root`` and ``also``; what the result reads is
+        recorded here too."""
+        real = tuple(Path(os.path.realpath(path)) for path in also)
+        return Inputs(self.recorded, Path(os.path.realpath(root)), self.pins, real)
 
     def read_bytes(self, path: Path) -> bytes:
         self._confine(path)
@@ -158,8 +163,9 @@ class Inputs:
         if self.root is None:
             return
         real = Path(os.path.realpath(path))
-        if not real.is_relative_to(self.root):
-            raise _outside(path, self.root)
+        if real.is_relative_to(self.root) or any(real.is_relative_to(a) for a in self.also):
+            return
+        raise _outside(path, self.root)
 
     def snapshot(self) -> tuple[Input, ...]:
         return tuple(sorted(Input(kind, path, d) for (kind, path), d in self.recorded.items()))
