@@ -33,6 +33,7 @@ COMMANDS = {
     "render": "render",
     "rollout": "rollout",
     "schema": "schema",
+    "source": "source",
     "secret": "secret",
     "sync": "sync",
     "diff": "sync",

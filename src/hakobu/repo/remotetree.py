@@ -36,11 +36,11 @@ _COMMIT_ID = re.compile(r"^[0-9a-f]{40}$")
 _FETCHED = "refs/hakobu/fetched"
 
 
-class Unreachable(OperationFailed):
+class RepositoryUnreachable(OperationFailed):
     """The repository cannot be listed: a wrong URL, no such repository, or no access."""
 
 
-class NotFetched(OperationFailed):
+class CommitNotFetched(OperationFailed):
     """The repository was reached but the commit could not be fetched from it."""
 
 
@@ -100,7 +100,7 @@ class RemoteRepositories:
             try:
                 remote.fetch([f"+{commit}:{_FETCHED}"], depth=depth, callbacks=callbacks)
             except pygit2.GitError as e:
-                raise NotFetched(f"cannot fetch {commit} from {url}: {e}") from None
+                raise CommitNotFetched(f"cannot fetch {commit} from {url}: {e}") from None
             fetched = repository.get(commit)
             if not isinstance(fetched, pygit2.Commit):
                 raise InvalidInput(f"{commit} of {url} is not a commit")
@@ -145,7 +145,7 @@ def _list_heads(remote: pygit2.Remote, url: str, callbacks: _Bounded) -> dict[st
     try:
         return {str(head.name): str(head.oid) for head in remote.list_heads(callbacks=callbacks)}
     except pygit2.GitError as e:
-        raise Unreachable(
+        raise RepositoryUnreachable(
             f"cannot reach the repository {url}: {e}",
             hint="check the URL and that the repository exists and can be read",
         ) from None

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from hakobu.errors import OperationFailed
+from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.project import load_project
 from hakobu.model.source import SourceError
 from hakobu.releases.rendercommit import RenderRequest, render_project
+from hakobu.releases.sourcepin import plan_pin
 from hakobu.render.apps import discover_apps
 from hakobu.render.inputs import Inputs
 
@@ -132,3 +133,24 @@ def test_rendering_without_the_fetched_tree_says_so(repos: tuple[Path, Path]) ->
     (system / "hakobu.yaml").write_text(system_project("../app", commit_template(app_repo, "1")))
     with pytest.raises(OperationFailed, match="is not fetched"):
         discover_apps(load_project(system), Inputs())
+
+
+def test_moving_the_pin_rewrites_only_the_commit_id(repos: tuple[Path, Path]) -> None:
+    app_repo, system = repos
+    first = commit_template(app_repo, "1")
+    git(app_repo, "tag", "v1")
+    second = commit_template(app_repo, "2")
+    text = system_project("../app", first)
+    (system / "hakobu.yaml").write_text(text)
+    move = plan_pin(load_project(system), "main")
+    assert (move.before, move.after) == (first, second)
+    assert move.text == text.replace(first, second)
+    assert plan_pin(load_project(system), "v1").text is None
+
+
+def test_a_revision_the_repository_lacks_cannot_be_pinned(repos: tuple[Path, Path]) -> None:
+    app_repo, system = repos
+    (system / "hakobu.yaml").write_text(system_project("../app", commit_template(app_repo, "1")))
+    for missing in ("no-such-branch", "cd" * 20):
+        with pytest.raises(InvalidInput, match="has no branch, tag or commit"):
+            plan_pin(load_project(system), missing)
