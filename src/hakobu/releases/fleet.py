@@ -32,6 +32,7 @@ from hakobu.model.fleet import (
 from hakobu.model.project import Project
 from hakobu.model.source import load_documents
 from hakobu.releases.overrides import delete_path, inline, set_path
+from hakobu.releases.sourcepin import source_tree
 from hakobu.sync.status import AppStatus, SyncState
 
 
@@ -54,6 +55,10 @@ def parse_assignment(word: str) -> tuple[str, Any]:
 
 def fleet_of(project: Project, name: str) -> Fleet:
     directory = project.apps_dir / name
+    if project.source is not None and not (directory / FLEET_FILE).is_file():
+        # A system repository: the fleet file is the pinned application repository's.
+        tree = source_tree(project, project.source)
+        directory = tree / directory.relative_to(project.root)
     if not (directory / FLEET_FILE).is_file():
         raise InvalidInput(
             f"no fleet named {name!r}: {directory / FLEET_FILE} does not exist",

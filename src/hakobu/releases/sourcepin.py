@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 from hakobu.errors import InvalidInput
 from hakobu.model.project import Project
 from hakobu.model.source import SourceError
-from hakobu.model.sourcepin import repository_url
+from hakobu.model.sourcepin import SourcePin, repository_url
 from hakobu.repo.remotetree import (
     MAX_FETCH_SECONDS,
     CommitNotFetched,
@@ -30,9 +31,13 @@ from hakobu.repo.remotetree import (
 def with_source_tree(project: Project) -> Project:
     """``project`` with the tree of the application repository it pins, fetched if needed;
     ``project`` itself when it pins none."""
-    pin = project.source
-    if pin is None:
+    if project.source is None or project.source_tree is not None:
         return project
+    return dataclasses.replace(project, source_tree=source_tree(project, project.source))
+
+
+def source_tree(project: Project, pin: SourcePin) -> Path:
+    """The tree of the commit ``pin`` names, fetched into the user cache unless there."""
     try:
         tree = fetch_tree(
             repository_url(pin, project.root), pin.revision, timeout=MAX_FETCH_SECONDS
@@ -50,7 +55,7 @@ def with_source_tree(project: Project) -> Project:
             f"{pin.revision}: {e.message}",
             hint="pin a commit the repository holds: `hakobu source pin --to REV`",
         ) from None
-    return dataclasses.replace(project, source_tree=tree.path)
+    return tree.path
 
 
 @dataclass(frozen=True)

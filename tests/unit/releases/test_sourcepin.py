@@ -12,6 +12,7 @@ import pytest
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.project import load_project
 from hakobu.model.source import SourceError
+from hakobu.releases.fleetcommit import FleetWriter, Put
 from hakobu.releases.rendercommit import RenderRequest, render_project
 from hakobu.releases.sourcepin import plan_pin
 from hakobu.render.apps import discover_apps
@@ -154,3 +155,27 @@ def test_a_revision_the_repository_lacks_cannot_be_pinned(repos: tuple[Path, Pat
     for missing in ("no-such-branch", "cd" * 20):
         with pytest.raises(InvalidInput, match="has no branch, tag or commit"):
             plan_pin(load_project(system), missing)
+
+
+def test_the_fleet_writer_writes_instances_into_a_system_repository(
+    repos: tuple[Path, Path], tmp_path: Path
+) -> None:
+    app_repo, system = repos
+    pinned = commit_template(app_repo, "1")
+    # The writer renders in a clone of its own: the pin names the repository absolutely.
+    (system / "hakobu.yaml").write_text(system_project(app_repo.as_uri(), pinned))
+    (system / "apps" / "shops" / "instances" / "berlin.yaml").unlink()
+    (system / "apps" / "shops" / "instances" / ".keep").write_text("")
+    git(system, "add", "-A")
+    git(system, "commit", "-qm", "a system repository")
+    bare = tmp_path / "system.git"
+    git(tmp_path, "clone", "-q", "--bare", str(system), str(bare))
+    writer = FleetWriter(str(bare), "main", ".", tmp_path / "writer")
+    written = writer.write([Put("shops/oslo", "shops", "oslo", "canary", {"host": "oslo.example"})])
+    assert written.made and not written.refused
+    rendered = git(bare, "show", "main:generated/dev/shops-oslo/configmap-shops-oslo.yaml")
+    assert 'version: "1"' in rendered and "oslo.example" in rendered
+    # Only the instance and its output are the system repository's; the template is not.
+    files = git(bare, "ls-tree", "-r", "--name-only", "main").splitlines()
+    assert "apps/shops/instances/oslo.yaml" in files
+    assert not [f for f in files if "template" in f or f.endswith("fleet.yaml")]
