@@ -388,6 +388,12 @@ _PROJECT_FIELDS = {
     "(`github.com/org/*`; `*` stays within one segment; `file:///abs/path/*` for local "
     "repositories). A remote entry must be pinned with `?ref=`; none is allowed by default. "
     "Honoured by `hakobu build`; `hakobu render` still refuses remote bases",
+    "source": "`{repository: URL-or-path, revision: COMMIT}`: in a system repository, the "
+    "application repository its fleets render from and the full commit id (40 hex digits) "
+    "they render. A fleet directory without its own `fleet.yaml` (only `instances/`) reads "
+    "`fleet.yaml` and `template/` from the same path of that commit; `hakobu render` "
+    "fetches it first and refuses, at this line, a repository it cannot reach or a commit "
+    "it lacks. `hakobu source pin --to REV` moves the pin",
 }
 
 _PREVIEWS_FIELDS = {

@@ -41,6 +41,9 @@
       current: "has(status.phase) && status.phase == 'Available'"
     kustomize:                    # remote bases, fetched at a pinned ref (model.remotetarget)
       remoteResources: {allow: [github.com/shop/*]}
+    source:                       # a system repository's fleets render from (model.sourcepin)
+      repository: https://git.example/shop/app.git
+      revision: 4f0c3a9d2b7e61c58a0f9e3d1c2b4a5968776655
     previews:                     # an environment per branch (model.previews)
       from: evaluation
       branches: "feature/*"
