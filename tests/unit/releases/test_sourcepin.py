@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hakobu.cli.main import main
 from hakobu.errors import InvalidInput, OperationFailed
 from hakobu.model.project import load_project
 from hakobu.model.source import SourceError
@@ -179,3 +180,17 @@ def test_the_fleet_writer_writes_instances_into_a_system_repository(
     files = git(bare, "ls-tree", "-r", "--name-only", "main").splitlines()
     assert "apps/shops/instances/oslo.yaml" in files
     assert not [f for f in files if "template" in f or f.endswith("fleet.yaml")]
+
+
+def test_source_pin_on_the_command_line(
+    repos: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    app_repo, system = repos
+    first = commit_template(app_repo, "1")
+    second = commit_template(app_repo, "2")
+    (system / "hakobu.yaml").write_text(system_project("../app", first))
+    assert main(["source", "-C", str(system), "pin", "--to", "missing"]) == 2
+    assert "has no branch, tag or commit 'missing'" in capsys.readouterr().err
+    assert (system / "hakobu.yaml").read_text() == system_project("../app", first)
+    assert main(["source", "-C", str(system), "pin", "--to", "main"]) == 0
+    assert (system / "hakobu.yaml").read_text() == system_project("../app", second)
