@@ -101,13 +101,14 @@ def _build_app(path: Path, env_name: str | None) -> str:
     from hakobu.images.project import references  # noqa: PLC0415
     from hakobu.localcluster.helmtool import helm_for_render  # noqa: PLC0415
     from hakobu.model.project import find_root, load_project  # noqa: PLC0415
+    from hakobu.releases.sourcepin import with_source_tree  # noqa: PLC0415
     from hakobu.render.cache import RenderCache  # noqa: PLC0415
     from hakobu.render.environment import app_files  # noqa: PLC0415
     from hakobu.repo.remotetree import RemoteRepositories  # noqa: PLC0415
 
     if not path.exists():
         raise InvalidInput(f"{path} does not exist")
-    project = load_project(find_root(path if path.is_dir() else path.parent))
+    project = with_source_tree(load_project(find_root(path if path.is_dir() else path.parent)))
     if env_name is None:
         if len(project.environments) != 1:
             names = ", ".join(e.name for e in project.environments)
@@ -117,7 +118,7 @@ def _build_app(path: Path, env_name: str | None) -> str:
             )
         env_name = project.environments[0].name
     env = project.environment(env_name)
-    cache = RenderCache(project.root)
+    cache = RenderCache(project.root, source=project.source.revision if project.source else "")
     helm = helm_for_render(Progress())
     files = app_files(
         project,

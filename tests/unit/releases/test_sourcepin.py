@@ -194,3 +194,15 @@ def test_source_pin_on_the_command_line(
     assert (system / "hakobu.yaml").read_text() == system_project("../app", first)
     assert main(["source", "-C", str(system), "pin", "--to", "main"]) == 0
     assert (system / "hakobu.yaml").read_text() == system_project("../app", second)
+
+
+def test_hakobu_build_renders_an_instance_from_the_pin(
+    repos: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    app_repo, system = repos
+    (system / "hakobu.yaml").write_text(system_project("../app", commit_template(app_repo, "1")))
+    commit_template(app_repo, "2")
+    instance = system / "apps" / "shops" / "instances" / "berlin.yaml"
+    assert main(["build", str(instance)]) == 0
+    built = capsys.readouterr().out
+    assert 'version: "1"' in built and "berlin.example" in built
