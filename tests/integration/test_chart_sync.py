@@ -69,7 +69,7 @@ def test_a_pinned_chart_syncs_with_its_hook_first(
     assert result.succeeded, (result, said)
     (web,) = result.apps
     assert web.hooks == 1
-    hook_wave = said.index("web: PreSync wave -1: applying 1 objects")
+    hook_wave = said.index("web: PreSync wave -1: applying 1 object")
     sync_waves = [i for i, line in enumerate(said) if line.startswith("web: Sync wave 0")]
     assert sync_waves and hook_wave < sync_waves[0], said
     deployment = live(kube, namespace, "Deployment", "web")

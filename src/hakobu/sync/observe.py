@@ -65,6 +65,8 @@ class AppState:
     live: Mapping[ObjectId, Object | None]
     # Of the app's manifests as they are now; the inventory keeps the one last synced.
     digest: str
+    # False for an app git no longer holds, whose objects are still in the cluster.
+    in_git: bool = True
     # What keeps the app from being synced at all (a SealedSecret hakobu cannot open, or
     # whose Secret is someone else's); the plan leaves those Secrets out.
     blocked: tuple[Blocked, ...] = ()
@@ -117,7 +119,8 @@ def _observe(
     # An app git no longer holds, whose objects were all pruned, has nothing left to sync
     # or to show: its emptied inventory makes no app.
     left_behind = {app for app, inventory in inventories.items() if inventory.entries}
-    names = sorted({app.name for app in desired.apps} | left_behind)
+    in_git = {app.name for app in desired.apps}
+    names = sorted(in_git | left_behind)
     if only_app is not None:
         if only_app not in names:
             raise InvalidInput(
@@ -171,7 +174,16 @@ def _observe(
         plan = settled(kube, plan, app_live)
         warnings = tuple(served.warnings(resources[name]))
         states.append(
-            AppState(plan, inventory, app_live, app_digest, blocked, taken_over, warnings)
+            AppState(
+                plan,
+                inventory,
+                app_live,
+                app_digest,
+                name in in_git,
+                blocked,
+                taken_over,
+                warnings,
+            )
         )
     return states
 

@@ -118,16 +118,20 @@ def delete_empty_inventories(kube: KubeApi, namespace: str, project: str, env: s
     """Delete the inventories of this project and environment that list nothing (what is
     left once everything an app deployed was pruned); how many went."""
     inventories, _ = read_inventories(kube, namespace, project, env)
-    deleted = 0
-    for app, inventory in sorted(inventories.items()):
-        if inventory.entries:
-            continue
-        try:
-            kube.delete("v1", "ConfigMap", inventory_name(app), namespace)
-        except NotFound:
-            continue
-        deleted += 1
-    return deleted
+    return sum(
+        delete_inventory(kube, namespace, app)
+        for app, inventory in sorted(inventories.items())
+        if not inventory.entries
+    )
+
+
+def delete_inventory(kube: KubeApi, namespace: str, app: str) -> bool:
+    """Delete ``app``'s inventory; False when there was none."""
+    try:
+        kube.delete("v1", "ConfigMap", inventory_name(app), namespace)
+    except NotFound:
+        return False
+    return True
 
 
 def write_inventory(

@@ -49,6 +49,7 @@ from hakobu.sync.ownership import (
     ENVIRONMENT_LABEL,
     PROJECT_LABEL,
     InventoryEntry,
+    delete_inventory,
     ensure_namespace,
     write_inventory,
 )
@@ -535,7 +536,7 @@ class _AppSync:
         readings = {s.resource.id: self.state.live.get(s.resource.id) for s in steps}
         if changing:
             wave = steps[0].resource.wave
-            self.progress(f"{phase} wave {wave}: applying {len(changing)} objects")
+            self.progress(f"{phase} wave {wave}: applying {_objects(len(changing))}")
             for step, applied in zip(changing, self._apply(changing), strict=True):
                 readings[step.resource.id] = applied.live
         if not self.options.dry_run:
@@ -671,7 +672,7 @@ class _AppSync:
             self.pruned = len(prunes)
             return
         self.guard()
-        self.progress(f"pruning {len(prunes)} objects")
+        self.progress(f"pruning {_objects(len(prunes))}")
         results = delete_all(self.kube, [c.live for c in prunes if c.live is not None])
         self.pruned = sum(1 for r in results if r.error is None)
         errors = [r.error for r in results if r.error]
@@ -717,6 +718,12 @@ class _AppSync:
         if not succeeded and previous is not None:
             entries |= previous.entries
         entries -= self.pruned_entries
+        if succeeded and not entries and not self.state.in_git:
+            # Everything of an app git no longer holds is gone: so is its inventory, or
+            # each removed app (a fleet's closed instance) would leave one behind.
+            if delete_inventory(self.kube, self.env.namespace, self.app):
+                self.progress("inventory deleted")
+            return
         digest = self.state.digest if succeeded else (previous.digest if previous else "")
         try:
             wrote = write_inventory(
@@ -736,3 +743,7 @@ class _AppSync:
             ) from e
         if wrote:
             self.progress("inventory updated")
+
+
+def _objects(count: int) -> str:
+    return f"{count} object" if count == 1 else f"{count} objects"

@@ -223,6 +223,23 @@ def test_prune_deletes_what_git_dropped() -> None:
     assert inventory(kube) == {"keep"}
 
 
+def test_an_app_git_dropped_leaves_no_inventory_once_pruned() -> None:
+    kube = FakeKube()
+    web, api = desired(configmap("web"), app="web"), desired(configmap("api"), app="api")
+    run(kube, DesiredState("dev", "r1", (*web.apps, *api.apps)))
+
+    kept = run(kube, desired(configmap("api"), app="api", revision="r2"))
+    assert kept.succeeded and names(kube) == {"api", "web"}
+    assert kube.stored("ConfigMap", inventory_name("web"), NS) is not None
+
+    result = run(kube, desired(configmap("api"), app="api", revision="r2"), prune=True)
+
+    assert result.succeeded and result.pruned == 1
+    assert names(kube) == {"api"}
+    assert kube.stored("ConfigMap", inventory_name("web"), NS) is None
+    assert inventory(kube, "api") == {"api"}
+
+
 def test_prune_refuses_to_empty_an_environment_unless_allowed() -> None:
     kube = FakeKube()
     run(kube, desired(configmap("a"), configmap("b")))
