@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from hakobu.cli.main import main
+from hakobu.cli.rollout import PROMOTION_REQUESTED
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import NotFound
 from hakobu.localcluster.controlplane import ClusterInfo
@@ -223,7 +224,9 @@ def test_good_metrics_promote_the_canary_step_by_step(
     assert resumed is not None and (resumed.step, resumed.phase) == (3, "Paused")
 
     # Promoted by hand: the stable Deployment takes 1.1 and every replica; the canary goes.
+    capsys.readouterr()
     assert harness.cli("rollout", "promote") == 0
+    assert f"web: Paused\n{PROMOTION_REQUESTED}\n" in capsys.readouterr().out
     done = harness.until("Healthy")
     assert (done.stable_replicas, done.canary_replicas) == (10, 0)
     assert harness.stable_image() == "example.test/shop/web:1.1"

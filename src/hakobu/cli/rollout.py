@@ -65,6 +65,13 @@ def _rollout(args: argparse.Namespace) -> int:
     return 1 if rollout.state is not None and rollout.state.phase == "Degraded" else 0
 
 
+# The request is recorded on the Deployment; the controller's next pass (or `rollout run`)
+# acts on it, so the state printed right after still shows the pause.
+PROMOTION_REQUESTED = (
+    "  promotion requested: the controller, or `hakobu rollout run`, carries it out"
+)
+
+
 def rollout_text(rollout: AnyRollout) -> str:
     if isinstance(rollout, BlueGreenRollout):
         return _blue_green_text(rollout)
@@ -73,6 +80,8 @@ def rollout_text(rollout: AnyRollout) -> str:
     lines = [
         f"{rollout.name}: {phase}" + (f" — {state.message}" if state and state.message else "")
     ]
+    if state is not None and state.promote and state.phase != "Healthy":
+        lines.append(PROMOTION_REQUESTED)
     if state is not None and state.phase != "Healthy":
         steps = rollout.canary.steps
         shown = _describe(steps[state.step]) if state.step < len(steps) else "done"
@@ -104,6 +113,8 @@ def _blue_green_text(rollout: BlueGreenRollout) -> str:
     lines = [
         f"{rollout.name}: {phase}" + (f" — {state.message}" if state and state.message else "")
     ]
+    if state is not None and state.promote and state.phase != "Healthy":
+        lines.append(PROMOTION_REQUESTED)
     if state is not None and rollout.stage is not None:
         path = stages(rollout.blue_green)
         lines.append(f"  stage {path.index(rollout.stage) + 1}/{len(path)}: {rollout.stage}")
