@@ -186,6 +186,72 @@ more "git diff --stat"
 typed "Commit the upgrade with its output, and sync evaluation" \
     'hakobu render --commit >/dev/null && hakobu sync evaluation --app web'
 
+# ---- Fleets: one template, an instance per city ----
+mkdir -p apps/shops/template
+cat > apps/shops/fleet.yaml <<'YAML'
+# A shop per city: the tiers a new template moves through, in order, and the values an
+# instance may set, with their defaults.
+tiers: [canary, stable]
+values:
+  city: ""
+  replicas: 1
+# What an instance in maintenance runs instead: no replicas, the shop closed.
+maintenance:
+  values: {replicas: 0}
+YAML
+cat > apps/shops/template/shop.yaml.j2 <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ app }}
+data:
+  city: "{{ values.city }}"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ app }}
+spec:
+  replicas: {{ values.replicas }}
+  selector:
+    matchLabels: {shop: {{ instance }}}
+  template:
+    metadata:
+      labels: {shop: {{ instance }}}
+    spec:
+      containers:
+        - name: shop
+          image: registry.example.com/shop/web:1.5.0
+          envFrom: [{configMapRef: {name: {{ app }}}}]
+YAML
+git add apps/shops && git commit -qm "Shops: a fleet, one template for every city"
+step "A fleet: one template (apps/shops/template/), an instance per city, each in a tier" \
+    hakobu fleet add shops berlin canary city=Berlin
+more "hakobu fleet add shops paris stable city=Paris replicas=2"
+more "hakobu fleet add shops rome stable city=Rome"
+more "cat apps/shops/instances/paris.yaml"
+git add apps/shops && git commit -qm "Shops in Berlin, Paris and Rome"
+typed "Render and commit; each instance is an app of its own, under generated/<env>/shops-<city>/" \
+    'hakobu render --commit >/dev/null && ls generated/evaluation | grep shops'
+step "Sync evaluation" \
+    hakobu sync evaluation
+step "The fleet per tier: the template version each tier runs, and its health" \
+    hakobu fleet status shops evaluation
+hakobu fleet set shops berlin replicas=2 >/dev/null
+git commit -qam "Shops: two replicas in Berlin"
+typed "One instance changes: render commits its file's output alone (the others come from the cache)" \
+    'hakobu render --commit >/dev/null && git show --stat --format=%s HEAD'
+step "Rome closes for a while: maintenance lays the fleet's maintenance values over its own" \
+    hakobu fleet maintenance shops rome on
+more "git commit -qam 'Shops: Rome in maintenance' && hakobu render --commit >/dev/null"
+more "hakobu sync evaluation >/dev/null && hakobu cluster kubectl -n shop-eval get deployments -l hakobu.dev/app -o custom-columns=NAME:.metadata.name,REPLICAS:.spec.replicas | grep -e NAME -e shops"
+step "Berlin leaves the fleet: one file removed" \
+    hakobu fleet remove shops berlin
+more "git commit -qam 'Shops: Berlin closes' && hakobu render --commit >/dev/null"
+step "Sync with --prune: exactly Berlin's objects are deleted" \
+    hakobu sync evaluation --prune
+more "hakobu cluster kubectl -n shop-eval get deployments,configmaps -o name | grep shops"
+
 step "Someone edits the cluster by hand (drift)" \
     hakobu cluster kubectl -n shop-eval scale deployment redis --replicas=3
 show "hakobu sees the drift" \
@@ -433,6 +499,61 @@ wait_for "the cluster runs two web replicas" 60 "$sent" \
     --for=jsonpath='{.spec.replicas}'=2
 step "Delivered by the surviving replica" \
     hakobu delivery list -n deliveries
+
+# ---- A canary release under the controller ----
+# evaluation's block is the last of web's spec: its release moves to 1.6.0, as a canary.
+tac apps/web.yaml | sed '0,/web:1\.5\.0/s//web:1.6.0/' | tac > apps/web.yaml.new
+mv apps/web.yaml.new apps/web.yaml
+cat >> apps/web.yaml <<'YAML'
+    rollout:
+      canary:
+        steps: [{setWeight: 50}, {pause: {}}]
+YAML
+step "A canary release: web 1.6.0 to half of evaluation's replicas, then it waits for a person" \
+    git --no-pager diff apps/web.yaml
+git commit -qam "Web 1.6.0 to evaluation, as a canary"
+more "hakobu render --commit >/dev/null && git push -q origin main"
+hakobu render --commit >/dev/null
+git push -q origin main
+sent=$EPOCHREALTIME
+webhook "${ports[survivor]}" >/dev/null
+paused() {
+    [[ $(hakobu rollout status evaluation web -o json | python3 -c \
+        'import json, sys; print(json.load(sys.stdin)["phase"])') == Paused ]]
+}
+wait_for "the controller brought the canary up and paused" 90 "$sent" paused
+step "One replica runs 1.6.0, one the stable 1.5.0; the Service spreads requests over both" \
+    hakobu rollout status evaluation web
+promoted=$EPOCHREALTIME
+step "Promote it (the dashboard has the same button)" \
+    hakobu rollout promote evaluation web
+healthy() {
+    [[ $(hakobu rollout status evaluation web -o json | python3 -c \
+        'import json, sys; print(json.load(sys.stdin)["phase"])') == Healthy ]] &&
+        hakobu cluster kubectl -n shop-eval wait deployment/web --timeout=1s \
+            --for=jsonpath='{.spec.template.spec.containers[0].image}'=registry.example.com/shop/web:1.6.0
+}
+wait_for "every web replica runs 1.6.0" 90 "$promoted" healthy
+step "Synced and healthy: git describes what runs" \
+    hakobu status evaluation
+
+# ---- Fleet instances as resources: the controller writes them to git ----
+typed "A platform opens a shop by creating a resource: a FleetInstance naming the Delivery to write through" \
+    "hakobu cluster kubectl apply -f - <<'YAML'
+apiVersion: hakobu.dev/v1alpha1
+kind: FleetInstance
+metadata: {name: lisbon, namespace: deliveries}
+spec: {delivery: shop-eval, fleet: shops, tier: canary, values: {city: Lisbon}}
+YAML"
+created=$EPOCHREALTIME
+wait_for "the controller committed, pushed and synced it" 120 "$created" \
+    hakobu cluster kubectl -n deliveries wait fleetinstance/lisbon --timeout=1s --for=condition=Ready
+step "Its status: the commit, and the instance's sync and health read back from the Delivery" \
+    hakobu cluster kubectl -n deliveries get fleetinstances
+typed "The commit, as any other: one instance file and its output" \
+    'git pull -q origin main && git show --stat --format="%s%n%b" HEAD'
+step "Running" \
+    hakobu cluster kubectl -n shop-eval get deployment shops-lisbon
 
 cat <<MSG
 
