@@ -3,7 +3,7 @@ FleetInstance is committed, delivered and reported Healthy; a person's edit of t
 file is kept; deleting it prunes exactly its objects; a burst of changes lands in few
 commits and none is lost; what the fleet refuses (a tier, a value, an instance declared
 twice) and a missing Delivery are reported on the resource and nothing is committed for
-it."""
+it; spec.suspend leaves an instance's objects alone until it is unset."""
 
 from __future__ import annotations
 
@@ -340,3 +340,39 @@ def test_what_the_fleet_refuses_is_reported_and_nothing_committed(
         if e["involvedObject"]["name"] == "rome" and e.get("reason") == "Refused"
     ]
     assert told and told[0]["type"] == "Warning"
+
+
+def test_spec_suspend_leaves_the_instance_alone_until_it_is_unset(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str
+) -> None:
+    instance(kube, namespace, "berlin", values={"host": "berlin.example.com"})
+    wait_until("berlin is Healthy", lambda: healthy(kube, namespace, "berlin"))
+    before = live(kube, namespace, "ConfigMap", "shops-berlin")["metadata"]["resourceVersion"]
+    path = f"/apis/{API_VERSION}/namespaces/{namespace}/fleetinstances/berlin"
+    merge = "application/merge-patch+json"
+    kube.request(
+        "PATCH",
+        path,
+        body={"spec": {"suspend": True, "values": {"host": "berlin.example.org"}}},
+        content_type=merge,
+    )
+    wait_until(
+        "berlin is reported Suspended",
+        lambda: condition(kube, namespace, "berlin", "Ready").get("reason") == "Suspended",
+    )
+    assert status(kube, namespace, "berlin")["sync"] == "Suspended"
+    text = in_git(remote, "apps/shops/instances/berlin.yaml") or ""
+    assert "switches: suspend)" in text.partition("\n")[0] and "\nsuspend: true" in text
+    # Every sync leaves its objects as they were, the new host included.
+    after = live(kube, namespace, "ConfigMap", "shops-berlin")
+    assert after["metadata"]["resourceVersion"] == before
+    assert after["data"]["host"] == "berlin.example.com"
+
+    # Unset: the switch the resource set goes back to off, and the instance is synced.
+    kube.request("PATCH", path, body={"spec": {"suspend": None}}, content_type=merge)
+    wait_until("berlin is Healthy again", lambda: healthy(kube, namespace, "berlin"))
+    text = in_git(remote, "apps/shops/instances/berlin.yaml") or ""
+    assert "(values: host)" in text.partition("\n")[0] and "suspend:" not in text
+    assert live(kube, namespace, "ConfigMap", "shops-berlin")["data"]["host"] == (
+        "berlin.example.org"
+    )

@@ -55,6 +55,17 @@ _SPEC: dict[str, Any] = {
             "description": "values the fleet's template accepts (fleet.yaml's values)",
             "x-kubernetes-preserve-unknown-fields": True,
         },
+        "suspend": {
+            "type": "boolean",
+            "description": "true: every sync leaves the instance's objects as they are "
+            "(the instance file's suspend: true); unset: a person's own suspend: in the file "
+            "is kept",
+        },
+        "maintenance": {
+            "type": "boolean",
+            "description": "true: the instance renders with the fleet's maintenance: values: "
+            "laid over its own; unset: a person's own maintenance: in the file is kept",
+        },
     },
 }
 

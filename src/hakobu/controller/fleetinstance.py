@@ -9,6 +9,10 @@ means a FleetInstance needs no git credentials or URL of its own (the Delivery's
 used), cannot write to a repository no Delivery of its namespace follows, and is handled by
 the replica that holds the Delivery's shard.
 
+``spec.suspend`` and ``spec.maintenance`` set the instance file's switches of the same
+names (as ``hakobu fleet suspend|resume|maintenance``); left out, the switch is not the
+resource's, and a person may set it in the file by hand.
+
 ``status`` is the controller's alone (the status subresource): ``commit`` that wrote the
 current generation, the instance's ``sync`` and ``health`` as the Delivery last found its
 app ``<fleet>-<instance>``, and the conditions ``Written`` and ``Ready``.
@@ -30,6 +34,8 @@ PLURAL = "fleetinstances"
 FINALIZER = "fleets.hakobu.dev/instance-file"
 # Fleet and instance names become directory and file names: nothing else is taken.
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# The instance file's switches a FleetInstance may set.
+SWITCHES = ("suspend", "maintenance")
 
 
 class InvalidFleetInstance(InvalidInput):
@@ -54,6 +60,8 @@ class FleetInstanceSpec:
     instance: str
     tier: str
     values: dict[str, Any]
+    # The switches the spec sets (``suspend``, ``maintenance``): on or off.
+    switches: dict[str, bool]
 
 
 def ref_of(obj: dict[str, Any]) -> FleetInstanceRef:
@@ -88,6 +96,12 @@ def parse(obj: dict[str, Any]) -> FleetInstanceSpec:
     values = spec.get("values", {})
     if not isinstance(values, dict):
         raise _invalid(ref, "spec.values", "a mapping of value names to values", values)
+    switches: dict[str, bool] = {}
+    for switch in SWITCHES:
+        if switch in spec:
+            if not isinstance(spec[switch], bool):
+                raise _invalid(ref, f"spec.{switch}", "true or false", spec[switch])
+            switches[switch] = spec[switch]
     return FleetInstanceSpec(
         ref=ref,
         generation=int(metadata.get("generation", 0)),
@@ -96,6 +110,7 @@ def parse(obj: dict[str, Any]) -> FleetInstanceSpec:
         instance=instance,
         tier=_text(ref, spec, "tier"),
         values=dict(values),
+        switches=switches,
     )
 
 

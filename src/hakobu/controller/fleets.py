@@ -318,7 +318,7 @@ class FleetController:
         if not self._set_finalizer(obj, present=True):
             self._retry(spec.delivery)  # not written now: tried again
             return None
-        return Put(str(ref), spec.fleet, spec.instance, spec.tier, spec.values)
+        return Put(str(ref), spec.fleet, spec.instance, spec.tier, spec.values, spec.switches)
 
     def _writer(self, delivery: Delivery) -> FleetWriter:
         """The one writer of the repository, branch and path the Delivery names: a pass

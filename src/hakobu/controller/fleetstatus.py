@@ -5,7 +5,8 @@ not: ``Committed``; ``InvalidSpec`` or ``Refused`` (the spec, or the fleet in gi
 accept it: nothing is retried until the spec changes); ``DeliveryNotFound``;
 ``WriteFailed`` (git could not be read or pushed to: retried). ``Ready`` is True once the
 instance is written and the Delivery has applied that commit, Synced and Healthy; otherwise
-its reason says what is awaited or wrong. A condition's ``lastTransitionTime`` moves only
+its reason says what is awaited or wrong (``Suspended`` for an instance whose file says
+``suspend: true``, whoever set it). A condition's ``lastTransitionTime`` moves only
 when its status does.
 """
 
@@ -26,6 +27,7 @@ WRITE_FAILED = "WriteFailed"
 # Reasons that wait for the spec to change rather than for another try.
 PARKED = (INVALID_SPEC, REFUSED)
 _MESSAGE_LIMIT = 1024
+_SUSPENDED = "suspended (suspend: true in its file): every sync leaves its objects as they are"
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,11 @@ def _ready(
     if not found.applied:
         return ("False", "Syncing", "waiting for the Delivery to apply the commit")
     if sync != SyncState.SYNCED:
-        return ("False", sync, f"the instance's app is {sync}")
+        return (
+            "False",
+            sync,
+            _SUSPENDED if sync == SyncState.SUSPENDED else f"the instance's app is {sync}",
+        )
     if health != HealthStatus.HEALTHY:
         return ("False", health, f"the instance's app is {health}")
     return ("True", "Healthy", "written, applied, Synced and Healthy")

@@ -130,15 +130,20 @@ def plan_switch(project: Project, fleet: str, instance: str, switch: str, on: bo
     line goes: off is the default); maintenance is refused unless the fleet declares it."""
     found = fleet_of(project, fleet)
     file = _existing(project, fleet, instance)
-    text = file.read_text()
-    current = load_instance(found, file, text)
+    return InstanceEdit(file, switched(found, file, file.read_text(), switch, on))
+
+
+def switched(fleet: Fleet, file: Path, text: str, switch: str, on: bool) -> str:
+    """``text``, an instance file of ``fleet``, with ``switch`` on or off (its line gone),
+    checked as render reads it; the rest of the file as it was."""
+    current = load_instance(fleet, file, text)
     edited = set_path(text, file, (switch,), True) if on else delete_path(text, file, (switch,))
-    written = load_instance(found, file, edited)
+    written = load_instance(fleet, file, edited)
     if getattr(written, switch) is not on or written.values != current.values:
         raise OperationFailed(
             f"{file}: the edit would not read back as asked", hint=f"edit {file} by hand"
         )
-    return InstanceEdit(file, edited)
+    return edited
 
 
 def plan_remove(project: Project, fleet: str, instance: str) -> InstanceEdit:

@@ -9,16 +9,18 @@ cannot name an instance, an instance someone else declared) is left out and repo
 others are committed. The commit holds the rendered output with its inputs, as ``hakobu
 render --commit`` makes it, since a Delivery deploys the committed output.
 
-A file the controller writes starts with a comment naming the resource it was written for
-and the values that resource sets::
+A file the controller writes starts with a comment naming the resource it was written for,
+the values that resource sets and the switches (``suspend``, ``maintenance``) it sets, if
+any::
 
-    # FleetInstance shops/berlin writes this file (values: host); edits of other keys are kept
+    # FleetInstance shops/berlin writes this file (values: host; switches: suspend); …
     tier: canary
     values:
       host: berlin.example.com
+    suspend: true
 
 so an instance a person added by hand, or another resource declared, is never taken over,
-and a value the resource stops declaring is removed while one added by hand stays.
+and a value or switch the resource stops declaring is removed while one set by hand stays.
 
 When the push is refused (the branch moved: a person's commit, another writer), the branch
 is fetched again and the edits are made afresh on its new tip, with a growing pause between
@@ -37,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.errors import HakobuError, InvalidInput, OperationFailed
-from hakobu.model.fleet import INSTANCE_SUFFIXES, INSTANCES_DIR, instance_name
+from hakobu.model.fleet import INSTANCE_SUFFIXES, INSTANCES_DIR, Fleet, instance_name
 from hakobu.model.project import Project, load_project
 from hakobu.releases.fleet import (
     InstanceEdit,
@@ -46,6 +48,7 @@ from hakobu.releases.fleet import (
     plan_add,
     plan_remove,
     plan_set,
+    switched,
 )
 from hakobu.releases.rendercommit import Rendered, RenderRequest, render_project
 from hakobu.repo.clone import (
@@ -62,7 +65,10 @@ from hakobu.repo.repository import Repository, releasing
 from hakobu.repo.revisions import lookup
 
 _NAME, _EMAIL = "hakobu controller", "hakobu-controller@localhost"
-_MARK = re.compile(r"# FleetInstance (?P<owner>\S+) writes this file \(values: (?P<keys>[^)]*)\)")
+_MARK = re.compile(
+    r"# FleetInstance (?P<owner>\S+) writes this file "
+    r"\(values: (?P<keys>[^;)]*)(?:; switches: (?P<switches>[^)]*))?\)"
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,8 @@ class Put:
     instance: str
     tier: str
     values: dict[str, Any]
+    # The switches the resource sets (on or off); one it leaves out is not its own.
+    switches: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,11 +114,11 @@ class Written:
     retries: int = 0
 
 
-def mark(owner: str, values: Sequence[str]) -> str:
-    return (
-        f"# FleetInstance {owner} writes this file (values: {', '.join(sorted(values))}); "
-        "edits of other keys are kept"
-    )
+def mark(owner: str, values: Sequence[str], switches: Sequence[str] = ()) -> str:
+    owned = f"values: {', '.join(sorted(values))}"
+    if switches:
+        owned += f"; switches: {', '.join(sorted(switches))}"
+    return f"# FleetInstance {owner} writes this file ({owned}); edits of other keys are kept"
 
 
 class FleetWriter:
@@ -273,20 +281,22 @@ def _message(done: Sequence[Change]) -> str:
 def _plan(project: Project, change: Change) -> InstanceEdit | None:
     """The edit ``change`` makes (None: nothing to do), or why the fleet refuses it."""
     # Checked before either name becomes part of a path.
-    fleet_of(project, change.fleet)
+    fleet = fleet_of(project, change.fleet)
     instance_name(change.fleet, Path(f"{change.instance}.yaml"))
     file = _instance_file(project, change.fleet, change.instance)
     text = file.read_text() if file is not None else None
-    owner, keys = _owner(text) if text is not None else (None, ())
+    owned = _owned(text) if text is not None else None
     if isinstance(change, Remove):
-        if file is None or owner != change.owner:
+        if file is None or owned is None or owned.owner != change.owner:
             return None  # gone already, or never this resource's
         return plan_remove(project, change.fleet, change.instance)
+    first = mark(change.owner, list(change.values), list(change.switches))
     if file is None:
         edit = plan_add(project, change.fleet, change.instance, change.tier, change.values)
-        return InstanceEdit(edit.file, f"{mark(change.owner, list(change.values))}\n{edit.text}")
-    if owner != change.owner:
-        by = "by hand" if owner is None else f"for FleetInstance {owner}"
+        added = _switches(fleet, edit.file, edit.text or "", change.switches)
+        return InstanceEdit(edit.file, f"{first}\n{added}")
+    if owned is None or owned.owner != change.owner:
+        by = "by hand" if owned is None else f"for FleetInstance {owned.owner}"
         raise InvalidInput(
             f"fleet {change.fleet!r} has an instance {change.instance!r} already ({file}, "
             f"written {by})",
@@ -298,11 +308,20 @@ def _plan(project: Project, change: Change) -> InstanceEdit | None:
         change.instance,
         change.values,
         tier=change.tier,
-        unset=[key for key in keys if key not in change.values],
+        unset=[key for key in owned.values if key not in change.values],
     )
+    # A switch the resource set before and no longer does goes back to off, its default.
+    dropped = {s: False for s in owned.switches if s not in change.switches}
     _, _, rest = (edit.text or "").partition("\n")
-    edited = mark(change.owner, list(change.values)) + "\n" + rest
+    rest = _switches(fleet, edit.file, rest, {**dropped, **change.switches})
+    edited = first + "\n" + rest
     return None if edited == text else InstanceEdit(edit.file, edited)
+
+
+def _switches(fleet: Fleet, file: Path, text: str, switches: dict[str, bool]) -> str:
+    for switch, on in sorted(switches.items()):
+        text = switched(fleet, file, text, switch, on)
+    return text
 
 
 def _instance_file(project: Project, fleet: str, instance: str) -> Path | None:
@@ -313,10 +332,23 @@ def _instance_file(project: Project, fleet: str, instance: str) -> Path | None:
     return None
 
 
-def _owner(text: str) -> tuple[str | None, tuple[str, ...]]:
-    """The resource a file's first line says it was written for, and the values it set."""
+@dataclass(frozen=True)
+class _Owned:
+    """What a file's first line says: the resource it was written for, and the values and
+    switches that resource set."""
+
+    owner: str
+    values: tuple[str, ...]
+    switches: tuple[str, ...]
+
+
+def _owned(text: str) -> _Owned | None:
+    """None: the file was not written for a resource (a person wrote it)."""
     found = _MARK.match(text.partition("\n")[0])
     if found is None:
-        return None, ()
-    keys = tuple(k.strip() for k in found["keys"].split(",") if k.strip())
-    return found["owner"], keys
+        return None
+    return _Owned(found["owner"], _names(found["keys"]), _names(found["switches"] or ""))
+
+
+def _names(listed: str) -> tuple[str, ...]:
+    return tuple(k.strip() for k in listed.split(",") if k.strip())

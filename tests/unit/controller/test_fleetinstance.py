@@ -76,3 +76,22 @@ def test_a_refusal_keeps_the_commit_of_the_generation_written_before() -> None:
     assert after["commit"] == "abc123" and after["observedGeneration"] == 2
     assert (conditions["Ready"]["status"], conditions["Ready"]["reason"]) == ("False", REFUSED)
     assert conditions["Ready"]["message"] == "tier 'gold' is not a tier"
+
+
+def test_only_the_switches_the_spec_sets_are_the_resource_s() -> None:
+    assert parse(obj()).switches == {}
+    assert parse(obj(suspend=True, maintenance=False)).switches == {
+        "suspend": True,
+        "maintenance": False,
+    }
+    with pytest.raises(InvalidFleetInstance, match=r"spec.suspend: expected true or false"):
+        parse(obj(suspend="yes"))
+
+
+def test_a_suspended_instance_is_not_ready_and_says_why() -> None:
+    status = written_status({}, Writing(3, COMMITTED, "written in abc", "abc123"), at="t0")
+    read = deployed_status(status, Deployed(True, "Suspended", "Healthy"), at="t1")
+    ready = {c["type"]: c for c in read["conditions"]}["Ready"]
+    assert read["sync"] == "Suspended"
+    assert (ready["status"], ready["reason"]) == ("False", "Suspended")
+    assert "suspend: true" in ready["message"]

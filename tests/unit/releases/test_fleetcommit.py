@@ -235,3 +235,41 @@ def test_a_change_that_cannot_be_rendered_is_refused_and_the_others_written(
     assert not any("rome" in f for f in files)
     # Nothing of the refused change is left behind for the next write.
     assert not writer.write([put("berlin", host="b.example")]).made
+
+
+def test_switches_the_resource_sets_are_its_own_and_a_persons_stay(
+    origin: Origin, writer: FleetWriter
+) -> None:
+    path = "apps/shops/instances/berlin.yaml"
+    suspended = Put("shops/berlin", "shops", "berlin", "canary", {}, {"suspend": True})
+    writer.write([suspended])
+    assert origin.file(path) == (
+        mark("shops/berlin", [], ["suspend"]) + "\ntier: canary\nsuspend: true"
+    )
+    assert "switches: suspend)" in origin.file(path).partition("\n")[0]
+    origin.pull()
+    assert main(["render", "-C", str(origin.work), "--check"]) == 0
+
+    # Off is the default: the line goes, and the switch stays the resource's.
+    writer.write([Put("shops/berlin", "shops", "berlin", "canary", {}, {"suspend": False})])
+    assert origin.file(path) == mark("shops/berlin", [], ["suspend"]) + "\ntier: canary"
+
+    # Once the resource no longer sets it, a person's own suspend: is kept.
+    writer.write([put("berlin")])
+    origin.pull()
+    file = origin.work / path
+    file.write_text(file.read_text() + "suspend: true  # closed for the holidays\n")
+    origin.commit("berlin: suspended by hand")
+    writer.write([put("berlin", host="b.example")])
+    assert origin.file(path) == (
+        mark("shops/berlin", ["host"])
+        + "\ntier: canary\nsuspend: true  # closed for the holidays\nvalues:\n  host: b.example"
+    )
+
+
+def test_maintenance_is_refused_when_the_fleet_declares_none(
+    origin: Origin, writer: FleetWriter
+) -> None:
+    change = Put("shops/rome", "shops", "rome", "canary", {}, {"maintenance": True})
+    refused = writer.write([change]).refused["shops/rome"]
+    assert "fleet 'shops' declares no maintenance state" in refused
