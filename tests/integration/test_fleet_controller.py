@@ -3,7 +3,8 @@ FleetInstance is committed, delivered and reported Healthy; a person's edit of t
 file is kept; deleting it prunes exactly its objects; a burst of changes lands in few
 commits and none is lost; what the fleet refuses (a tier, a value, an instance declared
 twice) and a missing Delivery are reported on the resource and nothing is committed for
-it; spec.suspend leaves an instance's objects alone until it is unset."""
+it, until a Delivery appears or a commit makes the fleet accept it; spec.suspend leaves an
+instance's objects alone until it is unset."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ import pytest
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.errors import Invalid, NotFound, TooManyRequests
+from hakobu.controller.deliveries import request_reconcile
+from hakobu.controller.delivery import DeliveryRef
 from hakobu.controller.fleetinstance import API_VERSION, KIND
 from hakobu.localcluster.controlplane import ClusterInfo
 from tests.integration.controllerkit import (
@@ -376,3 +379,31 @@ def test_spec_suspend_leaves_the_instance_alone_until_it_is_unset(
     assert live(kube, namespace, "ConfigMap", "shops-berlin")["data"]["host"] == (
         "berlin.example.org"
     )
+
+
+def test_an_instance_is_written_once_what_stopped_it_goes_away(
+    controller: Controller, kube: KubeClient, remote: Remote, namespace: str
+) -> None:
+    # Neither resource is edited again: the Delivery appearing and a commit to the fleet
+    # are what let them be written.
+    instance(kube, namespace, "early", delivery="later", values={"host": "early.example"})
+    instance(kube, namespace, "golden", tier="gold", values={"host": "golden.example"})
+    for name, reason in (("early", "DeliveryNotFound"), ("golden", "Refused")):
+        written = wait_until(
+            f"{name} is not written", functools.partial(refused, kube, namespace, name)
+        )
+        assert written["reason"] == reason, written
+
+    create_delivery(
+        kube, namespace, "later", repository={"url": str(remote.bare)}, environment="dev"
+    )
+    wait_until("early is Healthy", lambda: healthy(kube, namespace, "early"))
+
+    remote.git("pull", "-q", "--rebase", "origin", "main")
+    fleet = remote.work / "apps" / "shops" / "fleet.yaml"
+    fleet.write_text(fleet.read_text().replace("[canary, stable]", "[canary, gold, stable]"))
+    remote.push("shops: a gold tier")
+    request_reconcile(kube, DeliveryRef(namespace, "shop"))
+    wait_until("golden is Healthy", lambda: healthy(kube, namespace, "golden"))
+    assert "tier: gold" in (in_git(remote, "apps/shops/instances/golden.yaml") or "")
+    assert status(kube, namespace, "golden")["observedGeneration"] == 1

@@ -12,7 +12,10 @@ shard (the same Leases, so one writer per repository branch at a time):
   a FleetInstance being deleted has its file removed before its finalizer is;
 - every second, each written FleetInstance's ``sync`` and ``health`` are read back from
   its Delivery's status (its app ``<fleet>-<instance>``, once the revision the Delivery
-  applied holds the instance's commit) and written when they changed.
+  applied holds the instance's commit) and written when they changed;
+- every second too, the Deliveries the FleetInstances name are looked at
+  (``fleetretry``): one that appeared is queued for its FleetInstances that found it
+  missing, one whose repository moved for those the fleet refused.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from hakobu.controller.fleetinstance import (
     parse,
     ref_of,
 )
+from hakobu.controller.fleetretry import DeliveryChanges
 from hakobu.controller.fleetstatus import (
     COMMITTED,
     DELIVERY_NOT_FOUND,
@@ -96,6 +100,9 @@ class FleetController:
         self._failures: dict[DeliveryRef, int] = {}
         # (applied revision, instance commit) -> whether the one holds the other.
         self._includes: dict[tuple[str, str], bool] = {}
+        self._changes = DeliveryChanges()
+        # Deliveries whose refused FleetInstances their next pass tries again.
+        self._retry_refused: set[DeliveryRef] = set()
 
     # -- running --------------------------------------------------------------------------
 
@@ -119,6 +126,7 @@ class FleetController:
         rounds = 0
         while not stop.wait(self._read_back):
             try:
+                self._notice_deliveries()
                 self._read_back_all()
             except Exception as e:  # noqa: BLE001 - one FleetInstance's bug must not stop it
                 self._log(
@@ -184,13 +192,36 @@ class FleetController:
     def _queue_pending(self) -> None:
         """Queue each Delivery of ours with FleetInstances to write and nothing queued: a
         shard just taken, a Delivery that appeared, a write whose retry was dropped."""
-        for delivery in {delivery_of(o) for o in self._objects() if _needs_write(o)}:
+        for delivery in {delivery_of(o) for o in self._objects() if self._wants_write(o)}:
             if (
                 delivery is not None
                 and self.ownership.owns(delivery)
                 and not self.queue.has(delivery)
             ):
                 self.queue.add(delivery, "pending", after=self._window)
+
+    def _notice_deliveries(self) -> None:
+        """Queue the Deliveries that appeared or whose repository moved, when that may let
+        FleetInstances naming them be written now."""
+        objects = self._objects()
+        named = {ref for ref in map(delivery_of, objects) if ref is not None}
+        changed = self._changes.look(named, self._deliveries)
+        with self._lock:
+            self._retry_refused |= changed.moved
+        for ref in sorted(changed.appeared | changed.moved, key=str):
+            if self.ownership.owns(ref) and any(
+                self._wants_write(o) for o in objects if delivery_of(o) == ref
+            ):
+                why = "the Delivery appeared" if ref in changed.appeared else "the repository moved"
+                self.queue.add(ref, why, after=self._window)
+
+    def _wants_write(self, obj: Obj) -> bool:
+        """It needs a write, or the fleet refused it and its repository moved since."""
+        if _needs_write(obj):
+            return True
+        with self._lock:
+            retrying = delivery_of(obj) in self._retry_refused
+        return retrying and _written_reason(obj) == REFUSED
 
     def _objects(self, delivery: DeliveryRef | None = None) -> list[Obj]:
         with self._lock:
@@ -220,7 +251,14 @@ class FleetController:
                 self.queue.done(ref)
 
     def _pass(self, ref: DeliveryRef, reason: str) -> None:
-        pending = [o for o in self._objects(ref) if _needs_write(o)]
+        with self._lock:
+            retrying = ref in self._retry_refused
+            self._retry_refused.discard(ref)
+        pending = [
+            o
+            for o in self._objects(ref)
+            if _needs_write(o) or (retrying and _written_reason(o) == REFUSED)
+        ]
         if not pending:
             return
         delivery = self._delivery(ref, pending)

@@ -1,9 +1,11 @@
 """A FleetInstance's ``status``: whether it is written to git, and how its app stands.
 
 ``Written`` says whether the current generation is in the repository (``commit``) or why
-not: ``Committed``; ``InvalidSpec`` or ``Refused`` (the spec, or the fleet in git, does not
-accept it: nothing is retried until the spec changes); ``DeliveryNotFound``;
-``WriteFailed`` (git could not be read or pushed to: retried). ``Ready`` is True once the
+not: ``Committed``; ``InvalidSpec`` (the spec cannot be read: tried again when it
+changes); ``Refused`` (the fleet in git does not accept it: tried again when the spec
+changes or the repository moves); ``DeliveryNotFound`` (tried again when the Delivery
+appears); ``WriteFailed`` (git could not be read or pushed to: retried with backoff). See
+``fleetretry``. ``Ready`` is True once the
 instance is written and the Delivery has applied that commit, Synced and Healthy; otherwise
 its reason says what is awaited or wrong (``Suspended`` for an instance whose file says
 ``suspend: true``, whoever set it). A condition's ``lastTransitionTime`` moves only
@@ -24,7 +26,8 @@ INVALID_SPEC = "InvalidSpec"
 REFUSED = "Refused"
 DELIVERY_NOT_FOUND = "DeliveryNotFound"
 WRITE_FAILED = "WriteFailed"
-# Reasons that wait for the spec to change rather than for another try.
+# Reasons that wait for a change (of the spec; for Refused, of the repository too) rather
+# than for another try.
 PARKED = (INVALID_SPEC, REFUSED)
 _MESSAGE_LIMIT = 1024
 _SUSPENDED = "suspended (suspend: true in its file): every sync leaves its objects as they are"
