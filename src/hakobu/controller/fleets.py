@@ -54,6 +54,7 @@ from hakobu.controller.fleetstatus import (
     WRITE_FAILED,
     Deployed,
     Writing,
+    app_state,
     deployed_status,
     written_status,
 )
@@ -439,13 +440,10 @@ class FleetController:
             return None
         spec = parse(obj)
         status = delivery_obj.get("status") or {}
-        app = app_name(spec.fleet, spec.instance)
-        entry: Obj = next((a for a in status.get("apps") or [] if a.get("name") == app), {})
+        sync, health = app_state(status, app_name(spec.fleet, spec.instance))
         applied = str(status.get("lastAppliedRevision") or "")
         return Deployed(
-            bool(applied) and self._applied(ref, delivery_obj, applied, commit),
-            entry.get("sync"),
-            entry.get("health"),
+            bool(applied) and self._applied(ref, delivery_obj, applied, commit), sync, health
         )
 
     def _applied(self, ref: DeliveryRef, delivery_obj: Obj, applied: str, commit: str) -> bool:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hakobu.health.status import HealthStatus
+from hakobu.sync.clusterstatus import worst_health, worst_sync
 from hakobu.sync.status import SyncState
 
 COMMITTED = "Committed"
@@ -51,6 +52,23 @@ class Deployed:
     applied: bool
     sync: str | None
     health: str | None
+
+
+def app_state(delivery_status: dict[str, Any], app: str) -> tuple[str | None, str | None]:
+    """``app``'s sync and health in a Delivery's status (None: not reported). In an
+    environment of several clusters (``status.clusters``) the entries are
+    ``<cluster>/<app>``: the app is as good as its worst cluster, and counts as OutOfSync
+    and Missing on one that does not report it."""
+    entries = {str(a.get("name")): a for a in delivery_status.get("apps") or []}
+    clusters = [str(c.get("name")) for c in delivery_status.get("clusters") or []]
+    if not clusters:
+        entry = entries.get(app) or {}
+        return entry.get("sync"), entry.get("health")
+    found = [entries.get(f"{cluster}/{app}") or {} for cluster in clusters]
+    return (
+        str(worst_sync(str(e.get("sync") or SyncState.OUT_OF_SYNC) for e in found)),
+        str(worst_health(str(e.get("health") or HealthStatus.MISSING) for e in found)),
+    )
 
 
 def written_status(

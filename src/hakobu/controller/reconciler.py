@@ -18,7 +18,7 @@ import base64
 import functools
 import hashlib
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,8 +43,10 @@ from hakobu.model.project import load_project
 from hakobu.releases.previewpass import Step, follow_remote
 from hakobu.repo.clone import Credentials
 from hakobu.sync import DesiredState, SyncResult
+from hakobu.sync.clusterstatus import across_clusters
 from hakobu.sync.fanout import each_cluster
 from hakobu.sync.run import Outcome
+from hakobu.sync.status import AppStatus
 
 Log = Callable[..., None]
 _PREVIEW_EVENTS = {
@@ -291,8 +293,20 @@ class DeliveryReconciler:
     ) -> None:
         """The tiered rollouts of fleets this Delivery's environment judges
         (``controller.fleetpass``), with the health the pass read; its commits pushed."""
+        if self._cluster is None:
+            kube = target[1] if target is not None else self.kube
+            self._step_fleets_with(delivery, kube, checkout, agent.statuses, revision)
+
+    def _step_fleets_with(
+        self,
+        delivery: Delivery,
+        kube: KubeApi,
+        checkout: _TimedCheckout,
+        statuses: Sequence[AppStatus],
+        revision: str,
+    ) -> None:
         root = self.project_root
-        if root is None or self._cluster is not None:
+        if root is None:
             return
         try:
             project = load_project(root)
@@ -300,14 +314,7 @@ class DeliveryReconciler:
         except HakobuError:
             return
         checkout.identify()
-        self._fleets.step(
-            target[1] if target is not None else self.kube,
-            project,
-            env,
-            agent.statuses,
-            revision=revision,
-            push=checkout.push,
-        )
+        self._fleets.step(kube, project, env, statuses, revision=revision, push=checkout.push)
 
     def _each_cluster(
         self, delivery: Delivery, reason: str, clusters: tuple[Cluster, ...]
@@ -318,7 +325,24 @@ class DeliveryReconciler:
             clusters, lambda c: ClusterPass(c.name, children[c.name].reconcile(delivery, reason))
         )
         self.synced = any(child.synced for child in children.values())
-        return combine(delivery.generation, delivery.reconcile_requested_at, passes)
+        report = combine(delivery.generation, delivery.reconcile_requested_at, passes)
+        first = children[clusters[0].name].cluster_client
+        if (
+            self._agent is not None
+            and first is not None
+            and report.revision is not None
+            and all(p.report.waiting is None and p.report.held is None for p in passes)
+        ):
+            # Each instance judged on every cluster (Healthy only when Healthy on all);
+            # the rollout's record is kept in the environment's first cluster.
+            statuses = across_clusters([(p.name, p.report.statuses) for p in passes])
+            self._step_fleets_with(delivery, first, self._agent[2], statuses, report.revision)
+        return report
+
+    @property
+    def cluster_client(self) -> KubeClient | None:
+        """The client of the cluster this reconciler delivers to, once it made one."""
+        return self._remote[1] if self._remote is not None else None
 
     def _children_for(
         self, delivery: Delivery, clusters: tuple[Cluster, ...]

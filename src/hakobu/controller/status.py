@@ -15,17 +15,9 @@ from typing import Any
 
 from hakobu.health.status import HealthStatus
 from hakobu.sync import AppStatus
+from hakobu.sync.clusterstatus import worst_health
 from hakobu.sync.status import SyncState
 
-# From worst to best: a Delivery's health is the worst of its apps'.
-_HEALTH_ORDER = (
-    HealthStatus.DEGRADED,
-    HealthStatus.MISSING,
-    HealthStatus.UNKNOWN,
-    HealthStatus.PROGRESSING,
-    HealthStatus.SUSPENDED,
-    HealthStatus.HEALTHY,
-)
 _MESSAGE_LIMIT = 1024
 
 
@@ -110,7 +102,8 @@ def _now() -> str:
 def summary_health(statuses: Sequence[AppStatus]) -> str:
     if not statuses:
         return str(HealthStatus.UNKNOWN)
-    return str(min((s.health for s in statuses), key=_HEALTH_ORDER.index))
+    # A Delivery's health is the worst of its apps'.
+    return str(worst_health(s.health for s in statuses))
 
 
 def summary_sync(statuses: Sequence[AppStatus]) -> str:

@@ -14,6 +14,7 @@ from hakobu.controller.fleetstatus import (
     REFUSED,
     Deployed,
     Writing,
+    app_state,
     deployed_status,
     written_status,
 )
@@ -95,3 +96,20 @@ def test_a_suspended_instance_is_not_ready_and_says_why() -> None:
     assert read["sync"] == "Suspended"
     assert (ready["status"], ready["reason"]) == ("False", "Suspended")
     assert "suspend: true" in ready["message"]
+
+
+def test_an_instance_of_an_environment_of_several_clusters_is_its_worst_cluster_s() -> None:
+    one = {"apps": [{"name": "shops-berlin", "sync": "Synced", "health": "Healthy"}]}
+    assert app_state(one, "shops-berlin") == ("Synced", "Healthy")
+    assert app_state(one, "shops-paris") == (None, None)
+    several = {
+        "clusters": [{"name": "one"}, {"name": "two"}],
+        "apps": [
+            {"name": "one/shops-berlin", "sync": "Synced", "health": "Healthy"},
+            {"name": "two/shops-berlin", "sync": "Synced", "health": "Degraded"},
+            {"name": "one/shops-paris", "sync": "Synced", "health": "Healthy"},
+        ],
+    }
+    assert app_state(several, "shops-berlin") == ("Synced", "Degraded")
+    # Not reported by cluster two: not there yet.
+    assert app_state(several, "shops-paris") == ("OutOfSync", "Missing")
