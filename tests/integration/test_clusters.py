@@ -1,6 +1,7 @@
 """One environment delivered to two real control planes side by side: `hakobu sync`,
 `status` and `history` per cluster, a cluster that cannot be reached failing only its
-part, and promotion refused while one cluster of the source is Degraded."""
+part, promotion refused while one cluster of the source is Degraded, and a FleetInstance
+Degraded while Degraded on one cluster."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from hakobu.cluster.errors import NotFound
 from hakobu.cluster.kubeconfig import load
 from hakobu.controller.deliveries import request_reconcile
 from hakobu.controller.delivery import API_VERSION, DeliveryRef
+from hakobu.controller.fleetinstance import API_VERSION as FLEET_API_VERSION
 from hakobu.errors import OperationFailed
 from hakobu.localcluster import controlplane
 from hakobu.localcluster.controlplane import ClusterInfo
@@ -419,3 +421,105 @@ def absent_delivery(kube: KubeClient, namespace: str, name: str) -> bool:
     except NotFound:
         return True
     return False
+
+
+SHOP_TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ app }}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 5
+  selector:
+    matchLabels: {app: {{ app }}}
+  template:
+    metadata:
+      labels: {app: {{ app }}}
+    spec:
+{% if values.zoned %}
+      nodeSelector: {"hakobu.dev/test-zone": ready}
+{% endif %}
+      containers:
+      - {name: shop, image: "nginx:1.27"}
+"""
+
+
+@pytest.mark.usefixtures("controller")
+def test_a_fleet_instance_is_healthy_only_when_healthy_on_every_cluster(
+    kube: KubeClient,
+    both: str,
+    *,
+    local_cluster: ClusterInfo,
+    second_cluster: ClusterInfo,
+    tmp_path: Path,
+) -> None:
+    remote = Remote(tmp_path, both)
+    project = yaml.safe_load((remote.work / "hakobu.yaml").read_text())
+    project["environments"] = {
+        "dev": {"namespace": both, "clusters": [{"name": "one"}, {"name": "two"}]}
+    }
+    (remote.work / "hakobu.yaml").write_text(yaml.safe_dump(project))
+    fleet = remote.work / "apps" / "shops"
+    (fleet / "template").mkdir(parents=True)
+    (fleet / "fleet.yaml").write_text("tiers: [canary]\nvalues:\n  zoned: false\n")
+    (fleet / "template" / "shop.yaml.j2").write_text(SHOP_TEMPLATE)
+    remote.push("a fleet of shops")
+    for name, info in (("one", local_cluster), ("two", second_cluster)):
+        kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": f"hakobu-cluster-{name}", "namespace": both},
+                "stringData": {"value": Path(info.kubeconfig).read_text()},
+            }
+        )
+    create_delivery(kube, both, "shop", repository={"url": str(remote.bare)}, environment="dev")
+
+    def fleet_instance(name: str, values: dict[str, Any]) -> None:
+        kube.create(
+            {
+                "apiVersion": FLEET_API_VERSION,
+                "kind": "FleetInstance",
+                "metadata": {"name": name, "namespace": both},
+                "spec": {"delivery": "shop", "fleet": "shops", "tier": "canary", "values": values},
+            }
+        )
+
+    def reported(name: str) -> dict[str, Any]:
+        found = kube.get(FLEET_API_VERSION, "FleetInstance", name, both).get("status") or {}
+        conditions: list[dict[str, Any]] = found.get("conditions") or []
+        ready = next((c for c in conditions if c["type"] == "Ready"), {})
+        return {"health": found.get("health"), "ready": ready.get("status")}
+
+    fleet_instance("berlin", {})
+    wait_until(
+        "berlin is Ready: Healthy on both clusters",
+        lambda: reported("berlin") == {"health": "Healthy", "ready": "True"},
+        seconds=120,
+    )
+    # Pods of rome are scheduled only where a node has the zone label: in cluster one.
+    kube.request(
+        "PATCH",
+        "/api/v1/nodes/kwok-node-0",
+        body={"metadata": {"labels": {ZONE: "ready"}}},
+        content_type="application/merge-patch+json",
+    )
+    try:
+        fleet_instance("rome", {"zoned": True})
+        wait_until(
+            "rome is Degraded: Degraded on cluster two",
+            lambda: reported("rome") == {"health": "Degraded", "ready": "False"},
+            seconds=120,
+        )
+        apps = {a["name"]: a for a in status(kube, both, "shop")["apps"]}
+        assert apps["one/shops-rome"]["health"] == "Healthy"
+        assert apps["two/shops-rome"]["health"] == "Degraded"
+        assert reported("berlin") == {"health": "Healthy", "ready": "True"}
+    finally:
+        kube.request(
+            "PATCH",
+            "/api/v1/nodes/kwok-node-0",
+            body={"metadata": {"labels": {ZONE: None}}},
+            content_type="application/merge-patch+json",
+        )
