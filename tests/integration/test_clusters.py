@@ -1,7 +1,8 @@
 """One environment delivered to two real control planes side by side: `hakobu sync`,
 `status` and `history` per cluster, a cluster that cannot be reached failing only its
-part, promotion refused while one cluster of the source is Degraded, and a FleetInstance
-Degraded while Degraded on one cluster."""
+part, promotion refused while one cluster of the source is Degraded, a FleetInstance
+Degraded while Degraded on one cluster, and a fleet's rollout stepped by the controller
+judging every cluster."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from tests.integration.controllerkit import (
     Controller,
     condition,
     create_delivery,
+    data,
     holds,
     running_controller,
     status,
@@ -516,6 +518,129 @@ def test_a_fleet_instance_is_healthy_only_when_healthy_on_every_cluster(
         assert apps["one/shops-rome"]["health"] == "Healthy"
         assert apps["two/shops-rome"]["health"] == "Degraded"
         assert reported("berlin") == {"health": "Healthy", "ready": "True"}
+    finally:
+        kube.request(
+            "PATCH",
+            "/api/v1/nodes/kwok-node-0",
+            body={"metadata": {"labels": {ZONE: None}}},
+            content_type="application/merge-patch+json",
+        )
+
+
+ZONED_WEB = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ app }}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 5
+  selector:
+    matchLabels: {app: {{ app }}}
+  template:
+    metadata:
+      labels: {app: {{ app }}}
+    spec:
+      nodeSelector: {"hakobu.dev/test-zone": ready}
+      containers:
+      - {name: web, image: "nginx:1.27"}
+"""
+
+
+@pytest.mark.usefixtures("controller")
+def test_the_controller_steps_a_fleet_rollout_judging_every_cluster(
+    kube: KubeClient,
+    kube_two: KubeClient,
+    both: str,
+    *,
+    local_cluster: ClusterInfo,
+    second_cluster: ClusterInfo,
+    tmp_path: Path,
+) -> None:
+    remote = Remote(tmp_path, both)
+    project = yaml.safe_load((remote.work / "hakobu.yaml").read_text())
+    project["environments"] = {
+        "dev": {"namespace": both, "clusters": [{"name": "one"}, {"name": "two"}]}
+    }
+    (remote.work / "hakobu.yaml").write_text(yaml.safe_dump(project))
+    fleet = remote.work / "apps" / "shops"
+    (fleet / "template").mkdir(parents=True)
+    (fleet / "fleet.yaml").write_text(
+        "tiers: [canary, stable]\nrollout: {soak: 2s, environment: dev}\n"
+    )
+    (fleet / "template" / "config.yaml.j2").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: '{{ app }}'\ndata:\n  release: '1'\n"
+    )
+    for shop, tier in (("berlin", "canary"), ("paris", "stable")):
+        assert main(["fleet", "-C", str(remote.work), "add", "shops", shop, tier]) == 0
+
+    def publish(message: str) -> None:
+        remote.git("pull", "-q", "--rebase", "--autostash", "origin", "main")
+        assert main(["render", "-C", str(remote.work)]) == 0
+        remote.push(message)
+
+    def subject() -> str:
+        return remote.git("log", "-1", "--format=%s", "origin/main")
+
+    def fetched_subject() -> str:
+        remote.git("fetch", "-q", "origin")
+        return subject()
+
+    assert main(["render", "-C", str(remote.work)]) == 0
+    remote.push("two shops")
+    for name, info in (("one", local_cluster), ("two", second_cluster)):
+        kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": f"hakobu-cluster-{name}", "namespace": both},
+                "stringData": {"value": Path(info.kubeconfig).read_text()},
+            }
+        )
+    create_delivery(
+        kube, both, "shop", repository={"url": str(remote.bare)}, environment="dev", interval="2s"
+    )
+    wait_until(
+        "the later tier gets its own copy of the template",
+        lambda: fetched_subject() == "pin fleet shops: stable keep the template they render",
+        seconds=120,
+    )
+    config = fleet / "template" / "config.yaml.j2"
+    config.write_text(config.read_text().replace("'1'", "'2'"))
+    publish("release 2")
+    wait_until(
+        "promoted once canary is Healthy on both clusters, and synced to both",
+        lambda: all(
+            (data(client, both, "shops-paris") or {}).get("release") == "2"
+            for client in (kube, kube_two)
+        ),
+        seconds=120,
+    )
+    # The rollout's record is kept in the environment's first cluster.
+    assert kube.get("v1", "ConfigMap", "hakobu-fleet-shops", both)["data"]
+
+    # Pods of web are scheduled only where a node has the zone label: in cluster one.
+    kube.request(
+        "PATCH",
+        "/api/v1/nodes/kwok-node-0",
+        body={"metadata": {"labels": {ZONE: "ready"}}},
+        content_type="application/merge-patch+json",
+    )
+    try:
+        (fleet / "template" / "web.yaml.j2").write_text(ZONED_WEB)
+        publish("a web server for every shop")
+        halted = wait_until(
+            "the halt is told",
+            lambda: [
+                str(e.get("message", ""))
+                for e in kube.list("v1", "Event", both).items
+                if e.get("reason") == "FleetHalted"
+            ],
+            seconds=120,
+        )
+        assert "tier canary: instance berlin is Degraded" in halted[0]
+        assert "cluster two" in halted[0]
+        assert fetched_subject() == "a web server for every shop"
     finally:
         kube.request(
             "PATCH",
