@@ -1,8 +1,8 @@
 """One environment delivered to two real control planes side by side: `hakobu sync`,
 `status` and `history` per cluster, a cluster that cannot be reached failing only its
-part, promotion refused while one cluster of the source is Degraded, a FleetInstance
-Degraded while Degraded on one cluster, and a fleet's rollout stepped by the controller
-judging every cluster."""
+part, promotion refused while one cluster of the source is Degraded; a fleet instance
+Degraded on one cluster is Degraded for its FleetInstance, the controller's rollout step,
+`fleet status` and `promote --fleet`."""
 
 from __future__ import annotations
 
@@ -641,6 +641,58 @@ def test_the_controller_steps_a_fleet_rollout_judging_every_cluster(
         assert "tier canary: instance berlin is Degraded" in halted[0]
         assert "cluster two" in halted[0]
         assert fetched_subject() == "a web server for every shop"
+    finally:
+        kube.request(
+            "PATCH",
+            "/api/v1/nodes/kwok-node-0",
+            body={"metadata": {"labels": {ZONE: None}}},
+            content_type="application/merge-patch+json",
+        )
+
+
+@pytest.mark.usefixtures("kubeconfigs")
+def test_fleet_status_and_promotion_judge_every_cluster(
+    kube: KubeClient, both: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project(
+        tmp_path / "shop",
+        both,
+        [{"name": "one", "context": FIRST}, {"name": "two", "context": SECOND}],
+    )
+    fleet = root / "apps" / "shops"
+    (fleet / "template").mkdir(parents=True)
+    (fleet / "fleet.yaml").write_text("tiers: [canary, stable]\n")
+    (fleet / "template" / "web.yaml.j2").write_text(ZONED_WEB)
+    assert main(["fleet", "-C", str(root), "add", "shops", "berlin", "canary"]) == 0
+    assert main(["render", "-C", str(root)]) == 0
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "a fleet of one shop")
+    # Pods of web are scheduled only where a node has the zone label: in cluster one.
+    kube.request(
+        "PATCH",
+        "/api/v1/nodes/kwok-node-0",
+        body={"metadata": {"labels": {ZONE: "ready"}}},
+        content_type="application/merge-patch+json",
+    )
+    try:
+        hakobu(capsys, "sync", "dev", "-C", str(root), "--timeout", "60")
+        code, out, err = hakobu(capsys, "fleet", "status", "shops", "dev", "-C", str(root))
+        assert code == 1, out + err
+        assert "canary (template" in out and "0/1 Synced and Healthy (1 Degraded)" in out
+        assert any(
+            line.strip().startswith("berlin:") and "Degraded" in line for line in out.splitlines()
+        )
+        code, out, err = hakobu(
+            capsys, "fleet", "status", "shops", "dev", "--cluster", "one", "-C", str(root)
+        )
+        assert code == 0 and "1/1 Synced and Healthy" in out, out + err
+
+        code, out, err = hakobu(
+            capsys, "promote", "canary", "stable", "--fleet", "shops", "--env", "dev", "-C",
+            str(root),
+        )  # fmt: skip
+        assert code == 1, out + err
+        assert "berlin" in err
     finally:
         kube.request(
             "PATCH",

@@ -19,7 +19,7 @@ from hakobu.cli.kube import (
 from hakobu.cli.options import add_output_option, add_project_option, load
 from hakobu.cli.output import Progress, print_json
 from hakobu.cluster.client import KubeClient
-from hakobu.errors import InvalidInput
+from hakobu.model.project import Project
 from hakobu.releases.fleet import (
     InstanceEdit,
     apply_edit,
@@ -34,7 +34,8 @@ from hakobu.releases.fleet import (
 )
 from hakobu.releases.tierpromotion import tier_versions
 from hakobu.releases.tierrollout import rollout_step
-from hakobu.sync.status import environment_status
+from hakobu.sync.clusterstatus import statuses_on_every_cluster
+from hakobu.sync.status import AppStatus, environment_status
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -153,7 +154,8 @@ def _environment(parser: argparse.ArgumentParser) -> None:
         "--cluster",
         default=None,
         metavar="NAME",
-        help="which of the environment's clusters to read, when it has several",
+        help="with several clusters: read this one alone (default: every one, each instance "
+        "as good as its worst cluster; a rollout's record is kept in the first)",
     )
     add_keys_namespace_option(parser)
     add_output_option(parser)
@@ -229,23 +231,35 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _kube(args: argparse.Namespace) -> KubeClient:
+    """The environment's cluster; with several, the one --cluster names, else the first
+    (where a rollout keeps its record)."""
     env = load(args).environment(args.env)
     if not env.clusters:
         return connect(args, log=Progress())
-    if args.cluster is None:
-        names = ", ".join(c.name for c in env.clusters)
-        raise InvalidInput(
-            f"environment {env.name!r} has several clusters: {names}",
-            hint="pick the one to read with --cluster NAME",
+    cluster = env.clusters[0] if args.cluster is None else env.cluster(args.cluster)
+    return connect_cluster(args, cluster, log=Progress())
+
+
+def _statuses(args: argparse.Namespace, project: Project, kube: KubeClient) -> list[AppStatus]:
+    """The environment's apps: from ``kube``, or with several clusters and no --cluster,
+    each app's worst over every cluster."""
+    env = project.environment(args.env)
+    if env.clusters and args.cluster is None:
+        progress = Progress()
+        return statuses_on_every_cluster(
+            lambda cluster: connect_cluster(args, cluster, log=progress),
+            project,
+            env,
+            keys_namespace=args.keys_namespace,
         )
-    return connect_cluster(args, env.cluster(args.cluster), log=Progress())
+    return environment_status(kube, project, env, keys_namespace=args.keys_namespace)
 
 
 def _status(args: argparse.Namespace) -> int:
     project = load(args)
     env = project.environment(args.env)
     with _kube(args) as kube:
-        statuses = environment_status(kube, project, env, keys_namespace=args.keys_namespace)
+        statuses = _statuses(args, project, kube)
     tiers = tier_statuses(project, args.fleet, statuses)
     versions = {v.tier: v for v in tier_versions(project, fleet_of(project, args.fleet))}
     good = all(t.good == t.instances for t in tiers)
@@ -284,7 +298,7 @@ def _rollout(args: argparse.Namespace) -> int:
     project = load(args)
     env = project.environment(args.env)
     with _kube(args) as kube:
-        statuses = environment_status(kube, project, env, keys_namespace=args.keys_namespace)
+        statuses = _statuses(args, project, kube)
         result = rollout_step(
             kube, project, env, args.fleet, statuses, now=time.time(), resume=args.resume
         )

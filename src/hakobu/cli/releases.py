@@ -34,6 +34,7 @@ from hakobu.releases.tierpromotion import promote_tier
 from hakobu.repo.branches import checked_out_branch, tier_branches
 from hakobu.repo.commit import open_repository
 from hakobu.repo.revisions import repo_path
+from hakobu.sync.clusterstatus import statuses_on_every_cluster
 from hakobu.sync.status import environment_status
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -208,14 +209,18 @@ def _promote_tier(args: argparse.Namespace, project: Project) -> int:
             )
         env = project.environment(args.env)
         if env.clusters:
-            raise InvalidInput(
-                f"environment {env.name!r} has several clusters: the tier's health is read "
-                "from one at a time",
-                hint=f"check each with `hakobu fleet status {args.fleet} {env.name} --cluster "
-                "NAME`, then promote with --force",
+            # Each instance as good as its worst cluster.
+            statuses = statuses_on_every_cluster(
+                lambda c: connect_cluster(args, c),
+                project,
+                env,
+                keys_namespace=args.keys_namespace,
             )
-        with connect(args) as kube:
-            statuses = environment_status(kube, project, env, keys_namespace=args.keys_namespace)
+        else:
+            with connect(args) as kube:
+                statuses = environment_status(
+                    kube, project, env, keys_namespace=args.keys_namespace
+                )
     result = promote_tier(project, args.fleet, args.source, args.target, statuses=statuses)
     if args.output == "json":
         print_json(asdict(result))

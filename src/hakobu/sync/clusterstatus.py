@@ -10,9 +10,15 @@ there. What is wrong is said with the cluster it is in.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 
+from hakobu.cluster.api import KubeApi
+from hakobu.errors import OperationFailed
 from hakobu.health.status import HealthStatus
-from hakobu.sync.status import AppStatus, SyncState
+from hakobu.model.clusters import Cluster
+from hakobu.model.project import Environment, Project
+from hakobu.sync.fanout import Reach, fan_out
+from hakobu.sync.status import AppStatus, SyncState, environment_status
 
 # Worst first: a group's health is the worst of its members'.
 HEALTH_ORDER = (
@@ -66,6 +72,31 @@ def across_clusters(per_cluster: Sequence[tuple[str, Sequence[AppStatus]]]) -> l
             )
         )
     return combined
+
+
+def statuses_on_every_cluster(
+    connect: Callable[[Cluster], AbstractContextManager[KubeApi]],
+    project: Project,
+    env: Environment,
+    *,
+    keys_namespace: str | None = None,
+) -> list[AppStatus]:
+    """``env``'s apps read from each of its clusters at once, summed up
+    (``across_clusters``); OperationFailed naming each cluster that could not be read, as
+    nothing can be judged without it."""
+    outcomes = fan_out(
+        env.clusters,
+        connect,
+        lambda _, kube: environment_status(kube, project, env, keys_namespace=keys_namespace),
+    )
+    failed = [o for o in outcomes if o.reach is not Reach.DONE or o.value is None]
+    if failed:
+        said = "; ".join(f"cluster {o.cluster.name}: {o.reach}: {o.error}" for o in failed)
+        raise OperationFailed(
+            f"environment {env.name}: not every cluster could be read ({said})",
+            hint="reach every cluster, or read one alone with --cluster NAME",
+        )
+    return across_clusters([(o.cluster.name, o.value or []) for o in outcomes])
 
 
 def _missing(app: str) -> AppStatus:
