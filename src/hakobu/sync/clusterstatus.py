@@ -65,7 +65,8 @@ def across_clusters(per_cluster: Sequence[tuple[str, Sequence[AppStatus]]]) -> l
                 worst_sync(s.sync for _, s in each),
                 worst_health(s.health for _, s in each),
                 _said(each, lambda s: s.differing),
-                _said(each, lambda s: s.unhealthy),
+                # The worst cluster's first: a halt names the first line.
+                _said(_worst_first(each), lambda s: s.unhealthy),
                 depends_on=each[0][1].depends_on,
                 waiting_for=tuple(sorted({w for _, s in each for w in s.waiting_for})),
                 aborted_rollouts=_said(each, lambda s: s.aborted_rollouts),
@@ -97,6 +98,10 @@ def statuses_on_every_cluster(
             hint="reach every cluster, or read one alone with --cluster NAME",
         )
     return across_clusters([(o.cluster.name, o.value or []) for o in outcomes])
+
+
+def _worst_first(each: Sequence[tuple[str, AppStatus]]) -> list[tuple[str, AppStatus]]:
+    return sorted(each, key=lambda one: HEALTH_ORDER.index(worst_health([one[1].health])))
 
 
 def _missing(app: str) -> AppStatus:

@@ -28,6 +28,19 @@ def test_healthy_only_when_healthy_on_every_cluster() -> None:
     assert (paris.health, paris.good) == (HEALTHY, True)
 
 
+def test_the_worst_cluster_is_said_first() -> None:
+    (web,) = across_clusters(
+        [
+            ("one", [app("web", health=HealthStatus.PROGRESSING)]),
+            ("two", [app("web", health=HealthStatus.DEGRADED)]),
+        ]
+    )
+    assert web.unhealthy == (
+        "cluster two: Deployment/web: Degraded",
+        "cluster one: Deployment/web: Progressing",
+    )
+
+
 def test_an_app_a_cluster_does_not_report_is_missing_there() -> None:
     (only,) = across_clusters([("one", [app("web")]), ("two", [])])
     assert (only.sync, only.health) == (SyncState.OUT_OF_SYNC, HealthStatus.MISSING)
