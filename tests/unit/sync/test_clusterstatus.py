@@ -1,9 +1,24 @@
-"""An app's status across an environment's clusters is its worst cluster's."""
+"""An app's status across an environment's clusters is its worst cluster's; one that
+cannot be read fails the reading."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from hakobu.cluster.client import KubeClient
+from hakobu.cluster.errors import Unreachable
+from hakobu.errors import OperationFailed
 from hakobu.health.status import HealthStatus
-from hakobu.sync.clusterstatus import across_clusters, worst_health, worst_sync
+from hakobu.model.clusters import Cluster
+from hakobu.model.project import load_project
+from hakobu.sync.clusterstatus import (
+    across_clusters,
+    statuses_on_every_cluster,
+    worst_health,
+    worst_sync,
+)
 from hakobu.sync.status import AppStatus, SyncState
 
 SYNCED, HEALTHY = SyncState.SYNCED, HealthStatus.HEALTHY
@@ -53,3 +68,19 @@ def test_the_worst_state_wins_and_an_unknown_one_counts_as_unknown() -> None:
     assert worst_health(["Healthy", "Progressing"]) is HealthStatus.PROGRESSING
     assert worst_health(["Healthy", "Sideways"]) is HealthStatus.UNKNOWN
     assert worst_health([]) is HealthStatus.MISSING
+
+
+def test_a_cluster_that_cannot_be_read_fails_the_reading_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "hakobu.yaml").write_text(
+        "apiVersion: hakobu.dev/v1alpha1\nkind: Project\nname: shop\nenvironments:\n"
+        "  dev:\n    namespace: dev\n    clusters: [{name: eu, context: eu}]\n"
+    )
+    project = load_project(tmp_path)
+
+    def connect(cluster: Cluster) -> KubeClient:
+        raise Unreachable(f"cannot reach {cluster.name}.example:6443")
+
+    with pytest.raises(OperationFailed) as failed:
+        statuses_on_every_cluster(connect, project, project.environment("dev"))
+    assert "environment dev: not every cluster could be read" in failed.value.message
+    assert "cluster eu: Unreachable: cannot reach eu.example:6443" in failed.value.message
