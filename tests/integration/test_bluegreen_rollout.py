@@ -263,12 +263,19 @@ def test_manual_promotion_switches_the_active_service_then_retires_the_old_pods(
     assert harness.shop.cli("rollout", "status", "production", "web") == 0
     assert capsys.readouterr().out.startswith("web: Healthy — promoted\n")
 
-    # A sync of the same commit changes nothing: git describes what runs.
-    assert harness.shop.cli("sync", "production") == 0
-    assert harness.selector("web").get(REVISION_LABEL) == new
+    # Promoted as the sync applies it: the app is Synced at once, not Drifted until the
+    # next sync, and nothing is left pending.
+    promoted = harness.deployment()
+    assert promoted is not None
+    assert PENDING_ANNOTATION not in promoted["metadata"]["annotations"]
     capsys.readouterr()
     assert harness.shop.cli("status", "production") == 0
     assert "web: Synced, Healthy" in capsys.readouterr().out
+
+    # A sync of the same commit changes nothing: git describes what runs.
+    assert harness.shop.cli("sync", "production") == 0
+    assert "web: Succeeded — 0 created, 0 updated," in capsys.readouterr().out
+    assert harness.selector("web").get(REVISION_LABEL) == new
 
 
 def test_automatic_promotion_after_a_passing_pre_promotion_analysis(harness: Harness) -> None:

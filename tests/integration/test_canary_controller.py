@@ -11,6 +11,7 @@ its abort reverted in the same way.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,6 +202,16 @@ def deliver(kube: KubeClient, shop: Shop, cluster: Cluster, revision: str) -> No
     assert cluster.replicas() == (10, 0)
 
 
+def app_sync(local_cluster: ClusterInfo, shop: Shop, capsys: pytest.CaptureFixture[str]) -> str:
+    """The app's sync state as ``hakobu status`` reads it now, against the work tree (the
+    commit the remote has)."""
+    capsys.readouterr()
+    words = ["status", "production", "-C", str(shop.work), "-o", "json"]
+    main([*words, "--kubeconfig", local_cluster.kubeconfig])
+    apps: list[dict[str, Any]] = json.loads(capsys.readouterr().out)["apps"]
+    return str(next(app["sync"] for app in apps if app["app"] == "web"))
+
+
 def push(controller: Controller, shop: Shop, revision: str) -> None:
     answer = controller.hook("github", push_body(str(shop.bare), revision))
     assert answer.status_code == 202, answer.text
@@ -323,12 +334,43 @@ def test_a_blue_green_abort_is_driven_and_reverted_by_the_controller(
     assert "RolloutAborted" in reasons and "RollbackCommitted" in reasons
 
 
+def test_a_blue_green_promotion_by_the_controller_leaves_the_app_synced(
+    controller: Controller,
+    cluster: Cluster,
+    tmp_path: Path,
+    local_cluster: ClusterInfo,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    kube = cluster.kube
+    shop = Shop(tmp_path / "shop", cluster.namespace, {})
+    declared = {"blueGreen": {"previewReplicaCount": 2, "scaleDownDelaySeconds": 1}}
+    deliver(kube, shop, cluster, shop.release("1.0", [], declared))
+
+    push(controller, shop, shop.release("1.1", [], declared))
+    wait_until(
+        "1.1 promoted",
+        lambda: (
+            (s := cluster.state()) is not None
+            and s.phase == "Healthy"
+            and cluster.image() == "example.test/shop/web:1.1"
+        ),
+        seconds=90,
+    )
+    assert app_sync(local_cluster, shop, capsys) == "Synced"
+    stable = cluster.deployment()
+    assert stable is not None
+    assert "hakobu.dev/canary-pending" not in stable["metadata"]["annotations"]
+    wait_until("the preview is gone", lambda: cluster.deployment("web-preview") is None)
+
+
 def test_a_controller_killed_mid_pause_resumes_at_the_same_step(
+    *,
     local_cluster: ClusterInfo,
     identity: Path,
     cluster: Cluster,
     tmp_path: Path,
     metric: Metric,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     kube = cluster.kube
     shop = Shop(tmp_path / "shop", cluster.namespace, {})
@@ -364,6 +406,8 @@ def test_a_controller_killed_mid_pause_resumes_at_the_same_step(
         assert 45 <= resumed.step_started - paused.step_started < 60
         done = wait_until("promoted", lambda: cluster.at(4, "Healthy"), seconds=90)
         assert done.message == "promoted"
+        # Promoted as the sync applies it: Synced at once, not Drifted until a sync.
+        assert app_sync(local_cluster, shop, capsys) == "Synced"
         wait_until("the canary is gone", lambda: cluster.deployment("web-canary") is None)
         assert cluster.replicas() == (10, 0)
         assert cluster.image() == "example.test/shop/web:1.1"

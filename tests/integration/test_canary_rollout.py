@@ -159,6 +159,14 @@ class Harness:
         assert stable is not None
         return image(stable)
 
+    def app_status(self, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+        """The app as ``hakobu status -o json`` shows it."""
+        capsys.readouterr()
+        words = ["status", "production", "-C", str(self.shop.root), "-o", "json"]
+        main([*words, "--kubeconfig", self.shop.kubeconfig])
+        apps: list[dict[str, Any]] = json.loads(capsys.readouterr().out)["apps"]
+        return next(app for app in apps if app["app"] == "web")
+
     def cli(self, *words: str) -> int:
         return main(
             [
@@ -234,6 +242,18 @@ def test_good_metrics_promote_the_canary_step_by_step(
     capsys.readouterr()
     assert harness.cli("rollout", "status") == 0
     assert capsys.readouterr().out.startswith("web: Healthy — promoted\n")
+
+    # Promoted as the sync applies it: the app is Synced at once, not Drifted until the
+    # next sync, and nothing is left pending.
+    promoted = harness.deployment()
+    assert promoted is not None
+    assert PENDING_ANNOTATION not in promoted["metadata"]["annotations"]
+    app = harness.app_status(capsys)
+    assert app["sync"] == "Synced", app
+    # A sync of the same commit changes nothing.
+    words = ["sync", "production", "-C", str(harness.shop.root)]
+    assert main([*words, "--kubeconfig", harness.shop.kubeconfig]) == 0
+    assert "web: Succeeded — 0 created, 0 updated," in capsys.readouterr().out
 
 
 def test_bad_metrics_abort_and_the_stable_version_keeps_every_replica(

@@ -51,6 +51,7 @@ from hakobu.model.bluegreen import (
 from hakobu.model.canary import ROLLOUT_ANNOTATION, TEMPLATE_HASH_ANNOTATION, Analysis
 from hakobu.model.objects import Object
 from hakobu.model.rollout import REVISION_LABEL, revision_of
+from hakobu.releases.canary import handover
 from hakobu.releases.canary.analysis import Outcome, Verdict, outcome
 from hakobu.releases.canary.engine import (
     FIELD_MANAGER,
@@ -254,12 +255,12 @@ def _scale_down_delay(run: _Pass, state: RolloutState) -> RolloutState | None:
 
 
 def _finishing(run: _Pass, state: RolloutState) -> RolloutState | None:
-    if not _rolled(_finish(run.kube, run.stable, run.pending, done=False)):
+    if not _rolled(handover.promote(run.kube, run.stable, run.pending, marked=False)):
         return replace(state, phase="Progressing", message="")
     _delete_preview(run.kube, run.namespace, run.name)
     # Marked as running the new version only now: a Deployment marked so has no rollout
     # in flight, and a pass would not come back to delete the preview.
-    _finish(run.kube, run.stable, run.pending, done=True)
+    handover.promote(run.kube, run.stable, run.pending, marked=True)
     return None
 
 
@@ -328,22 +329,6 @@ def _ensure_preview(
             },
         },
         field_manager=FIELD_MANAGER,
-        force=True,
-    )
-
-
-def _finish(kube: KubeApi, stable: Object, pending: dict[str, Any], *, done: bool) -> Object:
-    """The Deployment on the new template and replicas; ``done``: marked as running it."""
-    meta = stable["metadata"]
-    marks = {"annotations": {TEMPLATE_HASH_ANNOTATION: pending["hash"]}} if done else {}
-    return kube.apply(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": meta["name"], "namespace": meta["namespace"], **marks},
-            "spec": {"replicas": pending["replicas"], "template": pending["template"]},
-        },
-        field_manager=f"{FIELD_MANAGER}-promote",
         force=True,
     )
 

@@ -45,7 +45,7 @@ from hakobu.model.canary import (
     weights,
 )
 from hakobu.model.objects import Object
-from hakobu.releases.canary import background, traffic
+from hakobu.releases.canary import background, handover, traffic
 from hakobu.releases.canary.analysis import Measurement, Outcome, Verdict, outcome
 from hakobu.releases.canary.replicas import split
 from hakobu.releases.canary.surge import Side, at_split, next_split
@@ -277,20 +277,7 @@ def _abort(
 
 def _finish(kube: KubeApi, stable: Object, canary: Canary, pending: dict[str, Any]) -> None:
     meta = stable["metadata"]
-    kube.apply(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {
-                "name": meta["name"],
-                "namespace": meta["namespace"],
-                "annotations": {TEMPLATE_HASH_ANNOTATION: pending["hash"]},
-            },
-            "spec": {"replicas": pending["replicas"], "template": pending["template"]},
-        },
-        field_manager=f"{FIELD_MANAGER}-promote",
-        force=True,
-    )
+    handover.promote(kube, stable, pending, marked=True)
     # Every request back to the stable Service, which now runs the new version.
     traffic.route(kube, stable, canary, 0)
     _delete_canary(kube, meta["namespace"], meta["name"])
