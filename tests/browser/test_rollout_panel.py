@@ -116,6 +116,8 @@ def test_the_app_page_shows_the_canarys_step_and_weights(
         expect(panel.locator(".weights .stable")).to_have_text("stable 75%")
         expect(panel.locator(".replicas")).to_contain_text("canary 1/1 ready · stable 3 replicas")
         expect(panel.locator("button[value=retry]")).to_have_count(0)
+        # Waiting for a person: the app is Synced and Suspended.
+        expect(page.locator(".badge.health-Suspended").first).to_be_visible()
         screenshot(page, "rollout-paused")
 
         # Aborted through the form, at once: the stable side takes every replica; only a
@@ -143,6 +145,9 @@ def test_the_app_page_shows_the_canarys_step_and_weights(
         expect(panel.locator(".weights .canary")).to_have_count(0)
         # Nothing left to ask of a rollout that ended.
         expect(panel.locator("form.rollout-actions")).to_have_count(0)
+        # Promoted as the sync applies it: the app is Synced, not Drifted.
+        expect(page.locator(".badge.sync-Synced").first).to_be_visible()
+        expect(page.locator(".badge.sync-Drifted")).to_have_count(0)
         screenshot(page, "rollout-promoted")
     finally:
         local.stop()

@@ -6,7 +6,7 @@ const state = {session: null, csrf: null, operation: null};
 
 const SYNC_ICONS = {Synced: "✓", OutOfSync: "↻", Drifted: "≠", Unknown: "?"};
 const HEALTH_ICONS = {
-  Healthy: "♥", Progressing: "◌", Degraded: "✗", Suspended: "⏸", Missing: "∅", Unknown: "?",
+  Healthy: "♥", Progressing: "◌", Degraded: "✗", Suspended: "‖", Missing: "∅", Unknown: "?",
 };
 
 function esc(text) {
