@@ -48,7 +48,7 @@ from hakobu.model.bluegreen import (
     parse_blue_green,
     stages,
 )
-from hakobu.model.canary import ROLLOUT_ANNOTATION, TEMPLATE_HASH_ANNOTATION, Analysis
+from hakobu.model.canary import ROLLOUT_ANNOTATION, Analysis
 from hakobu.model.objects import Object
 from hakobu.model.rollout import REVISION_LABEL, revision_of
 from hakobu.releases.canary import handover
@@ -60,10 +60,12 @@ from hakobu.releases.canary.engine import (
     RolloutState,
     _analyse,
     _get,
-    _pending,
     _save,
     _stable,
     _state,
+    apply_beside,
+    in_flight,
+    in_progress,
 )
 
 
@@ -108,13 +110,7 @@ def status(kube: KubeApi, namespace: str, name: str) -> BlueGreenRollout:
 
 def request(kube: KubeApi, namespace: str, name: str, action: str) -> RolloutState:
     """Record a person's ``promote``, ``abort`` or ``retry``; ``advance`` acts on it."""
-    stable = _stable(kube, namespace, name)
-    state = _state(stable)
-    if state is None or state.phase == "Healthy":
-        raise InvalidInput(
-            f"Deployment {namespace}/{name} has no rollout in progress",
-            hint="a rollout starts when a sync brings a new version",
-        )
+    stable, state = in_progress(kube, namespace, name)
     if action == "promote":
         state = replace(state, promote=True)
     elif action == "abort":
@@ -133,15 +129,12 @@ def advance(
     """Move the blue-green rollout of Deployment ``namespace/name`` on as far as it can go."""
     stable = _stable(kube, namespace, name)
     blue_green = declared(stable)
-    pending = _pending(stable)
-    running = (stable["metadata"].get("annotations") or {}).get(TEMPLATE_HASH_ANNOTATION)
-    state = _state(stable)
-    if pending is None or pending["hash"] == running:
+    flight = in_flight(stable, now)
+    if flight is None:
         if _get(kube, namespace, preview_name(name)) is not None:
             _delete_preview(kube, namespace, name)
         return status(kube, namespace, name)
-    if state is None or state.hash != pending["hash"]:
-        state = RolloutState(pending["hash"], step_started=now)
+    pending, state = flight.pending, flight.state
     if state.phase == "Degraded":
         _back_to_running(kube, stable, blue_green)
     else:
@@ -298,39 +291,14 @@ def _ensure_preview(
     kube: KubeApi, stable: Object, template: Object, revision: str, replicas: int
 ) -> Object:
     meta = stable["metadata"]
-    selector = dict((stable.get("spec") or {}).get("selector", {}).get("matchLabels") or {})
     live = _get(kube, meta["namespace"], preview_name(meta["name"]))
     if live is not None and (live["metadata"].get("labels") or {}).get(REVISION_LABEL) != revision:
         # The preview of a version a newer commit superseded: a Deployment's selector
         # cannot change, so it goes and the new one is created.
         _delete_preview(kube, meta["namespace"], meta["name"])
-    return kube.apply(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {
-                "name": preview_name(meta["name"]),
-                "namespace": meta["namespace"],
-                "labels": {REVISION_LABEL: revision},
-                # Deleting the app deletes its preview; sync's prune never sees it.
-                "ownerReferences": [
-                    {
-                        "apiVersion": "apps/v1",
-                        "kind": "Deployment",
-                        "name": meta["name"],
-                        "uid": meta["uid"],
-                    }
-                ],
-            },
-            "spec": {
-                "replicas": replicas,
-                "selector": {"matchLabels": {**selector, REVISION_LABEL: revision}},
-                "template": template,
-            },
-        },
-        field_manager=FIELD_MANAGER,
-        force=True,
-    )
+    name = preview_name(meta["name"])
+    marks = {REVISION_LABEL: revision}
+    return apply_beside(kube, stable, name, marks, template=template, replicas=replicas)
 
 
 def _rolled(deployment: Object) -> bool:

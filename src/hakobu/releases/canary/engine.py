@@ -132,13 +132,7 @@ def status(kube: KubeApi, namespace: str, name: str) -> Rollout:
 
 def request(kube: KubeApi, namespace: str, name: str, action: str) -> RolloutState:
     """Record a person's ``promote``, ``abort`` or ``retry``; ``advance`` acts on it."""
-    stable = _stable(kube, namespace, name)
-    state = _state(stable)
-    if state is None or state.phase == "Healthy":
-        raise InvalidInput(
-            f"Deployment {namespace}/{name} has no rollout in progress",
-            hint="a rollout starts when a sync brings a new version",
-        )
+    stable, state = in_progress(kube, namespace, name)
     if action == "promote":
         if state.phase == "Inconclusive" and background.finding(
             stable, _declared(stable), state.hash
@@ -165,15 +159,12 @@ def advance(kube: KubeApi, namespace: str, name: str, now: float, measure: Measu
     """Move the rollout of Deployment ``namespace/name`` on as far as it can go now."""
     stable = _stable(kube, namespace, name)
     canary = _declared(stable)
-    pending = _pending(stable)
-    running = (stable["metadata"].get("annotations") or {}).get(TEMPLATE_HASH_ANNOTATION)
-    state = _state(stable)
-    if pending is None or pending["hash"] == running:
+    flight = in_flight(stable, now)
+    if flight is None:
         if _get(kube, namespace, canary_name(name)) is not None:
             _delete_canary(kube, namespace, name)
         return status(kube, namespace, name)
-    if state is None or state.hash != pending["hash"]:
-        state = RolloutState(pending["hash"], step_started=now)
+    pending, state = flight.pending, flight.state
     total: int = pending["replicas"]
     if state.phase == "Degraded":
         traffic.route(kube, stable, canary, 0)
@@ -188,6 +179,42 @@ def advance(kube: KubeApi, namespace: str, name: str, now: float, measure: Measu
         )
     _save(kube, _stable(kube, namespace, name), state)
     return status(kube, namespace, name)
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """A new version a rollout brings in: what the sync left (``{hash, replicas,
+    template}``), and where the rollout of it stands."""
+
+    pending: dict[str, Any]
+    state: RolloutState
+
+
+def in_flight(stable: Object, now: float) -> InFlight | None:
+    """The version a rollout of Deployment ``stable`` brings in, with its state (a new one
+    from the first step at ``now`` when the version is not the one the state is of); None
+    when the Deployment runs the newest version the sync left."""
+    pending = _pending(stable)
+    running = (stable["metadata"].get("annotations") or {}).get(TEMPLATE_HASH_ANNOTATION)
+    if pending is None or pending["hash"] == running:
+        return None
+    state = _state(stable)
+    if state is None or state.hash != pending["hash"]:
+        state = RolloutState(pending["hash"], step_started=now)
+    return InFlight(pending, state)
+
+
+def in_progress(kube: KubeApi, namespace: str, name: str) -> tuple[Object, RolloutState]:
+    """Deployment ``namespace/name`` and the state of the rollout a person's request acts
+    on; an error when no rollout is in progress."""
+    stable = _stable(kube, namespace, name)
+    state = _state(stable)
+    if state is None or state.phase == "Healthy":
+        raise InvalidInput(
+            f"Deployment {namespace}/{name} has no rollout in progress",
+            hint="a rollout starts when a sync brings a new version",
+        )
+    return stable, state
 
 
 def _steps(
@@ -276,27 +303,43 @@ def _abort(
 
 
 def _finish(kube: KubeApi, stable: Object, canary: Canary, pending: dict[str, Any]) -> None:
-    meta = stable["metadata"]
     handover.promote(kube, stable, pending, marked=True)
     # Every request back to the stable Service, which now runs the new version.
     traffic.route(kube, stable, canary, 0)
+    meta = stable["metadata"]
     _delete_canary(kube, meta["namespace"], meta["name"])
 
 
 def _ensure_canary(kube: KubeApi, stable: Object, template: Object, replicas: int) -> Object:
-    meta = stable["metadata"]
-    selector = dict((stable.get("spec") or {}).get("selector", {}).get("matchLabels") or {})
     labels = {**((template.get("metadata") or {}).get("labels") or {}), CANARY_LABEL: "true"}
     pod_template = {**template, "metadata": {**(template.get("metadata") or {}), "labels": labels}}
+    name = canary_name(stable["metadata"]["name"])
+    marks = {CANARY_LABEL: "true"}
+    return apply_beside(kube, stable, name, marks, template=pod_template, replicas=replicas)
+
+
+def apply_beside(
+    kube: KubeApi,
+    stable: Object,
+    name: str,
+    marks: dict[str, str],
+    *,
+    template: Object,
+    replicas: int,
+) -> Object:
+    """Deployment ``name`` beside ``stable`` (a canary, a preview): ``replicas`` of
+    ``template``, selected by ``stable``'s selector plus the labels ``marks``."""
+    meta = stable["metadata"]
+    selector = dict((stable.get("spec") or {}).get("selector", {}).get("matchLabels") or {})
     return kube.apply(
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": {
-                "name": canary_name(meta["name"]),
+                "name": name,
                 "namespace": meta["namespace"],
-                "labels": {CANARY_LABEL: "true"},
-                # Deleting the app deletes its canary; sync's prune never sees it.
+                "labels": marks,
+                # Deleting the app deletes it; sync's prune never sees it.
                 "ownerReferences": [
                     {
                         "apiVersion": "apps/v1",
@@ -308,8 +351,8 @@ def _ensure_canary(kube: KubeApi, stable: Object, template: Object, replicas: in
             },
             "spec": {
                 "replicas": replicas,
-                "selector": {"matchLabels": {**selector, CANARY_LABEL: "true"}},
-                "template": pod_template,
+                "selector": {"matchLabels": {**selector, **marks}},
+                "template": template,
             },
         },
         field_manager=FIELD_MANAGER,
