@@ -1,15 +1,15 @@
 """The CustomResourceDefinition of ``deliveries.hakobu.dev``.
 
 The schema refuses what it can (types, required fields, the duration pattern), so most
-mistakes are told by ``kubectl apply`` itself; ``status`` is a subresource, so only the
-controller writes it and a user's ``kubectl apply`` of the spec cannot erase it.
+mistakes are told by ``kubectl apply`` itself.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from hakobu.controller.delivery import GROUP, KIND, PLURAL, VERSION
+from hakobu.controller.crdschema import CONDITIONS, MESSAGE_COLUMN, READY_COLUMN, definition
+from hakobu.controller.delivery import KIND, PLURAL
 
 # Go's time.ParseDuration units, as metav1.Duration accepts them.
 _DURATION = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
@@ -74,29 +74,11 @@ _SPEC: dict[str, Any] = {
     },
 }
 
-CONDITION: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "status", "lastTransitionTime", "reason", "message"],
-    "properties": {
-        "type": {"type": "string"},
-        "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
-        "observedGeneration": {"type": "integer", "format": "int64"},
-        "lastTransitionTime": {"type": "string", "format": "date-time"},
-        "reason": {"type": "string"},
-        "message": {"type": "string"},
-    },
-}
-
 _STATUS: dict[str, Any] = {
     "type": "object",
     "properties": {
         "observedGeneration": {"type": "integer", "format": "int64"},
-        "conditions": {
-            "type": "array",
-            "items": CONDITION,
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["type"],
-        },
+        "conditions": CONDITIONS,
         "lastAttemptedRevision": {"type": "string"},
         "lastAppliedRevision": {"type": "string"},
         "revision": {"type": "string", "description": "lastAppliedRevision, shortened"},
@@ -140,58 +122,11 @@ _COLUMNS = [
     {"name": "Revision", "type": "string", "jsonPath": ".status.revision"},
     {"name": "Sync", "type": "string", "jsonPath": ".status.sync"},
     {"name": "Health", "type": "string", "jsonPath": ".status.health"},
-    {
-        "name": "Ready",
-        "type": "string",
-        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
-    },
+    READY_COLUMN,
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-    {
-        "name": "Message",
-        "type": "string",
-        "priority": 1,
-        "jsonPath": '.status.conditions[?(@.type=="Ready")].message',
-    },
+    MESSAGE_COLUMN,
 ]
 
 
 def delivery_crd() -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{PLURAL}.{GROUP}"},
-        "spec": {
-            "group": GROUP,
-            "names": {
-                "kind": KIND,
-                "listKind": f"{KIND}List",
-                "plural": PLURAL,
-                "singular": KIND.lower(),
-                "shortNames": ["dlv"],
-                "categories": ["hakobu"],
-            },
-            "scope": "Namespaced",
-            "versions": [
-                {
-                    "name": VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": _COLUMNS,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "required": ["spec"],
-                            "properties": {
-                                "apiVersion": {"type": "string"},
-                                "kind": {"type": "string"},
-                                "metadata": {"type": "object"},
-                                "spec": _SPEC,
-                                "status": _STATUS,
-                            },
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    return definition(KIND, PLURAL, "dlv", spec=_SPEC, status=_STATUS, columns=_COLUMNS)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hakobu.controller.crd import CONDITION
-from hakobu.controller.delivery import GROUP, VERSION
+from hakobu.controller.crdschema import CONDITIONS, MESSAGE_COLUMN, READY_COLUMN, definition
 from hakobu.controller.fleetinstance import KIND, NAME_PATTERN, PLURAL
 
 
@@ -76,12 +75,7 @@ _STATUS: dict[str, Any] = {
         "commit": {"type": "string", "description": "the commit that wrote this generation"},
         "sync": {"type": "string"},
         "health": {"type": "string"},
-        "conditions": {
-            "type": "array",
-            "items": CONDITION,
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["type"],
-        },
+        "conditions": CONDITIONS,
     },
 }
 
@@ -91,57 +85,10 @@ _COLUMNS = [
     {"name": "Commit", "type": "string", "jsonPath": ".status.commit"},
     {"name": "Sync", "type": "string", "jsonPath": ".status.sync"},
     {"name": "Health", "type": "string", "jsonPath": ".status.health"},
-    {
-        "name": "Ready",
-        "type": "string",
-        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
-    },
-    {
-        "name": "Message",
-        "type": "string",
-        "priority": 1,
-        "jsonPath": '.status.conditions[?(@.type=="Ready")].message',
-    },
+    READY_COLUMN,
+    MESSAGE_COLUMN,
 ]
 
 
 def fleet_instance_crd() -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{PLURAL}.{GROUP}"},
-        "spec": {
-            "group": GROUP,
-            "names": {
-                "kind": KIND,
-                "listKind": f"{KIND}List",
-                "plural": PLURAL,
-                "singular": KIND.lower(),
-                "shortNames": ["fi"],
-                "categories": ["hakobu"],
-            },
-            "scope": "Namespaced",
-            "versions": [
-                {
-                    "name": VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": _COLUMNS,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "required": ["spec"],
-                            "properties": {
-                                "apiVersion": {"type": "string"},
-                                "kind": {"type": "string"},
-                                "metadata": {"type": "object"},
-                                "spec": _SPEC,
-                                "status": _STATUS,
-                            },
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    return definition(KIND, PLURAL, "fi", spec=_SPEC, status=_STATUS, columns=_COLUMNS)
