@@ -23,8 +23,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from hakobu.cluster.client import KubeClient
-from hakobu.cluster.errors import ApiError, Forbidden, Gone, Unreachable
+from hakobu.cluster.client import KubeClient, WatchEvent
+from hakobu.cluster.errors import ApiError, Forbidden, Unreachable
+from hakobu.controller.reflector import reflect
 from hakobu.releases.canary.engine import rollout_writes
 from hakobu.sync.ownership import ENVIRONMENT_LABEL, FIELD_MANAGER, PROJECT_LABEL
 
@@ -173,43 +174,38 @@ class DriftWatch:
         self._stop.set()
 
     def _watch(self, api_version: str, kind: str) -> None:
-        version: str | None = None
-        failures = 0
-        while not self._stop.is_set():
-            try:
-                if version is None:
-                    version = self._current_version(api_version, kind)
-                for event in self._kube.watch(
+        def handle(event: WatchEvent) -> None:
+            with self._seen_lock:
+                drift = self._seen.judge(event.type, event.object)
+            if drift is not None:
+                self._found(drift)
+
+        def failed(e: Unreachable | ApiError) -> None:
+            if isinstance(e, Forbidden):
+                raise e
+            self._log(f"watch of {kind} failed: {e}", level="warning")
+
+        try:
+            reflect(
+                self._stop,
+                relist=lambda: self._current_version(api_version, kind),
+                watch=lambda version: self._kube.watch(
                     api_version,
                     kind,
                     resource_version=version,
                     label_selector=ENVIRONMENT_LABEL,
                     timeout_seconds=300,
-                ):
-                    failures = 0
-                    metadata = event.object.get("metadata") or {}
-                    version = metadata.get("resourceVersion", version)
-                    with self._seen_lock:
-                        drift = self._seen.judge(event.type, event.object)
-                    if drift is not None:
-                        self._found(drift)
-                    if self._stop.is_set():
-                        return
-            except Gone:
-                version = None  # compacted away: start again from now
-            except Forbidden:
-                # Installed to deploy into some namespaces only, it may not watch a kind
-                # cluster-wide: drift of that kind is then found by each poll instead.
-                self._log(
-                    f"may not watch {kind} in every namespace: its drift is found at each "
-                    "poll instead",
-                    level="warning",
-                )
-                return
-            except (Unreachable, ApiError) as e:
-                failures += 1
-                self._log(f"watch of {kind} failed: {e}", level="warning")
-                self._stop.wait(min(30.0, 0.5 * 2**failures))
+                ),
+                handle=handle,
+                failed=failed,
+            )
+        except Forbidden:
+            # Installed to deploy into some namespaces only, it may not watch a kind
+            # cluster-wide: drift of that kind is then found by each poll instead.
+            self._log(
+                f"may not watch {kind} in every namespace: its drift is found at each poll instead",
+                level="warning",
+            )
 
     def _current_version(self, api_version: str, kind: str) -> str:
         # Only the list's version is wanted: events after it are what changes from now on.

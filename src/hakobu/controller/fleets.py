@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.cluster.client import KubeClient
-from hakobu.cluster.errors import ApiError, Gone, NotFound, Unreachable
+from hakobu.cluster.errors import ApiError, NotFound, Unreachable
 from hakobu.cluster.events import record_event
 from hakobu.controller.deliveries import JSON_PATCH, MERGE_PATCH, request_reconcile
 from hakobu.controller.delivery import Delivery, DeliveryRef, InvalidDelivery
@@ -61,7 +61,8 @@ from hakobu.controller.fleetstatus import (
 from hakobu.controller.manager import Ownership
 from hakobu.controller.metrics import Metrics
 from hakobu.controller.reconciler import git_credentials
-from hakobu.controller.workqueue import WorkQueue
+from hakobu.controller.reflector import reflect
+from hakobu.controller.workqueue import WorkQueue, work
 from hakobu.errors import HakobuError
 from hakobu.model.fleet import app_name
 from hakobu.releases.fleetcommit import Change, FleetWriter, Put, Remove, Written
@@ -145,26 +146,15 @@ class FleetController:
     # -- the FleetInstance watch ----------------------------------------------------------
 
     def _watch(self, stop: threading.Event) -> None:
-        version: str | None = None
-        failures = 0
-        while not stop.is_set():
-            try:
-                if version is None:
-                    version = self._list()
-                for event in self.kube.watch(
-                    API_VERSION, KIND, self._namespace, resource_version=version
-                ):
-                    failures = 0
-                    version = event.object["metadata"].get("resourceVersion", version)
-                    self._event(event.type, event.object)
-                    if stop.is_set():
-                        return
-            except Gone:
-                version = None
-            except (Unreachable, ApiError) as e:
-                failures += 1
-                self._log(f"watch of FleetInstances failed: {e}", level="warning")
-                stop.wait(min(30.0, 0.5 * 2**failures))
+        reflect(
+            stop,
+            relist=self._list,
+            watch=lambda version: self.kube.watch(
+                API_VERSION, KIND, self._namespace, resource_version=version
+            ),
+            handle=lambda event: self._event(event.type, event.object),
+            failed=lambda e: self._log(f"watch of FleetInstances failed: {e}", level="warning"),
+        )
 
     def _list(self) -> str:
         listed = self.kube.list(API_VERSION, KIND, self._namespace)
@@ -232,24 +222,20 @@ class FleetController:
     # -- passes ---------------------------------------------------------------------------
 
     def _work(self) -> None:
-        while True:
-            item = self.queue.get()
-            if item is None:
-                return
-            ref, reason = item
-            try:
-                if self.ownership.owns(ref):
-                    self._pass(ref, reason)
-            except Exception as e:  # noqa: BLE001 - one Delivery's bug must not stop a worker
-                self._log(
-                    f"fleet pass failed unexpectedly: {type(e).__name__}: {e}",
-                    level="error",
-                    delivery=str(ref),
-                    trace=traceback.format_exc(),
-                )
-                self._retry(ref)
-            finally:
-                self.queue.done(ref)
+        work(self.queue, self._owned_pass, self._pass_failed)
+
+    def _owned_pass(self, ref: DeliveryRef, reason: str) -> None:
+        if self.ownership.owns(ref):
+            self._pass(ref, reason)
+
+    def _pass_failed(self, ref: DeliveryRef, e: Exception) -> None:
+        self._log(
+            f"fleet pass failed unexpectedly: {type(e).__name__}: {e}",
+            level="error",
+            delivery=str(ref),
+            trace=traceback.format_exc(),
+        )
+        self._retry(ref)
 
     def _pass(self, ref: DeliveryRef, reason: str) -> None:
         with self._lock:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hakobu.cluster.client import KubeClient
-from hakobu.cluster.errors import ApiError, Gone, NotFound, Unreachable
+from hakobu.cluster.errors import ApiError, NotFound, Unreachable
 from hakobu.cluster.events import record_event
 from hakobu.controller.deliveries import set_finalizer
 from hakobu.controller.delivery import (
@@ -46,8 +46,9 @@ from hakobu.controller.delivery import (
 from hakobu.controller.drift import Drift, DriftLimiter, DriftWatch
 from hakobu.controller.metrics import Metrics
 from hakobu.controller.reconciler import DeliveryReconciler, Emit
+from hakobu.controller.reflector import reflect
 from hakobu.controller.status import PassReport, Problem, build_status
-from hakobu.controller.workqueue import WorkQueue
+from hakobu.controller.workqueue import WorkQueue, work
 from hakobu.images.availability import ImageAvailability
 from hakobu.sync.ownership import namespace_ending
 
@@ -167,26 +168,15 @@ class Controller:
     # -- the Delivery watch ---------------------------------------------------------------
 
     def _watch_deliveries(self, stop: threading.Event) -> None:
-        version: str | None = None
-        failures = 0
-        while not stop.is_set():
-            try:
-                if version is None:
-                    version = self._list_deliveries()
-                for event in self.kube.watch(
-                    API_VERSION, KIND, self.options.namespace, resource_version=version
-                ):
-                    failures = 0
-                    version = event.object["metadata"].get("resourceVersion", version)
-                    self._delivery_event(event.type, event.object)
-                    if stop.is_set():
-                        return
-            except Gone:
-                version = None
-            except (Unreachable, ApiError) as e:
-                failures += 1
-                self._log(f"watch of Deliveries failed: {e}", level="warning")
-                stop.wait(min(30.0, 0.5 * 2**failures))
+        reflect(
+            stop,
+            relist=self._list_deliveries,
+            watch=lambda version: self.kube.watch(
+                API_VERSION, KIND, self.options.namespace, resource_version=version
+            ),
+            handle=lambda event: self._delivery_event(event.type, event.object),
+            failed=lambda e: self._log(f"watch of Deliveries failed: {e}", level="warning"),
+        )
 
     def _list_deliveries(self) -> str:
         listed = self.kube.list(API_VERSION, KIND, self.options.namespace)
@@ -264,24 +254,17 @@ class Controller:
     # -- passes ---------------------------------------------------------------------------
 
     def _work(self) -> None:
-        while True:
-            item = self.queue.get()
-            if item is None:
-                return
-            ref, reason = item
-            try:
-                self._pass(ref, reason)
-            except Exception as e:  # noqa: BLE001 - one Delivery's bug must not stop a worker
-                self._log(
-                    f"pass failed unexpectedly: {type(e).__name__}: {e}",
-                    level="error",
-                    delivery=str(ref),
-                    trace=traceback.format_exc(),
-                )
-                failures = self._failures[ref] = self._failures.get(ref, 0) + 1
-                self.queue.add(ref, f"retry {failures}", after=min(2.0**failures, 300.0))
-            finally:
-                self.queue.done(ref)
+        work(self.queue, self._pass, self._pass_failed)
+
+    def _pass_failed(self, ref: DeliveryRef, e: Exception) -> None:
+        self._log(
+            f"pass failed unexpectedly: {type(e).__name__}: {e}",
+            level="error",
+            delivery=str(ref),
+            trace=traceback.format_exc(),
+        )
+        failures = self._failures[ref] = self._failures.get(ref, 0) + 1
+        self.queue.add(ref, f"retry {failures}", after=min(2.0**failures, 300.0))
 
     def _pass(self, ref: DeliveryRef, reason: str) -> None:
         with self._cache_lock:

@@ -101,3 +101,23 @@ class WorkQueue(Generic[K]):
                 self._again.setdefault(key, reason)
             else:
                 self._ready.setdefault(key, reason)
+
+
+def work(
+    queue: WorkQueue[K], handle: Callable[[K, str], None], failed: Callable[[K, Exception], None]
+) -> None:
+    """A worker: each key ``queue`` hands out, with the reason it was asked for, to
+    ``handle``, until the queue closes. An exception of one goes to ``failed`` (called
+    while it is being handled, so it can log the traceback and ask again) and never ends
+    the worker: one key's bug must not stop the others."""
+    while True:
+        item = queue.get()
+        if item is None:
+            return
+        key, reason = item
+        try:
+            handle(key, reason)
+        except Exception as e:  # noqa: BLE001 - see the docstring
+            failed(key, e)
+        finally:
+            queue.done(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from hakobu.controller.workqueue import WorkQueue
+from hakobu.controller.workqueue import WorkQueue, work
 
 
 class Clock:
@@ -66,3 +66,24 @@ def test_forget_drops_what_is_queued_and_close_wakes_the_workers() -> None:
     queue.close()
     worker.join(5)
     assert got == [None]
+
+
+def test_a_worker_outlives_a_failing_key_and_marks_it_done() -> None:
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add("bad", "first")
+    queue.add("good", "second")
+    handled: list[tuple[str, str]] = []
+    failed: list[tuple[str, str]] = []
+
+    def handle(key: str, reason: str) -> None:
+        handled.append((key, reason))
+        if (key, reason) == ("bad", "first"):
+            # Asked for again while busy: handed out again only once it is marked done.
+            queue.add("bad", "again")
+            raise RuntimeError("a bug")
+        if reason == "again":
+            queue.close()
+
+    work(queue, handle, lambda key, e: failed.append((key, str(e))))
+    assert handled == [("bad", "first"), ("good", "second"), ("bad", "again")]
+    assert failed == [("bad", "a bug")]
