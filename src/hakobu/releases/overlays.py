@@ -99,7 +99,7 @@ def promote_overlay(
 
 def _render(project: Project, app: App, env: Environment, git: RemoteGit) -> list[Object]:
     # Images built in the repository are for app specs and templates: kustomize takes none.
-    return render_app(app, env, project, Inputs(), images={}, remote_git=git)
+    return render_app(app, env, project, Inputs(), images={}, remote_git=git).objects
 
 
 def _kustomization(project: Project, app: App, env: Environment) -> Path:

@@ -92,6 +92,13 @@ def discover_apps(project: Project, inputs: Inputs) -> list[App]:
     return [apps[name] for name in sorted(apps)]
 
 
+@dataclass(frozen=True)
+class RenderedApp:
+    objects: list[Object]
+    # The apps it waits for (its ``dependsOn``), read from the same parse as its objects.
+    declared: Declared | None
+
+
 def render_app(
     app: App,
     env: Environment,
@@ -103,47 +110,52 @@ def render_app(
     helm: Helm | None = None,
     bases: RenderBases | None = None,
     remote_git: RemoteGit | None = None,
-) -> list[Object]:
-    """``app``'s objects in ``env``; template apps stop at ``deadline`` (monotonic time);
-    chart apps are rendered by ``helm``; ``bases``: the platform bases the apps of one
-    render share (each version read and compiled once); ``remote_git`` fetches the remote
-    bases of kustomize apps (without it they are refused)."""
+) -> RenderedApp:
+    """``app``'s objects in ``env`` and its ``dependsOn`` (from its app spec, else from the
+    project file); template apps stop at ``deadline`` (monotonic time); chart apps are
+    rendered by ``helm``; ``bases``: the platform bases the apps of one render share (each
+    version read and compiled once); ``remote_git`` fetches the remote bases of kustomize
+    apps (without it they are refused)."""
     # Whatever its links say, an app reads nothing from outside its project (and the
     # application repository's tree it pins).
     inputs = inputs.within(project.root, project.read_roots)
-    if app.kind == "spec":
-        spec_file = app.path if inputs.is_file(app.path) else app.path / "app.yaml"
-        # One read serves both the cache's record and the loader: what is cached is
-        # exactly what was rendered.
-        document = load_one(spec_file, inputs.read_text(spec_file))
-        chosen = chosen_base(document, env.name, env.base, project.file)
-        if bases is None:
-            bases = RenderBases(project.root, images)
-        base = bases.load(chosen, inputs) if chosen is not None else None
-        if base is not None:
-            check_app(base, document, tuple(e.name for e in project.environments))
-        spec = load_app_document(document, base.defaults if base is not None else None)
-        if spec.name != app.name:
-            raise SourceError(
-                spec_file,
-                f"the app is named {spec.name!r} but its file says {app.name!r}",
-                line=1,
-                field=("name",),
-                hint=f"rename the file or set name: {app.name}",
-            )
-        unknown = sorted(set(spec.environments) - {e.name for e in project.environments})
-        if unknown:
-            raise SourceError(
-                spec_file,
-                f"overrides for unknown environment {unknown[0]!r}",
-                field=("environments", unknown[0]),
-                hint="the project's environments are: "
-                + ", ".join(e.name for e in project.environments),
-            )
-        objects = expand_app(spec, environment=env.name, namespace=env.namespace, images=images)
-        if base is None:
-            return objects
-        return bases.apply(
+    if app.kind != "spec":
+        objects = _render_other(
+            app, env, project, inputs, images, deadline=deadline, helm=helm, remote_git=remote_git
+        )
+        return RenderedApp(objects, project.depends_on.get(app.name))
+    spec_file = _spec_file(app, inputs)
+    _refuse_listed(app, project, spec_file)
+    # One read serves both the cache's record and the loader: what is cached is exactly
+    # what was rendered.
+    document = load_one(spec_file, inputs.read_text(spec_file))
+    chosen = chosen_base(document, env.name, env.base, project.file)
+    if bases is None:
+        bases = RenderBases(project.root, images)
+    base = bases.load(chosen, inputs) if chosen is not None else None
+    if base is not None:
+        check_app(base, document, tuple(e.name for e in project.environments))
+    spec = load_app_document(document, base.defaults if base is not None else None)
+    if spec.name != app.name:
+        raise SourceError(
+            spec_file,
+            f"the app is named {spec.name!r} but its file says {app.name!r}",
+            line=1,
+            field=("name",),
+            hint=f"rename the file or set name: {app.name}",
+        )
+    unknown = sorted(set(spec.environments) - {e.name for e in project.environments})
+    if unknown:
+        raise SourceError(
+            spec_file,
+            f"overrides for unknown environment {unknown[0]!r}",
+            field=("environments", unknown[0]),
+            hint="the project's environments are: "
+            + ", ".join(e.name for e in project.environments),
+        )
+    objects = expand_app(spec, environment=env.name, namespace=env.namespace, images=images)
+    if base is not None:
+        objects = bases.apply(
             base,
             spec,
             objects,
@@ -152,6 +164,21 @@ def render_app(
             inputs=inputs,
             deadline=deadline,
         )
+    return RenderedApp(objects, spec.depends_on)
+
+
+def _render_other(
+    app: App,
+    env: Environment,
+    project: Project,
+    inputs: Inputs,
+    images: Mapping[str, str],
+    *,
+    deadline: float | None,
+    helm: Helm | None,
+    remote_git: RemoteGit | None,
+) -> list[Object]:
+    """The objects of an app that is not an app spec."""
     if app.kind == "chart":
         if helm is None:
             raise OperationFailed(f"app {app.name!r} is a chart, and helm was not made available")
@@ -183,12 +210,25 @@ def render_app(
 
 
 def declared_dependencies(app: App, project: Project, inputs: Inputs) -> Declared | None:
-    """``app``'s ``dependsOn``: from its app spec, else from the project file."""
-    declared = project.depends_on.get(app.name)
+    """``app``'s ``dependsOn``: from its app spec, else from the project file.
+
+    A render has them from ``render_app``; this reads them again only to point at a list
+    at fault, for an app whose output came from the cache."""
     if app.kind != "spec":
-        return declared
+        return project.depends_on.get(app.name)
     inputs = inputs.within(project.root)
-    spec_file = app.path if inputs.is_file(app.path) else app.path / "app.yaml"
+    spec_file = _spec_file(app, inputs)
+    _refuse_listed(app, project, spec_file)
+    return load_app(spec_file, inputs.read_text(spec_file)).depends_on
+
+
+def _spec_file(app: App, inputs: Inputs) -> Path:
+    return app.path if inputs.is_file(app.path) else app.path / "app.yaml"
+
+
+def _refuse_listed(app: App, project: Project, spec_file: Path) -> None:
+    """An app spec lists its own dependencies: the project file may not list them too."""
+    declared = project.depends_on.get(app.name)
     if declared is not None:
         raise SourceError(
             project.file,
@@ -197,7 +237,6 @@ def declared_dependencies(app: App, project: Project, inputs: Inputs) -> Declare
             field=("dependsOn", app.name),
             hint=f"move the list to dependsOn in {spec_file}",
         )
-    return load_app(spec_file, inputs.read_text(spec_file)).depends_on
 
 
 def _shown(app: App) -> str:

@@ -187,9 +187,7 @@ def render_app_output(
     bases: RenderBases | None = None,
     remote_git: RemoteGit | None = None,
 ) -> AppOutput:
-    declared = declared_dependencies(app, project, inputs)
-    depends_on = tuple(sorted(declared.names)) if declared is not None else ()
-    objects = render_app(
+    rendered = render_app(
         app,
         env,
         project,
@@ -200,7 +198,8 @@ def render_app_output(
         bases=bases,
         remote_git=remote_git,
     )
-    objects += environment_secrets(project, env, app.name, inputs)
+    depends_on = tuple(sorted(rendered.declared.names)) if rendered.declared is not None else ()
+    objects = rendered.objects + environment_secrets(project, env, app.name, inputs)
     # Sync reads only the committed objects, so they carry what the app waits for.
     objects = annotated(objects, depends_on)
     check_objects(app.name, objects)
