@@ -11,7 +11,8 @@ default for the specs that name none. ``defaults`` are app spec fields filled in
 spec leaves them unset (labels and annotations merge key by key, so a base can add a cost
 centre or a log collection annotation to every app); ``forbid`` lists field paths of the
 spec the base refuses (``hostNetwork``, ``securityContext.privileged``); ``patches`` are
-strategic merge patches of the generated objects, applied to the objects they match.
+strategic merge patches of the generated objects, applied to the objects they match, and
+JSON 6902 patches with a kustomize ``target`` (``hakobu.model.jsonpatches``).
 
 This module reads and checks the definition; ``hakobu.render.bases`` applies it.
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hakobu.model.appspec_schema import BASE_REF_PATTERN, SCHEMA
+from hakobu.model.jsonpatches import JsonPatch, is_json_patch_entry, parse_entry
 from hakobu.model.schemacheck import SUPPORTED_KEYWORDS, SchemaViolation, check, shown
 from hakobu.model.source import Document, FieldPath, SourceError, format_field, load_one
 
@@ -77,7 +79,8 @@ class Base:
     description: str
     defaults: dict[str, Any]
     forbid: tuple[tuple[str, ...], ...]
-    patches: tuple[BasePatch, ...]
+    # In the order written: strategic merge patches and JSON patches.
+    patches: tuple[BasePatch | JsonPatch, ...]
     # None: the base takes no values.
     values_schema: dict[str, Any] | None
 
@@ -104,7 +107,7 @@ def parse_base(ref: BaseRef, directory: Path, text: str, schema_text: str | None
         description,
         _defaults(document, data.get("defaults")),
         _forbid(document, data.get("forbid")),
-        _patches(document, data.get("patches")),
+        _patches(document, text, data.get("patches")),
         _values_schema(directory / VALUES_SCHEMA_FILE, schema_text),
     )
 
@@ -153,14 +156,17 @@ def _forbid(document: Document, value: Any) -> tuple[tuple[str, ...], ...]:
     return tuple(paths)
 
 
-def _patches(document: Document, value: Any) -> tuple[BasePatch, ...]:
+def _patches(document: Document, text: str, value: Any) -> tuple[BasePatch | JsonPatch, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
         raise document.error(("patches",), "expected a list of partial objects")
-    patches: list[BasePatch] = []
+    patches: list[BasePatch | JsonPatch] = []
     for index, item in enumerate(value):
         path: FieldPath = ("patches", index)
+        if is_json_patch_entry(item):
+            patches.append(parse_entry(document, text, path, item))
+            continue
         if not isinstance(item, dict) or not isinstance(item.get("kind"), str):
             raise document.error(path, "expected a partial object with a kind")
         metadata = item.get("metadata") or {}

@@ -617,31 +617,39 @@ def apply_patches(
     apply to the apps that have what they target)."""
     result = objects
     for index, patch in enumerate(patches):
-        matched = False
-        patched: list[Object] = []
-        for obj in result:
-            if obj["kind"] != patch.kind or patch.name not in (None, obj["metadata"]["name"]):
-                patched.append(obj)
-                continue
-            matched = True
-            try:
-                merged = strategic_merge(obj, patch.body)
-            except PatchError as e:
-                raise InvalidInput(
-                    f"{patch.location}: patches[{index}]: {e.message}", hint=e.hint
-                ) from e
-            if merged is not None:
-                _check_patched(patch, index, merged)
-                patched.append(merged)
-        if not matched and must_match:
-            target = f"{patch.kind}/{patch.name}" if patch.name else patch.kind
-            generated = ", ".join(object_ref(obj) for obj in result) or "nothing"
-            raise InvalidInput(
-                f"{patch.location}: the patch for {target} matches no generated object",
-                hint=f"the app generates {generated}",
-            )
-        result = patched
+        result = apply_patch(result, patch, index, must_match=must_match)
     return result
+
+
+def apply_patch(
+    objects: list[Object], patch: Patch, index: int, *, must_match: bool = True
+) -> list[Object]:
+    """``objects`` with ``patch`` (``patches[index]`` where it is written) merged into the
+    objects it targets."""
+    matched = False
+    patched: list[Object] = []
+    for obj in objects:
+        if obj["kind"] != patch.kind or patch.name not in (None, obj["metadata"]["name"]):
+            patched.append(obj)
+            continue
+        matched = True
+        try:
+            merged = strategic_merge(obj, patch.body)
+        except PatchError as e:
+            raise InvalidInput(
+                f"{patch.location}: patches[{index}]: {e.message}", hint=e.hint
+            ) from e
+        if merged is not None:
+            _check_patched(patch, index, merged)
+            patched.append(merged)
+    if not matched and must_match:
+        target = f"{patch.kind}/{patch.name}" if patch.name else patch.kind
+        generated = ", ".join(object_ref(obj) for obj in objects) or "nothing"
+        raise InvalidInput(
+            f"{patch.location}: the patch for {target} matches no generated object",
+            hint=f"the app generates {generated}",
+        )
+    return patched
 
 
 def _check_patched(patch: Patch, index: int, obj: Object) -> None:

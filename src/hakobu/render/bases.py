@@ -19,14 +19,13 @@ and bounds (``hakobu.render.templates``), with a budget of their own for each ap
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hakobu.errors import InvalidInput
-from hakobu.model.appspec import AppSpec, Patch
+from hakobu.model.appspec import AppSpec
 from hakobu.model.bases import (
     BASE_FILE,
     TEMPLATES_DIR,
@@ -39,7 +38,8 @@ from hakobu.model.bases import (
 from hakobu.model.identity import identity_problem
 from hakobu.model.objects import Object, ObjectId, object_id, object_ref
 from hakobu.model.source import Document, SourceError
-from hakobu.render.appspec import apply_patches, common_labels, selector_labels
+from hakobu.render.appspec import common_labels, selector_labels
+from hakobu.render.basepatches import apply_base_patches, read_patch_files
 from hakobu.render.inputs import Inputs
 from hakobu.render.templates import TemplateDir
 
@@ -106,7 +106,7 @@ def load_base(chosen: Chosen, root: Path, inputs: Inputs) -> Base:
             hint=hint,
         )
     schema_text = _read_if_there(directory / VALUES_SCHEMA_FILE, inputs)
-    return _parsed(ref, directory, text or "", schema_text)
+    return read_patch_files(_parsed(ref, directory, text or "", schema_text), inputs)
 
 
 def _read_if_there(path: Path, inputs: Inputs) -> str | None:
@@ -161,13 +161,10 @@ class RenderBases:
         inputs: Inputs,
         deadline: float | None = None,
     ) -> list[Object]:
-        """``objects`` (the app's own) with the base's patches applied and its templates'
-        objects added after them."""
+        """``objects`` (the app's own) with the base's patches applied (``basepatches``) and
+        its templates' objects added after them."""
         env_spec = spec.for_environment(environment)
-        patches = tuple(
-            Patch(p.kind, p.name, copy.deepcopy(p.body), p.location) for p in base.patches
-        )
-        patched = apply_patches(objects, patches, must_match=False)
+        patched = apply_base_patches(base, objects)
         templates = self._compiled(base)
         if templates is None:
             inputs.recorded.update(self._loaded[base.ref][1].recorded)

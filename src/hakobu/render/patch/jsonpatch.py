@@ -53,6 +53,7 @@ def apply_json6902(target: Object, operations: Sequence[Mapping[str, Any]]) -> O
                 f"JSON patch operation {index} ({_describe(operation)}) does not apply to "
                 f"{object_ref(target)}: {e}",
                 hint="check the path against the object as it is before this patch",
+                operation=index,
             ) from None
     if not isinstance(document, dict):
         raise PatchError(
