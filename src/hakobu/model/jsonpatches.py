@@ -118,10 +118,10 @@ def parse_entry(document: Document, text: str, field: FieldPath, item: dict[str,
 def load_operations(file: Path, text: str) -> tuple[Operation, ...]:
     """The operations of a patch file of a base."""
     document = load_one(file, text)
-    return operations(document, (), document.data, document.line_of)
+    return check_operations(document, (), document.data, document.line_of)
 
 
-def operations(
+def check_operations(
     document: Document, field: FieldPath, data: Any, line_of: Callable[[FieldPath], int | None]
 ) -> tuple[Operation, ...]:
     """Check ``data`` (at ``field`` of ``document``) as a list of operations; ``line_of``
@@ -208,7 +208,7 @@ def _inline(document: Document, source: str, field: FieldPath, text: str) -> tup
             hint=_HINT,
         )
     parsed = documents[0]
-    return operations(document, field, parsed.data, line_of)
+    return check_operations(document, field, parsed.data, line_of)
 
 
 def _block_start(source: str, line: int | None) -> int | None:
