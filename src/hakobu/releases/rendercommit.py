@@ -40,6 +40,7 @@ from hakobu.render.environment import (
 )
 from hakobu.render.helm import Helm
 from hakobu.render.inputs import Inputs
+from hakobu.render.parsedspecs import ParsedSpecs
 from hakobu.render.remotepins import RemoteGit
 from hakobu.repo.commit import commit_paths, open_repository
 from hakobu.repo.remotetree import RemoteRepositories
@@ -94,6 +95,8 @@ def render_project(
     if not request.check:
         for env in envs:
             finish_interrupted(project, env)
+    # Each app spec is parsed once, for every environment.
+    specs = ParsedSpecs()
     planned = [
         (
             env,
@@ -105,6 +108,7 @@ def render_project(
                 images=images,
                 helm=helm,
                 remote_git=remote_git,
+                specs=specs,
             ),
         )
         for env in envs

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Literal
 
 from hakobu.errors import InvalidInput, OperationFailed
-from hakobu.model.appspec import load_app, load_app_document
+from hakobu.model.appspec import load_app
 from hakobu.model.bases import check_app
 from hakobu.model.dependencies import Declared
 from hakobu.model.fleet import app_name
 from hakobu.model.objects import Object
 from hakobu.model.project import Environment, Project
-from hakobu.model.source import SourceError, load_one
+from hakobu.model.source import SourceError
 from hakobu.render.appspec import expand_app
 from hakobu.render.bases import RenderBases, chosen_base
 from hakobu.render.charts import SOURCE_FILE, Lock, is_chart_app, lock_app, render_chart
@@ -39,6 +39,7 @@ from hakobu.render.fleet import fleet_source, instance_files, is_fleet, render_i
 from hakobu.render.helm import Helm
 from hakobu.render.inputs import Inputs
 from hakobu.render.kustomize import build as kustomize_build
+from hakobu.render.parsedspecs import ParsedSpecs
 from hakobu.render.remotepins import RemoteGit, app_remotes
 from hakobu.render.templates import render_template_dir
 
@@ -110,12 +111,14 @@ def render_app(
     helm: Helm | None = None,
     bases: RenderBases | None = None,
     remote_git: RemoteGit | None = None,
+    specs: ParsedSpecs | None = None,
 ) -> RenderedApp:
     """``app``'s objects in ``env`` and its ``dependsOn`` (from its app spec, else from the
     project file); template apps stop at ``deadline`` (monotonic time); chart apps are
     rendered by ``helm``; ``bases``: the platform bases the apps of one render share (each
     version read and compiled once); ``remote_git`` fetches the remote bases of kustomize
-    apps (without it they are refused)."""
+    apps (without it they are refused); ``specs``: the app specs the render parsed already,
+    in another environment."""
     # Whatever its links say, an app reads nothing from outside its project (and the
     # application repository's tree it pins).
     inputs = inputs.within(project.root, project.read_roots)
@@ -128,14 +131,17 @@ def render_app(
     _refuse_listed(app, project, spec_file)
     # One read serves both the cache's record and the loader: what is cached is exactly
     # what was rendered.
-    document = load_one(spec_file, inputs.read_text(spec_file))
+    text = inputs.read_text(spec_file)
+    if specs is None:
+        specs = ParsedSpecs()
+    document = specs.document(spec_file, text)
     chosen = chosen_base(document, env.name, env.base, project.file)
     if bases is None:
         bases = RenderBases(project.root, images)
     base = bases.load(chosen, inputs) if chosen is not None else None
     if base is not None:
         check_app(base, document, tuple(e.name for e in project.environments))
-    spec = load_app_document(document, base.defaults if base is not None else None)
+    spec = specs.spec(spec_file, text, base.defaults if base is not None else None)
     if spec.name != app.name:
         raise SourceError(
             spec_file,

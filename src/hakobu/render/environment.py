@@ -37,6 +37,7 @@ from hakobu.render.inputs import Input, Inputs
 from hakobu.render.layout import file_names
 from hakobu.render.output import Tree, recover, update_environment
 from hakobu.render.outputrecord import current_output, remember_written
+from hakobu.render.parsedspecs import ParsedSpecs
 from hakobu.render.remotepins import RemoteGit
 from hakobu.render.rollout import checksum, config_digest, references, with_checksum
 from hakobu.render.yamlout import dump_object
@@ -73,6 +74,7 @@ def render_environment(
     images: Mapping[str, str] | None = None,
     helm: Helm | None = None,
     remote_git: RemoteGit | None = None,
+    specs: ParsedSpecs | None = None,
 ) -> tuple[Tree, EnvironmentResult]:
     """Render ``env`` and compare with what is on disk; write nothing.
 
@@ -81,7 +83,8 @@ def render_environment(
     files are taken; the others keep what is on disk. ``images`` maps declared image names
     to their built references, for app specs and templates that refer to them; ``helm``
     renders chart apps; ``remote_git`` fetches the remote bases the project allows (without
-    it they are refused).
+    it they are refused); ``specs`` keeps the app specs parsed for one environment for the
+    next ones of the same render.
     """
     # Before rendering: an output that leads out of the project is refused at no cost.
     refuse_links_between(project.root, project.output_dir / env.name)
@@ -97,6 +100,7 @@ def render_environment(
     checked: dict[Input, bool] = {}
     deadline = time.monotonic() + TEMPLATE_SECONDS
     bases = RenderBases(project.root, images)
+    specs = specs if specs is not None else ParsedSpecs()
     with shared_limit(MAX_NODES):
         for app in apps:
             listed = _listed(project, app.name)
@@ -117,6 +121,7 @@ def render_environment(
                     helm=helm,
                     bases=bases,
                     remote_git=remote_git,
+                    specs=specs,
                 )
             outputs[app.name] = output
     check_unique({name: output.ids for name, output in outputs.items()})
@@ -186,6 +191,7 @@ def render_app_output(
     helm: Helm | None = None,
     bases: RenderBases | None = None,
     remote_git: RemoteGit | None = None,
+    specs: ParsedSpecs | None = None,
 ) -> AppOutput:
     rendered = render_app(
         app,
@@ -197,6 +203,7 @@ def render_app_output(
         helm=helm,
         bases=bases,
         remote_git=remote_git,
+        specs=specs,
     )
     depends_on = tuple(sorted(rendered.declared.names)) if rendered.declared is not None else ()
     objects = rendered.objects + environment_secrets(project, env, app.name, inputs)
