@@ -30,185 +30,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from fleet import ENV, build_each, generate, git, shop, write_instance
+from timing import run
 
 from hakobu.localcluster.gobuild import ensure_tool
 from hakobu.localcluster.toolchain import KUSTOMIZE
-
-ENV = "production"
-NAMESPACE = "shops"
-
-TEMPLATE = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ app }}
-  labels: {instance: {{ instance }}}
-spec:
-  replicas: {{ values.replicas }}
-  selector:
-    matchLabels: {instance: {{ instance }}}
-  template:
-    metadata:
-      labels: {instance: {{ instance }}}
-    spec:
-      containers:
-      - name: shop
-        image: registry.example.com/shop:{{ values.version }}
-        ports:
-        - containerPort: 8080
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: {{ app }}
-  labels: {instance: {{ instance }}}
-spec:
-  selector: {instance: {{ instance }}}
-  ports:
-  - port: 80
-    targetPort: 8080
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ app }}
-  labels: {instance: {{ instance }}}
-data:
-  host: {{ values.host }}
-  tier: {{ tier }}
-"""
-
-BASE = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: shops
-spec:
-  replicas: 1
-  template:
-    spec:
-      containers:
-      - name: shop
-        image: registry.example.com/shop:1.0
-        ports:
-        - containerPort: 8080
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: shops
-spec:
-  ports:
-  - port: 80
-    targetPort: 8080
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: shops
-data:
-  host: example.com
-  tier: stable
-"""
-
-
-@dataclass(frozen=True)
-class Shop:
-    name: str
-    host: str
-    replicas: int
-    version: str
-    tier: str
-
-
-def shop(i: int, version: str = "1.0") -> Shop:
-    name = f"shop-{i:05d}"
-    return Shop(name, f"{name}.example.com", 1 + i % 3, version, "canary" if i < 50 else "stable")
-
-
-def generate(root: Path, count: int) -> None:
-    (root / "hakobu.yaml").write_text(
-        "apiVersion: hakobu.dev/v1alpha1\nkind: Project\nname: shops\n"
-        f"environments:\n  {ENV}:\n    namespace: {NAMESPACE}\n"
-    )
-    fleet = root / "apps" / "shops"
-    (fleet / "template").mkdir(parents=True)
-    (fleet / "instances").mkdir()
-    (fleet / "fleet.yaml").write_text(
-        "tiers: [canary, stable]\nvalues:\n  host: example.com\n  replicas: 1\n  version: '1.0'\n"
-    )
-    (fleet / "template" / "shop.yaml.j2").write_text(TEMPLATE)
-    peer = root / "kustomize"
-    (peer / "base").mkdir(parents=True)
-    (peer / "base" / "shop.yaml").write_text(BASE)
-    (peer / "base" / "kustomization.yaml").write_text("resources:\n- shop.yaml\n")
-    for i in range(count):
-        write_instance(root, shop(i))
-
-
-def write_instance(root: Path, s: Shop) -> None:
-    (root / "apps" / "shops" / "instances" / f"{s.name}.yaml").write_text(
-        f"tier: {s.tier}\nvalues:\n  host: {s.host}\n  replicas: {s.replicas}\n"
-        f"  version: '{s.version}'\n"
-    )
-    overlay = root / "kustomize" / "overlays" / s.name
-    overlay.mkdir(parents=True, exist_ok=True)
-    (overlay / "kustomization.yaml").write_text(
-        f"""\
-resources:
-- ../../base
-nameSuffix: -{s.name}
-namespace: {NAMESPACE}
-labels:
-- pairs: {{instance: {s.name}}}
-  includeSelectors: true
-  includeTemplates: true
-replicas:
-- name: shops
-  count: {s.replicas}
-images:
-- name: registry.example.com/shop
-  newTag: '{s.version}'
-patches:
-- patch: |
-    apiVersion: v1
-    kind: ConfigMap
-    metadata: {{name: shops}}
-    data: {{host: {s.host}, tier: {s.tier}}}
-"""
-    )
-
-
-@dataclass(frozen=True)
-class Run:
-    seconds: float
-    cpu: float
-    peak_mb: float
-    stdout: str
-
-
-def run(command: list[str], cwd: Path) -> Run:
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err)
-        # wait4 reports the peak memory of this one process, not of all children.
-        _, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
-            err.seek(0)
-            sys.exit(f"{' '.join(command)} failed:\n{err.read().decode()[-2000:]}")
-        out.seek(0)
-        # ru_maxrss is in KiB on Linux.
-        cpu = usage.ru_utime + usage.ru_stime
-        return Run(elapsed, cpu, usage.ru_maxrss / 1024, out.read().decode())
-
 
 Key = tuple[str, str, str]
 
@@ -247,32 +77,6 @@ def compare(peer_output: str, generated: Path, when: str) -> None:
     )
 
 
-def build_each(kustomize: str, root: Path, names: list[str], jobs: int) -> tuple[float, str]:
-    """Seconds to build every overlay, one process each, ``jobs`` at a time, and their
-    outputs joined by NUL."""
-
-    def build(name: str) -> str:
-        return run([kustomize, "build", f"overlays/{name}"], root / "kustomize").stdout
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(jobs) as pool:
-        outputs = list(pool.map(build, names))
-    return time.perf_counter() - start, "\0".join(outputs)
-
-
-def git(root: Path, *words: str) -> list[str]:
-    return [
-        "git",
-        "-C",
-        str(root),
-        "-c",
-        "user.name=bench",
-        "-c",
-        "user.email=b@example.com",
-        *words,
-    ]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=5000)
@@ -291,7 +95,7 @@ def main() -> None:
         subprocess.run(git(root, "init", "-q"), check=True)
         cold = run([hakobu, "render"], root)
         names = [shop(i).name for i in range(args.instances)]
-        peer_full, peer_output = build_each(kustomize, root, names, args.jobs)
+        peer_full, _, peer_output = build_each(kustomize, root, names, args.jobs)
         compare(peer_output, root / "generated" / ENV, "after the full render")
         subprocess.run(git(root, "add", "-A"), check=True)
         subprocess.run(git(root, "commit", "-qm", "fleet"), check=True)

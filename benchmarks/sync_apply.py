@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,16 @@ from typing import Any
 
 import httpx
 import yaml
+from livestate import (
+    control_plane,
+    create_namespaces,
+    differences,
+    identities,
+    kubectl_requests,
+    read_back,
+    reset_namespaces,
+    writes,
+)
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.kubeconfig import load
@@ -57,15 +66,7 @@ from hakobu.model.project import load_project
 from hakobu.model.usercache import cache_root
 from hakobu.sync import SyncOptions, read_desired, sync
 
-WRITES = ("POST", "PUT", "PATCH", "DELETE")
-_KUBECTL_REQUEST = re.compile(r'"Response" verb="(GET|POST|PUT|PATCH|DELETE)"')
-KINDS = (("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "ConfigMap"))
 PREFIX = "b"
-# Set by the server or a controller, not by whoever applied the object.
-_SERVER_ANNOTATIONS = ("deployment.kubernetes.io/revision",)
-# Allocated by the server for each new Service, so two runs never agree on them.
-_SERVER_SPEC_FIELDS = {"Service": ("clusterIP", "clusterIPs")}
-_HAKOBU_KEYS = "hakobu.dev/"
 
 
 def objects(prefix: str, count: int, namespaces: int, replicas: int) -> list[dict[str, Any]]:
@@ -111,30 +112,6 @@ def objects(prefix: str, count: int, namespaces: int, replicas: int) -> list[dic
 
 def namespace_names(prefix: str, count: int) -> list[str]:
     return [f"{prefix}-{n:02d}" for n in range(count)]
-
-
-def create_namespaces(kube: KubeClient, prefix: str, count: int) -> None:
-    for name in namespace_names(prefix, count):
-        kube.apply(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
-            field_manager="bench",
-        )
-
-
-def reset_namespaces(kube: KubeClient, prefix: str, count: int) -> float:
-    """Delete the namespaces with everything in them, wait until they are gone, create them
-    again: the next tool starts from the cluster the previous one started from."""
-    started = time.monotonic()
-    names = set(namespace_names(prefix, count))
-    for name in sorted(names):
-        kube.delete("v1", "Namespace", name, propagation="Background")
-    deadline = started + 600
-    while names & {ns["metadata"]["name"] for ns in kube.list("v1", "Namespace").items}:
-        if time.monotonic() > deadline:
-            raise SystemExit("the benchmark's namespaces were not deleted within 10 minutes")
-        time.sleep(0.5)
-    create_namespaces(kube, prefix, count)
-    return time.monotonic() - started
 
 
 def write_project(root: Path, items: list[dict[str, Any]], namespace: str) -> Path:
@@ -204,7 +181,7 @@ def run_kubectl(kubectl: Path, kubeconfig: str, manifests: Path) -> Run:
         check=True,
     )
     elapsed = time.monotonic() - started
-    requests = Counter(m.group(1) for m in _KUBECTL_REQUEST.finditer(done.stderr))
+    requests = kubectl_requests(done.stderr)
     return Run(elapsed, f"{sum(requests.values())} requests, {writes(requests)} writes")
 
 
@@ -260,57 +237,6 @@ def run_raw(kubeconfig: str, items: list[dict[str, Any]], workers: int) -> Run:
         return Run(time.monotonic() - started, f"{len(items)} requests")
 
 
-def read_back(kube: KubeClient, items: list[dict[str, Any]]) -> dict[tuple[str, str, str], Any]:
-    """The applied objects as the API server now holds them, keyed by kind, namespace and
-    name, with only what the applier decides: labels and annotations (less the server's and
-    hakobu's bookkeeping), spec and data."""
-    wanted = {(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]) for o in items}
-    state: dict[tuple[str, str, str], Any] = {}
-    for api_version, kind in KINDS:
-        for obj in kube.list(api_version, kind).items:
-            meta = obj["metadata"]
-            key = (kind, meta.get("namespace", ""), meta["name"])
-            if key not in wanted:
-                continue
-            spec = dict(obj.get("spec") or {})
-            for field in _SERVER_SPEC_FIELDS.get(kind, ()):
-                spec.pop(field, None)
-            state[key] = {
-                "labels": _own(meta.get("labels")),
-                "annotations": _own(meta.get("annotations"), _SERVER_ANNOTATIONS),
-                "spec": spec,
-                "data": obj.get("data"),
-            }
-    missing = wanted - state.keys()
-    if missing:
-        raise SystemExit(
-            f"{len(missing)} applied objects are not in the cluster, e.g. {min(missing)}"
-        )
-    return state
-
-
-def _own(values: dict[str, str] | None, server_keys: tuple[str, ...] = ()) -> dict[str, str]:
-    return {
-        key: value
-        for key, value in (values or {}).items()
-        if not key.startswith(_HAKOBU_KEYS) and key not in server_keys
-    }
-
-
-def differences(
-    name: str, state: dict[tuple[str, str, str], Any], reference: dict[tuple[str, str, str], Any]
-) -> list[str]:
-    differing = sorted(key for key in reference if state.get(key) != reference[key])
-    if not differing:
-        return []
-    key = differing[0]
-    return [
-        f"{name} left {len(differing)} objects different from kubectl's, e.g. {key}:\n"
-        f"  kubectl: {json.dumps(reference[key], sort_keys=True)}\n"
-        f"  {name}: {json.dumps(state.get(key), sort_keys=True)}"
-    ]
-
-
 AGENT_MEMORY = textwrap.dedent(
     """
     import resource, sys, threading
@@ -326,10 +252,6 @@ AGENT_MEMORY = textwrap.dedent(
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     """
 )
-
-
-def writes(requests: Counter[str]) -> int:
-    return sum(requests[v] for v in WRITES)
 
 
 def main() -> None:
@@ -353,12 +275,8 @@ def main() -> None:
         "(default: %(default)s)",
     )
     args = parser.parse_args()
-    cluster = [sys.executable, "-m", "hakobu", "cluster", "--state-dir", str(args.state_dir)]
-    subprocess.run([*cluster, "up"], check=True, stdout=subprocess.DEVNULL)
-    info = json.loads((args.state_dir / "state.json").read_text())
-    kubeconfig = info["kubeconfig"]
     kubectl = ensure_tool(KUBERNETES, lambda m: print(m, file=sys.stderr)).binary("kubectl")
-    try:
+    with control_plane(args.state_dir) as kubeconfig:
         # As `hakobu agent` runs it: transient failures are retried and logged.
         retry = Retrying(Backoff(), lambda line: print(f"retry: {line}", file=sys.stderr))
         with (
@@ -375,8 +293,6 @@ def main() -> None:
                     namespaces=args.namespaces,
                     replicas=args.replicas,
                 )
-    finally:
-        subprocess.run([*cluster, "down"], check=True, stdout=subprocess.DEVNULL)
 
 
 def compare(
@@ -387,25 +303,25 @@ def compare(
     root = tmp / "project"
     root.mkdir()
     manifests = write_project(root, items, f"{PREFIX}-00")
-    create_namespaces(kube, PREFIX, namespaces)
+    create_namespaces(kube, namespace_names(PREFIX, namespaces))
     # Unmeasured: the fresh API server's first-use costs are paid before any tool is timed.
     run_raw(kubeconfig, items, args.workers)
-    resets = [reset_namespaces(kube, PREFIX, namespaces)]
+    resets = [reset_namespaces(kube, namespace_names(PREFIX, namespaces))]
 
     k_first = run_kubectl(kubectl, kubeconfig, manifests)
     k_again = run_kubectl(kubectl, kubeconfig, manifests)
-    k_state = read_back(kube, items)
-    resets.append(reset_namespaces(kube, PREFIX, namespaces))
+    k_state = read_back(kube, identities(items))
+    resets.append(reset_namespaces(kube, namespace_names(PREFIX, namespaces)))
 
     h_first = run_hakobu_command(kubeconfig, root)
     h_again = run_hakobu_command(kubeconfig, root)
-    h_state = read_back(kube, items)
+    h_state = read_back(kube, identities(items))
     lib_read, lib_noop, lib_req = run_hakobu_library(kube, root)
-    resets.append(reset_namespaces(kube, PREFIX, namespaces))
+    resets.append(reset_namespaces(kube, namespace_names(PREFIX, namespaces)))
 
     r_first = run_raw(kubeconfig, items, args.workers)
     r_again = run_raw(kubeconfig, items, args.workers)
-    r_state = read_back(kube, items)
+    r_state = read_back(kube, identities(items))
 
     print(f"{n} objects in {namespaces} namespaces, {args.replicas} replicas each")
     print(
@@ -462,7 +378,7 @@ def compare(
 def scale(
     kube: KubeClient, tmp: Path, kubeconfig: str, count: int, *, namespaces: int, replicas: int
 ) -> None:
-    create_namespaces(kube, "s", namespaces)
+    create_namespaces(kube, namespace_names("s", namespaces))
     root = tmp / "scale"
     root.mkdir()
     write_project(root, objects("s", count, namespaces, replicas), "s-00")
