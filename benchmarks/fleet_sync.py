@@ -116,11 +116,17 @@ def main() -> None:
     kustomize = str(ensure_tool(KUSTOMIZE, say).binary("kustomize"))
     kubectl = str(ensure_tool(KUBERNETES, say).binary("kubectl"))
     root = Path(tempfile.mkdtemp(prefix="hakobu-fleet-sync-"))
-    os.environ["HAKOBU_CACHE_DIR"] = str(root / ".cache")
     try:
         generate(root, args.instances, args.replicas)
         subprocess.run(git(root, "init", "-q"), check=True)
-        run([sys.executable, "-m", "hakobu", "render"], root)
+        # Rendered with a render cache of its own, thrown away with the project.
+        subprocess.run(
+            [sys.executable, "-m", "hakobu", "render"],
+            stdout=subprocess.DEVNULL,
+            cwd=root,
+            env={**os.environ, "HAKOBU_CACHE_DIR": str(root / ".cache")},
+            check=True,
+        )
         (root / ".gitignore").write_text(".cache/\npeer.yaml\n")
         subprocess.run(git(root, "add", "-A"), check=True)
         subprocess.run(git(root, "commit", "-qm", "fleet"), check=True)

@@ -1,7 +1,7 @@
 """A commit's directories and files as plain data, read lazily.
 
-Paths are ``/``-separated and relative to the repository's root (``directories``,
-``blobs``' argument) or to the directory being walked (a ``Blob``'s path). A link is a blob
+Paths are ``/``-separated and relative to the repository's root (``directories``',
+``subtrees``' argument) or to the directory being walked (a ``Blob``'s path). A link is a blob
 too, of mode ``LINK_MODE``, whose content is the link's text: it is never followed.
 """
 
@@ -37,12 +37,31 @@ def directories(commit: pygit2.Commit, path: str) -> list[str] | None:
     return sorted(entry.name or "" for entry in tree if isinstance(entry, pygit2.Tree))
 
 
-def blobs(commit: pygit2.Commit, path: str) -> Iterator[Blob]:
-    """Every file (and link) under the directory ``path``, depth first, each directory's
-    entries in the order of their names; none when ``path`` is not a directory."""
+def subtrees(commit: pygit2.Commit, path: str) -> tuple[dict[str, str], list[str]] | None:
+    """The directories in the directory ``path`` (name → tree id, which changes whenever
+    anything under it does), and the names of its other entries; None when ``path`` is not
+    a directory of ``commit``."""
     tree = _tree(commit, path)
-    if tree is not None:
-        yield from _walk(tree, "")
+    if tree is None:
+        return None
+    found: dict[str, str] = {}
+    others: list[str] = []
+    for entry in tree:
+        if isinstance(entry, pygit2.Tree):
+            found[entry.name or ""] = str(entry.id)
+        else:
+            others.append(entry.name or "")
+    return found, sorted(others)
+
+
+def tree_blobs(repo: pygit2.Repository, tree: str) -> Iterator[Blob]:
+    """Every file (and link) under the directory whose tree id is ``tree`` (from
+    ``subtrees``), depth first, each directory's entries in the order of their names; none
+    when ``tree`` is not a directory. By id, not by path: a path looked up from the
+    commit's root parses every directory on the way again, for each directory read."""
+    found = repo.get(tree)
+    if isinstance(found, pygit2.Tree):
+        yield from _walk(found, "")
 
 
 def _tree(commit: pygit2.Commit, path: str) -> pygit2.Tree | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from hakobu.errors import InvalidInput
 from hakobu.model.files import MAX_FILE_BYTES, decode, read_text
 from hakobu.model.fleet import suspended
-from hakobu.model.generated import refuse_strays, scan_environment
+from hakobu.model.generated import SUFFIX, Scanned, refuse_strays, scan_environment
 from hakobu.model.kinds import is_cluster_scoped
 from hakobu.model.objects import Object, ObjectId, group_of, object_id
 from hakobu.model.project import Environment, Project
@@ -21,10 +21,11 @@ from hakobu.model.source import Document, load_documents
 from hakobu.repo.branches import branch_tip, checked_out_branch
 from hakobu.repo.repository import Commit, Repository, discover, releasing, work_tree
 from hakobu.repo.revisions import UnknownRevision, clean_head, lookup, repo_path
-from hakobu.repo.trees import blobs, directories
+from hakobu.repo.trees import subtrees, tree_blobs
+from hakobu.sync.gcpause import gc_paused
+from hakobu.sync.manifestcache import AppFiles, ManifestCache
 
 WORKTREE = "worktree"
-_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -71,19 +72,31 @@ def read_desired(project: Project, env: Environment, revision: str | None = None
 
     Without a revision, an environment that follows a branch of its own (a tier, which
     advances only by promotion) is read from that branch — from the work tree only while
-    that branch is checked out — and any other environment from the work tree.
+    that branch is checked out — and any other environment from the work tree, or from
+    HEAD when the work tree's copy is HEAD's. What is read from a commit is parsed once per
+    app directory's tree (``manifestcache``).
     """
+    # Thousands of parsed objects, none cyclic: see gcpause.
+    with gc_paused():
+        return _read_desired(project, env, revision)
+
+
+def _read_desired(project: Project, env: Environment, revision: str | None) -> DesiredState:
     env_dir = project.output_dir / env.name
     if revision is None and env.branch is not None:
         revision = _branch_revision(project.root, env.branch)
     if revision is None:
+        revision = _clean_head(project.root, env_dir)
+    if revision is None:
         apps = _by_app(_worktree_files(project.root, env_dir), env)
-        label = _clean_head(project.root, env_dir) or WORKTREE
+        label = WORKTREE
     else:
         repo, commit = _commit(project.root, revision)
         label = str(commit.id)
+        cache = ManifestCache.of(project.root, env.name)
         with releasing(repo):
-            apps = _by_app(_tree_files(repo, commit, env_dir), env)
+            apps = _by_app(_tree_files(repo, commit, env_dir, project.root, cache), env)
+        cache.save()
     return DesiredState(
         env.name,
         label,
@@ -91,20 +104,23 @@ def read_desired(project: Project, env: Environment, revision: str | None = None
     )
 
 
-def _by_app(files: Iterable[tuple[str, Path, str]], env: Environment) -> dict[str, list[Manifest]]:
+def _by_app(
+    files: Iterable[tuple[str, Path | str, list[Object]]], env: Environment
+) -> dict[str, list[Manifest]]:
     apps: dict[str, list[Manifest]] = {}
     seen: dict[ObjectId, str] = {}
-    for app, path, text in files:
-        for document in load_documents(path, text):
-            obj = _checked(document, env)
+    for app, path, documents in files:
+        for obj in documents:
+            _place(obj, env)
             oid = object_id(obj)
             if oid in seen:
                 raise InvalidInput(
                     f"{path}: {oid} is also defined in {seen[oid]}",
                     hint="each object may be rendered once per environment; remove one",
                 )
-            seen[oid] = str(path)
-            apps.setdefault(app, []).append(Manifest(obj, str(path)))
+            source = str(path)
+            seen[oid] = source
+            apps.setdefault(app, []).append(Manifest(obj, source))
     return apps
 
 
@@ -135,14 +151,14 @@ def _clean_head(root: Path, env_dir: Path) -> str | None:
         return clean_head(repo, env_dir.resolve().relative_to(workdir).as_posix())
 
 
-def _worktree_files(root: Path, env_dir: Path) -> Iterator[tuple[str, Path, str]]:
+def _worktree_files(root: Path, env_dir: Path) -> Iterator[tuple[str, Path, list[Object]]]:
     # Only what render writes is read: a link or stray file in generated/ is refused, so a
     # committed link cannot make a sync apply a file from elsewhere.
     scanned = scan_environment(env_dir, root)
     refuse_strays(scanned)
     for app, found in scanned.files.items():
         for path in found.values():
-            yield app, path, read_text(path)
+            yield app, path, _parsed(path, read_text(path))
 
 
 def _commit(root: Path, revision: str) -> tuple[Repository, Commit]:
@@ -161,25 +177,68 @@ def _commit(root: Path, revision: str) -> tuple[Repository, Commit]:
         ) from None
 
 
-def _tree_files(repo: Repository, commit: Commit, env_dir: Path) -> Iterator[tuple[str, Path, str]]:
+def _tree_files(
+    repo: Repository, commit: Commit, env_dir: Path, root: Path, cache: ManifestCache
+) -> Iterator[tuple[str, str, list[Object]]]:
+    """Each file's objects, as ``_worktree_files`` reads them from disk: the same files are
+    strays, named from the project's ``root``."""
     env_path = repo_path(repo, env_dir)
-    for app in directories(commit, env_path) or []:
-        if not app.startswith("."):
-            for blob in blobs(commit, f"{env_path}/{app}"):
-                path = env_dir / app / blob.path
-                if path.suffix not in _SUFFIXES:
-                    continue
-                if blob.is_link:
-                    raise InvalidInput(
-                        f"{path} is a symbolic link in git, not a file render wrote",
-                        hint="remove it (git rm) and render again",
-                    )
-                if blob.size > MAX_FILE_BYTES:
-                    raise InvalidInput(f"{path} is larger than {MAX_FILE_BYTES >> 20} MiB")
-                yield app, path, decode(path, blob.read())
+    listing = subtrees(commit, env_path)
+    if listing is None:
+        return
+    apps, others = listing
+    strays = [env_dir / name for name in others]
+    strays += [env_dir / app for app in apps if app.startswith(".")]
+    read: dict[str, AppFiles] = {}
+    for app, tree in sorted(apps.items()):
+        if app.startswith("."):
+            continue
+        files = cache.get(tree)
+        if files is None:
+            files = _parsed_app(repo, tree, env_dir / app, strays)
+            if files is not None:
+                cache.put(tree, files)
+        if files is not None:
+            read[app] = files
+    refuse_strays(Scanned({}, tuple(sorted(p.relative_to(root).as_posix() for p in strays))))
+    for app, files in read.items():
+        for name, documents in files:
+            # A string, not a Path: thousands of paths cost more than the rest of the read.
+            yield app, f"{env_dir}/{app}/{name}", documents
 
 
-def _checked(document: Document, env: Environment) -> Object:
+def _parsed_app(repo: Repository, tree: str, app_dir: Path, strays: list[Path]) -> AppFiles | None:
+    """The files of one app's directory, of git tree ``tree``; None when it holds a stray
+    (added to ``strays``)."""
+    files: AppFiles = []
+    clean = True
+    for blob in tree_blobs(repo, tree):
+        path = app_dir / blob.path
+        if "/" in blob.path or blob.path.startswith(".") or not blob.path.endswith(SUFFIX):
+            strays.append(path)
+            clean = False
+            continue
+        if blob.is_link:
+            raise InvalidInput(
+                f"{path} is a symbolic link in git, not a file render wrote",
+                hint="remove it (git rm) and render again",
+            )
+        if blob.size > MAX_FILE_BYTES:
+            raise InvalidInput(f"{path} is larger than {MAX_FILE_BYTES >> 20} MiB")
+        files.append((blob.path, _parsed(path, decode(path, blob.read()))))
+    return files if clean else None
+
+
+def _parsed(path: Path, text: str) -> list[Object]:
+    """The objects of one file, each checked to be a Kubernetes object."""
+    objects = []
+    for document in load_documents(path, text):
+        _check(document)
+        objects.append(document.data)
+    return objects
+
+
+def _check(document: Document) -> None:
     data = document.data
     if not isinstance(data, dict):
         raise document.error((), f"expected a Kubernetes object, found {type(data).__name__}")
@@ -189,10 +248,13 @@ def _checked(document: Document, env: Environment) -> Object:
     metadata = data.get("metadata")
     if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
         raise document.error(("metadata",), "expected metadata.name")
+
+
+def _place(obj: Object, env: Environment) -> None:
     # The same rule as rendering: a namespaced object without a namespace goes to the
     # environment's, so its identity is known before the cluster is asked.
+    metadata = obj["metadata"]
     if not metadata.get("namespace") and not is_cluster_scoped(
-        group_of(data["apiVersion"]), data["kind"]
+        group_of(obj["apiVersion"]), obj["kind"]
     ):
         metadata["namespace"] = env.namespace
-    return data

@@ -11,7 +11,7 @@ from hakobu.errors import InvalidInput
 from hakobu.repo.branches import branch_exists, checked_out_branch
 from hakobu.repo.repository import blob_id, discover, file_blob_id, work_tree
 from hakobu.repo.revisions import LINK_MODE, UnknownRevision, clean_head, lookup, on_disk
-from hakobu.repo.trees import blobs, directories
+from hakobu.repo.trees import directories, subtrees, tree_blobs
 
 
 def _git(root: Path, *args: str) -> str:
@@ -72,7 +72,14 @@ def test_a_tree_is_walked_in_name_order_with_links_kept_as_links(root: Path) -> 
     assert directories(commit, "env") == [".hidden", "web"]
     assert directories(commit, "env/top.yaml") is None
     assert directories(commit, "missing") is None
-    found = list(blobs(commit, "env/web"))
+    listing = subtrees(commit, "env")
+    assert listing is not None
+    trees, others = listing
+    assert sorted(trees) == [".hidden", "web"] and others == ["top.yaml"]
+    assert trees["web"] == _git(root, "rev-parse", "HEAD:env/web")
+    assert subtrees(commit, "env/top.yaml") is None
+    assert subtrees(commit, "missing") is None
+    found = list(tree_blobs(repo, trees["web"]))
     assert [(b.path, b.is_link) for b in found] == [
         ("b.yaml", False),
         ("link.yaml", True),
@@ -82,7 +89,8 @@ def test_a_tree_is_walked_in_name_order_with_links_kept_as_links(root: Path) -> 
     assert link.mode == LINK_MODE and link.read() == b"b.yaml" and link.size == 6
     assert found[2].read() == b"a\n"
     assert found[0].id == _git(root, "rev-parse", "HEAD:env/web/b.yaml")
-    assert list(blobs(commit, "missing")) == []
+    # A blob's id names no directory.
+    assert list(tree_blobs(repo, found[0].id)) == []
 
 
 def test_clean_head_only_while_nothing_under_the_path_changed(root: Path) -> None:

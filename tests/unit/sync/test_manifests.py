@@ -114,3 +114,39 @@ def test_a_missing_environment_branch_is_named(root: Path) -> None:
     project = load_project(root)
     with pytest.raises(InvalidInput, match="there is no branch 'tier-9'"):
         read_desired(project, project.environments[0])
+
+
+def test_a_clean_work_tree_is_read_from_its_commit_parsed_once(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HAKOBU_CACHE_DIR", str(tmp_path / "cache"))
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "x")
+    project = load_project(root)
+    env = project.environments[0]
+    first = read_desired(project, env)
+    assert first.revision == _git(root, "rev-parse", "HEAD")
+    assert list((tmp_path / "cache").rglob("evaluation.jsonl"))
+    assert read_desired(project, env).apps == first.apps
+    # A change on disk is read from disk.
+    (root / "generated/evaluation/web/configmap-a.yaml").write_text(
+        CONFIG.replace("name: a", "name: b")
+    )
+    changed = read_desired(project, env)
+    assert changed.revision == "worktree"
+    assert [m.id.name for m in changed.app("web").manifests] == ["b"]
+
+
+def test_a_committed_stray_is_refused_as_on_disk(root: Path) -> None:
+    (root / "generated/evaluation/web/notes.txt").write_text("not rendered\n")
+    (root / "generated/evaluation/.draft").mkdir()
+    (root / "generated/evaluation/.draft/configmap-c.yaml").write_text(CONFIG)
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "x")
+    project = load_project(root)
+    env = project.environments[0]
+    strays = r"left alone: generated/evaluation/.draft, generated/evaluation/web/notes.txt"
+    with pytest.raises(InvalidInput, match=strays):
+        read_desired(project, env)
+    with pytest.raises(InvalidInput, match=strays):
+        read_desired(project, env, "HEAD")
