@@ -3,6 +3,11 @@
 Each is a ConfigMap ``hakobu-sync-<env>-<UTC time>`` in the environment's namespace holding
 the ``SyncResult`` as JSON; the newest ``KEEP`` per environment are kept. A sync that found
 nothing to do writes no record, so a no-op sync stays free of writes.
+
+A ConfigMap holds at most 1 MiB, which the results of a few thousand apps pass. A record
+too large keeps, of its apps, only those that did not succeed or have something to say
+(what readers of the history look for), as many as fit, and says how many it left out
+(``apps_left_out``); the sync's totals stay whole.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from typing import Any
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
 from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
-from hakobu.sync.run import SyncResult
+from hakobu.sync.run import Outcome, SyncResult
 
 RECORD_LABEL = "hakobu.dev/sync-record"
 KEEP = 20
+# Below the API server's 1 MiB for a ConfigMap, leaving room for its metadata.
+MAX_RECORD_BYTES = 1_000_000
 
 
 def record_name(env: str, when: datetime) -> str:
@@ -40,7 +47,7 @@ def write_record(kube: KubeApi, namespace: str, result: SyncResult) -> str:
                     ENVIRONMENT_LABEL: result.env,
                 },
             },
-            "data": {"result.json": json.dumps(asdict(result), indent=1, sort_keys=True)},
+            "data": {"result.json": recorded_json(result)},
         }
     )
     for old in _names(kube, namespace, result.project, result.env)[:-KEEP]:
@@ -49,6 +56,27 @@ def write_record(kube: KubeApi, namespace: str, result: SyncResult) -> str:
         except NotFound:
             continue
     return name
+
+
+def recorded_json(result: SyncResult, limit: int = MAX_RECORD_BYTES) -> str:
+    """``result`` as its record holds it: whole when it fits in ``limit`` bytes."""
+    data = asdict(result)
+    text = json.dumps(data, indent=1, sort_keys=True)
+    if len(text.encode()) <= limit:
+        return text
+    apps = [
+        app
+        for app, outcome in zip(data["apps"], result.apps, strict=True)
+        if outcome.result is not Outcome.SUCCEEDED or outcome.messages
+    ]
+    while True:
+        data["apps"] = apps
+        data["apps_left_out"] = len(result.apps) - len(apps)
+        text = json.dumps(data, sort_keys=True)
+        if len(text.encode()) <= limit or not apps:
+            return text
+        # Drop a share at a time: a record of thousands of failed apps fits in a few steps.
+        apps = apps[: len(apps) * 3 // 4]
 
 
 def record_sync(kube: KubeApi, namespace: str, result: SyncResult) -> str | None:
