@@ -6,6 +6,7 @@ came from, so every later message can point at it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,10 +58,12 @@ class DesiredState:
     apps: tuple[AppManifests, ...]
 
     def app(self, name: str) -> AppManifests:
-        for app in self.apps:
-            if app.name == name:
-                return app
-        return AppManifests(name, ())
+        return self._by_name.get(name) or AppManifests(name, ())
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, AppManifests]:
+        # Looked up for every app of the environment: a scan each time grew as its square.
+        return {app.name: app for app in self.apps}
 
     @property
     def object_count(self) -> int:
