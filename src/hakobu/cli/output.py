@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -11,6 +10,8 @@ import time
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from hakobu.errors import InvalidInput
 
@@ -41,8 +42,13 @@ def print_json(value: Any) -> None:
 
 
 def json_text(value: Any) -> str:
-    """``value`` as JSON; dataclasses become objects wherever they are nested."""
-    return json.dumps(value, indent=2, sort_keys=True, default=_plain)
+    """``value`` as JSON; dataclasses become objects wherever they are nested. Written by
+    orjson, which prints what ``json.dumps(indent=2, sort_keys=True)`` prints, as UTF-8, in
+    a fraction of the time: the result of a sync of thousands of apps is megabytes."""
+    return orjson.dumps(value, default=_plain, option=_JSON_OPTIONS).decode()
+
+
+_JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 def _plain(value: Any) -> Any:
