@@ -80,8 +80,12 @@ from hakobu.controller.shards import shard_of  # noqa: E402
 from hakobu.localcluster import controlplane  # noqa: E402
 from hakobu.localcluster.controlplane import ClusterInfo  # noqa: E402
 from hakobu.model.usercache import cache_root  # noqa: E402
-from hakobu.sync.ownership import ENVIRONMENT_LABEL, INVENTORY_LABEL, PROJECT_LABEL  # noqa: E402
-from hakobu.sync.record import RECORD_LABEL  # noqa: E402
+from hakobu.sync.ownership import (  # noqa: E402
+    ENVIRONMENT_LABEL,
+    INVENTORY_LABEL,
+    PROJECT_LABEL,
+    RECORD_LABEL,
+)
 
 KILL = "kill -9 of a replica mid-sync"
 APISERVER = "kube-apiserver restart"

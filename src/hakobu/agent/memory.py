@@ -18,8 +18,7 @@ from typing import Any
 
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
-from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
-from hakobu.sync.record import RECORD_LABEL
+from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL, RECORD_LABEL
 from hakobu.sync.run import Outcome
 
 STAYED_HEALTHY = "hakobu.dev/stayed-healthy"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -77,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(args, "args"):
         # argparse would read kubectl's own flags (`-n`, `-o`) as hakobu's.
         args.args = words[passthrough:]
+    if getattr(args, "pause_collector", False):
+        # A command that reads a whole environment once and ends: resuming the cyclic
+        # collector while its objects are held would walk them all once more, to free
+        # nothing (see hakobu.sync.gcpause); ended, the process frees them anyway.
+        gc.disable()
     try:
         code: int = args.handler(args)
     except HakobuError as e:

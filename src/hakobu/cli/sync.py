@@ -38,7 +38,6 @@ from hakobu.releases.canary.strategy import AnyRollout
 from hakobu.sync import DesiredState, SyncOptions, SyncResult, read_desired, sync
 from hakobu.sync.diff import ObjectDiff, environment_diff
 from hakobu.sync.fanout import ClusterOutcome, Reach, each_cluster, fan_out
-from hakobu.sync.gcpause import pause_until_exit
 from hakobu.sync.record import record_sync
 from hakobu.sync.status import AppStatus, environment_status
 from hakobu.sync.timeline import EnvironmentHistory, SyncSummary, environment_history
@@ -123,7 +122,7 @@ def register(subparsers: Subparsers) -> None:
         help="sync even though a sync window closes the environment; REASON and the user's "
         "name are kept in the sync record and shown by `hakobu history`",
     )
-    run.set_defaults(handler=_sync)
+    run.set_defaults(handler=_sync, pause_collector=True)
 
     status = _command(
         subparsers,
@@ -343,7 +342,6 @@ def _print_diffs(diffs: list[ObjectDiff]) -> None:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    pause_until_exit()
     project = load(args)
     env = project.environment(args.env)
     clusters = _clusters(args, env)

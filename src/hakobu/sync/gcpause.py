@@ -23,10 +23,3 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def pause_until_exit() -> None:
-    """For a process that syncs once and ends (``hakobu sync``): the collector stays paused
-    to the end. Resuming it while the sync's objects are still held would walk them all
-    once more, to free nothing; ended, the process frees them by reference counting."""
-    gc.disable()

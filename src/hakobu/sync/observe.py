@@ -26,7 +26,9 @@ from hakobu.sync.manifests import DesiredState
 from hakobu.sync.ownership import (
     APP_LABEL,
     ENVIRONMENT_LABEL,
+    INVENTORY_LABEL,
     PROJECT_LABEL,
+    RECORD_LABEL,
     Inventory,
     Owner,
     digest,
@@ -143,7 +145,13 @@ def _observe(
         for entry in inventory.entries if inventory else ():
             app_wanted.setdefault(entry.id, entry.api_version)
         wanted[name] = app_wanted
-    selector = f"{PROJECT_LABEL}={project.name},{ENVIRONMENT_LABEL}={env.name}"
+    # Inventories (read above) and sync records carry the environment's labels too, and
+    # are ConfigMaps: left out, they are not decoded again with the apps' ConfigMaps (a
+    # record of thousands of apps is up to 1 MiB, and 20 are kept).
+    selector = (
+        f"{PROJECT_LABEL}={project.name},{ENVIRONMENT_LABEL}={env.name},"
+        f"!{INVENTORY_LABEL},!{RECORD_LABEL}"
+    )
     if 0 < len(names) <= _APPS_IN_SELECTOR:
         # A LIST across the cluster would also return copies of the environment deployed
         # from elsewhere (another checkout of the project); naming the apps keeps them out.

@@ -26,6 +26,8 @@ ENVIRONMENT_LABEL = "hakobu.dev/environment"
 APP_LABEL = "hakobu.dev/app"
 INVENTORY_LABEL = "hakobu.dev/inventory"
 DIGEST_ANNOTATION = "hakobu.dev/desired-digest"
+# On each sync record (``record``), which carries the project's and environment's labels.
+RECORD_LABEL = "hakobu.dev/sync-record"
 # Keys sorted; non-string keys (YAML allows them) written as strings, as json.dumps does.
 _CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 

@@ -19,10 +19,9 @@ from typing import Any
 
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
-from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
+from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL, RECORD_LABEL
 from hakobu.sync.run import Outcome, SyncResult
 
-RECORD_LABEL = "hakobu.dev/sync-record"
 KEEP = 20
 # Below the API server's 1 MiB for a ConfigMap, leaving room for its metadata.
 MAX_RECORD_BYTES = 1_000_000

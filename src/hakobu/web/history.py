@@ -15,8 +15,7 @@ from hakobu.repo.commit import open_repository
 from hakobu.repo.history import changes
 from hakobu.repo.revisions import head, repo_path
 from hakobu.sync import history
-from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
-from hakobu.sync.record import RECORD_LABEL
+from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL, RECORD_LABEL
 from hakobu.web.actions import REQUESTED_BY
 
 

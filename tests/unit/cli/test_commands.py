@@ -96,3 +96,24 @@ def test_every_command_that_opens_sealed_secrets_takes_the_keys_namespace(comman
     assert result.returncode == 0
     assert "--keys-namespace" in result.stdout
     assert "keysNamespace" in " ".join(result.stdout.split())
+
+
+def test_only_a_sync_pauses_the_cyclic_collector_for_the_rest_of_the_process(
+    tmp_path: Path,
+) -> None:
+    # In a process of its own: the pause lasts until the process ends.
+    probe = (
+        "import gc, sys\n"
+        "from hakobu.cli.main import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(gc.isenabled())\n"
+    )
+    for command, paused in (("sync", True), ("status", False)):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, command, "dev", "-C", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.stdout.strip() == str(not paused), done.stderr

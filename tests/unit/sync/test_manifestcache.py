@@ -65,5 +65,5 @@ def test_a_cache_written_by_another_version_or_damaged_is_not_read(
     header, entry = written.read_bytes().split(b"\n")
     written.write_bytes(b"hakobu-manifests 0.0.0\n" + entry)
     assert ManifestCache.of(tmp_path, "production").get("t") is None
-    written.write_bytes(header + b"\nt\t[[\"a.yaml\", [{")
+    written.write_bytes(header + b'\nt\t[["a.yaml", [{')
     assert ManifestCache.of(tmp_path, "production").get("t") is None

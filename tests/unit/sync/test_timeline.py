@@ -10,8 +10,7 @@ from typing import Any
 from hakobu.cluster.errors import Unreachable
 from hakobu.errors import InvalidInput
 from hakobu.model.project import load_project
-from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL
-from hakobu.sync.record import RECORD_LABEL
+from hakobu.sync.ownership import ENVIRONMENT_LABEL, PROJECT_LABEL, RECORD_LABEL
 from hakobu.sync.timeline import environment_history
 from tests.fakes.kube import FakeKube
 from tests.unit.releases.test_rollback import Shop
