@@ -98,6 +98,13 @@ def figure(done: Run) -> str:
     return f"{done.seconds:8.2f}s  CPU {done.cpu:7.2f}s"
 
 
+def measured(label: str, done: tuple[Run, str]) -> tuple[Run, str]:
+    """``done``, said on stderr as it comes: a run of thousands of objects takes minutes."""
+    load = ", ".join(f"{n:.2f}" for n in os.getloadavg())
+    print(f"  {label}: {figure(done[0]).strip()}, {done[1]} (load {load})", file=sys.stderr)
+    return done
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=5000)
@@ -133,6 +140,7 @@ def main() -> None:
         say("building every overlay with kustomize")
         names = [shop(i).name for i in range(args.instances)]
         built, built_cpu, output = build_each(kustomize, root, names, args.jobs)
+        say(f"  kustomize build, every overlay: {built:.2f}s, CPU {built_cpu:.2f}s")
         manifests = root / "peer.yaml"
         manifests.write_text("---\n".join(output.split("\0")))
         with (
@@ -141,8 +149,12 @@ def main() -> None:
         ):
             create_namespaces(kube, [NAMESPACE])
             say("kubectl apply, first and no-op")
-            k_first, k_first_says = kubectl_apply(kubectl, kubeconfig, manifests, root)
-            k_again, k_again_says = kubectl_apply(kubectl, kubeconfig, manifests, root)
+            k_first, k_first_says = measured(
+                "kubectl first", kubectl_apply(kubectl, kubeconfig, manifests, root)
+            )
+            k_again, k_again_says = measured(
+                "kubectl no-op", kubectl_apply(kubectl, kubeconfig, manifests, root)
+            )
             wanted = {
                 (kind, NAMESPACE, f"shops-{name}")
                 for name in names
@@ -151,8 +163,8 @@ def main() -> None:
             k_state = read_back(kube, wanted)
             reset = reset_namespaces(kube, [NAMESPACE])
             say("hakobu sync, first and three no-ops")
-            h_first, h_first_says = hakobu_sync(kubeconfig, root)
-            noops = [hakobu_sync(kubeconfig, root) for _ in range(3)]
+            h_first, h_first_says = measured("hakobu first", hakobu_sync(kubeconfig, root))
+            noops = [measured("hakobu no-op", hakobu_sync(kubeconfig, root)) for _ in range(3)]
             h_again, h_again_says = min(noops, key=lambda pair: pair[0].seconds)
             h_state = read_back(kube, wanted)
             if args.profile:
