@@ -13,19 +13,22 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, astuple, dataclass
 from functools import cache
 from pathlib import Path
+
+import orjson
 
 from hakobu import __version__
 from hakobu.model.objects import Object, ObjectId
 from hakobu.model.project import Environment
 from hakobu.model.usercache import project_cache
-from hakobu.render.inputs import Input, Pin, still_valid
+from hakobu.render.inputs import Input, Inputs, Pin, still_valid
 from hakobu.render.remotepins import RemoteGit, pins_hold
+from hakobu.render.stamps import Stamps
 
-_FORMAT = 2
+_FORMAT = 3
 
 
 @cache
@@ -96,6 +99,12 @@ class AppOutput:
 
 
 class RenderCache:
+    """The cached renders of a project's apps, one file per environment.
+
+    An environment's file is read once per render, at its first lookup, and written once,
+    by ``save``, when an app was rendered afresh or an input's stamp was learnt.
+    """
+
     def __init__(self, root: Path, *, source: str = "") -> None:
         """``source``: the commit of the application repository the project pins, if any."""
         self.directory = project_cache(root, "render")
@@ -103,6 +112,7 @@ class RenderCache:
         # The shared part of the key for the last environment and images asked about: the
         # apps of one render ask with the same two objects, thousands of times for a fleet.
         self._settings: tuple[Environment, Mapping[str, str], str] | None = None
+        self._loaded: dict[str, _EnvironmentCache] = {}
 
     def _key(
         self, env: Environment, app: str, images: Mapping[str, str], depends_on: tuple[str, ...]
@@ -110,6 +120,13 @@ class RenderCache:
         if self._settings is None or (env, images) != self._settings[:2]:
             self._settings = (env, images, settings_key(env, images, self.source))
         return app_key(self._settings[2], app, depends_on)
+
+    def _environment(self, env: Environment) -> _EnvironmentCache:
+        found = self._loaded.get(env.name)
+        if found is None:
+            found = _EnvironmentCache.load(self.directory / f"{env.name}.json", env.name)
+            self._loaded[env.name] = found
+        return found
 
     def lookup(
         self,
@@ -124,29 +141,31 @@ class RenderCache:
         """``depends_on``: what the project file says ``app`` depends on; ``checked``: the
         inputs one render has compared already (see ``still_valid``); ``remote_git``
         resolves the refs of the remote bases the app fetched."""
-        path = self._path(env, app)
+        cached = self._environment(env)
+        entry = cached.apps.get(app)
         try:
-            entry = json.loads(path.read_text())
-            if entry.get("key") != self._key(env, app, images, depends_on):
+            if not isinstance(entry, dict) or entry.get("key") != self._key(
+                env, app, images, depends_on
+            ):
                 return None
-            inputs = tuple(Input(**item) for item in entry["inputs"])
-            if not still_valid(inputs, checked):
+            inputs = tuple(Input(kind, path, digest) for kind, path, digest in entry["inputs"])
+            if not still_valid(inputs, checked, cached.stamps):
                 return None
             pins = tuple(Pin(**item) for item in entry["pins"])
             if not pins_hold(pins, remote_git):
                 return None
             return AppOutput(
-                files=entry["files"],
+                files=_strings(entry["files"]),
                 ids=tuple(ObjectId(*ident) for ident in entry["ids"]),
-                digests=entry["digests"],
+                digests=_strings(entry["digests"]),
                 consumers={
                     name: Consumer(c["object"], tuple(c["refs"]), c["checksum"])
                     for name, c in entry["consumers"].items()
                 },
                 depends_on=tuple(str(name) for name in entry["dependsOn"]),
             )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            # Unreadable or not in this module's shape: render afresh.
+        except (ValueError, KeyError, TypeError, AttributeError):
+            # Not in this module's shape: render afresh.
             return None
 
     def store(
@@ -154,29 +173,93 @@ class RenderCache:
         env: Environment,
         app: str,
         images: Mapping[str, str],
-        inputs: tuple[Input, ...],
+        inputs: Inputs,
         output: AppOutput,
         *,
         depends_on: tuple[str, ...],
-        pins: tuple[Pin, ...] = (),
     ) -> None:
-        path = self._path(env, app)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        entry = {
+        """Keep ``app``'s render, from what ``inputs`` read, until ``save``."""
+        cached = self._environment(env)
+        consumers = {
+            name: {"object": c.object, "refs": list(c.refs), "checksum": c.checksum}
+            for name, c in output.consumers.items()
+        }
+        try:
+            # An object that would not read back the same (a NaN, an integer beyond 64 bits)
+            # is not cached: its app renders afresh every time.
+            if orjson.loads(orjson.dumps(consumers)) != consumers:
+                return
+        except orjson.JSONEncodeError:
+            return
+        cached.apps[app] = {
             "key": self._key(env, app, images, depends_on),
-            "inputs": [asdict(item) for item in inputs],
-            "pins": [asdict(pin) for pin in sorted(pins)],
+            "inputs": [astuple(item) for item in inputs.snapshot()],
+            "pins": [asdict(pin) for pin in sorted(inputs.pins)],
             "files": output.files,
             "ids": [astuple(ident) for ident in output.ids],
             "digests": output.digests,
-            "consumers": {name: asdict(c) for name, c in output.consumers.items()},
+            "consumers": consumers,
             "dependsOn": list(output.depends_on),
         }
-        # Written whole or not at all: a torn entry must not be mistaken for a valid one.
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(entry, handle, sort_keys=True)
-        Path(temp).replace(path)
+        inputs.note_stamps(cached.stamps)
+        cached.changed = True
 
-    def _path(self, env: Environment, app: str) -> Path:
-        return self.directory / env.name / f"{app}.json"
+    def save(self, env: Environment, apps: Collection[str]) -> None:
+        """Write ``env``'s file when it learnt anything, keeping only ``apps`` (the project's
+        apps now)."""
+        cached = self._loaded.get(env.name)
+        if cached is None:
+            return
+        gone = cached.apps.keys() - set(apps)
+        for app in gone:
+            del cached.apps[app]
+        if gone or cached.changed or cached.stamps.changed:
+            cached.save()
+
+
+def _strings(value: object) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise TypeError("not a mapping of strings")
+    return value
+
+
+@dataclass
+class _EnvironmentCache:
+    path: Path
+    env: str
+    apps: dict[str, object]
+    stamps: Stamps
+    changed: bool = False
+
+    @classmethod
+    def load(cls, path: Path, env: str) -> _EnvironmentCache:
+        try:
+            data = orjson.loads(path.read_bytes())
+            if (
+                isinstance(data, dict)
+                and data.get("format") == _FORMAT
+                and data.get("env") == env
+                and isinstance(data.get("apps"), dict)
+                and isinstance(data.get("stamps"), dict)
+            ):
+                return cls(path, env, data["apps"], Stamps(data["stamps"]))
+        except (OSError, orjson.JSONDecodeError):
+            pass
+        # Missing, torn or not in this module's shape: every app renders afresh.
+        return cls(path, env, {}, Stamps())
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "format": _FORMAT,
+            "env": self.env,
+            "apps": self.apps,
+            "stamps": self.stamps.as_json(),
+        }
+        # Written whole or not at all: a torn file must not be mistaken for a valid one.
+        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(orjson.dumps(data))
+        Path(temp).replace(self.path)

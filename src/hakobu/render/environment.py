@@ -131,15 +131,8 @@ def render_environment(
     outputs = {name: _with_checksums(output, digests) for name, output in outputs.items()}
     if cache is not None:
         for name, inputs in fresh.items():
-            cache.store(
-                env,
-                name,
-                images,
-                inputs.snapshot(),
-                outputs[name],
-                depends_on=_listed(project, name),
-                pins=tuple(sorted(inputs.pins)),
-            )
+            cache.store(env, name, images, inputs, outputs[name], depends_on=_listed(project, name))
+        cache.save(env, by_name)
     files = {name: output.files for name, output in outputs.items()}
     current = current_output(project.output_dir / env.name, project.root, files)
     desired = files if only_app is None else {**current, only_app: files[only_app]}

@@ -23,6 +23,7 @@ from typing import Literal, Protocol
 
 from hakobu.model import files
 from hakobu.model.source import SourceError
+from hakobu.render.stamps import Stamp, Stamps, settled
 
 InputKind = Literal["file", "dir", "absent"]
 
@@ -111,21 +112,25 @@ class Inputs:
     pins: set[Pin] = field(default_factory=set)
     # Trees read besides the root: an application repository fetched at a pinned commit.
     also: tuple[Path, ...] = ()
+    # Each input's stamp, taken before it was read (``stamps``).
+    stamps: dict[tuple[InputKind, str], Stamp | None] = field(default_factory=dict)
 
     def within(self, root: Path, also: tuple[Path, ...] = ()) -> Inputs:
         """These inputs, confined to ``root`` and ``also``; what the result reads is
         recorded here too."""
         real = tuple(Path(os.path.realpath(path)) for path in also)
-        return Inputs(self.recorded, Path(os.path.realpath(root)), self.pins, real)
+        return Inputs(self.recorded, Path(os.path.realpath(root)), self.pins, real, self.stamps)
 
     def read_bytes(self, path: Path) -> bytes:
         self._confine(path)
+        found = settled(str(path))
         try:
             data = files.read_bytes(path)
         except FileNotFoundError:
             self.recorded["absent", str(path)] = ""
             raise
         self.recorded["file", str(path)] = _digest(data)
+        self.stamps["file", str(path)] = found
         return data
 
     def read_text(self, path: Path) -> str:
@@ -133,12 +138,14 @@ class Inputs:
 
     def list_dir(self, path: Path) -> list[str]:
         self._confine(path)
+        found = settled(str(path))
         try:
             names = sorted(entry.name for entry in path.iterdir())
         except FileNotFoundError:
             self.recorded["absent", str(path)] = ""
             raise
         self.recorded["dir", str(path)] = _digest("\0".join(names).encode())
+        self.stamps["dir", str(path)] = found
         return names
 
     def is_file(self, path: Path) -> bool:
@@ -170,6 +177,13 @@ class Inputs:
     def snapshot(self) -> tuple[Input, ...]:
         return tuple(sorted(Input(kind, path, d) for (kind, path), d in self.recorded.items()))
 
+    def note_stamps(self, into: Stamps) -> None:
+        """Keep in ``into`` the stamps of what these inputs read (see ``stamps``)."""
+        for (kind, path), found in self.stamps.items():
+            digest = self.recorded.get((kind, path))
+            if digest is not None:
+                into.note(kind, path, found, digest)
+
 
 def _outside(path: Path, root: Path) -> SourceError:
     """The error for ``path`` leading out of ``root``, naming the link that leads there."""
@@ -194,36 +208,50 @@ def _shown(step: Path, path: Path) -> Path:
     return Path(*path.parts[: len(path.parts) - below])
 
 
-def still_valid(inputs: tuple[Input, ...], checked: dict[Input, bool] | None = None) -> bool:
+def still_valid(
+    inputs: tuple[Input, ...],
+    checked: dict[Input, bool] | None = None,
+    stamps: Stamps | None = None,
+) -> bool:
     """True when every recorded input reads the same now as when it was recorded.
 
     ``checked`` remembers inputs already compared during one render: the apps of a fleet
     share their template, so each of its files is read once, not once per instance.
+    ``stamps`` vouches for inputs whose stat has not moved (they are not read), and learns
+    the stamps of those read again.
     """
     if checked is None:
-        return all(_unchanged(item) for item in inputs)
+        checked = {}
     for item in inputs:
         if item not in checked:
-            checked[item] = _unchanged(item)
+            checked[item] = _unchanged(item, stamps or Stamps())
         if not checked[item]:
             return False
     return True
 
 
-def _unchanged(item: Input) -> bool:
-    path = Path(item.path)
+def _unchanged(item: Input, stamps: Stamps) -> bool:
     if item.kind == "absent":
-        return not path.exists()
+        return not os.path.exists(item.path)  # noqa: PTH110 (a string: once per input)
+    if stamps.vouches(item.kind, item.path, item.digest):
+        return True
+    found = settled(item.path)
+    path = Path(item.path)
     if item.kind == "dir":
         if not path.is_dir():
             return False
         names = sorted(entry.name for entry in path.iterdir())
-        return _digest("\0".join(names).encode()) == item.digest
-    try:
-        return _digest(files.read_bytes(path)) == item.digest
-    except (OSError, files.FileRefused):
-        # Gone, or no longer a file hakobu reads: a render will say why.
+        digest = _digest("\0".join(names).encode())
+    else:
+        try:
+            digest = _digest(files.read_bytes(path))
+        except (OSError, files.FileRefused):
+            # Gone, or no longer a file hakobu reads: a render will say why.
+            return False
+    if digest != item.digest:
         return False
+    stamps.note(item.kind, item.path, found, digest)
+    return True
 
 
 def _digest(data: bytes) -> str:
