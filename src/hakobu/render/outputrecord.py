@@ -17,12 +17,13 @@ this module wrote it counts as none.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import stat
 import tempfile
 from collections.abc import Collection, Mapping
 from pathlib import Path
+
+import orjson
 
 from hakobu.model.files import read_text
 from hakobu.model.generated import Scanned, app_dirs, refuse_strays, scan_app
@@ -113,7 +114,7 @@ class _Record:
         path = project_cache(root, "output") / f"{name}.json"
         try:
             written_ns = path.stat().st_mtime_ns
-            data = json.loads(path.read_text())
+            data = orjson.loads(path.read_bytes())
             if data.get("format") == _FORMAT and data.get("env") == relative:
                 apps = data["apps"]
                 if isinstance(apps, dict):
@@ -159,7 +160,6 @@ class _Record:
         data = {"format": _FORMAT, "env": self.env, "apps": self.apps}
         # Written whole or not at all: a torn record must not be mistaken for a valid one.
         fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w") as handle:
-            # dumps, not dump: only the one-shot encoder is json's C encoder.
-            handle.write(json.dumps(data, sort_keys=True, separators=(",", ":")))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(orjson.dumps(data))
         Path(temp).replace(self.path)
