@@ -27,7 +27,7 @@ from hakobu.errors import InvalidInput
 from hakobu.images.project import open_project, references
 from hakobu.model.bases import BASES_DIR
 from hakobu.model.fleet import FLEET_FILE, TEMPLATE_DIR
-from hakobu.model.project import Project
+from hakobu.model.project import Environment, Project
 from hakobu.model.tierrollout import TIERS_DIR
 from hakobu.releases.sourcepin import with_source_tree
 from hakobu.render.apps import discover_apps
@@ -44,7 +44,13 @@ from hakobu.render.parsedspecs import ParsedSpecs
 from hakobu.render.remotepins import RemoteGit
 from hakobu.repo.commit import commit_paths, open_repository
 from hakobu.repo.remotetree import RemoteRepositories
-from hakobu.repo.revisions import LocalStatus, changed_locally, local_status, on_disk, repo_path
+from hakobu.repo.revisions import (
+    LocalChanges,
+    changed_locally,
+    local_changes,
+    on_disk,
+    repo_path,
+)
 
 
 @dataclass(frozen=True)
@@ -117,8 +123,8 @@ def render_project(
     before_write(results)
     committing = request.commit and not request.check
     inputs: tuple[str, ...] = ()
-    # The work tree's changes, asked once: git compares every file of it.
-    local = local_status(open_repository(project.root)) if committing else {}
+    # The work tree's changes, asked once, and only about what the commit may take.
+    local = _local_changes(project, envs) if committing else frozenset()
     if committing:
         inputs = changed_inputs(
             project, only_app=request.only_app, every_environment=not request.envs, local=local
@@ -131,12 +137,12 @@ def render_project(
 
 
 def changed_inputs(
-    project: Project, *, only_app: str | None, every_environment: bool, local: LocalStatus
+    project: Project, *, only_app: str | None, every_environment: bool, local: LocalChanges
 ) -> tuple[str, ...]:
     """The changed inputs a render commit would take; refused when it would leave output stale.
 
     Asked before anything is written, so a refused commit leaves the output as it was;
-    ``local`` is the work tree's status (``local_status``).
+    ``local`` is the work tree's changes (``_local_changes``).
     """
     repo = open_repository(project.root)
     apps = repo_path(repo, project.apps_dir)
@@ -180,6 +186,20 @@ def changed_inputs(
     return tuple(sorted({*changed_shared, *changed_own}))
 
 
+def _local_changes(project: Project, envs: Sequence[Environment]) -> LocalChanges:
+    """What differs from HEAD among the paths a render commit may take: the output of
+    ``envs``, the apps, ``hakobu.yaml``, the platform bases and the image inputs."""
+    repo = open_repository(project.root)
+    within = [
+        repo_path(repo, project.file),
+        repo_path(repo, project.root / BASES_DIR),
+        *open_project(project.root).inputs(),
+        repo_path(repo, project.apps_dir),
+        *(repo_path(repo, project.output_dir / env.name) for env in envs),
+    ]
+    return local_changes(repo, within)
+
+
 def _fleet_instance(project: Project, app: str) -> tuple[Path, Path] | None:
     """The fleet directory and instance file of ``app``, when it is a fleet's instance."""
     for found in discover_apps(project, Inputs()):
@@ -192,13 +212,13 @@ def commit_render(
     project: Project,
     results: Sequence[EnvironmentResult],
     inputs: Sequence[str],
-    local: LocalStatus,
+    local: LocalChanges,
 ) -> str | None:
     """Commit what ``results`` wrote with ``inputs`` (from ``changed_inputs``).
 
     Only files that may differ from HEAD are staged, not every file of the environments, so
     a one-instance change in a fleet of thousands costs that instance's files: what this
-    render changed, and what already differed before it (``local``, the work tree's status
+    render changed, and what already differed before it (``local``, the work tree's changes
     before the write: output an earlier plain render wrote is committed too).
     """
     repo = open_repository(project.root)

@@ -6,13 +6,14 @@ they can be compared with the paths of tree entries directly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 
 from hakobu.errors import InvalidInput
+from hakobu.repo.workchanges import changed_paths
 
 BLOB_MODE = int(pygit2.enums.FileMode.BLOB)
 LINK_MODE = int(pygit2.enums.FileMode.LINK)
@@ -124,27 +125,24 @@ def _collect(obj: pygit2.Object, path: str, found: Files) -> None:
         found[path] = File(obj.data, int(obj.filemode) if obj.filemode else BLOB_MODE)
 
 
-# path → git status flags of every file that differs from HEAD in the index or work tree
-LocalStatus = Mapping[str, int]
+# The files that differ from HEAD in the index or the work tree (``local_changes``).
+LocalChanges = Collection[str]
 
 
-def local_status(repo: pygit2.Repository) -> LocalStatus:
-    """The files that differ from HEAD in the index or the work tree, with their flags."""
-    return dict(repo.status(untracked_files="all"))
+def local_changes(repo: pygit2.Repository, within: Sequence[str]) -> LocalChanges:
+    """The files at or under ``within`` (repository-relative; ``""`` is the whole tree) that
+    differ from HEAD in the index or the work tree, or are untracked and not ignored."""
+    return frozenset(changed_paths(repo, within))
 
 
 def changed_locally(
-    repo: pygit2.Repository, paths: list[str], status: LocalStatus | None = None
+    repo: pygit2.Repository, paths: list[str], changes: LocalChanges | None = None
 ) -> list[str]:
     """Files under ``paths`` that differ from HEAD in the index or the work tree;
-    ``status``, when given, is what ``local_status`` said."""
-    if status is None:
-        status = local_status(repo)
-    return sorted(
-        path
-        for path, flags in status.items()
-        if flags != pygit2.enums.FileStatus.IGNORED and under(path, paths)
-    )
+    ``changes``, when given, is what ``local_changes`` said about paths covering them."""
+    if changes is None:
+        changes = local_changes(repo, paths)
+    return sorted(path for path in changes if under(path, paths))
 
 
 def clean_head(repo: pygit2.Repository, path: str) -> str | None:

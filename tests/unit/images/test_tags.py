@@ -13,7 +13,8 @@ from hakobu.images.cache import cache_directory
 from hakobu.images.project import current_tags, image_reference, open_project, tags_at
 from hakobu.model.images import load_images
 from hakobu.model.source import SourceError
-from hakobu.repo.snapshot import Snapshot, _pathspecs
+from hakobu.repo.snapshot import Snapshot
+from hakobu.repo.workchanges import _pathspecs
 
 PROJECT = """\
 images:
