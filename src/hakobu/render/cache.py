@@ -252,12 +252,17 @@ class _EnvironmentCache:
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = {
-            "format": _FORMAT,
-            "env": self.env,
-            "apps": self.apps,
-            "stamps": self.stamps.as_json(),
+        # Only the stamps of inputs some entry still names: the file stays the size of the
+        # environment, however many apps and files came and went.
+        named = {
+            f"{item[0]}\0{item[1]}"
+            for entry in self.apps.values()
+            if isinstance(entry, dict) and isinstance(entry.get("inputs"), list)
+            for item in entry["inputs"]
+            if isinstance(item, list | tuple) and len(item) == 3
         }
+        stamps = {key: value for key, value in self.stamps.as_json().items() if key in named}
+        data = {"format": _FORMAT, "env": self.env, "apps": self.apps, "stamps": stamps}
         # Written whole or not at all: a torn file must not be mistaken for a valid one.
         fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as handle:

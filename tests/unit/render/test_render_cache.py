@@ -196,8 +196,15 @@ def test_interleaved_renders_never_serve_stale_output(root: Path) -> None:
     assert host(tree, "paris") == "paname" and host(tree, "berlin") == "spree"
 
 
-def test_apps_that_left_the_project_leave_the_file(root: Path) -> None:
+def test_apps_that_left_the_project_leave_the_file(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stamps, "SETTLED_NS", 0)
     render(root, RenderCache(root))
-    (root / "apps" / "shops" / "instances" / "paris.yaml").unlink()
+    paris = root / "apps" / "shops" / "instances" / "paris.yaml"
+    assert any(str(paris) in key for key in orjson.loads(cache_file(root).read_bytes())["stamps"])
+    paris.unlink()
     render(root, RenderCache(root))
-    assert sorted(orjson.loads(cache_file(root).read_bytes())["apps"]) == ["shops-berlin"]
+    data = orjson.loads(cache_file(root).read_bytes())
+    assert sorted(data["apps"]) == ["shops-berlin"]
+    assert not any(str(paris) in key for key in data["stamps"])
