@@ -148,7 +148,7 @@ class RenderCache:
                 env, app, images, depends_on
             ):
                 return None
-            inputs = tuple(Input(kind, path, digest) for kind, path, digest in entry["inputs"])
+            inputs = tuple(_input(item) for item in entry["inputs"])
             if not still_valid(inputs, checked, cached.stamps):
                 return None
             pins = tuple(Pin(**item) for item in entry["pins"])
@@ -158,10 +158,7 @@ class RenderCache:
                 files=_strings(entry["files"]),
                 ids=tuple(ObjectId(*ident) for ident in entry["ids"]),
                 digests=_strings(entry["digests"]),
-                consumers={
-                    name: Consumer(c["object"], tuple(c["refs"]), c["checksum"])
-                    for name, c in entry["consumers"].items()
-                },
+                consumers={name: _consumer(c) for name, c in entry["consumers"].items()},
                 depends_on=tuple(str(name) for name in entry["dependsOn"]),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
@@ -215,6 +212,26 @@ class RenderCache:
             del cached.apps[app]
         if gone or cached.changed or cached.stamps.changed:
             cached.save()
+
+
+def _input(item: object) -> Input:
+    """An input as ``store`` wrote it; a TypeError for anything else."""
+    if not isinstance(item, list) or len(item) != 3 or not all(type(v) is str for v in item):
+        raise TypeError("not an input")
+    kind, path, digest = item
+    if kind not in ("file", "dir", "absent"):
+        raise TypeError("not an input's kind")
+    return Input(kind, path, digest)
+
+
+def _consumer(value: dict[str, object]) -> Consumer:
+    """A consumer as ``store`` wrote it; a TypeError for anything else."""
+    found, refs, checksum = value["object"], value["refs"], value["checksum"]
+    if not isinstance(found, dict) or not isinstance(refs, list):
+        raise TypeError("not a consumer")
+    if not all(isinstance(ref, str) for ref in refs) or not isinstance(checksum, str | None):
+        raise TypeError("not a consumer")
+    return Consumer(found, tuple(refs), checksum)
 
 
 def _strings(value: object) -> dict[str, str]:

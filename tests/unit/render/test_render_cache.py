@@ -146,9 +146,10 @@ def test_a_racily_clean_input_is_read_again(root: Path, monkeypatch: pytest.Monk
         lambda text: b"\xff\xfe not json",
         lambda text: orjson.dumps({"format": 3, "env": "dev", "apps": [], "stamps": {}}),
         lambda text: text.replace(b'"inputs":[', b'"inputs":[7,'),
+        lambda text: text.replace(b'"inputs":[', b'"inputs":[["file",7,"x"],'),
         lambda text: text.replace(b'"files":{', b'"files":{"x":1,'),
     ],
-    ids=["torn", "empty", "not-json", "wrong-shape", "bad-input", "bad-file"],
+    ids=["torn", "empty", "not-json", "wrong-shape", "bad-input", "bad-input-path", "bad-file"],
 )
 def test_a_damaged_cache_file_is_ignored_and_rebuilt(root: Path, damage: object) -> None:
     render(root, RenderCache(root))
