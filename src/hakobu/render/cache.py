@@ -190,7 +190,7 @@ class RenderCache:
             return
         cached.apps[app] = {
             "key": self._key(env, app, images, depends_on),
-            "inputs": [astuple(item) for item in inputs.snapshot()],
+            "inputs": [[item.kind, item.path, item.digest] for item in inputs.snapshot()],
             "pins": [asdict(pin) for pin in sorted(inputs.pins)],
             "files": output.files,
             "ids": [astuple(ident) for ident in output.ids],
@@ -276,7 +276,7 @@ class _EnvironmentCache:
             for entry in self.apps.values()
             if isinstance(entry, dict) and isinstance(entry.get("inputs"), list)
             for item in entry["inputs"]
-            if isinstance(item, list | tuple) and len(item) == 3
+            if isinstance(item, list) and len(item) == 3
         }
         stamps = {key: value for key, value in self.stamps.as_json().items() if key in named}
         data = {"format": _FORMAT, "env": self.env, "apps": self.apps, "stamps": stamps}
