@@ -43,11 +43,7 @@ def source_tree(project: Project, pin: SourcePin) -> Path:
             repository_url(pin, project.root), pin.revision, timeout=MAX_FETCH_SECONDS
         )
     except RepositoryUnreachable as e:
-        raise pin.error(
-            "repository",
-            f"cannot reach the application repository {pin.repository!r}: {e.message}",
-            hint="check the URL or path, and that this machine may read the repository",
-        ) from None
+        raise _unreachable(pin, e) from None
     except (CommitNotFetched, InvalidInput) as e:
         raise pin.error(
             "revision",
@@ -80,11 +76,7 @@ def plan_pin(project: Project, to: str) -> PinMove:
     try:
         commit = fetch_tree(url, to, timeout=MAX_FETCH_SECONDS).commit
     except RepositoryUnreachable as e:
-        raise pin.error(
-            "repository",
-            f"cannot reach the application repository {pin.repository!r}: {e.message}",
-            hint="check the URL or path, and that this machine may read the repository",
-        ) from None
+        raise _unreachable(pin, e) from None
     except (CommitNotFetched, InvalidInput) as e:
         raise InvalidInput(
             f"the application repository {pin.repository!r} has no branch, tag or commit "
@@ -104,3 +96,11 @@ def plan_pin(project: Project, to: str) -> PinMove:
         )
     lines[index] = lines[index].replace(pin.revision, commit)
     return PinMove(pin.revision, commit, "".join(lines))
+
+
+def _unreachable(pin: SourcePin, e: RepositoryUnreachable) -> SourceError:
+    return pin.error(
+        "repository",
+        f"cannot reach the application repository {pin.repository!r}: {e.message}",
+        hint="check the URL or path, and that this machine may read the repository",
+    )
