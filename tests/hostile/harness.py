@@ -4,16 +4,16 @@ A case is a project directory (or a file) an attacker controls. Whatever it hold
 command must end within ``SECONDS`` and ``MEMORY_MB`` of resident memory, print no
 traceback, exit 2 (invalid input) unless the case says otherwise, and leave every file
 outside the project's ``generated/`` exactly as it was. Each run is its own process, so a
-blow-up is measured (``wait4``'s peak resident size of exactly that child) rather than felt
-by the test runner; an address-space limit far above the bound stops a runaway before it
-can hurt the machine.
+blow-up is measured (``wait4``'s peak resident size of exactly that child, taken by a small
+launcher: see ``launch.py``) rather than felt by the test runner; an address-space limit
+far above the bound stops a runaway before it can hurt the machine.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +25,8 @@ SECONDS = 5.0
 MEMORY_MB = 300
 # A safety net only: far above MEMORY_MB so the measurement, not this limit, fails a case.
 _ADDRESS_SPACE = 4 << 30
+# Runs the command as its child, so the command's memory is measured apart from the runner's.
+_LAUNCH = Path(__file__).with_name("launch.py")
 
 
 @dataclass(frozen=True)
@@ -67,21 +69,35 @@ def _run(
         **env,
     }
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        with tempfile.TemporaryFile() as given:
+        with tempfile.TemporaryFile() as given, tempfile.TemporaryDirectory() as scratch:
             given.write(stdin or b"")
             given.seek(0)
+            report = Path(scratch) / "max-rss"
             start = time.monotonic()
             process = subprocess.Popen(
-                [sys.executable, "-m", "hakobu", *args],
+                [
+                    sys.executable,
+                    "-S",
+                    str(_LAUNCH),
+                    str(_ADDRESS_SPACE),
+                    str(report),
+                    sys.executable,
+                    "-m",
+                    "hakobu",
+                    *args,
+                ],
                 cwd=cwd,
                 stdin=given,
                 stdout=out,
                 stderr=err,
                 env=environment,
-                preexec_fn=_limit_address_space,  # noqa: PLW1509 - no threads start before it
+                # A group of its own, so a timeout kills the command with its launcher.
+                start_new_session=True,
             )
-            status, usage, timed_out = _wait(process, start + 2 * seconds)
+            status, timed_out = _wait(process, start + 2 * seconds)
             elapsed = time.monotonic() - start
+            # ru_maxrss is in KiB on Linux; a killed launcher reported nothing.
+            max_rss_kib = int(report.read_text()) if report.exists() else 0
         out.seek(0)
         err.seek(0)
         return Run(
@@ -89,27 +105,20 @@ def _run(
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
             seconds=elapsed,
-            # ru_maxrss is in KiB on Linux.
-            max_rss_mb=usage.ru_maxrss / 1024,
+            max_rss_mb=max_rss_kib / 1024,
             timed_out=timed_out,
         )
 
 
-def _limit_address_space() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (_ADDRESS_SPACE, _ADDRESS_SPACE))
-
-
-def _wait(
-    process: subprocess.Popen[bytes], deadline: float
-) -> tuple[int, resource.struct_rusage, bool]:
+def _wait(process: subprocess.Popen[bytes], deadline: float) -> tuple[int, bool]:
     timed_out = False
     while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        pid, status = os.waitpid(process.pid, os.WNOHANG)
         if pid:
             process.returncode = os.waitstatus_to_exitcode(status)
-            return status, usage, timed_out
+            return status, timed_out
         if time.monotonic() > deadline and not timed_out:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             timed_out = True
         time.sleep(0.005)
 
