@@ -527,6 +527,58 @@ def test_a_fleet_instance_is_healthy_only_when_healthy_on_every_cluster(
         )
 
 
+@pytest.mark.usefixtures("controller")
+def test_a_fleet_instance_says_which_cluster_did_not_take_its_commit(
+    kube: KubeClient, both: str, *, local_cluster: ClusterInfo, tmp_path: Path
+) -> None:
+    remote = Remote(tmp_path, both)
+    project = yaml.safe_load((remote.work / "hakobu.yaml").read_text())
+    # Cluster three has no Secret with its kubeconfig: every revision fails there.
+    project["environments"] = {
+        "dev": {"namespace": both, "clusters": [{"name": "one"}, {"name": "three"}]}
+    }
+    (remote.work / "hakobu.yaml").write_text(yaml.safe_dump(project))
+    fleet = remote.work / "apps" / "shops"
+    (fleet / "template").mkdir(parents=True)
+    (fleet / "fleet.yaml").write_text("tiers: [canary]\nvalues:\n  zoned: false\n")
+    (fleet / "template" / "shop.yaml.j2").write_text(SHOP_TEMPLATE)
+    remote.push("a fleet of shops")
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "hakobu-cluster-one", "namespace": both},
+            "stringData": {"value": Path(local_cluster.kubeconfig).read_text()},
+        }
+    )
+    create_delivery(kube, both, "shop", repository={"url": str(remote.bare)}, environment="dev")
+    kube.create(
+        {
+            "apiVersion": FLEET_API_VERSION,
+            "kind": "FleetInstance",
+            "metadata": {"name": "oslo", "namespace": both},
+            "spec": {"delivery": "shop", "fleet": "shops", "tier": "canary"},
+        }
+    )
+
+    def ready() -> dict[str, Any]:
+        found = kube.get(FLEET_API_VERSION, "FleetInstance", "oslo", both).get("status") or {}
+        conditions: list[dict[str, Any]] = found.get("conditions") or []
+        return next((c for c in conditions if c["type"] == "Ready"), {})
+
+    wait_until(
+        "oslo says the Delivery did not apply its commit",
+        lambda: "did not apply" in str(ready().get("message")),
+        seconds=120,
+    )
+    said = ready()
+    assert said["status"] == "False" and said["reason"] != "Syncing"
+    assert said["message"].startswith("the Delivery did not apply the commit: cluster three: ")
+    assert f"Secret {both}/hakobu-cluster-three" in said["message"]
+    # Cluster one took it all the same.
+    assert kube.get("apps/v1", "Deployment", "shops-oslo", both)["metadata"]["name"]
+
+
 ZONED_WEB = """\
 apiVersion: apps/v1
 kind: Deployment

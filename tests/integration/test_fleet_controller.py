@@ -345,6 +345,13 @@ def test_what_the_fleet_refuses_is_reported_and_nothing_committed(
     assert told and told[0]["type"] == "Warning"
 
 
+def printed(kube: KubeClient, path: str) -> dict[str, Any]:
+    """The columns ``kubectl get`` prints for the resource at ``path``, by name."""
+    table = kube.request("GET", path, accept="application/json;as=Table;v=v1;g=meta.k8s.io")
+    names = [column["name"] for column in table["columnDefinitions"]]
+    return dict(zip(names, table["rows"][0]["cells"], strict=True))
+
+
 def test_spec_suspend_leaves_the_instance_alone_until_it_is_unset(
     controller: Controller, kube: KubeClient, remote: Remote, namespace: str
 ) -> None:
@@ -364,6 +371,7 @@ def test_spec_suspend_leaves_the_instance_alone_until_it_is_unset(
         lambda: condition(kube, namespace, "berlin", "Ready").get("reason") == "Suspended",
     )
     assert status(kube, namespace, "berlin")["sync"] == "Suspended"
+    assert printed(kube, path)["Suspended"] is True
     text = in_git(remote, "apps/shops/instances/berlin.yaml") or ""
     assert "switches: suspend)" in text.partition("\n")[0] and "\nsuspend: true" in text
     # Every sync leaves its objects as they were, the new host included.
@@ -376,6 +384,7 @@ def test_spec_suspend_leaves_the_instance_alone_until_it_is_unset(
     wait_until("berlin is Healthy again", lambda: healthy(kube, namespace, "berlin"))
     text = in_git(remote, "apps/shops/instances/berlin.yaml") or ""
     assert "(values: host)" in text.partition("\n")[0] and "suspend:" not in text
+    assert printed(kube, path)["Suspended"] is None
     assert live(kube, namespace, "ConfigMap", "shops-berlin")["data"]["host"] == (
         "berlin.example.org"
     )

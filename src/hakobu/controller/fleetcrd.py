@@ -82,6 +82,8 @@ _STATUS: dict[str, Any] = {
 _COLUMNS = [
     {"name": "Fleet", "type": "string", "jsonPath": ".spec.fleet"},
     {"name": "Tier", "type": "string", "jsonPath": ".spec.tier"},
+    # As Flux prints it: an instance left alone on purpose shows at a glance.
+    {"name": "Suspended", "type": "boolean", "jsonPath": ".spec.suspend"},
     {"name": "Commit", "type": "string", "jsonPath": ".status.commit"},
     {"name": "Sync", "type": "string", "jsonPath": ".status.sync"},
     {"name": "Health", "type": "string", "jsonPath": ".status.health"},

@@ -428,19 +428,30 @@ class FleetController:
         status = delivery_obj.get("status") or {}
         sync, health = app_state(status, app_name(spec.fleet, spec.instance))
         applied = str(status.get("lastAppliedRevision") or "")
-        return Deployed(
-            bool(applied) and self._applied(ref, delivery_obj, applied, commit), sync, health
-        )
+        if applied and self._holds(ref, delivery_obj, applied, commit):
+            return Deployed(True, sync, health)
+        attempted = str(status.get("lastAttemptedRevision") or "")
+        conditions: list[Obj] = status.get("conditions") or []
+        ready = next((c for c in conditions if c.get("type") == "Ready"), {})
+        failed = None
+        if (
+            attempted not in ("", applied)
+            and ready.get("status") == "False"
+            and self._holds(ref, delivery_obj, attempted, commit)
+        ):
+            failed = (str(ready.get("reason") or "Failed"), str(ready.get("message") or ""))
+        return Deployed(False, sync, health, failed)
 
-    def _applied(self, ref: DeliveryRef, delivery_obj: Obj, applied: str, commit: str) -> bool:
-        known = self._includes.get((applied, commit))
+    def _holds(self, ref: DeliveryRef, delivery_obj: Obj, revision: str, commit: str) -> bool:
+        """Whether the Delivery's ``revision`` holds the instance's ``commit``."""
+        known = self._includes.get((revision, commit))
         if known is None:
             delivery = parse_delivery(delivery_obj)
             credentials = git_credentials(self.kube, delivery)
-            known = self._writer(delivery).includes(applied, commit, credentials)
+            known = self._writer(delivery).includes(revision, commit, credentials)
             if len(self._includes) >= _INCLUDES_KEPT:
                 self._includes.clear()
-            self._includes[applied, commit] = known
+            self._includes[revision, commit] = known
         return known
 
     def _write_status(self, obj: Obj, status: Obj) -> bool:

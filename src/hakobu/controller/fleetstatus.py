@@ -52,6 +52,9 @@ class Deployed:
     applied: bool
     sync: str | None
     health: str | None
+    # The Delivery's Ready reason and message when it tried a revision holding the commit
+    # and did not apply it (on one of its clusters, say): what the instance waits on.
+    failed: tuple[str, str] | None = None
 
 
 def app_state(delivery_status: dict[str, Any], app: str) -> tuple[str | None, str | None]:
@@ -112,7 +115,7 @@ def _ready(
         return ("False", "Syncing", f"{written[2]}; waiting for the Delivery to apply it")
     found, sync, health = deployed
     if not found.applied:
-        return ("False", "Syncing", "waiting for the Delivery to apply the commit")
+        return _not_applied(found)
     if sync != SyncState.SYNCED:
         return (
             "False",
@@ -122,6 +125,13 @@ def _ready(
     if health != HealthStatus.HEALTHY:
         return ("False", health, f"the instance's app is {health}")
     return ("True", "Healthy", "written, applied, Synced and Healthy")
+
+
+def _not_applied(found: Deployed) -> tuple[str, str, str]:
+    if found.failed is not None:
+        reason, message = found.failed
+        return ("False", reason, f"the Delivery did not apply the commit: {message}")
+    return ("False", "Syncing", "waiting for the Delivery to apply the commit")
 
 
 def _with_conditions(

@@ -113,3 +113,14 @@ def test_an_instance_of_an_environment_of_several_clusters_is_its_worst_cluster_
     assert app_state(several, "shops-berlin") == ("Synced", "Degraded")
     # Not reported by cluster two: not there yet.
     assert app_state(several, "shops-paris") == ("OutOfSync", "Missing")
+
+
+def test_a_commit_the_delivery_tried_and_did_not_apply_says_why() -> None:
+    status = written_status({}, Writing(3, COMMITTED, "written in abc", "abc123"), at="t0")
+    failed = ("SyncFailed", "cluster eu-2: apply refused: quota exceeded")
+    read = deployed_status(status, Deployed(False, "OutOfSync", "Missing", failed), at="t1")
+    ready = {c["type"]: c for c in read["conditions"]}["Ready"]
+    assert (ready["status"], ready["reason"]) == ("False", "SyncFailed")
+    assert ready["message"] == (
+        "the Delivery did not apply the commit: cluster eu-2: apply refused: quota exceeded"
+    )
