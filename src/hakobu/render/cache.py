@@ -1,10 +1,14 @@
 """Reuse an app's rendered files when nothing it read has changed.
 
 An entry is keyed by the app, the environment's settings and a fingerprint of hakobu's own
-rendering code, and holds every input the render read (see ``inputs``) with its digest. It
+rendering code, and names every input the render read (see ``inputs``) with its digest. It
 is used only when all of those still match; otherwise the app is rendered again. Entries
 live in the user's cache directory (``hakobu.model.usercache``), never in the repository,
 and an entry that does not read back as this module wrote it is a miss.
+
+The apps of a fleet read the same template files, so an environment's file keeps each input
+once, in a table, and an entry names its inputs by their place in it: one render compares
+each input once, however many apps read it.
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ from hakobu import __version__
 from hakobu.model.objects import Object, ObjectId
 from hakobu.model.project import Environment
 from hakobu.model.usercache import project_cache
-from hakobu.render.inputs import Input, Inputs, Pin, still_valid
+from hakobu.render.inputs import Input, Inputs, Pin, unchanged
 from hakobu.render.remotepins import RemoteGit, pins_hold
 from hakobu.render.stamps import Stamps
 
-_FORMAT = 3
+_FORMAT = 4
 
 
 @cache
@@ -67,12 +71,6 @@ def settings_key(env: Environment, images: Mapping[str, str], source: str = "") 
         default=str,
     )
     return hashlib.sha256(shared.encode()).hexdigest()
-
-
-def app_key(settings: str, app: str, depends_on: tuple[str, ...]) -> str:
-    # What the project file says the app depends on (an app spec says it itself).
-    own = json.dumps({"app": app, "dependsOn": list(depends_on)}, sort_keys=True)
-    return hashlib.sha256(f"{settings}\0{own}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -114,12 +112,10 @@ class RenderCache:
         self._settings: tuple[Environment, Mapping[str, str], str] | None = None
         self._loaded: dict[str, _EnvironmentCache] = {}
 
-    def _key(
-        self, env: Environment, app: str, images: Mapping[str, str], depends_on: tuple[str, ...]
-    ) -> str:
+    def _settings_key(self, env: Environment, images: Mapping[str, str]) -> str:
         if self._settings is None or (env, images) != self._settings[:2]:
             self._settings = (env, images, settings_key(env, images, self.source))
-        return app_key(self._settings[2], app, depends_on)
+        return self._settings[2]
 
     def _environment(self, env: Environment) -> _EnvironmentCache:
         found = self._loaded.get(env.name)
@@ -134,23 +130,29 @@ class RenderCache:
         app: str,
         images: Mapping[str, str],
         depends_on: tuple[str, ...],
-        checked: dict[Input, bool] | None = None,
+        checked: dict[int, bool] | None = None,
         *,
         remote_git: RemoteGit | None = None,
     ) -> AppOutput | None:
         """``depends_on``: what the project file says ``app`` depends on; ``checked``: the
-        inputs one render has compared already (see ``still_valid``); ``remote_git``
-        resolves the refs of the remote bases the app fetched."""
+        inputs (by their place in the environment's table) one render has compared
+        already; ``remote_git`` resolves the refs of the remote bases the app fetched."""
         cached = self._environment(env)
         entry = cached.apps.get(app)
+        checked = {} if checked is None else checked
         try:
-            if not isinstance(entry, dict) or entry.get("key") != self._key(
-                env, app, images, depends_on
+            if (
+                not isinstance(entry, dict)
+                or entry.get("settings") != self._settings_key(env, images)
+                or entry.get("listed") != list(depends_on)
             ):
                 return None
-            inputs = tuple(_input(item) for item in entry["inputs"])
-            if not still_valid(inputs, checked, cached.stamps):
-                return None
+            for place in entry["inputs"]:
+                fresh = checked.get(place)
+                if fresh is None:
+                    fresh = checked[place] = unchanged(cached.input(place), cached.stamps)
+                if not fresh:
+                    return None
             pins = tuple(Pin(**item) for item in entry["pins"])
             if not pins_hold(pins, remote_git):
                 return None
@@ -189,8 +191,9 @@ class RenderCache:
         except orjson.JSONEncodeError:
             return
         cached.apps[app] = {
-            "key": self._key(env, app, images, depends_on),
-            "inputs": [[item.kind, item.path, item.digest] for item in inputs.snapshot()],
+            "settings": self._settings_key(env, images),
+            "listed": list(depends_on),
+            "inputs": [cached.place(item) for item in inputs.snapshot()],
             "pins": [asdict(pin) for pin in sorted(inputs.pins)],
             "files": output.files,
             "ids": [astuple(ident) for ident in output.ids],
@@ -247,8 +250,30 @@ class _EnvironmentCache:
     path: Path
     env: str
     apps: dict[str, object]
+    # Every input some entry names, each once; entries name them by place.
+    inputs: list[Input]
     stamps: Stamps
     changed: bool = False
+
+    def __post_init__(self) -> None:
+        self._places: dict[Input, int] | None = None
+
+    def input(self, place: object) -> Input:
+        """The input at ``place``; a TypeError for anything but a place in the table."""
+        if type(place) is not int or not 0 <= place < len(self.inputs):
+            raise TypeError("not a place in the table of inputs")
+        return self.inputs[place]
+
+    def place(self, item: Input) -> int:
+        """``item``'s place in the table, added at the end if it is not there: an entry
+        found earlier in this render keeps the places it names."""
+        if self._places is None:
+            self._places = {found: place for place, found in enumerate(self.inputs)}
+        found = self._places.get(item)
+        if found is None:
+            found = self._places[item] = len(self.inputs)
+            self.inputs.append(item)
+        return found
 
     @classmethod
     def load(cls, path: Path, env: str) -> _EnvironmentCache:
@@ -259,29 +284,49 @@ class _EnvironmentCache:
                 and data.get("format") == _FORMAT
                 and data.get("env") == env
                 and isinstance(data.get("apps"), dict)
+                and isinstance(data.get("inputs"), list)
                 and isinstance(data.get("stamps"), dict)
             ):
-                return cls(path, env, data["apps"], Stamps(data["stamps"]))
-        except (OSError, orjson.JSONDecodeError):
+                inputs = [_input(item) for item in data["inputs"]]
+                return cls(path, env, data["apps"], inputs, Stamps(data["stamps"]))
+        except (OSError, orjson.JSONDecodeError, TypeError):
             pass
         # Missing, torn or not in this module's shape: every app renders afresh.
-        return cls(path, env, {}, Stamps())
+        return cls(path, env, {}, [], Stamps())
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._compact()
         # Only the stamps of inputs some entry still names: the file stays the size of the
         # environment, however many apps and files came and went.
-        named = {
-            f"{item[0]}\0{item[1]}"
-            for entry in self.apps.values()
-            if isinstance(entry, dict) and isinstance(entry.get("inputs"), list)
-            for item in entry["inputs"]
-            if isinstance(item, list) and len(item) == 3
-        }
+        named = {f"{item.kind}\0{item.path}" for item in self.inputs}
         stamps = {key: value for key, value in self.stamps.as_json().items() if key in named}
-        data = {"format": _FORMAT, "env": self.env, "apps": self.apps, "stamps": stamps}
+        data = {
+            "format": _FORMAT,
+            "env": self.env,
+            "inputs": [[item.kind, item.path, item.digest] for item in self.inputs],
+            "apps": self.apps,
+            "stamps": stamps,
+        }
         # Written whole or not at all: a torn file must not be mistaken for a valid one.
         fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as handle:
             handle.write(orjson.dumps(data))
         Path(temp).replace(self.path)
+
+    def _compact(self) -> None:
+        """Drop the inputs no entry names any more, and renumber the places entries name."""
+        entries = [e for e in self.apps.values() if isinstance(e, dict)]
+        named = sorted(
+            {p for e in entries if isinstance(e.get("inputs"), list) for p in e["inputs"]}
+            & set(range(len(self.inputs)))
+        )
+        if len(named) == len(self.inputs):
+            return
+        moved = {old: new for new, old in enumerate(named)}
+        for entry in entries:
+            places = entry.get("inputs")
+            if isinstance(places, list):
+                entry["inputs"] = [moved.get(p, -1) if type(p) is int else p for p in places]
+        self.inputs = [self.inputs[old] for old in named]
+        self._places = None

@@ -33,7 +33,7 @@ from hakobu.render.checks import (
 )
 from hakobu.render.envsecrets import check_sealed_namespaces, check_unknown, environment_secrets
 from hakobu.render.helm import Helm
-from hakobu.render.inputs import Input, Inputs
+from hakobu.render.inputs import Inputs
 from hakobu.render.layout import file_names
 from hakobu.render.output import Tree, recover, update_environment
 from hakobu.render.outputrecord import current_output, remember_written
@@ -97,7 +97,7 @@ def render_environment(
     outputs: dict[str, AppOutput] = {}
     fresh: dict[str, Inputs] = {}
     # Inputs this render compared with the cache already: a fleet's template once.
-    checked: dict[Input, bool] = {}
+    checked: dict[int, bool] = {}
     deadline = time.monotonic() + TEMPLATE_SECONDS
     bases = RenderBases(project.root, images)
     specs = specs if specs is not None else ParsedSpecs()

@@ -208,29 +208,10 @@ def _shown(step: Path, path: Path) -> Path:
     return Path(*path.parts[: len(path.parts) - below])
 
 
-def still_valid(
-    inputs: tuple[Input, ...],
-    checked: dict[Input, bool] | None = None,
-    stamps: Stamps | None = None,
-) -> bool:
-    """True when every recorded input reads the same now as when it was recorded.
-
-    ``checked`` remembers inputs already compared during one render: the apps of a fleet
-    share their template, so each of its files is read once, not once per instance.
-    ``stamps`` vouches for inputs whose stat has not moved (they are not read), and learns
-    the stamps of those read again.
-    """
-    if checked is None:
-        checked = {}
-    for item in inputs:
-        if item not in checked:
-            checked[item] = _unchanged(item, stamps or Stamps())
-        if not checked[item]:
-            return False
-    return True
-
-
-def _unchanged(item: Input, stamps: Stamps) -> bool:
+def unchanged(item: Input, stamps: Stamps) -> bool:
+    """True when ``item`` reads the same now as when it was recorded. ``stamps`` vouches
+    for inputs whose stat has not moved (they are not read), and learns the stamps of
+    those read again."""
     if item.kind == "absent":
         return not os.path.exists(item.path)  # noqa: PTH110 (a string: once per input)
     if stamps.vouches(item.kind, item.path, item.digest):

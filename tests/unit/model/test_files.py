@@ -9,7 +9,8 @@ import pytest
 
 from hakobu.model import files
 from hakobu.model.source import SourceError
-from hakobu.render.inputs import REAL_FILES, Inputs, still_valid
+from hakobu.render.inputs import REAL_FILES, Inputs, unchanged
+from hakobu.render.stamps import Stamps
 
 
 def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
@@ -93,6 +94,6 @@ def test_a_fifo_among_the_inputs_is_refused_and_never_valid(project: Path) -> No
     recorded = inputs.snapshot()
     (project / "apps/web/config.yaml").unlink()
     os.mkfifo(project / "apps/web/config.yaml")
-    assert not still_valid(recorded)
+    assert not all(unchanged(item, Stamps()) for item in recorded)
     with pytest.raises(files.FileRefused, match="is a FIFO"):
         inputs.is_dir(project / "apps/web/config.yaml")

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from hakobu.render.inputs import Inputs, still_valid
+from hakobu.render.inputs import Input, Inputs, unchanged
+from hakobu.render.stamps import Stamps
+
+
+def still_valid(snapshot: tuple[Input, ...]) -> bool:
+    return all(unchanged(item, Stamps()) for item in snapshot)
 
 
 def test_a_changed_file_invalidates(tmp_path: Path) -> None:

@@ -81,6 +81,13 @@ def test_every_app_of_an_environment_is_kept_in_one_file(root: Path) -> None:
     assert first.rendered == ("shops-berlin", "shops-paris")
     data = orjson.loads(cache_file(root).read_bytes())
     assert sorted(data["apps"]) == ["shops-berlin", "shops-paris"]
+    # Each input once: what both instances read (the template, fleet.yaml) is shared.
+    table = [tuple(item) for item in data["inputs"]]
+    assert len(table) == len(set(table))
+    berlin, paris = (set(data["apps"][name]["inputs"]) for name in sorted(data["apps"]))
+    shared = {table[place][1] for place in berlin & paris}
+    assert any(path.endswith("fleet.yaml") for path in shared)
+    assert not any(path.endswith(("berlin.yaml", "paris.yaml")) for path in shared)
     _, again = render(root, RenderCache(root))
     assert again.cached == ("shops-berlin", "shops-paris")
 
@@ -144,18 +151,36 @@ def test_a_racily_clean_input_is_read_again(root: Path, monkeypatch: pytest.Monk
         lambda text: text[: len(text) // 2],
         lambda text: b"",
         lambda text: b"\xff\xfe not json",
-        lambda text: orjson.dumps({"format": 3, "env": "dev", "apps": [], "stamps": {}}),
-        lambda text: text.replace(b'"inputs":[', b'"inputs":[7,'),
-        lambda text: text.replace(b'"inputs":[', b'"inputs":[["file",7,"x"],'),
+        lambda text: orjson.dumps(
+            {"format": 4, "env": "dev", "inputs": [], "apps": [], "stamps": {}}
+        ),
+        lambda text: text.replace(b'"inputs":[', b'"inputs":[7,', 1),
+        lambda text: text.replace(b'"inputs":[', b'"inputs":[["file",7,"x"],', 1),
+        # An entry naming a place beyond the table, or before it.
+        lambda text: text.replace(b'"inputs":[0', b'"inputs":[99999', 2),
+        lambda text: text.replace(b'"inputs":[0', b'"inputs":[-1', 2),
         lambda text: text.replace(b'"files":{', b'"files":{"x":1,'),
     ],
-    ids=["torn", "empty", "not-json", "wrong-shape", "bad-input", "bad-input-path", "bad-file"],
+    ids=[
+        "torn",
+        "empty",
+        "not-json",
+        "wrong-shape",
+        "bad-input",
+        "bad-input-path",
+        "place-beyond",
+        "place-before",
+        "bad-file",
+    ],
 )
 def test_a_damaged_cache_file_is_ignored_and_rebuilt(root: Path, damage: object) -> None:
     render(root, RenderCache(root))
     path = cache_file(root)
     assert callable(damage)
-    path.write_bytes(damage(path.read_bytes()))
+    original = path.read_bytes()
+    damaged = damage(original)
+    assert damaged != original
+    path.write_bytes(damaged)
     instance(root, "berlin", "tier: stable\nvalues: {host: spree}\n")
     tree, result = render(root, RenderCache(root))
     assert tree == render(root, None)[0]
@@ -209,3 +234,8 @@ def test_apps_that_left_the_project_leave_the_file(
     data = orjson.loads(cache_file(root).read_bytes())
     assert sorted(data["apps"]) == ["shops-berlin"]
     assert not any(str(paris) in key for key in data["stamps"])
+    assert not any(item[1] == str(paris) for item in data["inputs"])
+    # The places left are renumbered: the table holds exactly what berlin names.
+    assert sorted(data["apps"]["shops-berlin"]["inputs"]) == list(range(len(data["inputs"])))
+    _, again = render(root, RenderCache(root))
+    assert again.cached == ("shops-berlin",)
