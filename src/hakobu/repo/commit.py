@@ -27,7 +27,7 @@ def commit_paths(repo: pygit2.Repository, paths: Sequence[Path], message: str) -
     as they were. Returns the new commit id, or None when there was nothing to commit.
     """
     workdir = Path(repo.workdir).resolve()
-    specs = [str(Path(p).resolve().relative_to(workdir)) for p in paths]
+    specs = [Path(p).resolve().relative_to(workdir).as_posix() for p in paths]
     try:
         signature = repo.default_signature
     except KeyError:
@@ -36,20 +36,12 @@ def commit_paths(repo: pygit2.Repository, paths: Sequence[Path], message: str) -
             hint='run `git config user.name "…"` and `git config user.email "…"`',
         ) from None
     head_tree = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
-    # Build the commit from HEAD's tree plus only these paths, so unrelated staged work is
-    # not swept into a commit that claims to be a render.
-    index = pygit2.Index()
-    if head_tree is not None:
-        index.read_tree(head_tree)
-    for spec in specs:
-        _drop(index, spec)
-        base = workdir / spec
-        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
-        for file in files:
-            relative = str(file.relative_to(workdir))
-            blob = repo.create_blob(file.read_bytes())
-            index.add(pygit2.IndexEntry(relative, blob, pygit2.enums.FileMode.BLOB))
-    tree = index.write_tree(repo)
+    # HEAD's tree with only these paths taken from the work tree, so unrelated staged work
+    # is not swept into a commit that claims to be a render; and only the trees on the way
+    # to a changed path are written again, not every tree of an environment of thousands.
+    tree = _replaced(repo, head_tree, [tuple(spec.split("/")) for spec in specs], workdir)
+    if tree is None:
+        tree = repo.TreeBuilder().write()
     if head_tree is not None and tree == head_tree.id:
         return None
     parents = [] if repo.head_is_unborn else [repo.head.target]
@@ -62,10 +54,54 @@ def commit_paths(repo: pygit2.Repository, paths: Sequence[Path], message: str) -
     repo.index.read()
     for spec in specs:
         _drop(repo.index, spec)
-        for entry in _entries_under(index, tree, repo, spec):
-            repo.index.add(entry)
+        for path, blob in _blobs_under(repo, tree, spec):
+            repo.index.add(pygit2.IndexEntry(path, blob, pygit2.enums.FileMode.BLOB))
     repo.index.write()
     return str(commit)
+
+
+def _replaced(
+    repo: pygit2.Repository,
+    tree: pygit2.Tree | None,
+    specs: list[tuple[str, ...]],
+    directory: Path,
+) -> pygit2.Oid | None:
+    """The id of ``tree`` (None: an empty one) with each of ``specs`` (paths below it,
+    split) holding what ``directory``'s work tree holds there; None when nothing is left."""
+    builder = repo.TreeBuilder(tree) if tree is not None else repo.TreeBuilder()
+    below: dict[str, list[tuple[str, ...]]] = {}
+    for parts in specs:
+        below.setdefault(parts[0], []).append(parts[1:])
+    for name, rest in below.items():
+        if () in rest:
+            found = _from_disk(repo, directory / name)
+        else:
+            old = tree[name] if tree is not None and name in tree else None
+            subtree = old if isinstance(old, pygit2.Tree) else None
+            oid = _replaced(repo, subtree, rest, directory / name)
+            found = None if oid is None else (oid, pygit2.enums.FileMode.TREE)
+        if builder.get(name) is not None:
+            builder.remove(name)
+        if found is not None:
+            builder.insert(name, *found)
+    return builder.write() if len(builder) else None
+
+
+def _from_disk(
+    repo: pygit2.Repository, path: Path
+) -> tuple[pygit2.Oid, pygit2.enums.FileMode] | None:
+    """The blob of the file at ``path``, or the tree of the files below the directory
+    there (links to directories not followed); None when there is nothing."""
+    if path.is_file():
+        return repo.create_blob(path.read_bytes()), pygit2.enums.FileMode.BLOB
+    if not path.is_dir() or path.is_symlink():
+        return None
+    builder = repo.TreeBuilder()
+    for child in sorted(path.iterdir()):
+        found = _from_disk(repo, child)
+        if found is not None:
+            builder.insert(child.name, *found)
+    return (builder.write(), pygit2.enums.FileMode.TREE) if len(builder) else None
 
 
 def _drop(index: pygit2.Index, spec: str) -> None:
@@ -76,25 +112,25 @@ def _drop(index: pygit2.Index, spec: str) -> None:
         index.remove(spec)
 
 
-def _entries_under(
-    index: pygit2.Index, tree: pygit2.Oid, repo: pygit2.Repository, spec: str
-) -> list[pygit2.IndexEntry]:
-    """The entries of ``index`` (whose tree is ``tree``) at or under ``spec``."""
+def _blobs_under(
+    repo: pygit2.Repository, tree: pygit2.Oid, spec: str
+) -> list[tuple[str, pygit2.Oid]]:
+    """The files of ``tree`` at or under ``spec``, with their blobs."""
     try:
         found = repo[tree].peel(pygit2.Tree) / spec
     except KeyError:
         return []
     if isinstance(found, pygit2.Blob):
-        return [index[spec]]
+        return [(spec, found.id)]
     prefix = spec.rstrip("/") + "/"
-    return [index[prefix + path] for path in _blob_paths(found)]
+    return [(prefix + path, blob) for path, blob in _blobs(found)]
 
 
-def _blob_paths(tree: pygit2.Tree) -> list[str]:
-    paths: list[str] = []
+def _blobs(tree: pygit2.Tree) -> list[tuple[str, pygit2.Oid]]:
+    found: list[tuple[str, pygit2.Oid]] = []
     for entry in tree:
         if isinstance(entry, pygit2.Tree):
-            paths += [f"{entry.name}/{below}" for below in _blob_paths(entry)]
+            found += [(f"{entry.name}/{below}", blob) for below, blob in _blobs(entry)]
         else:
-            paths.append(str(entry.name))
-    return paths
+            found.append((str(entry.name), entry.id))
+    return found
