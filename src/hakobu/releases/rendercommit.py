@@ -47,10 +47,10 @@ from hakobu.repo.remotetree import RemoteRepositories
 from hakobu.repo.revisions import (
     LocalChanges,
     changed_locally,
-    local_changes,
     on_disk,
     repo_path,
 )
+from hakobu.repo.workchanges import ChangedPaths
 
 
 @dataclass(frozen=True)
@@ -101,30 +101,32 @@ def render_project(
     if not request.check:
         for env in envs:
             finish_interrupted(project, env)
+    committing = request.commit and not request.check
     # Each app spec is parsed once, for every environment.
     specs = ParsedSpecs()
-    planned = [
-        (
-            env,
-            *render_environment(
-                project,
+    # The work tree's changes, asked once, and only about what the commit may take: git
+    # finds them while the render runs, before anything is written.
+    with _local_changes(project, envs if committing else []) as asked:
+        planned = [
+            (
                 env,
-                only_app=request.only_app,
-                cache=cache,
-                images=images,
-                helm=helm,
-                remote_git=remote_git,
-                specs=specs,
-            ),
-        )
-        for env in envs
-    ]
+                *render_environment(
+                    project,
+                    env,
+                    only_app=request.only_app,
+                    cache=cache,
+                    images=images,
+                    helm=helm,
+                    remote_git=remote_git,
+                    specs=specs,
+                ),
+            )
+            for env in envs
+        ]
+        local = asked.result()
     results = [result for _, _, result in planned]
     before_write(results)
-    committing = request.commit and not request.check
     inputs: tuple[str, ...] = ()
-    # The work tree's changes, asked once, and only about what the commit may take.
-    local = _local_changes(project, envs) if committing else frozenset()
     if committing:
         inputs = changed_inputs(
             project, only_app=request.only_app, every_environment=not request.envs, local=local
@@ -186,9 +188,12 @@ def changed_inputs(
     return tuple(sorted({*changed_shared, *changed_own}))
 
 
-def _local_changes(project: Project, envs: Sequence[Environment]) -> LocalChanges:
-    """What differs from HEAD among the paths a render commit may take: the output of
-    ``envs``, the apps, ``hakobu.yaml``, the platform bases and the image inputs."""
+def _local_changes(project: Project, envs: Sequence[Environment]) -> ChangedPaths:
+    """What differs from HEAD among the paths a render commit of ``envs`` may take (none
+    for no environment: nothing is committed): their output, the apps, ``hakobu.yaml``,
+    the platform bases and the image inputs."""
+    if not envs:
+        return ChangedPaths(None, ())
     repo = open_repository(project.root)
     within = [
         repo_path(repo, project.file),
@@ -197,7 +202,7 @@ def _local_changes(project: Project, envs: Sequence[Environment]) -> LocalChange
         repo_path(repo, project.apps_dir),
         *(repo_path(repo, project.output_dir / env.name) for env in envs),
     ]
-    return local_changes(repo, within)
+    return ChangedPaths(repo, within)
 
 
 def _fleet_instance(project: Project, app: str) -> tuple[Path, Path] | None:

@@ -46,10 +46,12 @@ def current_output(env_dir: Path, root: Path, desired: Mapping[str, Mapping[str,
     record = _Record.load(env_dir, root)
     current: Tree = {}
     read: dict[str, dict[str, _Stat | None]] = {}
+    # Strings, not Paths: thousands of apps are vouched for, each file by its own lstat.
+    env_path = os.fspath(env_dir)
     for app_dir in found_apps:
         app = app_dir.name
         wanted = desired.get(app)
-        if wanted is not None and record.vouches(app_dir, _digest(wanted)):
+        if wanted is not None and record.vouches(env_path, app, _digest(wanted)):
             current[app] = dict(wanted)
             continue
         found = scan_app(app_dir, root, strays)
@@ -123,12 +125,12 @@ class _Record:
             pass
         return cls(path, relative, {}, 0)
 
-    def vouches(self, app_dir: Path, digest: str) -> bool:
-        entry = self.apps.get(app_dir.name)
+    def vouches(self, env_dir: str, app: str, digest: str) -> bool:
+        entry = self.apps.get(app)
         if not isinstance(entry, dict) or entry.get("digest") != digest:
             return False
         files = entry.get("files")
-        directory = os.fspath(app_dir)
+        directory = f"{env_dir}/{app}"
         if not isinstance(files, dict) or _stat(directory, stat.S_IFDIR) != entry.get("dir"):
             return False
         for name, recorded in files.items():

@@ -28,15 +28,44 @@ _MAX_PATHSPECS = 16
 def changed_paths(repo: pygit2.Repository, within: Sequence[str]) -> set[str]:
     """The files at or under the repository-relative ``within`` (``""``: everything) that
     differ from HEAD in the index or the work tree, or are untracked and not ignored."""
-    if not within:
-        return set()
-    found = _git_changed_paths(repo, tuple(within))
-    if found is None:
-        found = _libgit2_changed_paths(repo)
-    if any(p in ("", ".") for p in within):
-        return found
-    prefixes = tuple(p.rstrip("/") + "/" for p in within)
-    return {path for path in found if any((path + "/").startswith(p) for p in prefixes)}
+    with ChangedPaths(repo, within) as query:
+        return query.result()
+
+
+class ChangedPaths:
+    """``changed_paths``, asked now and answered by ``result``: the ``git`` processes run
+    beside what the caller does meanwhile (a render of thousands of apps), which must not
+    change the work tree under ``within`` before it asks. Leaving the ``with`` block stops
+    them if they still run."""
+
+    def __init__(self, repo: pygit2.Repository | None, within: Sequence[str]) -> None:
+        """``repo`` may be None only when ``within`` is empty: nothing is asked."""
+        if repo is None and within:
+            raise ValueError("changed paths asked of no repository")
+        self._repo = repo
+        self._within = tuple(within)
+        self._running = _start_git(repo, self._within) if repo is not None and within else None
+
+    def __enter__(self) -> ChangedPaths:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for process in self._running or []:
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
+
+    def result(self) -> set[str]:
+        if self._repo is None or not self._within:
+            return set()
+        found = _git_result(self._running) if self._running is not None else None
+        self._running = None
+        if found is None:
+            found = _libgit2_changed_paths(self._repo)
+        if any(p in ("", ".") for p in self._within):
+            return found
+        prefixes = tuple(p.rstrip("/") + "/" for p in self._within)
+        return {path for path in found if any((path + "/").startswith(p) for p in prefixes)}
 
 
 def _libgit2_changed_paths(repo: pygit2.Repository) -> set[str]:
@@ -44,8 +73,11 @@ def _libgit2_changed_paths(repo: pygit2.Repository) -> set[str]:
     return {path for path, flags in status.items() if flags not in _UNCHANGED}
 
 
-def _git_changed_paths(repo: pygit2.Repository, within: tuple[str, ...]) -> set[str] | None:
-    """Paths under ``within`` that differ from HEAD, by ``git``; None without a usable git."""
+def _start_git(
+    repo: pygit2.Repository, within: tuple[str, ...]
+) -> list[subprocess.Popen[bytes]] | None:
+    """The ``git`` processes finding the paths under ``within`` that differ from HEAD;
+    None without a usable git."""
     git = shutil.which("git")
     if git is None:
         return None
@@ -60,7 +92,7 @@ def _git_changed_paths(repo: pygit2.Repository, within: tuple[str, ...]) -> set[
     status = ["status", "--porcelain", "-z", "--untracked-files=no", "--no-renames"]
     status.append("--ignore-submodules=dirty")
     untracked = ["ls-files", "--others", "--exclude-standard", "-z"]
-    running = [
+    return [
         subprocess.Popen(
             [*command, *query, *pathspecs],
             cwd=repo.workdir,
@@ -71,6 +103,10 @@ def _git_changed_paths(repo: pygit2.Repository, within: tuple[str, ...]) -> set[
         )
         for query in (status, untracked)
     ]
+
+
+def _git_result(running: list[subprocess.Popen[bytes]]) -> set[str] | None:
+    """What the processes of ``_start_git`` found; None when git could not say."""
     outputs = [process.communicate()[0] for process in running]
     if any(process.returncode != 0 for process in running):
         # A git too old for these options, or a repository it cannot read: libgit2 decides.
