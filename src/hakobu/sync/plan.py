@@ -35,6 +35,7 @@ import dataclasses
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from hakobu.errors import InvalidInput
 from hakobu.model.ignoredifferences import IgnoreRule
@@ -338,7 +339,7 @@ class AppPlan:
     def count(self, action: Action) -> int:
         return sum(1 for step in self.steps if step.action is action)
 
-    @property
+    @cached_property
     def inventory(self) -> frozenset[InventoryEntry]:
         """What the app's inventory holds once the plan's objects are applied."""
         return frozenset(

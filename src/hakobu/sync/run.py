@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import ApiError, NotFound
 from hakobu.cluster.lease import Lease, held
 from hakobu.errors import OperationFailed
-from hakobu.health import HealthRules, HealthStatus
+from hakobu.health import HealthRules, HealthStatus, assess
 from hakobu.model.dependencies import Graph
 from hakobu.model.fleet import SUSPEND_ANNOTATION
 from hakobu.model.objects import Object, object_ref
@@ -53,9 +54,9 @@ from hakobu.sync.ownership import (
     ensure_namespace,
     write_inventory,
 )
-from hakobu.sync.plan import Action, DeletePolicy, Step
+from hakobu.sync.plan import Action, AppPlan, DeletePolicy, Step
 from hakobu.sync.prune import check_not_emptying, delete_all
-from hakobu.sync.waiting import gates_rollout, wait_gone, wait_settled
+from hakobu.sync.waiting import SETTLED, gates_rollout, wait_gone, wait_settled
 from hakobu.sync.windows import WindowOverride
 
 # Apps syncing at once. Their threads mostly wait — on the shared request pool, or for
@@ -243,22 +244,23 @@ def _sync(
             states,
             waits,
             waited,
-            lambda state: (
+            lambda state: _AppSync(
+                kube,
+                env,
+                state,
+                options=options,
+                deadline=deadline,
+                requests=requests,
+                progress=progress,
+                guard=guard,
+                rules=project.health,
+            ).run(),
+            runners,
+            at_once=lambda state: (
                 outside.get(state.name)
                 or (_suspended(state) if state.name in suspended else None)
-                or _AppSync(
-                    kube,
-                    env,
-                    state,
-                    options=options,
-                    deadline=deadline,
-                    requests=requests,
-                    progress=progress,
-                    guard=guard,
-                    rules=project.health,
-                ).run()
+                or _unchanged(state, options, project.health)
             ),
-            runners,
             options=options,
             progress=progress,
         )
@@ -348,39 +350,88 @@ def _in_order(
     run: Callable[[AppState], AppResult],
     runners: Executor,
     *,
+    at_once: Callable[[AppState], AppResult | None],
     options: SyncOptions,
     progress: Progress,
 ) -> list[AppResult]:
-    """Each app started once what it waits for has finished; skipped when that failed."""
+    """Each app started once what it waits for has finished; skipped when that failed.
+    An app whose result ``at_once`` knows without a request gets it on this thread; the
+    others ``run`` on the runners: handing thousands of no-op apps to them would cost more
+    than the apps themselves."""
     by_name = {state.name: state for state in states}
     pending = {name: set(before) for name, before in waits.items()}
     results: dict[str, AppResult] = {}
     running: dict[Future[AppResult], str] = {}
+    ready: deque[str] = deque()
 
     def start(name: str) -> None:
-        running[runners.submit(run, by_name[name])] = name
+        ready.append(name)
 
     def finished(name: str, result: AppResult) -> None:
+        # A worklist, not recursion: a closure that calls itself is a reference cycle, and
+        # would keep every app's plan and live objects until the cyclic collector ran.
         results[name] = result
-        for other in sorted(waited[name]):
-            if other in results:
-                continue
-            pending[other].discard(name)
-            if result.result not in DONE:
-                finished(other, _skipped_after(by_name[other], options, name, result))
-            elif not pending[other]:
-                start(other)
+        todo = [(name, result)]
+        while todo:
+            name, result = todo.pop()
+            for other in sorted(waited[name]):
+                if other in results:
+                    continue
+                pending[other].discard(name)
+                if result.result not in DONE:
+                    results[other] = _skipped_after(by_name[other], options, name, result)
+                    todo.append((other, results[other]))
+                elif not pending[other]:
+                    start(other)
 
     for name in sorted(pending):
         if pending[name]:
             progress(f"{name}: waiting for {', '.join(sorted(pending[name]))}")
         else:
             start(name)
-    while running:
-        done, _ = wait(running, return_when=FIRST_COMPLETED)
-        for future in done:
-            finished(running.pop(future), future.result())
+    while ready or running:
+        while ready:
+            state = by_name[ready.popleft()]
+            known = at_once(state)
+            if known is not None:
+                finished(state.name, known)
+            else:
+                running[runners.submit(run, state)] = state.name
+        if running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished(running.pop(future), future.result())
     return [results[state.name] for state in states]
+
+
+def _unchanged(state: AppState, options: SyncOptions, rules: HealthRules) -> AppResult | None:
+    """The app's result when syncing it makes no request: every object unchanged and each
+    one the sync waits for already settled, no hook, nothing to prune, the inventory as it
+    would be written; None otherwise (it is synced)."""
+    plan = state.plan
+    if state.blocked or state.warnings or plan.prunes or state.inventory is None:
+        return None
+    if any(s.action is not Action.UNCHANGED or s.resource.hook for s in plan.steps):
+        return None
+    if state.inventory.digest != state.digest or state.inventory.entries != plan.inventory:
+        return None
+    for step in plan.steps:
+        if not options.dry_run and gates_rollout(step.resource.obj):
+            live = state.live.get(step.resource.id)
+            if live is None or assess(live, rules).status not in SETTLED:
+                return None
+    phases = [Phase.PRE_SYNC, Phase.SYNC, Phase.POST_SYNC]
+    return AppResult(
+        app=state.name,
+        result=Outcome.SUCCEEDED,
+        created=0,
+        updated=0,
+        unchanged=len(plan.steps),
+        pruned=0,
+        hooks=0,
+        messages=_left_alone(plan),
+        durations={p.value: 0.0 for p in phases} | ({"Prune": 0.0} if options.prune else {}),
+    )
 
 
 def _skipped_after(
@@ -495,11 +546,7 @@ class _AppSync:
                 pass
             except OperationFailed as e:
                 self.messages.append(e.message)
-        for candidate in self.plan.kept:
-            self.messages.append(
-                f"left alone: {candidate.entry.id} is no longer in git but "
-                f"{candidate.verdict.reason}"
-            )
+        self.messages.extend(_left_alone(self.plan))
         return self._result(failed=failed, messages=self.messages)
 
     def _result(self, *, failed: bool, messages: list[str]) -> AppResult:
@@ -743,6 +790,12 @@ class _AppSync:
             ) from e
         if wrote:
             self.progress("inventory updated")
+
+
+def _left_alone(plan: AppPlan) -> tuple[str, ...]:
+    return tuple(
+        f"left alone: {c.entry.id} is no longer in git but {c.verdict.reason}" for c in plan.kept
+    )
 
 
 def _objects(count: int) -> str:
