@@ -22,6 +22,7 @@ from hakobu.model.project import Environment, Project
 from hakobu.secrets.keystore import DEFAULT_NAMESPACE
 from hakobu.sync.defaulting import settled
 from hakobu.sync.gcpause import gc_paused
+from hakobu.sync.insync import InSync
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.ownership import (
     APP_LABEL,
@@ -35,7 +36,7 @@ from hakobu.sync.ownership import (
     read_inventories,
     stamp,
 )
-from hakobu.sync.plan import AppPlan, plan_app, resource_of
+from hakobu.sync.plan import Action, AppPlan, plan_app, resource_of
 from hakobu.sync.sealed import (
     Blocked,
     Opened,
@@ -160,6 +161,7 @@ def _observe(
         kube, (item for w in wanted.values() for item in w.items()), selector, version, workers
     )
     served = Served(kube, desired)
+    memo = InSync.of(project.root, env.name, env.ignore_differences)
     states = []
     for name in names:
         owner = Owner(project.name, env.name, name)
@@ -171,6 +173,13 @@ def _observe(
         # Of git's manifests, never of opened Secrets: the inventory must not hold a
         # digest of secret values.
         app_digest = digest(stamp(m.obj, owner) for m in desired.app(name).manifests)
+        # Opened Secrets are not in the digest (it must not hold their values).
+        key = (
+            None
+            if opened[name].secrets
+            else memo.key(app_digest, (app_live.get(r.id) for r in resources[name]))
+        )
+        known = key is not None and memo.holds(name, key)
         plan = plan_app(
             owner,
             [r for r in resources[name] if r.id not in left_out],
@@ -178,7 +187,10 @@ def _observe(
             [e for e in (inventory.entries if inventory else ()) if e.id not in left_out],
             git_changed=inventory is None or inventory.digest != app_digest,
             ignore=env.ignore_differences,
+            known_in_sync=known,
         )
+        if key is not None and not known and all(s.action is Action.UNCHANGED for s in plan.steps):
+            memo.note(name, key)
         plan = settled(kube, plan, app_live)
         warnings = tuple(served.warnings(resources[name]))
         states.append(
@@ -193,6 +205,7 @@ def _observe(
                 warnings,
             )
         )
+    memo.save(None if only_app is not None else names)
     return states
 
 

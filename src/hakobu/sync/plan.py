@@ -355,10 +355,12 @@ def plan_app(
     *,
     git_changed: bool = True,
     ignore: Sequence[IgnoreRule] = (),
+    known_in_sync: bool = False,
 ) -> AppPlan:
     """``live`` holds the live object (or None) of every resource (hooks included) and
     inventory entry; ``git_changed``: see ``AppPlan.git_changed``; ``ignore``: the
-    environment's ``ignoreDifferences``."""
+    environment's ``ignoreDifferences``; ``known_in_sync``: the app's objects are known to
+    be what git asks for, as last compared (``insync``), so they are not compared again."""
     steps = []
     ignored = []
     desired_ids = set()
@@ -384,11 +386,15 @@ def plan_app(
             action = Action.RECREATE if recreate else Action.RUN
         elif current is None:
             action = Action.CREATE
-        elif resource.policy is ApplyPolicy.IF_NOT_PRESENT or in_sync(
-            # A canary in progress is what git asks for: the sync left it to the rollout.
-            compared_view(resource.obj, current),
-            current,
-            FIELD_MANAGER,
+        elif (
+            resource.policy is ApplyPolicy.IF_NOT_PRESENT
+            or known_in_sync
+            or in_sync(
+                # A canary in progress is what git asks for: the sync left it to the rollout.
+                compared_view(resource.obj, current),
+                current,
+                FIELD_MANAGER,
+            )
         ):
             action = Action.UNCHANGED
         else:
