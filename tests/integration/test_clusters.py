@@ -447,6 +447,35 @@ spec:
 """
 
 
+def shop_fleet(
+    kube: KubeClient, both: str, tmp_path: Path, clusters: dict[str, ClusterInfo | None]
+) -> None:
+    """A project whose environment dev names ``clusters`` (a Secret with the kubeconfig of
+    each one given), holding the fleet of SHOP_TEMPLATE, and its Delivery."""
+    remote = Remote(tmp_path, both)
+    project = yaml.safe_load((remote.work / "hakobu.yaml").read_text())
+    project["environments"] = {
+        "dev": {"namespace": both, "clusters": [{"name": name} for name in clusters]}
+    }
+    (remote.work / "hakobu.yaml").write_text(yaml.safe_dump(project))
+    fleet = remote.work / "apps" / "shops"
+    (fleet / "template").mkdir(parents=True)
+    (fleet / "fleet.yaml").write_text("tiers: [canary]\nvalues:\n  zoned: false\n")
+    (fleet / "template" / "shop.yaml.j2").write_text(SHOP_TEMPLATE)
+    remote.push("a fleet of shops")
+    for name, info in clusters.items():
+        if info is not None:
+            kube.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": f"hakobu-cluster-{name}", "namespace": both},
+                    "stringData": {"value": Path(info.kubeconfig).read_text()},
+                }
+            )
+    create_delivery(kube, both, "shop", repository={"url": str(remote.bare)}, environment="dev")
+
+
 @pytest.mark.usefixtures("controller")
 def test_a_fleet_instance_is_healthy_only_when_healthy_on_every_cluster(
     kube: KubeClient,
@@ -456,27 +485,7 @@ def test_a_fleet_instance_is_healthy_only_when_healthy_on_every_cluster(
     second_cluster: ClusterInfo,
     tmp_path: Path,
 ) -> None:
-    remote = Remote(tmp_path, both)
-    project = yaml.safe_load((remote.work / "hakobu.yaml").read_text())
-    project["environments"] = {
-        "dev": {"namespace": both, "clusters": [{"name": "one"}, {"name": "two"}]}
-    }
-    (remote.work / "hakobu.yaml").write_text(yaml.safe_dump(project))
-    fleet = remote.work / "apps" / "shops"
-    (fleet / "template").mkdir(parents=True)
-    (fleet / "fleet.yaml").write_text("tiers: [canary]\nvalues:\n  zoned: false\n")
-    (fleet / "template" / "shop.yaml.j2").write_text(SHOP_TEMPLATE)
-    remote.push("a fleet of shops")
-    for name, info in (("one", local_cluster), ("two", second_cluster)):
-        kube.create(
-            {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {"name": f"hakobu-cluster-{name}", "namespace": both},
-                "stringData": {"value": Path(info.kubeconfig).read_text()},
-            }
-        )
-    create_delivery(kube, both, "shop", repository={"url": str(remote.bare)}, environment="dev")
+    shop_fleet(kube, both, tmp_path, {"one": local_cluster, "two": second_cluster})
 
     def fleet_instance(name: str, values: dict[str, Any]) -> None:
         kube.create(
@@ -531,27 +540,8 @@ def test_a_fleet_instance_is_healthy_only_when_healthy_on_every_cluster(
 def test_a_fleet_instance_says_which_cluster_did_not_take_its_commit(
     kube: KubeClient, both: str, *, local_cluster: ClusterInfo, tmp_path: Path
 ) -> None:
-    remote = Remote(tmp_path, both)
-    project = yaml.safe_load((remote.work / "hakobu.yaml").read_text())
     # Cluster three has no Secret with its kubeconfig: every revision fails there.
-    project["environments"] = {
-        "dev": {"namespace": both, "clusters": [{"name": "one"}, {"name": "three"}]}
-    }
-    (remote.work / "hakobu.yaml").write_text(yaml.safe_dump(project))
-    fleet = remote.work / "apps" / "shops"
-    (fleet / "template").mkdir(parents=True)
-    (fleet / "fleet.yaml").write_text("tiers: [canary]\nvalues:\n  zoned: false\n")
-    (fleet / "template" / "shop.yaml.j2").write_text(SHOP_TEMPLATE)
-    remote.push("a fleet of shops")
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "hakobu-cluster-one", "namespace": both},
-            "stringData": {"value": Path(local_cluster.kubeconfig).read_text()},
-        }
-    )
-    create_delivery(kube, both, "shop", repository={"url": str(remote.bare)}, environment="dev")
+    shop_fleet(kube, both, tmp_path, {"one": local_cluster, "three": None})
     kube.create(
         {
             "apiVersion": FLEET_API_VERSION,

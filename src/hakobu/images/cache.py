@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -34,7 +32,7 @@ from hakobu import __version__
 from hakobu.images.dockerfile import ImageUse
 from hakobu.model.images import ImageSpec
 from hakobu.model.source import FieldPath
-from hakobu.model.usercache import project_cache
+from hakobu.model.usercache import project_cache, write_whole
 
 _FORMAT = 1
 # Past this many entries a file keeps only those used by the run that writes it, so a
@@ -139,10 +137,7 @@ class TagCache:
             for stale in self._file.parent.glob("*.json"):
                 if stale != self._file:
                     stale.unlink(missing_ok=True)
-            fd, temp = tempfile.mkstemp(dir=self._file.parent, prefix=".tmp-")
-            with os.fdopen(fd, "w") as handle:
-                json.dump(data, handle)
-            Path(temp).replace(self._file)
+            write_whole(self._file, json.dumps(data).encode())
         except OSError:
             return
         self._changed = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -33,3 +34,18 @@ def project_cache(root: Path, name: str) -> Path:
     """The cache directory ``name`` (``render``, ``images``) of the project at ``root``."""
     digest = hashlib.sha256(os.fsencode(root.resolve())).hexdigest()[:24]
     return cache_root() / "projects" / digest / name
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one step a reader cannot see half done: a torn cache
+    file must not be mistaken for a valid one. OSError when it cannot be written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        temporary.replace(path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise

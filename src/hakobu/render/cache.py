@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, astuple, dataclass
 from functools import cache
@@ -27,7 +25,7 @@ import orjson
 from hakobu import __version__
 from hakobu.model.objects import Object, ObjectId
 from hakobu.model.project import Environment
-from hakobu.model.usercache import project_cache
+from hakobu.model.usercache import project_cache, write_whole
 from hakobu.render.inputs import Input, Inputs, Pin, unchanged
 from hakobu.render.remotepins import RemoteGit, pins_hold
 from hakobu.render.stamps import Stamps
@@ -295,7 +293,6 @@ class _EnvironmentCache:
         return cls(path, env, {}, [], Stamps())
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._compact()
         # Only the stamps of inputs some entry still names: the file stays the size of the
         # environment, however many apps and files came and went.
@@ -308,11 +305,7 @@ class _EnvironmentCache:
             "apps": self.apps,
             "stamps": stamps,
         }
-        # Written whole or not at all: a torn file must not be mistaken for a valid one.
-        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(orjson.dumps(data))
-        Path(temp).replace(self.path)
+        write_whole(self.path, orjson.dumps(data))
 
     def _compact(self) -> None:
         """Drop the inputs no entry names any more, and renumber the places entries name."""

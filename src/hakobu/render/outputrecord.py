@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import tempfile
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import orjson
 
 from hakobu.model.files import read_text
 from hakobu.model.generated import Scanned, app_dirs, refuse_strays, scan_app
-from hakobu.model.usercache import project_cache
+from hakobu.model.usercache import project_cache, write_whole
 
 _FORMAT = 1
 
@@ -158,10 +157,6 @@ class _Record:
         self.apps[app_dir.name] = {"digest": _digest(files), "dir": directory, "files": found}
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"format": _FORMAT, "env": self.env, "apps": self.apps}
-        # Written whole or not at all: a torn record must not be mistaken for a valid one.
-        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(orjson.dumps(data))
-        Path(temp).replace(self.path)
+        write_whole(
+            self.path, orjson.dumps({"format": _FORMAT, "env": self.env, "apps": self.apps})
+        )

@@ -18,8 +18,6 @@ the repository or the cluster; one that does not read back as written counts as 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import threading
 from collections.abc import Collection, Iterable, Sequence
 from functools import cache
@@ -30,7 +28,7 @@ import orjson
 from hakobu import __version__
 from hakobu.model.ignoredifferences import IgnoreRule
 from hakobu.model.objects import Object
-from hakobu.model.usercache import project_cache
+from hakobu.model.usercache import project_cache, write_whole
 
 _FORMAT = 1
 # Keys kept per app: one for each cluster an environment delivers to, and a few more.
@@ -103,17 +101,9 @@ class InSync:
             for app, key in self._found.items():
                 record[app] = [key, *(k for k in record.get(app, ()) if k != key)][:_KEPT]
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                handle, name = tempfile.mkstemp(dir=self.path.parent, prefix=".insync-")
+                write_whole(self.path, orjson.dumps({"format": _FORMAT, "apps": record}))
             except OSError:
                 return
-            temporary = Path(name)
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(orjson.dumps({"format": _FORMAT, "apps": record}))
-                temporary.replace(self.path)
-            except OSError:
-                temporary.unlink(missing_ok=True)
 
 
 def _read(path: Path) -> dict[str, list[str]]:

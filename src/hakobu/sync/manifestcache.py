@@ -12,8 +12,6 @@ integers beyond 64 bits) are not kept: their app is parsed every time.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ import orjson
 
 from hakobu import __version__
 from hakobu.model.objects import Object
-from hakobu.model.usercache import project_cache
+from hakobu.model.usercache import project_cache, write_whole
 
 # An app's files: (path inside the app's directory, the file's documents), in order.
 AppFiles = list[tuple[str, list[Object]]]
@@ -84,14 +82,6 @@ class ManifestCache:
             [_HEADER, *(tree.encode() + b"\t" + raw for tree, raw in sorted(self._used.items()))]
         )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(dir=self.path.parent, prefix=".manifests-")
+            write_whole(self.path, body)
         except OSError:
             return
-        temporary = Path(name)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(body)
-            temporary.replace(self.path)
-        except OSError:
-            temporary.unlink(missing_ok=True)
