@@ -311,7 +311,13 @@ class _EnvironmentCache:
         """Drop the inputs no entry names any more, and renumber the places entries name."""
         entries = [e for e in self.apps.values() if isinstance(e, dict)]
         named = sorted(
-            {p for e in entries if isinstance(e.get("inputs"), list) for p in e["inputs"]}
+            {
+                p
+                for e in entries
+                if isinstance(e.get("inputs"), list)
+                for p in e["inputs"]
+                if type(p) is int
+            }
             & set(range(len(self.inputs)))
         )
         if len(named) == len(self.inputs):

@@ -409,7 +409,10 @@ def _unchanged(state: AppState, options: SyncOptions, rules: HealthRules) -> App
     one the sync waits for already settled, no hook, nothing to prune, the inventory as it
     would be written; None otherwise (it is synced)."""
     plan = state.plan
-    if state.blocked or state.warnings or plan.prunes or state.inventory is None:
+    # An app git no longer holds has its inventory deleted once it lists nothing.
+    if state.blocked or state.warnings or plan.prunes or not state.in_git:
+        return None
+    if state.inventory is None:
         return None
     if any(s.action is not Action.UNCHANGED or s.resource.hook for s in plan.steps):
         return None

@@ -341,3 +341,22 @@ def test_the_projects_health_rules_decide_waits_and_status() -> None:
     assert status.unhealthy == ("ConfigMap/shop-dev/bad Degraded",)
     (plain,) = [app_status(s, PROJECT.health) for s in observe(kube, PROJECT, ENV, state)]
     assert plain.health is HealthStatus.HEALTHY
+
+
+def test_a_no_op_sync_reports_each_app_as_a_full_run_would() -> None:
+    kube = FakeKube()
+    state = desired(configmap("a"), configmap("b", wave=1))
+    first = run(kube, state, prune=True)
+    assert first.apps[0].created == 2
+    kube.requests.clear()
+    again = run(kube, state, prune=True)
+    (app,) = again.apps
+    assert (app.result, app.unchanged, app.created, app.updated, app.pruned) == (
+        Outcome.SUCCEEDED,
+        2,
+        0,
+        0,
+        0,
+    )
+    assert set(app.durations) == {"PreSync", "Sync", "PostSync", "Prune"}
+    assert kube.requests["PATCH"] == 0 and kube.requests["DELETE"] == 0
