@@ -47,7 +47,7 @@ from livestate import (
     reset_namespaces,
     writes,
 )
-from timing import Run, run
+from timing import Run, compile_hakobu, run
 
 from hakobu.cluster.client import KubeClient
 from hakobu.cluster.kubeconfig import load
@@ -122,6 +122,7 @@ def main() -> None:
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
     kustomize = str(ensure_tool(KUSTOMIZE, say).binary("kustomize"))
     kubectl = str(ensure_tool(KUBERNETES, say).binary("kubectl"))
+    compile_hakobu()
     root = Path(tempfile.mkdtemp(prefix="hakobu-fleet-sync-"))
     try:
         generate(root, args.instances, args.replicas)

@@ -31,6 +31,10 @@ def environment_secrets(
 ) -> list[Object]:
     """The SealedSecrets under ``<secrets>/<env>/<app>/``, each checked where it is written."""
     inputs = inputs.within(project.root)
+    # Most projects seal nothing for most environments: one absence then stands for every
+    # app's, not thousands (a fleet's instances each read their own directory).
+    if inputs.absent(project.secrets_dir / env.name):
+        return []
     directory = project.secrets_dir / env.name / app
     if not inputs.is_dir(directory):
         return []

@@ -151,6 +151,15 @@ class Inputs:
     def is_file(self, path: Path) -> bool:
         return self._probe(path) == "file"
 
+    def absent(self, path: Path) -> bool:
+        """Whether nothing is at ``path``, recorded only when so: a caller that finds
+        something there goes on to read what it needs of it, which is recorded then."""
+        self._confine(path)
+        if kind_of(path) != "absent":
+            return False
+        self.recorded["absent", str(path)] = ""
+        return True
+
     def is_dir(self, path: Path) -> bool:
         return self._probe(path) == "dir"
 

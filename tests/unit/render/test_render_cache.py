@@ -17,6 +17,7 @@ from hakobu.model.project import load_project
 from hakobu.render import stamps
 from hakobu.render.cache import RenderCache
 from hakobu.render.environment import EnvironmentResult, render_environment
+from tests.unit.render.test_envsecrets import sealed as sealed_secret
 
 PROJECT = """\
 apiVersion: hakobu.dev/v1alpha1
@@ -239,3 +240,19 @@ def test_apps_that_left_the_project_leave_the_file(
     assert sorted(data["apps"]["shops-berlin"]["inputs"]) == list(range(len(data["inputs"])))
     _, again = render(root, RenderCache(root))
     assert again.cached == ("shops-berlin",)
+
+
+def test_one_absence_stands_for_every_instance_until_a_secret_is_sealed(root: Path) -> None:
+    render(root, RenderCache(root))
+    data = orjson.loads(cache_file(root).read_bytes())
+    absent = [item[1] for item in data["inputs"] if item[0] == "absent"]
+    assert str(root / "secrets" / "dev") in absent
+    assert not [path for path in absent if path.startswith(str(root / "secrets" / "dev") + "/")]
+
+    sealed = root / "secrets" / "dev" / "shops-paris" / "db.yaml"
+    sealed.parent.mkdir(parents=True)
+    sealed.write_text(sealed_secret("shop-dev"))
+    tree, result = render(root, RenderCache(root))
+    assert tree == render(root, None)[0]
+    assert "sealedsecret-db.yaml" in tree["shops-paris"]
+    assert "shops-paris" in result.rendered
