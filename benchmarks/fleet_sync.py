@@ -15,8 +15,11 @@ then again with nothing changed (a no-op):
   waits until every object is Healthy, records the sync. The no-op is the best of three.
 
 Before each tool's first apply the namespace is deleted and created again, so both start
-from the same cluster. After each tool the objects are read back from the API server and
-compared (``livestate.py``): the benchmark fails if the tools leave different states.
+from the same cluster; before each tool's no-op the controllers are left to write the status
+of what was created, until no object has changed for 10 s, as a re-sync minutes later finds
+the cluster (the Deployment controller takes minutes over 5,000 new Deployments). After
+each tool the objects are read back from the API server and compared (``livestate.py``):
+the benchmark fails if the tools leave different states.
 
 Deployments have ``--replicas`` Pods (default 0 in place of the fleet's 1 to 3: 10,000 Pods
 would share the machine's cores with the tools measured); hakobu waits for each Deployment
@@ -45,6 +48,7 @@ from livestate import (
     kubectl_requests,
     read_back,
     reset_namespaces,
+    settle,
     writes,
 )
 from timing import Run, compile_hakobu, run
@@ -153,6 +157,7 @@ def main() -> None:
             k_first, k_first_says = measured(
                 "kubectl first", kubectl_apply(kubectl, kubeconfig, manifests, root)
             )
+            say(f"  settled in {settle(kube, NAMESPACE):.0f}s")
             k_again, k_again_says = measured(
                 "kubectl no-op", kubectl_apply(kubectl, kubeconfig, manifests, root)
             )
@@ -165,6 +170,7 @@ def main() -> None:
             reset = reset_namespaces(kube, [NAMESPACE])
             say("hakobu sync, first and three no-ops")
             h_first, h_first_says = measured("hakobu first", hakobu_sync(kubeconfig, root))
+            say(f"  settled in {settle(kube, NAMESPACE):.0f}s")
             noops = [measured("hakobu no-op", hakobu_sync(kubeconfig, root)) for _ in range(3)]
             h_again, h_again_says = min(noops, key=lambda pair: pair[0].seconds)
             h_state = read_back(kube, wanted)

@@ -70,6 +70,26 @@ def reset_namespaces(kube: KubeClient, namespaces: Iterable[str]) -> float:
     return time.monotonic() - started
 
 
+def settle(kube: KubeClient, namespace: str, quiet: float = 10.0) -> float:
+    """Wait until no object of the applied kinds in ``namespace`` has changed for ``quiet``
+    seconds (the controllers have written the status of what was just created), as a
+    re-sync minutes later finds the cluster; the seconds waited."""
+    started = time.monotonic()
+    last, since = None, started
+    while time.monotonic() - since < quiet:
+        if time.monotonic() - started > 900:
+            raise SystemExit(f"the objects of {namespace} still change after 15 minutes")
+        versions = frozenset(
+            (kind, o["metadata"]["name"], o["metadata"]["resourceVersion"])
+            for api_version, kind in KINDS
+            for o in kube.list(api_version, kind, namespace).items
+        )
+        if versions != last:
+            last, since = versions, time.monotonic()
+        time.sleep(1.0)
+    return time.monotonic() - started
+
+
 def identities(items: Iterable[dict[str, Any]]) -> set[Key]:
     return {(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]) for o in items}
 
