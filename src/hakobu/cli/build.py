@@ -13,7 +13,9 @@ from pathlib import Path
 
 from hakobu.errors import InvalidInput
 from hakobu.model.remotetarget import RemotePolicy
-from hakobu.render.kustomize import LOAD_RESTRICTIONS_NONE, LOAD_RESTRICTIONS_ROOT_ONLY, build
+from hakobu.render.kustomize.build import build
+from hakobu.render.kustomize.loader import NONE as LOAD_RESTRICTIONS_NONE
+from hakobu.render.kustomize.loader import ROOT_ONLY as LOAD_RESTRICTIONS_ROOT_ONLY
 from hakobu.render.kustomize.remote import Remotes
 from hakobu.render.yamlout import dump_documents
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from hakobu import __version__
 from hakobu.errors import HakobuError
+from hakobu.model.gcpause import gc_paused
 
 # The module under hakobu.cli that registers each command. A run imports only the module
 # of its own command: the others pull in git, HTTP and cryptography libraries, and a
@@ -72,16 +73,23 @@ def _modules_for(words: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(words)
-    passthrough = _passthrough_start(words)
-    args = parser.parse_args(words[:passthrough])
+    # Importing a command's modules allocates a hundred thousand objects that live as long
+    # as the process: collecting meanwhile frees nothing, and once frozen, no later
+    # collection of a long-running command walks them again.
+    with gc_paused():
+        imported = len(sys.modules)
+        parser = build_parser(words)
+        if len(sys.modules) > imported:
+            gc.freeze()
+        passthrough = _passthrough_start(words)
+        args = parser.parse_args(words[:passthrough])
     if hasattr(args, "args"):
         # argparse would read kubectl's own flags (`-n`, `-o`) as hakobu's.
         args.args = words[passthrough:]
     if getattr(args, "pause_collector", False):
         # A command that reads a whole environment once and ends: resuming the cyclic
         # collector while its objects are held would walk them all once more, to free
-        # nothing (see hakobu.sync.gcpause); ended, the process frees them anyway.
+        # nothing (see hakobu.model.gcpause); ended, the process frees them anyway.
         gc.disable()
     try:
         code: int = args.handler(args)

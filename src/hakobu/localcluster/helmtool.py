@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hakobu.localcluster.gobuild import Progress, ensure_tool
 from hakobu.localcluster.toolchain import HELM, KUBERNETES_VERSION
 from hakobu.render.helm import Helm
+
+if TYPE_CHECKING:
+    from hakobu.localcluster.gobuild import Progress
 
 
 def helm_for_render(progress: Progress) -> Helm:
@@ -15,6 +18,9 @@ def helm_for_render(progress: Progress) -> Helm:
     as rendering is offline and must not depend on which cluster is reachable."""
 
     def binary() -> Path:
+        # Here, not at the top: most renders have no chart, and the builder costs an import.
+        from hakobu.localcluster.gobuild import ensure_tool  # noqa: PLC0415
+
         return ensure_tool(HELM, progress).binary("helm")
 
     return Helm(binary, KUBERNETES_VERSION)

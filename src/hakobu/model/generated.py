@@ -38,25 +38,26 @@ def scan_environment(env_dir: Path, root: Path) -> Scanned:
     """
     files: dict[str, dict[str, Path]] = {}
     strays: list[str] = []
-    for app_dir in app_dirs(env_dir, root, strays):
-        files[app_dir.name] = scan_app(app_dir, root, strays)
+    for app in app_names(env_dir, root, strays):
+        files[app] = scan_app(env_dir / app, root, strays)
     return Scanned(files, tuple(strays))
 
 
-def app_dirs(env_dir: Path, root: Path, strays: list[str]) -> list[Path]:
-    """The app directories of ``env_dir``; anything else there is added to ``strays``."""
+def app_names(env_dir: Path, root: Path, strays: list[str]) -> list[str]:
+    """The names of ``env_dir``'s app directories; anything else there is added to
+    ``strays``."""
     refuse_links_between(root, env_dir)
     if not env_dir.exists():
         return []
-    found: list[Path] = []
-    # scandir: an entry's type comes with its name, without a system call per app.
+    found: list[str] = []
+    # scandir: an entry's type comes with its name, without a system call per app; and
+    # names, not Paths, for an environment of thousands.
     with os.scandir(env_dir) as entries:
         for entry in sorted(entries, key=lambda e: e.name):
-            app_dir = env_dir / entry.name
             if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
-                strays.append(_shown(root, app_dir))
+                strays.append(_shown(root, env_dir / entry.name))
             else:
-                found.append(app_dir)
+                found.append(entry.name)
     return found
 
 

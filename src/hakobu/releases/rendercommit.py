@@ -27,6 +27,7 @@ from hakobu.errors import InvalidInput
 from hakobu.images.project import open_project, references
 from hakobu.model.bases import BASES_DIR
 from hakobu.model.fleet import FLEET_FILE, TEMPLATE_DIR
+from hakobu.model.gcpause import gc_paused
 from hakobu.model.project import Environment, Project
 from hakobu.model.tierrollout import TIERS_DIR
 from hakobu.releases.sourcepin import with_source_tree
@@ -40,6 +41,7 @@ from hakobu.render.environment import (
 )
 from hakobu.render.helm import Helm
 from hakobu.render.inputs import Inputs
+from hakobu.render.outputrecord import OutputRecord
 from hakobu.render.parsedspecs import ParsedSpecs
 from hakobu.render.remotepins import RemoteGit
 from hakobu.repo.commit import commit_paths, open_repository
@@ -72,6 +74,8 @@ class Rendered:
         return any(result.has_changes for result in self.results)
 
 
+# An environment's cached apps are thousands of acyclic objects, held to the end (gcpause).
+@gc_paused()
 def render_project(
     project: Project,
     request: RenderRequest,
@@ -104,6 +108,7 @@ def render_project(
     committing = request.commit and not request.check
     # Each app spec is parsed once, for every environment.
     specs = ParsedSpecs()
+    records: dict[str, OutputRecord] = {}
     # The work tree's changes, asked once, and only about what the commit may take: git
     # finds them while the render runs, before anything is written.
     with _local_changes(project, envs if committing else []) as asked:
@@ -119,6 +124,7 @@ def render_project(
                     helm=helm,
                     remote_git=remote_git,
                     specs=specs,
+                    records=records,
                 ),
             )
             for env in envs
@@ -133,7 +139,7 @@ def render_project(
         )
     for env, desired, result in planned:
         if not request.check and result.has_changes:
-            write_environment(project, env, desired, result)
+            write_environment(project, env, desired, result, records.get(env.name))
     commit = commit_render(project, results, inputs, local) if committing else None
     return Rendered(results, commit)
 

@@ -38,7 +38,6 @@ from hakobu.render.charts import SOURCE_FILE, Lock, is_chart_app, lock_app, rend
 from hakobu.render.fleet import fleet_source, instance_files, is_fleet, render_instance
 from hakobu.render.helm import Helm
 from hakobu.render.inputs import Inputs
-from hakobu.render.kustomize import build as kustomize_build
 from hakobu.render.parsedspecs import ParsedSpecs
 from hakobu.render.remotepins import RemoteGit, app_remotes
 from hakobu.render.templates import render_template_dir
@@ -197,6 +196,9 @@ def _render_other(
             helm=helm,
         )
     if app.kind == "kustomize":
+        # Here, not at the top: a fleet's render of one changed instance never needs it.
+        from hakobu.render.kustomize.build import build as kustomize_build  # noqa: PLC0415
+
         remotes = app_remotes(project, remote_git, inputs) if remote_git is not None else None
         return kustomize_build(
             kustomize_root(app, env, inputs), files=inputs, helm=helm, remotes=remotes

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from hakobu.errors import InvalidInput
 from hakobu.model.dependencies import Declared, annotated, check_graph
+from hakobu.model.gcpause import collect_young, gc_paused
 from hakobu.model.generated import refuse_links_between
 from hakobu.model.objects import object_id
 from hakobu.model.project import Environment, Project
@@ -36,7 +37,7 @@ from hakobu.render.helm import Helm
 from hakobu.render.inputs import Inputs
 from hakobu.render.layout import file_names
 from hakobu.render.output import Tree, recover, update_environment
-from hakobu.render.outputrecord import current_output, remember_written
+from hakobu.render.outputrecord import OutputRecord, current_output, remember_written
 from hakobu.render.parsedspecs import ParsedSpecs
 from hakobu.render.remotepins import RemoteGit
 from hakobu.render.rollout import checksum, config_digest, references, with_checksum
@@ -65,6 +66,7 @@ class EnvironmentResult:
         return bool(self.added or self.changed or self.removed)
 
 
+@gc_paused()
 def render_environment(
     project: Project,
     env: Environment,
@@ -75,6 +77,7 @@ def render_environment(
     helm: Helm | None = None,
     remote_git: RemoteGit | None = None,
     specs: ParsedSpecs | None = None,
+    records: dict[str, OutputRecord] | None = None,
 ) -> tuple[Tree, EnvironmentResult]:
     """Render ``env`` and compare with what is on disk; write nothing.
 
@@ -84,7 +87,8 @@ def render_environment(
     to their built references, for app specs and templates that refer to them; ``helm``
     renders chart apps; ``remote_git`` fetches the remote bases the project allows (without
     it they are refused); ``specs`` keeps the app specs parsed for one environment for the
-    next ones of the same render.
+    next ones of the same render; ``records`` keeps what the environment's output was found
+    to hold, for ``write_environment``.
     """
     # Before rendering: an output that leads out of the project is refused at no cost.
     refuse_links_between(project.root, project.output_dir / env.name)
@@ -123,6 +127,9 @@ def render_environment(
                     remote_git=remote_git,
                     specs=specs,
                 )
+                # The collector is paused for the cached apps' thousands of objects; what a
+                # template engine's render left in cycles is freed here (see gcpause).
+                collect_young()
             outputs[app.name] = output
     check_unique({name: output.ids for name, output in outputs.items()})
     by_name = {app.name: app for app in apps}
@@ -134,10 +141,12 @@ def render_environment(
             cache.store(env, name, images, inputs, outputs[name], depends_on=_listed(project, name))
         cache.save(env, by_name)
     files = {name: output.files for name, output in outputs.items()}
-    current = current_output(project.output_dir / env.name, project.root, files)
+    current, record = current_output(project.output_dir / env.name, project.root, files)
     desired = files if only_app is None else {**current, only_app: files[only_app]}
     rendered = [name for name in fresh if only_app in (None, name)]
     cached = [name for name in outputs if name not in fresh and only_app in (None, name)]
+    if records is not None:
+        records[env.name] = record
     return desired, _compare(env.name, current, desired, rendered, cached)
 
 
@@ -281,20 +290,27 @@ def finish_interrupted(project: Project, env: Environment) -> None:
 
 
 def write_environment(
-    project: Project, env: Environment, desired: Tree, result: EnvironmentResult
+    project: Project,
+    env: Environment,
+    desired: Tree,
+    result: EnvironmentResult,
+    record: OutputRecord | None = None,
 ) -> None:
     """Make ``<output>/<env>/`` hold exactly ``desired``, writing only the apps that change,
     each in one step a reader cannot see (``output``).
 
     It runs only after the whole environment rendered and passed its checks, so bad input
-    never writes anything.
+    never writes anything. ``record``: what the render found the output to hold
+    (``render_environment``'s ``records``), so it is not read again.
     """
     touched = {path.split("/", 1)[0] for path in (*result.added, *result.changed, *result.removed)}
     changed = {app: desired[app] for app in touched if app in desired}
     removed = touched - set(desired)
     env_dir = project.output_dir / env.name
     update_environment(env_dir, changed, removed)
-    remember_written(env_dir, project.root, changed, removed)
+    if record is None:
+        record = OutputRecord.load(env_dir, project.root)
+    remember_written(record, env_dir, changed, removed)
 
 
 def _compare(

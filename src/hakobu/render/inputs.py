@@ -90,7 +90,7 @@ class _RealFiles:
         return kind_of(path) == "dir"
 
     def list_dir(self, path: Path) -> list[str]:
-        return sorted(entry.name for entry in path.iterdir())
+        return _names(path)
 
     def within(self, root: Path, also: tuple[Path, ...] = ()) -> FileAccess:
         return Inputs().within(root, also)
@@ -114,12 +114,17 @@ class Inputs:
     also: tuple[Path, ...] = ()
     # Each input's stamp, taken before it was read (``stamps``).
     stamps: dict[tuple[InputKind, str], Stamp | None] = field(default_factory=dict)
+    # Each directory's names as first listed: probing a directory lists it, and a fleet's
+    # directory of instances is thousands of names.
+    listed: dict[str, list[str]] = field(default_factory=dict)
 
     def within(self, root: Path, also: tuple[Path, ...] = ()) -> Inputs:
         """These inputs, confined to ``root`` and ``also``; what the result reads is
         recorded here too."""
         real = tuple(Path(os.path.realpath(path)) for path in also)
-        return Inputs(self.recorded, Path(os.path.realpath(root)), self.pins, real, self.stamps)
+        return Inputs(
+            self.recorded, Path(os.path.realpath(root)), self.pins, real, self.stamps, self.listed
+        )
 
     def read_bytes(self, path: Path) -> bytes:
         self._confine(path)
@@ -137,16 +142,21 @@ class Inputs:
         return files.decode(path, self.read_bytes(path))
 
     def list_dir(self, path: Path) -> list[str]:
+        key = str(path)
+        names = self.listed.get(key)
+        if names is not None:
+            return list(names)
         self._confine(path)
-        found = settled(str(path))
+        found = settled(key)
         try:
-            names = sorted(entry.name for entry in path.iterdir())
+            names = _names(path)
         except FileNotFoundError:
-            self.recorded["absent", str(path)] = ""
+            self.recorded["absent", key] = ""
             raise
-        self.recorded["dir", str(path)] = _digest("\0".join(names).encode())
-        self.stamps["dir", str(path)] = found
-        return names
+        self.recorded["dir", key] = _digest("\0".join(names).encode())
+        self.stamps["dir", key] = found
+        self.listed[key] = names
+        return list(names)
 
     def is_file(self, path: Path) -> bool:
         return self._probe(path) == "file"
@@ -230,7 +240,7 @@ def unchanged(item: Input, stamps: Stamps) -> bool:
     if item.kind == "dir":
         if not path.is_dir():
             return False
-        names = sorted(entry.name for entry in path.iterdir())
+        names = _names(path)
         digest = _digest("\0".join(names).encode())
     else:
         try:
@@ -242,6 +252,11 @@ def unchanged(item: Input, stamps: Stamps) -> bool:
         return False
     stamps.note(item.kind, item.path, found, digest)
     return True
+
+
+def _names(path: Path) -> list[str]:
+    # Names, not Paths: a fleet's directory of instances holds thousands.
+    return sorted(os.listdir(path))  # noqa: PTH208
 
 
 def _digest(data: bytes) -> str:

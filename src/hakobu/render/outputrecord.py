@@ -25,7 +25,7 @@ from pathlib import Path
 import orjson
 
 from hakobu.model.files import read_text
-from hakobu.model.generated import Scanned, app_dirs, refuse_strays, scan_app
+from hakobu.model.generated import Scanned, app_names, refuse_strays, scan_app
 from hakobu.model.usercache import project_cache, write_whole
 
 _FORMAT = 1
@@ -35,24 +35,27 @@ Tree = dict[str, dict[str, str]]
 _Stat = list[int]
 
 
-def current_output(env_dir: Path, root: Path, desired: Mapping[str, Mapping[str, str]]) -> Tree:
+def current_output(
+    env_dir: Path, root: Path, desired: Mapping[str, Mapping[str, str]]
+) -> tuple[Tree, OutputRecord]:
     """app → file name → content of ``env_dir``, strays refused (``model.generated``),
     reading only the apps the record cannot vouch for: an app whose recorded files are
-    unchanged on disk and equal ``desired``'s gets those."""
+    unchanged on disk and equal ``desired``'s gets those. The record comes back for
+    ``remember_written``, so a render reads it once."""
     strays: list[str] = []
     # First, as it refuses a link on the way to ``env_dir``: nothing below may follow one.
-    found_apps = app_dirs(env_dir, root, strays)
-    record = _Record.load(env_dir, root)
+    found_apps = app_names(env_dir, root, strays)
+    record = OutputRecord.load(env_dir, root)
     current: Tree = {}
     read: dict[str, dict[str, _Stat | None]] = {}
     # Strings, not Paths: thousands of apps are vouched for, each file by its own lstat.
     env_path = os.fspath(env_dir)
-    for app_dir in found_apps:
-        app = app_dir.name
+    for app in found_apps:
         wanted = desired.get(app)
         if wanted is not None and record.vouches(env_path, app, _digest(wanted)):
             current[app] = dict(wanted)
             continue
+        app_dir = env_dir / app
         found = scan_app(app_dir, root, strays)
         # Taken before the files are read: a file edited meanwhile then fails to match.
         stats = record.stats(app_dir, found)
@@ -64,14 +67,17 @@ def current_output(env_dir: Path, root: Path, desired: Mapping[str, Mapping[str,
         for app, taken in read.items():
             record.note(env_dir / app, current[app], taken)
         record.save()
-    return current
+    return current, record
 
 
 def remember_written(
-    env_dir: Path, root: Path, written: Mapping[str, Mapping[str, str]], removed: Collection[str]
+    record: OutputRecord,
+    env_dir: Path,
+    written: Mapping[str, Mapping[str, str]],
+    removed: Collection[str],
 ) -> None:
-    """Record that ``written`` apps now hold those files and ``removed`` apps are gone."""
-    record = _Record.load(env_dir, root)
+    """Record that ``written`` apps of ``env_dir`` now hold those files and ``removed``
+    apps are gone."""
     for app, files in written.items():
         record.note(env_dir / app, files, record.stats(env_dir / app, files))
     for app in removed:
@@ -97,7 +103,9 @@ def _stat(path: str, kind: int) -> _Stat | None:
     return [found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns]
 
 
-class _Record:
+class OutputRecord:
+    """What an environment's output held when render last wrote or read it."""
+
     def __init__(
         self, path: Path, env: str, apps: dict[str, dict[str, object]], written_ns: int
     ) -> None:
@@ -108,7 +116,7 @@ class _Record:
         self.written_ns = written_ns
 
     @classmethod
-    def load(cls, env_dir: Path, root: Path) -> _Record:
+    def load(cls, env_dir: Path, root: Path) -> OutputRecord:
         # Not resolved: a link would lead out of the project (callers refuse links first).
         relative = env_dir.relative_to(root).as_posix()
         name = hashlib.sha256(relative.encode()).hexdigest()[:24]

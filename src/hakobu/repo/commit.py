@@ -51,12 +51,14 @@ def commit_paths(repo: pygit2.Repository, paths: Sequence[Path], message: str) -
         raise OperationFailed(f"git commit failed: {e}") from e
     # Keep the on-disk index in step for these paths, so `git status` shows them clean;
     # whatever else the user staged stays staged.
-    repo.index.read()
+    index = repo.index
+    # Not forced: the index was just loaded, and is read again only if it moved since.
+    index.read(False)
     for spec in specs:
-        _drop(repo.index, spec)
+        _drop(index, spec)
         for path, blob in _blobs_under(repo, tree, spec):
-            repo.index.add(pygit2.IndexEntry(path, blob, pygit2.enums.FileMode.BLOB))
-    repo.index.write()
+            index.add(pygit2.IndexEntry(path, blob, pygit2.enums.FileMode.BLOB))
+    index.write()
     return str(commit)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from hakobu.errors import InvalidInput
 from hakobu.model.files import MAX_FILE_BYTES, decode, read_text
 from hakobu.model.fleet import suspended
+from hakobu.model.gcpause import gc_paused
 from hakobu.model.generated import SUFFIX, Scanned, refuse_strays, scan_environment
 from hakobu.model.kinds import is_cluster_scoped
 from hakobu.model.objects import Object, ObjectId, group_of, object_id
@@ -23,7 +24,6 @@ from hakobu.repo.branches import branch_tip, checked_out_branch
 from hakobu.repo.repository import Commit, Repository, discover, releasing, work_tree
 from hakobu.repo.revisions import UnknownRevision, clean_head, lookup, repo_path
 from hakobu.repo.trees import subtrees, tree_blobs
-from hakobu.sync.gcpause import gc_paused
 from hakobu.sync.manifestcache import AppFiles, ManifestCache
 
 WORKTREE = "worktree"

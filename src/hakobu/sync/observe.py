@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import Forbidden, NotFound
 from hakobu.errors import InvalidInput
+from hakobu.model.gcpause import gc_paused
 from hakobu.model.objects import Object, ObjectId
 from hakobu.model.project import Environment, Project
 from hakobu.secrets.keystore import DEFAULT_NAMESPACE
 from hakobu.sync.defaulting import settled
-from hakobu.sync.gcpause import gc_paused
 from hakobu.sync.insync import InSync
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.ownership import (

@@ -35,6 +35,7 @@ from hakobu.errors import OperationFailed
 from hakobu.health import HealthRules, HealthStatus, assess
 from hakobu.model.dependencies import Graph
 from hakobu.model.fleet import SUSPEND_ANNOTATION
+from hakobu.model.gcpause import gc_paused
 from hakobu.model.objects import Object, object_ref
 from hakobu.model.project import Environment, Project
 from hakobu.model.rollout import holding_stable
@@ -42,7 +43,6 @@ from hakobu.model.traffic import holding_route, routed
 from hakobu.sync.apply import Applied, apply_objects, dry_run_recreate, recreate_refused
 from hakobu.sync.awaiting import unready_dependencies
 from hakobu.sync.dependencies import desired_graph, prerequisites, removed_graph
-from hakobu.sync.gcpause import gc_paused
 from hakobu.sync.manifests import DesiredState
 from hakobu.sync.observe import AppState, observe
 from hakobu.sync.ordering import Phase

@@ -117,3 +117,19 @@ def test_only_a_sync_pauses_the_cyclic_collector_for_the_rest_of_the_process(
             check=False,
         )
         assert done.stdout.strip() == str(not paused), done.stderr
+
+
+def test_the_imports_are_frozen_and_refused_arguments_leave_the_collector_running() -> None:
+    probe = (
+        "import gc, sys\n"
+        "from hakobu.cli.main import main\n"
+        "try:\n"
+        "    main(['render', '--no-such-flag'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "True True", done.stderr

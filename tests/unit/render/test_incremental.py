@@ -4,17 +4,21 @@ the output back never hides an edit, a stray or a removed file."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
+import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hakobu.errors import InvalidInput
 from hakobu.model.project import load_project
 from hakobu.releases.rendercommit import RenderRequest, render_project
+from hakobu.render import environment
 from tests.unit.render.test_fleet import PROJECT, TEMPLATE, instance
 
 
@@ -128,3 +132,37 @@ def test_a_stray_or_a_removed_file_in_a_recorded_app_is_noticed(root: Path) -> N
     (app / "service-shops-shop-4.yaml").unlink()
     rendered = render_project(load_project(root), RenderRequest(check=True))
     assert rendered.results[0].added == ("shops-shop-4/service-shops-shop-4.yaml",)
+
+
+class _Node:
+    next: object = None
+
+
+def test_cycles_an_app_render_leaves_are_freed_while_the_collector_is_paused(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Render pauses the cyclic collector for its cached apps, yet frees what each fresh
+    render leaves in cycles as it goes, and resumes the collector when done."""
+    left: list[weakref.ref[object]] = []
+    render = environment.render_app_output
+
+    def leaving_a_cycle(*args: Any, **kwargs: Any) -> Any:
+        cycle = _Node()
+        cycle.next = cycle
+        left.append(weakref.ref(cycle))
+        return render(*args, **kwargs)
+
+    def checking(*args: Any, **kwargs: Any) -> Any:
+        assert not gc.isenabled()
+        # The previous app's cycle is gone before this app renders, not at the end.
+        assert all(ref() is None for ref in left)
+        return leaving_a_cycle(*args, **kwargs)
+
+    monkeypatch.setattr(environment, "render_app_output", checking)
+    instance(root, "shop-2", "tier: stable\nvalues: {replicas: 20}\n")
+    instance(root, "shop-5", "tier: stable\nvalues: {replicas: 50}\n")
+    assert gc.isenabled()
+    _render(root)
+    assert gc.isenabled()
+    assert len(left) == 2
+    assert all(ref() is None for ref in left)

@@ -59,3 +59,15 @@ def test_reading_a_missing_file_records_its_absence(tmp_path: Path) -> None:
     snapshot = inputs.snapshot()
     (tmp_path / "missing").write_text("now here")
     assert not still_valid(snapshot)
+
+
+def test_a_directory_probed_then_listed_reads_as_it_was_recorded(tmp_path: Path) -> None:
+    # A render sees one listing of a directory, the one its record holds, however often
+    # it asks: a fleet's thousands of instances are listed once.
+    (tmp_path / "a.yaml").write_text("a")
+    inputs = Inputs()
+    assert inputs.is_dir(tmp_path)
+    (tmp_path / "b.yaml").write_text("b")
+    assert inputs.list_dir(tmp_path) == ["a.yaml"]
+    assert not still_valid(inputs.snapshot())
+    assert Inputs().list_dir(tmp_path) == ["a.yaml", "b.yaml"]

@@ -10,7 +10,8 @@ import pytest
 
 from hakobu.cli import build as build_command
 from hakobu.errors import HakobuError, InvalidInput
-from hakobu.render.kustomize import LOAD_RESTRICTIONS_NONE, build
+from hakobu.render.kustomize.build import build
+from hakobu.render.kustomize.loader import NONE as LOAD_RESTRICTIONS_NONE
 
 DEPLOYMENT = """\
 apiVersion: apps/v1

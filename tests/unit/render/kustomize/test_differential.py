@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from hakobu.localcluster.toolchain import KUSTOMIZE_VERSION
-from hakobu.render.kustomize import LOAD_RESTRICTIONS_NONE, LOAD_RESTRICTIONS_ROOT_ONLY, build
+from hakobu.render.kustomize.build import build
 from hakobu.render.kustomize.buildmetadata import KUSTOMIZE_VERSION as BUILT_LIKE
+from hakobu.render.kustomize.loader import NONE as LOAD_RESTRICTIONS_NONE
+from hakobu.render.kustomize.loader import ROOT_ONLY as LOAD_RESTRICTIONS_ROOT_ONLY
 from hakobu.render.yamlout import dump_documents
 
 CASES = Path(__file__).parent / "cases"

@@ -18,7 +18,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hakobu.render.kustomize import build
+from hakobu.render.kustomize.build import build
 from hakobu.render.yamlout import dump_documents
 
 NAMES = st.sampled_from(["web", "api", "worker", "cache"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hakobu.render.helm import Helm
-from hakobu.render.kustomize import build
+from hakobu.render.kustomize.build import build
 from hakobu.render.yamlout import dump_documents
 
 CASES = Path(__file__).parent / "helm-cases"

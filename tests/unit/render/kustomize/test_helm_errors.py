@@ -10,7 +10,7 @@ import pytest
 
 from hakobu.errors import InvalidInput
 from hakobu.render.helm import Helm
-from hakobu.render.kustomize import build
+from hakobu.render.kustomize.build import build
 
 CHART = {
     "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\n",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hakobu.model.objects import Object
-from hakobu.render.kustomize import build
+from hakobu.render.kustomize.build import build
 from hakobu.render.kustomize.fieldspecs import builtin
 from hakobu.render.kustomize.images import ImageIndex, ImageRule, set_images, split_image
 

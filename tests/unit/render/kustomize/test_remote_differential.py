@@ -12,7 +12,7 @@ import pytest
 from hakobu.cli.main import main
 from hakobu.errors import HakobuError
 from hakobu.model.remotetarget import RemotePolicy, RemoteTarget
-from hakobu.render.kustomize import build
+from hakobu.render.kustomize.build import build
 from hakobu.render.kustomize.remote import Remotes
 from hakobu.render.yamlout import dump_documents
 from hakobu.repo.remotetree import fetch_tree
