@@ -13,7 +13,7 @@ from pathlib import Path
 import pygit2
 
 from hakobu.errors import InvalidInput
-from hakobu.repo.workchanges import changed_paths
+from hakobu.repo.workchanges import ChangedPaths, changed_paths
 
 BLOB_MODE = int(pygit2.enums.FileMode.BLOB)
 LINK_MODE = int(pygit2.enums.FileMode.LINK)
@@ -148,13 +148,33 @@ def changed_locally(
 def clean_head(repo: pygit2.Repository, path: str) -> str | None:
     """HEAD's id when nothing under the directory ``path`` differs from HEAD (staged,
     unstaged or untracked); None when something does, or when there is no HEAD."""
-    if repo.head_is_unborn or repo.workdir is None:
-        return None
-    # Asked of git about that directory alone (``workchanges``): libgit2's status of the
-    # whole work tree took most of a no-op sync's reading of an environment of thousands.
-    if changed_paths(repo, [path.rstrip("/")]):
-        return None
-    return str(repo.head.target)
+    with CleanHead(repo, path) as asked:
+        return asked.result()
+
+
+class CleanHead:
+    """``clean_head``, asked now and answered by ``result``: git's status of the directory
+    runs beside what the caller does meanwhile (reading HEAD's copy of it)."""
+
+    def __init__(self, repo: pygit2.Repository, path: str) -> None:
+        # The HEAD the answer is about: a commit made meanwhile is not it.
+        self.head = None if repo.head_is_unborn or repo.workdir is None else str(repo.head.target)
+        # Asked of git about that directory alone (``workchanges``): libgit2's status of the
+        # whole work tree took most of a no-op sync's reading of an environment of thousands.
+        self._asked = ChangedPaths(
+            repo if self.head else None, [path.rstrip("/")] if self.head else []
+        )
+
+    def __enter__(self) -> CleanHead:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._asked.__exit__()
+
+    def result(self) -> str | None:
+        if self.head is None or self._asked.result():
+            return None
+        return self.head
 
 
 def on_disk(repo: pygit2.Repository, path: str) -> Path:

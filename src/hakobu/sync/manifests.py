@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hakobu.errors import InvalidInput
+from hakobu.errors import HakobuError, InvalidInput
 from hakobu.model.files import MAX_FILE_BYTES, decode, read_text
 from hakobu.model.fleet import suspended
 from hakobu.model.gcpause import gc_paused
@@ -22,7 +22,7 @@ from hakobu.model.project import Environment, Project
 from hakobu.model.source import Document, load_documents
 from hakobu.repo.branches import branch_tip, checked_out_branch
 from hakobu.repo.repository import Commit, Repository, discover, releasing, work_tree
-from hakobu.repo.revisions import UnknownRevision, clean_head, lookup, repo_path
+from hakobu.repo.revisions import CleanHead, UnknownRevision, lookup, repo_path
 from hakobu.repo.trees import subtrees, tree_blobs
 from hakobu.sync.manifestcache import AppFiles, ManifestCache
 
@@ -34,8 +34,9 @@ class Manifest:
     obj: Object
     source: str
 
-    @property
+    @functools.cached_property
     def id(self) -> ObjectId:
+        # Asked of every manifest by several steps of a sync of thousands.
         return object_id(self.obj)
 
 
@@ -85,26 +86,59 @@ def read_desired(project: Project, env: Environment, revision: str | None = None
 
 
 def _read_desired(project: Project, env: Environment, revision: str | None) -> DesiredState:
-    env_dir = project.output_dir / env.name
     if revision is None and env.branch is not None:
         revision = _branch_revision(project.root, env.branch)
-    if revision is None:
-        revision = _clean_head(project.root, env_dir)
-    if revision is None:
-        apps = _by_app(_worktree_files(project.root, env_dir), env)
-        label = WORKTREE
-    else:
-        repo, commit = _commit(project.root, revision)
-        label = str(commit.id)
-        cache = ManifestCache.of(project.root, env.name)
-        with releasing(repo):
-            apps = _by_app(_tree_files(repo, commit, env_dir, project.root, cache), env)
-        cache.save()
-    return DesiredState(
-        env.name,
-        label,
-        tuple(AppManifests(name, tuple(apps[name])) for name in sorted(apps)),
-    )
+    if revision is not None:
+        return _from_commit(project, env, revision)
+    return _head_or_work_tree(project, env)
+
+
+def _head_or_work_tree(project: Project, env: Environment) -> DesiredState:
+    """HEAD's copy of the environment when the work tree's is exactly HEAD's, so a sync of
+    committed files is recorded against their commit (and shows in history); else the work
+    tree's. git's status of the directory runs while HEAD's copy is read."""
+    env_dir = project.output_dir / env.name
+    repo = discover(project.root)
+    if repo is None:
+        return _from_work_tree(project, env)
+    with releasing(repo):
+        workdir = work_tree(repo)
+        if workdir is None:
+            return _from_work_tree(project, env)
+        with CleanHead(repo, env_dir.resolve().relative_to(workdir).as_posix()) as asked:
+            if asked.head is None:
+                return _from_work_tree(project, env)
+            failed: HakobuError | None = None
+            try:
+                state = _from_commit(project, env, asked.head)
+            except HakobuError as e:
+                # Only HEAD's copy is wrong: the work tree's may have been put right.
+                failed = e
+            clean = asked.result() is not None
+    if not clean:
+        return _from_work_tree(project, env)
+    if failed is not None:
+        raise failed
+    return state
+
+
+def _from_work_tree(project: Project, env: Environment) -> DesiredState:
+    files = _worktree_files(project.root, project.output_dir / env.name)
+    return DesiredState(env.name, WORKTREE, _manifests(_by_app(files, env)))
+
+
+def _from_commit(project: Project, env: Environment, revision: str) -> DesiredState:
+    repo, commit = _commit(project.root, revision)
+    cache = ManifestCache.of(project.root, env.name)
+    with releasing(repo):
+        files = _tree_files(repo, commit, project.output_dir / env.name, project.root, cache)
+        apps = _by_app(files, env)
+    cache.save()
+    return DesiredState(env.name, str(commit.id), _manifests(apps))
+
+
+def _manifests(apps: dict[str, list[Manifest]]) -> tuple[AppManifests, ...]:
+    return tuple(AppManifests(name, tuple(apps[name])) for name in sorted(apps))
 
 
 def _by_app(
@@ -139,19 +173,6 @@ def _branch_revision(root: Path, branch: str) -> str | None:
         if checked_out_branch(repo) == branch:
             return None
         return str(branch_tip(repo, branch).id)
-
-
-def _clean_head(root: Path, env_dir: Path) -> str | None:
-    """HEAD's id when the work tree's copy of ``env_dir`` is exactly HEAD's, so a sync of
-    committed files is recorded against their commit (and shows in history)."""
-    repo = discover(root)
-    if repo is None:
-        return None
-    with releasing(repo):
-        workdir = work_tree(repo)
-        if workdir is None:
-            return None
-        return clean_head(repo, env_dir.resolve().relative_to(workdir).as_posix())
 
 
 def _worktree_files(root: Path, env_dir: Path) -> Iterator[tuple[str, Path, list[Object]]]:

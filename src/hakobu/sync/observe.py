@@ -10,8 +10,8 @@ in that namespace. ``diff``, ``status`` and ``sync`` all start here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from hakobu.cluster.api import KubeApi
@@ -36,7 +36,7 @@ from hakobu.sync.ownership import (
     read_inventories,
     stamp,
 )
-from hakobu.sync.plan import Action, AppPlan, plan_app, resource_of
+from hakobu.sync.plan import Action, AppPlan, Resource, plan_app, resource_of
 from hakobu.sync.sealed import (
     Blocked,
     Opened,
@@ -57,8 +57,10 @@ _FEW = 2
 # would grow past what API servers and proxies accept.
 _APPS_IN_SELECTOR = 100
 
-# (apiVersion, kind, namespace) → the names wanted there.
-_Groups = dict[tuple[str, str, str], dict[str, ObjectId]]
+# (apiVersion, kind, namespace)
+_Key = tuple[str, str, str]
+# A group of objects → the names wanted there.
+_Groups = dict[_Key, dict[str, ObjectId]]
 
 
 @dataclass(frozen=True)
@@ -118,48 +120,55 @@ def _observe(
     workers: int,
     keys_namespace: str | None,
 ) -> list[AppState]:
-    inventories, version = read_inventories(kube, env.namespace, project.name, env.name)
-    # An app git no longer holds, whose objects were all pruned, has nothing left to sync
-    # or to show: its emptied inventory makes no app.
-    left_behind = {app for app, inventory in inventories.items() if inventory.entries}
     in_git = {app.name for app in desired.apps}
-    names = sorted(in_git | left_behind)
-    if only_app is not None:
-        if only_app not in names:
-            raise InvalidInput(
-                f"no app named {only_app!r} in {project.output_dir.name}/{env.name} at "
-                f"{desired.revision}, nor in the cluster",
-                hint=f"apps: {', '.join(names) or 'none'}",
-            )
-        names = [only_app]
-    opened = _open(kube, env, desired, names, keys_namespace)
-    # Validate every app's annotations before any request, so bad input fails fast.
-    resources = {
-        name: [resource_of(m, Owner(project.name, env.name, name)) for m in opened[name].manifests]
-        for name in names
-    }
-    wanted: dict[str, dict[ObjectId, str]] = {}
-    for name in names:
-        inventory = inventories.get(name)
-        # Hooks too: a hook's previous copy is replaced (and shown as such), not applied over.
-        app_wanted = {r.id: r.obj["apiVersion"] for r in resources[name]}
-        for entry in inventory.entries if inventory else ():
-            app_wanted.setdefault(entry.id, entry.api_version)
-        wanted[name] = app_wanted
-    # Inventories (read above) and sync records carry the environment's labels too, and
-    # are ConfigMaps: left out, they are not decoded again with the apps' ConfigMaps (a
-    # record of thousands of apps is up to 1 MiB, and 20 are kept).
-    selector = (
-        f"{PROJECT_LABEL}={project.name},{ENVIRONMENT_LABEL}={env.name},"
-        f"!{INVENTORY_LABEL},!{RECORD_LABEL}"
-    )
-    if 0 < len(names) <= _APPS_IN_SELECTOR:
-        # A LIST across the cluster would also return copies of the environment deployed
-        # from elsewhere (another checkout of the project); naming the apps keeps them out.
-        selector += f",{APP_LABEL} in ({','.join(names)})"
-    live = read_live(
-        kube, (item for w in wanted.values() for item in w.items()), selector, version, workers
-    )
+    first = sorted(in_git) if only_app is None else [only_app] if only_app in in_git else []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        # The inventories are read while git's apps are opened and their annotations
+        # validated (bad input still fails before any write), and git's objects are listed
+        # beside them: most of those LISTs' time is the server's.
+        asked = pool.submit(read_inventories, kube, env.namespace, project.name, env.name)
+        opened = _open(kube, env, desired, first, keys_namespace)
+        resources = {name: _resources(project, env, name, opened[name]) for name in first}
+        early = _Lists(
+            kube,
+            pool,
+            {_key(r.id, r.obj["apiVersion"]) for rs in resources.values() for r in rs},
+            _selector(project, env, first),
+            "",
+        )
+        inventories, version = asked.result()
+        # An app git no longer holds, whose objects were all pruned, has nothing left to
+        # sync or to show: its emptied inventory makes no app.
+        left_behind = {app for app, inventory in inventories.items() if inventory.entries}
+        names = sorted(in_git | left_behind)
+        if only_app is not None:
+            if only_app not in names:
+                raise InvalidInput(
+                    f"no app named {only_app!r} in {project.output_dir.name}/{env.name} at "
+                    f"{desired.revision}, nor in the cluster",
+                    hint=f"apps: {', '.join(names) or 'none'}",
+                )
+            names = [only_app]
+        later = [name for name in names if name not in opened]
+        opened |= _open(kube, env, desired, later, keys_namespace)
+        resources |= {name: _resources(project, env, name, opened[name]) for name in later}
+        wanted: dict[str, dict[ObjectId, str]] = {}
+        for name in names:
+            inventory = inventories.get(name)
+            # Hooks too: a hook's previous copy is replaced (and shown as such), not applied
+            # over.
+            app_wanted = {r.id: r.obj["apiVersion"] for r in resources[name]}
+            for entry in inventory.entries if inventory else ():
+                app_wanted.setdefault(entry.id, entry.api_version)
+            wanted[name] = app_wanted
+        live = read_live(
+            kube,
+            (item for w in wanted.values() for item in w.items()),
+            _selector(project, env, names),
+            version,
+            pool=pool,
+            early=early,
+        )
     served = Served(kube, desired)
     memo = InSync.of(project.root, env.name, env.ignore_differences)
     states = []
@@ -172,7 +181,13 @@ def _observe(
         left_out = {b.id for b in blocked}
         # Of git's manifests, never of opened Secrets: the inventory must not hold a
         # digest of secret values.
-        app_digest = digest(stamp(m.obj, owner) for m in desired.app(name).manifests)
+        in_git_manifests = desired.app(name).manifests
+        app_digest = digest(
+            # The resources stamped them already when nothing was opened.
+            (r.obj for r in resources[name])
+            if opened[name].manifests is in_git_manifests
+            else (stamp(m.obj, owner) for m in in_git_manifests)
+        )
         # Opened Secrets are not in the digest (it must not hold their values).
         key = (
             None
@@ -209,6 +224,11 @@ def _observe(
     return states
 
 
+def _resources(project: Project, env: Environment, app: str, opened: Opened) -> list[Resource]:
+    owner = Owner(project.name, env.name, app)
+    return [resource_of(m, owner) for m in opened.manifests]
+
+
 def _open(
     kube: KubeApi,
     env: Environment,
@@ -227,52 +247,95 @@ def _open(
     return {name: open_all(manifests, keys) for name, manifests in apps.items()}
 
 
+def _selector(project: Project, env: Environment, names: Sequence[str]) -> str:
+    """What the environment's objects of apps ``names`` are labelled with."""
+    # Inventories and sync records carry the environment's labels too, and are ConfigMaps:
+    # left out, they are not decoded again with the apps' ConfigMaps (a record of thousands
+    # of apps is up to 1 MiB, and 20 are kept).
+    selector = (
+        f"{PROJECT_LABEL}={project.name},{ENVIRONMENT_LABEL}={env.name},"
+        f"!{INVENTORY_LABEL},!{RECORD_LABEL}"
+    )
+    if 0 < len(names) <= _APPS_IN_SELECTOR:
+        # A LIST across the cluster would also return copies of the environment deployed
+        # from elsewhere (another checkout of the project); naming the apps keeps them out.
+        selector += f",{APP_LABEL} in ({','.join(names)})"
+    return selector
+
+
+def _key(oid: ObjectId, api_version: str) -> _Key:
+    return (api_version, oid.kind, oid.namespace)
+
+
+class _Lists:
+    """The labelled LISTs of groups of objects, each (apiVersion, kind, namespace), sent to
+    ``pool`` at once and answered by ``result``. Every LIST reflects at least what the
+    cluster held at resourceVersion ``version`` ("": what it holds now), served from the API
+    server's cache."""
+
+    def __init__(
+        self, kube: KubeApi, pool: Executor, keys: Iterable[_Key], selector: str, version: str
+    ) -> None:
+        self.keys = set(keys)
+        self._kube, self._pool, self._selector, self._version = kube, pool, selector, version
+        kinds: dict[tuple[str, str], list[_Key]] = {}
+        for key in sorted(self.keys):
+            kinds.setdefault(key[:2], []).append(key)
+        # A kind spread over several namespaces is read with one LIST across the cluster:
+        # one request instead of one per namespace, which was most of a no-op sync's time.
+        self._across = [
+            (keys, pool.submit(_list_across, kube, keys, selector, version))
+            for keys in kinds.values()
+            if len(keys) > 1
+        ]
+        self._alone = [self._labelled(keys[0]) for keys in kinds.values() if len(keys) == 1]
+
+    def _labelled(self, key: _Key) -> tuple[_Key, Future[list[Object] | None]]:
+        return key, self._pool.submit(
+            _list_labelled, self._kube, key, self._selector, self._version
+        )
+
+    def result(self) -> dict[_Key, list[Object]]:
+        """The labelled objects of each group whose kind the server knows."""
+        labelled: dict[_Key, list[Object]] = {}
+        alone = list(self._alone)
+        for keys, across in self._across:
+            by_key = across.result()
+            if by_key is None:
+                # Not to be listed across the cluster: namespace by namespace.
+                alone += [self._labelled(key) for key in keys]
+            else:
+                labelled.update(by_key)
+        for key, items in alone:
+            found = items.result()
+            if found is not None:
+                labelled[key] = found
+        return labelled
+
+
 def read_live(
     kube: KubeApi,
     wanted: Iterable[tuple[ObjectId, str]],
     selector: str,
     version: str,
-    workers: int,
+    *,
+    pool: Executor,
+    early: _Lists,
 ) -> dict[ObjectId, Object]:
     """The live object of each wanted (id, apiVersion) that exists; ``selector`` matches
-    most of them. Every LIST reflects at least what the cluster held at resourceVersion
-    ``version`` (the inventories' read): as fresh as the sync's own start, and served from
-    the API server's cache."""
+    most of them. ``early`` lists some of the groups already; the others are listed as
+    fresh as resourceVersion ``version`` (the inventories' read), which is the sync's own
+    start, as ``early``'s LISTs are."""
     groups: _Groups = {}
-    kinds: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
     for oid, api_version in wanted:
-        key = (api_version, oid.kind, oid.namespace)
-        if key not in groups:
-            groups[key] = {}
-            kinds.setdefault((api_version, oid.kind), []).append(key)
-        groups[key][oid.name] = oid
-    # A kind spread over several namespaces is read with one LIST across the cluster: one
-    # request instead of one per namespace, which was most of a no-op sync's time.
-    across = [keys for keys in kinds.values() if len(keys) > 1]
-    alone = [keys[0] for keys in kinds.values() if len(keys) == 1]
-    labelled: dict[tuple[str, str, str], list[Object]] = {}
+        groups.setdefault(_key(oid, api_version), {})[oid.name] = oid
+    rest = _Lists(kube, pool, (key for key in groups if key not in early.keys), selector, version)
+    labelled = {k: v for k, v in early.result().items() if k in groups} | rest.result()
     live: dict[ObjectId, Object] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(groups)))) as pool:
-        for keys, by_key in zip(
-            across,
-            pool.map(lambda keys: _list_across(kube, keys, selector, version), across),
-            strict=True,
-        ):
-            if by_key is None:
-                alone.extend(keys)
-            else:
-                labelled.update(by_key)
-        for key, items in zip(
-            alone,
-            pool.map(lambda key: _list_labelled(kube, key, selector, version), alone),
-            strict=True,
-        ):
-            if items is not None:
-                labelled[key] = items
-        for found in pool.map(
-            lambda key: _complete(kube, key, groups[key], labelled[key], version), labelled
-        ):
-            live.update(found)
+    for found in pool.map(
+        lambda key: _complete(kube, key, groups[key], labelled[key], version), labelled
+    ):
+        live.update(found)
     return live
 
 

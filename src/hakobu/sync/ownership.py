@@ -18,7 +18,7 @@ import orjson
 
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import NotFound
-from hakobu.model.objects import Object, ObjectId, object_id
+from hakobu.model.objects import Object, ObjectId
 
 FIELD_MANAGER = "hakobu"
 PROJECT_LABEL = "hakobu.dev/project"
@@ -69,10 +69,6 @@ def stamp(obj: Object, owner: Owner) -> Object:
 class InventoryEntry:
     id: ObjectId
     api_version: str
-
-    @classmethod
-    def of(cls, obj: Object) -> InventoryEntry:
-        return cls(object_id(obj), str(obj["apiVersion"]))
 
 
 @dataclass(frozen=True)

@@ -343,7 +343,9 @@ class AppPlan:
     def inventory(self) -> frozenset[InventoryEntry]:
         """What the app's inventory holds once the plan's objects are applied."""
         return frozenset(
-            InventoryEntry.of(s.resource.obj) for s in self.steps if not s.resource.hook
+            InventoryEntry(s.resource.id, str(s.resource.obj["apiVersion"]))
+            for s in self.steps
+            if not s.resource.hook
         )
 
 

@@ -137,6 +137,25 @@ def test_a_clean_work_tree_is_read_from_its_commit_parsed_once(
     assert [m.id.name for m in changed.app("web").manifests] == ["b"]
 
 
+def test_a_work_tree_that_puts_right_what_head_holds_is_read_without_head_s_error(
+    root: Path,
+) -> None:
+    # HEAD's copy is read while git tells whether the work tree's is the same: its error
+    # counts only when it is.
+    path = root / "generated/evaluation/web/configmap-a.yaml"
+    path.write_text("kind: [unclosed\n")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "broken")
+    project = load_project(root)
+    env = project.environments[0]
+    with pytest.raises(InvalidInput, match=r"configmap-a\.yaml"):
+        read_desired(project, env)
+    path.write_text(CONFIG)
+    fixed = read_desired(project, env)
+    assert fixed.revision == "worktree"
+    assert [m.id.name for m in fixed.app("web").manifests] == ["a"]
+
+
 def test_a_committed_stray_is_refused_as_on_disk(root: Path) -> None:
     (root / "generated/evaluation/web/notes.txt").write_text("not rendered\n")
     (root / "generated/evaluation/.draft").mkdir()

@@ -19,6 +19,10 @@ from hakobu.sync.waiting import gates_rollout
 OWNER = Owner("shop", "dev", "web")
 
 
+def _entry(obj: Object) -> InventoryEntry:
+    return InventoryEntry(object_id(obj), str(obj["apiVersion"]))
+
+
 def configmap(name: str, **annotations: str) -> Object:
     meta: dict[str, Any] = {"name": name, "namespace": "dev"}
     if annotations:
@@ -128,7 +132,7 @@ def test_missing_objects_are_created_and_hooks_run() -> None:
         ("settings", Action.CREATE),
     ]
     assert hook.delete_policies == {DeletePolicy.BEFORE_HOOK_CREATION}
-    assert plan.inventory == {InventoryEntry.of(plain.obj)}
+    assert plan.inventory == {_entry(plain.obj)}
 
 
 def test_hooks_run_only_when_their_app_changes_unless_always() -> None:
@@ -231,9 +235,9 @@ def test_inventory_entries_left_out_of_git_are_pruned_in_reverse_order() -> None
         "metadata": {"name": "web", "namespace": "dev", "labels": OWNER.labels},
     }
     inventory = [
-        InventoryEntry.of(kept.obj),
-        InventoryEntry.of(gone_cm),
-        InventoryEntry.of(gone_deploy),
+        _entry(kept.obj),
+        _entry(gone_cm),
+        _entry(gone_deploy),
     ]
     live = {kept.id: None, object_id(gone_cm): gone_cm, object_id(gone_deploy): gone_deploy}
     plan = plan_app(OWNER, [kept], live, inventory)
@@ -243,7 +247,7 @@ def test_inventory_entries_left_out_of_git_are_pruned_in_reverse_order() -> None
 
 def test_inventory_entries_already_gone_are_not_pruned() -> None:
     gone = configmap("gone")
-    plan = plan_app(OWNER, [], {object_id(gone): None}, [InventoryEntry.of(gone)])
+    plan = plan_app(OWNER, [], {object_id(gone): None}, [_entry(gone)])
     assert plan.prunes == () and plan.kept == ()
 
 
