@@ -12,6 +12,7 @@ on beside the app's result.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cached_property
 
 from hakobu.cluster.api import KubeApi
 from hakobu.cluster.errors import ApiError, NotFound, Unreachable
@@ -27,7 +28,7 @@ class Served:
 
     def __init__(self, kube: KubeApi, desired: DesiredState) -> None:
         self._kube = kube
-        self._defined = _defined_by_crds(desired)
+        self._desired = desired
         self._known: dict[tuple[str, str], bool] = {}
         self._version: str | None = None
 
@@ -79,6 +80,12 @@ class Served:
             except NotFound:
                 self._known[key] = key in self._defined
         return self._known[key]
+
+    @cached_property
+    def _defined(self) -> frozenset[tuple[str, str]]:
+        # Only a kind the server does not serve needs the environment's thousands of
+        # manifests searched for its definition.
+        return _defined_by_crds(self._desired)
 
     def _release(self) -> str:
         """`` (Kubernetes 1.36.3)``, as the server says, or nothing if it does not."""
