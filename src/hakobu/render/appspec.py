@@ -669,7 +669,7 @@ def _extra_objects(spec: AppSpec, generated: list[Object], namespace: str) -> li
     def identity(obj: Object) -> ObjectId:
         # Applied without a namespace, a namespaced object lands in the environment's one.
         found = object_id(obj)
-        return replace(found, namespace=found.namespace or namespace)
+        return found._replace(namespace=found.namespace or namespace)
 
     generated_ids = {identity(obj) for obj in generated}
     extra_ids: set[ObjectId] = set()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from hakobu.errors import InvalidInput
@@ -203,7 +203,7 @@ def _checked_added(
 ) -> list[Object]:
     def identity(obj: Object) -> ObjectId:
         found = object_id(obj)
-        return replace(found, namespace=found.namespace or namespace)
+        return found._replace(namespace=found.namespace or namespace)
 
     seen = {identity(obj) for obj in own}
     for obj in added:

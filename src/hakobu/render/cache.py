@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import asdict, astuple, dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
@@ -194,7 +194,7 @@ class RenderCache:
             "inputs": [cached.place(item) for item in inputs.snapshot()],
             "pins": [asdict(pin) for pin in sorted(inputs.pins)],
             "files": output.files,
-            "ids": [astuple(ident) for ident in output.ids],
+            "ids": [list(ident) for ident in output.ids],
             "digests": output.digests,
             "consumers": consumers,
             "dependsOn": list(output.depends_on),
