@@ -84,7 +84,9 @@ def _start_git(
     # The repository pygit2 opened, whatever GIT_DIR or GIT_INDEX_FILE a hook may have set.
     env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
     command = [git, f"--git-dir={repo.path}", f"--work-tree={repo.workdir}"]
-    command += ["--literal-pathspecs"]
+    # A read never takes the index's lock to refresh it: a dashboard or agent asking every
+    # few seconds would make a rollback's or the user's own `git commit` fail on it.
+    command += ["--literal-pathspecs", "--no-optional-locks"]
     pathspecs = ["--", *_pathspecs(within)]
     # Staged and unstaged changes to tracked files (a submodule counts when its commit
     # moved, not for what is uncommitted inside it), and untracked files git does not
