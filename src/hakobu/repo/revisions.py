@@ -145,16 +145,11 @@ def changed_locally(
     return sorted(path for path in changes if under(path, paths))
 
 
-def clean_head(repo: pygit2.Repository, path: str) -> str | None:
-    """HEAD's id when nothing under the directory ``path`` differs from HEAD (staged,
-    unstaged or untracked); None when something does, or when there is no HEAD."""
-    with CleanHead(repo, path) as asked:
-        return asked.result()
-
-
 class CleanHead:
-    """``clean_head``, asked now and answered by ``result``: git's status of the directory
-    runs beside what the caller does meanwhile (reading HEAD's copy of it)."""
+    """HEAD's id when nothing under the directory ``path`` differs from HEAD (staged,
+    unstaged or untracked); None when something does, or when there is no HEAD. Asked now
+    and answered by ``result``: git's status of the directory runs beside what the caller
+    does meanwhile (reading HEAD's copy of it)."""
 
     def __init__(self, repo: pygit2.Repository, path: str) -> None:
         # The HEAD the answer is about: a commit made meanwhile is not it.

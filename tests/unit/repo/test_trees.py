@@ -9,8 +9,8 @@ import pytest
 
 from hakobu.errors import InvalidInput
 from hakobu.repo.branches import branch_exists, checked_out_branch
-from hakobu.repo.repository import blob_id, discover, file_blob_id, work_tree
-from hakobu.repo.revisions import LINK_MODE, UnknownRevision, clean_head, lookup, on_disk
+from hakobu.repo.repository import Repository, blob_id, discover, file_blob_id, work_tree
+from hakobu.repo.revisions import LINK_MODE, CleanHead, UnknownRevision, lookup, on_disk
 from hakobu.repo.trees import directories, subtrees, tree_blobs
 
 
@@ -91,6 +91,11 @@ def test_a_tree_is_walked_in_name_order_with_links_kept_as_links(root: Path) -> 
     assert found[0].id == _git(root, "rev-parse", "HEAD:env/web/b.yaml")
     # A blob's id names no directory.
     assert list(tree_blobs(repo, found[0].id)) == []
+
+
+def clean_head(repo: Repository, path: str) -> str | None:
+    with CleanHead(repo, path) as asked:
+        return asked.result()
 
 
 def test_clean_head_only_while_nothing_under_the_path_changed(root: Path) -> None:

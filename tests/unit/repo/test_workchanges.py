@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 from hakobu.repo.commit import open_repository
 from hakobu.repo.workchanges import ChangedPaths
-
-
-def git(root: Path, *words: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *words],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+from tests.unit.repo.test_commit import git
 
 
 def test_asking_leaves_the_index_alone_for_writers(tmp_path: Path) -> None:
@@ -24,7 +15,7 @@ def test_asking_leaves_the_index_alone_for_writers(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out/a.yaml").write_text("a\n")
     git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-qm", "init")
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init")
     # The same content with new times: a status that may refresh the index writes it.
     stat = (tmp_path / "out/a.yaml").stat()
     os.utime(tmp_path / "out/a.yaml", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**10))
